@@ -1,0 +1,75 @@
+// P/Invoke declarations for libcustomer_key. Nothing else lives here: the module compiles this
+// file with Add-Type, and tests/mono compiles the very same file with Mono's mcs.
+//
+// Ownership: strings go in as UTF-8 (LPUTF8Str) and stay owned by the caller. Every char* the
+// library returns through an out parameter is owned by the caller and must be released exactly
+// once with ck_free_string. ck_version returns a static string that must not be freed.
+using System;
+using System.Runtime.InteropServices;
+
+namespace CustomerKey.Native
+{
+    public static class NativeMethods
+    {
+        public const string Library = "customer_key";
+
+        [DllImport(Library, EntryPoint = "ck_open", CallingConvention = CallingConvention.Cdecl)]
+        public static extern int ck_open(
+            [MarshalAs(UnmanagedType.LPUTF8Str)] string optionsJson,
+            out IntPtr session,
+            out IntPtr json);
+
+        [DllImport(Library, EntryPoint = "ck_call", CallingConvention = CallingConvention.Cdecl)]
+        public static extern int ck_call(
+            IntPtr session,
+            [MarshalAs(UnmanagedType.LPUTF8Str)] string operation,
+            [MarshalAs(UnmanagedType.LPUTF8Str)] string argumentsJson,
+            out IntPtr json);
+
+        [DllImport(Library, EntryPoint = "ck_describe", CallingConvention = CallingConvention.Cdecl)]
+        public static extern int ck_describe(out IntPtr json);
+
+        [DllImport(Library, EntryPoint = "ck_free_string", CallingConvention = CallingConvention.Cdecl)]
+        public static extern void ck_free_string(IntPtr s);
+
+        [DllImport(Library, EntryPoint = "ck_close", CallingConvention = CallingConvention.Cdecl)]
+        public static extern void ck_close(IntPtr session);
+
+        [DllImport(Library, EntryPoint = "ck_version", CallingConvention = CallingConvention.Cdecl)]
+        public static extern IntPtr ck_version();
+
+        /// Reads a UTF-8 string the library returned and frees it; IntPtr.Zero gives null.
+        public static string TakeString(IntPtr s)
+        {
+            if (s == IntPtr.Zero)
+            {
+                return null;
+            }
+            try
+            {
+                return PtrToUtf8(s);
+            }
+            finally
+            {
+                ck_free_string(s);
+            }
+        }
+
+        /// Reads a UTF-8 string the library owns (ck_version) without freeing it.
+        public static string PtrToUtf8(IntPtr s)
+        {
+            if (s == IntPtr.Zero)
+            {
+                return null;
+            }
+            int length = 0;
+            while (Marshal.ReadByte(s, length) != 0)
+            {
+                length++;
+            }
+            byte[] bytes = new byte[length];
+            Marshal.Copy(s, bytes, 0, length);
+            return System.Text.Encoding.UTF8.GetString(bytes);
+        }
+    }
+}

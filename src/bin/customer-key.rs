@@ -1,0 +1,166 @@
+//! The CLI: `customer-key <Operation> [-Param value ...]`. Argument parsing only; the operation
+//! table does the rest.
+
+use customer_key::operations::{self, ParamType};
+use customer_key::{Error, Session, SessionOptions};
+use serde_json::{Map, Value};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+const USAGE: &str = "usage: customer-key [--store DIR] [--upn USER] [--time-shift SECONDS] <Operation> [-Param value ...]
+       customer-key --list | --describe | --version
+Switches take no value (-Disable); arrays take comma-separated values (-KeyOps wrapKey,unwrapKey);
+hashtables take name=value pairs (-Tag owner=alice,env=prod); booleans take true/false; -Param @file
+reads the value from a file. Output is JSON on stdout; errors are a JSON envelope on stderr.";
+
+fn fail(e: &Error) -> ExitCode {
+    eprintln!("{}", e.envelope());
+    ExitCode::from(u8::try_from(e.status as i32).unwrap_or(1).max(1))
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match run(args) {
+        Ok(Some(out)) => {
+            println!("{out}");
+            ExitCode::SUCCESS
+        }
+        Ok(None) => ExitCode::SUCCESS,
+        Err(e) => fail(&e),
+    }
+}
+
+fn usage_error(message: impl Into<String>) -> Error {
+    Error::invalid_argument("command line", format!("{}\n{USAGE}", message.into()))
+}
+
+fn run(args: Vec<String>) -> Result<Option<String>, Error> {
+    let mut options = SessionOptions::default();
+    let mut rest = args.into_iter().peekable();
+    let mut operation = None;
+    while let Some(a) = rest.next() {
+        match a.as_str() {
+            "--help" | "-h" => return Ok(Some(USAGE.to_string())),
+            "--version" => return Ok(Some(customer_key::VERSION.to_string())),
+            "--list" => {
+                let names: Vec<String> = operations::operations()
+                    .iter()
+                    .map(|op| format!("{:<32} {}", op.name, op.synopsis))
+                    .collect();
+                return Ok(Some(names.join("\n")));
+            }
+            "--describe" => return Ok(Some(operations::describe().to_string())),
+            "--store" => {
+                let dir = rest.next().ok_or_else(|| usage_error("--store needs a directory"))?;
+                let dir = PathBuf::from(dir);
+                let dir = if dir.is_absolute() {
+                    dir
+                } else {
+                    std::env::current_dir()
+                        .map_err(|e| Error::io(format!("no current directory: {e}"), ""))?
+                        .join(dir)
+                };
+                options.store = Some(dir);
+            }
+            "--upn" => {
+                options.user_principal_name =
+                    Some(rest.next().ok_or_else(|| usage_error("--upn needs a name"))?)
+            }
+            "--time-shift" => {
+                let v = rest.next().ok_or_else(|| usage_error("--time-shift needs seconds"))?;
+                options.time_shift_seconds = Some(v.parse().map_err(|_| {
+                    Error::invalid_argument("--time-shift", "must be a whole number of seconds")
+                })?);
+            }
+            _ if a.starts_with("--") => return Err(usage_error(format!("unknown option {a}"))),
+            _ => {
+                operation = Some(a);
+                break;
+            }
+        }
+    }
+    let operation = operation.ok_or_else(|| usage_error("no operation given"))?;
+    let op = operations::find(&operation).ok_or_else(|| {
+        Error::invalid_argument(
+            "operation",
+            format!("'{operation}' is not an operation; customer-key --list shows them"),
+        )
+    })?;
+    let mut arguments = Map::new();
+    while let Some(flag) = rest.next() {
+        let name = flag
+            .strip_prefix('-')
+            .ok_or_else(|| usage_error(format!("expected -Parameter, found '{flag}'")))?;
+        let param = op.param(name).ok_or_else(|| {
+            Error::invalid_argument(
+                name,
+                format!(
+                    "{} has no such parameter; it takes {}",
+                    op.name,
+                    op.params.iter().map(|p| p.name).collect::<Vec<_>>().join(", ")
+                ),
+            )
+        })?;
+        let value = if param.ty == ParamType::Switch && !rest.peek().is_some_and(|v| v == "true" || v == "false") {
+            Value::Bool(true)
+        } else {
+            let raw = rest
+                .next()
+                .ok_or_else(|| Error::invalid_argument(param.name, "needs a value"))?;
+            parse_value(param.name, param.ty, &raw)?
+        };
+        arguments.insert(param.name.to_string(), value);
+    }
+    let session = Session::open(options)?;
+    let result = session.call(op.name, &Value::Object(arguments))?;
+    Ok(Some(serde_json::to_string_pretty(&result).unwrap_or_default()))
+}
+
+fn parse_value(name: &str, ty: ParamType, raw: &str) -> Result<Value, Error> {
+    let raw = match raw.strip_prefix('@') {
+        Some(path) if ty == ParamType::Bytes => {
+            let bytes = std::fs::read(path)
+                .map_err(|e| Error::invalid_argument(name, format!("cannot read {path}: {e}")))?;
+            return Ok(Value::String(customer_key::b64::encode(&bytes)));
+        }
+        _ => raw.to_string(),
+    };
+    Ok(match ty {
+        ParamType::Int => Value::from(
+            raw.parse::<i64>()
+                .map_err(|_| Error::invalid_argument(name, "must be a whole number"))?,
+        ),
+        ParamType::Bool | ParamType::Switch => match raw.to_ascii_lowercase().as_str() {
+            "true" | "1" => Value::Bool(true),
+            "false" | "0" => Value::Bool(false),
+            _ => return Err(Error::invalid_argument(name, "must be true or false")),
+        },
+        ParamType::StringArray => Value::Array(
+            raw.split(',')
+                .map(|s| Value::String(s.trim().to_string()))
+                .collect(),
+        ),
+        ParamType::Hashtable => {
+            let mut m = Map::new();
+            for pair in raw.split(',').filter(|p| !p.is_empty()) {
+                let (k, v) = pair
+                    .split_once('=')
+                    .ok_or_else(|| Error::invalid_argument(name, "takes name=value pairs"))?;
+                m.insert(k.trim().to_string(), Value::String(v.trim().to_string()));
+            }
+            Value::Object(m)
+        }
+        ParamType::Path => {
+            let p = PathBuf::from(&raw);
+            let p = if p.is_absolute() {
+                p
+            } else {
+                std::env::current_dir()
+                    .map_err(|e| Error::io(format!("no current directory: {e}"), ""))?
+                    .join(p)
+            };
+            Value::String(p.display().to_string())
+        }
+        _ => Value::String(raw),
+    })
+}

@@ -1,0 +1,444 @@
+//! All key material handling, on aws-lc-rs: RSA key generation and import, RSA-OAEP/OAEP-256/
+//! PKCS#1 v1.5 encryption, the store master key and what is derived from it (AES key wrap for
+//! per-key data keys, AES-256-GCM for sealing private keys and backup blobs).
+//!
+//! Nothing in this module logs or formats key material; errors carry no secret.
+
+use crate::error::{Error, Result};
+use aws_lc_rs::aead::{self, Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM, NONCE_LEN};
+use aws_lc_rs::encoding::AsDer;
+use aws_lc_rs::hkdf;
+use aws_lc_rs::key_wrap::{AesKek, KeyWrap, AES_256};
+use aws_lc_rs::rand::{SecureRandom, SystemRandom};
+use aws_lc_rs::rsa::{
+    self, KeySize, OaepPrivateDecryptingKey, OaepPublicEncryptingKey, Pkcs1PrivateDecryptingKey,
+    Pkcs1PublicEncryptingKey, PrivateDecryptingKey, PublicEncryptingKey, PublicKeyComponents,
+    OAEP_SHA1_MGF1SHA1, OAEP_SHA256_MGF1SHA256,
+};
+
+pub(crate) const MASTER_KEY_LEN: usize = 32;
+
+/// Bytes that are wiped when dropped, for private keys and data keys in memory.
+pub struct Secret(Vec<u8>);
+
+impl Secret {
+    pub fn new(bytes: Vec<u8>) -> Self {
+        Secret(bytes)
+    }
+    pub fn expose(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl Drop for Secret {
+    fn drop(&mut self) {
+        for b in self.0.iter_mut() {
+            // Volatile so the wipe is not optimised away.
+            unsafe { std::ptr::write_volatile(b, 0) };
+        }
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(..)")
+    }
+}
+
+pub fn random_bytes(n: usize) -> Result<Vec<u8>> {
+    let mut out = vec![0u8; n];
+    SystemRandom::new()
+        .fill(&mut out)
+        .map_err(|_| Error::internal("the system random generator failed"))?;
+    Ok(out)
+}
+
+/// A fresh key version id: 32 lowercase hex characters, as Key Vault's.
+pub fn new_version_id() -> Result<String> {
+    Ok(hex(&random_bytes(16)?))
+}
+
+/// A fresh random GUID (version 4) in its usual text form.
+pub fn new_guid() -> Result<String> {
+    let mut b = random_bytes(16)?;
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    Ok(guid_text(&b))
+}
+
+/// A stable GUID for a name (used as the object id of a principal known only by name).
+pub fn name_guid(name: &str) -> String {
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, name.as_bytes());
+    let mut b = digest.as_ref()[..16].to_vec();
+    b[6] = (b[6] & 0x0f) | 0x50;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    guid_text(&b)
+}
+
+fn guid_text(b: &[u8]) -> String {
+    let h = hex(b);
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
+}
+
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The keys derived from the store master key. The master key itself is dropped after
+/// derivation; only the derived keys stay in memory.
+pub struct StoreKeys {
+    key_encryption_key: Secret,
+    backup_key: Secret,
+}
+
+impl StoreKeys {
+    pub fn derive(master: &[u8]) -> Result<Self> {
+        if master.len() != MASTER_KEY_LEN {
+            return Err(Error::io(
+                "the store master key file has the wrong length; it may be damaged",
+                "master.key",
+            ));
+        }
+        let salt = hkdf::Salt::new(hkdf::HKDF_SHA256, b"customer-key store v1");
+        let prk = salt.extract(master);
+        let expand = |info: &'static [u8]| -> Result<Secret> {
+            let infos = [info];
+            let okm = prk
+                .expand(&infos, hkdf::HKDF_SHA256)
+                .map_err(|_| Error::internal("key derivation failed"))?;
+            let mut out = vec![0u8; 32];
+            okm.fill(&mut out)
+                .map_err(|_| Error::internal("key derivation failed"))?;
+            Ok(Secret::new(out))
+        };
+        Ok(StoreKeys {
+            key_encryption_key: expand(b"key-encryption-key")?,
+            backup_key: expand(b"backup-key")?,
+        })
+    }
+
+    /// Seals a private key (PKCS#8) for storage: a fresh data key encrypts it with AES-256-GCM
+    /// (bound to `aad`), and the data key is wrapped with AES key wrap under the store's key
+    /// encryption key. Returns (wrapped data key, sealed private key).
+    pub fn seal_private(&self, pkcs8: &Secret, aad: &[u8]) -> Result<(Vec<u8>, Vec<u8>)> {
+        let data_key = Secret::new(random_bytes(32)?);
+        let sealed = gcm_seal(data_key.expose(), pkcs8.expose(), aad)?;
+        let kek = AesKek::new(&AES_256, self.key_encryption_key.expose())
+            .map_err(|_| Error::internal("key wrap setup failed"))?;
+        let mut wrapped = vec![0u8; 40];
+        let len = kek
+            .wrap(data_key.expose(), &mut wrapped)
+            .map_err(|_| Error::internal("key wrap failed"))?
+            .len();
+        wrapped.truncate(len);
+        Ok((wrapped, sealed))
+    }
+
+    pub fn open_private(&self, wrapped: &[u8], sealed: &[u8], aad: &[u8]) -> Result<Secret> {
+        let damaged = || {
+            Error::io(
+                "stored key material failed its integrity check; the store may be damaged",
+                "",
+            )
+        };
+        let kek = AesKek::new(&AES_256, self.key_encryption_key.expose())
+            .map_err(|_| Error::internal("key wrap setup failed"))?;
+        let mut data_key = vec![0u8; 32];
+        let len = kek
+            .unwrap(wrapped, &mut data_key)
+            .map_err(|_| damaged())?
+            .len();
+        data_key.truncate(len);
+        let data_key = Secret::new(data_key);
+        gcm_open(data_key.expose(), sealed, aad)
+            .map(Secret::new)
+            .map_err(|_| damaged())
+    }
+
+    pub fn seal_backup(&self, payload: &[u8], aad: &[u8]) -> Result<Vec<u8>> {
+        gcm_seal(self.backup_key.expose(), payload, aad)
+    }
+
+    /// Opens a backup blob; any changed byte in the blob or in `aad` fails.
+    pub fn open_backup(&self, sealed: &[u8], aad: &[u8]) -> Option<Vec<u8>> {
+        gcm_open(self.backup_key.expose(), sealed, aad).ok()
+    }
+}
+
+/// nonce || ciphertext || tag
+fn gcm_seal(key: &[u8], plaintext: &[u8], aad: &[u8]) -> Result<Vec<u8>> {
+    let key = LessSafeKey::new(
+        UnboundKey::new(&AES_256_GCM, key).map_err(|_| Error::internal("AES key setup failed"))?,
+    );
+    let nonce_bytes = random_bytes(NONCE_LEN)?;
+    let nonce = Nonce::try_assume_unique_for_key(&nonce_bytes)
+        .map_err(|_| Error::internal("nonce setup failed"))?;
+    let mut in_out = plaintext.to_vec();
+    key.seal_in_place_append_tag(nonce, Aad::from(aad), &mut in_out)
+        .map_err(|_| Error::internal("encryption failed"))?;
+    let mut out = nonce_bytes;
+    out.extend_from_slice(&in_out);
+    Ok(out)
+}
+
+fn gcm_open(key: &[u8], sealed: &[u8], aad: &[u8]) -> std::result::Result<Vec<u8>, ()> {
+    if sealed.len() < NONCE_LEN + aead::MAX_TAG_LEN {
+        return Err(());
+    }
+    let key = LessSafeKey::new(UnboundKey::new(&AES_256_GCM, key).map_err(|_| ())?);
+    let (nonce, body) = sealed.split_at(NONCE_LEN);
+    let nonce = Nonce::try_assume_unique_for_key(nonce).map_err(|_| ())?;
+    let mut in_out = body.to_vec();
+    let len = key
+        .open_in_place(nonce, Aad::from(aad), &mut in_out)
+        .map_err(|_| ())?
+        .len();
+    in_out.truncate(len);
+    Ok(in_out)
+}
+
+/// A freshly made or imported RSA key: its PKCS#8 private key and public modulus and exponent.
+pub struct RsaKeyMaterial {
+    pub pkcs8: Secret,
+    pub modulus: Vec<u8>,
+    pub exponent: Vec<u8>,
+    pub bits: u32,
+}
+
+pub fn generate_rsa(bits: u32) -> Result<RsaKeyMaterial> {
+    let size = match bits {
+        2048 => KeySize::Rsa2048,
+        3072 => KeySize::Rsa3072,
+        4096 => KeySize::Rsa4096,
+        _ => {
+            return Err(Error::invalid_argument(
+                "Size",
+                "must be 2048, 3072 or 4096",
+            ))
+        }
+    };
+    let key = PrivateDecryptingKey::generate(size)
+        .map_err(|_| Error::internal("RSA key generation failed"))?;
+    let der = key
+        .as_der()
+        .map_err(|_| Error::internal("RSA key encoding failed"))?;
+    rsa_material(Secret::new(der.as_ref().to_vec()))
+}
+
+/// Reads an RSA private key from PKCS#8, PEM (`-----BEGIN PRIVATE KEY-----`) or DER.
+pub fn import_rsa(file_bytes: &[u8]) -> Result<RsaKeyMaterial> {
+    let bad = |rule: &str| Error::invalid_argument("KeyFilePath", rule);
+    let der = if file_bytes.starts_with(b"-----BEGIN") {
+        let text = std::str::from_utf8(file_bytes).map_err(|_| bad("is not a PEM file"))?;
+        if text.contains("ENCRYPTED PRIVATE KEY") {
+            return Err(bad("holds an encrypted PKCS#8 key, which is not supported; export the key unencrypted to a file only you can read, import it, then delete the file"));
+        }
+        if !text.contains("-----BEGIN PRIVATE KEY-----") {
+            return Err(bad("must hold an RSA key in PKCS#8 form ('BEGIN PRIVATE KEY'); convert with: openssl pkcs8 -topk8 -nocrypt"));
+        }
+        let body: String = text
+            .lines()
+            .skip_while(|l| !l.starts_with("-----BEGIN PRIVATE KEY-----"))
+            .skip(1)
+            .take_while(|l| !l.starts_with("-----END"))
+            .collect();
+        Secret::new(crate::b64::decode(&body).map_err(|_| bad("has a damaged PEM body"))?)
+    } else {
+        Secret::new(file_bytes.to_vec())
+    };
+    rsa_material(der).map_err(|_| bad("does not hold an RSA private key in PKCS#8 form (PEM or DER)"))
+}
+
+fn rsa_material(pkcs8: Secret) -> Result<RsaKeyMaterial> {
+    use aws_lc_rs::signature::KeyPair as _;
+    let pair = rsa::KeyPair::from_pkcs8(pkcs8.expose())
+        .map_err(|_| Error::invalid_argument("KeyFilePath", "is not an RSA private key"))?;
+    let public = pair.public_key();
+    let modulus = public.modulus().big_endian_without_leading_zero().to_vec();
+    let exponent = public.exponent().big_endian_without_leading_zero().to_vec();
+    let bits = (modulus.len() * 8) as u32;
+    if ![2048, 3072, 4096].contains(&bits) {
+        return Err(Error::invalid_argument(
+            "KeyFilePath",
+            format!("holds a {bits}-bit RSA key; Key Vault takes 2048, 3072 or 4096 bits"),
+        ));
+    }
+    Ok(RsaKeyMaterial {
+        pkcs8,
+        modulus,
+        exponent,
+        bits,
+    })
+}
+
+/// The RSA encryption algorithms Key Vault offers for wrap and encrypt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RsaAlgorithm {
+    OaepSha256,
+    OaepSha1,
+    Pkcs1v15,
+}
+
+impl RsaAlgorithm {
+    pub fn parse(name: &str) -> Option<Self> {
+        match name {
+            "RSA-OAEP-256" => Some(RsaAlgorithm::OaepSha256),
+            "RSA-OAEP" => Some(RsaAlgorithm::OaepSha1),
+            "RSA1_5" => Some(RsaAlgorithm::Pkcs1v15),
+            _ => None,
+        }
+    }
+    pub fn name(self) -> &'static str {
+        match self {
+            RsaAlgorithm::OaepSha256 => "RSA-OAEP-256",
+            RsaAlgorithm::OaepSha1 => "RSA-OAEP",
+            RsaAlgorithm::Pkcs1v15 => "RSA1_5",
+        }
+    }
+}
+
+fn public_key(modulus: &[u8], exponent: &[u8]) -> Result<PublicEncryptingKey> {
+    PublicKeyComponents {
+        n: modulus,
+        e: exponent,
+    }
+    .try_into()
+    .map_err(|_| Error::io("a stored public key is damaged", ""))
+}
+
+/// Encrypts (or wraps) with the public key. Errors name the parameter and its limit.
+pub fn rsa_encrypt(
+    modulus: &[u8],
+    exponent: &[u8],
+    algorithm: RsaAlgorithm,
+    plaintext: &[u8],
+) -> Result<Vec<u8>> {
+    let public = public_key(modulus, exponent)?;
+    let too_long = |max: usize| {
+        Error::invalid_argument(
+            "ByteArrayValue",
+            format!(
+                "is {} bytes; {} with this key takes at most {max}",
+                plaintext.len(),
+                algorithm.name()
+            ),
+        )
+    };
+    match algorithm {
+        RsaAlgorithm::OaepSha256 | RsaAlgorithm::OaepSha1 => {
+            let alg = if algorithm == RsaAlgorithm::OaepSha256 {
+                &OAEP_SHA256_MGF1SHA256
+            } else {
+                &OAEP_SHA1_MGF1SHA1
+            };
+            let key = OaepPublicEncryptingKey::new(public)
+                .map_err(|_| Error::internal("RSA key setup failed"))?;
+            let max = key.max_plaintext_size(alg);
+            if plaintext.len() > max {
+                return Err(too_long(max));
+            }
+            let mut out = vec![0u8; key.ciphertext_size()];
+            let len = key
+                .encrypt(alg, plaintext, &mut out, None)
+                .map_err(|_| Error::internal("RSA encryption failed"))?
+                .len();
+            out.truncate(len);
+            Ok(out)
+        }
+        RsaAlgorithm::Pkcs1v15 => {
+            let key = Pkcs1PublicEncryptingKey::new(public)
+                .map_err(|_| Error::internal("RSA key setup failed"))?;
+            let max = key.max_plaintext_size();
+            if plaintext.len() > max {
+                return Err(too_long(max));
+            }
+            let mut out = vec![0u8; key.ciphertext_size()];
+            let len = key
+                .encrypt(plaintext, &mut out)
+                .map_err(|_| Error::internal("RSA encryption failed"))?
+                .len();
+            out.truncate(len);
+            Ok(out)
+        }
+    }
+}
+
+/// Decrypts (or unwraps) with the private key. A failure says only that the value does not
+/// decrypt with this key and algorithm: padding details would help an attacker.
+pub fn rsa_decrypt(pkcs8: &Secret, algorithm: RsaAlgorithm, ciphertext: &[u8]) -> Result<Secret> {
+    let private = PrivateDecryptingKey::from_pkcs8(pkcs8.expose())
+        .map_err(|_| Error::io("stored key material is damaged", ""))?;
+    let fail = || {
+        Error::invalid_argument(
+            "ByteArrayValue",
+            format!(
+                "does not decrypt with this key version and {}",
+                algorithm.name()
+            ),
+        )
+    };
+    let mut out = vec![0u8; private.key_size_bytes()];
+    let len = match algorithm {
+        RsaAlgorithm::OaepSha256 | RsaAlgorithm::OaepSha1 => {
+            let alg = if algorithm == RsaAlgorithm::OaepSha256 {
+                &OAEP_SHA256_MGF1SHA256
+            } else {
+                &OAEP_SHA1_MGF1SHA1
+            };
+            let key = OaepPrivateDecryptingKey::new(private)
+                .map_err(|_| Error::internal("RSA key setup failed"))?;
+            key.decrypt(alg, ciphertext, &mut out, None)
+                .map_err(|_| fail())?
+                .len()
+        }
+        RsaAlgorithm::Pkcs1v15 => {
+            let key = Pkcs1PrivateDecryptingKey::new(private)
+                .map_err(|_| Error::internal("RSA key setup failed"))?;
+            key.decrypt(ciphertext, &mut out).map_err(|_| fail())?.len()
+        }
+    };
+    out.truncate(len);
+    Ok(Secret::new(out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sealed_private_key_rejects_other_aad_and_tampering() {
+        let keys = StoreKeys::derive(&[7u8; 32]).unwrap();
+        let secret = Secret::new(b"pkcs8 bytes".to_vec());
+        let (wrapped, mut sealed) = keys.seal_private(&secret, b"v1").unwrap();
+        assert_eq!(keys.open_private(&wrapped, &sealed, b"v1").unwrap().expose(), b"pkcs8 bytes");
+        assert!(keys.open_private(&wrapped, &sealed, b"v2").is_err());
+        let last = sealed.len() - 1;
+        sealed[last] ^= 1;
+        assert!(keys.open_private(&wrapped, &sealed, b"v1").is_err());
+    }
+
+    #[test]
+    fn rsa_round_trips_for_every_algorithm() {
+        let key = generate_rsa(2048).unwrap();
+        for alg in [RsaAlgorithm::OaepSha256, RsaAlgorithm::OaepSha1, RsaAlgorithm::Pkcs1v15] {
+            let ct = rsa_encrypt(&key.modulus, &key.exponent, alg, b"a data key").unwrap();
+            assert_eq!(ct.len(), 256);
+            assert_eq!(rsa_decrypt(&key.pkcs8, alg, &ct).unwrap().expose(), b"a data key");
+        }
+    }
+
+    #[test]
+    fn name_guid_is_stable_and_guid_shaped() {
+        let a = name_guid("alice@contoso.com");
+        assert_eq!(a, name_guid("alice@contoso.com"));
+        assert_eq!(a.len(), 36);
+        assert_ne!(a, name_guid("bob@contoso.com"));
+    }
+}

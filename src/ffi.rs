@@ -1,0 +1,203 @@
+//! The C ABI. Marshalling only: pointers, UTF-8, JSON, panics and status codes; every
+//! operation is the engine's.
+//!
+//! Conventions (as in rustls-ffi): handles are opaque; every function returns a `CkStatus` as
+//! `int32_t`; outputs are written only on success, except `out_json`, which on failure receives
+//! the error envelope `{"error": {"code", "category", "message", "target"}}`. Every string the
+//! library returns through `out_json` is owned by the caller and must be released exactly once
+//! with `ck_free_string`. No function keeps thread-local state, and every one catches panics.
+
+use crate::error::{CkStatus, Error};
+use crate::session::Session;
+use serde_json::Value;
+use std::ffi::{c_char, CStr, CString};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+/// An open store. Created by `ck_open`, released by `ck_close`; safe to use from several
+/// threads at once.
+#[allow(non_camel_case_types)]
+pub struct ck_session {
+    session: Session,
+}
+
+fn to_c_string(json: &Value) -> *mut c_char {
+    // serde_json escapes NUL as \u0000, so the text never holds an interior NUL.
+    CString::new(json.to_string())
+        .map(CString::into_raw)
+        .unwrap_or(std::ptr::null_mut())
+}
+
+/// Writes `value` to `*out` when `out` is not NULL.
+///
+/// # Safety
+/// `out` is NULL or valid for one pointer write.
+unsafe fn put_json(out: *mut *mut c_char, value: &Value) {
+    if !out.is_null() {
+        *out = to_c_string(value);
+    }
+}
+
+/// Reads a required UTF-8 C string argument.
+///
+/// # Safety
+/// `p` is NULL or points to a NUL-terminated string.
+unsafe fn read_str<'a>(p: *const c_char, parameter: &str) -> Result<&'a str, Error> {
+    if p.is_null() {
+        return Err(Error::invalid_argument(parameter, "must not be NULL"));
+    }
+    CStr::from_ptr(p)
+        .to_str()
+        .map_err(|_| Error::invalid_argument(parameter, "must be valid UTF-8"))
+}
+
+/// Parses an optional JSON argument (NULL or empty means null).
+///
+/// # Safety
+/// `p` is NULL or points to a NUL-terminated string.
+unsafe fn read_json(p: *const c_char, parameter: &str) -> Result<Value, Error> {
+    if p.is_null() {
+        return Ok(Value::Null);
+    }
+    let text = read_str(p, parameter)?;
+    if text.trim().is_empty() {
+        return Ok(Value::Null);
+    }
+    serde_json::from_str(text).map_err(|e| {
+        Error::invalid_argument(parameter, format!("is not valid JSON ({e})"))
+    })
+}
+
+/// Runs `body` behind the panic boundary. On success returns 0 (what `body` wrote stands); on
+/// an error or a panic writes the envelope to `out_json` (when not NULL) and returns the
+/// status. Every export goes through here.
+///
+/// # Safety
+/// `out_json` is NULL or valid for one pointer write.
+#[doc(hidden)]
+pub unsafe fn guarded(out_json: *mut *mut c_char, body: impl FnOnce() -> Result<(), Error>) -> i32 {
+    let error = match catch_unwind(AssertUnwindSafe(body)) {
+        Ok(Ok(())) => return CkStatus::Ok as i32,
+        Ok(Err(e)) => e,
+        // The payload is not shown: it could quote data the engine was working on.
+        Err(_) => Error::new(
+            CkStatus::Panic,
+            "InternalPanic",
+            "The engine hit an internal error and stopped the operation; nothing was committed",
+            "",
+        ),
+    };
+    let status = error.status;
+    let _ = catch_unwind(AssertUnwindSafe(|| put_json(out_json, &error.envelope())));
+    status as i32
+}
+
+/// Opens (creating on first use) a store.
+///
+/// `options_json` (borrowed; may be NULL) is a JSON object with optional `Store` (absolute
+/// directory), `UserPrincipalName` and `TimeShiftSeconds`. On success `*out_session` receives a
+/// session owned by the caller (release it with `ck_close`), and `*out_json`, when `out_json` is
+/// not NULL, receives `{"Store", "UserPrincipalName", "Version"}` owned by the caller (release
+/// with `ck_free_string`). On failure `*out_session` is untouched and `*out_json` receives the
+/// error envelope.
+///
+/// # Safety
+/// `options_json` is NULL or a NUL-terminated string; `out_session` is valid for a write;
+/// `out_json` is NULL or valid for a write.
+#[no_mangle]
+pub unsafe extern "C" fn ck_open(
+    options_json: *const c_char,
+    out_session: *mut *mut ck_session,
+    out_json: *mut *mut c_char,
+) -> i32 {
+    guarded(out_json, || {
+        if out_session.is_null() {
+            return Err(Error::invalid_argument("out_session", "must not be NULL"));
+        }
+        let options = read_json(options_json, "options_json")?;
+        let session = Session::open_json(&options)?;
+        let info = session.info();
+        *out_session = Box::into_raw(Box::new(ck_session { session }));
+        put_json(out_json, &info);
+        Ok(())
+    })
+}
+
+/// Runs one operation.
+///
+/// `operation` (borrowed) is the cmdlet name without prefix, such as `Add-KeyVaultKey`;
+/// `arguments_json` (borrowed; NULL means `{}`) is a JSON object keyed by parameter name. On
+/// success `*out_json` receives the result (an object, an array of objects, or `null`) owned by
+/// the caller; on failure it receives the error envelope, also owned by the caller. Release
+/// either with `ck_free_string`. `session` stays owned by the caller and may be used from
+/// several threads at once.
+///
+/// # Safety
+/// `session` is NULL or a live pointer from `ck_open`; `operation` and `arguments_json` are NULL
+/// or NUL-terminated strings; `out_json` is valid for a write.
+#[no_mangle]
+pub unsafe extern "C" fn ck_call(
+    session: *const ck_session,
+    operation: *const c_char,
+    arguments_json: *const c_char,
+    out_json: *mut *mut c_char,
+) -> i32 {
+    guarded(out_json, || {
+        if out_json.is_null() {
+            return Err(Error::invalid_argument("out_json", "must not be NULL"));
+        }
+        let session = session
+            .as_ref()
+            .ok_or_else(|| Error::invalid_argument("session", "must not be NULL"))?;
+        let operation = read_str(operation, "operation")?;
+        let arguments = read_json(arguments_json, "arguments_json")?;
+        let result = session.session.call(operation, &arguments)?;
+        put_json(out_json, &result);
+        Ok(())
+    })
+}
+
+/// Describes every operation: its parameters (name, JSON type, mandatory, allowed values) and
+/// output type. On success `*out_json` receives the registry, owned by the caller (release with
+/// `ck_free_string`).
+///
+/// # Safety
+/// `out_json` is valid for a write.
+#[no_mangle]
+pub unsafe extern "C" fn ck_describe(out_json: *mut *mut c_char) -> i32 {
+    guarded(out_json, || {
+        if out_json.is_null() {
+            return Err(Error::invalid_argument("out_json", "must not be NULL"));
+        }
+        put_json(out_json, &crate::operations::describe());
+        Ok(())
+    })
+}
+
+/// Releases a string returned through `out_json`. NULL is ignored.
+///
+/// # Safety
+/// `s` is NULL or a string this library returned and not yet released.
+#[no_mangle]
+pub unsafe extern "C" fn ck_free_string(s: *mut c_char) {
+    if !s.is_null() {
+        let _ = catch_unwind(AssertUnwindSafe(|| drop(CString::from_raw(s))));
+    }
+}
+
+/// Closes a session and releases it. NULL is ignored.
+///
+/// # Safety
+/// `s` is NULL or a pointer from `ck_open` not yet closed, and no other thread is using it.
+#[no_mangle]
+pub unsafe extern "C" fn ck_close(s: *mut ck_session) {
+    if !s.is_null() {
+        let _ = catch_unwind(AssertUnwindSafe(|| drop(Box::from_raw(s))));
+    }
+}
+
+/// The library version as a static NUL-terminated string, owned by the library: never free it.
+#[no_mangle]
+pub extern "C" fn ck_version() -> *const c_char {
+    static VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "\0");
+    VERSION.as_ptr() as *const c_char
+}

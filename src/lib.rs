@@ -1,0 +1,22 @@
+//! CustomerKey: Customer Key / BYOK workflows for Microsoft 365 admins, run by an embedded engine
+//! (SQLite store, aws-lc-rs cryptography) behind a C ABI, a CLI and a PowerShell module.
+//!
+//! Data enters at one door (the C ABI in [`ffi`], or the CLI), is routed by the operation table in
+//! [`operations`] to a domain module, and reaches storage and cryptography only through [`store`]
+//! and [`crypto`].
+
+pub mod b64;
+pub mod crypto;
+pub mod error;
+pub mod ffi;
+pub mod operations;
+pub mod session;
+pub mod store;
+pub mod time;
+pub mod vault;
+
+pub use error::{CkStatus, Error, Result};
+pub use session::{Session, SessionOptions};
+
+/// The library version, as `ck_version` reports it.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

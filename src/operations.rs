@@ -1,0 +1,635 @@
+//! The operation table: every operation's name, parameters and output type, and the handler that
+//! runs it. The C ABI (`ck_call`, `ck_describe`), the CLI and the PowerShell parity checks all
+//! read this one table.
+
+use crate::error::{Error, Result};
+use crate::session::{Call, Session};
+use crate::vault;
+use once_cell::sync::Lazy;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::{json, Map, Value};
+
+/// The PowerShell type of a parameter, which fixes its JSON type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParamType {
+    String,
+    StringArray,
+    Int,
+    Switch,
+    Bool,
+    DateTime,
+    Hashtable,
+    Bytes,
+    /// A file path: PowerShell resolves it against its own location and passes it absolute.
+    Path,
+    /// A secret: PowerShell takes a SecureString and converts it only for the native call.
+    SecureString,
+}
+
+impl ParamType {
+    pub fn powershell_type(self) -> &'static str {
+        match self {
+            ParamType::String | ParamType::Path => "string",
+            ParamType::StringArray => "string[]",
+            ParamType::Int => "int",
+            ParamType::Switch => "switch",
+            ParamType::Bool => "bool",
+            ParamType::DateTime => "datetime",
+            ParamType::Hashtable => "hashtable",
+            ParamType::Bytes => "byte[]",
+            ParamType::SecureString => "securestring",
+        }
+    }
+
+    pub fn json_type(self) -> &'static str {
+        match self {
+            ParamType::String | ParamType::Path | ParamType::SecureString => "string",
+            ParamType::DateTime | ParamType::Bytes => "string",
+            ParamType::StringArray => "array",
+            ParamType::Int => "integer",
+            ParamType::Switch | ParamType::Bool => "boolean",
+            ParamType::Hashtable => "object",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Param {
+    pub name: &'static str,
+    pub ty: ParamType,
+    pub mandatory: bool,
+    pub allowed: &'static [&'static str],
+    pub range: Option<(i64, i64)>,
+    pub pipeline_by_property_name: bool,
+    pub help: &'static str,
+}
+
+impl Param {
+    fn new(name: &'static str, ty: ParamType, help: &'static str) -> Self {
+        Param {
+            name,
+            ty,
+            mandatory: false,
+            allowed: &[],
+            range: None,
+            pipeline_by_property_name: false,
+            help,
+        }
+    }
+    fn mandatory(mut self) -> Self {
+        self.mandatory = true;
+        self
+    }
+    fn pipeline(mut self) -> Self {
+        self.pipeline_by_property_name = true;
+        self
+    }
+    fn allowed(mut self, values: &'static [&'static str]) -> Self {
+        self.allowed = values;
+        self
+    }
+    fn range(mut self, low: i64, high: i64) -> Self {
+        self.range = Some((low, high));
+        self
+    }
+}
+
+/// How much an operation changes: drives `SupportsShouldProcess` and `ConfirmImpact`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Impact {
+    /// Reads only.
+    None,
+    Medium,
+    /// Removal and purge.
+    High,
+}
+
+type Handler = fn(&Call<'_>, Value) -> Result<Value>;
+
+pub struct Operation {
+    pub name: &'static str,
+    pub synopsis: &'static str,
+    pub output_type: &'static str,
+    /// A switch that changes the output type (`-InRemovedState` gives deleted objects).
+    pub output_type_when: Option<(&'static str, &'static str)>,
+    /// When set, the cmdlet emits this property of the result rather than the object (as
+    /// `Backup-AzKeyVaultKey` emits the file path).
+    pub output_property: Option<&'static str>,
+    pub impact: Impact,
+    /// Groups of parameters of which exactly one must be given.
+    pub exactly_one_of: &'static [&'static str],
+    pub params: Vec<Param>,
+    handler: Handler,
+}
+
+impl Operation {
+    pub fn param(&self, name: &str) -> Option<&Param> {
+        self.params.iter().find(|p| p.name.eq_ignore_ascii_case(name))
+    }
+
+    pub fn describe(&self) -> Value {
+        let (verb, noun) = self.name.split_once('-').unwrap_or((self.name, ""));
+        let params: Vec<Value> = self
+            .params
+            .iter()
+            .map(|p| {
+                json!({
+                    "Name": p.name,
+                    "Type": p.ty.json_type(),
+                    "PowerShellType": p.ty.powershell_type(),
+                    "Mandatory": p.mandatory,
+                    "AllowedValues": p.allowed,
+                    "Range": p.range.map(|(l, h)| json!([l, h])),
+                    "ValueFromPipelineByPropertyName": p.pipeline_by_property_name,
+                    "IsPath": p.ty == ParamType::Path,
+                    "IsSecret": p.ty == ParamType::SecureString,
+                    "HelpMessage": p.help,
+                })
+            })
+            .collect();
+        json!({
+            "Name": self.name,
+            "Verb": verb,
+            "Noun": noun,
+            "Synopsis": self.synopsis,
+            "OutputType": self.output_type,
+            "OutputTypeWhen": self.output_type_when.map(|(s, t)| json!({"Switch": s, "OutputType": t})),
+            "OutputProperty": self.output_property,
+            "StateChanging": self.impact != Impact::None,
+            "ConfirmImpact": match self.impact { Impact::None => "None", Impact::Medium => "Medium", Impact::High => "High" },
+            "ExactlyOneOf": self.exactly_one_of,
+            "Parameters": params,
+        })
+    }
+}
+
+/// Wraps a typed operation function as a table handler: JSON in, typed arguments, JSON out.
+macro_rules! handler {
+    ($f:path) => {
+        |call: &Call<'_>, args: Value| -> Result<Value> { run_typed(call, args, $f) }
+    };
+}
+
+fn run_typed<A: DeserializeOwned, R: Serialize>(
+    call: &Call<'_>,
+    args: Value,
+    f: fn(&Call<'_>, A) -> Result<R>,
+) -> Result<Value> {
+    // The arguments were checked against the table already, so a failure here is a table bug.
+    let typed: A = serde_json::from_value(args)
+        .map_err(|e| Error::internal(format!("argument table and struct disagree: {e}")))?;
+    let result = f(call, typed)?;
+    serde_json::to_value(result).map_err(|e| Error::internal(format!("result encoding: {e}")))
+}
+
+use ParamType as T;
+
+const VAULT_NAME_HELP: &str = "Name of the key vault";
+const KEY_PERMISSIONS: &[&str] = &[
+    "all", "decrypt", "encrypt", "unwrapKey", "wrapKey", "verify", "sign", "get", "list",
+    "update", "create", "import", "delete", "backup", "restore", "recover", "purge", "rotate",
+];
+const KEY_OPS: &[&str] = &[
+    "encrypt", "decrypt", "sign", "verify", "wrapKey", "unwrapKey", "import", "export",
+];
+
+fn vault_name() -> Param {
+    Param::new("VaultName", T::String, VAULT_NAME_HELP)
+        .mandatory()
+        .pipeline()
+}
+fn key_name() -> Param {
+    Param::new("Name", T::String, "Name of the key").mandatory().pipeline()
+}
+fn principal_params() -> Vec<Param> {
+    vec![
+        Param::new("UserPrincipalName", T::String, "User principal name of the user").pipeline(),
+        Param::new("ObjectId", T::String, "Object id of the user, group or service principal")
+            .pipeline(),
+        Param::new(
+            "ServicePrincipalName",
+            T::String,
+            "Application id or name of the service principal",
+        )
+        .pipeline(),
+    ]
+}
+const PRINCIPAL_GROUP: &[&str] = &["UserPrincipalName", "ObjectId", "ServicePrincipalName"];
+
+fn table() -> Vec<Operation> {
+    vec![
+        Operation {
+            name: "New-KeyVault",
+            synopsis: "Creates a key vault in the store.",
+            output_type: "CustomerKey.KeyVault",
+            output_type_when: None,
+            output_property: None,
+            impact: Impact::Medium,
+            exactly_one_of: &[],
+            params: vec![
+                vault_name(),
+                Param::new("Location", T::String, "Azure region of the vault (its geography bounds backup and restore)").mandatory().pipeline(),
+                Param::new("Sku", T::String, "Standard, or Premium for HSM-protected keys").allowed(&["Standard", "Premium"]),
+                Param::new("SoftDeleteRetentionInDays", T::Int, "Days a deleted vault or key is kept before it is purged (7-90, default 90)").range(7, 90),
+                Param::new("EnablePurgeProtection", T::Switch, "Forbid purging deleted keys before their retention ends"),
+                Param::new("DisableSoftDelete", T::Switch, "Delete keys at once instead of keeping them recoverable"),
+                Param::new("Tag", T::Hashtable, "Tags as name/value pairs"),
+            ],
+            handler: handler!(vault::new_key_vault),
+        },
+        Operation {
+            name: "Get-KeyVault",
+            synopsis: "Gets key vaults, with their access policies.",
+            output_type: "CustomerKey.KeyVault",
+            output_type_when: Some(("InRemovedState", "CustomerKey.DeletedKeyVault")),
+            output_property: None,
+            impact: Impact::None,
+            exactly_one_of: &[],
+            params: vec![
+                Param::new("VaultName", T::String, VAULT_NAME_HELP).pipeline(),
+                Param::new("InRemovedState", T::Switch, "Get soft-deleted vaults"),
+            ],
+            handler: handler!(vault::get_key_vault),
+        },
+        Operation {
+            name: "Remove-KeyVault",
+            synopsis: "Deletes a key vault (soft delete when enabled), or purges a deleted one.",
+            output_type: "None",
+            output_type_when: None,
+            output_property: None,
+            impact: Impact::High,
+            exactly_one_of: &[],
+            params: vec![
+                vault_name(),
+                Param::new("InRemovedState", T::Switch, "Purge a soft-deleted vault for good"),
+                Param::new("Force", T::Switch, "Remove even when a data encryption policy uses a key of the vault"),
+            ],
+            handler: handler!(vault::remove_key_vault),
+        },
+        Operation {
+            name: "Undo-KeyVaultRemoval",
+            synopsis: "Recovers a soft-deleted key vault with its keys.",
+            output_type: "CustomerKey.KeyVault",
+            output_type_when: None,
+            output_property: None,
+            impact: Impact::Medium,
+            exactly_one_of: &[],
+            params: vec![vault_name()],
+            handler: handler!(vault::undo_key_vault_removal),
+        },
+        Operation {
+            name: "Set-KeyVaultAccessPolicy",
+            synopsis: "Grants key permissions on a vault to a user or service principal.",
+            output_type: "CustomerKey.KeyVault",
+            output_type_when: None,
+            output_property: None,
+            impact: Impact::Medium,
+            exactly_one_of: PRINCIPAL_GROUP,
+            params: {
+                let mut p = vec![vault_name()];
+                p.extend(principal_params());
+                p.push(
+                    Param::new("PermissionsToKeys", T::StringArray, "Key permissions to grant (replaces the principal's current ones)")
+                        .mandatory()
+                        .allowed(KEY_PERMISSIONS),
+                );
+                p.push(Param::new("PassThru", T::Switch, "Return the vault"));
+                p
+            },
+            handler: handler!(vault::set_access_policy),
+        },
+        Operation {
+            name: "Remove-KeyVaultAccessPolicy",
+            synopsis: "Removes a principal's access policy from a vault.",
+            output_type: "CustomerKey.KeyVault",
+            output_type_when: None,
+            output_property: None,
+            impact: Impact::High,
+            exactly_one_of: PRINCIPAL_GROUP,
+            params: {
+                let mut p = vec![vault_name()];
+                p.extend(principal_params());
+                p.push(Param::new("PassThru", T::Switch, "Return the vault"));
+                p
+            },
+            handler: handler!(vault::remove_access_policy),
+        },
+        Operation {
+            name: "Add-KeyVaultKey",
+            synopsis: "Creates a key, or a new version of an existing key (a key roll).",
+            output_type: "CustomerKey.KeyVaultKey",
+            output_type_when: None,
+            output_property: None,
+            impact: Impact::Medium,
+            exactly_one_of: &[],
+            params: vec![
+                vault_name(),
+                key_name(),
+                Param::new("Destination", T::String, "Software, or HSM (Premium vaults only)").allowed(&["Software", "HSM"]),
+                Param::new("KeyOps", T::StringArray, "Operations the key may be used for").allowed(KEY_OPS),
+                Param::new("NotBefore", T::DateTime, "The key cannot be used before this time"),
+                Param::new("Expires", T::DateTime, "The key cannot be used after this time"),
+                Param::new("Disable", T::Switch, "Create the key disabled"),
+                Param::new("Tag", T::Hashtable, "Tags as name/value pairs"),
+                Param::new("Size", T::Int, "RSA key size in bits").range(2048, 4096),
+                Param::new("KeyType", T::String, "RSA or RSA-HSM").allowed(&["RSA", "RSA-HSM"]),
+                Param::new("KeyFilePath", T::Path, "Import the key from this PKCS#8 file (PEM or DER)"),
+                Param::new("KeyFilePassword", T::SecureString, "Password of the key file"),
+            ],
+            handler: handler!(vault::add_key),
+        },
+        Operation {
+            name: "Get-KeyVaultKey",
+            synopsis: "Gets keys, key versions, or soft-deleted keys.",
+            output_type: "CustomerKey.KeyVaultKey",
+            output_type_when: Some(("InRemovedState", "CustomerKey.DeletedKeyVaultKey")),
+            output_property: None,
+            impact: Impact::None,
+            exactly_one_of: &[],
+            params: vec![
+                vault_name(),
+                Param::new("Name", T::String, "Name of the key").pipeline(),
+                Param::new("Version", T::String, "Version of the key").pipeline(),
+                Param::new("IncludeVersions", T::Switch, "List every version of the key"),
+                Param::new("InRemovedState", T::Switch, "Get soft-deleted keys"),
+            ],
+            handler: handler!(vault::get_key),
+        },
+        Operation {
+            name: "Update-KeyVaultKey",
+            synopsis: "Changes a key version's attributes (enabled, dates, operations, tags).",
+            output_type: "CustomerKey.KeyVaultKey",
+            output_type_when: None,
+            output_property: None,
+            impact: Impact::Medium,
+            exactly_one_of: &[],
+            params: vec![
+                vault_name(),
+                key_name(),
+                Param::new("Version", T::String, "Version to update (default: the newest)").pipeline(),
+                Param::new("Enable", T::Bool, "Enable or disable the version"),
+                Param::new("Expires", T::DateTime, "The key cannot be used after this time"),
+                Param::new("NotBefore", T::DateTime, "The key cannot be used before this time"),
+                Param::new("KeyOps", T::StringArray, "Operations the key may be used for").allowed(KEY_OPS),
+                Param::new("Tag", T::Hashtable, "Tags as name/value pairs (replaces the current ones)"),
+                Param::new("Force", T::Switch, "Disable even when a data encryption policy uses the version"),
+                Param::new("PassThru", T::Switch, "Return the updated key"),
+            ],
+            handler: handler!(vault::update_key),
+        },
+        Operation {
+            name: "Remove-KeyVaultKey",
+            synopsis: "Deletes a key with all its versions (soft delete when enabled), or purges a deleted key.",
+            output_type: "CustomerKey.DeletedKeyVaultKey",
+            output_type_when: None,
+            output_property: None,
+            impact: Impact::High,
+            exactly_one_of: &[],
+            params: vec![
+                vault_name(),
+                key_name(),
+                Param::new("InRemovedState", T::Switch, "Purge the soft-deleted key for good"),
+                Param::new("Force", T::Switch, "Remove even when a data encryption policy uses the key"),
+                Param::new("PassThru", T::Switch, "Return the deleted key"),
+            ],
+            handler: handler!(vault::remove_key),
+        },
+        Operation {
+            name: "Undo-KeyVaultKeyRemoval",
+            synopsis: "Recovers a soft-deleted key with all its versions.",
+            output_type: "CustomerKey.KeyVaultKey",
+            output_type_when: None,
+            output_property: None,
+            impact: Impact::Medium,
+            exactly_one_of: &[],
+            params: vec![vault_name(), key_name()],
+            handler: handler!(vault::undo_key_removal),
+        },
+        Operation {
+            name: "Backup-KeyVaultKey",
+            synopsis: "Writes every version of a key, with its metadata, to an encrypted backup file.",
+            output_type: "System.String",
+            output_type_when: None,
+            output_property: Some("OutputFile"),
+            impact: Impact::Medium,
+            exactly_one_of: &[],
+            params: vec![
+                vault_name(),
+                key_name(),
+                Param::new("OutputFile", T::Path, "File to write (default: a new file in the store's backups folder)"),
+                Param::new("Force", T::Switch, "Overwrite an existing file"),
+            ],
+            handler: handler!(vault::backup_key),
+        },
+        Operation {
+            name: "Restore-KeyVaultKey",
+            synopsis: "Restores a key with all its versions from a backup file.",
+            output_type: "CustomerKey.KeyVaultKey",
+            output_type_when: None,
+            output_property: None,
+            impact: Impact::Medium,
+            exactly_one_of: &[],
+            params: vec![
+                vault_name(),
+                Param::new("InputFile", T::Path, "Backup file written by Backup-KeyVaultKey").mandatory().pipeline(),
+            ],
+            handler: handler!(vault::restore_key),
+        },
+        Operation {
+            name: "Invoke-KeyVaultKeyOperation",
+            synopsis: "Wraps, unwraps, encrypts or decrypts a value with a key.",
+            output_type: "CustomerKey.KeyOperationResult",
+            output_type_when: None,
+            output_property: None,
+            impact: Impact::None,
+            exactly_one_of: &[],
+            params: vec![
+                vault_name(),
+                key_name(),
+                Param::new("Version", T::String, "Version to use (default: the newest)").pipeline(),
+                Param::new("Operation", T::String, "Encrypt, Decrypt, Wrap or Unwrap").mandatory().allowed(&["Encrypt", "Decrypt", "Wrap", "Unwrap"]),
+                Param::new("Algorithm", T::String, "RSA-OAEP-256 (recommended), RSA-OAEP or RSA1_5").mandatory().allowed(&["RSA-OAEP-256", "RSA-OAEP", "RSA1_5"]),
+                Param::new("ByteArrayValue", T::Bytes, "The value (base64 in JSON)").mandatory(),
+            ],
+            handler: handler!(vault::invoke_key_operation),
+        },
+    ]
+}
+
+static TABLE: Lazy<Vec<Operation>> = Lazy::new(table);
+
+pub fn operations() -> &'static [Operation] {
+    &TABLE
+}
+
+pub fn find(name: &str) -> Option<&'static Operation> {
+    TABLE.iter().find(|op| op.name.eq_ignore_ascii_case(name))
+}
+
+/// The registry `ck_describe` returns.
+pub fn describe() -> Value {
+    json!({
+        "Version": crate::VERSION,
+        "Operations": TABLE.iter().map(Operation::describe).collect::<Vec<_>>(),
+    })
+}
+
+/// Runs one operation: checks the arguments against the table, then calls the handler.
+pub fn call(session: &Session, operation: &str, arguments: &Value) -> Result<Value> {
+    let op = find(operation).ok_or_else(|| {
+        Error::invalid_argument(
+            "operation",
+            format!("'{operation}' is not an operation; see ck_describe or customer-key --list"),
+        )
+    })?;
+    let args = validate(op, arguments)?;
+    let call = Call {
+        session,
+        operation: op.name,
+    };
+    (op.handler)(&call, Value::Object(args))
+}
+
+/// Checks arguments against an operation's parameters and returns them under their canonical
+/// names. Every failure names the parameter and the rule it broke.
+pub fn validate(op: &Operation, arguments: &Value) -> Result<Map<String, Value>> {
+    let given = match arguments {
+        Value::Null => Map::new(),
+        Value::Object(m) => m.clone(),
+        _ => {
+            return Err(Error::invalid_argument(
+                "arguments",
+                "must be a JSON object keyed by parameter name",
+            ))
+        }
+    };
+    let mut out = Map::new();
+    for (key, value) in given {
+        let param = op.param(&key).ok_or_else(|| {
+            Error::invalid_argument(
+                &key,
+                format!(
+                    "{} has no such parameter; it takes {}",
+                    op.name,
+                    op.params.iter().map(|p| p.name).collect::<Vec<_>>().join(", ")
+                ),
+            )
+        })?;
+        if value.is_null() {
+            continue;
+        }
+        if out.contains_key(param.name) {
+            return Err(Error::invalid_argument(param.name, "is given twice"));
+        }
+        let value = check_value(param, value)?;
+        out.insert(param.name.to_string(), value);
+    }
+    for p in op.params.iter().filter(|p| p.mandatory) {
+        if !out.contains_key(p.name) {
+            return Err(Error::invalid_argument(p.name, "is mandatory"));
+        }
+    }
+    if !op.exactly_one_of.is_empty() {
+        let present: Vec<_> = op
+            .exactly_one_of
+            .iter()
+            .filter(|n| out.contains_key(**n))
+            .collect();
+        if present.len() != 1 {
+            return Err(Error::invalid_argument(
+                op.exactly_one_of[0],
+                format!(
+                    "give exactly one of {}",
+                    op.exactly_one_of.join(", ")
+                ),
+            ));
+        }
+    }
+    Ok(out)
+}
+
+fn check_value(p: &Param, value: Value) -> Result<Value> {
+    let wrong = |what: &str| Error::invalid_argument(p.name, format!("must be {what}"));
+    let checked = match p.ty {
+        T::String | T::Path | T::SecureString => {
+            let s = value.as_str().ok_or_else(|| wrong("a string"))?;
+            if p.ty == T::Path && !std::path::Path::new(s).is_absolute() {
+                return Err(wrong("an absolute path"));
+            }
+            if s.contains('\0') {
+                return Err(wrong("a string without NUL characters"));
+            }
+            value
+        }
+        T::StringArray => {
+            // A single string is accepted as a one-element array, as PowerShell does.
+            let items = match value {
+                Value::String(s) => vec![Value::String(s)],
+                Value::Array(items) if items.iter().all(Value::is_string) => items,
+                _ => return Err(wrong("an array of strings")),
+            };
+            Value::Array(items)
+        }
+        T::Int => {
+            let n = value.as_i64().ok_or_else(|| wrong("an integer"))?;
+            if let Some((low, high)) = p.range {
+                if n < low || n > high {
+                    return Err(wrong(&format!("between {low} and {high}")));
+                }
+            }
+            value
+        }
+        T::Switch | T::Bool => {
+            value.as_bool().ok_or_else(|| wrong("true or false"))?;
+            value
+        }
+        T::DateTime => {
+            let s = value.as_str().ok_or_else(|| wrong("an ISO 8601 date and time"))?;
+            let t = chrono::DateTime::parse_from_rfc3339(s)
+                .map_err(|_| wrong("an ISO 8601 date and time with a UTC offset"))?;
+            Value::String(crate::time::iso(t.with_timezone(&chrono::Utc)))
+        }
+        T::Hashtable => {
+            let m = value.as_object().ok_or_else(|| wrong("an object of name/value pairs"))?;
+            let mut out = Map::new();
+            for (k, v) in m {
+                let s = match v {
+                    Value::String(s) => s.clone(),
+                    Value::Number(n) => n.to_string(),
+                    Value::Bool(b) => b.to_string(),
+                    _ => return Err(wrong("an object whose values are strings")),
+                };
+                out.insert(k.clone(), Value::String(s));
+            }
+            Value::Object(out)
+        }
+        T::Bytes => {
+            let s = value.as_str().ok_or_else(|| wrong("a base64 string"))?;
+            crate::b64::decode(s).map_err(|_| wrong("a standard base64 string"))?;
+            value
+        }
+    };
+    if !p.allowed.is_empty() {
+        let items: Vec<&str> = match &checked {
+            Value::Array(a) => a.iter().filter_map(Value::as_str).collect(),
+            Value::String(s) => vec![s.as_str()],
+            _ => vec![],
+        };
+        let mut canonical = Vec::new();
+        for item in items {
+            // PowerShell's ValidateSet is case-insensitive; keep the canonical spelling.
+            let found = p
+                .allowed
+                .iter()
+                .find(|a| a.eq_ignore_ascii_case(item))
+                .ok_or_else(|| wrong(&format!("one of {}", p.allowed.join(", "))))?;
+            canonical.push(Value::String(found.to_string()));
+        }
+        return Ok(match checked {
+            Value::Array(_) => Value::Array(canonical),
+            _ => canonical.into_iter().next().unwrap_or(Value::Null),
+        });
+    }
+    Ok(checked)
+}

@@ -1,0 +1,155 @@
+//! A session: one open store, the caller's identity and the caller's clock.
+
+use crate::error::{Error, Result};
+use crate::store::{AuditEntry, Store};
+use serde::Deserialize;
+use serde_json::Value;
+use std::path::PathBuf;
+use rusqlite::Transaction;
+
+/// Options of `ck_open`, keyed as in JSON.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct SessionOptions {
+    /// Directory of the store.
+    pub store: Option<PathBuf>,
+    /// The caller's identity for access checks.
+    pub user_principal_name: Option<String>,
+    /// Added to the wall clock, to rehearse retention periods.
+    pub time_shift_seconds: Option<i64>,
+}
+
+/// Where the store lives when `Store` is not given.
+pub fn default_store_dir() -> Result<PathBuf> {
+    let from_env = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from);
+    if let Some(dir) = from_env("CUSTOMER_KEY_HOME") {
+        return Ok(dir);
+    }
+    if let Some(dir) = from_env("XDG_DATA_HOME") {
+        return Ok(dir.join("customer-key"));
+    }
+    if let Some(home) = from_env("HOME") {
+        return Ok(home.join(".local/share/customer-key"));
+    }
+    Err(Error::invalid_argument(
+        "Store",
+        "is required when none of CUSTOMER_KEY_HOME, XDG_DATA_HOME and HOME is set",
+    ))
+}
+
+fn default_principal() -> String {
+    let user = std::env::var("USER")
+        .ok()
+        .filter(|u| !u.is_empty())
+        .unwrap_or_else(|| "user".into());
+    format!("{user}@localhost")
+}
+
+/// One open store. Safe to share between threads: each call takes its own SQLite connection.
+pub struct Session {
+    store: Store,
+    principal: String,
+    time_shift: i64,
+}
+
+impl Session {
+    pub fn open(options: SessionOptions) -> Result<Session> {
+        let dir = match options.store {
+            Some(d) if d.is_absolute() => d,
+            Some(_) => return Err(Error::invalid_argument("Store", "must be an absolute path")),
+            None => default_store_dir()?,
+        };
+        let principal = match options.user_principal_name {
+            Some(u) if u.trim().is_empty() => {
+                return Err(Error::invalid_argument("UserPrincipalName", "must not be empty"))
+            }
+            Some(u) => u.trim().to_string(),
+            None => default_principal(),
+        };
+        let time_shift = options.time_shift_seconds.unwrap_or(0);
+        if time_shift.unsigned_abs() > 100 * 365 * 86_400 {
+            return Err(Error::invalid_argument("TimeShiftSeconds", "must be within 100 years"));
+        }
+        Ok(Session {
+            store: Store::open(&dir)?,
+            principal,
+            time_shift,
+        })
+    }
+
+    /// Opens a session from the JSON options of `ck_open` (null or `{}` for the defaults).
+    pub fn open_json(options: &Value) -> Result<Session> {
+        let options: SessionOptions = match options {
+            Value::Null => SessionOptions::default(),
+            Value::Object(_) => serde_json::from_value(options.clone()).map_err(|e| {
+                Error::invalid_argument(
+                    "options",
+                    format!("takes Store, UserPrincipalName and TimeShiftSeconds ({e})"),
+                )
+            })?,
+            _ => return Err(Error::invalid_argument("options", "must be a JSON object")),
+        };
+        Session::open(options)
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn principal(&self) -> &str {
+        &self.principal
+    }
+
+    /// The session's clock in unix seconds: wall clock plus TimeShiftSeconds.
+    pub fn now(&self) -> i64 {
+        crate::time::unix_now() + self.time_shift
+    }
+
+    /// What `ck_open` reports about the session.
+    pub fn info(&self) -> Value {
+        serde_json::json!({
+            "Store": self.store.dir().display().to_string(),
+            "UserPrincipalName": self.principal,
+            "Version": crate::VERSION,
+        })
+    }
+
+    /// Runs an operation by name with JSON arguments.
+    pub fn call(&self, operation: &str, arguments: &Value) -> Result<Value> {
+        crate::operations::call(self, operation, arguments)
+    }
+}
+
+/// One running operation: the session, and the operation's name for the audit table.
+pub struct Call<'a> {
+    pub session: &'a Session,
+    pub operation: &'static str,
+}
+
+impl<'a> Call<'a> {
+    pub fn now(&self) -> i64 {
+        self.session.now()
+    }
+
+    pub fn principal(&self) -> &str {
+        self.session.principal()
+    }
+
+    pub fn store(&self) -> &Store {
+        self.session.store()
+    }
+
+    /// Runs `work` as this operation's one transaction, audited against `target`.
+    pub fn transaction<R>(
+        &self,
+        target: &str,
+        work: impl FnOnce(&Transaction<'_>) -> Result<R>,
+    ) -> Result<R> {
+        let audit = AuditEntry {
+            principal: self.session.principal(),
+            operation: self.operation,
+            target,
+        };
+        self.session.store().transaction(&audit, self.now(), work)
+    }
+}

@@ -1,0 +1,252 @@
+//! Backup and restore of a whole key (every version, all metadata).
+//!
+//! A backup file is `CKBACKUP1\n`, one line of JSON header (store id, geography, key name), then
+//! the payload sealed with AES-256-GCM under the store's backup key, with the first two lines as
+//! additional data: a changed byte anywhere fails the restore as a whole. Private parts inside
+//! the payload stay sealed under the store's key encryption key as they are at rest, so a blob
+//! can only ever be restored into the store that made it, and only within its geography.
+
+use super::keys::{active_key, read_limited};
+use super::model::{geography, key_out, KeyVaultKeyOut};
+use super::{active_vault, authorize};
+use crate::b64;
+use crate::error::{Error, Result};
+use crate::session::Call;
+use crate::store::vaults::{self as sql, KeyRow, Tags, VersionRow};
+use crate::store::write_private_file;
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+const MAGIC: &[u8] = b"CKBACKUP1\n";
+const MAX_BACKUP_BYTES: u64 = 16 * 1024 * 1024;
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Header {
+    store_id: String,
+    geography: String,
+    key_name: String,
+    created: String,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Payload {
+    source_vault: String,
+    name: String,
+    versions: Vec<BackupVersion>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct BackupVersion {
+    version: String,
+    seq: i64,
+    kty: String,
+    size: i64,
+    key_ops: Vec<String>,
+    enabled: bool,
+    not_before: Option<i64>,
+    expires: Option<i64>,
+    created: i64,
+    updated: i64,
+    tags: Tags,
+    modulus: String,
+    exponent: String,
+    wrapped_data_key: String,
+    sealed_private_key: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct BackupKeyArgs {
+    pub vault_name: String,
+    pub name: String,
+    pub output_file: Option<String>,
+    #[serde(default)]
+    pub force: bool,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct BackupResult {
+    pub vault_name: String,
+    pub name: String,
+    pub output_file: String,
+}
+
+pub fn backup_key(call: &Call<'_>, a: BackupKeyArgs) -> Result<BackupResult> {
+    let now = call.now();
+    let store = call.store();
+    call.transaction(&format!("{}/{}", a.vault_name, a.name), |tx| {
+        let vault = active_vault(tx, &a.vault_name)?;
+        authorize(tx, &vault, call.principal(), "backup")?;
+        let key = active_key(tx, &vault, &a.name)?;
+        let versions = sql::list_versions(tx, &vault.name, &key.name)?;
+        let payload = Payload {
+            source_vault: vault.name.clone(),
+            name: key.name.clone(),
+            versions: versions
+                .iter()
+                .map(|v| BackupVersion {
+                    version: v.version.clone(),
+                    seq: v.seq,
+                    kty: v.kty.clone(),
+                    size: v.size,
+                    key_ops: v.key_ops.clone(),
+                    enabled: v.enabled,
+                    not_before: v.not_before,
+                    expires: v.expires,
+                    created: v.created,
+                    updated: v.updated,
+                    tags: v.tags.clone(),
+                    modulus: b64::encode(&v.modulus),
+                    exponent: b64::encode(&v.exponent),
+                    wrapped_data_key: b64::encode(&v.wrapped_data_key),
+                    sealed_private_key: b64::encode(&v.sealed_private_key),
+                })
+                .collect(),
+        };
+        let header = Header {
+            store_id: store.store_id().to_string(),
+            geography: geography(&vault.location),
+            key_name: key.name.clone(),
+            created: crate::time::iso_from_unix(now),
+        };
+        let mut aad = MAGIC.to_vec();
+        aad.extend_from_slice(&json_line(&header)?);
+        let payload_json = serde_json::to_vec(&payload).map_err(|e| Error::internal(e.to_string()))?;
+        let sealed = store.keys().seal_backup(&payload_json, &aad)?;
+        let mut blob = aad;
+        blob.extend_from_slice(&sealed);
+
+        let path = match &a.output_file {
+            Some(p) => PathBuf::from(p),
+            None => {
+                let dir = store.dir().join("backups");
+                crate::store::create_private_dir(&dir)?;
+                dir.join(format!("{}-{}-{}.keybackup", vault.name, key.name, crate::time::file_stamp(now)))
+            }
+        };
+        write_private_file(&path, &blob, a.force).map_err(|mut e| {
+            if e.code == "FileExists" {
+                e.message = format!("Parameter 'OutputFile': {}", e.message);
+            }
+            e
+        })?;
+        Ok(BackupResult {
+            vault_name: vault.name.clone(),
+            name: key.name.clone(),
+            output_file: path.display().to_string(),
+        })
+    })
+}
+
+fn json_line<T: Serialize>(v: &T) -> Result<Vec<u8>> {
+    let mut line = serde_json::to_vec(v).map_err(|e| Error::internal(e.to_string()))?;
+    line.push(b'\n');
+    Ok(line)
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct RestoreKeyArgs {
+    pub vault_name: String,
+    pub input_file: String,
+}
+
+pub fn restore_key(call: &Call<'_>, a: RestoreKeyArgs) -> Result<KeyVaultKeyOut> {
+    let blob = read_limited(&a.input_file, "InputFile", MAX_BACKUP_BYTES)?;
+    let file = a.input_file.as_str();
+    let invalid = |why: &str| {
+        Error::new(
+            crate::CkStatus::InvalidArgument,
+            "BadParameter",
+            format!("Parameter 'InputFile': {file} {why}"),
+            file,
+        )
+    };
+    let rest = blob
+        .strip_prefix(MAGIC)
+        .ok_or_else(|| invalid("is not a CustomerKey key backup"))?;
+    let header_end = rest
+        .iter()
+        .position(|b| *b == b'\n')
+        .ok_or_else(|| invalid("is damaged: its header is incomplete"))?;
+    let header: Header = serde_json::from_slice(&rest[..header_end])
+        .map_err(|_| invalid("is damaged: its header is unreadable"))?;
+    let aad = &blob[..MAGIC.len() + header_end + 1];
+    let sealed = &rest[header_end + 1..];
+    let store = call.store();
+    if header.store_id != store.store_id() {
+        return Err(invalid(&format!(
+            "was made by another CustomerKey store ({}); a backup can only be restored into the store that made it",
+            header.store_id
+        )));
+    }
+    let payload_json = store
+        .keys()
+        .open_backup(sealed, aad)
+        .ok_or_else(|| invalid("is damaged or was altered: it failed its integrity check, and nothing was restored"))?;
+    let payload: Payload = serde_json::from_slice(&payload_json)
+        .map_err(|_| invalid("holds a payload this version cannot read"))?;
+    if payload.versions.is_empty() {
+        return Err(invalid("holds no key versions"));
+    }
+    let decode = |s: &str| b64::decode(s).map_err(|_| invalid("holds damaged key data"));
+    call.transaction(&format!("{}/{}", a.vault_name, payload.name), |tx| {
+        let vault = active_vault(tx, &a.vault_name)?;
+        authorize(tx, &vault, call.principal(), "restore")?;
+        let target_geo = geography(&vault.location);
+        if target_geo != header.geography {
+            return Err(Error::invalid_operation(
+                "GeographyMismatch",
+                format!(
+                    "The backup of key '{}' comes from geography {}; vault '{}' is in {} ({}). Keys restore only within their geography",
+                    payload.name, header.geography, vault.name, target_geo, vault.location
+                ),
+                vault.name.clone(),
+            ));
+        }
+        if let Some(existing) = sql::get_key(tx, &vault.name, &payload.name)? {
+            let state = if existing.deleted_date.is_some() { " (in the deleted state)" } else { "" };
+            return Err(Error::conflict(
+                format!(
+                    "Key '{}' already exists in vault '{}'{state}; restore does not overwrite. Remove and purge it, or restore into another vault",
+                    existing.name, vault.name
+                ),
+                existing.name,
+            ));
+        }
+        sql::insert_key(tx, &vault.name, &payload.name)?;
+        let key = KeyRow { vault: vault.name.clone(), name: payload.name.clone(), deleted_date: None, scheduled_purge: None };
+        let mut latest = None;
+        for v in &payload.versions {
+            let row = VersionRow {
+                vault: vault.name.clone(),
+                name: payload.name.clone(),
+                version: v.version.clone(),
+                seq: v.seq,
+                kty: v.kty.clone(),
+                size: v.size,
+                key_ops: v.key_ops.clone(),
+                enabled: v.enabled,
+                not_before: v.not_before,
+                expires: v.expires,
+                created: v.created,
+                updated: v.updated,
+                tags: v.tags.clone(),
+                modulus: decode(&v.modulus)?,
+                exponent: decode(&v.exponent)?,
+                wrapped_data_key: decode(&v.wrapped_data_key)?,
+                sealed_private_key: decode(&v.sealed_private_key)?,
+            };
+            sql::insert_version(tx, &row)?;
+            if latest.as_ref().is_none_or(|l: &VersionRow| row.seq > l.seq) {
+                latest = Some(row);
+            }
+        }
+        let latest = latest.ok_or_else(|| invalid("holds no key versions"))?;
+        Ok(key_out(&vault, &key, &latest))
+    })
+}

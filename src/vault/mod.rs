@@ -1,0 +1,427 @@
+//! Key vaults: creation, soft delete and recovery, access policies; keys live in [`keys`],
+//! backup and restore in [`backup`], and [`boundary`] is the one door the workload modules
+//! (Exchange, SharePoint, AIP) use for get, wrap, unwrap and permission checks.
+
+pub mod backup;
+pub mod boundary;
+pub mod keys;
+pub mod model;
+
+pub use backup::{backup_key, restore_key};
+pub use keys::{add_key, get_key, invoke_key_operation, remove_key, undo_key_removal, update_key};
+
+use crate::crypto;
+use crate::error::{Error, Result};
+use crate::session::Call;
+use crate::store::vaults::{self as sql, PolicyRow, Tags, VaultRow};
+use model::{check_vault_name, normalize_location, vault_out, KeyVaultOut};
+use rusqlite::Transaction;
+use serde::Deserialize;
+
+/// A vault that exists and is not deleted, or KeyVault's 404.
+pub(crate) fn active_vault(tx: &Transaction<'_>, name: &str) -> Result<VaultRow> {
+    match sql::get_vault(tx, name)? {
+        Some(v) if v.deleted_date.is_none() => Ok(v),
+        Some(v) => Err(Error::not_found(
+            "VaultNotFound",
+            format!("Vault '{}' is deleted; recover it with Undo-KeyVaultRemoval", v.name),
+            name,
+        )),
+        None => Err(Error::not_found(
+            "VaultNotFound",
+            format!("Vault '{name}' does not exist"),
+            name,
+        )),
+    }
+}
+
+fn policy_matches(p: &PolicyRow, principal: &str) -> bool {
+    let eq = |v: &Option<String>| v.as_deref().is_some_and(|v| v.eq_ignore_ascii_case(principal));
+    p.object_id.eq_ignore_ascii_case(principal)
+        || eq(&p.user_principal_name)
+        || eq(&p.service_principal_name)
+        || eq(&p.application_id)
+}
+
+/// Checks that `principal` holds `keys/<permission>` on the vault through an access policy.
+pub(crate) fn authorize(
+    tx: &Transaction<'_>,
+    vault: &VaultRow,
+    principal: &str,
+    permission: &str,
+) -> Result<()> {
+    let granted = sql::list_policies(tx, &vault.name)?
+        .iter()
+        .filter(|p| policy_matches(p, principal))
+        .any(|p| {
+            p.permissions
+                .iter()
+                .any(|g| g.eq_ignore_ascii_case(permission) || g.eq_ignore_ascii_case("all"))
+        });
+    if granted {
+        Ok(())
+    } else {
+        Err(Error::new(
+            crate::CkStatus::Forbidden,
+            "Forbidden",
+            format!(
+                "Access denied: '{principal}' does not have keys/{permission} permission on vault '{}'. The vault owner can grant it with Set-KeyVaultAccessPolicy -VaultName {} -PermissionsToKeys {permission}",
+                vault.name, vault.name
+            ),
+            vault.name.clone(),
+        ))
+    }
+}
+
+/// Vault-level changes (policies, deletion) are the owner's: the control plane in Azure.
+fn require_owner(vault: &VaultRow, principal: &str, action: &str) -> Result<()> {
+    if vault.owner.eq_ignore_ascii_case(principal) {
+        Ok(())
+    } else {
+        Err(Error::forbidden(
+            format!(
+                "Access denied: only the vault's owner '{}' can {action} on vault '{}'; '{principal}' is not the owner",
+                vault.owner, vault.name
+            ),
+            vault.name.clone(),
+        ))
+    }
+}
+
+fn vault_output(call: &Call<'_>, tx: &Transaction<'_>, v: &VaultRow) -> Result<KeyVaultOut> {
+    let policies = sql::list_policies(tx, &v.name)?;
+    let store = call.store();
+    Ok(vault_out(v, &policies, store.tenant_id(), store.subscription_id()))
+}
+
+/// Refuses to go on while policies use keys of `vault` (one key when `name` is given) unless
+/// the caller said -Force, naming who uses them and why it matters.
+pub(crate) fn refuse_if_referenced(
+    tx: &Transaction<'_>,
+    vault: &str,
+    name: Option<&str>,
+    force: bool,
+    action: &str,
+) -> Result<()> {
+    if force {
+        return Ok(());
+    }
+    let refs = sql::key_references(tx, vault, name)?;
+    if refs.is_empty() {
+        return Ok(());
+    }
+    let users: Vec<String> = refs
+        .iter()
+        .map(|r| format!("{} '{}'", r.referrer_kind, r.referrer_name))
+        .collect();
+    let what = name.map_or_else(|| format!("vault '{vault}'"), |n| format!("key '{n}' in vault '{vault}'"));
+    Err(Error::invalid_operation(
+        "KeyInUse",
+        format!(
+            "Refusing to {action} {what}: it is used by {}. Data those policies protect would become unreadable. Move the policies to other keys first, or repeat with -Force if you accept the loss.",
+            users.join(", ")
+        ),
+        name.unwrap_or(vault),
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct NewKeyVaultArgs {
+    pub vault_name: String,
+    pub location: String,
+    pub sku: Option<String>,
+    pub soft_delete_retention_in_days: Option<i64>,
+    #[serde(default)]
+    pub enable_purge_protection: bool,
+    #[serde(default)]
+    pub disable_soft_delete: bool,
+    pub tag: Option<Tags>,
+}
+
+pub fn new_key_vault(call: &Call<'_>, a: NewKeyVaultArgs) -> Result<KeyVaultOut> {
+    check_vault_name(&a.vault_name)?;
+    let location = normalize_location(&a.location)?;
+    if a.disable_soft_delete && a.enable_purge_protection {
+        return Err(Error::invalid_argument(
+            "EnablePurgeProtection",
+            "needs soft delete; it cannot be combined with -DisableSoftDelete",
+        ));
+    }
+    if a.disable_soft_delete && a.soft_delete_retention_in_days.is_some() {
+        return Err(Error::invalid_argument(
+            "SoftDeleteRetentionInDays",
+            "has no meaning with -DisableSoftDelete",
+        ));
+    }
+    let now = call.now();
+    let principal = call.principal().to_string();
+    call.transaction(&a.vault_name, |tx| {
+        if let Some(existing) = sql::get_vault(tx, &a.vault_name)? {
+            let state = if existing.deleted_date.is_some() {
+                " in the deleted state; recover it with Undo-KeyVaultRemoval or wait for its purge"
+            } else {
+                ""
+            };
+            return Err(Error::conflict(
+                format!("A vault named '{}' already exists{state}", existing.name),
+                &a.vault_name,
+            ));
+        }
+        let vault = VaultRow {
+            name: a.vault_name.clone(),
+            location,
+            sku: a.sku.clone().unwrap_or_else(|| "Standard".into()),
+            soft_delete: !a.disable_soft_delete,
+            retention_days: a.soft_delete_retention_in_days.unwrap_or(90),
+            purge_protection: a.enable_purge_protection,
+            tags: a.tag.clone().unwrap_or_default(),
+            owner: principal.clone(),
+            created: now,
+            deleted_date: None,
+            scheduled_purge: None,
+        };
+        sql::insert_vault(tx, &vault)?;
+        // As in Azure, the creator gets a policy with every key permission.
+        sql::upsert_policy(
+            tx,
+            &vault.name,
+            &PolicyRow {
+                object_id: crypto::name_guid(&principal.to_lowercase()),
+                application_id: None,
+                user_principal_name: Some(principal.clone()),
+                service_principal_name: None,
+                display_name: principal.clone(),
+                permissions: model::ALL_KEY_PERMISSIONS.iter().map(|s| s.to_string()).collect(),
+            },
+        )?;
+        vault_output(call, tx, &vault)
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct GetKeyVaultArgs {
+    pub vault_name: Option<String>,
+    #[serde(default)]
+    pub in_removed_state: bool,
+}
+
+pub fn get_key_vault(call: &Call<'_>, a: GetKeyVaultArgs) -> Result<Vec<KeyVaultOut>> {
+    let target = a.vault_name.clone().unwrap_or_default();
+    call.transaction(&target, |tx| {
+        let vaults = match &a.vault_name {
+            Some(name) => {
+                let v = sql::get_vault(tx, name)?.filter(|v| v.deleted_date.is_some() == a.in_removed_state);
+                match v {
+                    Some(v) => vec![v],
+                    None => {
+                        return Err(Error::not_found(
+                            "VaultNotFound",
+                            format!(
+                                "Vault '{name}' does not exist{}",
+                                if a.in_removed_state { " in the deleted state" } else { "" }
+                            ),
+                            name.as_str(),
+                        ))
+                    }
+                }
+            }
+            None => sql::list_vaults(tx, a.in_removed_state)?,
+        };
+        vaults.iter().map(|v| vault_output(call, tx, v)).collect()
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct RemoveKeyVaultArgs {
+    pub vault_name: String,
+    #[serde(default)]
+    pub in_removed_state: bool,
+    #[serde(default)]
+    pub force: bool,
+}
+
+pub fn remove_key_vault(call: &Call<'_>, a: RemoveKeyVaultArgs) -> Result<()> {
+    let now = call.now();
+    call.transaction(&a.vault_name, |tx| {
+        let vault = sql::get_vault(tx, &a.vault_name)?
+            .filter(|v| v.deleted_date.is_some() == a.in_removed_state)
+            .ok_or_else(|| {
+                Error::not_found(
+                    "VaultNotFound",
+                    format!(
+                        "Vault '{}' does not exist{}",
+                        a.vault_name,
+                        if a.in_removed_state { " in the deleted state" } else { "" }
+                    ),
+                    &a.vault_name,
+                )
+            })?;
+        require_owner(&vault, call.principal(), "delete or purge the vault")?;
+        refuse_if_referenced(tx, &vault.name, None, a.force, if a.in_removed_state { "purge" } else { "delete" })?;
+        if a.in_removed_state || !vault.soft_delete {
+            if a.in_removed_state && vault.purge_protection {
+                return Err(Error::forbidden(
+                    format!(
+                        "Vault '{}' has purge protection: it cannot be purged before {}; it is purged then by itself",
+                        vault.name,
+                        vault.scheduled_purge.map(crate::time::iso_from_unix).unwrap_or_default()
+                    ),
+                    &vault.name,
+                ));
+            }
+            sql::delete_vault(tx, &vault.name)
+        } else {
+            sql::set_vault_deleted(tx, &vault.name, Some((now, now + vault.retention_days * 86_400)))
+        }
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct UndoKeyVaultRemovalArgs {
+    pub vault_name: String,
+}
+
+pub fn undo_key_vault_removal(call: &Call<'_>, a: UndoKeyVaultRemovalArgs) -> Result<KeyVaultOut> {
+    call.transaction(&a.vault_name, |tx| {
+        let mut vault = sql::get_vault(tx, &a.vault_name)?
+            .filter(|v| v.deleted_date.is_some())
+            .ok_or_else(|| {
+                Error::not_found(
+                    "VaultNotFound",
+                    format!("Vault '{}' does not exist in the deleted state", a.vault_name),
+                    &a.vault_name,
+                )
+            })?;
+        require_owner(&vault, call.principal(), "recover the vault")?;
+        sql::set_vault_deleted(tx, &vault.name, None)?;
+        vault.deleted_date = None;
+        vault.scheduled_purge = None;
+        vault_output(call, tx, &vault)
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct SetAccessPolicyArgs {
+    pub vault_name: String,
+    pub user_principal_name: Option<String>,
+    pub object_id: Option<String>,
+    pub service_principal_name: Option<String>,
+    pub permissions_to_keys: Vec<String>,
+    #[serde(default)]
+    pub pass_thru: bool,
+}
+
+fn is_guid(s: &str) -> bool {
+    let parts: Vec<&str> = s.split('-').collect();
+    parts.len() == 5
+        && parts.iter().zip([8, 4, 4, 4, 12]).all(|(p, n)| p.len() == n && p.chars().all(|c| c.is_ascii_hexdigit()))
+}
+
+/// The policy row a principal argument stands for (permissions left empty).
+fn principal_policy(upn: &Option<String>, object_id: &Option<String>, spn: &Option<String>) -> Result<PolicyRow> {
+    let blank = |v: &str| v.trim().is_empty();
+    if let Some(u) = upn {
+        if blank(u) || !u.contains('@') {
+            return Err(Error::invalid_argument("UserPrincipalName", "must look like user@domain"));
+        }
+        return Ok(PolicyRow {
+            object_id: crypto::name_guid(&u.to_lowercase()),
+            application_id: None,
+            user_principal_name: Some(u.clone()),
+            service_principal_name: None,
+            display_name: u.clone(),
+            permissions: vec![],
+        });
+    }
+    if let Some(o) = object_id {
+        if !is_guid(o) {
+            return Err(Error::invalid_argument("ObjectId", "must be a GUID"));
+        }
+        return Ok(PolicyRow {
+            object_id: o.to_ascii_lowercase(),
+            application_id: None,
+            user_principal_name: None,
+            service_principal_name: None,
+            display_name: o.to_ascii_lowercase(),
+            permissions: vec![],
+        });
+    }
+    if let Some(s) = spn {
+        if blank(s) {
+            return Err(Error::invalid_argument("ServicePrincipalName", "must not be empty"));
+        }
+        return Ok(PolicyRow {
+            object_id: crypto::name_guid(&format!("spn:{}", s.to_lowercase())),
+            application_id: is_guid(s).then(|| s.to_ascii_lowercase()),
+            user_principal_name: None,
+            service_principal_name: Some(s.clone()),
+            display_name: s.clone(),
+            permissions: vec![],
+        });
+    }
+    Err(Error::invalid_argument(
+        "UserPrincipalName",
+        "give exactly one of UserPrincipalName, ObjectId, ServicePrincipalName",
+    ))
+}
+
+pub fn set_access_policy(call: &Call<'_>, a: SetAccessPolicyArgs) -> Result<Option<KeyVaultOut>> {
+    let mut policy = principal_policy(&a.user_principal_name, &a.object_id, &a.service_principal_name)?;
+    let mut permissions: Vec<String> = Vec::new();
+    for p in &a.permissions_to_keys {
+        if p.eq_ignore_ascii_case("all") {
+            permissions = model::ALL_KEY_PERMISSIONS.iter().map(|s| s.to_string()).collect();
+            break;
+        }
+        if !permissions.contains(p) {
+            permissions.push(p.clone());
+        }
+    }
+    policy.permissions = permissions;
+    call.transaction(&a.vault_name, |tx| {
+        let vault = active_vault(tx, &a.vault_name)?;
+        require_owner(&vault, call.principal(), "change access policies")?;
+        sql::upsert_policy(tx, &vault.name, &policy)?;
+        if a.pass_thru {
+            Ok(Some(vault_output(call, tx, &vault)?))
+        } else {
+            Ok(None)
+        }
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct RemoveAccessPolicyArgs {
+    pub vault_name: String,
+    pub user_principal_name: Option<String>,
+    pub object_id: Option<String>,
+    pub service_principal_name: Option<String>,
+    #[serde(default)]
+    pub pass_thru: bool,
+}
+
+pub fn remove_access_policy(call: &Call<'_>, a: RemoveAccessPolicyArgs) -> Result<Option<KeyVaultOut>> {
+    let policy = principal_policy(&a.user_principal_name, &a.object_id, &a.service_principal_name)?;
+    call.transaction(&a.vault_name, |tx| {
+        let vault = active_vault(tx, &a.vault_name)?;
+        require_owner(&vault, call.principal(), "change access policies")?;
+        if !sql::delete_policy(tx, &vault.name, &policy.object_id)? {
+            return Err(Error::not_found(
+                "AccessPolicyNotFound",
+                format!("Vault '{}' has no access policy for '{}'", vault.name, policy.display_name),
+                policy.display_name.clone(),
+            ));
+        }
+        if a.pass_thru {
+            Ok(Some(vault_output(call, tx, &vault)?))
+        } else {
+            Ok(None)
+        }
+    })
+}
