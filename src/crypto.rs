@@ -253,7 +253,8 @@ pub fn import_rsa(file_bytes: &[u8]) -> Result<RsaKeyMaterial> {
     } else {
         Secret::new(file_bytes.to_vec())
     };
-    rsa_material(der).map_err(|_| bad("does not hold an RSA private key in PKCS#8 form (PEM or DER)"))
+    rsa_material(der)
+        .map_err(|_| bad("does not hold an RSA private key in PKCS#8 form (PEM or DER)"))
 }
 
 fn rsa_material(pkcs8: Secret) -> Result<RsaKeyMaterial> {
@@ -417,7 +418,12 @@ mod tests {
         let keys = StoreKeys::derive(&[7u8; 32]).unwrap();
         let secret = Secret::new(b"pkcs8 bytes".to_vec());
         let (wrapped, mut sealed) = keys.seal_private(&secret, b"v1").unwrap();
-        assert_eq!(keys.open_private(&wrapped, &sealed, b"v1").unwrap().expose(), b"pkcs8 bytes");
+        assert_eq!(
+            keys.open_private(&wrapped, &sealed, b"v1")
+                .unwrap()
+                .expose(),
+            b"pkcs8 bytes"
+        );
         assert!(keys.open_private(&wrapped, &sealed, b"v2").is_err());
         let last = sealed.len() - 1;
         sealed[last] ^= 1;
@@ -427,10 +433,17 @@ mod tests {
     #[test]
     fn rsa_round_trips_for_every_algorithm() {
         let key = generate_rsa(2048).unwrap();
-        for alg in [RsaAlgorithm::OaepSha256, RsaAlgorithm::OaepSha1, RsaAlgorithm::Pkcs1v15] {
+        for alg in [
+            RsaAlgorithm::OaepSha256,
+            RsaAlgorithm::OaepSha1,
+            RsaAlgorithm::Pkcs1v15,
+        ] {
             let ct = rsa_encrypt(&key.modulus, &key.exponent, alg, b"a data key").unwrap();
             assert_eq!(ct.len(), 256);
-            assert_eq!(rsa_decrypt(&key.pkcs8, alg, &ct).unwrap().expose(), b"a data key");
+            assert_eq!(
+                rsa_decrypt(&key.pkcs8, alg, &ct).unwrap().expose(),
+                b"a data key"
+            );
         }
     }
 

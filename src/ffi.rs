@@ -62,9 +62,8 @@ unsafe fn read_json(p: *const c_char, parameter: &str) -> Result<Value, Error> {
     if text.trim().is_empty() {
         return Ok(Value::Null);
     }
-    serde_json::from_str(text).map_err(|e| {
-        Error::invalid_argument(parameter, format!("is not valid JSON ({e})"))
-    })
+    serde_json::from_str(text)
+        .map_err(|e| Error::invalid_argument(parameter, format!("is not valid JSON ({e})")))
 }
 
 /// Runs `body` behind the panic boundary. On success returns 0 (what `body` wrote stands); on

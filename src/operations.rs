@@ -125,7 +125,9 @@ pub struct Operation {
 
 impl Operation {
     pub fn param(&self, name: &str) -> Option<&Param> {
-        self.params.iter().find(|p| p.name.eq_ignore_ascii_case(name))
+        self.params
+            .iter()
+            .find(|p| p.name.eq_ignore_ascii_case(name))
     }
 
     pub fn describe(&self) -> Value {
@@ -187,11 +189,34 @@ use ParamType as T;
 
 const VAULT_NAME_HELP: &str = "Name of the key vault";
 const KEY_PERMISSIONS: &[&str] = &[
-    "all", "decrypt", "encrypt", "unwrapKey", "wrapKey", "verify", "sign", "get", "list",
-    "update", "create", "import", "delete", "backup", "restore", "recover", "purge", "rotate",
+    "all",
+    "decrypt",
+    "encrypt",
+    "unwrapKey",
+    "wrapKey",
+    "verify",
+    "sign",
+    "get",
+    "list",
+    "update",
+    "create",
+    "import",
+    "delete",
+    "backup",
+    "restore",
+    "recover",
+    "purge",
+    "rotate",
 ];
 const KEY_OPS: &[&str] = &[
-    "encrypt", "decrypt", "sign", "verify", "wrapKey", "unwrapKey", "import", "export",
+    "encrypt",
+    "decrypt",
+    "sign",
+    "verify",
+    "wrapKey",
+    "unwrapKey",
+    "import",
+    "export",
 ];
 
 fn vault_name() -> Param {
@@ -200,13 +225,24 @@ fn vault_name() -> Param {
         .pipeline()
 }
 fn key_name() -> Param {
-    Param::new("Name", T::String, "Name of the key").mandatory().pipeline()
+    Param::new("Name", T::String, "Name of the key")
+        .mandatory()
+        .pipeline()
 }
 fn principal_params() -> Vec<Param> {
     vec![
-        Param::new("UserPrincipalName", T::String, "User principal name of the user").pipeline(),
-        Param::new("ObjectId", T::String, "Object id of the user, group or service principal")
-            .pipeline(),
+        Param::new(
+            "UserPrincipalName",
+            T::String,
+            "User principal name of the user",
+        )
+        .pipeline(),
+        Param::new(
+            "ObjectId",
+            T::String,
+            "Object id of the user, group or service principal",
+        )
+        .pipeline(),
         Param::new(
             "ServicePrincipalName",
             T::String,
@@ -512,7 +548,11 @@ pub fn validate(op: &Operation, arguments: &Value) -> Result<Map<String, Value>>
                 format!(
                     "{} has no such parameter; it takes {}",
                     op.name,
-                    op.params.iter().map(|p| p.name).collect::<Vec<_>>().join(", ")
+                    op.params
+                        .iter()
+                        .map(|p| p.name)
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ),
             )
         })?;
@@ -539,10 +579,7 @@ pub fn validate(op: &Operation, arguments: &Value) -> Result<Map<String, Value>>
         if present.len() != 1 {
             return Err(Error::invalid_argument(
                 op.exactly_one_of[0],
-                format!(
-                    "give exactly one of {}",
-                    op.exactly_one_of.join(", ")
-                ),
+                format!("give exactly one of {}", op.exactly_one_of.join(", ")),
             ));
         }
     }
@@ -585,13 +622,17 @@ fn check_value(p: &Param, value: Value) -> Result<Value> {
             value
         }
         T::DateTime => {
-            let s = value.as_str().ok_or_else(|| wrong("an ISO 8601 date and time"))?;
+            let s = value
+                .as_str()
+                .ok_or_else(|| wrong("an ISO 8601 date and time"))?;
             let t = chrono::DateTime::parse_from_rfc3339(s)
                 .map_err(|_| wrong("an ISO 8601 date and time with a UTC offset"))?;
             Value::String(crate::time::iso(t.with_timezone(&chrono::Utc)))
         }
         T::Hashtable => {
-            let m = value.as_object().ok_or_else(|| wrong("an object of name/value pairs"))?;
+            let m = value
+                .as_object()
+                .ok_or_else(|| wrong("an object of name/value pairs"))?;
             let mut out = Map::new();
             for (k, v) in m {
                 let s = match v {

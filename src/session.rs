@@ -2,10 +2,10 @@
 
 use crate::error::{Error, Result};
 use crate::store::{AuditEntry, Store};
+use rusqlite::Transaction;
 use serde::Deserialize;
 use serde_json::Value;
 use std::path::PathBuf;
-use rusqlite::Transaction;
 
 /// Options of `ck_open`, keyed as in JSON.
 #[derive(Debug, Default, Deserialize)]
@@ -21,7 +21,11 @@ pub struct SessionOptions {
 
 /// Where the store lives when `Store` is not given.
 pub fn default_store_dir() -> Result<PathBuf> {
-    let from_env = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from);
+    let from_env = |name: &str| {
+        std::env::var_os(name)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
     if let Some(dir) = from_env("CUSTOMER_KEY_HOME") {
         return Ok(dir);
     }
@@ -61,14 +65,20 @@ impl Session {
         };
         let principal = match options.user_principal_name {
             Some(u) if u.trim().is_empty() => {
-                return Err(Error::invalid_argument("UserPrincipalName", "must not be empty"))
+                return Err(Error::invalid_argument(
+                    "UserPrincipalName",
+                    "must not be empty",
+                ))
             }
             Some(u) => u.trim().to_string(),
             None => default_principal(),
         };
         let time_shift = options.time_shift_seconds.unwrap_or(0);
         if time_shift.unsigned_abs() > 100 * 365 * 86_400 {
-            return Err(Error::invalid_argument("TimeShiftSeconds", "must be within 100 years"));
+            return Err(Error::invalid_argument(
+                "TimeShiftSeconds",
+                "must be within 100 years",
+            ));
         }
         Ok(Session {
             store: Store::open(&dir)?,

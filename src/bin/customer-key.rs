@@ -51,7 +51,9 @@ fn run(args: Vec<String>) -> Result<Option<String>, Error> {
             }
             "--describe" => return Ok(Some(operations::describe().to_string())),
             "--store" => {
-                let dir = rest.next().ok_or_else(|| usage_error("--store needs a directory"))?;
+                let dir = rest
+                    .next()
+                    .ok_or_else(|| usage_error("--store needs a directory"))?;
                 let dir = PathBuf::from(dir);
                 let dir = if dir.is_absolute() {
                     dir
@@ -63,11 +65,15 @@ fn run(args: Vec<String>) -> Result<Option<String>, Error> {
                 options.store = Some(dir);
             }
             "--upn" => {
-                options.user_principal_name =
-                    Some(rest.next().ok_or_else(|| usage_error("--upn needs a name"))?)
+                options.user_principal_name = Some(
+                    rest.next()
+                        .ok_or_else(|| usage_error("--upn needs a name"))?,
+                )
             }
             "--time-shift" => {
-                let v = rest.next().ok_or_else(|| usage_error("--time-shift needs seconds"))?;
+                let v = rest
+                    .next()
+                    .ok_or_else(|| usage_error("--time-shift needs seconds"))?;
                 options.time_shift_seconds = Some(v.parse().map_err(|_| {
                     Error::invalid_argument("--time-shift", "must be a whole number of seconds")
                 })?);
@@ -97,11 +103,17 @@ fn run(args: Vec<String>) -> Result<Option<String>, Error> {
                 format!(
                     "{} has no such parameter; it takes {}",
                     op.name,
-                    op.params.iter().map(|p| p.name).collect::<Vec<_>>().join(", ")
+                    op.params
+                        .iter()
+                        .map(|p| p.name)
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ),
             )
         })?;
-        let value = if param.ty == ParamType::Switch && !rest.peek().is_some_and(|v| v == "true" || v == "false") {
+        let value = if param.ty == ParamType::Switch
+            && !rest.peek().is_some_and(|v| v == "true" || v == "false")
+        {
             Value::Bool(true)
         } else {
             let raw = rest
@@ -113,7 +125,9 @@ fn run(args: Vec<String>) -> Result<Option<String>, Error> {
     }
     let session = Session::open(options)?;
     let result = session.call(op.name, &Value::Object(arguments))?;
-    Ok(Some(serde_json::to_string_pretty(&result).unwrap_or_default()))
+    Ok(Some(
+        serde_json::to_string_pretty(&result).unwrap_or_default(),
+    ))
 }
 
 fn parse_value(name: &str, ty: ParamType, raw: &str) -> Result<Value, Error> {

@@ -45,7 +45,12 @@ pub fn create_private_dir(dir: &Path) -> Result<()> {
         .recursive(true)
         .mode(0o700)
         .create(dir)
-        .map_err(|e| Error::io(format!("cannot create directory {}: {e}", dir.display()), dir.display().to_string()))
+        .map_err(|e| {
+            Error::io(
+                format!("cannot create directory {}: {e}", dir.display()),
+                dir.display().to_string(),
+            )
+        })
 }
 
 /// Writes a file with mode 0600, atomically (temporary file, then rename). Without `overwrite`
@@ -60,14 +65,28 @@ pub fn write_private_file(path: &Path, bytes: &[u8], overwrite: bool) -> Result<
             target,
         ));
     }
-    let dir = path.parent().ok_or_else(|| Error::io("the path has no folder", target.clone()))?;
+    let dir = path
+        .parent()
+        .ok_or_else(|| Error::io("the path has no folder", target.clone()))?;
     if !dir.is_dir() {
-        return Err(Error::io(format!("folder {} does not exist", dir.display()), target));
+        return Err(Error::io(
+            format!("folder {} does not exist", dir.display()),
+            target,
+        ));
     }
-    let tmp = dir.join(format!(".{}.tmp-{}", path.file_name().and_then(|n| n.to_str()).unwrap_or("ck"), crypto::hex(&crypto::random_bytes(6)?)));
+    let tmp = dir.join(format!(
+        ".{}.tmp-{}",
+        path.file_name().and_then(|n| n.to_str()).unwrap_or("ck"),
+        crypto::hex(&crypto::random_bytes(6)?)
+    ));
     let io = |e: std::io::Error| Error::io(format!("cannot write {target}: {e}"), target.clone());
     let result = (|| {
-        let mut f = OpenOptions::new().write(true).create_new(true).mode(0o600).open(&tmp).map_err(io)?;
+        let mut f = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&tmp)
+            .map_err(io)?;
         f.write_all(bytes).map_err(io)?;
         f.sync_all().map_err(io)?;
         fs::rename(&tmp, path).map_err(io)
@@ -89,10 +108,20 @@ impl Store {
         if !db_path.exists() {
             // Created here with 0600 so SQLite (and its -wal/-shm files, which copy the
             // database's mode) never make it world-readable whatever the umask.
-            match OpenOptions::new().write(true).create_new(true).mode(0o600).open(&db_path) {
+            match OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&db_path)
+            {
                 Ok(_) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-                Err(e) => return Err(Error::io(format!("cannot create {}: {e}", db_path.display()), db_path.display().to_string())),
+                Err(e) => {
+                    return Err(Error::io(
+                        format!("cannot create {}: {e}", db_path.display()),
+                        db_path.display().to_string(),
+                    ))
+                }
             }
         }
         let mut conn = open_connection(&db_path)?;
@@ -100,7 +129,9 @@ impl Store {
         let (store_id, tenant_id, subscription_id) = {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let ids = (
-                meta_or_init(&tx, "store_id", || Ok(crypto::hex(&crypto::random_bytes(16)?)))?,
+                meta_or_init(&tx, "store_id", || {
+                    Ok(crypto::hex(&crypto::random_bytes(16)?))
+                })?,
                 meta_or_init(&tx, "tenant_id", crypto::new_guid)?,
                 meta_or_init(&tx, "subscription_id", crypto::new_guid)?,
             );
@@ -181,7 +212,9 @@ impl Store {
                 "SELECT time, principal, operation, target, result FROM audit ORDER BY id",
             )?;
             let rows = stmt
-                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))?
+                .query_map([], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+                })?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
             Ok::<_, Error>(rows)
         })();
@@ -246,24 +279,44 @@ fn meta_or_init(
         return Ok(v);
     }
     let v = init()?;
-    tx.execute("INSERT INTO meta (key, value) VALUES (?1, ?2)", params![key, v])?;
+    tx.execute(
+        "INSERT INTO meta (key, value) VALUES (?1, ?2)",
+        params![key, v],
+    )?;
     Ok(v)
 }
 
 fn load_or_create_master_key(path: &Path) -> Result<crypto::Secret> {
     let target = path.display().to_string();
-    match OpenOptions::new().write(true).create_new(true).mode(0o600).open(path) {
+    match OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+    {
         Ok(mut f) => {
             let key = crypto::Secret::new(crypto::random_bytes(MASTER_KEY_LEN)?);
             f.write_all(key.expose())
                 .and_then(|_| f.sync_all())
-                .map_err(|e| Error::io(format!("cannot write the master key: {e}"), target.clone()))?;
+                .map_err(|e| {
+                    Error::io(format!("cannot write the master key: {e}"), target.clone())
+                })?;
             return Ok(key);
         }
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-        Err(e) => return Err(Error::io(format!("cannot create the master key file: {e}"), target)),
+        Err(e) => {
+            return Err(Error::io(
+                format!("cannot create the master key file: {e}"),
+                target,
+            ))
+        }
     }
-    let meta = fs::metadata(path).map_err(|e| Error::io(format!("cannot read the master key file: {e}"), target.clone()))?;
+    let meta = fs::metadata(path).map_err(|e| {
+        Error::io(
+            format!("cannot read the master key file: {e}"),
+            target.clone(),
+        )
+    })?;
     if meta.permissions().mode() & 0o077 != 0 {
         return Err(Error::new(
             crate::CkStatus::Forbidden,
@@ -278,7 +331,12 @@ fn load_or_create_master_key(path: &Path) -> Result<crypto::Secret> {
         bytes.clear();
         fs::File::open(path)
             .and_then(|mut f| f.read_to_end(&mut bytes))
-            .map_err(|e| Error::io(format!("cannot read the master key file: {e}"), target.clone()))?;
+            .map_err(|e| {
+                Error::io(
+                    format!("cannot read the master key file: {e}"),
+                    target.clone(),
+                )
+            })?;
         if bytes.len() >= MASTER_KEY_LEN {
             break;
         }

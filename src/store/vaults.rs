@@ -114,7 +114,9 @@ pub fn list_vaults(tx: &Transaction<'_>, deleted: bool) -> Result<Vec<VaultRow>>
         if deleted { "NOT" } else { "" }
     );
     let mut stmt = tx.prepare(&sql)?;
-    let rows = stmt.query_map([], vault_from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
+    let rows = stmt
+        .query_map([], vault_from_row)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
     Ok(rows)
 }
 
@@ -153,7 +155,9 @@ pub fn list_policies(tx: &Transaction<'_>, vault: &str) -> Result<Vec<PolicyRow>
     let mut stmt = tx.prepare(&format!(
         "SELECT {POLICY_COLUMNS} FROM access_policies WHERE vault = ?1 ORDER BY display_name, object_id"
     ))?;
-    let rows = stmt.query_map([vault], policy_from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
+    let rows = stmt
+        .query_map([vault], policy_from_row)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
     Ok(rows)
 }
 
@@ -201,7 +205,9 @@ pub fn list_keys(tx: &Transaction<'_>, vault: &str, deleted: bool) -> Result<Vec
         if deleted { "NOT" } else { "" }
     );
     let mut stmt = tx.prepare(&sql)?;
-    let rows = stmt.query_map([vault], key_from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
+    let rows = stmt
+        .query_map([vault], key_from_row)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
     Ok(rows)
 }
 
@@ -335,7 +341,11 @@ pub struct KeyReference {
     pub version: Option<String>,
 }
 
-pub fn key_references(tx: &Transaction<'_>, vault: &str, name: Option<&str>) -> Result<Vec<KeyReference>> {
+pub fn key_references(
+    tx: &Transaction<'_>,
+    vault: &str,
+    name: Option<&str>,
+) -> Result<Vec<KeyReference>> {
     let mut stmt = tx.prepare_cached(
         "SELECT referrer_kind, referrer_name, version FROM key_references
          WHERE vault = ?1 AND (?2 IS NULL OR name = ?2) ORDER BY referrer_kind, referrer_name",

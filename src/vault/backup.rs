@@ -115,7 +115,8 @@ pub fn backup_key(call: &Call<'_>, a: BackupKeyArgs) -> Result<BackupResult> {
         };
         let mut aad = MAGIC.to_vec();
         aad.extend_from_slice(&json_line(&header)?);
-        let payload_json = serde_json::to_vec(&payload).map_err(|e| Error::internal(e.to_string()))?;
+        let payload_json =
+            serde_json::to_vec(&payload).map_err(|e| Error::internal(e.to_string()))?;
         let sealed = store.keys().seal_backup(&payload_json, &aad)?;
         let mut blob = aad;
         blob.extend_from_slice(&sealed);
@@ -125,7 +126,12 @@ pub fn backup_key(call: &Call<'_>, a: BackupKeyArgs) -> Result<BackupResult> {
             None => {
                 let dir = store.dir().join("backups");
                 crate::store::create_private_dir(&dir)?;
-                dir.join(format!("{}-{}-{}.keybackup", vault.name, key.name, crate::time::file_stamp(now)))
+                dir.join(format!(
+                    "{}-{}-{}.keybackup",
+                    vault.name,
+                    key.name,
+                    crate::time::file_stamp(now)
+                ))
             }
         };
         write_private_file(&path, &blob, a.force).map_err(|mut e| {
@@ -184,10 +190,11 @@ pub fn restore_key(call: &Call<'_>, a: RestoreKeyArgs) -> Result<KeyVaultKeyOut>
             header.store_id
         )));
     }
-    let payload_json = store
-        .keys()
-        .open_backup(sealed, aad)
-        .ok_or_else(|| invalid("is damaged or was altered: it failed its integrity check, and nothing was restored"))?;
+    let payload_json = store.keys().open_backup(sealed, aad).ok_or_else(|| {
+        invalid(
+            "is damaged or was altered: it failed its integrity check, and nothing was restored",
+        )
+    })?;
     let payload: Payload = serde_json::from_slice(&payload_json)
         .map_err(|_| invalid("holds a payload this version cannot read"))?;
     if payload.versions.is_empty() {

@@ -19,7 +19,9 @@ pub struct KeyReference {
 
 impl KeyReference {
     pub fn parse(parameter: &str, id: &str) -> Result<Self> {
-        let bad = || Error::invalid_argument(parameter, format!("'{id}' is not a key id of the form https://<vault>.vault.azure.net/keys/<name>[/<version>]"));
+        let bad = || {
+            Error::invalid_argument(parameter, format!("'{id}' is not a key id of the form https://<vault>.vault.azure.net/keys/<name>[/<version>]"))
+        };
         let rest = id.strip_prefix("https://").ok_or_else(bad)?;
         let (host, path) = rest.split_once('/').ok_or_else(bad)?;
         let vault = host
@@ -35,15 +37,31 @@ impl KeyReference {
         if parts.next().is_some() {
             return Err(bad());
         }
-        Ok(KeyReference { vault_name: vault.to_string(), name: name.to_string(), version })
+        Ok(KeyReference {
+            vault_name: vault.to_string(),
+            name: name.to_string(),
+            version,
+        })
     }
 }
 
 pub trait KeyVaultBoundary {
     fn get_key(&self, call: &Call<'_>, key: &KeyReference) -> Result<KeyVaultKeyOut>;
     /// Wraps `value`; returns (key id of the version used, wrapped bytes).
-    fn wrap_key(&self, call: &Call<'_>, key: &KeyReference, algorithm: RsaAlgorithm, value: &[u8]) -> Result<(String, Vec<u8>)>;
-    fn unwrap_key(&self, call: &Call<'_>, key: &KeyReference, algorithm: RsaAlgorithm, value: &[u8]) -> Result<Vec<u8>>;
+    fn wrap_key(
+        &self,
+        call: &Call<'_>,
+        key: &KeyReference,
+        algorithm: RsaAlgorithm,
+        value: &[u8],
+    ) -> Result<(String, Vec<u8>)>;
+    fn unwrap_key(
+        &self,
+        call: &Call<'_>,
+        key: &KeyReference,
+        algorithm: RsaAlgorithm,
+        value: &[u8],
+    ) -> Result<Vec<u8>>;
 }
 
 /// The embedded store's vaults.
@@ -61,17 +79,47 @@ impl KeyVaultBoundary for LocalKeyVault {
                 in_removed_state: false,
             },
         )?;
-        found.pop().ok_or_else(|| Error::not_found("KeyNotFound", format!("Key '{}' was not found", key.name), key.name.clone()))
+        found.pop().ok_or_else(|| {
+            Error::not_found(
+                "KeyNotFound",
+                format!("Key '{}' was not found", key.name),
+                key.name.clone(),
+            )
+        })
     }
 
-    fn wrap_key(&self, call: &Call<'_>, key: &KeyReference, algorithm: RsaAlgorithm, value: &[u8]) -> Result<(String, Vec<u8>)> {
-        let usable = usable_version(call, &key.vault_name, &key.name, key.version.as_deref(), KeyOperation::Wrap)?;
+    fn wrap_key(
+        &self,
+        call: &Call<'_>,
+        key: &KeyReference,
+        algorithm: RsaAlgorithm,
+        value: &[u8],
+    ) -> Result<(String, Vec<u8>)> {
+        let usable = usable_version(
+            call,
+            &key.vault_name,
+            &key.name,
+            key.version.as_deref(),
+            KeyOperation::Wrap,
+        )?;
         let wrapped = run_key_operation(call, &usable, KeyOperation::Wrap, algorithm, value)?;
         Ok((usable.key_id, wrapped))
     }
 
-    fn unwrap_key(&self, call: &Call<'_>, key: &KeyReference, algorithm: RsaAlgorithm, value: &[u8]) -> Result<Vec<u8>> {
-        let usable = usable_version(call, &key.vault_name, &key.name, key.version.as_deref(), KeyOperation::Unwrap)?;
+    fn unwrap_key(
+        &self,
+        call: &Call<'_>,
+        key: &KeyReference,
+        algorithm: RsaAlgorithm,
+        value: &[u8],
+    ) -> Result<Vec<u8>> {
+        let usable = usable_version(
+            call,
+            &key.vault_name,
+            &key.name,
+            key.version.as_deref(),
+            KeyOperation::Unwrap,
+        )?;
         run_key_operation(call, &usable, KeyOperation::Unwrap, algorithm, value)
     }
 }
@@ -82,10 +130,22 @@ mod tests {
 
     #[test]
     fn key_ids_parse_with_and_without_version() {
-        let k = KeyReference::parse("AzureKeyIDs", "https://v1.vault.azure.net/keys/k1/0123456789abcdef0123456789abcdef").unwrap();
+        let k = KeyReference::parse(
+            "AzureKeyIDs",
+            "https://v1.vault.azure.net/keys/k1/0123456789abcdef0123456789abcdef",
+        )
+        .unwrap();
         assert_eq!(k.vault_name, "v1");
-        assert_eq!(k.version.as_deref(), Some("0123456789abcdef0123456789abcdef"));
-        assert_eq!(KeyReference::parse("X", "https://v1.vault.azure.net/keys/k1").unwrap().version, None);
+        assert_eq!(
+            k.version.as_deref(),
+            Some("0123456789abcdef0123456789abcdef")
+        );
+        assert_eq!(
+            KeyReference::parse("X", "https://v1.vault.azure.net/keys/k1")
+                .unwrap()
+                .version,
+            None
+        );
         assert!(KeyReference::parse("X", "https://v1.example.com/keys/k1").is_err());
         assert!(KeyReference::parse("X", "https://v1.vault.azure.net/secrets/k1").is_err());
     }

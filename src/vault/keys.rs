@@ -66,7 +66,10 @@ fn unix(t: Option<DateTime<Utc>>) -> Option<i64> {
 fn check_dates(not_before: Option<i64>, expires: Option<i64>) -> Result<()> {
     if let (Some(nbf), Some(exp)) = (not_before, expires) {
         if exp <= nbf {
-            return Err(Error::invalid_argument("Expires", "must be later than NotBefore"));
+            return Err(Error::invalid_argument(
+                "Expires",
+                "must be later than NotBefore",
+            ));
         }
     }
     Ok(())
@@ -107,18 +110,27 @@ pub fn add_key(call: &Call<'_>, a: AddKeyArgs) -> Result<KeyVaultKeyOut> {
     check_dates(not_before, expires)?;
     let key_ops: Vec<String> = match &a.key_ops {
         Some(ops) if ops.is_empty() => {
-            return Err(Error::invalid_argument("KeyOps", "must name at least one operation"))
+            return Err(Error::invalid_argument(
+                "KeyOps",
+                "must name at least one operation",
+            ))
         }
         Some(ops) => ops.clone(),
         None => DEFAULT_RSA_KEY_OPS.iter().map(|s| s.to_string()).collect(),
     };
     if a.key_file_password.is_some() && a.key_file_path.is_none() {
-        return Err(Error::invalid_argument("KeyFilePassword", "goes with -KeyFilePath"));
+        return Err(Error::invalid_argument(
+            "KeyFilePassword",
+            "goes with -KeyFilePath",
+        ));
     }
     let material = match &a.key_file_path {
         Some(path) => {
             if a.size.is_some() {
-                return Err(Error::invalid_argument("Size", "cannot be given with -KeyFilePath: the file fixes the size"));
+                return Err(Error::invalid_argument(
+                    "Size",
+                    "cannot be given with -KeyFilePath: the file fixes the size",
+                ));
             }
             if a.key_file_password.is_some() {
                 return Err(Error::invalid_argument(
@@ -132,14 +144,24 @@ pub fn add_key(call: &Call<'_>, a: AddKeyArgs) -> Result<KeyVaultKeyOut> {
         None => {
             let size = a.size.unwrap_or(2048);
             if ![2048, 3072, 4096].contains(&size) {
-                return Err(Error::invalid_argument("Size", "must be 2048, 3072 or 4096"));
+                return Err(Error::invalid_argument(
+                    "Size",
+                    "must be 2048, 3072 or 4096",
+                ));
             }
             crypto::generate_rsa(size as u32)?
         }
     };
-    let permission = if a.key_file_path.is_some() { "import" } else { "create" };
+    let permission = if a.key_file_path.is_some() {
+        "import"
+    } else {
+        "create"
+    };
     let version = crypto::new_version_id()?;
-    let (wrapped, sealed) = call.store().keys().seal_private(&material.pkcs8, version.as_bytes())?;
+    let (wrapped, sealed) = call
+        .store()
+        .keys()
+        .seal_private(&material.pkcs8, version.as_bytes())?;
     let now = call.now();
     call.transaction(&format!("{}/{}", a.vault_name, a.name), |tx| {
         let vault = active_vault(tx, &a.vault_name)?;
@@ -198,14 +220,25 @@ pub(crate) fn read_limited(path: &str, parameter: &str, limit: u64) -> Result<Ve
         } else {
             crate::CkStatus::Io
         };
-        Error::new(status, "FileNotReadable", format!("Parameter '{parameter}': cannot read {path}: {e}"), path)
+        Error::new(
+            status,
+            "FileNotReadable",
+            format!("Parameter '{parameter}': cannot read {path}: {e}"),
+            path,
+        )
     })?;
     let mut bytes = Vec::new();
-    f.take(limit + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| Error::io(format!("Parameter '{parameter}': cannot read {path}: {e}"), path))?;
+    f.take(limit + 1).read_to_end(&mut bytes).map_err(|e| {
+        Error::io(
+            format!("Parameter '{parameter}': cannot read {path}: {e}"),
+            path,
+        )
+    })?;
     if bytes.len() as u64 > limit {
-        return Err(Error::invalid_argument(parameter, format!("{path} is larger than {limit} bytes")));
+        return Err(Error::invalid_argument(
+            parameter,
+            format!("{path} is larger than {limit} bytes"),
+        ));
     }
     Ok(bytes)
 }
@@ -224,19 +257,33 @@ pub struct GetKeyArgs {
 
 pub fn get_key(call: &Call<'_>, a: GetKeyArgs) -> Result<Vec<KeyVaultKeyOut>> {
     if a.name.is_none() && (a.version.is_some() || a.include_versions) {
-        return Err(Error::invalid_argument("Name", "is required with -Version or -IncludeVersions"));
+        return Err(Error::invalid_argument(
+            "Name",
+            "is required with -Version or -IncludeVersions",
+        ));
     }
     if a.version.is_some() && a.include_versions {
-        return Err(Error::invalid_argument("IncludeVersions", "cannot be combined with -Version"));
+        return Err(Error::invalid_argument(
+            "IncludeVersions",
+            "cannot be combined with -Version",
+        ));
     }
     if a.in_removed_state && (a.version.is_some() || a.include_versions) {
-        return Err(Error::invalid_argument("InRemovedState", "cannot be combined with -Version or -IncludeVersions"));
+        return Err(Error::invalid_argument(
+            "InRemovedState",
+            "cannot be combined with -Version or -IncludeVersions",
+        ));
     }
     let target = format!("{}/{}", a.vault_name, a.name.as_deref().unwrap_or("*"));
     call.transaction(&target, |tx| {
         let vault = active_vault(tx, &a.vault_name)?;
         let listing = a.name.is_none() || a.include_versions;
-        authorize(tx, &vault, call.principal(), if listing { "list" } else { "get" })?;
+        authorize(
+            tx,
+            &vault,
+            call.principal(),
+            if listing { "list" } else { "get" },
+        )?;
         let keys = match &a.name {
             Some(n) if a.in_removed_state => vec![deleted_key(tx, &vault, n)?],
             Some(n) => vec![active_key(tx, &vault, n)?],
@@ -282,16 +329,22 @@ pub fn update_key(call: &Call<'_>, a: UpdateKeyArgs) -> Result<Option<KeyVaultKe
         let key = active_key(tx, &vault, &a.name)?;
         let mut row = find_version(tx, &key, a.version.as_deref())?;
         if a.enable == Some(false) && row.enabled {
-            // Disabling the one enabled version a policy relies on breaks its data, as a
-            // customer learned who disabled the previous version after a roll.
+            // Microsoft only warns: content stays encrypted under old versions after a roll
+            // (inactive mailboxes, SharePoint backups), and a customer who disabled the
+            // previous version broke mailboxes. So any version of a key a policy uses stays
+            // enabled unless the admin insists.
             let refs = sql::key_references(tx, &vault.name, Some(&key.name))?;
-            let uses_row = refs.iter().any(|r| r.version.as_deref().is_none_or(|v| v == row.version));
-            let other_enabled = sql::list_versions(tx, &vault.name, &key.name)?
+            if refs
                 .iter()
-                .any(|v| v.enabled && v.version != row.version);
-            let pinned = refs.iter().any(|r| r.version.as_deref() == Some(row.version.as_str()));
-            if uses_row && (pinned || !other_enabled) {
-                refuse_if_referenced(tx, &vault.name, Some(&key.name), a.force, "disable this version of")?;
+                .any(|r| r.version.as_deref().is_none_or(|v| v == row.version))
+            {
+                refuse_if_referenced(
+                    tx,
+                    &vault.name,
+                    Some(&key.name),
+                    a.force,
+                    "disable this version of",
+                )?;
             }
         }
         if let Some(e) = a.enable {
@@ -306,7 +359,10 @@ pub fn update_key(call: &Call<'_>, a: UpdateKeyArgs) -> Result<Option<KeyVaultKe
         check_dates(row.not_before, row.expires)?;
         if let Some(ops) = &a.key_ops {
             if ops.is_empty() {
-                return Err(Error::invalid_argument("KeyOps", "must name at least one operation"));
+                return Err(Error::invalid_argument(
+                    "KeyOps",
+                    "must name at least one operation",
+                ));
             }
             row.key_ops = ops.clone();
         }
@@ -464,24 +520,51 @@ pub(crate) fn usable_version(
         let key = active_key(tx, &vault, name)?;
         let row = find_version(tx, &key, version)?;
         let key_id = super::model::key_id(&vault.name, &key.name, &row.version);
-        let refuse = |code: &str, why: String| Error::new(crate::CkStatus::Forbidden, code, why, key_id.clone());
+        let refuse = |code: &str, why: String| {
+            Error::new(crate::CkStatus::Forbidden, code, why, key_id.clone())
+        };
         if !row.enabled {
-            return Err(refuse("KeyDisabled", format!("Operation {} is not allowed on a disabled key ({key_id})", op.permission())));
+            return Err(refuse(
+                "KeyDisabled",
+                format!(
+                    "Operation {} is not allowed on a disabled key ({key_id})",
+                    op.permission()
+                ),
+            ));
         }
         if row.not_before.is_some_and(|nbf| now < nbf) {
-            return Err(refuse("KeyNotYetValid", format!("Key {key_id} is not valid before {}", crate::time::iso_from_unix(row.not_before.unwrap_or(0)))));
+            return Err(refuse(
+                "KeyNotYetValid",
+                format!(
+                    "Key {key_id} is not valid before {}",
+                    crate::time::iso_from_unix(row.not_before.unwrap_or(0))
+                ),
+            ));
         }
         if row.expires.is_some_and(|exp| now >= exp) {
-            return Err(refuse("KeyExpired", format!("Key {key_id} expired on {}", crate::time::iso_from_unix(row.expires.unwrap_or(0)))));
+            return Err(refuse(
+                "KeyExpired",
+                format!(
+                    "Key {key_id} expired on {}",
+                    crate::time::iso_from_unix(row.expires.unwrap_or(0))
+                ),
+            ));
         }
         if !row.key_ops.iter().any(|o| o == op.permission()) {
             return Err(Error::invalid_operation(
                 "OperationNotAllowed",
-                format!("Operation {} is not allowed on this key; its KeyOps are {}", op.permission(), row.key_ops.join(", ")),
+                format!(
+                    "Operation {} is not allowed on this key; its KeyOps are {}",
+                    op.permission(),
+                    row.key_ops.join(", ")
+                ),
                 key_id.clone(),
             ));
         }
-        Ok(UsableVersion { key_id: key_id.clone(), row })
+        Ok(UsableVersion {
+            key_id: key_id.clone(),
+            row,
+        })
     })
 }
 
@@ -509,15 +592,23 @@ pub(crate) fn run_key_operation(
     }
 }
 
-pub fn invoke_key_operation(call: &Call<'_>, a: InvokeKeyOperationArgs) -> Result<KeyOperationResult> {
-    let op = KeyOperation::parse(&a.operation)
-        .ok_or_else(|| Error::invalid_argument("Operation", "must be Encrypt, Decrypt, Wrap or Unwrap"))?;
-    let algorithm = RsaAlgorithm::parse(&a.algorithm)
-        .ok_or_else(|| Error::invalid_argument("Algorithm", "must be RSA-OAEP-256, RSA-OAEP or RSA1_5"))?;
+pub fn invoke_key_operation(
+    call: &Call<'_>,
+    a: InvokeKeyOperationArgs,
+) -> Result<KeyOperationResult> {
+    let op = KeyOperation::parse(&a.operation).ok_or_else(|| {
+        Error::invalid_argument("Operation", "must be Encrypt, Decrypt, Wrap or Unwrap")
+    })?;
+    let algorithm = RsaAlgorithm::parse(&a.algorithm).ok_or_else(|| {
+        Error::invalid_argument("Algorithm", "must be RSA-OAEP-256, RSA-OAEP or RSA1_5")
+    })?;
     let value = crate::b64::decode(&a.byte_array_value)
         .map_err(|_| Error::invalid_argument("ByteArrayValue", "must be standard base64"))?;
     if value.is_empty() {
-        return Err(Error::invalid_argument("ByteArrayValue", "must not be empty"));
+        return Err(Error::invalid_argument(
+            "ByteArrayValue",
+            "must not be empty",
+        ));
     }
     let usable = usable_version(call, &a.vault_name, &a.name, a.version.as_deref(), op)?;
     let result = run_key_operation(call, &usable, op, algorithm, &value)?;

@@ -24,7 +24,10 @@ pub(crate) fn active_vault(tx: &Transaction<'_>, name: &str) -> Result<VaultRow>
         Some(v) if v.deleted_date.is_none() => Ok(v),
         Some(v) => Err(Error::not_found(
             "VaultNotFound",
-            format!("Vault '{}' is deleted; recover it with Undo-KeyVaultRemoval", v.name),
+            format!(
+                "Vault '{}' is deleted; recover it with Undo-KeyVaultRemoval",
+                v.name
+            ),
             name,
         )),
         None => Err(Error::not_found(
@@ -36,7 +39,10 @@ pub(crate) fn active_vault(tx: &Transaction<'_>, name: &str) -> Result<VaultRow>
 }
 
 fn policy_matches(p: &PolicyRow, principal: &str) -> bool {
-    let eq = |v: &Option<String>| v.as_deref().is_some_and(|v| v.eq_ignore_ascii_case(principal));
+    let eq = |v: &Option<String>| {
+        v.as_deref()
+            .is_some_and(|v| v.eq_ignore_ascii_case(principal))
+    };
     p.object_id.eq_ignore_ascii_case(principal)
         || eq(&p.user_principal_name)
         || eq(&p.service_principal_name)
@@ -91,7 +97,12 @@ fn require_owner(vault: &VaultRow, principal: &str, action: &str) -> Result<()> 
 fn vault_output(call: &Call<'_>, tx: &Transaction<'_>, v: &VaultRow) -> Result<KeyVaultOut> {
     let policies = sql::list_policies(tx, &v.name)?;
     let store = call.store();
-    Ok(vault_out(v, &policies, store.tenant_id(), store.subscription_id()))
+    Ok(vault_out(
+        v,
+        &policies,
+        store.tenant_id(),
+        store.subscription_id(),
+    ))
 }
 
 /// Refuses to go on while policies use keys of `vault` (one key when `name` is given) unless
@@ -114,7 +125,10 @@ pub(crate) fn refuse_if_referenced(
         .iter()
         .map(|r| format!("{} '{}'", r.referrer_kind, r.referrer_name))
         .collect();
-    let what = name.map_or_else(|| format!("vault '{vault}'"), |n| format!("key '{n}' in vault '{vault}'"));
+    let what = name.map_or_else(
+        || format!("vault '{vault}'"),
+        |n| format!("key '{n}' in vault '{vault}'"),
+    );
     Err(Error::invalid_operation(
         "KeyInUse",
         format!(
@@ -192,7 +206,10 @@ pub fn new_key_vault(call: &Call<'_>, a: NewKeyVaultArgs) -> Result<KeyVaultOut>
                 user_principal_name: Some(principal.clone()),
                 service_principal_name: None,
                 display_name: principal.clone(),
-                permissions: model::ALL_KEY_PERMISSIONS.iter().map(|s| s.to_string()).collect(),
+                permissions: model::ALL_KEY_PERMISSIONS
+                    .iter()
+                    .map(|s| s.to_string())
+                    .collect(),
             },
         )?;
         vault_output(call, tx, &vault)
@@ -212,7 +229,8 @@ pub fn get_key_vault(call: &Call<'_>, a: GetKeyVaultArgs) -> Result<Vec<KeyVault
     call.transaction(&target, |tx| {
         let vaults = match &a.vault_name {
             Some(name) => {
-                let v = sql::get_vault(tx, name)?.filter(|v| v.deleted_date.is_some() == a.in_removed_state);
+                let v = sql::get_vault(tx, name)?
+                    .filter(|v| v.deleted_date.is_some() == a.in_removed_state);
                 match v {
                     Some(v) => vec![v],
                     None => {
@@ -220,7 +238,11 @@ pub fn get_key_vault(call: &Call<'_>, a: GetKeyVaultArgs) -> Result<Vec<KeyVault
                             "VaultNotFound",
                             format!(
                                 "Vault '{name}' does not exist{}",
-                                if a.in_removed_state { " in the deleted state" } else { "" }
+                                if a.in_removed_state {
+                                    " in the deleted state"
+                                } else {
+                                    ""
+                                }
                             ),
                             name.as_str(),
                         ))
@@ -292,7 +314,10 @@ pub fn undo_key_vault_removal(call: &Call<'_>, a: UndoKeyVaultRemovalArgs) -> Re
             .ok_or_else(|| {
                 Error::not_found(
                     "VaultNotFound",
-                    format!("Vault '{}' does not exist in the deleted state", a.vault_name),
+                    format!(
+                        "Vault '{}' does not exist in the deleted state",
+                        a.vault_name
+                    ),
                     &a.vault_name,
                 )
             })?;
@@ -319,15 +344,25 @@ pub struct SetAccessPolicyArgs {
 fn is_guid(s: &str) -> bool {
     let parts: Vec<&str> = s.split('-').collect();
     parts.len() == 5
-        && parts.iter().zip([8, 4, 4, 4, 12]).all(|(p, n)| p.len() == n && p.chars().all(|c| c.is_ascii_hexdigit()))
+        && parts
+            .iter()
+            .zip([8, 4, 4, 4, 12])
+            .all(|(p, n)| p.len() == n && p.chars().all(|c| c.is_ascii_hexdigit()))
 }
 
 /// The policy row a principal argument stands for (permissions left empty).
-fn principal_policy(upn: &Option<String>, object_id: &Option<String>, spn: &Option<String>) -> Result<PolicyRow> {
+fn principal_policy(
+    upn: &Option<String>,
+    object_id: &Option<String>,
+    spn: &Option<String>,
+) -> Result<PolicyRow> {
     let blank = |v: &str| v.trim().is_empty();
     if let Some(u) = upn {
         if blank(u) || !u.contains('@') {
-            return Err(Error::invalid_argument("UserPrincipalName", "must look like user@domain"));
+            return Err(Error::invalid_argument(
+                "UserPrincipalName",
+                "must look like user@domain",
+            ));
         }
         return Ok(PolicyRow {
             object_id: crypto::name_guid(&u.to_lowercase()),
@@ -353,7 +388,10 @@ fn principal_policy(upn: &Option<String>, object_id: &Option<String>, spn: &Opti
     }
     if let Some(s) = spn {
         if blank(s) {
-            return Err(Error::invalid_argument("ServicePrincipalName", "must not be empty"));
+            return Err(Error::invalid_argument(
+                "ServicePrincipalName",
+                "must not be empty",
+            ));
         }
         return Ok(PolicyRow {
             object_id: crypto::name_guid(&format!("spn:{}", s.to_lowercase())),
@@ -371,11 +409,18 @@ fn principal_policy(upn: &Option<String>, object_id: &Option<String>, spn: &Opti
 }
 
 pub fn set_access_policy(call: &Call<'_>, a: SetAccessPolicyArgs) -> Result<Option<KeyVaultOut>> {
-    let mut policy = principal_policy(&a.user_principal_name, &a.object_id, &a.service_principal_name)?;
+    let mut policy = principal_policy(
+        &a.user_principal_name,
+        &a.object_id,
+        &a.service_principal_name,
+    )?;
     let mut permissions: Vec<String> = Vec::new();
     for p in &a.permissions_to_keys {
         if p.eq_ignore_ascii_case("all") {
-            permissions = model::ALL_KEY_PERMISSIONS.iter().map(|s| s.to_string()).collect();
+            permissions = model::ALL_KEY_PERMISSIONS
+                .iter()
+                .map(|s| s.to_string())
+                .collect();
             break;
         }
         if !permissions.contains(p) {
@@ -406,15 +451,25 @@ pub struct RemoveAccessPolicyArgs {
     pub pass_thru: bool,
 }
 
-pub fn remove_access_policy(call: &Call<'_>, a: RemoveAccessPolicyArgs) -> Result<Option<KeyVaultOut>> {
-    let policy = principal_policy(&a.user_principal_name, &a.object_id, &a.service_principal_name)?;
+pub fn remove_access_policy(
+    call: &Call<'_>,
+    a: RemoveAccessPolicyArgs,
+) -> Result<Option<KeyVaultOut>> {
+    let policy = principal_policy(
+        &a.user_principal_name,
+        &a.object_id,
+        &a.service_principal_name,
+    )?;
     call.transaction(&a.vault_name, |tx| {
         let vault = active_vault(tx, &a.vault_name)?;
         require_owner(&vault, call.principal(), "change access policies")?;
         if !sql::delete_policy(tx, &vault.name, &policy.object_id)? {
             return Err(Error::not_found(
                 "AccessPolicyNotFound",
-                format!("Vault '{}' has no access policy for '{}'", vault.name, policy.display_name),
+                format!(
+                    "Vault '{}' has no access policy for '{}'",
+                    vault.name, policy.display_name
+                ),
                 policy.display_name.clone(),
             ));
         }

@@ -7,12 +7,33 @@ use crate::time::iso_from_unix;
 use serde::Serialize;
 
 pub const ALL_KEY_PERMISSIONS: &[&str] = &[
-    "decrypt", "encrypt", "unwrapKey", "wrapKey", "verify", "sign", "get", "list", "update",
-    "create", "import", "delete", "backup", "restore", "recover", "purge", "rotate",
+    "decrypt",
+    "encrypt",
+    "unwrapKey",
+    "wrapKey",
+    "verify",
+    "sign",
+    "get",
+    "list",
+    "update",
+    "create",
+    "import",
+    "delete",
+    "backup",
+    "restore",
+    "recover",
+    "purge",
+    "rotate",
 ];
 
-pub const DEFAULT_RSA_KEY_OPS: &[&str] =
-    &["encrypt", "decrypt", "sign", "verify", "wrapKey", "unwrapKey"];
+pub const DEFAULT_RSA_KEY_OPS: &[&str] = &[
+    "encrypt",
+    "decrypt",
+    "sign",
+    "verify",
+    "wrapKey",
+    "unwrapKey",
+];
 
 /// Vault names: 3-24 characters, letters, digits and hyphens, starting with a letter, ending
 /// with a letter or digit, no two hyphens in a row (Azure's rule).
@@ -55,7 +76,20 @@ pub fn geography(location: &str) -> String {
         .collect::<String>()
         .to_ascii_lowercase();
     const GEOGRAPHIES: &[(&str, &[&str])] = &[
-        ("UnitedStates", &["eastus", "eastus2", "westus", "westus2", "westus3", "centralus", "northcentralus", "southcentralus", "westcentralus"]),
+        (
+            "UnitedStates",
+            &[
+                "eastus",
+                "eastus2",
+                "westus",
+                "westus2",
+                "westus3",
+                "centralus",
+                "northcentralus",
+                "southcentralus",
+                "westcentralus",
+            ],
+        ),
         ("Canada", &["canadacentral", "canadaeast"]),
         ("Brazil", &["brazilsouth", "brazilsoutheast"]),
         ("Europe", &["northeurope", "westeurope"]),
@@ -66,7 +100,15 @@ pub fn geography(location: &str) -> String {
         ("Norway", &["norwayeast", "norwaywest"]),
         ("Sweden", &["swedencentral", "swedensouth"]),
         ("AsiaPacific", &["eastasia", "southeastasia"]),
-        ("Australia", &["australiaeast", "australiasoutheast", "australiacentral", "australiacentral2"]),
+        (
+            "Australia",
+            &[
+                "australiaeast",
+                "australiasoutheast",
+                "australiacentral",
+                "australiacentral2",
+            ],
+        ),
         ("Japan", &["japaneast", "japanwest"]),
         ("Korea", &["koreacentral", "koreasouth"]),
         ("India", &["centralindia", "southindia", "westindia"]),

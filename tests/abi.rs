@@ -1,0 +1,215 @@
+//! The C ABI's promises: NULL pointers, bad UTF-8, bad JSON, unknown operations and arguments
+//! are errors with envelopes; panics are caught; outputs are written only on success; the
+//! registry describes every operation; the header matches what cbindgen generates.
+
+mod common;
+use common::*;
+use customer_key::ffi::{
+    ck_call, ck_close, ck_describe, ck_free_string, ck_open, ck_version, guarded,
+};
+use serde_json::{json, Value};
+use std::ffi::{c_char, CStr, CString};
+use std::ptr::{null, null_mut};
+
+fn envelope_of(p: *mut c_char) -> Value {
+    let v = unsafe { take_json(p) };
+    assert!(
+        v["error"]["code"].is_string()
+            && v["error"]["category"].is_string()
+            && v["error"]["message"].is_string(),
+        "{v}"
+    );
+    v
+}
+
+#[test]
+fn null_pointers_and_bad_text_are_errors_never_crashes() {
+    let dir = TempDir::new("abi-null");
+    let options = CString::new(json!({"Store": dir.join("s")}).to_string()).unwrap();
+    let mut session = null_mut();
+    let mut out = null_mut();
+    unsafe {
+        // NULL out_session.
+        assert_eq!(ck_open(options.as_ptr(), null_mut(), &mut out), 1);
+        let v = envelope_of(out);
+        assert!(v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("out_session"));
+        // NULL out_json on every function that needs it: the status still says what happened.
+        assert_eq!(ck_describe(null_mut()), 1);
+        assert_eq!(ck_call(null(), null(), null(), null_mut()), 1);
+        // Malformed options.
+        let bad = CString::new("{not json").unwrap();
+        out = null_mut();
+        assert_eq!(ck_open(bad.as_ptr(), &mut session, &mut out), 1);
+        assert!(session.is_null(), "out_session is written only on success");
+        envelope_of(out);
+        let unknown = CString::new(r#"{"Colour": "red"}"#).unwrap();
+        assert_eq!(ck_open(unknown.as_ptr(), &mut session, &mut out), 1);
+        envelope_of(out);
+
+        assert_eq!(ck_open(options.as_ptr(), &mut session, &mut out), 0);
+        let info = take_json(out);
+        assert_eq!(info["Version"], customer_key::VERSION);
+        assert!(info["Store"].as_str().unwrap().ends_with("/s"));
+
+        let op = CString::new("Get-KeyVault").unwrap();
+        // NULL session.
+        out = null_mut();
+        assert_eq!(ck_call(null(), op.as_ptr(), null(), &mut out), 1);
+        assert!(envelope_of(out)["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("session"));
+        // NULL operation.
+        assert_eq!(ck_call(session, null(), null(), &mut out), 1);
+        envelope_of(out);
+        // NULL arguments means {}.
+        assert_eq!(ck_call(session, op.as_ptr(), null(), &mut out), 0);
+        assert_eq!(take_json(out), json!([]));
+        // Invalid UTF-8 in the operation and in the arguments.
+        let bad_utf8 = CString::new(vec![b'{', b'"', 0xff, 0xfe, b'"', b'}']).unwrap();
+        assert_eq!(ck_call(session, bad_utf8.as_ptr(), null(), &mut out), 1);
+        assert!(envelope_of(out)["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("UTF-8"));
+        assert_eq!(
+            ck_call(session, op.as_ptr(), bad_utf8.as_ptr(), &mut out),
+            1
+        );
+        envelope_of(out);
+        // Malformed JSON, a JSON array, a mistyped and an unknown argument.
+        for args in [
+            "{\"VaultName\": ",
+            "[1,2]",
+            r#"{"VaultName": 5}"#,
+            r#"{"Nonsense": true}"#,
+            r#"{"InRemovedState": "yes"}"#,
+        ] {
+            let a = CString::new(args).unwrap();
+            out = null_mut();
+            assert_eq!(
+                ck_call(session, op.as_ptr(), a.as_ptr(), &mut out),
+                1,
+                "{args}"
+            );
+            assert_eq!(
+                envelope_of(out)["error"]["category"],
+                "InvalidArgument",
+                "{args}"
+            );
+        }
+        // Unknown operation.
+        let unknown_op = CString::new("Remove-Everything").unwrap();
+        assert_eq!(ck_call(session, unknown_op.as_ptr(), null(), &mut out), 1);
+        envelope_of(out);
+
+        ck_close(session);
+        ck_close(null_mut());
+        ck_free_string(null_mut());
+    }
+}
+
+#[test]
+fn panics_become_error_statuses_with_an_envelope() {
+    let mut out: *mut c_char = null_mut();
+    let status = unsafe { guarded(&mut out, || panic!("secret 0xDEADBEEF in a panic message")) };
+    assert_eq!(status, customer_key::CkStatus::Panic as i32);
+    let v = envelope_of(out);
+    assert_eq!(v["error"]["code"], "InternalPanic");
+    assert!(
+        !v.to_string().contains("DEADBEEF"),
+        "panic payloads are not shown: {v}"
+    );
+    // With no place for the envelope the status still comes back.
+    assert_eq!(unsafe { guarded(null_mut(), || panic!("x")) }, 9);
+}
+
+#[test]
+fn version_is_static_and_describe_lists_every_operation() {
+    let v = unsafe { CStr::from_ptr(ck_version()) }.to_str().unwrap();
+    assert_eq!(v, customer_key::VERSION);
+    let mut out = null_mut();
+    assert_eq!(unsafe { ck_describe(&mut out) }, 0);
+    let registry = unsafe { take_json(out) };
+    let ops = registry["Operations"].as_array().unwrap();
+    let names: Vec<&str> = ops.iter().map(|o| o["Name"].as_str().unwrap()).collect();
+    for expected in [
+        "New-KeyVault",
+        "Get-KeyVault",
+        "Remove-KeyVault",
+        "Undo-KeyVaultRemoval",
+        "Set-KeyVaultAccessPolicy",
+        "Remove-KeyVaultAccessPolicy",
+        "Add-KeyVaultKey",
+        "Get-KeyVaultKey",
+        "Update-KeyVaultKey",
+        "Remove-KeyVaultKey",
+        "Undo-KeyVaultKeyRemoval",
+        "Backup-KeyVaultKey",
+        "Restore-KeyVaultKey",
+        "Invoke-KeyVaultKeyOperation",
+    ] {
+        assert!(
+            names.contains(&expected),
+            "{expected} missing from the registry"
+        );
+    }
+    let add = ops.iter().find(|o| o["Name"] == "Add-KeyVaultKey").unwrap();
+    let vault_name = add["Parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["Name"] == "VaultName")
+        .unwrap();
+    assert_eq!(vault_name["Mandatory"], true);
+    assert_eq!(vault_name["Type"], "string");
+    let remove = ops
+        .iter()
+        .find(|o| o["Name"] == "Remove-KeyVaultKey")
+        .unwrap();
+    assert_eq!(remove["ConfirmImpact"], "High");
+}
+
+#[test]
+fn every_registered_parameter_reaches_its_operation() {
+    // For each operation, a call naming every parameter must get past argument binding: the
+    // table and the typed argument structs agree (a mismatch is an InternalError).
+    let (_dir, ck) = store_with_vaults("registry", &[("vault-a", "westeurope")]);
+    for op in customer_key::operations::operations() {
+        let mut args = serde_json::Map::new();
+        for p in &op.params {
+            use customer_key::operations::ParamType as T;
+            let value = match p.ty {
+                T::Switch | T::Bool => json!(false),
+                T::Int => json!(p.range.map_or(1, |r| r.0)),
+                T::StringArray => json!([p.allowed.first().copied().unwrap_or("x")]),
+                T::DateTime => json!("2030-01-01T00:00:00Z"),
+                T::Hashtable => json!({"a": "b"}),
+                T::Bytes => json!("AAEC"),
+                T::Path => json!("/nonexistent/ck-registry-check"),
+                _ => json!(p.allowed.first().copied().unwrap_or("x")),
+            };
+            args.insert(p.name.to_string(), value);
+        }
+        if let Err(e) = ck.call(op.name, Value::Object(args)) {
+            assert_ne!(e.code(), "InternalError", "{}: {e:?}", op.name);
+        }
+    }
+}
+
+#[test]
+fn committed_header_matches_cbindgen_output() {
+    let generated = include_str!(concat!(env!("OUT_DIR"), "/customer_key.h"));
+    let committed = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/include/customer_key.h"
+    ))
+    .unwrap();
+    assert!(
+        generated == committed,
+        "include/customer_key.h is out of date: run `CK_BLESS_HEADER=1 cargo build` and commit it"
+    );
+}

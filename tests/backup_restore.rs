@@ -1,0 +1,258 @@
+//! Backup and restore of whole keys: every version, ids kept, conflicts, tampering, geography,
+//! and blobs from another store.
+
+mod common;
+use common::*;
+use serde_json::json;
+use std::os::unix::fs::PermissionsExt;
+
+#[test]
+fn restore_into_a_second_vault_brings_back_every_version() {
+    let (dir, ck) = store_with_vaults(
+        "restore",
+        &[("vault-a1", "westeurope"), ("vault-a2", "northeurope")],
+    );
+    let v1 = ck.ok(
+        "Add-KeyVaultKey",
+        json!({"VaultName": "vault-a1", "Name": "key001", "Tag": {"owner": "alice"}}),
+    )["Version"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let wrapped = wrap(&ck, "vault-a1", "key001", None, b"a mailbox key");
+    let v2 = ck.ok(
+        "Add-KeyVaultKey",
+        json!({"VaultName": "vault-a1", "Name": "key001", "Disable": true}),
+    )["Version"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    let file = dir.join("key001.backup");
+    let out = ck.ok(
+        "Backup-KeyVaultKey",
+        json!({"VaultName": "vault-a1", "Name": "key001", "OutputFile": file}),
+    );
+    assert_eq!(out["OutputFile"], file.display().to_string());
+    assert_eq!(
+        std::fs::metadata(&file).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+
+    let restored = ck.ok(
+        "Restore-KeyVaultKey",
+        json!({"VaultName": "vault-a2", "InputFile": file}),
+    );
+    assert_eq!(restored["VaultName"], "vault-a2");
+    assert_eq!(restored["Version"], v2.as_str());
+    assert_eq!(
+        restored["Id"],
+        format!("https://vault-a2.vault.azure.net/keys/key001/{v2}")
+    );
+    let versions = ck.ok(
+        "Get-KeyVaultKey",
+        json!({"VaultName": "vault-a2", "Name": "key001", "IncludeVersions": true}),
+    );
+    let versions = versions.as_array().unwrap();
+    assert_eq!(versions.len(), 2);
+    assert_eq!(versions[0]["Version"], v1.as_str());
+    assert_eq!(versions[0]["Tags"]["owner"], "alice");
+    assert_eq!(versions[1]["Enabled"], false);
+    // The restored copy opens what the original wrapped.
+    let opened = unwrap(
+        &ck,
+        "vault-a2",
+        "key001",
+        &v1,
+        wrapped["RawResult"].as_str().unwrap(),
+    )
+    .unwrap();
+    assert_eq!(opened["RawResult"], b64(b"a mailbox key"));
+}
+
+#[test]
+fn restore_fails_with_conflict_when_the_name_exists_even_deleted() {
+    let (dir, ck) = store_with_vaults("conflict", &[("vault-a1", "westeurope")]);
+    ck.ok(
+        "Add-KeyVaultKey",
+        json!({"VaultName": "vault-a1", "Name": "key001"}),
+    );
+    let file = dir.join("b.backup");
+    ck.ok(
+        "Backup-KeyVaultKey",
+        json!({"VaultName": "vault-a1", "Name": "key001", "OutputFile": file}),
+    );
+    let e = ck.err(
+        "Restore-KeyVaultKey",
+        json!({"VaultName": "vault-a1", "InputFile": file}),
+    );
+    assert_eq!(
+        (e.status, e.code(), e.category()),
+        (3, "Conflict", "ResourceExists")
+    );
+    ck.ok(
+        "Remove-KeyVaultKey",
+        json!({"VaultName": "vault-a1", "Name": "key001"}),
+    );
+    let e = ck.err(
+        "Restore-KeyVaultKey",
+        json!({"VaultName": "vault-a1", "InputFile": file}),
+    );
+    assert_eq!(e.code(), "Conflict");
+    assert!(e.message().contains("deleted"));
+    // After a purge the restore works.
+    ck.ok(
+        "Remove-KeyVaultKey",
+        json!({"VaultName": "vault-a1", "Name": "key001", "InRemovedState": true}),
+    );
+    ck.ok(
+        "Restore-KeyVaultKey",
+        json!({"VaultName": "vault-a1", "InputFile": file}),
+    );
+}
+
+#[test]
+fn a_changed_byte_anywhere_fails_the_restore_and_restores_nothing() {
+    let (dir, ck) = store_with_vaults(
+        "tamper",
+        &[("vault-a1", "westeurope"), ("vault-a2", "westeurope")],
+    );
+    ck.ok(
+        "Add-KeyVaultKey",
+        json!({"VaultName": "vault-a1", "Name": "key001"}),
+    );
+    ck.ok(
+        "Add-KeyVaultKey",
+        json!({"VaultName": "vault-a1", "Name": "key001"}),
+    );
+    let file = dir.join("b.backup");
+    ck.ok(
+        "Backup-KeyVaultKey",
+        json!({"VaultName": "vault-a1", "Name": "key001", "OutputFile": file}),
+    );
+    let original = std::fs::read(&file).unwrap();
+    let tampered = dir.join("t.backup");
+    // Flip one bit at a spread of positions: magic, header, nonce, ciphertext, tag.
+    let positions: Vec<usize> = (0..original.len())
+        .step_by((original.len() / 40).max(1))
+        .chain([original.len() - 1])
+        .collect();
+    for pos in positions {
+        let mut bytes = original.clone();
+        bytes[pos] ^= 0x01;
+        std::fs::write(&tampered, &bytes).unwrap();
+        let e = ck.err(
+            "Restore-KeyVaultKey",
+            json!({"VaultName": "vault-a2", "InputFile": tampered}),
+        );
+        assert!(e.message().contains("InputFile"), "byte {pos}: {e:?}");
+        assert!(
+            matches!(e.category(), "InvalidArgument" | "InvalidOperation"),
+            "byte {pos}: {e:?}"
+        );
+    }
+    // A truncated blob too.
+    std::fs::write(&tampered, &original[..original.len() - 20]).unwrap();
+    assert!(ck
+        .err(
+            "Restore-KeyVaultKey",
+            json!({"VaultName": "vault-a2", "InputFile": tampered})
+        )
+        .message()
+        .contains("InputFile"));
+    // Never a partial key.
+    assert_eq!(
+        ck.ok("Get-KeyVaultKey", json!({"VaultName": "vault-a2"}))
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
+    // The intact file still restores.
+    ck.ok(
+        "Restore-KeyVaultKey",
+        json!({"VaultName": "vault-a2", "InputFile": file}),
+    );
+}
+
+#[test]
+fn restore_refuses_another_geography_and_another_store() {
+    let (dir, ck) = store_with_vaults(
+        "geo",
+        &[
+            ("vault-eu", "westeurope"),
+            ("vault-us", "eastus"),
+            ("vault-eu2", "North Europe"),
+        ],
+    );
+    ck.ok(
+        "Add-KeyVaultKey",
+        json!({"VaultName": "vault-eu", "Name": "key001"}),
+    );
+    let file = dir.join("b.backup");
+    ck.ok(
+        "Backup-KeyVaultKey",
+        json!({"VaultName": "vault-eu", "Name": "key001", "OutputFile": file}),
+    );
+    let e = ck.err(
+        "Restore-KeyVaultKey",
+        json!({"VaultName": "vault-us", "InputFile": file}),
+    );
+    assert_eq!(e.code(), "GeographyMismatch");
+    assert!(e.message().contains("Europe") && e.message().contains("UnitedStates"));
+    // northeurope is the same geography as westeurope.
+    ck.ok(
+        "Restore-KeyVaultKey",
+        json!({"VaultName": "vault-eu2", "InputFile": file}),
+    );
+
+    let other_dir = TempDir::new("geo-other");
+    let other = Ck::at(&other_dir.join("store"), ADMIN);
+    other.ok(
+        "New-KeyVault",
+        json!({"VaultName": "vault-eu", "Location": "westeurope"}),
+    );
+    let e = other.err(
+        "Restore-KeyVaultKey",
+        json!({"VaultName": "vault-eu", "InputFile": file}),
+    );
+    assert!(e.message().contains("another CustomerKey store"), "{e:?}");
+}
+
+#[test]
+fn backup_does_not_overwrite_without_force_and_has_a_default_place() {
+    let (dir, ck) = store_with_vaults("overwrite", &[("vault-a1", "westeurope")]);
+    ck.ok(
+        "Add-KeyVaultKey",
+        json!({"VaultName": "vault-a1", "Name": "key001"}),
+    );
+    let file = dir.join("b.backup");
+    std::fs::write(&file, b"precious").unwrap();
+    let e = ck.err(
+        "Backup-KeyVaultKey",
+        json!({"VaultName": "vault-a1", "Name": "key001", "OutputFile": file}),
+    );
+    assert!(e.message().contains("OutputFile") && e.message().contains("-Force"));
+    assert_eq!(std::fs::read(&file).unwrap(), b"precious");
+    ck.ok(
+        "Backup-KeyVaultKey",
+        json!({"VaultName": "vault-a1", "Name": "key001", "OutputFile": file, "Force": true}),
+    );
+    assert_ne!(std::fs::read(&file).unwrap(), b"precious");
+
+    let out = ck.ok(
+        "Backup-KeyVaultKey",
+        json!({"VaultName": "vault-a1", "Name": "key001"}),
+    );
+    let default = std::path::PathBuf::from(out["OutputFile"].as_str().unwrap());
+    assert!(default.starts_with(dir.join("store").join("backups")));
+    assert!(default.exists());
+    assert_eq!(
+        std::fs::metadata(default.parent().unwrap())
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777,
+        0o700
+    );
+}
