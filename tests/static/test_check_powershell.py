@@ -1,0 +1,440 @@
+"""Proves check_powershell.py can fail: small bad snippets must be caught, good ones must pass.
+
+Run: python -m unittest tests/static/test_check_powershell.py (tests/static/run.sh does).
+"""
+
+import io
+import sys
+import tempfile
+import textwrap
+import unittest
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import check_powershell as cp  # noqa: E402
+
+
+def param(name, ty="string", mandatory=False, allowed=(), rng=None, pipeline=False):
+    return {"Name": name, "PowerShellType": ty, "Mandatory": mandatory,
+            "AllowedValues": list(allowed), "Range": rng,
+            "ValueFromPipelineByPropertyName": pipeline}
+
+
+NEW_VAULT = {
+    "Name": "New-KeyVault", "Verb": "New", "Noun": "KeyVault", "StateChanging": True,
+    "ConfirmImpact": "Medium", "ExactlyOneOf": [],
+    "Parameters": [
+        param("VaultName", mandatory=True, pipeline=True),
+        param("Sku", allowed=["Standard", "Premium"]),
+        param("SoftDeleteRetentionInDays", ty="int", rng=[7, 90]),
+        param("Tag", ty="hashtable"),
+        param("EnablePurgeProtection", ty="switch"),
+    ],
+}
+REMOVE_POLICY = {
+    "Name": "Remove-KeyVaultAccessPolicy", "Verb": "Remove", "Noun": "KeyVaultAccessPolicy",
+    "StateChanging": True, "ConfirmImpact": "High",
+    "ExactlyOneOf": ["UserPrincipalName", "ObjectId"],
+    "Parameters": [
+        param("VaultName", mandatory=True, pipeline=True),
+        param("UserPrincipalName", pipeline=True),
+        param("ObjectId", pipeline=True),
+    ],
+}
+GET_VAULT = {
+    "Name": "Get-KeyVault", "Verb": "Get", "Noun": "KeyVault", "StateChanging": False,
+    "ConfirmImpact": "None", "ExactlyOneOf": [],
+    "Parameters": [param("VaultName", pipeline=True)],
+}
+REGISTRY = {"Version": "0", "Operations": [NEW_VAULT, REMOVE_POLICY, GET_VAULT]}
+
+GOOD_NEW = """
+<#
+.SYNOPSIS
+Creates a key vault.
+.PARAMETER VaultName
+The vault.
+.PARAMETER Sku
+The SKU.
+.PARAMETER SoftDeleteRetentionInDays
+Days.
+.PARAMETER Tag
+Tags.
+.PARAMETER EnablePurgeProtection
+Purge protection.
+.EXAMPLE
+New-CkKeyVault -VaultName v1 -Location westeurope
+#>
+function New-CkKeyVault {
+    [CmdletBinding(SupportsShouldProcess = $true)]
+    param(
+        [Parameter(Mandatory = $true, ValueFromPipelineByPropertyName = $true)]
+        [string] $VaultName,
+        [ValidateSet('standard', 'PREMIUM')]
+        [string] $Sku,
+        [ValidateRange(7, 90)]
+        [int] $SoftDeleteRetentionInDays,
+        [hashtable] $Tag,
+        [switch] $EnablePurgeProtection
+    )
+    process {
+        if ($PSCmdlet.ShouldProcess($VaultName, 'Create')) { 'created' }
+    }
+}
+"""
+
+GOOD_REMOVE = """
+function Remove-CkKeyVaultAccessPolicy {
+    <#
+    .SYNOPSIS
+    Removes an access policy.
+    .PARAMETER VaultName
+    v
+    .PARAMETER UserPrincipalName
+    u
+    .PARAMETER ObjectId
+    o
+    .EXAMPLE
+    Remove-CkKeyVaultAccessPolicy -VaultName v1 -ObjectId 00000000-0000-0000-0000-000000000000
+    #>
+    [CmdletBinding(SupportsShouldProcess, ConfirmImpact = 'High')]
+    param(
+        [Parameter(Mandatory, ValueFromPipelineByPropertyName)]
+        [string] $VaultName,
+        [Parameter(Mandatory, ParameterSetName = 'ByUpn', ValueFromPipelineByPropertyName)]
+        [string] $UserPrincipalName,
+        [Parameter(Mandatory, ParameterSetName = 'ByObjectId', ValueFromPipelineByPropertyName)]
+        [string] $ObjectId
+    )
+    if ($PSCmdlet.ShouldProcess($VaultName, 'Remove access policy')) { }
+}
+"""
+
+GOOD_GET = """
+function Get-CkKeyVault {
+    # .SYNOPSIS
+    # Gets key vaults.
+    # .PARAMETER VaultName
+    # The vault.
+    # .EXAMPLE
+    # Get-CkKeyVault -VaultName v1
+    [CmdletBinding()]
+    param(
+        [Parameter(ValueFromPipelineByPropertyName)]
+        [System.String] $VaultName
+    )
+    'vault'
+}
+"""
+
+EXTRAS = """
+<#
+.SYNOPSIS
+Connects.
+.EXAMPLE
+Connect-CkService
+#>
+function Connect-CkService {
+    [CmdletBinding()]
+    param()
+}
+
+<#
+.SYNOPSIS
+Disconnects.
+.EXAMPLE
+Disconnect-CkService
+#>
+function Disconnect-CkService {
+    [CmdletBinding()]
+    param()
+}
+
+<#
+.SYNOPSIS
+Shows the connection.
+.EXAMPLE
+Get-CkConnection
+#>
+function Get-CkConnection {
+    [CmdletBinding()]
+    param()
+}
+"""
+
+MANIFEST = """
+@{
+    RootModule = 'CustomerKey.psm1'
+    FunctionsToExport = @(
+        'New-CkKeyVault', 'Remove-CkKeyVaultAccessPolicy'
+        'Get-CkKeyVault'
+        'Connect-CkService'
+        'Disconnect-CkService'
+        'Get-CkConnection'
+    )
+}
+"""
+
+
+def function(source):
+    src = cp.Source(textwrap.dedent(source))
+    fns = cp.top_level_functions(src)
+    assert len(fns) == 1, fns
+    return src, fns[0]
+
+
+class ParseChecks(unittest.TestCase):
+    def test_parse_error_is_caught(self):
+        src = cp.Source("function F {\n    if ($x { 'y' }\n}\n")
+        bad, excused = cp.split_problems(src)
+        self.assertTrue(bad)
+        self.assertEqual(excused, {})
+
+    def test_missing_node_is_caught(self):
+        src = cp.Source("$x = @(1, 2\n")
+        self.assertTrue(cp.syntax_problems(src))
+
+    def test_clean_code_parses(self):
+        for code in (GOOD_NEW, GOOD_REMOVE, GOOD_GET, EXTRAS, MANIFEST):
+            self.assertEqual(cp.syntax_problems(cp.Source(code)), [], code[:40])
+
+    def test_allow_list_excuses_only_its_gap(self):
+        src = cp.Source("$x = $a ?? 'default'\n")
+        bad, excused = cp.split_problems(src)
+        self.assertEqual(bad, [])
+        self.assertEqual(set(excused), {"null-coalescing"})
+        # The same file with a real error next to it still fails.
+        src = cp.Source("$x = $a ?? 'default'\nif ($y { }\n")
+        bad, _ = cp.split_problems(src)
+        self.assertTrue(bad)
+
+    def test_allow_list_entries_still_fail(self):
+        self.assertEqual(cp.stale_gaps(), [])
+        for gap in cp.ALLOW_LIST:
+            problems = cp.syntax_problems(cp.Source(gap.reproduction))
+            self.assertTrue(problems, gap.name)
+            # Each entry excuses its own reproduction.
+            self.assertTrue(all(cp.excusing_gap(p) is not None for p in problems), gap.name)
+
+    def test_stale_allow_list_entry_is_caught(self):
+        rotten = cp.GrammarGap("rotten", "parses fine now", "$x = 1\n", r"\$x")
+        self.assertEqual(cp.stale_gaps((rotten,)), [rotten])
+
+
+class ParameterChecks(unittest.TestCase):
+    def test_good_functions_pass(self):
+        for code, op in ((GOOD_NEW, NEW_VAULT), (GOOD_REMOVE, REMOVE_POLICY),
+                         (GOOD_GET, GET_VAULT)):
+            src, fn = function(code)
+            self.assertEqual(cp.check_parameters(src, fn, op), [], op["Name"])
+            self.assertEqual(cp.check_should_process(src, fn, op), [], op["Name"])
+            self.assertEqual(cp.check_help(fn), [], op["Name"])
+
+    def assertCaught(self, code, op, needle, check="parameters"):
+        src, fn = function(code)
+        problems = {"parameters": lambda: cp.check_parameters(src, fn, op),
+                    "should-process": lambda: cp.check_should_process(src, fn, op),
+                    "help": lambda: cp.check_help(fn)}[check]()
+        self.assertTrue(any(needle in p for p in problems), f"{needle!r} not in {problems}")
+
+    def test_name_mismatch(self):
+        self.assertCaught(GOOD_NEW.replace("$Sku", "$SkuName"), NEW_VAULT, "missing parameters ['Sku']")
+        self.assertCaught(GOOD_NEW.replace("$Sku", "$SkuName"), NEW_VAULT, "not in the registry ['SkuName']")
+
+    def test_case_mismatch(self):
+        self.assertCaught(GOOD_NEW.replace("$VaultName", "$Vaultname"), NEW_VAULT, "missing parameters ['VaultName']")
+
+    def test_extra_parameter(self):
+        code = GOOD_NEW.replace("[hashtable] $Tag,", "[hashtable] $Tag,\n        [string] $Extra,")
+        self.assertCaught(code, NEW_VAULT, "not in the registry ['Extra']")
+
+    def test_type_mismatch(self):
+        self.assertCaught(GOOD_NEW.replace("[int] $Soft", "[string] $Soft"), NEW_VAULT, "type [string]")
+        self.assertCaught(GOOD_NEW.replace("[hashtable] $Tag", "$Tag"), NEW_VAULT, "exactly one type")
+
+    def test_mandatory_mismatch(self):
+        self.assertCaught(GOOD_NEW.replace("Mandatory = $true, ", ""), NEW_VAULT, "must be Mandatory")
+        self.assertCaught(GOOD_NEW.replace("Mandatory = $true", "Mandatory = $false"), NEW_VAULT, "must be Mandatory")
+        code = GOOD_NEW.replace("[hashtable] $Tag", "[Parameter(Mandatory)][hashtable] $Tag")
+        self.assertCaught(code, NEW_VAULT, "-Tag: is Mandatory")
+
+    def test_exactly_one_of_needs_own_sets(self):
+        code = GOOD_REMOVE.replace("ParameterSetName = 'ByObjectId'", "ParameterSetName = 'ByUpn'")
+        self.assertCaught(code, REMOVE_POLICY, "both Mandatory in parameter set")
+        code = GOOD_REMOVE.replace("[Parameter(Mandatory, ParameterSetName = 'ByObjectId', ", "[Parameter(")
+        self.assertCaught(code, REMOVE_POLICY, "ExactlyOneOf group")
+
+    def test_pipeline_mismatch(self):
+        self.assertCaught(GOOD_NEW.replace(", ValueFromPipelineByPropertyName = $true", ""),
+                          NEW_VAULT, "ValueFromPipelineByPropertyName is False")
+
+    def test_validate_set_mismatch(self):
+        self.assertCaught(GOOD_NEW.replace("'PREMIUM'", "'Basic'"), NEW_VAULT, "ValidateSet")
+        self.assertCaught(GOOD_NEW.replace("[ValidateSet('standard', 'PREMIUM')]", ""), NEW_VAULT, "needs [ValidateSet")
+        self.assertCaught(GOOD_NEW.replace("'PREMIUM')", "'PREMIUM', IgnoreCase = $false)"), NEW_VAULT, "IgnoreCase")
+
+    def test_validate_range_mismatch(self):
+        self.assertCaught(GOOD_NEW.replace("ValidateRange(7, 90)", "ValidateRange(1, 90)"), NEW_VAULT, "ValidateRange")
+        self.assertCaught(GOOD_NEW.replace("[ValidateRange(7, 90)]", ""), NEW_VAULT, "needs [ValidateRange")
+
+
+class ShouldProcessChecks(unittest.TestCase):
+    assertCaught = ParameterChecks.assertCaught
+
+    def test_missing_should_process_call(self):
+        code = GOOD_NEW.replace("$PSCmdlet.ShouldProcess($VaultName, 'Create')", "$true")
+        self.assertCaught(code, NEW_VAULT, "never calls $PSCmdlet.ShouldProcess", "should-process")
+
+    def test_missing_supports_should_process(self):
+        code = GOOD_NEW.replace("SupportsShouldProcess = $true", "")
+        self.assertCaught(code, NEW_VAULT, "lacks [CmdletBinding(SupportsShouldProcess)]", "should-process")
+
+    def test_confirm_impact_high_required(self):
+        code = GOOD_REMOVE.replace(", ConfirmImpact = 'High'", "")
+        self.assertCaught(code, REMOVE_POLICY, "registry says 'High'", "should-process")
+        code = GOOD_REMOVE.replace("'High'", "'Low'")
+        self.assertCaught(code, REMOVE_POLICY, "registry says 'High'", "should-process")
+
+    def test_read_only_must_not_support_should_process(self):
+        code = GOOD_GET.replace("[CmdletBinding()]", "[CmdletBinding(SupportsShouldProcess)]")
+        self.assertCaught(code, GET_VAULT, "read-only", "should-process")
+
+
+class OutputTypeAndHelpMessageChecks(unittest.TestCase):
+    assertCaught = ParameterChecks.assertCaught
+
+    def test_output_type(self):
+        op = dict(GET_VAULT, OutputType="CustomerKey.KeyVault",
+                  OutputTypeWhen={"Switch": "InRemovedState", "OutputType": "CustomerKey.DeletedKeyVault"})
+        good = GOOD_GET.replace("[CmdletBinding()]", "[CmdletBinding()]\n    [OutputType('CustomerKey.KeyVault', 'CustomerKey.DeletedKeyVault')]")
+        src, fn = function(good)
+        self.assertEqual(cp.check_output_type(src, fn, op), [])
+        src, fn = function(good.replace(", 'CustomerKey.DeletedKeyVault'", ""))
+        self.assertTrue(cp.check_output_type(src, fn, op))
+        src, fn = function(GOOD_GET.replace("[CmdletBinding()]", "[CmdletBinding()]\n    [OutputType([string])]"))
+        self.assertEqual(cp.check_output_type(src, fn, dict(op, OutputType="System.String", OutputTypeWhen=None)), [])
+        self.assertTrue(cp.check_output_type(src, fn, op))
+
+    def test_help_message_must_match(self):
+        op = dict(GET_VAULT, Parameters=[dict(GET_VAULT["Parameters"][0], HelpMessage="Name of the key vault")])
+        src, fn = function(GOOD_GET.replace("[Parameter(ValueFromPipelineByPropertyName)]",
+                                            "[Parameter(ValueFromPipelineByPropertyName, HelpMessage = 'Name of the key vault')]"))
+        self.assertEqual(cp.check_parameters(src, fn, op), [])
+        src, fn = function(GOOD_GET.replace("[Parameter(ValueFromPipelineByPropertyName)]",
+                                            "[Parameter(ValueFromPipelineByPropertyName, HelpMessage = 'The vault')]"))
+        self.assertTrue(any("HelpMessage" in p for p in cp.check_parameters(src, fn, op)))
+
+
+class HelpChecks(unittest.TestCase):
+    assertCaught = ParameterChecks.assertCaught
+
+    def test_missing_parameter_help(self):
+        code = GOOD_NEW.replace(".PARAMETER Tag\nTags.\n", "")
+        self.assertCaught(code, NEW_VAULT, "lacks .PARAMETER for ['Tag']", "help")
+
+    def test_missing_synopsis_and_example(self):
+        code = GOOD_NEW.replace(".SYNOPSIS\nCreates a key vault.\n", "")
+        self.assertCaught(code, NEW_VAULT, ".SYNOPSIS", "help")
+        code = GOOD_NEW.replace(".EXAMPLE\nNew-CkKeyVault -VaultName v1 -Location westeurope\n", "")
+        self.assertCaught(code, NEW_VAULT, ".EXAMPLE", "help")
+
+    def test_unknown_keyword_voids_help(self):
+        code = GOOD_NEW.replace(".SYNOPSIS", ".SYNOPSYS")
+        self.assertCaught(code, NEW_VAULT, "does not know ['SYNOPSYS']", "help")
+
+    def test_no_help(self):
+        src, fn = function("function New-CkKeyVault {\n    param()\n}\n")
+        self.assertTrue(cp.check_help(fn))
+
+    def test_help_too_far_above_is_not_help(self):
+        code = GOOD_NEW.replace("#>\nfunction", "#>\n\n\n\nfunction")
+        self.assertCaught(code, NEW_VAULT, "no comment-based help", "help")
+
+
+class ExportAndVerbChecks(unittest.TestCase):
+    def test_exports_agree(self):
+        names = cp.manifest_functions(cp.Source(MANIFEST))
+        module = [f.name for f in cp.top_level_functions(
+            cp.Source(GOOD_NEW + GOOD_REMOVE + GOOD_GET + EXTRAS))]
+        self.assertEqual(cp.check_exports(names, module, REGISTRY), [])
+
+    def test_export_mismatch(self):
+        names = cp.manifest_functions(cp.Source(MANIFEST.replace("'Get-CkKeyVault'", "")))
+        module = [f.name for f in cp.top_level_functions(
+            cp.Source(GOOD_NEW + GOOD_REMOVE + GOOD_GET + EXTRAS))]
+        problems = cp.check_exports(names, module, REGISTRY)
+        self.assertTrue(any("Get-CkKeyVault" in p for p in problems), problems)
+        problems = cp.check_exports(module, module[:-1], REGISTRY)
+        self.assertTrue(any("Get-CkConnection" in p for p in problems), problems)
+
+    def test_private_helper_with_cmdlet_name(self):
+        names = cp.manifest_functions(cp.Source(MANIFEST))
+        module = [f.name for f in cp.top_level_functions(
+            cp.Source(GOOD_NEW + GOOD_REMOVE + GOOD_GET + EXTRAS + "function Invoke-CkNative { }\n"))]
+        problems = cp.check_exports(names, module, REGISTRY)
+        self.assertTrue(any("Invoke-CkNative" in p and "helpers" in p for p in problems), problems)
+        module = [f.name for f in cp.top_level_functions(
+            cp.Source(GOOD_NEW + GOOD_REMOVE + GOOD_GET + EXTRAS + "function Invoke-Native { }\n"))
+            if cp.PUBLIC_FUNCTION.match(f.name)]
+        self.assertEqual(cp.check_exports(names, module, REGISTRY), [])
+
+    def test_export_module_member(self):
+        src = cp.Source("Export-ModuleMember -Function @(\n    'A-CkB',\n    'C-CkD'\n) -Alias @()\n")
+        self.assertEqual(cp.export_module_member_functions(src), ["A-CkB", "C-CkD"])
+        self.assertIsNone(cp.export_module_member_functions(cp.Source("Get-Thing -Function x\n")))
+        names = cp.manifest_functions(cp.Source(MANIFEST))
+        problems = cp.check_exports(names, names, REGISTRY, names[:-1])
+        self.assertTrue(any("Export-ModuleMember" in p for p in problems), problems)
+        with self.assertRaises(cp.NotLiteral):
+            cp.export_module_member_functions(cp.Source("Export-ModuleMember -Function *-Ck*\n"))
+
+    def test_wildcard_export_refused(self):
+        with self.assertRaises(cp.NotLiteral):
+            cp.manifest_functions(cp.Source("@{ FunctionsToExport = '*-Ck*' }"))
+        with self.assertRaises(cp.NotLiteral):
+            cp.manifest_functions(cp.Source("@{ FunctionsToExport = $names }"))
+
+    def test_nested_function_is_not_top_level(self):
+        src = cp.Source("function Get-CkA {\n    function Get-CkB { }\n}\n")
+        self.assertEqual([f.name for f in cp.top_level_functions(src)], ["Get-CkA"])
+
+    def test_unapproved_verb(self):
+        self.assertTrue(cp.check_verb("Fetch-CkKeyVault"))
+        self.assertTrue(cp.check_verb("get-CkKeyVault"))
+        self.assertEqual(cp.check_verb("Undo-CkKeyVaultRemoval"), [])
+
+
+class EndToEnd(unittest.TestCase):
+    def run_tree(self, psm1, psd1=MANIFEST):
+        with tempfile.TemporaryDirectory() as d:
+            mod = Path(d) / "powershell" / "CustomerKey"
+            mod.mkdir(parents=True)
+            (mod / "CustomerKey.psm1").write_text(psm1, encoding="utf-8")
+            (mod / "CustomerKey.psd1").write_text(psd1, encoding="utf-8")
+            out = io.StringIO()
+            report = cp.Report(out)
+            cp.run(Path(d), REGISTRY, report)
+            return report, out.getvalue()
+
+    def test_good_module_passes(self):
+        report, out = self.run_tree(GOOD_NEW + GOOD_REMOVE + GOOD_GET + EXTRAS)
+        self.assertEqual(report.failed, 0, out)
+        self.assertGreater(report.passed, 10, out)
+
+    def test_bad_module_fails(self):
+        bad = GOOD_NEW.replace("if ($PSCmdlet.ShouldProcess($VaultName, 'Create'))", "if ($true")
+        report, out = self.run_tree(bad + GOOD_REMOVE + GOOD_GET + EXTRAS)
+        self.assertIn("FAIL parse powershell/CustomerKey/CustomerKey.psm1", out)
+        self.assertIn("FAIL cmdlet New-CkKeyVault should-process", out)
+
+    def test_missing_module_fails(self):
+        with tempfile.TemporaryDirectory() as d:
+            out = io.StringIO()
+            report = cp.Report(out)
+            cp.run(Path(d), REGISTRY, report)
+            self.assertGreater(report.failed, 0, out.getvalue())
+
+
+if __name__ == "__main__":
+    unittest.main()
