@@ -1,1 +1,322 @@
-fn main(){}
+//! Throughput of the C ABI against the bare cryptography it wraps.
+//!
+//! Opens a temporary store through the `ck_*` functions (the same entry points C and PowerShell
+//! use, called here through the rlib), creates a vault and one RSA-2048 key, then measures
+//! operations per second, one thread, for:
+//!
+//! - `ck_call Get-KeyVaultKey` (no cryptography: the fixed cost of one ABI call),
+//! - `ck_call Invoke-KeyVaultKeyOperation` Wrap and Unwrap (RSA-OAEP-256, 32 bytes),
+//! - RSA-OAEP-256 encrypt and decrypt of 32 bytes directly on aws-lc-rs with a key held in
+//!   memory (the floor the ABI cannot beat), and decrypt with the key parsed from PKCS#8 on each
+//!   call (what the engine must do, since it keeps private keys sealed at rest).
+//!
+//! Each ABI call counts `ck_call` plus `ck_free_string` of its result; argument strings are built
+//! once, as a caller reusing them would. This is a benchmark, not a test: nothing asserts on
+//! speed. Run: `cargo bench --bench throughput`. `CK_BENCH_SECONDS` (default 1.5) sets the time
+//! spent on each measurement.
+
+use aws_lc_rs::encoding::AsDer;
+use aws_lc_rs::rsa::{
+    KeySize, OaepPrivateDecryptingKey, OaepPublicEncryptingKey, PrivateDecryptingKey,
+    OAEP_SHA256_MGF1SHA256,
+};
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use customer_key::ffi::{ck_call, ck_close, ck_free_string, ck_open, ck_session};
+use serde_json::Value;
+use std::ffi::{c_char, CStr, CString};
+use std::hint::black_box;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+/// Removes the store directory when the benchmark ends, however it ends.
+struct TempDir(PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// An open session, closed on drop.
+struct Session(*mut ck_session);
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        unsafe { ck_close(self.0) };
+    }
+}
+
+impl Session {
+    fn open(store: &std::path::Path) -> Session {
+        let options = CString::new(
+            serde_json::json!({
+                "Store": store.to_str().expect("temp dir is UTF-8"),
+                "UserPrincipalName": "bench@contoso.com",
+            })
+            .to_string(),
+        )
+        .unwrap();
+        let mut session: *mut ck_session = std::ptr::null_mut();
+        let mut out: *mut c_char = std::ptr::null_mut();
+        let status = unsafe { ck_open(options.as_ptr(), &mut session, &mut out) };
+        let text = take(out);
+        if status != 0 {
+            panic!("ck_open failed with status {status}: {text}");
+        }
+        Session(session)
+    }
+
+    /// One checked call, for setup: the result as JSON.
+    fn call(&self, operation: &str, arguments: &Value) -> Value {
+        let op = CString::new(operation).unwrap();
+        let args = CString::new(arguments.to_string()).unwrap();
+        let mut out: *mut c_char = std::ptr::null_mut();
+        let status = unsafe { ck_call(self.0, op.as_ptr(), args.as_ptr(), &mut out) };
+        let text = take(out);
+        if status != 0 {
+            panic!("{operation} failed with status {status}: {text}");
+        }
+        serde_json::from_str(&text).expect("ck_call returns JSON")
+    }
+
+    /// The call measured in the loops: `ck_call` and `ck_free_string`, nothing else.
+    #[inline]
+    fn call_raw(&self, op: &CStr, args: &CStr) {
+        let mut out: *mut c_char = std::ptr::null_mut();
+        let status = unsafe { ck_call(self.0, op.as_ptr(), args.as_ptr(), &mut out) };
+        if status != 0 {
+            let text = take(out);
+            panic!("{op:?} failed during the benchmark with status {status}: {text}");
+        }
+        unsafe { ck_free_string(black_box(out)) };
+    }
+}
+
+/// Copies and releases a string the library returned.
+fn take(p: *mut c_char) -> String {
+    if p.is_null() {
+        return String::new();
+    }
+    let s = unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned();
+    unsafe { ck_free_string(p) };
+    s
+}
+
+struct Measurement {
+    name: &'static str,
+    ops: u64,
+    elapsed: Duration,
+}
+
+impl Measurement {
+    fn per_second(&self) -> f64 {
+        self.ops as f64 / self.elapsed.as_secs_f64()
+    }
+    fn micros(&self) -> f64 {
+        self.elapsed.as_secs_f64() * 1e6 / self.ops as f64
+    }
+}
+
+/// Runs `op` for about `budget` after a short warm-up, checking the clock every few calls.
+fn measure(name: &'static str, budget: Duration, mut op: impl FnMut()) -> Measurement {
+    let warm = Instant::now();
+    while warm.elapsed() < budget / 10 {
+        op();
+    }
+    let start = Instant::now();
+    let mut ops = 0u64;
+    loop {
+        for _ in 0..4 {
+            op();
+        }
+        ops += 4;
+        let elapsed = start.elapsed();
+        if elapsed >= budget {
+            let m = Measurement { name, ops, elapsed };
+            eprintln!("  {name}: {:.0} ops/s", m.per_second());
+            return m;
+        }
+    }
+}
+
+fn budget_from_env() -> Duration {
+    let seconds = std::env::var("CK_BENCH_SECONDS")
+        .ok()
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .filter(|s| s.is_finite() && *s > 0.0)
+        .unwrap_or(1.5);
+    Duration::from_secs_f64(seconds.min(60.0))
+}
+
+fn main() {
+    let budget = budget_from_env();
+    let started = Instant::now();
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    let dir =
+        TempDir(std::env::temp_dir().join(format!("ck-bench-{}-{nanos:08x}", std::process::id())));
+    let store = dir.0.join("store");
+
+    eprintln!(
+        "throughput: store {} , {:.2} s per measurement",
+        store.display(),
+        budget.as_secs_f64()
+    );
+    let session = Session::open(&store);
+    session.call(
+        "New-KeyVault",
+        &serde_json::json!({"VaultName": "bench-vault", "Location": "westeurope"}),
+    );
+    session.call(
+        "Add-KeyVaultKey",
+        &serde_json::json!({"VaultName": "bench-vault", "Name": "bench-key", "Size": 2048}),
+    );
+
+    let plaintext: Vec<u8> = (0..32u8)
+        .map(|i| i.wrapping_mul(37).wrapping_add(11))
+        .collect();
+    let plain_b64 = STANDARD.encode(&plaintext);
+    let crypt_args = |operation: &str, value: &str| {
+        CString::new(
+            serde_json::json!({
+                "VaultName": "bench-vault",
+                "Name": "bench-key",
+                "Operation": operation,
+                "Algorithm": "RSA-OAEP-256",
+                "ByteArrayValue": value,
+            })
+            .to_string(),
+        )
+        .unwrap()
+    };
+
+    // A ciphertext for the unwrap loop, checked to round-trip once before measuring.
+    let wrapped = session.call(
+        "Invoke-KeyVaultKeyOperation",
+        &serde_json::json!({"VaultName": "bench-vault", "Name": "bench-key", "Operation": "Wrap",
+                            "Algorithm": "RSA-OAEP-256", "ByteArrayValue": plain_b64}),
+    );
+    let wrapped_b64 = wrapped["RawResult"]
+        .as_str()
+        .expect("RawResult")
+        .to_string();
+    let unwrapped = session.call(
+        "Invoke-KeyVaultKeyOperation",
+        &serde_json::json!({"VaultName": "bench-vault", "Name": "bench-key", "Operation": "Unwrap",
+                            "Algorithm": "RSA-OAEP-256", "ByteArrayValue": wrapped_b64}),
+    );
+    assert_eq!(
+        unwrapped["RawResult"],
+        Value::String(plain_b64.clone()),
+        "ABI round trip"
+    );
+
+    let op_get = CString::new("Get-KeyVaultKey").unwrap();
+    let args_get = CString::new(
+        serde_json::json!({"VaultName": "bench-vault", "Name": "bench-key"}).to_string(),
+    )
+    .unwrap();
+    let op_crypt = CString::new("Invoke-KeyVaultKeyOperation").unwrap();
+    let args_wrap = crypt_args("Wrap", &plain_b64);
+    let args_unwrap = crypt_args("Unwrap", &wrapped_b64);
+
+    // The same algorithm directly on aws-lc-rs, keys held in memory.
+    let private = PrivateDecryptingKey::generate(KeySize::Rsa2048).expect("RSA keygen");
+    let pkcs8 = private.as_der().expect("PKCS#8").as_ref().to_vec();
+    let public = OaepPublicEncryptingKey::new(private.public_key()).expect("OAEP public key");
+    let decrypting = OaepPrivateDecryptingKey::new(private).expect("OAEP private key");
+    let alg = &OAEP_SHA256_MGF1SHA256;
+    let mut ct_buf = vec![0u8; public.ciphertext_size()];
+    let ciphertext = public
+        .encrypt(alg, &plaintext, &mut ct_buf, None)
+        .expect("encrypt")
+        .to_vec();
+    let mut pt_buf = vec![0u8; decrypting.key_size_bytes()];
+    assert_eq!(
+        decrypting
+            .decrypt(alg, &ciphertext, &mut pt_buf, None)
+            .expect("decrypt"),
+        &plaintext[..],
+        "direct round trip"
+    );
+
+    eprintln!("measuring:");
+    let get = measure("ABI Get-KeyVaultKey", budget, || {
+        session.call_raw(&op_get, &args_get)
+    });
+    let abi_wrap = measure("ABI Wrap", budget, || {
+        session.call_raw(&op_crypt, &args_wrap)
+    });
+    let abi_unwrap = measure("ABI Unwrap", budget, || {
+        session.call_raw(&op_crypt, &args_unwrap)
+    });
+    let direct_encrypt = measure("aws-lc-rs encrypt", budget, || {
+        let out = public
+            .encrypt(alg, black_box(&plaintext), &mut ct_buf, None)
+            .expect("encrypt");
+        black_box(out);
+    });
+    let direct_decrypt = measure("aws-lc-rs decrypt", budget, || {
+        let out = decrypting
+            .decrypt(alg, black_box(&ciphertext), &mut pt_buf, None)
+            .expect("decrypt");
+        black_box(out);
+    });
+    let parsed_decrypt = measure("aws-lc-rs decrypt + PKCS#8 parse", budget, || {
+        let key = PrivateDecryptingKey::from_pkcs8(black_box(&pkcs8)).expect("PKCS#8");
+        let key = OaepPrivateDecryptingKey::new(key).expect("OAEP private key");
+        let mut buf = [0u8; 256];
+        let out = key
+            .decrypt(alg, black_box(&ciphertext), &mut buf, None)
+            .expect("decrypt");
+        black_box(out);
+    });
+
+    drop(session);
+    drop(dir);
+
+    println!();
+    println!("CustomerKey throughput: RSA-2048, RSA-OAEP-256, 32-byte value, one thread");
+    println!(
+        "{:<44} {:>12} {:>12} {:>10}",
+        "measurement", "ops/s", "us/op", "ops"
+    );
+    for m in [
+        &get,
+        &abi_wrap,
+        &abi_unwrap,
+        &direct_encrypt,
+        &direct_decrypt,
+        &parsed_decrypt,
+    ] {
+        println!(
+            "{:<44} {:>12.0} {:>12.1} {:>10}",
+            m.name,
+            m.per_second(),
+            m.micros(),
+            m.ops
+        );
+    }
+    println!();
+    let wrap_ratio = direct_encrypt.per_second() / abi_wrap.per_second();
+    let unwrap_ratio = direct_decrypt.per_second() / abi_unwrap.per_second();
+    println!("ratio direct/ABI, wrap   (encrypt): {wrap_ratio:>7.1}x");
+    println!("ratio direct/ABI, unwrap (decrypt): {unwrap_ratio:>7.1}x");
+
+    let wrap_overhead = abi_wrap.micros() - direct_encrypt.micros();
+    let unwrap_overhead = abi_unwrap.micros() - direct_decrypt.micros();
+    let key_load = parsed_decrypt.micros() - direct_decrypt.micros();
+    println!();
+    println!(
+        "reading: the ABI adds ~{wrap_overhead:.0} us per wrap and ~{unwrap_overhead:.0} us per \
+         unwrap over bare aws-lc-rs; a call with no cryptography (Get-KeyVaultKey) costs ~{:.0} us \
+         (JSON in/out, argument checks, one SQLite write transaction with its audit row), which is \
+         the whole overhead. Unsealing and parsing a private key (~{key_load:.0} us) happens once \
+         per version: the store keeps parsed keys of versions in use.",
+        get.micros()
+    );
+    eprintln!("total {:.1} s", started.elapsed().as_secs_f64());
+}

@@ -11,14 +11,15 @@
 mod schema;
 pub mod vaults;
 
-use crate::crypto::{self, StoreKeys, MASTER_KEY_LEN};
+use crate::crypto::{self, RsaPrivateKey, StoreKeys, MASTER_KEY_LEN};
 use crate::error::{Error, Result};
 use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
+use std::collections::HashMap;
 use std::fs::{self, OpenOptions};
 use std::io::{Read, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 const DB_FILE: &str = "store.db";
@@ -34,7 +35,11 @@ pub struct Store {
     tenant_id: String,
     subscription_id: String,
     pool: Mutex<Vec<Connection>>,
+    /// Unsealed, parsed private keys of versions in use, by version id.
+    private_keys: Mutex<HashMap<String, Arc<RsaPrivateKey>>>,
 }
+
+const PRIVATE_KEY_CACHE_ENTRIES: usize = 256;
 
 /// Creates a directory (and parents) with mode 0700 when missing; leaves an existing one alone.
 pub fn create_private_dir(dir: &Path) -> Result<()> {
@@ -145,6 +150,7 @@ impl Store {
             tenant_id,
             subscription_id,
             pool: Mutex::new(vec![conn]),
+            private_keys: Mutex::new(HashMap::new()),
         })
     }
 
@@ -162,6 +168,38 @@ impl Store {
     }
     pub fn subscription_id(&self) -> &str {
         &self.subscription_id
+    }
+
+    /// The private key of a version, unsealed and parsed once and then kept in memory.
+    /// Callers check permissions and key state before asking: the cache only saves the work.
+    pub fn private_key(
+        &self,
+        version: &str,
+        wrapped: &[u8],
+        sealed: &[u8],
+    ) -> Result<Arc<RsaPrivateKey>> {
+        let cache = || self.private_keys.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(k) = cache().get(version) {
+            return Ok(Arc::clone(k));
+        }
+        let pkcs8 = self
+            .keys
+            .open_private(wrapped, sealed, version.as_bytes())?;
+        let key = Arc::new(RsaPrivateKey::from_pkcs8(&pkcs8)?);
+        let mut cache = cache();
+        if cache.len() >= PRIVATE_KEY_CACHE_ENTRIES {
+            cache.clear();
+        }
+        cache.insert(version.to_string(), Arc::clone(&key));
+        Ok(key)
+    }
+
+    /// Drops cached private keys (after a purge, so purged material leaves memory too).
+    pub fn forget_private_keys(&self) {
+        self.private_keys
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
     }
 
     fn take_connection(&self) -> Result<Connection> {

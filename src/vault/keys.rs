@@ -3,7 +3,7 @@
 
 use super::model::{check_key_name, key_out, KeyVaultKeyOut, DEFAULT_RSA_KEY_OPS};
 use super::{active_vault, authorize, refuse_if_referenced};
-use crate::crypto::{self, RsaAlgorithm, Secret};
+use crate::crypto::{self, RsaAlgorithm};
 use crate::error::{Error, Result};
 use crate::session::Call;
 use crate::store::vaults::{self as sql, KeyRow, Tags, VaultRow, VersionRow};
@@ -410,6 +410,7 @@ pub fn remove_key(call: &Call<'_>, a: RemoveKeyArgs) -> Result<Option<KeyVaultKe
             refuse_if_referenced(tx, &vault.name, Some(&key.name), a.force, "purge")?;
             let out = find_version(tx, &key, None).map(|v| key_out(&vault, &key, &v))?;
             sql::delete_key(tx, &vault.name, &key.name)?;
+            call.store().forget_private_keys();
             return Ok(a.pass_thru.then_some(out));
         }
         authorize(tx, &vault, call.principal(), "delete")?;
@@ -582,12 +583,14 @@ pub(crate) fn run_key_operation(
             crypto::rsa_encrypt(&row.modulus, &row.exponent, algorithm, value)
         }
         KeyOperation::Decrypt | KeyOperation::Unwrap => {
-            let pkcs8: Secret = call.store().keys().open_private(
+            let private = call.store().private_key(
+                &row.version,
                 &row.wrapped_data_key,
                 &row.sealed_private_key,
-                row.version.as_bytes(),
             )?;
-            crypto::rsa_decrypt(&pkcs8, algorithm, value).map(|s| s.expose().to_vec())
+            private
+                .decrypt(algorithm, value)
+                .map(|s| s.expose().to_vec())
         }
     }
 }

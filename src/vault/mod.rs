@@ -294,7 +294,9 @@ pub fn remove_key_vault(call: &Call<'_>, a: RemoveKeyVaultArgs) -> Result<()> {
                     &vault.name,
                 ));
             }
-            sql::delete_vault(tx, &vault.name)
+            sql::delete_vault(tx, &vault.name)?;
+            call.store().forget_private_keys();
+            Ok(())
         } else {
             sql::set_vault_deleted(tx, &vault.name, Some((now, now + vault.retention_days * 86_400)))
         }

@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Runs every check of the project, installing what it needs on a fresh Debian machine:
+# formatting, lints, the header check and the Rust tests, the C program under valgrind, the
+# Mono interop driver, the static PowerShell checks, Pester (where pwsh exists) and the
+# benchmark's figures. Ends with one line: "N passed, N failed".
+set -uo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+
+passed=0
+failed=0
+failures=()
+
+step() {
+    local name="$1"
+    shift
+    echo
+    echo "=== $name"
+    local start=$SECONDS
+    if "$@"; then
+        passed=$((passed + 1))
+        echo "=== PASS $name ($((SECONDS - start)) s)"
+    else
+        failed=$((failed + 1))
+        failures+=("$name")
+        echo "=== FAIL $name ($((SECONDS - start)) s)"
+    fi
+}
+
+install_packages() {
+    local missing=()
+    command -v mcs >/dev/null || missing+=(mono-mcs)
+    command -v mono >/dev/null || missing+=(mono-runtime)
+    command -v valgrind >/dev/null || missing+=(valgrind)
+    command -v cc >/dev/null || missing+=(gcc)
+    python3 -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)
+    if [ ${#missing[@]} -eq 0 ]; then
+        echo "apt packages present"
+        return 0
+    fi
+    echo "installing ${missing[*]}"
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}"
+}
+
+pester() {
+    if ! command -v pwsh >/dev/null; then
+        echo "SKIPPED: pwsh is not on PATH, so the Pester tests in tests/powershell/ did not run"
+        echo "(the module is still checked by the Mono interop driver and the static checks)."
+        return 0
+    fi
+    pwsh -NoProfile -NonInteractive -Command '
+        $ErrorActionPreference = "Stop"
+        if (-not (Get-Module -ListAvailable Pester | Where-Object Version -ge "5.0.0")) {
+            Install-Module Pester -MinimumVersion 5.0.0 -Force -Scope CurrentUser -SkipPublisherCheck
+        }
+        Import-Module Pester -MinimumVersion 5.0.0
+        $result = Invoke-Pester -Path tests/powershell -Output Detailed -PassThru
+        if ($result.FailedCount -gt 0 -or $result.PassedCount -eq 0) { exit 1 }'
+}
+
+step "install apt packages (mono, valgrind, venv)" install_packages
+step "cargo fmt --check" cargo fmt --all -- --check
+step "cargo clippy -D warnings" cargo clippy --all-targets --quiet -- -D warnings
+step "cargo build --release" cargo build --release --quiet
+step "cargo test (engine, C ABI, header in sync)" cargo test --quiet
+step "C program against the header, under valgrind" bash tests/c/run.sh
+step "Mono interop driver over Native.cs" env CK_NO_BUILD=1 bash tests/mono/run.sh
+step "static PowerShell checks (tree-sitter-powershell)" env CK_NO_BUILD=1 bash tests/static/run.sh
+step "Pester tests (when pwsh exists)" pester
+step "benchmark figures (cargo bench, short)" env CK_BENCH_SECONDS=0.5 cargo bench --quiet --bench throughput
+
+echo
+if [ ${#failures[@]} -gt 0 ]; then
+    printf 'failed: %s\n' "${failures[@]}"
+fi
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
