@@ -2,13 +2,15 @@
 # Runs every check of the project, installing what it needs on a fresh Debian machine:
 # formatting, lints, the header check and the Rust tests, the C program under valgrind, the
 # Mono interop driver, the static PowerShell checks, Pester (where pwsh exists) and the
-# benchmark's figures. Ends with one line: "N passed, N failed".
+# benchmark's figures. Ends with one line: "N passed, N failed, N skipped" (a step that exits 77
+# was skipped, and says why).
 set -uo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 
 passed=0
 failed=0
+skipped=0
 failures=()
 
 step() {
@@ -17,7 +19,12 @@ step() {
     echo
     echo "=== $name"
     local start=$SECONDS
-    if "$@"; then
+    "$@"
+    local status=$?
+    if [ $status -eq 77 ]; then
+        skipped=$((skipped + 1))
+        echo "=== SKIP $name"
+    elif [ $status -eq 0 ]; then
         passed=$((passed + 1))
         echo "=== PASS $name ($((SECONDS - start)) s)"
     else
@@ -48,7 +55,7 @@ pester() {
     if ! command -v pwsh >/dev/null; then
         echo "SKIPPED: pwsh is not on PATH, so the Pester tests in tests/powershell/ did not run"
         echo "(the module is still checked by the Mono interop driver and the static checks)."
-        return 0
+        return 77
     fi
     pwsh -NoProfile -NonInteractive -Command '
         $ErrorActionPreference = "Stop"
@@ -65,6 +72,7 @@ step "cargo fmt --check" cargo fmt --all -- --check
 step "cargo clippy -D warnings" cargo clippy --all-targets --quiet -- -D warnings
 step "cargo build --release" cargo build --release --quiet
 step "cargo test (engine, C ABI, header in sync)" cargo test --quiet
+step "first workflow (README)" bash tests/first-workflow.sh
 step "C program against the header, under valgrind" bash tests/c/run.sh
 step "Mono interop driver over Native.cs" env CK_NO_BUILD=1 bash tests/mono/run.sh
 step "static PowerShell checks (tree-sitter-powershell)" env CK_NO_BUILD=1 bash tests/static/run.sh
@@ -75,5 +83,5 @@ echo
 if [ ${#failures[@]} -gt 0 ]; then
     printf 'failed: %s\n' "${failures[@]}"
 fi
-echo "$passed passed, $failed failed"
+echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]
