@@ -40,6 +40,7 @@ install_packages() {
     command -v mono >/dev/null || missing+=(mono-runtime)
     command -v valgrind >/dev/null || missing+=(valgrind)
     command -v cc >/dev/null || missing+=(gcc)
+    command -v openssl >/dev/null || missing+=(openssl)
     python3 -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)
     if [ ${#missing[@]} -eq 0 ]; then
         echo "apt packages present"

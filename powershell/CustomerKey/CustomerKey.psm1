@@ -1081,7 +1081,7 @@ function Add-CkKeyVaultKey {
     .DESCRIPTION
     Creates a key in a vault, like Add-AzKeyVaultKey. When the name exists, a new version is
     added and the older versions are kept: this is how a Customer Key is rolled. With -KeyFilePath,
-    imports the key from a PKCS#8 file instead of generating one.
+    imports the key from a .pfx (PKCS#12) or PKCS#8 file instead of generating one.
     .PARAMETER VaultName
     Name of the key vault.
     .PARAMETER Name
@@ -1103,15 +1103,19 @@ function Add-CkKeyVaultKey {
     .PARAMETER KeyType
     RSA or RSA-HSM.
     .PARAMETER KeyFilePath
-    Import the key from this PKCS#8 file (PEM or DER).
+    Import the key from this file: .pfx (PKCS#12) or PKCS#8 (PEM or DER, encrypted or not).
     .PARAMETER KeyFilePassword
-    Password of the key file.
+    Password of a .pfx or encrypted PKCS#8 key file.
     .EXAMPLE
     Add-CkKeyVaultKey -VaultName 'contoso-ck-weu' -Name 'exo-dep-key' -Destination Software -Size 3072
     Creates a 3072-bit RSA key.
     .EXAMPLE
     Add-CkKeyVaultKey -VaultName 'contoso-ck-weu' -Name 'exo-dep-key' -Destination Software
     Rolls the key: adds a new version; the older versions stay enabled.
+    .EXAMPLE
+    $password = Read-Host -AsSecureString -Prompt 'PFX password'
+    Add-CkKeyVaultKey -VaultName 'contoso-ck-weu' -Name 'aip-tenant-key' -KeyFilePath ./tenant-key.pfx -KeyFilePassword $password
+    Imports (bring your own key) the RSA key held in a password-protected .pfx file.
     .OUTPUTS
     CustomerKey.KeyVaultKey
     #>
@@ -1152,10 +1156,10 @@ function Add-CkKeyVaultKey {
         [ValidateSet('RSA', 'RSA-HSM')]
         [string] $KeyType,
 
-        [Parameter(HelpMessage = 'Import the key from this PKCS#8 file (PEM or DER)')]
+        [Parameter(HelpMessage = 'Import the key from this file: .pfx (PKCS#12) or PKCS#8 (PEM or DER, encrypted or not)')]
         [string] $KeyFilePath,
 
-        [Parameter(HelpMessage = 'Password of the key file')]
+        [Parameter(HelpMessage = 'Password of a .pfx or encrypted PKCS#8 key file')]
         [securestring] $KeyFilePassword
     )
 

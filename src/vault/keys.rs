@@ -132,14 +132,8 @@ pub fn add_key(call: &Call<'_>, a: AddKeyArgs) -> Result<KeyVaultKeyOut> {
                     "cannot be given with -KeyFilePath: the file fixes the size",
                 ));
             }
-            if a.key_file_password.is_some() {
-                return Err(Error::invalid_argument(
-                    "KeyFilePassword",
-                    "password-protected key files (.pfx, encrypted PKCS#8) are not supported yet; import an unencrypted PKCS#8 file",
-                ));
-            }
-            let bytes = read_limited(path, "KeyFilePath", 64 * 1024)?;
-            crypto::import_rsa(&bytes)?
+            let bytes = crypto::Secret::new(read_limited(path, "KeyFilePath", 64 * 1024)?);
+            crypto::import_rsa(bytes.expose(), a.key_file_password.as_deref())?
         }
         None => {
             let size = a.size.unwrap_or(2048);

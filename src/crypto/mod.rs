@@ -16,6 +16,9 @@ use aws_lc_rs::rsa::{
     OAEP_SHA1_MGF1SHA1, OAEP_SHA256_MGF1SHA256,
 };
 
+mod import;
+pub use import::import_rsa;
+
 pub(crate) const MASTER_KEY_LEN: usize = 32;
 
 /// Bytes that are wiped when dropped, for private keys and data keys in memory.
@@ -232,32 +235,7 @@ pub fn generate_rsa(bits: u32) -> Result<RsaKeyMaterial> {
     rsa_material(Secret::new(der.as_ref().to_vec()))
 }
 
-/// Reads an RSA private key from PKCS#8, PEM (`-----BEGIN PRIVATE KEY-----`) or DER.
-pub fn import_rsa(file_bytes: &[u8]) -> Result<RsaKeyMaterial> {
-    let bad = |rule: &str| Error::invalid_argument("KeyFilePath", rule);
-    let der = if file_bytes.starts_with(b"-----BEGIN") {
-        let text = std::str::from_utf8(file_bytes).map_err(|_| bad("is not a PEM file"))?;
-        if text.contains("ENCRYPTED PRIVATE KEY") {
-            return Err(bad("holds an encrypted PKCS#8 key, which is not supported; export the key unencrypted to a file only you can read, import it, then delete the file"));
-        }
-        if !text.contains("-----BEGIN PRIVATE KEY-----") {
-            return Err(bad("must hold an RSA key in PKCS#8 form ('BEGIN PRIVATE KEY'); convert with: openssl pkcs8 -topk8 -nocrypt"));
-        }
-        let body: String = text
-            .lines()
-            .skip_while(|l| !l.starts_with("-----BEGIN PRIVATE KEY-----"))
-            .skip(1)
-            .take_while(|l| !l.starts_with("-----END"))
-            .collect();
-        Secret::new(crate::b64::decode(&body).map_err(|_| bad("has a damaged PEM body"))?)
-    } else {
-        Secret::new(file_bytes.to_vec())
-    };
-    rsa_material(der)
-        .map_err(|_| bad("does not hold an RSA private key in PKCS#8 form (PEM or DER)"))
-}
-
-fn rsa_material(pkcs8: Secret) -> Result<RsaKeyMaterial> {
+pub(crate) fn rsa_material(pkcs8: Secret) -> Result<RsaKeyMaterial> {
     use aws_lc_rs::signature::KeyPair as _;
     let pair = rsa::KeyPair::from_pkcs8(pkcs8.expose())
         .map_err(|_| Error::invalid_argument("KeyFilePath", "is not an RSA private key"))?;
