@@ -9,6 +9,7 @@ pub mod b64;
 pub mod crypto;
 pub mod error;
 pub mod ffi;
+pub mod jobs;
 pub mod operations;
 pub mod session;
 pub mod store;

@@ -6,6 +6,7 @@ use rusqlite::Transaction;
 use serde::Deserialize;
 use serde_json::Value;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// Options of `ck_open`, keyed as in JSON.
 #[derive(Debug, Default, Deserialize)]
@@ -51,7 +52,7 @@ fn default_principal() -> String {
 
 /// One open store. Safe to share between threads: each call takes its own SQLite connection.
 pub struct Session {
-    store: Store,
+    store: Arc<Store>,
     principal: String,
     time_shift: i64,
 }
@@ -80,8 +81,10 @@ impl Session {
                 "must be within 100 years",
             ));
         }
+        let store = Arc::new(Store::open(&dir)?);
+        crate::jobs::start_retention_purger(&store, time_shift);
         Ok(Session {
-            store: Store::open(&dir)?,
+            store,
             principal,
             time_shift,
         })

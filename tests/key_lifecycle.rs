@@ -785,3 +785,51 @@ fn imports_pfx_and_encrypted_pkcs8_with_their_password() {
         "KeyNotFound"
     );
 }
+
+#[test]
+fn the_engine_purges_in_the_background_while_a_session_is_idle() {
+    let dir = TempDir::new("bgpurge");
+    let store = dir.join("store");
+    let ck = Ck::at(&store, ADMIN);
+    ck.ok(
+        "New-KeyVault",
+        json!({"VaultName": "vault-a", "Location": "westeurope", "SoftDeleteRetentionInDays": 7}),
+    );
+    ck.ok(
+        "Add-KeyVaultKey",
+        json!({"VaultName": "vault-a", "Name": "k"}),
+    );
+    ck.ok(
+        "Remove-KeyVaultKey",
+        json!({"VaultName": "vault-a", "Name": "k"}),
+    );
+    drop(ck);
+    let deleted_keys = || -> i64 {
+        let db = rusqlite::Connection::open(store.join("store.db")).unwrap();
+        db.query_row(
+            "SELECT COUNT(*) FROM keys WHERE deleted_date IS NOT NULL",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap()
+    };
+    assert_eq!(deleted_keys(), 1);
+    // A session whose clock is past the retention, making no call at all: the purger runs.
+    let _later = Ck::open(
+        json!({"Store": store, "UserPrincipalName": ADMIN, "TimeShiftSeconds": 8 * 86_400}),
+    )
+    .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while deleted_keys() != 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the background purger did not purge the expired key"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let db = rusqlite::Connection::open(store.join("store.db")).unwrap();
+    let audited: i64 = db
+        .query_row("SELECT COUNT(*) FROM audit WHERE operation = 'Purge-Expired' AND principal = 'CustomerKey engine'", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(audited, 1);
+}

@@ -242,6 +242,32 @@ impl Store {
         result
     }
 
+    /// Purges deleted vaults and keys whose retention has ended, in a transaction of its own,
+    /// and audits it when anything went. The background purger calls this; operations purge
+    /// at their start as well, so a store no process keeps open is exact too.
+    pub fn purge_expired(&self, now: i64) -> Result<usize> {
+        let mut conn = self.take_connection()?;
+        let result = (|| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let purged = vaults::purge_expired(&tx, now)?;
+            if purged > 0 {
+                let audit = AuditEntry {
+                    principal: "CustomerKey engine",
+                    operation: "Purge-Expired",
+                    target: "*",
+                };
+                insert_audit(&tx, &audit, now, &format!("Succeeded: {purged} purged"))?;
+            }
+            tx.commit()?;
+            Ok(purged)
+        })();
+        self.return_connection(conn);
+        if matches!(result, Ok(n) if n > 0) {
+            self.forget_private_keys();
+        }
+        result
+    }
+
     /// Audit entries, newest last (for tests and the admin's own review).
     pub fn audit_log(&self) -> Result<Vec<AuditRecord>> {
         let conn = self.take_connection()?;
@@ -278,6 +304,7 @@ fn run_transaction<R>(
     work: impl FnOnce(&Transaction<'_>) -> Result<R>,
 ) -> Result<R> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    // Every operation sees the store as of its clock: what outlived its retention is gone.
     vaults::purge_expired(&tx, now)?;
     let value = work(&tx)?;
     insert_audit(&tx, audit, now, "Succeeded")?;

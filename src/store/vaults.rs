@@ -379,15 +379,15 @@ pub fn add_key_reference(
 }
 
 /// Purges what has outlived its retention: deleted vaults (with their keys) and deleted keys
-/// whose scheduled purge date has passed.
-pub fn purge_expired(tx: &Transaction<'_>, now: i64) -> Result<()> {
-    tx.execute(
+/// whose scheduled purge date has passed. Returns how many vaults and keys went.
+pub fn purge_expired(tx: &Transaction<'_>, now: i64) -> Result<usize> {
+    let vaults = tx.execute(
         "DELETE FROM vaults WHERE scheduled_purge IS NOT NULL AND scheduled_purge <= ?1",
         [now],
     )?;
-    tx.execute(
+    let keys = tx.execute(
         "DELETE FROM keys WHERE scheduled_purge IS NOT NULL AND scheduled_purge <= ?1",
         [now],
     )?;
-    Ok(())
+    Ok(vaults + keys)
 }
