@@ -188,26 +188,7 @@ fn run_typed<A: DeserializeOwned, R: Serialize>(
 use ParamType as T;
 
 const VAULT_NAME_HELP: &str = "Name of the key vault";
-const KEY_PERMISSIONS: &[&str] = &[
-    "all",
-    "decrypt",
-    "encrypt",
-    "unwrapKey",
-    "wrapKey",
-    "verify",
-    "sign",
-    "get",
-    "list",
-    "update",
-    "create",
-    "import",
-    "delete",
-    "backup",
-    "restore",
-    "recover",
-    "purge",
-    "rotate",
-];
+const KEY_PERMISSIONS: &[&str] = vault::model::KEY_PERMISSION_VALUES;
 const KEY_OPS: &[&str] = &[
     "encrypt",
     "decrypt",

@@ -6,7 +6,9 @@ use crate::store::vaults::{KeyRow, PolicyRow, Tags, VaultRow, VersionRow};
 use crate::time::iso_from_unix;
 use serde::Serialize;
 
-pub const ALL_KEY_PERMISSIONS: &[&str] = &[
+/// What `-PermissionsToKeys` takes: `all`, then every single key permission.
+pub const KEY_PERMISSION_VALUES: &[&str] = &[
+    "all",
     "decrypt",
     "encrypt",
     "unwrapKey",
@@ -25,6 +27,12 @@ pub const ALL_KEY_PERMISSIONS: &[&str] = &[
     "purge",
     "rotate",
 ];
+
+/// Every single key permission (what `all` stands for, and what a vault's creator gets).
+pub const ALL_KEY_PERMISSIONS: &[&str] = match KEY_PERMISSION_VALUES.split_first() {
+    Some((_, permissions)) => permissions,
+    None => &[],
+};
 
 pub const DEFAULT_RSA_KEY_OPS: &[&str] = &[
     "encrypt",
