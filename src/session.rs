@@ -152,6 +152,20 @@ impl<'a> Call<'a> {
         self.session.store()
     }
 
+    /// Audits a failure that came after this operation's transaction committed.
+    pub fn audit_failure(&self, target: &str, error: &Error) {
+        let audit = AuditEntry {
+            principal: self.session.principal(),
+            operation: self.operation,
+            target,
+        };
+        // The caller reports `error` either way; a busy audit write must not hide it.
+        let _ = self
+            .session
+            .store()
+            .audit_failure(&audit, self.now(), &error.code);
+    }
+
     /// Runs `work` as this operation's one transaction, audited against `target`.
     pub fn transaction<R>(
         &self,

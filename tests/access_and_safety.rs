@@ -244,6 +244,14 @@ fn the_audit_table_records_outcomes_never_key_material_and_is_append_only() {
         "Get-KeyVaultKey",
         json!({"VaultName": "vault-a", "Name": "nope"}),
     );
+    let version = wrapped["KeyId"]
+        .as_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_string();
+    unwrap(&ck, "vault-a", "k", &version, &b64(&[7u8; 256])).unwrap_err();
     let session = customer_key::Session::open(customer_key::SessionOptions {
         store: Some(dir.join("store")),
         ..Default::default()
@@ -258,6 +266,11 @@ fn the_audit_table_records_outcomes_never_key_material_and_is_append_only() {
     assert!(ops.contains(&(ADMIN, "Add-KeyVaultKey", "Succeeded")));
     assert!(ops.contains(&(ADMIN, "Invoke-KeyVaultKeyOperation", "Succeeded")));
     assert!(ops.contains(&(ADMIN, "Get-KeyVaultKey", "Failed: KeyNotFound")));
+    // An unwrap that passed its checks but did not decrypt is audited as the failure it was.
+    assert_eq!(
+        ops.last(),
+        Some(&(ADMIN, "Invoke-KeyVaultKeyOperation", "Failed: BadParameter"))
+    );
     let text = format!("{log:?}");
     assert!(
         !text.contains("SECRET-DATA-KEY") && !text.contains(wrapped["RawResult"].as_str().unwrap())

@@ -94,7 +94,26 @@ pub fn write_private_file(path: &Path, bytes: &[u8], overwrite: bool) -> Result<
             .map_err(io)?;
         f.write_all(bytes).map_err(io)?;
         f.sync_all().map_err(io)?;
-        fs::rename(&tmp, path).map_err(io)
+        if overwrite {
+            fs::rename(&tmp, path).map_err(io)
+        } else {
+            // A hard link fails if the name exists, so a file that appeared since the check
+            // above is never clobbered.
+            let linked = fs::hard_link(&tmp, path);
+            let _ = fs::remove_file(&tmp);
+            linked.map_err(|e| {
+                if e.kind() == std::io::ErrorKind::AlreadyExists {
+                    Error::new(
+                        crate::CkStatus::Conflict,
+                        "FileExists",
+                        format!("{target} exists; use -Force to overwrite it"),
+                        target.clone(),
+                    )
+                } else {
+                    io(e)
+                }
+            })
+        }
     })();
     if result.is_err() {
         let _ = fs::remove_file(&tmp);
@@ -265,6 +284,20 @@ impl Store {
         if matches!(result, Ok(n) if n > 0) {
             self.forget_private_keys();
         }
+        result
+    }
+
+    /// Records a failure that happened after the operation's transaction committed (an unwrap
+    /// whose value does not decrypt), so the audit shows the real outcome.
+    pub fn audit_failure(&self, audit: &AuditEntry<'_>, now: i64, code: &str) -> Result<()> {
+        let mut conn = self.take_connection()?;
+        let result = (|| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            insert_audit(&tx, audit, now, &format!("Failed: {code}"))?;
+            tx.commit()?;
+            Ok(())
+        })();
+        self.return_connection(conn);
         result
     }
 

@@ -608,7 +608,8 @@ pub fn invoke_key_operation(
         ));
     }
     let usable = usable_version(call, &a.vault_name, &a.name, a.version.as_deref(), op)?;
-    let result = run_key_operation(call, &usable, op, algorithm, &value)?;
+    let result = run_key_operation(call, &usable, op, algorithm, &value)
+        .inspect_err(|e| call.audit_failure(&format!("{}/{}", a.vault_name, a.name), e))?;
     Ok(KeyOperationResult {
         key_id: usable.key_id,
         raw_result: crate::b64::encode(&result),
