@@ -72,7 +72,8 @@ int32_t ck_describe(char **out_json);
 // Releases a string returned through `out_json`. NULL is ignored.
 //
 // # Safety
-// `s` is NULL or a string this library returned and not yet released.
+// `s` is NULL or a string this library returned, not yet released, and unmodified (the
+// length is found again from its terminating NUL).
 void ck_free_string(char *s);
 
 // Closes a session and releases it. NULL is ignored.

@@ -175,7 +175,8 @@ pub unsafe extern "C" fn ck_describe(out_json: *mut *mut c_char) -> i32 {
 /// Releases a string returned through `out_json`. NULL is ignored.
 ///
 /// # Safety
-/// `s` is NULL or a string this library returned and not yet released.
+/// `s` is NULL or a string this library returned, not yet released, and unmodified (the
+/// length is found again from its terminating NUL).
 #[no_mangle]
 pub unsafe extern "C" fn ck_free_string(s: *mut c_char) {
     if !s.is_null() {

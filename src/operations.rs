@@ -500,12 +500,31 @@ pub fn call(session: &Session, operation: &str, arguments: &Value) -> Result<Val
             format!("'{operation}' is not an operation; see ck_describe or customer-key --list"),
         )
     })?;
-    let args = validate(op, arguments)?;
     let call = Call {
         session,
         operation: op.name,
     };
-    (op.handler)(&call, Value::Object(args))
+    let result = validate(op, arguments).and_then(|args| (op.handler)(&call, Value::Object(args)));
+    if let Err(e) = &result {
+        call.audit_failure(&audit_target(arguments, e), e);
+    }
+    result
+}
+
+/// The object a failed call concerned, for its audit row: VaultName[/Name] when given.
+fn audit_target(arguments: &Value, e: &Error) -> String {
+    let field = |name: &str| {
+        arguments
+            .as_object()
+            .and_then(|m| m.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)))
+            .and_then(|(_, v)| v.as_str())
+            .map(|s| s.chars().take(160).collect::<String>())
+    };
+    match (field("VaultName"), field("Name")) {
+        (Some(v), Some(n)) => format!("{v}/{n}"),
+        (Some(v), None) => v,
+        _ => e.target.chars().take(160).collect(),
+    }
 }
 
 /// Checks arguments against an operation's parameters and returns them under their canonical

@@ -61,6 +61,9 @@ impl Session {
     pub fn open(options: SessionOptions) -> Result<Session> {
         let dir = match options.store {
             Some(d) if d.is_absolute() => d,
+            Some(d) if d.as_os_str().is_empty() => {
+                return Err(Error::invalid_argument("Store", "must not be empty"))
+            }
             Some(_) => return Err(Error::invalid_argument("Store", "must be an absolute path")),
             None => default_store_dir()?,
         };
@@ -81,7 +84,20 @@ impl Session {
                 "must be within 100 years",
             ));
         }
-        let store = Arc::new(Store::open(&dir)?);
+        // A shifted clock purges for real and uses expired keys: it is for rehearsal stores
+        // only, those created with TimeShiftSeconds given (even 0).
+        let store = Store::open(&dir, options.time_shift_seconds.is_some())?;
+        if time_shift != 0 && !store.is_rehearsal() {
+            return Err(Error::invalid_operation(
+                "NotARehearsalStore",
+                format!(
+                    "Parameter 'TimeShiftSeconds': {} holds real keys; a shifted clock is accepted only by a rehearsal store, one created with TimeShiftSeconds given (for example 0)",
+                    dir.display()
+                ),
+                "TimeShiftSeconds",
+            ));
+        }
+        let store = Arc::new(store);
         crate::jobs::start_retention_purger(&store, time_shift);
         Ok(Session {
             store,
@@ -152,18 +168,33 @@ impl<'a> Call<'a> {
         self.session.store()
     }
 
-    /// Audits a failure that came after this operation's transaction committed.
-    pub fn audit_failure(&self, target: &str, error: &Error) {
-        let audit = AuditEntry {
+    fn audit_entry<'b>(&'b self, target: &'b str) -> AuditEntry<'b> {
+        AuditEntry {
             principal: self.session.principal(),
             operation: self.operation,
             target,
-        };
+        }
+    }
+
+    /// Audits this operation's failure (once, whatever stage it came from).
+    pub fn audit_failure(&self, target: &str, error: &Error) {
         // The caller reports `error` either way; a busy audit write must not hide it.
-        let _ = self
-            .session
+        let _ = self.session.store().audit(
+            &self.audit_entry(target),
+            &format!("Failed: {}", error.code),
+        );
+    }
+
+    /// Audits a success that is not a store change (a cryptographic operation), with detail.
+    pub fn audit_success(&self, target: &str, detail: &str) -> Result<()> {
+        self.session
             .store()
-            .audit_failure(&audit, self.now(), &error.code);
+            .audit(&self.audit_entry(target), &format!("Succeeded: {detail}"))
+    }
+
+    /// Runs `work` as a read of a consistent snapshot, without an audit row.
+    pub fn read<R>(&self, work: impl FnOnce(&Transaction<'_>) -> Result<R>) -> Result<R> {
+        self.session.store().read(work)
     }
 
     /// Runs `work` as this operation's one transaction, audited against `target`.
@@ -172,11 +203,8 @@ impl<'a> Call<'a> {
         target: &str,
         work: impl FnOnce(&Transaction<'_>) -> Result<R>,
     ) -> Result<R> {
-        let audit = AuditEntry {
-            principal: self.session.principal(),
-            operation: self.operation,
-            target,
-        };
-        self.session.store().transaction(&audit, self.now(), work)
+        self.session
+            .store()
+            .transaction(&self.audit_entry(target), self.now(), work)
     }
 }

@@ -214,6 +214,22 @@ fn disabling_any_version_of_a_key_a_policy_uses_is_refused() {
         json!({"VaultName": "vault-a", "Name": "k", "Version": v2, "Enable": false}),
     );
     assert_eq!(e.code(), "KeyInUse");
+    // Dating a version out or dropping unwrapKey has the same effect, and is refused the same way.
+    for change in [
+        json!({"Expires": "2001-01-01T00:00:00Z"}),
+        json!({"NotBefore": "2100-01-01T00:00:00Z"}),
+        json!({"KeyOps": ["wrapKey", "encrypt"]}),
+    ] {
+        let mut args = json!({"VaultName": "vault-a", "Name": "k", "Version": v1});
+        args.as_object_mut()
+            .unwrap()
+            .extend(change.as_object().unwrap().clone());
+        assert_eq!(
+            ck.err("Update-KeyVaultKey", args.clone()).code(),
+            "KeyInUse",
+            "{args}"
+        );
+    }
     // Other attribute changes are fine, and -Force overrides.
     ck.ok(
         "Update-KeyVaultKey",
@@ -244,6 +260,10 @@ fn the_audit_table_records_outcomes_never_key_material_and_is_append_only() {
         "Get-KeyVaultKey",
         json!({"VaultName": "vault-a", "Name": "nope"}),
     );
+    ck.err(
+        "Add-KeyVaultKey",
+        json!({"VaultName": "vault-a", "Name": "bad name"}),
+    );
     let version = wrapped["KeyId"]
         .as_str()
         .unwrap()
@@ -264,9 +284,21 @@ fn the_audit_table_records_outcomes_never_key_material_and_is_append_only() {
         .collect();
     assert!(ops.contains(&(ADMIN, "New-KeyVault", "Succeeded")));
     assert!(ops.contains(&(ADMIN, "Add-KeyVaultKey", "Succeeded")));
-    assert!(ops.contains(&(ADMIN, "Invoke-KeyVaultKeyOperation", "Succeeded")));
+    assert!(ops.contains(&(
+        ADMIN,
+        "Invoke-KeyVaultKeyOperation",
+        "Succeeded: Wrap RSA-OAEP-256"
+    )));
+    // The crypto audit names the version used.
+    assert!(log
+        .iter()
+        .any(|(_, _, o, t, _)| o == "Invoke-KeyVaultKeyOperation"
+            && t == wrapped["KeyId"].as_str().unwrap()));
     assert!(ops.contains(&(ADMIN, "Get-KeyVaultKey", "Failed: KeyNotFound")));
-    // An unwrap that passed its checks but did not decrypt is audited as the failure it was.
+    // A call that fails before any transaction (bad arguments) is audited too.
+    assert!(ops.contains(&(ADMIN, "Add-KeyVaultKey", "Failed: BadParameter")));
+    // An unwrap that passed its checks but did not decrypt is audited as the failure it was,
+    // and only as that.
     assert_eq!(
         ops.last(),
         Some(&(ADMIN, "Invoke-KeyVaultKeyOperation", "Failed: BadParameter"))

@@ -227,18 +227,27 @@ fn backup_does_not_overwrite_without_force_and_has_a_default_place() {
         json!({"VaultName": "vault-a1", "Name": "key001"}),
     );
     let file = dir.join("b.backup");
-    std::fs::write(&file, b"precious").unwrap();
+    ck.ok(
+        "Backup-KeyVaultKey",
+        json!({"VaultName": "vault-a1", "Name": "key001", "OutputFile": file}),
+    );
+    let first = std::fs::read(&file).unwrap();
     let e = ck.err(
         "Backup-KeyVaultKey",
         json!({"VaultName": "vault-a1", "Name": "key001", "OutputFile": file}),
     );
     assert!(e.message().contains("OutputFile") && e.message().contains("-Force"));
-    assert_eq!(std::fs::read(&file).unwrap(), b"precious");
+    assert_eq!(e.category(), "ResourceExists");
+    assert_eq!(std::fs::read(&file).unwrap(), first);
     ck.ok(
         "Backup-KeyVaultKey",
         json!({"VaultName": "vault-a1", "Name": "key001", "OutputFile": file, "Force": true}),
     );
-    assert_ne!(std::fs::read(&file).unwrap(), b"precious");
+    assert_ne!(
+        std::fs::read(&file).unwrap(),
+        first,
+        "a fresh blob (new nonce) replaced it"
+    );
 
     let out = ck.ok(
         "Backup-KeyVaultKey",
@@ -254,5 +263,88 @@ fn backup_does_not_overwrite_without_force_and_has_a_default_place() {
             .mode()
             & 0o777,
         0o700
+    );
+}
+
+#[test]
+fn backups_cannot_overwrite_the_store_or_files_that_are_not_backups() {
+    let (dir, admin) = store_with_vaults("clobber", &[("vault-a1", "westeurope")]);
+    admin.ok(
+        "Add-KeyVaultKey",
+        json!({"VaultName": "vault-a1", "Name": "key001"}),
+    );
+    admin.ok("Set-KeyVaultAccessPolicy", json!({"VaultName": "vault-a1", "UserPrincipalName": "backup@contoso.com", "PermissionsToKeys": ["backup"]}));
+    let operator = Ck::at(&dir.join("store"), "backup@contoso.com");
+    let master = std::fs::read(dir.join("store/master.key")).unwrap();
+    for target in ["store/master.key", "store/store.db", "store/new.keybackup"] {
+        let e = operator.err("Backup-KeyVaultKey", json!({"VaultName": "vault-a1", "Name": "key001", "OutputFile": dir.join(target), "Force": true}));
+        assert!(
+            e.message().contains("OutputFile") && e.message().contains("inside the store"),
+            "{target}: {e:?}"
+        );
+    }
+    assert_eq!(std::fs::read(dir.join("store/master.key")).unwrap(), master);
+    admin.ok(
+        "Get-KeyVaultKey",
+        json!({"VaultName": "vault-a1", "Name": "key001"}),
+    );
+    // -Force replaces an earlier backup, never another kind of file.
+    let notes = dir.join("notes.txt");
+    std::fs::write(&notes, b"not a backup").unwrap();
+    let e = operator.err(
+        "Backup-KeyVaultKey",
+        json!({"VaultName": "vault-a1", "Name": "key001", "OutputFile": notes, "Force": true}),
+    );
+    assert!(e.message().contains("not a key backup"));
+    assert_eq!(std::fs::read(&notes).unwrap(), b"not a backup");
+    let file = dir.join("k.keybackup");
+    operator.ok(
+        "Backup-KeyVaultKey",
+        json!({"VaultName": "vault-a1", "Name": "key001", "OutputFile": file}),
+    );
+    operator.ok(
+        "Backup-KeyVaultKey",
+        json!({"VaultName": "vault-a1", "Name": "key001", "OutputFile": file, "Force": true}),
+    );
+}
+
+#[test]
+fn hsm_keys_restore_only_into_premium_vaults() {
+    let (dir, ck) = store_with_vaults("hsmrestore", &[("vault-std", "westeurope")]);
+    ck.ok(
+        "New-KeyVault",
+        json!({"VaultName": "vault-prem", "Location": "westeurope", "Sku": "Premium"}),
+    );
+    ck.ok(
+        "New-KeyVault",
+        json!({"VaultName": "vault-prem2", "Location": "northeurope", "Sku": "Premium"}),
+    );
+    ck.ok(
+        "Add-KeyVaultKey",
+        json!({"VaultName": "vault-prem", "Name": "hsm-key", "Destination": "HSM"}),
+    );
+    let file = dir.join("hsm.keybackup");
+    ck.ok(
+        "Backup-KeyVaultKey",
+        json!({"VaultName": "vault-prem", "Name": "hsm-key", "OutputFile": file}),
+    );
+    let e = ck.err(
+        "Restore-KeyVaultKey",
+        json!({"VaultName": "vault-std", "InputFile": file}),
+    );
+    assert_eq!(e.code(), "HsmNeedsPremium");
+    assert_eq!(
+        ck.ok("Get-KeyVaultKey", json!({"VaultName": "vault-std"}))
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
+    assert_eq!(
+        ck.ok(
+            "Restore-KeyVaultKey",
+            json!({"VaultName": "vault-prem2", "InputFile": file})
+        )["KeyType"],
+        "RSA-HSM"
     );
 }

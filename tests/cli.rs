@@ -167,6 +167,45 @@ fn errors_go_to_stderr_as_the_envelope_with_the_status_as_exit_code() {
     assert!(stderr.contains("Colour"));
     let (code, _, _) = cli(&store, &["Frobnicate-Key"]);
     assert_eq!(code, 1);
+    // A parameter given twice is an error, not "the last one wins".
+    let (code, _, stderr) = cli(
+        &store,
+        &[
+            "Get-KeyVaultKey",
+            "-VaultName",
+            "vault-a",
+            "-Name",
+            "x",
+            "-Name",
+            "y",
+        ],
+    );
+    assert_eq!(code, 1);
+    assert!(stderr.contains("twice"));
+    // A password is read from a file with @, so it stays off the command line.
+    let pw = dir.join("pw.txt");
+    std::fs::write(&pw, "not-the-password\n").unwrap();
+    let key = dir.join("k.der");
+    std::fs::write(&key, [0x30u8, 0x03, 0x02, 0x01, 0x00]).unwrap();
+    let (code, _, stderr) = cli(
+        &store,
+        &[
+            "Add-KeyVaultKey",
+            "-VaultName",
+            "vault-a",
+            "-Name",
+            "k",
+            "-KeyFilePath",
+            key.to_str().unwrap(),
+            "-KeyFilePassword",
+            &format!("@{}", pw.display()),
+        ],
+    );
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("KeyFilePassword") && !stderr.contains("not-the-password"),
+        "{stderr}"
+    );
 }
 
 #[test]

@@ -266,3 +266,32 @@ fn kill_9_at_any_moment_leaves_whole_operations_only() {
         assert_eq!(seed_versions.as_array().unwrap().len(), 1);
     }
 }
+
+#[test]
+fn processes_creating_the_same_new_store_at_once_all_succeed() {
+    let cli = env!("CARGO_BIN_EXE_customer-key");
+    for round in 0..5 {
+        let dir = TempDir::new(&format!("create-race-{round}"));
+        let store = dir.join("store");
+        let children: Vec<_> = (0..8)
+            .map(|_| {
+                std::process::Command::new(cli)
+                    .arg("--store")
+                    .arg(&store)
+                    .args(["Get-KeyVault"])
+                    .stdout(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        for child in children {
+            let out = child.wait_with_output().unwrap();
+            assert!(
+                out.status.success(),
+                "round {round}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
+}

@@ -304,7 +304,9 @@ fn soft_delete_recover_and_name_reuse() {
 fn purge_protection_forbids_purge_until_retention_ends() {
     let dir = TempDir::new("purgeprot");
     let store = dir.join("store");
-    let ck = Ck::at(&store, ADMIN);
+    // A rehearsal store: created with TimeShiftSeconds, so later sessions may shift the clock.
+    let ck = Ck::open(json!({"Store": store, "UserPrincipalName": ADMIN, "TimeShiftSeconds": 0}))
+        .unwrap();
     let vault = ck.ok("New-KeyVault", json!({"VaultName": "vault-p", "Location": "westeurope", "EnablePurgeProtection": true, "SoftDeleteRetentionInDays": 7}));
     assert_eq!(vault["EnablePurgeProtection"], true);
     let k = ck.ok(
@@ -790,7 +792,8 @@ fn imports_pfx_and_encrypted_pkcs8_with_their_password() {
 fn the_engine_purges_in_the_background_while_a_session_is_idle() {
     let dir = TempDir::new("bgpurge");
     let store = dir.join("store");
-    let ck = Ck::at(&store, ADMIN);
+    let ck = Ck::open(json!({"Store": store, "UserPrincipalName": ADMIN, "TimeShiftSeconds": 0}))
+        .unwrap();
     ck.ok(
         "New-KeyVault",
         json!({"VaultName": "vault-a", "Location": "westeurope", "SoftDeleteRetentionInDays": 7}),
@@ -832,4 +835,62 @@ fn the_engine_purges_in_the_background_while_a_session_is_idle() {
         .query_row("SELECT COUNT(*) FROM audit WHERE operation = 'Purge-Expired' AND principal = 'CustomerKey engine'", [], |r| r.get(0))
         .unwrap();
     assert_eq!(audited, 1);
+}
+
+#[test]
+fn only_rehearsal_stores_accept_a_shifted_clock() {
+    let dir = TempDir::new("rehearsal");
+    let store = dir.join("store");
+    let ck = Ck::at(&store, ADMIN);
+    ck.ok("New-KeyVault", json!({"VaultName": "vault-a", "Location": "westeurope", "EnablePurgeProtection": true, "SoftDeleteRetentionInDays": 7}));
+    ck.ok(
+        "Add-KeyVaultKey",
+        json!({"VaultName": "vault-a", "Name": "k"}),
+    );
+    ck.ok(
+        "Remove-KeyVaultKey",
+        json!({"VaultName": "vault-a", "Name": "k"}),
+    );
+    drop(ck);
+    // A shifted clock on a store of real keys would purge past purge protection: refused.
+    let e = Ck::open(json!({"Store": store, "UserPrincipalName": "stranger@evil.com", "TimeShiftSeconds": 700_000})).err().unwrap();
+    assert_eq!(e.code(), "NotARehearsalStore");
+    assert!(e.message().contains("TimeShiftSeconds"));
+    let ck = Ck::at(&store, ADMIN);
+    assert_eq!(
+        ck.ok(
+            "Get-KeyVaultKey",
+            json!({"VaultName": "vault-a", "InRemovedState": true})
+        )
+        .as_array()
+        .unwrap()
+        .len(),
+        1
+    );
+    // A zero shift changes nothing and is accepted.
+    Ck::open(json!({"Store": store, "TimeShiftSeconds": 0})).unwrap();
+}
+
+#[test]
+fn a_store_whose_master_key_is_missing_is_refused_not_reinitialised() {
+    let dir = TempDir::new("nomaster");
+    let store = dir.join("store");
+    let ck = Ck::at(&store, ADMIN);
+    ck.ok(
+        "New-KeyVault",
+        json!({"VaultName": "vault-a", "Location": "westeurope"}),
+    );
+    drop(ck);
+    std::fs::rename(store.join("master.key"), dir.join("master.key.saved")).unwrap();
+    let e = Ck::open(json!({"Store": store})).err().unwrap();
+    assert!(
+        e.message().contains("master.key is missing") || e.message().contains("restore master.key"),
+        "{e:?}"
+    );
+    assert!(
+        !store.join("master.key").exists(),
+        "no new master key was made"
+    );
+    std::fs::rename(dir.join("master.key.saved"), store.join("master.key")).unwrap();
+    Ck::at(&store, ADMIN).ok("Get-KeyVault", json!({"VaultName": "vault-a"}));
 }

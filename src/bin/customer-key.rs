@@ -10,8 +10,10 @@ use std::process::ExitCode;
 const USAGE: &str = "usage: customer-key [--store DIR] [--upn USER] [--time-shift SECONDS] <Operation> [-Param value ...]
        customer-key --list | --describe | --version
 Switches take no value (-Disable); arrays take comma-separated values (-KeyOps wrapKey,unwrapKey);
-hashtables take name=value pairs (-Tag owner=alice,env=prod); booleans take true/false; -Param @file
-reads the value from a file. Output is JSON on stdout; errors are a JSON envelope on stderr.";
+hashtables take name=value pairs (-Tag owner=alice,env=prod); booleans take true/false; byte values
+and passwords take @file to read the value from a file (-ByteArrayValue @data.bin, -KeyFilePassword
+@pw.txt), which keeps a password off the command line. Output is JSON on stdout; errors are a JSON
+envelope on stderr, with the status as exit code.";
 
 fn fail(e: &Error) -> ExitCode {
     eprintln!("{}", e.envelope());
@@ -22,7 +24,9 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match run(args) {
         Ok(Some(out)) => {
-            println!("{out}");
+            use std::io::Write;
+            // A closed pipe (customer-key ... | head) is not worth a panic: the work is done.
+            let _ = writeln!(std::io::stdout(), "{out}");
             ExitCode::SUCCESS
         }
         Ok(None) => ExitCode::SUCCESS,
@@ -121,7 +125,9 @@ fn run(args: Vec<String>) -> Result<Option<String>, Error> {
                 .ok_or_else(|| Error::invalid_argument(param.name, "needs a value"))?;
             parse_value(param.name, param.ty, &raw)?
         };
-        arguments.insert(param.name.to_string(), value);
+        if arguments.insert(param.name.to_string(), value).is_some() {
+            return Err(Error::invalid_argument(param.name, "is given twice"));
+        }
     }
     let session = Session::open(options)?;
     let result = session.call(op.name, &Value::Object(arguments))?;
@@ -136,6 +142,15 @@ fn parse_value(name: &str, ty: ParamType, raw: &str) -> Result<Value, Error> {
             let bytes = std::fs::read(path)
                 .map_err(|e| Error::invalid_argument(name, format!("cannot read {path}: {e}")))?;
             return Ok(Value::String(customer_key::b64::encode(&bytes)));
+        }
+        Some(path) if ty == ParamType::SecureString => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| Error::invalid_argument(name, format!("cannot read {path}: {e}")))?;
+            // One trailing newline is the file's, not the password's.
+            let text = text.strip_suffix('\n').unwrap_or(&text);
+            return Ok(Value::String(
+                text.strip_suffix('\r').unwrap_or(text).to_string(),
+            ));
         }
         _ => raw.to_string(),
     };

@@ -8,23 +8,27 @@
 //!   mode): vaults, keys, versions (private parts sealed), policies, and the audit table.
 //! - `backups/` (0700): default destination of `Backup-KeyVaultKey`.
 
+mod files;
 mod schema;
 pub mod vaults;
 
-use crate::crypto::{self, RsaPrivateKey, StoreKeys, MASTER_KEY_LEN};
+pub use files::{create_private_dir, write_private_file};
+
+use crate::crypto::{self, RsaPrivateKey, StoreKeys};
 use crate::error::{Error, Result};
 use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
 use std::collections::HashMap;
-use std::fs::{self, OpenOptions};
-use std::io::{Read, Write};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::fs::OpenOptions;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 const DB_FILE: &str = "store.db";
 const MASTER_FILE: &str = "master.key";
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+const PRIVATE_KEY_CACHE_ENTRIES: usize = 256;
+const ENGINE_PRINCIPAL: &str = "CustomerKey engine";
 
 /// An open store: its directory, the keys derived from its master key, its identity and a small
 /// pool of SQLite connections (one per concurrent caller).
@@ -34,101 +38,45 @@ pub struct Store {
     store_id: String,
     tenant_id: String,
     subscription_id: String,
+    rehearsal: bool,
     pool: Mutex<Vec<Connection>>,
     /// Unsealed, parsed private keys of versions in use, by version id.
     private_keys: Mutex<HashMap<String, Arc<RsaPrivateKey>>>,
 }
 
-const PRIVATE_KEY_CACHE_ENTRIES: usize = 256;
-
-/// Creates a directory (and parents) with mode 0700 when missing; leaves an existing one alone.
-pub fn create_private_dir(dir: &Path) -> Result<()> {
-    if dir.is_dir() {
-        return Ok(());
-    }
-    fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-        .map_err(|e| {
-            Error::io(
-                format!("cannot create directory {}: {e}", dir.display()),
-                dir.display().to_string(),
-            )
-        })
+/// Who did what to which object: one audit row per operation.
+pub struct AuditEntry<'a> {
+    pub principal: &'a str,
+    pub operation: &'a str,
+    pub target: &'a str,
 }
 
-/// Writes a file with mode 0600, atomically (temporary file, then rename). Without `overwrite`
-/// an existing file is an error.
-pub fn write_private_file(path: &Path, bytes: &[u8], overwrite: bool) -> Result<()> {
-    let target = path.display().to_string();
-    if !overwrite && path.exists() {
-        return Err(Error::new(
-            crate::CkStatus::Conflict,
-            "FileExists",
-            format!("{target} exists; use -Force to overwrite it"),
-            target,
-        ));
-    }
-    let dir = path
-        .parent()
-        .ok_or_else(|| Error::io("the path has no folder", target.clone()))?;
-    if !dir.is_dir() {
-        return Err(Error::io(
-            format!("folder {} does not exist", dir.display()),
-            target,
-        ));
-    }
-    let tmp = dir.join(format!(
-        ".{}.tmp-{}",
-        path.file_name().and_then(|n| n.to_str()).unwrap_or("ck"),
-        crypto::hex(&crypto::random_bytes(6)?)
-    ));
-    let io = |e: std::io::Error| Error::io(format!("cannot write {target}: {e}"), target.clone());
-    let result = (|| {
-        let mut f = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&tmp)
-            .map_err(io)?;
-        f.write_all(bytes).map_err(io)?;
-        f.sync_all().map_err(io)?;
-        if overwrite {
-            fs::rename(&tmp, path).map_err(io)
-        } else {
-            // A hard link fails if the name exists, so a file that appeared since the check
-            // above is never clobbered.
-            let linked = fs::hard_link(&tmp, path);
-            let _ = fs::remove_file(&tmp);
-            linked.map_err(|e| {
-                if e.kind() == std::io::ErrorKind::AlreadyExists {
-                    Error::new(
-                        crate::CkStatus::Conflict,
-                        "FileExists",
-                        format!("{target} exists; use -Force to overwrite it"),
-                        target.clone(),
-                    )
-                } else {
-                    io(e)
-                }
-            })
-        }
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result
-}
+/// One audit row: (time, principal, operation, target, result).
+pub type AuditRecord = (i64, String, String, String, String);
 
 impl Store {
-    /// Opens the store in `dir`, creating it on first use.
-    pub fn open(dir: &Path) -> Result<Store> {
+    /// Opens the store in `dir`, creating it on first use. A store created with
+    /// `create_as_rehearsal` accepts a shifted clock (TimeShiftSeconds); no other store does.
+    pub fn open(dir: &Path, create_as_rehearsal: bool) -> Result<Store> {
         create_private_dir(dir)?;
-        let master = load_or_create_master_key(&dir.join(MASTER_FILE))?;
+        let db_path = dir.join(DB_FILE);
+        let master_path = dir.join(MASTER_FILE);
+        let db_has_data = std::fs::metadata(&db_path).is_ok_and(|m| m.len() > 0);
+        if db_has_data && !master_path.exists() {
+            // A fresh master key would open nothing in this database: say what is missing
+            // instead of creating a key that can never read the stored keys.
+            return Err(Error::io(
+                format!(
+                    "{} holds keys but {} is missing; restore master.key from your backup of it",
+                    db_path.display(),
+                    master_path.display()
+                ),
+                master_path.display().to_string(),
+            ));
+        }
+        let master = files::load_or_create_master_key(&master_path)?;
         let keys = StoreKeys::derive(master.expose())?;
         drop(master);
-        let db_path = dir.join(DB_FILE);
         if !db_path.exists() {
             // Created here with 0600 so SQLite (and its -wal/-shm files, which copy the
             // database's mode) never make it world-readable whatever the umask.
@@ -150,7 +98,7 @@ impl Store {
         }
         let mut conn = open_connection(&db_path)?;
         schema::migrate(&mut conn)?;
-        let (store_id, tenant_id, subscription_id) = {
+        let (store_id, tenant_id, subscription_id, rehearsal) = {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let ids = (
                 meta_or_init(&tx, "store_id", || {
@@ -158,6 +106,7 @@ impl Store {
                 })?,
                 meta_or_init(&tx, "tenant_id", crypto::new_guid)?,
                 meta_or_init(&tx, "subscription_id", crypto::new_guid)?,
+                meta_or_init(&tx, "rehearsal", || Ok(create_as_rehearsal.to_string()))? == "true",
             );
             tx.commit()?;
             ids
@@ -168,6 +117,7 @@ impl Store {
             store_id,
             tenant_id,
             subscription_id,
+            rehearsal,
             pool: Mutex::new(vec![conn]),
             private_keys: Mutex::new(HashMap::new()),
         })
@@ -187,6 +137,10 @@ impl Store {
     }
     pub fn subscription_id(&self) -> &str {
         &self.subscription_id
+    }
+    /// Whether this store was created for rehearsals, and so accepts a shifted clock.
+    pub fn is_rehearsal(&self) -> bool {
+        self.rehearsal
     }
 
     /// The private key of a version, unsealed and parsed once and then kept in memory.
@@ -213,7 +167,8 @@ impl Store {
         Ok(key)
     }
 
-    /// Drops cached private keys (after a purge, so purged material leaves memory too).
+    /// Drops cached private keys. Called after a commit that deleted key material, so purged
+    /// keys leave memory too.
     pub fn forget_private_keys(&self) {
         self.private_keys
             .lock()
@@ -236,76 +191,77 @@ impl Store {
         }
     }
 
-    /// Runs `work` in one write transaction and records the outcome in the audit table: on
-    /// success in the same transaction, on failure in a transaction of its own after the
-    /// rollback. Either the whole operation is committed or none of it.
+    fn with_connection<R>(&self, f: impl FnOnce(&mut Connection) -> Result<R>) -> Result<R> {
+        let mut conn = self.take_connection()?;
+        let result = f(&mut conn);
+        self.return_connection(conn);
+        result
+    }
+
+    /// Runs `work` in one write transaction that first purges what outlived its retention at
+    /// `now`, and records `audit` as succeeded in the same transaction: either the whole
+    /// operation is committed, with its audit row, or none of it. Failures are audited by the
+    /// caller ([`Store::audit`]), once, whatever stage they came from.
     pub fn transaction<R>(
         &self,
         audit: &AuditEntry<'_>,
         now: i64,
         work: impl FnOnce(&Transaction<'_>) -> Result<R>,
     ) -> Result<R> {
-        let mut conn = self.take_connection()?;
-        let result = run_transaction(&mut conn, audit, now, work);
-        if let Err(e) = &result {
-            if e.status != crate::CkStatus::Busy {
-                let _ = (|| -> Result<()> {
-                    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-                    insert_audit(&tx, audit, now, &format!("Failed: {}", e.code))?;
-                    tx.commit()?;
-                    Ok(())
-                })();
-            }
-        }
-        self.return_connection(conn);
-        result
-    }
-
-    /// Purges deleted vaults and keys whose retention has ended, in a transaction of its own,
-    /// and audits it when anything went. The background purger calls this; operations purge
-    /// at their start as well, so a store no process keeps open is exact too.
-    pub fn purge_expired(&self, now: i64) -> Result<usize> {
-        let mut conn = self.take_connection()?;
-        let result = (|| {
+        let (value, purged) = self.with_connection(|conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let purged = vaults::purge_expired(&tx, now)?;
-            if purged > 0 {
-                let audit = AuditEntry {
-                    principal: "CustomerKey engine",
-                    operation: "Purge-Expired",
-                    target: "*",
-                };
-                insert_audit(&tx, &audit, now, &format!("Succeeded: {purged} purged"))?;
-            }
+            let purged = purge_and_audit(&tx, now)?;
+            let value = work(&tx)?;
+            insert_audit(&tx, audit, "Succeeded")?;
             tx.commit()?;
-            Ok(purged)
-        })();
-        self.return_connection(conn);
-        if matches!(result, Ok(n) if n > 0) {
+            Ok((value, purged))
+        })?;
+        if purged > 0 {
             self.forget_private_keys();
         }
-        result
+        Ok(value)
     }
 
-    /// Records a failure that happened after the operation's transaction committed (an unwrap
-    /// whose value does not decrypt), so the audit shows the real outcome.
-    pub fn audit_failure(&self, audit: &AuditEntry<'_>, now: i64, code: &str) -> Result<()> {
-        let mut conn = self.take_connection()?;
-        let result = (|| {
+    /// Runs `work` in a read transaction: a consistent snapshot, no audit row, no purge (it
+    /// reads only what is live, so expired deleted objects do not matter to it).
+    pub fn read<R>(&self, work: impl FnOnce(&Transaction<'_>) -> Result<R>) -> Result<R> {
+        self.with_connection(|conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
+            let value = work(&tx)?;
+            tx.commit()?;
+            Ok(value)
+        })
+    }
+
+    /// Appends one audit row in a transaction of its own.
+    pub fn audit(&self, audit: &AuditEntry<'_>, result: &str) -> Result<()> {
+        self.with_connection(|conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            insert_audit(&tx, audit, now, &format!("Failed: {code}"))?;
+            insert_audit(&tx, audit, result)?;
             tx.commit()?;
             Ok(())
-        })();
-        self.return_connection(conn);
-        result
+        })
     }
 
-    /// Audit entries, newest last (for tests and the admin's own review).
+    /// Purges deleted vaults and keys whose retention has ended at `now`, audited when anything
+    /// went. The background purger calls this; operations purge at their start as well.
+    pub fn purge_expired(&self, now: i64) -> Result<usize> {
+        let purged = self.with_connection(|conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let purged = purge_and_audit(&tx, now)?;
+            tx.commit()?;
+            Ok(purged)
+        })?;
+        if purged > 0 {
+            self.forget_private_keys();
+        }
+        Ok(purged)
+    }
+
+    /// Audit entries, oldest first (for tests and the admin's own review).
     pub fn audit_log(&self) -> Result<Vec<AuditRecord>> {
-        let conn = self.take_connection()?;
-        let rows = (|| {
-            let mut stmt = conn.prepare(
+        self.read(|tx| {
+            let mut stmt = tx.prepare(
                 "SELECT time, principal, operation, target, result FROM audit ORDER BY id",
             )?;
             let rows = stmt
@@ -313,50 +269,57 @@ impl Store {
                     Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
                 })?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
-            Ok::<_, Error>(rows)
-        })();
-        self.return_connection(conn);
-        rows
+            Ok(rows)
+        })
     }
 }
 
-/// One audit row: (time, principal, operation, target, result).
-pub type AuditRecord = (i64, String, String, String, String);
-
-/// Who did what to which object: one audit row per operation.
-pub struct AuditEntry<'a> {
-    pub principal: &'a str,
-    pub operation: &'a str,
-    pub target: &'a str,
+fn purge_and_audit(tx: &Transaction<'_>, now: i64) -> Result<usize> {
+    let purged = vaults::purge_expired(tx, now)?;
+    if purged > 0 {
+        let audit = AuditEntry {
+            principal: ENGINE_PRINCIPAL,
+            operation: "Purge-Expired",
+            target: "*",
+        };
+        insert_audit(
+            tx,
+            &audit,
+            &format!("Succeeded: {purged} past their retention"),
+        )?;
+    }
+    Ok(purged)
 }
 
-fn run_transaction<R>(
-    conn: &mut Connection,
-    audit: &AuditEntry<'_>,
-    now: i64,
-    work: impl FnOnce(&Transaction<'_>) -> Result<R>,
-) -> Result<R> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    // Every operation sees the store as of its clock: what outlived its retention is gone.
-    vaults::purge_expired(&tx, now)?;
-    let value = work(&tx)?;
-    insert_audit(&tx, audit, now, "Succeeded")?;
-    tx.commit()?;
-    Ok(value)
-}
-
-fn insert_audit(tx: &Transaction<'_>, a: &AuditEntry<'_>, now: i64, result: &str) -> Result<()> {
+/// Audit rows carry the real wall-clock time, whatever clock the session runs on.
+fn insert_audit(tx: &Transaction<'_>, a: &AuditEntry<'_>, result: &str) -> Result<()> {
     tx.execute(
         "INSERT INTO audit (time, principal, operation, target, result) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![now, a.principal, a.operation, a.target, result],
+        params![crate::time::unix_now(), a.principal, a.operation, a.target, result],
     )?;
     Ok(())
+}
+
+fn is_busy(e: &rusqlite::Error) -> bool {
+    matches!(e, rusqlite::Error::SqliteFailure(code, _)
+        if matches!(code.code, rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked))
 }
 
 fn open_connection(path: &Path) -> Result<Connection> {
     let conn = Connection::open(path)?;
     conn.busy_timeout(BUSY_TIMEOUT)?;
-    conn.pragma_update(None, "journal_mode", "WAL")?;
+    // Switching to WAL answers BUSY at once, without the busy handler, while another process
+    // creates the same store: retry within the busy timeout.
+    let started = Instant::now();
+    loop {
+        match conn.pragma_update(None, "journal_mode", "WAL") {
+            Ok(()) => break,
+            Err(e) if is_busy(&e) && started.elapsed() < BUSY_TIMEOUT => {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
     // NORMAL in WAL mode: a crash leaves every transaction wholly in or wholly out.
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
@@ -382,63 +345,4 @@ fn meta_or_init(
         params![key, v],
     )?;
     Ok(v)
-}
-
-fn load_or_create_master_key(path: &Path) -> Result<crypto::Secret> {
-    let target = path.display().to_string();
-    match OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-    {
-        Ok(mut f) => {
-            let key = crypto::Secret::new(crypto::random_bytes(MASTER_KEY_LEN)?);
-            f.write_all(key.expose())
-                .and_then(|_| f.sync_all())
-                .map_err(|e| {
-                    Error::io(format!("cannot write the master key: {e}"), target.clone())
-                })?;
-            return Ok(key);
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-        Err(e) => {
-            return Err(Error::io(
-                format!("cannot create the master key file: {e}"),
-                target,
-            ))
-        }
-    }
-    let meta = fs::metadata(path).map_err(|e| {
-        Error::io(
-            format!("cannot read the master key file: {e}"),
-            target.clone(),
-        )
-    })?;
-    if meta.permissions().mode() & 0o077 != 0 {
-        return Err(Error::new(
-            crate::CkStatus::Forbidden,
-            "InsecureMasterKey",
-            format!("{target} can be read by other users; run: chmod 600 {target}"),
-            target,
-        ));
-    }
-    let mut bytes = Vec::with_capacity(MASTER_KEY_LEN);
-    // A second process may have created the file a moment ago and still be writing it.
-    for _ in 0..50 {
-        bytes.clear();
-        fs::File::open(path)
-            .and_then(|mut f| f.read_to_end(&mut bytes))
-            .map_err(|e| {
-                Error::io(
-                    format!("cannot read the master key file: {e}"),
-                    target.clone(),
-                )
-            })?;
-        if bytes.len() >= MASTER_KEY_LEN {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    Ok(crypto::Secret::new(bytes))
 }

@@ -78,74 +78,134 @@ pub struct BackupResult {
 pub fn backup_key(call: &Call<'_>, a: BackupKeyArgs) -> Result<BackupResult> {
     let now = call.now();
     let store = call.store();
-    call.transaction(&format!("{}/{}", a.vault_name, a.name), |tx| {
-        let vault = active_vault(tx, &a.vault_name)?;
-        authorize(tx, &vault, call.principal(), "backup")?;
-        let key = active_key(tx, &vault, &a.name)?;
-        let versions = sql::list_versions(tx, &vault.name, &key.name)?;
-        let payload = Payload {
-            source_vault: vault.name.clone(),
-            name: key.name.clone(),
-            versions: versions
-                .iter()
-                .map(|v| BackupVersion {
-                    version: v.version.clone(),
-                    seq: v.seq,
-                    kty: v.kty.clone(),
-                    size: v.size,
-                    key_ops: v.key_ops.clone(),
-                    enabled: v.enabled,
-                    not_before: v.not_before,
-                    expires: v.expires,
-                    created: v.created,
-                    updated: v.updated,
-                    tags: v.tags.clone(),
-                    modulus: b64::encode(&v.modulus),
-                    exponent: b64::encode(&v.exponent),
-                    wrapped_data_key: b64::encode(&v.wrapped_data_key),
-                    sealed_private_key: b64::encode(&v.sealed_private_key),
-                })
-                .collect(),
-        };
-        let header = Header {
-            store_id: store.store_id().to_string(),
-            geography: geography(&vault.location),
-            key_name: key.name.clone(),
-            created: crate::time::iso_from_unix(now),
-        };
-        let mut aad = MAGIC.to_vec();
-        aad.extend_from_slice(&json_line(&header)?);
-        let payload_json =
-            serde_json::to_vec(&payload).map_err(|e| Error::internal(e.to_string()))?;
-        let sealed = store.keys().seal_backup(&payload_json, &aad)?;
-        let mut blob = aad;
-        blob.extend_from_slice(&sealed);
-
-        let path = match &a.output_file {
-            Some(p) => PathBuf::from(p),
-            None => {
-                let dir = store.dir().join("backups");
-                crate::store::create_private_dir(&dir)?;
-                dir.join(format!(
-                    "{}-{}-{}.keybackup",
-                    vault.name,
-                    key.name,
-                    crate::time::file_stamp(now)
-                ))
-            }
-        };
-        write_private_file(&path, &blob, a.force).map_err(|mut e| {
-            if e.code == "FileExists" {
-                e.message = format!("Parameter 'OutputFile': {}", e.message);
-            }
-            e
+    if let Some(p) = &a.output_file {
+        check_output_file(store.dir(), std::path::Path::new(p), a.force)?;
+    }
+    let (vault_name, key_name, blob) =
+        call.transaction(&format!("{}/{}", a.vault_name, a.name), |tx| {
+            let vault = active_vault(tx, &a.vault_name)?;
+            authorize(tx, &vault, call.principal(), "backup")?;
+            let key = active_key(tx, &vault, &a.name)?;
+            let versions = sql::list_versions(tx, &vault.name, &key.name)?;
+            let payload = Payload {
+                source_vault: vault.name.clone(),
+                name: key.name.clone(),
+                versions: versions.iter().map(backup_version).collect(),
+            };
+            let header = Header {
+                store_id: store.store_id().to_string(),
+                geography: geography(&vault.location),
+                key_name: key.name.clone(),
+                created: crate::time::iso_from_unix(now),
+            };
+            let mut aad = MAGIC.to_vec();
+            aad.extend_from_slice(&json_line(&header)?);
+            let payload_json =
+                serde_json::to_vec(&payload).map_err(|e| Error::internal(e.to_string()))?;
+            let sealed = store.keys().seal_backup(&payload_json, &aad)?;
+            let mut blob = aad;
+            blob.extend_from_slice(&sealed);
+            Ok((vault.name, key.name, blob))
         })?;
-        Ok(BackupResult {
-            vault_name: vault.name.clone(),
-            name: key.name.clone(),
-            output_file: path.display().to_string(),
-        })
+    // The file is written once the read is committed; a failure to write is audited as the
+    // operation's failure by the operation table.
+    let path = match &a.output_file {
+        Some(p) => PathBuf::from(p),
+        None => {
+            let dir = store.dir().join(BACKUP_DIR);
+            crate::store::create_private_dir(&dir)?;
+            dir.join(format!(
+                "{vault_name}-{key_name}-{}.keybackup",
+                crate::time::file_stamp(now)
+            ))
+        }
+    };
+    write_private_file(&path, &blob, a.force).map_err(|mut e| {
+        if e.code == "FileExists" {
+            e.message = format!("Parameter 'OutputFile': {}", e.message);
+        }
+        e
+    })?;
+    Ok(BackupResult {
+        vault_name,
+        name: key_name,
+        output_file: path.display().to_string(),
     })
+}
+
+const BACKUP_DIR: &str = "backups";
+
+/// Where a backup may go: not into the store's own files (a caller allowed only to back up
+/// must not be able to overwrite master.key or store.db), and over an existing file only with
+/// -Force and only when that file is itself a key backup.
+fn check_output_file(
+    store_dir: &std::path::Path,
+    path: &std::path::Path,
+    force: bool,
+) -> Result<()> {
+    let shown = path.display().to_string();
+    let refuse = |why: String| Error::invalid_argument("OutputFile", why);
+    let parent = path
+        .parent()
+        .ok_or_else(|| refuse(format!("{shown} has no folder")))?;
+    let parent = parent
+        .canonicalize()
+        .map_err(|e| refuse(format!("the folder of {shown} cannot be used: {e}")))?;
+    let store_dir = store_dir
+        .canonicalize()
+        .unwrap_or_else(|_| store_dir.to_path_buf());
+    if parent.starts_with(&store_dir) && parent != store_dir.join(BACKUP_DIR) {
+        return Err(refuse(format!(
+            "{shown} is inside the store folder {}; write backups elsewhere (or omit -OutputFile to use its backups folder)",
+            store_dir.display()
+        )));
+    }
+    match std::fs::symlink_metadata(path) {
+        Err(_) => Ok(()),
+        Ok(_) if !force => Err(Error::new(
+            crate::CkStatus::Conflict,
+            "FileExists",
+            format!("Parameter 'OutputFile': {shown} exists; use -Force to overwrite it"),
+            shown,
+        )),
+        Ok(meta) => {
+            let is_backup = meta.is_file()
+                && std::fs::File::open(path)
+                    .and_then(|mut f| {
+                        use std::io::Read;
+                        let mut head = vec![0u8; MAGIC.len()];
+                        f.read_exact(&mut head).map(|_| head)
+                    })
+                    .is_ok_and(|head| head == MAGIC);
+            if is_backup {
+                Ok(())
+            } else {
+                Err(refuse(format!(
+                    "{shown} exists and is not a key backup; -Force overwrites only earlier key backups"
+                )))
+            }
+        }
+    }
+}
+
+fn backup_version(v: &VersionRow) -> BackupVersion {
+    BackupVersion {
+        version: v.version.clone(),
+        seq: v.seq,
+        kty: v.kty.clone(),
+        size: v.size,
+        key_ops: v.key_ops.clone(),
+        enabled: v.enabled,
+        not_before: v.not_before,
+        expires: v.expires,
+        created: v.created,
+        updated: v.updated,
+        tags: v.tags.clone(),
+        modulus: b64::encode(&v.modulus),
+        exponent: b64::encode(&v.exponent),
+        wrapped_data_key: b64::encode(&v.wrapped_data_key),
+        sealed_private_key: b64::encode(&v.sealed_private_key),
+    }
 }
 
 fn json_line<T: Serialize>(v: &T) -> Result<Vec<u8>> {
@@ -211,6 +271,16 @@ pub fn restore_key(call: &Call<'_>, a: RestoreKeyArgs) -> Result<KeyVaultKeyOut>
                 format!(
                     "The backup of key '{}' comes from geography {}; vault '{}' is in {} ({}). Keys restore only within their geography",
                     payload.name, header.geography, vault.name, target_geo, vault.location
+                ),
+                vault.name.clone(),
+            ));
+        }
+        if payload.versions.iter().any(|v| v.kty == "RSA-HSM") && !vault.sku.eq_ignore_ascii_case("Premium") {
+            return Err(Error::invalid_operation(
+                "HsmNeedsPremium",
+                format!(
+                    "Key '{}' has HSM-protected versions; vault '{}' is {} and takes them only as Premium",
+                    payload.name, vault.name, vault.sku
                 ),
                 vault.name.clone(),
             ));

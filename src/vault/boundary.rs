@@ -3,7 +3,7 @@
 //! `&dyn KeyVaultBoundary`; the local engine implements it here, and a remote backend for Azure
 //! Key Vault's REST API can implement it later without touching those callers.
 
-use super::keys::{run_key_operation, usable_version, KeyOperation};
+use super::keys::{perform_key_operation, KeyOperation};
 use super::model::KeyVaultKeyOut;
 use crate::crypto::RsaAlgorithm;
 use crate::error::{Error, Result};
@@ -95,15 +95,15 @@ impl KeyVaultBoundary for LocalKeyVault {
         algorithm: RsaAlgorithm,
         value: &[u8],
     ) -> Result<(String, Vec<u8>)> {
-        let usable = usable_version(
+        perform_key_operation(
             call,
             &key.vault_name,
             &key.name,
             key.version.as_deref(),
             KeyOperation::Wrap,
-        )?;
-        let wrapped = run_key_operation(call, &usable, KeyOperation::Wrap, algorithm, value)?;
-        Ok((usable.key_id, wrapped))
+            algorithm,
+            value,
+        )
     }
 
     fn unwrap_key(
@@ -113,14 +113,16 @@ impl KeyVaultBoundary for LocalKeyVault {
         algorithm: RsaAlgorithm,
         value: &[u8],
     ) -> Result<Vec<u8>> {
-        let usable = usable_version(
+        perform_key_operation(
             call,
             &key.vault_name,
             &key.name,
             key.version.as_deref(),
             KeyOperation::Unwrap,
-        )?;
-        run_key_operation(call, &usable, KeyOperation::Unwrap, algorithm, value)
+            algorithm,
+            value,
+        )
+        .map(|(_, bytes)| bytes)
     }
 }
 

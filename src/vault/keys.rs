@@ -124,6 +124,17 @@ pub fn add_key(call: &Call<'_>, a: AddKeyArgs) -> Result<KeyVaultKeyOut> {
             "goes with -KeyFilePath",
         ));
     }
+    let permission = if a.key_file_path.is_some() {
+        "import"
+    } else {
+        "create"
+    };
+    // Check access before reading a file or spending seconds on key generation; the write
+    // transaction below checks again against the state it commits to.
+    call.read(|tx| {
+        let vault = active_vault(tx, &a.vault_name)?;
+        authorize(tx, &vault, call.principal(), permission)
+    })?;
     let material = match &a.key_file_path {
         Some(path) => {
             if a.size.is_some() {
@@ -145,11 +156,6 @@ pub fn add_key(call: &Call<'_>, a: AddKeyArgs) -> Result<KeyVaultKeyOut> {
             }
             crypto::generate_rsa(size as u32)?
         }
-    };
-    let permission = if a.key_file_path.is_some() {
-        "import"
-    } else {
-        "create"
     };
     let version = crypto::new_version_id()?;
     let (wrapped, sealed) = call
@@ -208,6 +214,12 @@ pub fn add_key(call: &Call<'_>, a: AddKeyArgs) -> Result<KeyVaultKeyOut> {
 
 pub(crate) fn read_limited(path: &str, parameter: &str, limit: u64) -> Result<Vec<u8>> {
     use std::io::Read;
+    if std::fs::metadata(path).is_ok_and(|m| !m.is_file()) {
+        return Err(Error::invalid_argument(
+            parameter,
+            format!("{path} is not a regular file"),
+        ));
+    }
     let f = std::fs::File::open(path).map_err(|e| {
         let status = if e.kind() == std::io::ErrorKind::NotFound {
             crate::CkStatus::NotFound
@@ -322,25 +334,7 @@ pub fn update_key(call: &Call<'_>, a: UpdateKeyArgs) -> Result<Option<KeyVaultKe
         authorize(tx, &vault, call.principal(), "update")?;
         let key = active_key(tx, &vault, &a.name)?;
         let mut row = find_version(tx, &key, a.version.as_deref())?;
-        if a.enable == Some(false) && row.enabled {
-            // Microsoft only warns: content stays encrypted under old versions after a roll
-            // (inactive mailboxes, SharePoint backups), and a customer who disabled the
-            // previous version broke mailboxes. So any version of a key a policy uses stays
-            // enabled unless the admin insists.
-            let refs = sql::key_references(tx, &vault.name, Some(&key.name))?;
-            if refs
-                .iter()
-                .any(|r| r.version.as_deref().is_none_or(|v| v == row.version))
-            {
-                refuse_if_referenced(
-                    tx,
-                    &vault.name,
-                    Some(&key.name),
-                    a.force,
-                    "disable this version of",
-                )?;
-            }
-        }
+        let before = row.clone();
         if let Some(e) = a.enable {
             row.enabled = e;
         }
@@ -363,10 +357,37 @@ pub fn update_key(call: &Call<'_>, a: UpdateKeyArgs) -> Result<Option<KeyVaultKe
         if let Some(t) = &a.tag {
             row.tags = t.clone();
         }
+        // Microsoft only warns: content stays encrypted under old versions after a roll
+        // (inactive mailboxes, SharePoint backups), and a customer who disabled the previous
+        // version broke mailboxes. So a version a policy uses keeps unwrapping unless the admin
+        // insists, whether the change disables it, dates it out or drops unwrapKey.
+        if can_unwrap(&before, now) && !can_unwrap(&row, now) {
+            let refs = sql::key_references(tx, &vault.name, Some(&key.name))?;
+            if refs
+                .iter()
+                .any(|r| r.version.as_deref().is_none_or(|v| v == row.version))
+            {
+                refuse_if_referenced(
+                    tx,
+                    &vault.name,
+                    Some(&key.name),
+                    a.force,
+                    "disable, date out or restrict this version of",
+                )?;
+            }
+        }
         row.updated = now;
         sql::update_version_attributes(tx, &row)?;
         Ok(a.pass_thru.then(|| key_out(&vault, &key, &row)))
     })
+}
+
+/// Whether a version can unwrap at `now`: what a data encryption policy needs of it.
+fn can_unwrap(v: &VersionRow, now: i64) -> bool {
+    v.enabled
+        && v.not_before.is_none_or(|nbf| nbf <= now)
+        && v.expires.is_none_or(|exp| exp > now)
+        && v.key_ops.iter().any(|o| o == "unwrapKey")
 }
 
 #[derive(Deserialize)]
@@ -385,7 +406,7 @@ pub struct RemoveKeyArgs {
 /// Soft-deletes a key with every version, or (-InRemovedState) purges a deleted key.
 pub fn remove_key(call: &Call<'_>, a: RemoveKeyArgs) -> Result<Option<KeyVaultKeyOut>> {
     let now = call.now();
-    call.transaction(&format!("{}/{}", a.vault_name, a.name), |tx| {
+    let removed = call.transaction(&format!("{}/{}", a.vault_name, a.name), |tx| {
         let vault = active_vault(tx, &a.vault_name)?;
         if a.in_removed_state {
             authorize(tx, &vault, call.principal(), "purge")?;
@@ -404,7 +425,6 @@ pub fn remove_key(call: &Call<'_>, a: RemoveKeyArgs) -> Result<Option<KeyVaultKe
             refuse_if_referenced(tx, &vault.name, Some(&key.name), a.force, "purge")?;
             let out = find_version(tx, &key, None).map(|v| key_out(&vault, &key, &v))?;
             sql::delete_key(tx, &vault.name, &key.name)?;
-            call.store().forget_private_keys();
             return Ok(a.pass_thru.then_some(out));
         }
         authorize(tx, &vault, call.principal(), "delete")?;
@@ -421,7 +441,10 @@ pub fn remove_key(call: &Call<'_>, a: RemoveKeyArgs) -> Result<Option<KeyVaultKe
             key.deleted_date = Some(now);
         }
         Ok(a.pass_thru.then(|| key_out(&vault, &key, &latest)))
-    })
+    })?;
+    // Purged or deleted-for-good material leaves memory once the removal is committed.
+    call.store().forget_private_keys();
+    Ok(removed)
 }
 
 #[derive(Deserialize)]
@@ -509,7 +532,7 @@ pub(crate) fn usable_version(
     op: KeyOperation,
 ) -> Result<UsableVersion> {
     let now = call.now();
-    call.transaction(&format!("{vault_name}/{name}"), |tx| {
+    call.read(|tx| {
         let vault = active_vault(tx, vault_name)?;
         authorize(tx, &vault, call.principal(), op.permission())?;
         let key = active_key(tx, &vault, name)?;
@@ -564,7 +587,7 @@ pub(crate) fn usable_version(
 }
 
 /// Runs the RSA operation on a checked version (outside any transaction: RSA is the slow part).
-pub(crate) fn run_key_operation(
+fn run_key_operation(
     call: &Call<'_>,
     usable: &UsableVersion,
     op: KeyOperation,
@@ -589,6 +612,24 @@ pub(crate) fn run_key_operation(
     }
 }
 
+/// Checks, then runs, one cryptographic operation, and audits its success with the version
+/// and algorithm used (failures are audited by the operation table). Returns the key id of the
+/// version used and the result bytes. Invoke-KeyVaultKeyOperation and the boundary both use it.
+pub(crate) fn perform_key_operation(
+    call: &Call<'_>,
+    vault_name: &str,
+    name: &str,
+    version: Option<&str>,
+    op: KeyOperation,
+    algorithm: RsaAlgorithm,
+    value: &[u8],
+) -> Result<(String, Vec<u8>)> {
+    let usable = usable_version(call, vault_name, name, version, op)?;
+    let result = run_key_operation(call, &usable, op, algorithm, value)?;
+    call.audit_success(&usable.key_id, &format!("{op:?} {}", algorithm.name()))?;
+    Ok((usable.key_id, result))
+}
+
 pub fn invoke_key_operation(
     call: &Call<'_>,
     a: InvokeKeyOperationArgs,
@@ -607,11 +648,17 @@ pub fn invoke_key_operation(
             "must not be empty",
         ));
     }
-    let usable = usable_version(call, &a.vault_name, &a.name, a.version.as_deref(), op)?;
-    let result = run_key_operation(call, &usable, op, algorithm, &value)
-        .inspect_err(|e| call.audit_failure(&format!("{}/{}", a.vault_name, a.name), e))?;
+    let (key_id, result) = perform_key_operation(
+        call,
+        &a.vault_name,
+        &a.name,
+        a.version.as_deref(),
+        op,
+        algorithm,
+        &value,
+    )?;
     Ok(KeyOperationResult {
-        key_id: usable.key_id,
+        key_id,
         raw_result: crate::b64::encode(&result),
         algorithm: algorithm.name().to_string(),
     })

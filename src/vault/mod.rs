@@ -267,6 +267,13 @@ pub struct RemoveKeyVaultArgs {
 
 pub fn remove_key_vault(call: &Call<'_>, a: RemoveKeyVaultArgs) -> Result<()> {
     let now = call.now();
+    remove_key_vault_in_store(call, &a, now)?;
+    // Purged material leaves memory once the removal is committed.
+    call.store().forget_private_keys();
+    Ok(())
+}
+
+fn remove_key_vault_in_store(call: &Call<'_>, a: &RemoveKeyVaultArgs, now: i64) -> Result<()> {
     call.transaction(&a.vault_name, |tx| {
         let vault = sql::get_vault(tx, &a.vault_name)?
             .filter(|v| v.deleted_date.is_some() == a.in_removed_state)
@@ -294,9 +301,7 @@ pub fn remove_key_vault(call: &Call<'_>, a: RemoveKeyVaultArgs) -> Result<()> {
                     &vault.name,
                 ));
             }
-            sql::delete_vault(tx, &vault.name)?;
-            call.store().forget_private_keys();
-            Ok(())
+            sql::delete_vault(tx, &vault.name)
         } else {
             sql::set_vault_deleted(tx, &vault.name, Some((now, now + vault.retention_days * 86_400)))
         }
