@@ -694,13 +694,17 @@ function Connect-CkService {
     .PARAMETER UserPrincipalName
     The user principal name the session acts as (access policies are checked against it).
     .PARAMETER TimeShiftSeconds
-    Seconds to add to the engine's clock, to try expiry and retention without waiting.
+    Seconds to add to the engine's clock, to try expiry and retention without waiting. Accepted
+    only by a rehearsal store: one created by a Connect-CkService that gave -TimeShiftSeconds
+    (even 0). A store of real keys refuses a shifted clock, which would purge for real.
     .EXAMPLE
     Connect-CkService -Path ./ck-store -UserPrincipalName admin@contoso.onmicrosoft.com
     Opens (or creates) the store in ./ck-store as admin@contoso.onmicrosoft.com.
     .EXAMPLE
-    Connect-CkService -Path ./ck-store -TimeShiftSeconds (91 * 24 * 3600)
-    Opens the store with the clock 91 days ahead, past the default soft-delete retention.
+    Connect-CkService -Path ./ck-rehearsal -TimeShiftSeconds 0
+    Connect-CkService -Path ./ck-rehearsal -TimeShiftSeconds (91 * 24 * 3600)
+    Creates a rehearsal store, then reopens it with the clock 91 days ahead, past the default
+    soft-delete retention.
     .OUTPUTS
     CustomerKey.Connection
     #>
