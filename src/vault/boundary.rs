@@ -3,7 +3,7 @@
 //! `&dyn KeyVaultBoundary`; the local engine implements it here, and a remote backend for Azure
 //! Key Vault's REST API can implement it later without touching those callers.
 
-use super::keys::{perform_key_operation, KeyOperation};
+use super::key_operations::{perform_key_operation, KeyOperation};
 use super::model::KeyVaultKeyOut;
 use crate::crypto::RsaAlgorithm;
 use crate::error::{Error, Result};

@@ -4,11 +4,13 @@
 
 pub mod backup;
 pub mod boundary;
+pub mod key_operations;
 pub mod keys;
 pub mod model;
 
 pub use backup::{backup_key, restore_key};
-pub use keys::{add_key, get_key, invoke_key_operation, remove_key, undo_key_removal, update_key};
+pub use key_operations::invoke_key_operation;
+pub use keys::{add_key, get_key, remove_key, undo_key_removal, update_key};
 
 use crate::crypto;
 use crate::error::{Error, Result};
