@@ -175,27 +175,39 @@ fn version_is_static_and_describe_lists_every_operation() {
 
 #[test]
 fn every_registered_parameter_reaches_its_operation() {
-    // For each operation, a call naming every parameter must get past argument binding: the
-    // table and the typed argument structs agree (a mismatch is an InternalError).
+    // For each operation and each of its parameter sets, a call naming every parameter of the
+    // set must get past argument checking to the handler: the table and the typed argument
+    // structs agree (a mismatch is an InternalError, a set violation a BadParameter).
+    use customer_key::operations::ParamType as T;
     let (_dir, ck) = store_with_vaults("registry", &[("vault-a", "westeurope")]);
     for op in customer_key::operations::operations() {
-        let mut args = serde_json::Map::new();
-        for p in &op.params {
-            use customer_key::operations::ParamType as T;
-            let value = match p.ty {
-                T::Switch | T::Bool => json!(false),
-                T::Int => json!(p.range.map_or(1, |r| r.0)),
-                T::StringArray => json!([p.allowed.first().copied().unwrap_or("x")]),
-                T::DateTime => json!("2030-01-01T00:00:00Z"),
-                T::Hashtable => json!({"a": "b"}),
-                T::Bytes => json!("AAEC"),
-                T::Path => json!("/nonexistent/ck-registry-check"),
-                _ => json!(p.allowed.first().copied().unwrap_or("x")),
-            };
-            args.insert(p.name.to_string(), value);
+        let mut sets: Vec<Option<&str>> = op.parameter_sets().into_iter().map(Some).collect();
+        if sets.is_empty() {
+            sets.push(None);
         }
-        if let Err(e) = ck.call(op.name, Value::Object(args)) {
-            assert_ne!(e.code(), "InternalError", "{}: {e:?}", op.name);
+        for set in sets {
+            let mut args = serde_json::Map::new();
+            for p in &op.params {
+                if set.is_some_and(|s| p.in_parameter_set(s).is_none()) {
+                    continue;
+                }
+                let value = match p.ty {
+                    T::Switch | T::Bool => json!(false),
+                    T::Int => json!(p.range.map_or(1, |r| r.0)),
+                    T::StringArray => json!([p.allowed.first().copied().unwrap_or("x")]),
+                    T::DateTime => json!("2030-01-01T00:00:00Z"),
+                    T::Hashtable => json!({"a": "b"}),
+                    T::Bytes => json!("AAEC"),
+                    T::Path => json!("/nonexistent/ck-registry-check"),
+                    _ => json!(p.allowed.first().copied().unwrap_or("x")),
+                };
+                args.insert(p.name.to_string(), value);
+            }
+            let validated = customer_key::operations::validate(op, &Value::Object(args.clone()));
+            assert!(validated.is_ok(), "{} {set:?}: {validated:?}", op.name);
+            if let Err(e) = ck.call(op.name, Value::Object(args)) {
+                assert_ne!(e.code(), "InternalError", "{} {set:?}: {e:?}", op.name);
+            }
         }
     }
 }

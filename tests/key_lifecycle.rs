@@ -447,6 +447,32 @@ fn bad_arguments_name_the_parameter_and_the_rule() {
             json!({"VaultName": "vault-a", "UserPrincipalName": "a@b", "ObjectId": "x", "PermissionsToKeys": ["get"]}),
             "UserPrincipalName",
         ),
+        // Parameter sets, as PowerShell binds them.
+        (
+            "Add-KeyVaultKey",
+            json!({"VaultName": "vault-a", "Name": "k", "KeyFilePath": "/tmp/k.pem", "Size": 2048}),
+            "Size",
+        ),
+        (
+            "Add-KeyVaultKey",
+            json!({"VaultName": "vault-a", "Name": "k", "KeyFilePassword": "x"}),
+            "KeyFilePath",
+        ),
+        (
+            "Get-KeyVaultKey",
+            json!({"VaultName": "vault-a", "Version": "0123"}),
+            "Name",
+        ),
+        (
+            "Get-KeyVaultKey",
+            json!({"VaultName": "vault-a", "Name": "k", "Version": "0123", "IncludeVersions": true}),
+            "IncludeVersions",
+        ),
+        (
+            "Get-KeyVaultKey",
+            json!({"VaultName": "vault-a", "Name": "k", "InRemovedState": true, "IncludeVersions": true}),
+            "InRemovedState",
+        ),
     ];
     for (op, args, parameter) in cases {
         let e = ck.err(op, args.clone());

@@ -66,6 +66,9 @@ pub struct Param {
     pub range: Option<(i64, i64)>,
     pub pipeline_by_property_name: bool,
     pub help: &'static str,
+    /// The parameter sets the parameter belongs to, each with whether it is mandatory there.
+    /// Empty: every set of the operation, mandatory as `mandatory` says.
+    pub sets: Vec<(&'static str, bool)>,
 }
 
 impl Param {
@@ -78,7 +81,20 @@ impl Param {
             range: None,
             pipeline_by_property_name: false,
             help,
+            sets: Vec::new(),
         }
+    }
+    /// Puts the parameter in a parameter set (mandatory there or not).
+    fn in_set(mut self, set: &'static str, mandatory: bool) -> Self {
+        self.sets.push((set, mandatory));
+        self
+    }
+    /// Whether the parameter may be given in `set`, and must be.
+    pub fn in_parameter_set(&self, set: &str) -> Option<bool> {
+        if self.sets.is_empty() {
+            return Some(self.mandatory);
+        }
+        self.sets.iter().find(|(s, _)| *s == set).map(|(_, m)| *m)
     }
     fn mandatory(mut self) -> Self {
         self.mandatory = true;
@@ -120,8 +136,8 @@ pub struct Operation {
     /// `Backup-AzKeyVaultKey` emits the file path).
     pub output_property: Option<&'static str>,
     pub impact: Impact,
-    /// Groups of parameters of which exactly one must be given.
-    pub exactly_one_of: &'static [&'static str],
+    /// The parameter set PowerShell picks when the given parameters fit several.
+    pub default_set: Option<&'static str>,
     pub params: Vec<Param>,
     handler: Handler,
 }
@@ -131,6 +147,17 @@ impl Operation {
         self.params
             .iter()
             .find(|p| p.name.eq_ignore_ascii_case(name))
+    }
+
+    /// The operation's parameter sets, in the order their parameters name them.
+    pub fn parameter_sets(&self) -> Vec<&'static str> {
+        let mut sets = Vec::new();
+        for (set, _) in self.params.iter().flat_map(|p| p.sets.iter()) {
+            if !sets.contains(set) {
+                sets.push(*set);
+            }
+        }
+        sets
     }
 
     pub fn describe(&self) -> Value {
@@ -150,6 +177,7 @@ impl Operation {
                     "IsPath": p.ty == ParamType::Path,
                     "IsSecret": p.ty == ParamType::SecureString,
                     "HelpMessage": p.help,
+                    "ParameterSets": p.sets.iter().map(|(s, m)| json!({"Name": s, "Mandatory": m})).collect::<Vec<_>>(),
                 })
             })
             .collect();
@@ -163,7 +191,8 @@ impl Operation {
             "OutputProperty": self.output_property,
             "StateChanging": self.impact != Impact::None,
             "ConfirmImpact": match self.impact { Impact::None => "None", Impact::Medium => "Medium", Impact::High => "High" },
-            "ExactlyOneOf": self.exactly_one_of,
+            "ParameterSets": self.parameter_sets(),
+            "DefaultParameterSetName": self.default_set,
             "Parameters": params,
         })
     }
@@ -213,6 +242,17 @@ fn key_name() -> Param {
         .mandatory()
         .pipeline()
 }
+// Parameter set names, as Az.KeyVault's.
+const CREATE: &str = "InteractiveCreate";
+const IMPORT: &str = "InteractiveImport";
+const BY_VAULT_NAME: &str = "ByVaultName";
+const BY_KEY_VERSION: &str = "ByKeyVersion";
+const BY_KEY_VERSIONS: &str = "ByKeyVersions";
+const BY_UPN: &str = "ByUserPrincipalName";
+const BY_OBJECT_ID: &str = "ByObjectId";
+const BY_SPN: &str = "BySpn";
+
+/// As Set-AzKeyVaultAccessPolicy: one parameter set per way of naming the principal.
 fn principal_params() -> Vec<Param> {
     vec![
         Param::new(
@@ -220,22 +260,24 @@ fn principal_params() -> Vec<Param> {
             T::String,
             "User principal name of the user",
         )
-        .pipeline(),
+        .pipeline()
+        .in_set(BY_UPN, true),
         Param::new(
             "ObjectId",
             T::String,
             "Object id of the user, group or service principal",
         )
-        .pipeline(),
+        .pipeline()
+        .in_set(BY_OBJECT_ID, true),
         Param::new(
             "ServicePrincipalName",
             T::String,
             "Application id or name of the service principal",
         )
-        .pipeline(),
+        .pipeline()
+        .in_set(BY_SPN, true),
     ]
 }
-const PRINCIPAL_GROUP: &[&str] = &["UserPrincipalName", "ObjectId", "ServicePrincipalName"];
 
 fn table() -> Vec<Operation> {
     vec![
@@ -246,7 +288,7 @@ fn table() -> Vec<Operation> {
             output_type_when: None,
             output_property: None,
             impact: Impact::Medium,
-            exactly_one_of: &[],
+            default_set: None,
             params: vec![
                 vault_name(),
                 Param::new("Location", T::String, "Azure region of the vault (its geography bounds backup and restore)").mandatory().pipeline(),
@@ -265,7 +307,7 @@ fn table() -> Vec<Operation> {
             output_type_when: Some(("InRemovedState", "CustomerKey.DeletedKeyVault")),
             output_property: None,
             impact: Impact::None,
-            exactly_one_of: &[],
+            default_set: None,
             params: vec![
                 Param::new("VaultName", T::String, VAULT_NAME_HELP).pipeline(),
                 Param::new("InRemovedState", T::Switch, "Get soft-deleted vaults"),
@@ -279,7 +321,7 @@ fn table() -> Vec<Operation> {
             output_type_when: None,
             output_property: None,
             impact: Impact::High,
-            exactly_one_of: &[],
+            default_set: None,
             params: vec![
                 vault_name(),
                 Param::new("InRemovedState", T::Switch, "Purge a soft-deleted vault for good"),
@@ -294,7 +336,7 @@ fn table() -> Vec<Operation> {
             output_type_when: None,
             output_property: None,
             impact: Impact::Medium,
-            exactly_one_of: &[],
+            default_set: None,
             params: vec![vault_name()],
             handler: handler!(vault::undo_key_vault_removal),
         },
@@ -305,7 +347,7 @@ fn table() -> Vec<Operation> {
             output_type_when: None,
             output_property: None,
             impact: Impact::Medium,
-            exactly_one_of: PRINCIPAL_GROUP,
+            default_set: Some(BY_UPN),
             params: {
                 let mut p = vec![vault_name()];
                 p.extend(principal_params());
@@ -326,7 +368,7 @@ fn table() -> Vec<Operation> {
             output_type_when: None,
             output_property: None,
             impact: Impact::High,
-            exactly_one_of: PRINCIPAL_GROUP,
+            default_set: Some(BY_UPN),
             params: {
                 let mut p = vec![vault_name()];
                 p.extend(principal_params());
@@ -342,7 +384,7 @@ fn table() -> Vec<Operation> {
             output_type_when: None,
             output_property: None,
             impact: Impact::Medium,
-            exactly_one_of: &[],
+            default_set: Some(CREATE),
             params: vec![
                 vault_name(),
                 key_name(),
@@ -352,10 +394,10 @@ fn table() -> Vec<Operation> {
                 Param::new("Expires", T::DateTime, "The key cannot be used after this time"),
                 Param::new("Disable", T::Switch, "Create the key disabled"),
                 Param::new("Tag", T::Hashtable, "Tags as name/value pairs"),
-                Param::new("Size", T::Int, "RSA key size in bits").range(2048, 4096),
-                Param::new("KeyType", T::String, "RSA or RSA-HSM").allowed(&["RSA", "RSA-HSM"]),
-                Param::new("KeyFilePath", T::Path, "Import the key from this file: .pfx (PKCS#12) or PKCS#8 (PEM or DER, encrypted or not)"),
-                Param::new("KeyFilePassword", T::SecureString, "Password of a .pfx or encrypted PKCS#8 key file"),
+                Param::new("Size", T::Int, "RSA key size in bits").range(2048, 4096).in_set(CREATE, false),
+                Param::new("KeyType", T::String, "RSA or RSA-HSM").allowed(&["RSA", "RSA-HSM"]).in_set(CREATE, false),
+                Param::new("KeyFilePath", T::Path, "Import the key from this file: .pfx (PKCS#12) or PKCS#8 (PEM or DER, encrypted or not)").in_set(IMPORT, true),
+                Param::new("KeyFilePassword", T::SecureString, "Password of a .pfx or encrypted PKCS#8 key file").in_set(IMPORT, false),
             ],
             handler: handler!(vault::add_key),
         },
@@ -366,13 +408,21 @@ fn table() -> Vec<Operation> {
             output_type_when: Some(("InRemovedState", "CustomerKey.DeletedKeyVaultKey")),
             output_property: None,
             impact: Impact::None,
-            exactly_one_of: &[],
+            default_set: Some(BY_VAULT_NAME),
             params: vec![
                 vault_name(),
-                Param::new("Name", T::String, "Name of the key").pipeline(),
-                Param::new("Version", T::String, "Version of the key").pipeline(),
-                Param::new("IncludeVersions", T::Switch, "List every version of the key"),
-                Param::new("InRemovedState", T::Switch, "Get soft-deleted keys"),
+                Param::new("Name", T::String, "Name of the key")
+                    .pipeline()
+                    .in_set(BY_VAULT_NAME, false)
+                    .in_set(BY_KEY_VERSION, true)
+                    .in_set(BY_KEY_VERSIONS, true),
+                Param::new("Version", T::String, "Version of the key")
+                    .pipeline()
+                    .in_set(BY_KEY_VERSION, true),
+                Param::new("IncludeVersions", T::Switch, "List every version of the key")
+                    .in_set(BY_KEY_VERSIONS, true),
+                Param::new("InRemovedState", T::Switch, "Get soft-deleted keys")
+                    .in_set(BY_VAULT_NAME, false),
             ],
             handler: handler!(vault::get_key),
         },
@@ -383,7 +433,7 @@ fn table() -> Vec<Operation> {
             output_type_when: None,
             output_property: None,
             impact: Impact::Medium,
-            exactly_one_of: &[],
+            default_set: None,
             params: vec![
                 vault_name(),
                 key_name(),
@@ -405,7 +455,7 @@ fn table() -> Vec<Operation> {
             output_type_when: None,
             output_property: None,
             impact: Impact::High,
-            exactly_one_of: &[],
+            default_set: None,
             params: vec![
                 vault_name(),
                 key_name(),
@@ -422,7 +472,7 @@ fn table() -> Vec<Operation> {
             output_type_when: None,
             output_property: None,
             impact: Impact::Medium,
-            exactly_one_of: &[],
+            default_set: None,
             params: vec![vault_name(), key_name()],
             handler: handler!(vault::undo_key_removal),
         },
@@ -433,7 +483,7 @@ fn table() -> Vec<Operation> {
             output_type_when: None,
             output_property: Some("OutputFile"),
             impact: Impact::Medium,
-            exactly_one_of: &[],
+            default_set: None,
             params: vec![
                 vault_name(),
                 key_name(),
@@ -449,7 +499,7 @@ fn table() -> Vec<Operation> {
             output_type_when: None,
             output_property: None,
             impact: Impact::Medium,
-            exactly_one_of: &[],
+            default_set: None,
             params: vec![
                 vault_name(),
                 Param::new("InputFile", T::Path, "Backup file written by Backup-KeyVaultKey").mandatory().pipeline(),
@@ -463,7 +513,7 @@ fn table() -> Vec<Operation> {
             output_type_when: None,
             output_property: None,
             impact: Impact::None,
-            exactly_one_of: &[],
+            default_set: None,
             params: vec![
                 vault_name(),
                 key_name(),

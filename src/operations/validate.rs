@@ -43,25 +43,77 @@ pub fn validate(op: &Operation, arguments: &Value) -> Result<Map<String, Value>>
         let value = check_value(param, value)?;
         out.insert(param.name.to_string(), value);
     }
-    for p in op.params.iter().filter(|p| p.mandatory) {
-        if !out.contains_key(p.name) {
-            return Err(Error::invalid_argument(p.name, "is mandatory"));
-        }
-    }
-    if !op.exactly_one_of.is_empty() {
-        let present: Vec<_> = op
-            .exactly_one_of
-            .iter()
-            .filter(|n| out.contains_key(**n))
-            .collect();
-        if present.len() != 1 {
-            return Err(Error::invalid_argument(
-                op.exactly_one_of[0],
-                format!("give exactly one of {}", op.exactly_one_of.join(", ")),
-            ));
-        }
-    }
+    check_parameter_sets(op, &out)?;
     Ok(out)
+}
+
+/// PowerShell's parameter-set rule: the given parameters must all belong to one set, and that
+/// set's mandatory parameters must all be given.
+fn check_parameter_sets(op: &Operation, given: &Map<String, Value>) -> Result<()> {
+    let sets = op.parameter_sets();
+    let params: Vec<&Param> = given.keys().filter_map(|k| op.param(k)).collect();
+    if sets.is_empty() {
+        return match op
+            .params
+            .iter()
+            .find(|p| p.mandatory && !given.contains_key(p.name))
+        {
+            Some(missing) => Err(Error::invalid_argument(missing.name, "is mandatory")),
+            None => Ok(()),
+        };
+    }
+    let fits: Vec<&str> = sets
+        .iter()
+        .copied()
+        .filter(|set| params.iter().all(|p| p.in_parameter_set(set).is_some()))
+        .collect();
+    if fits.is_empty() {
+        // Name two parameters that share no set.
+        for a in &params {
+            for b in &params {
+                if !sets
+                    .iter()
+                    .any(|s| a.in_parameter_set(s).is_some() && b.in_parameter_set(s).is_some())
+                {
+                    return Err(Error::invalid_argument(
+                        a.name,
+                        format!("cannot be used together with '{}' (they belong to different parameter sets)", b.name),
+                    ));
+                }
+            }
+        }
+        return Err(Error::invalid_argument(
+            params.first().map_or("arguments", |p| p.name),
+            "these parameters do not form one parameter set",
+        ));
+    }
+    let missing_in = |set: &str| {
+        op.params
+            .iter()
+            .find(|p| p.in_parameter_set(set) == Some(true) && !given.contains_key(p.name))
+    };
+    if fits.iter().any(|set| missing_in(set).is_none()) {
+        return Ok(());
+    }
+    let set = op
+        .default_set
+        .filter(|d| fits.contains(d))
+        .unwrap_or(fits[0]);
+    let missing = missing_in(set).map_or("arguments", |p| p.name);
+    let others: Vec<String> = fits
+        .iter()
+        .filter(|s| **s != set)
+        .filter_map(|s| missing_in(s).map(|p| p.name.to_string()))
+        .collect();
+    let alternatives = if others.is_empty() {
+        String::new()
+    } else {
+        format!(" (or give {})", others.join(" or "))
+    };
+    Err(Error::invalid_argument(
+        missing,
+        format!("is mandatory{alternatives}"),
+    ))
 }
 
 fn check_value(p: &Param, value: Value) -> Result<Value> {
