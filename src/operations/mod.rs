@@ -250,7 +250,7 @@ const BY_KEY_VERSION: &str = "ByKeyVersion";
 const BY_KEY_VERSIONS: &str = "ByKeyVersions";
 const BY_UPN: &str = "ByUserPrincipalName";
 const BY_OBJECT_ID: &str = "ByObjectId";
-const BY_SPN: &str = "BySpn";
+const BY_SPN: &str = "ByServicePrincipalName";
 
 /// As Set-AzKeyVaultAccessPolicy: one parameter set per way of naming the principal.
 fn principal_params() -> Vec<Param> {
