@@ -101,20 +101,7 @@ fn run(args: Vec<String>) -> Result<Option<String>, Error> {
         let name = flag
             .strip_prefix('-')
             .ok_or_else(|| usage_error(format!("expected -Parameter, found '{flag}'")))?;
-        let param = op.param(name).ok_or_else(|| {
-            Error::invalid_argument(
-                name,
-                format!(
-                    "{} has no such parameter; it takes {}",
-                    op.name,
-                    op.params
-                        .iter()
-                        .map(|p| p.name)
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-            )
-        })?;
+        let param = op.param(name).ok_or_else(|| op.unknown_parameter(name))?;
         let value = if param.ty == ParamType::Switch
             && !rest.peek().is_some_and(|v| v == "true" || v == "false")
         {

@@ -149,6 +149,19 @@ impl Operation {
             .find(|p| p.name.eq_ignore_ascii_case(name))
     }
 
+    /// The error for a parameter the operation does not have, listing those it has.
+    pub fn unknown_parameter(&self, name: &str) -> Error {
+        let known: Vec<&str> = self.params.iter().map(|p| p.name).collect();
+        Error::invalid_argument(
+            name,
+            format!(
+                "{} has no such parameter; it takes {}",
+                self.name,
+                known.join(", ")
+            ),
+        )
+    }
+
     /// The operation's parameter sets, in the order their parameters name them.
     pub fn parameter_sets(&self) -> Vec<&'static str> {
         let mut sets = Vec::new();

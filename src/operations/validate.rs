@@ -20,20 +20,7 @@ pub fn validate(op: &Operation, arguments: &Value) -> Result<Map<String, Value>>
     };
     let mut out = Map::new();
     for (key, value) in given {
-        let param = op.param(&key).ok_or_else(|| {
-            Error::invalid_argument(
-                &key,
-                format!(
-                    "{} has no such parameter; it takes {}",
-                    op.name,
-                    op.params
-                        .iter()
-                        .map(|p| p.name)
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-            )
-        })?;
+        let param = op.param(&key).ok_or_else(|| op.unknown_parameter(&key))?;
         if value.is_null() {
             continue;
         }
