@@ -965,7 +965,8 @@ function Set-CkKeyVaultAccessPolicy {
     Grants key permissions on a vault to a user or service principal.
     .DESCRIPTION
     Sets the key permissions of one principal on a vault, replacing its current ones. Give exactly
-    one of -UserPrincipalName, -ObjectId and -ServicePrincipalName.
+    one of -UserPrincipalName (parameter set ByUserPrincipalName, the default), -ObjectId
+    (ByObjectId) and -ServicePrincipalName (ByServicePrincipalName).
     .PARAMETER VaultName
     Name of the key vault.
     .PARAMETER UserPrincipalName
@@ -979,24 +980,31 @@ function Set-CkKeyVaultAccessPolicy {
     .PARAMETER PassThru
     Return the vault.
     .EXAMPLE
+    Set-CkKeyVaultAccessPolicy -VaultName 'contoso-ck-weu' -UserPrincipalName 'admin@contoso.onmicrosoft.com' -PermissionsToKeys get, list, create, update, backup, restore
+    Lets an admin manage the vault's keys (parameter set ByUserPrincipalName).
+    .EXAMPLE
     Set-CkKeyVaultAccessPolicy -VaultName 'contoso-ck-weu' -ServicePrincipalName '00000002-0000-0ff1-ce00-000000000000' -PermissionsToKeys get, wrapKey, unwrapKey
-    Lets Exchange Online use the vault's keys.
+    Lets Exchange Online (its service principal's application id) use the vault's keys (parameter
+    set ByServicePrincipalName).
+    .EXAMPLE
+    Set-CkKeyVaultAccessPolicy -VaultName 'contoso-ck-weu' -ObjectId '6f1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d' -PermissionsToKeys get, list
+    Lets a group, given by its object id, read the vault's keys (parameter set ByObjectId).
     .OUTPUTS
     CustomerKey.KeyVault
     #>
-    [CmdletBinding(SupportsShouldProcess, ConfirmImpact = 'Medium')]
+    [CmdletBinding(DefaultParameterSetName = 'ByUserPrincipalName', SupportsShouldProcess, ConfirmImpact = 'Medium')]
     [OutputType('CustomerKey.KeyVault')]
     param(
         [Parameter(Mandatory, ValueFromPipelineByPropertyName, HelpMessage = 'Name of the key vault')]
         [string] $VaultName,
 
-        [Parameter(ValueFromPipelineByPropertyName, HelpMessage = 'User principal name of the user')]
+        [Parameter(ParameterSetName = 'ByUserPrincipalName', Mandatory, ValueFromPipelineByPropertyName, HelpMessage = 'User principal name of the user')]
         [string] $UserPrincipalName,
 
-        [Parameter(ValueFromPipelineByPropertyName, HelpMessage = 'Object id of the user, group or service principal')]
+        [Parameter(ParameterSetName = 'ByObjectId', Mandatory, ValueFromPipelineByPropertyName, HelpMessage = 'Object id of the user, group or service principal')]
         [string] $ObjectId,
 
-        [Parameter(ValueFromPipelineByPropertyName, HelpMessage = 'Application id or name of the service principal')]
+        [Parameter(ParameterSetName = 'ByServicePrincipalName', Mandatory, ValueFromPipelineByPropertyName, HelpMessage = 'Application id or name of the service principal')]
         [string] $ServicePrincipalName,
 
         [Parameter(Mandatory, HelpMessage = "Key permissions to grant (replaces the principal's current ones)")]
@@ -1008,11 +1016,12 @@ function Set-CkKeyVaultAccessPolicy {
     )
 
     process {
+        # The parameter set tells which principal was given (exactly one of the three).
         $principal = $UserPrincipalName
-        if ([string]::IsNullOrEmpty($principal)) {
+        if ($PSCmdlet.ParameterSetName -eq 'ByObjectId') {
             $principal = $ObjectId
         }
-        if ([string]::IsNullOrEmpty($principal)) {
+        elseif ($PSCmdlet.ParameterSetName -eq 'ByServicePrincipalName') {
             $principal = $ServicePrincipalName
         }
         if ($PSCmdlet.ShouldProcess(("Vault '{0}'" -f $VaultName), ("Set key permissions of '{0}' to '{1}'" -f $principal, ($PermissionsToKeys -join ', ')))) {
@@ -1027,7 +1036,8 @@ function Remove-CkKeyVaultAccessPolicy {
     Removes a principal's access policy from a vault.
     .DESCRIPTION
     Removes every key permission of one principal on a vault. Give exactly one of
-    -UserPrincipalName, -ObjectId and -ServicePrincipalName. Removing a service's wrap and unwrap
+    -UserPrincipalName (parameter set ByUserPrincipalName, the default), -ObjectId (ByObjectId)
+    and -ServicePrincipalName (ByServicePrincipalName). Removing a service's wrap and unwrap
     permissions makes the data it protects with the vault's keys unreadable to it.
     .PARAMETER VaultName
     Name of the key vault.
@@ -1042,22 +1052,30 @@ function Remove-CkKeyVaultAccessPolicy {
     .EXAMPLE
     Remove-CkKeyVaultAccessPolicy -VaultName 'contoso-ck-weu' -UserPrincipalName 'old-admin@contoso.onmicrosoft.com'
     Removes a former admin's permissions after confirmation.
+    .EXAMPLE
+    Remove-CkKeyVaultAccessPolicy -VaultName 'contoso-ck-weu' -ObjectId '6f1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d' -PassThru
+    Removes the permissions of a principal given by its object id and shows the vault (parameter
+    set ByObjectId).
+    .EXAMPLE
+    Remove-CkKeyVaultAccessPolicy -VaultName 'contoso-ck-test' -ServicePrincipalName '00000002-0000-0ff1-ce00-000000000000'
+    Stops Exchange Online from using the keys of a test vault (parameter set
+    ByServicePrincipalName).
     .OUTPUTS
     CustomerKey.KeyVault
     #>
-    [CmdletBinding(SupportsShouldProcess, ConfirmImpact = 'High')]
+    [CmdletBinding(DefaultParameterSetName = 'ByUserPrincipalName', SupportsShouldProcess, ConfirmImpact = 'High')]
     [OutputType('CustomerKey.KeyVault')]
     param(
         [Parameter(Mandatory, ValueFromPipelineByPropertyName, HelpMessage = 'Name of the key vault')]
         [string] $VaultName,
 
-        [Parameter(ValueFromPipelineByPropertyName, HelpMessage = 'User principal name of the user')]
+        [Parameter(ParameterSetName = 'ByUserPrincipalName', Mandatory, ValueFromPipelineByPropertyName, HelpMessage = 'User principal name of the user')]
         [string] $UserPrincipalName,
 
-        [Parameter(ValueFromPipelineByPropertyName, HelpMessage = 'Object id of the user, group or service principal')]
+        [Parameter(ParameterSetName = 'ByObjectId', Mandatory, ValueFromPipelineByPropertyName, HelpMessage = 'Object id of the user, group or service principal')]
         [string] $ObjectId,
 
-        [Parameter(ValueFromPipelineByPropertyName, HelpMessage = 'Application id or name of the service principal')]
+        [Parameter(ParameterSetName = 'ByServicePrincipalName', Mandatory, ValueFromPipelineByPropertyName, HelpMessage = 'Application id or name of the service principal')]
         [string] $ServicePrincipalName,
 
         [Parameter(HelpMessage = 'Return the vault')]
@@ -1065,11 +1083,12 @@ function Remove-CkKeyVaultAccessPolicy {
     )
 
     process {
+        # The parameter set tells which principal was given (exactly one of the three).
         $principal = $UserPrincipalName
-        if ([string]::IsNullOrEmpty($principal)) {
+        if ($PSCmdlet.ParameterSetName -eq 'ByObjectId') {
             $principal = $ObjectId
         }
-        if ([string]::IsNullOrEmpty($principal)) {
+        elseif ($PSCmdlet.ParameterSetName -eq 'ByServicePrincipalName') {
             $principal = $ServicePrincipalName
         }
         if ($PSCmdlet.ShouldProcess(("Vault '{0}'" -f $VaultName), ("Remove the access policy of '{0}'" -f $principal))) {
@@ -1084,8 +1103,10 @@ function Add-CkKeyVaultKey {
     Creates a key, or a new version of an existing key (a key roll).
     .DESCRIPTION
     Creates a key in a vault, like Add-AzKeyVaultKey. When the name exists, a new version is
-    added and the older versions are kept: this is how a Customer Key is rolled. With -KeyFilePath,
-    imports the key from a .pfx (PKCS#12) or PKCS#8 file instead of generating one.
+    added and the older versions are kept: this is how a Customer Key is rolled. With -KeyFilePath
+    (parameter set InteractiveImport), imports the key from a .pfx (PKCS#12) or PKCS#8 file instead
+    of generating one; -Size and -KeyType belong to the default set, InteractiveCreate, and cannot
+    be combined with -KeyFilePath or -KeyFilePassword.
     .PARAMETER VaultName
     Name of the key vault.
     .PARAMETER Name
@@ -1119,11 +1140,12 @@ function Add-CkKeyVaultKey {
     .EXAMPLE
     $password = Read-Host -AsSecureString -Prompt 'PFX password'
     Add-CkKeyVaultKey -VaultName 'contoso-ck-weu' -Name 'aip-tenant-key' -KeyFilePath ./tenant-key.pfx -KeyFilePassword $password
-    Imports (bring your own key) the RSA key held in a password-protected .pfx file.
+    Imports (bring your own key) the RSA key held in a password-protected .pfx file (parameter set
+    InteractiveImport).
     .OUTPUTS
     CustomerKey.KeyVaultKey
     #>
-    [CmdletBinding(SupportsShouldProcess, ConfirmImpact = 'Medium')]
+    [CmdletBinding(DefaultParameterSetName = 'InteractiveCreate', SupportsShouldProcess, ConfirmImpact = 'Medium')]
     [OutputType('CustomerKey.KeyVaultKey')]
     param(
         [Parameter(Mandatory, ValueFromPipelineByPropertyName, HelpMessage = 'Name of the key vault')]
@@ -1152,24 +1174,24 @@ function Add-CkKeyVaultKey {
         [Parameter(HelpMessage = 'Tags as name/value pairs')]
         [hashtable] $Tag,
 
-        [Parameter(HelpMessage = 'RSA key size in bits')]
+        [Parameter(ParameterSetName = 'InteractiveCreate', HelpMessage = 'RSA key size in bits')]
         [ValidateRange(2048, 4096)]
         [int] $Size,
 
-        [Parameter(HelpMessage = 'RSA or RSA-HSM')]
+        [Parameter(ParameterSetName = 'InteractiveCreate', HelpMessage = 'RSA or RSA-HSM')]
         [ValidateSet('RSA', 'RSA-HSM')]
         [string] $KeyType,
 
-        [Parameter(HelpMessage = 'Import the key from this file: .pfx (PKCS#12) or PKCS#8 (PEM or DER, encrypted or not)')]
+        [Parameter(ParameterSetName = 'InteractiveImport', Mandatory, HelpMessage = 'Import the key from this file: .pfx (PKCS#12) or PKCS#8 (PEM or DER, encrypted or not)')]
         [string] $KeyFilePath,
 
-        [Parameter(HelpMessage = 'Password of a .pfx or encrypted PKCS#8 key file')]
+        [Parameter(ParameterSetName = 'InteractiveImport', HelpMessage = 'Password of a .pfx or encrypted PKCS#8 key file')]
         [securestring] $KeyFilePassword
     )
 
     process {
         $action = 'Create key, or a new version of the key'
-        if ($PSBoundParameters.ContainsKey('KeyFilePath')) {
+        if ($PSCmdlet.ParameterSetName -eq 'InteractiveImport') {
             $action = "Import key from '{0}'" -f $KeyFilePath
         }
         if ($PSCmdlet.ShouldProcess(("Key '{0}' in vault '{1}'" -f $Name, $VaultName), $action)) {
@@ -1183,13 +1205,14 @@ function Get-CkKeyVaultKey {
     .SYNOPSIS
     Gets keys, key versions, or soft-deleted keys.
     .DESCRIPTION
-    Gets the keys of a vault, one key (its newest version, or the version given), every version of
-    a key with -IncludeVersions, or soft-deleted keys with -InRemovedState
-    (CustomerKey.DeletedKeyVaultKey).
+    Gets the keys of a vault or one key (its newest version), or soft-deleted keys with
+    -InRemovedState (CustomerKey.DeletedKeyVaultKey): parameter set ByVaultName, the default.
+    With -Name and -Version, gets that version of the key (ByKeyVersion); with -Name and
+    -IncludeVersions, every version of the key (ByKeyVersions).
     .PARAMETER VaultName
     Name of the key vault.
     .PARAMETER Name
-    Name of the key. Default: all keys of the vault.
+    Name of the key. Default: all keys of the vault. Required with -Version or -IncludeVersions.
     .PARAMETER Version
     Version of the key. Default: the newest.
     .PARAMETER IncludeVersions
@@ -1200,8 +1223,12 @@ function Get-CkKeyVaultKey {
     Get-CkKeyVaultKey -VaultName 'contoso-ck-weu'
     Lists the keys of the vault.
     .EXAMPLE
+    Get-CkKeyVaultKey -VaultName 'contoso-ck-weu' -Name 'exo-dep-key' -Version '0f6c5a3c2b1e4d7a9f8e7d6c5b4a3921'
+    Gets one version of the key, such as the one a data encryption policy used (parameter set
+    ByKeyVersion).
+    .EXAMPLE
     Get-CkKeyVaultKey -VaultName 'contoso-ck-weu' -Name 'exo-dep-key' -IncludeVersions
-    Lists every version of the key, as after a roll.
+    Lists every version of the key, as after a roll (parameter set ByKeyVersions).
     .EXAMPLE
     Get-CkKeyVaultKey -VaultName 'contoso-ck-weu' -InRemovedState
     Lists deleted keys with their scheduled purge dates.
@@ -1209,22 +1236,24 @@ function Get-CkKeyVaultKey {
     CustomerKey.KeyVaultKey
     CustomerKey.DeletedKeyVaultKey
     #>
-    [CmdletBinding()]
+    [CmdletBinding(DefaultParameterSetName = 'ByVaultName')]
     [OutputType('CustomerKey.KeyVaultKey', 'CustomerKey.DeletedKeyVaultKey')]
     param(
         [Parameter(Mandatory, ValueFromPipelineByPropertyName, HelpMessage = 'Name of the key vault')]
         [string] $VaultName,
 
-        [Parameter(ValueFromPipelineByPropertyName, HelpMessage = 'Name of the key')]
+        [Parameter(ParameterSetName = 'ByVaultName', ValueFromPipelineByPropertyName, HelpMessage = 'Name of the key')]
+        [Parameter(ParameterSetName = 'ByKeyVersion', Mandatory, ValueFromPipelineByPropertyName, HelpMessage = 'Name of the key')]
+        [Parameter(ParameterSetName = 'ByKeyVersions', Mandatory, ValueFromPipelineByPropertyName, HelpMessage = 'Name of the key')]
         [string] $Name,
 
-        [Parameter(ValueFromPipelineByPropertyName, HelpMessage = 'Version of the key')]
+        [Parameter(ParameterSetName = 'ByKeyVersion', Mandatory, ValueFromPipelineByPropertyName, HelpMessage = 'Version of the key')]
         [string] $Version,
 
-        [Parameter(HelpMessage = 'List every version of the key')]
+        [Parameter(ParameterSetName = 'ByKeyVersions', Mandatory, HelpMessage = 'List every version of the key')]
         [switch] $IncludeVersions,
 
-        [Parameter(HelpMessage = 'Get soft-deleted keys')]
+        [Parameter(ParameterSetName = 'ByVaultName', HelpMessage = 'Get soft-deleted keys')]
         [switch] $InRemovedState
     )
 

@@ -284,6 +284,145 @@ Describe 'Pipeline binding' {
     }
 }
 
+Describe 'Parameter sets' {
+    BeforeAll {
+        # The application id of Exchange Online's service principal.
+        $exchangeOnline = '00000002-0000-0ff1-ce00-000000000000'
+    }
+
+    It 'declares the parameter sets of the registry' {
+        foreach ($operation in $registry.Operations) {
+            $commandName = '{0}-Ck{1}' -f $operation.Verb, $operation.Noun
+            $command = Get-Command -Name $commandName -Module CustomerKey
+            if (@($operation.ParameterSets).Count -gt 0) {
+                $command.DefaultParameterSet | Should -Be $operation.DefaultParameterSetName -Because $commandName
+            }
+            foreach ($parameter in $operation.Parameters) {
+                # 'set:Mandatory:ValueFromPipelineByPropertyName' for each set, as PowerShell sees it.
+                $expected = @()
+                if (@($parameter.ParameterSets).Count -eq 0) {
+                    $expected += '{0}:{1}:{2}' -f '__AllParameterSets', [bool] $parameter.Mandatory, [bool] $parameter.ValueFromPipelineByPropertyName
+                }
+                else {
+                    foreach ($set in $parameter.ParameterSets) {
+                        $expected += '{0}:{1}:{2}' -f $set.Name, [bool] $set.Mandatory, [bool] $parameter.ValueFromPipelineByPropertyName
+                    }
+                }
+                $actual = @()
+                foreach ($entry in $command.Parameters[$parameter.Name].ParameterSets.GetEnumerator()) {
+                    $actual += '{0}:{1}:{2}' -f $entry.Key, $entry.Value.IsMandatory, $entry.Value.ValueFromPipelineByPropertyName
+                }
+                (@($actual | Sort-Object) -join ',') | Should -Be (@($expected | Sort-Object) -join ',') -Because ('{0} -{1}' -f $commandName, $parameter.Name)
+            }
+        }
+    }
+
+    Context 'Set-CkKeyVaultAccessPolicy' {
+        It 'binds <Expected> for -<Principal>' -ForEach @(
+            @{ Principal = 'UserPrincipalName'; Value = 'admin@contoso.onmicrosoft.com'; Expected = 'ByUserPrincipalName' }
+            @{ Principal = 'ObjectId'; Value = '6f1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d'; Expected = 'ByObjectId' }
+            @{ Principal = 'ServicePrincipalName'; Value = '00000002-0000-0ff1-ce00-000000000000'; Expected = 'ByServicePrincipalName' }
+        ) {
+            # Stands in for the engine call and emits the parameter set PowerShell bound.
+            Mock -CommandName Invoke-NativeOperation -ModuleName CustomerKey -MockWith { $Cmdlet.ParameterSetName }
+            $arguments = @{ VaultName = $vaultB; PermissionsToKeys = @('get') }
+            $arguments[$Principal] = $Value
+            $boundSet = Set-CkKeyVaultAccessPolicy @arguments
+            $boundSet | Should -Be $Expected
+            Should -Invoke -CommandName Invoke-NativeOperation -ModuleName CustomerKey -Times 1 -Exactly -ParameterFilter { $Operation -eq 'Set-KeyVaultAccessPolicy' }
+        }
+
+        It 'grants -ServicePrincipalName its permissions, which Get-CkKeyVault then shows' {
+            $setOutput = Set-CkKeyVaultAccessPolicy -VaultName $vaultB -ServicePrincipalName $exchangeOnline -PermissionsToKeys 'get', 'wrapKey', 'unwrapKey'
+            $setOutput | Should -BeNullOrEmpty
+            $policies = @((Get-CkKeyVault -VaultName $vaultB).AccessPolicies | Where-Object { $_.ApplicationId -eq $exchangeOnline })
+            $policies.Count | Should -Be 1
+            $policies[0].DisplayName | Should -Be $exchangeOnline
+            (@($policies[0].PermissionsToKeys | Sort-Object) -join ',') | Should -Be 'get,unwrapKey,wrapKey'
+        }
+
+        It 'refuses two principals at once before the cmdlet runs (AmbiguousParameterSet)' {
+            $bindingError = $null
+            try {
+                $null = Set-CkKeyVaultAccessPolicy -VaultName $vaultB -UserPrincipalName 'admin@contoso.onmicrosoft.com' -ServicePrincipalName $exchangeOnline -PermissionsToKeys get
+            }
+            catch {
+                $bindingError = $_
+            }
+            $bindingError | Should -Not -BeNullOrEmpty
+            $bindingError.Exception | Should -BeOfType [System.Management.Automation.ParameterBindingException]
+            $bindingError.FullyQualifiedErrorId | Should -Be 'AmbiguousParameterSet,Set-CkKeyVaultAccessPolicy'
+        }
+    }
+
+    Context 'Add-CkKeyVaultKey' {
+        It 'refuses -KeyFilePath with -Size before the cmdlet runs (AmbiguousParameterSet)' {
+            # Binding fails before the body runs, so the file is never read and need not exist.
+            $keyFilePath = Join-Path -Path $TestDrive -ChildPath 'never-read.pfx'
+            $bindingError = $null
+            try {
+                $null = Add-CkKeyVaultKey -VaultName $vaultA -Name 'ambiguous-key' -KeyFilePath $keyFilePath -Size 2048
+            }
+            catch {
+                $bindingError = $_
+            }
+            $bindingError | Should -Not -BeNullOrEmpty
+            $bindingError.Exception | Should -BeOfType [System.Management.Automation.ParameterBindingException]
+            $bindingError.FullyQualifiedErrorId | Should -Be 'AmbiguousParameterSet,Add-CkKeyVaultKey'
+            Get-CkKeyVaultKey -VaultName $vaultA -Name 'ambiguous-key' -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        }
+
+        It 'binds InteractiveCreate when no set-specific parameter is given' {
+            Mock -CommandName Invoke-NativeOperation -ModuleName CustomerKey -MockWith { $Cmdlet.ParameterSetName }
+            Add-CkKeyVaultKey -VaultName $vaultA -Name 'default-set-key' -Destination Software | Should -Be 'InteractiveCreate'
+        }
+    }
+
+    Context 'Get-CkKeyVaultKey' {
+        BeforeAll {
+            $createdVersions = @()
+            for ($index = 0; $index -lt 3; $index++) {
+                $createdVersions += (Add-CkKeyVaultKey -VaultName $vaultA -Name 'versions-key' -Destination Software).Version
+            }
+        }
+
+        It 'binds <Expected> for <Label>' -ForEach @(
+            @{ Label = '-VaultName'; Arguments = @{}; Expected = 'ByVaultName' }
+            @{ Label = '-Name'; Arguments = @{ Name = 'versions-key' }; Expected = 'ByVaultName' }
+            @{ Label = '-InRemovedState'; Arguments = @{ InRemovedState = $true }; Expected = 'ByVaultName' }
+            @{ Label = '-Name -Version'; Arguments = @{ Name = 'versions-key'; Version = '0f6c5a3c2b1e4d7a9f8e7d6c5b4a3921' }; Expected = 'ByKeyVersion' }
+            @{ Label = '-Name -IncludeVersions'; Arguments = @{ Name = 'versions-key'; IncludeVersions = $true }; Expected = 'ByKeyVersions' }
+        ) {
+            Mock -CommandName Invoke-NativeOperation -ModuleName CustomerKey -MockWith { $Cmdlet.ParameterSetName }
+            Get-CkKeyVaultKey -VaultName $vaultA @Arguments | Should -Be $Expected
+        }
+
+        It 'returns every version with -Name -IncludeVersions' {
+            $listed = @(Get-CkKeyVaultKey -VaultName $vaultA -Name 'versions-key' -IncludeVersions)
+            $listed.Count | Should -Be 3
+            $listedVersions = @($listed | ForEach-Object { $_.Version } | Sort-Object)
+            ($listedVersions -join ',') | Should -Be (@($createdVersions | Sort-Object) -join ',')
+            foreach ($item in $listed) {
+                $item.PSTypeNames[0] | Should -Be 'CustomerKey.KeyVaultKey'
+                $item.Name | Should -Be 'versions-key'
+            }
+        }
+
+        It 'refuses -IncludeVersions with -InRemovedState before the cmdlet runs (AmbiguousParameterSet)' {
+            $bindingError = $null
+            try {
+                $null = Get-CkKeyVaultKey -VaultName $vaultA -Name 'versions-key' -IncludeVersions -InRemovedState
+            }
+            catch {
+                $bindingError = $_
+            }
+            $bindingError | Should -Not -BeNullOrEmpty
+            $bindingError.Exception | Should -BeOfType [System.Management.Automation.ParameterBindingException]
+            $bindingError.FullyQualifiedErrorId | Should -Be 'AmbiguousParameterSet,Get-CkKeyVaultKey'
+        }
+    }
+}
+
 Describe '-WhatIf' {
     It 'does not create a vault' {
         $whatIfVault = New-CkKeyVault -VaultName 'ck-whatif-vault' -Location $location -WhatIf

@@ -17,12 +17,18 @@ Checks (one "PASS/FAIL <check>: detail" line each, then "N passed, N failed"; ex
   -Function list, when the psm1 has one, equals them too. Private helpers must therefore not be
   named Verb-Ck*: every *-Ck* function is a cmdlet.
 * cmdlet <name> parameters: the param() names equal the operation's parameter names exactly
-  (case included; plus POWERSHELL_ONLY_PARAMETERS, which is empty); Mandatory, ValidateSet
-  (case-insensitive set compare with AllowedValues), ValidateRange (Range),
-  ValueFromPipelineByPropertyName and the type constraint (PowerShellType) agree, and a
-  [Parameter(HelpMessage = ...)], where given, is the registry's HelpMessage.
-  Parameters of an ExactlyOneOf group may instead be Mandatory in parameter sets of their own,
-  which is how PowerShell itself says "exactly one of".
+  (case included; plus POWERSHELL_ONLY_PARAMETERS, which is empty); ValidateSet
+  (case-insensitive set compare with AllowedValues), ValidateRange (Range) and the type
+  constraint (PowerShellType) agree, and every [Parameter(HelpMessage = ...)], where given, is
+  the registry's HelpMessage. Parameter sets: each parameter's set of (ParameterSetName,
+  Mandatory, ValueFromPipelineByPropertyName), one per [Parameter()] attribute, equals the
+  registry's. A [Parameter()] without ParameterSetName (or no [Parameter()] at all: optional,
+  not from the pipeline) means every set, which is what an empty registry "ParameterSets" list
+  means (with the parameter's top-level Mandatory); otherwise one attribute per registry set,
+  Mandatory as that set says. So Mandatory is checked per set.
+* cmdlet <name> parameter-sets: [CmdletBinding(DefaultParameterSetName = ...)] equals the
+  registry's DefaultParameterSetName (absent when that is null), and no ParameterSetName in the
+  param() block names a set missing from the operation's "ParameterSets".
 * cmdlet <name> output-type: an [OutputType(...)], where declared, names the registry's
   OutputType (plus the OutputTypeWhen type) and nothing else.
 * cmdlet <name> should-process: a StateChanging operation's function has
@@ -626,8 +632,50 @@ def check_exports(manifest: list, module_public: list, registry: dict,
     return problems
 
 
-def _truthy(attr_list: list, src: Source, flag: str) -> list:
-    return [bool(a.flag(src, flag)) for a in attr_list]
+ALL_SETS = "__AllParameterSets"  # PowerShell's name for "no ParameterSetName": every set
+
+
+def _set_label(name: str) -> str:
+    return "every parameter set" if name == ALL_SETS else f"parameter set {name!r}"
+
+
+def registry_parameter_sets(rp: dict) -> dict:
+    """{set name: (Mandatory, ValueFromPipelineByPropertyName)} of a registry parameter; a
+    parameter without sets belongs to every set (ALL_SETS) with its top-level Mandatory."""
+    vfp = bool(rp.get("ValueFromPipelineByPropertyName"))
+    sets = rp.get("ParameterSets") or []
+    if not sets:
+        return {ALL_SETS: (bool(rp.get("Mandatory")), vfp)}
+    return {s["Name"]: (bool(s.get("Mandatory")), vfp) for s in sets}
+
+
+def module_parameter_sets(src: Source, p: Parameter, problems: list, where: str) -> dict:
+    """{set name: (Mandatory, ValueFromPipelineByPropertyName)} from a param() parameter's
+    [Parameter()] attributes: one without ParameterSetName (or with '__AllParameterSets') is
+    every set, and a parameter with no [Parameter()] at all is every set, optional, not from the
+    pipeline. Problems (non-literal or repeated set names) are appended to `problems`."""
+    pattrs = p.attrs("parameter")
+    if not pattrs:
+        return {ALL_SETS: (False, False)}
+    out = {}
+    for a in pattrs:
+        name = ALL_SETS
+        if "parametersetname" in a.named:
+            try:
+                value = a.value(src, "ParameterSetName")
+            except NotLiteral as e:
+                problems.append(f"{where}: ParameterSetName is not literal ({e})")
+                continue
+            if not isinstance(value, str) or not value:
+                problems.append(f"{where}: ParameterSetName {value!r} is not a set name")
+                continue
+            name = ALL_SETS if value.lower() == ALL_SETS.lower() else value
+        if name in out:
+            problems.append(f"{where}: more than one [Parameter()] for {_set_label(name)} "
+                            "(PowerShell refuses to define the function)")
+            continue
+        out[name] = (bool(a.flag(src, "Mandatory")), bool(a.flag(src, "ValueFromPipelineByPropertyName")))
+    return out
 
 
 def check_parameters(src: Source, fn: Function, op: dict,
@@ -647,8 +695,6 @@ def check_parameters(src: Source, fn: Function, op: dict,
         problems.append(f"parameters not in the registry {unknown}")
     if len(declared) != len(fn.parameters):
         problems.append("declares a parameter twice")
-    group = set(op.get("ExactlyOneOf") or [])
-    group_sets = {}
     for name, rp in reg.items():
         p = declared.get(name)
         if p is None:
@@ -664,18 +710,34 @@ def check_parameters(src: Source, fn: Function, op: dict,
         elif _norm_type(p.types[0]) not in accepted:
             problems.append(f"{where}: type [{p.types[0]}] but the registry says "
                             f"[{rp['PowerShellType']}]")
-        # Mandatory.
-        mand = _truthy(pattrs, src, "Mandatory")
-        if rp["Mandatory"]:
-            if not mand or not all(mand):
-                problems.append(f"{where}: must be Mandatory (in every parameter set)")
-        elif any(mand):
-            sets = [a.value(src, "ParameterSetName") if "parametersetname" in a.named else None
-                    for a in pattrs]
-            if name in group and all(isinstance(s, str) and s for s in sets):
-                group_sets[name] = set(sets)
+        # Parameter sets, and per set Mandatory and ValueFromPipelineByPropertyName: the
+        # (ParameterSetName, Mandatory, ValueFromPipelineByPropertyName) of the [Parameter()]
+        # attributes equal the registry's.
+        want_sets = registry_parameter_sets(rp)
+        got_sets = module_parameter_sets(src, p, problems, where)
+        if set(got_sets) != set(want_sets):
+            got_names = sorted(got_sets, key=lambda s: (s != ALL_SETS, s))
+            want_names = sorted(want_sets, key=lambda s: (s != ALL_SETS, s))
+            if ALL_SETS in got_sets and ALL_SETS not in want_sets:
+                problems.append(f"{where}: has a [Parameter()] without ParameterSetName (every "
+                                f"parameter set) but the registry puts it only in {want_names}; "
+                                "give one [Parameter(ParameterSetName = ...)] per set")
+            elif ALL_SETS in want_sets and ALL_SETS not in got_sets:
+                problems.append(f"{where}: is declared only in parameter sets {got_names} but the "
+                                "registry puts it in every set; use one [Parameter()] without "
+                                "ParameterSetName")
             else:
-                problems.append(f"{where}: is Mandatory but the registry says optional")
+                problems.append(f"{where}: parameter sets {got_names} != registry {want_names}")
+        for set_name in sorted(set(got_sets) & set(want_sets)):
+            (got_mand, got_vfp), (want_mand, want_vfp) = got_sets[set_name], want_sets[set_name]
+            if want_mand and not got_mand:
+                problems.append(f"{where}: must be Mandatory (in {_set_label(set_name)})")
+            elif got_mand and not want_mand:
+                problems.append(f"{where}: is Mandatory (in {_set_label(set_name)}) but the "
+                                "registry says optional there")
+            if got_vfp != want_vfp:
+                problems.append(f"{where}: ValueFromPipelineByPropertyName is {got_vfp} (in "
+                                f"{_set_label(set_name)}), registry says {want_vfp}")
         # HelpMessage, where declared, is the registry's.
         for a in pattrs:
             if "helpmessage" in a.named and rp.get("HelpMessage"):
@@ -685,11 +747,6 @@ def check_parameters(src: Source, fn: Function, op: dict,
                         problems.append(f"{where}: HelpMessage {hm!r} != registry {rp['HelpMessage']!r}")
                 except NotLiteral as e:
                     problems.append(f"{where}: HelpMessage is not literal ({e})")
-        # ValueFromPipelineByPropertyName.
-        vfp = any(_truthy(pattrs, src, "ValueFromPipelineByPropertyName"))
-        if vfp != bool(rp["ValueFromPipelineByPropertyName"]):
-            problems.append(f"{where}: ValueFromPipelineByPropertyName is {vfp}, registry says "
-                            f"{bool(rp['ValueFromPipelineByPropertyName'])}")
         # ValidateSet.
         allowed = rp.get("AllowedValues") or []
         vsets = p.attrs("validateset")
@@ -724,17 +781,50 @@ def check_parameters(src: Source, fn: Function, op: dict,
                     problems.append(f"{where}: ValidateRange{tuple(values)} != Range {tuple(rng)}")
             except NotLiteral as e:
                 problems.append(f"{where}: ValidateRange is not literal ({e})")
-    if group_sets:
-        if set(group_sets) != group:
-            problems.append(f"only {sorted(group_sets)} of the ExactlyOneOf group {sorted(group)} "
-                            "are Mandatory in parameter sets of their own")
-        seen = {}
-        for name, sets in group_sets.items():
-            for s in sets:
-                if s in seen:
-                    problems.append(f"-{name} and -{seen[s]} are both Mandatory in parameter set "
-                                    f"{s!r} (ExactlyOneOf needs one set each)")
-                seen[s] = name
+    return problems
+
+
+def check_parameter_sets(src: Source, fn: Function, op: dict) -> list:
+    """The cmdlet's DefaultParameterSetName equals the registry's (absent when the registry has
+    none), and no [Parameter(ParameterSetName = ...)] names a set the registry lacks. Which set
+    each parameter belongs to, and how, is check_parameters' job."""
+    problems = []
+    sets = list(op.get("ParameterSets") or [])
+    want_default = op.get("DefaultParameterSetName")
+    cb = fn.cmdlet_binding
+    got_default = None
+    if cb is not None and "defaultparametersetname" in cb.named:
+        try:
+            got_default = cb.value(src, "DefaultParameterSetName")
+        except NotLiteral as e:
+            problems.append(f"DefaultParameterSetName is not literal ({e})")
+    if got_default != want_default:
+        if want_default is None:
+            problems.append(f"declares DefaultParameterSetName {got_default!r} but the registry "
+                            "has no parameter sets")
+        elif got_default is None:
+            problems.append(f"lacks [CmdletBinding(DefaultParameterSetName = '{want_default}')]")
+        else:
+            problems.append(f"DefaultParameterSetName {got_default!r} != registry "
+                            f"{want_default!r}")
+    if got_default is not None and got_default not in sets and got_default != want_default:
+        problems.append(f"DefaultParameterSetName {got_default!r} is not a parameter set of the "
+                        f"registry {sets}")
+    unknown = []
+    for p in fn.parameters:
+        for a in p.attrs("parameter"):
+            if "parametersetname" not in a.named:
+                continue
+            try:
+                name = a.value(src, "ParameterSetName")
+            except NotLiteral:
+                continue  # reported by check_parameters
+            if isinstance(name, str) and name.lower() != ALL_SETS.lower() and name not in sets \
+                    and name not in unknown:
+                unknown.append(name)
+    if unknown:
+        problems.append(f"parameter sets {unknown} are not in the registry "
+                        f"({sets if sets else 'which has none'})")
     return problems
 
 
@@ -955,6 +1045,10 @@ def run(root: Path, registry: dict, report: Report) -> None:
             continue
         report.result(f"cmdlet {name} parameters", check_parameters(psm1, fn, op),
                       f"{len(op['Parameters'])} parameters agree")
+        sets = op.get("ParameterSets") or []
+        report.result(f"cmdlet {name} parameter-sets", check_parameter_sets(psm1, fn, op),
+                      f"{len(sets)} sets, default {op.get('DefaultParameterSetName')}" if sets
+                      else "no parameter sets")
         report.result(f"cmdlet {name} output-type", check_output_type(psm1, fn, op),
                       op.get("OutputType") or "None")
         report.result(f"cmdlet {name} should-process", check_should_process(psm1, fn, op),

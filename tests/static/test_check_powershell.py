@@ -15,15 +15,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import check_powershell as cp  # noqa: E402
 
 
-def param(name, ty="string", mandatory=False, allowed=(), rng=None, pipeline=False):
+def param(name, ty="string", mandatory=False, allowed=(), rng=None, pipeline=False, sets=()):
+    """A registry parameter; sets: (set name, mandatory there) pairs, none = every set."""
     return {"Name": name, "PowerShellType": ty, "Mandatory": mandatory,
             "AllowedValues": list(allowed), "Range": rng,
-            "ValueFromPipelineByPropertyName": pipeline}
+            "ValueFromPipelineByPropertyName": pipeline,
+            "ParameterSets": [{"Name": n, "Mandatory": m} for n, m in sets]}
 
 
 NEW_VAULT = {
     "Name": "New-KeyVault", "Verb": "New", "Noun": "KeyVault", "StateChanging": True,
-    "ConfirmImpact": "Medium", "ExactlyOneOf": [],
+    "ConfirmImpact": "Medium", "ParameterSets": [], "DefaultParameterSetName": None,
     "Parameters": [
         param("VaultName", mandatory=True, pipeline=True),
         param("Sku", allowed=["Standard", "Premium"]),
@@ -35,19 +37,32 @@ NEW_VAULT = {
 REMOVE_POLICY = {
     "Name": "Remove-KeyVaultAccessPolicy", "Verb": "Remove", "Noun": "KeyVaultAccessPolicy",
     "StateChanging": True, "ConfirmImpact": "High",
-    "ExactlyOneOf": ["UserPrincipalName", "ObjectId"],
+    "ParameterSets": ["ByUserPrincipalName", "ByObjectId"],
+    "DefaultParameterSetName": "ByUserPrincipalName",
     "Parameters": [
         param("VaultName", mandatory=True, pipeline=True),
-        param("UserPrincipalName", pipeline=True),
-        param("ObjectId", pipeline=True),
+        param("UserPrincipalName", pipeline=True, sets=[("ByUserPrincipalName", True)]),
+        param("ObjectId", pipeline=True, sets=[("ByObjectId", True)]),
     ],
 }
 GET_VAULT = {
     "Name": "Get-KeyVault", "Verb": "Get", "Noun": "KeyVault", "StateChanging": False,
-    "ConfirmImpact": "None", "ExactlyOneOf": [],
+    "ConfirmImpact": "None", "ParameterSets": [], "DefaultParameterSetName": None,
     "Parameters": [param("VaultName", pipeline=True)],
 }
-REGISTRY = {"Version": "0", "Operations": [NEW_VAULT, REMOVE_POLICY, GET_VAULT]}
+GET_KEY = {
+    "Name": "Get-KeyVaultKey", "Verb": "Get", "Noun": "KeyVaultKey", "StateChanging": False,
+    "ConfirmImpact": "None", "ParameterSets": ["ByVaultName", "ByKeyVersion", "ByKeyVersions"],
+    "DefaultParameterSetName": "ByVaultName",
+    "Parameters": [
+        param("VaultName", mandatory=True, pipeline=True),
+        param("Name", pipeline=True,
+              sets=[("ByVaultName", False), ("ByKeyVersion", True), ("ByKeyVersions", True)]),
+        param("Version", pipeline=True, sets=[("ByKeyVersion", True)]),
+        param("IncludeVersions", ty="switch", sets=[("ByKeyVersions", True)]),
+    ],
+}
+REGISTRY = {"Version": "0", "Operations": [NEW_VAULT, REMOVE_POLICY, GET_VAULT, GET_KEY]}
 
 GOOD_NEW = """
 <#
@@ -98,11 +113,11 @@ function Remove-CkKeyVaultAccessPolicy {
     .EXAMPLE
     Remove-CkKeyVaultAccessPolicy -VaultName v1 -ObjectId 00000000-0000-0000-0000-000000000000
     #>
-    [CmdletBinding(SupportsShouldProcess, ConfirmImpact = 'High')]
+    [CmdletBinding(DefaultParameterSetName = 'ByUserPrincipalName', SupportsShouldProcess, ConfirmImpact = 'High')]
     param(
         [Parameter(Mandatory, ValueFromPipelineByPropertyName)]
         [string] $VaultName,
-        [Parameter(Mandatory, ParameterSetName = 'ByUpn', ValueFromPipelineByPropertyName)]
+        [Parameter(Mandatory, ParameterSetName = 'ByUserPrincipalName', ValueFromPipelineByPropertyName)]
         [string] $UserPrincipalName,
         [Parameter(Mandatory, ParameterSetName = 'ByObjectId', ValueFromPipelineByPropertyName)]
         [string] $ObjectId
@@ -125,6 +140,41 @@ function Get-CkKeyVault {
         [System.String] $VaultName
     )
     'vault'
+}
+"""
+
+GOOD_GET_KEY = """
+function Get-CkKeyVaultKey {
+    <#
+    .SYNOPSIS
+    Gets keys.
+    .PARAMETER VaultName
+    v
+    .PARAMETER Name
+    n
+    .PARAMETER Version
+    ver
+    .PARAMETER IncludeVersions
+    i
+    .EXAMPLE
+    Get-CkKeyVaultKey -VaultName v1 -Name k -IncludeVersions
+    #>
+    [CmdletBinding(DefaultParameterSetName = 'ByVaultName')]
+    param(
+        [Parameter(Mandatory, ValueFromPipelineByPropertyName)]
+        [string] $VaultName,
+        [Parameter(ParameterSetName = 'ByVaultName', ValueFromPipelineByPropertyName)]
+        [Parameter(ParameterSetName = 'ByKeyVersion', Mandatory, ValueFromPipelineByPropertyName)]
+        [Parameter(ParameterSetName = 'ByKeyVersions', Mandatory = $true, ValueFromPipelineByPropertyName)]
+        [string] $Name,
+        [Parameter(Mandatory, ParameterSetName = 'ByKeyVersion', ValueFromPipelineByPropertyName)]
+        [string] $Version,
+        [Parameter(ParameterSetName = 'ByKeyVersions', Mandatory)]
+        [switch] $IncludeVersions
+    )
+    process {
+        if ($PSCmdlet.ParameterSetName -eq 'ByKeyVersions') { 'versions' }
+    }
 }
 """
 
@@ -169,12 +219,19 @@ MANIFEST = """
     FunctionsToExport = @(
         'New-CkKeyVault', 'Remove-CkKeyVaultAccessPolicy'
         'Get-CkKeyVault'
+        'Get-CkKeyVaultKey'
         'Connect-CkService'
         'Disconnect-CkService'
         'Get-CkConnection'
     )
 }
 """
+
+
+def edit(code, old, new):
+    """code.replace(old, new), failing when old is not there (so a test cannot pass vacuously)."""
+    assert old in code, f"{old!r} not in the snippet"
+    return code.replace(old, new)
 
 
 def function(source):
@@ -196,7 +253,7 @@ class ParseChecks(unittest.TestCase):
         self.assertTrue(cp.syntax_problems(src))
 
     def test_clean_code_parses(self):
-        for code in (GOOD_NEW, GOOD_REMOVE, GOOD_GET, EXTRAS, MANIFEST):
+        for code in (GOOD_NEW, GOOD_REMOVE, GOOD_GET, GOOD_GET_KEY, EXTRAS, MANIFEST):
             self.assertEqual(cp.syntax_problems(cp.Source(code)), [], code[:40])
 
     def test_allow_list_excuses_only_its_gap(self):
@@ -225,15 +282,17 @@ class ParseChecks(unittest.TestCase):
 class ParameterChecks(unittest.TestCase):
     def test_good_functions_pass(self):
         for code, op in ((GOOD_NEW, NEW_VAULT), (GOOD_REMOVE, REMOVE_POLICY),
-                         (GOOD_GET, GET_VAULT)):
+                         (GOOD_GET, GET_VAULT), (GOOD_GET_KEY, GET_KEY)):
             src, fn = function(code)
             self.assertEqual(cp.check_parameters(src, fn, op), [], op["Name"])
+            self.assertEqual(cp.check_parameter_sets(src, fn, op), [], op["Name"])
             self.assertEqual(cp.check_should_process(src, fn, op), [], op["Name"])
             self.assertEqual(cp.check_help(fn), [], op["Name"])
 
     def assertCaught(self, code, op, needle, check="parameters"):
         src, fn = function(code)
         problems = {"parameters": lambda: cp.check_parameters(src, fn, op),
+                    "parameter-sets": lambda: cp.check_parameter_sets(src, fn, op),
                     "should-process": lambda: cp.check_should_process(src, fn, op),
                     "help": lambda: cp.check_help(fn)}[check]()
         self.assertTrue(any(needle in p for p in problems), f"{needle!r} not in {problems}")
@@ -259,11 +318,17 @@ class ParameterChecks(unittest.TestCase):
         code = GOOD_NEW.replace("[hashtable] $Tag", "[Parameter(Mandatory)][hashtable] $Tag")
         self.assertCaught(code, NEW_VAULT, "-Tag: is Mandatory")
 
-    def test_exactly_one_of_needs_own_sets(self):
-        code = GOOD_REMOVE.replace("ParameterSetName = 'ByObjectId'", "ParameterSetName = 'ByUpn'")
-        self.assertCaught(code, REMOVE_POLICY, "both Mandatory in parameter set")
-        code = GOOD_REMOVE.replace("[Parameter(Mandatory, ParameterSetName = 'ByObjectId', ", "[Parameter(")
-        self.assertCaught(code, REMOVE_POLICY, "ExactlyOneOf group")
+    def test_mandatory_is_per_set(self):
+        # A parameter in every set must be Mandatory there as the registry says...
+        code = edit(GOOD_REMOVE, "[Parameter(Mandatory, ValueFromPipelineByPropertyName)]\n"
+                    "        [string] $VaultName",
+                    "[Parameter(ValueFromPipelineByPropertyName)]\n"
+                    "        [string] $VaultName")
+        self.assertCaught(code, REMOVE_POLICY, "-VaultName: must be Mandatory (in every parameter set)")
+        # ... and a parameter of one set, in that set.
+        code = edit(GOOD_REMOVE, "[Parameter(Mandatory, ParameterSetName = 'ByObjectId'",
+                    "[Parameter(ParameterSetName = 'ByObjectId'")
+        self.assertCaught(code, REMOVE_POLICY, "-ObjectId: must be Mandatory (in parameter set 'ByObjectId')")
 
     def test_pipeline_mismatch(self):
         self.assertCaught(GOOD_NEW.replace(", ValueFromPipelineByPropertyName = $true", ""),
@@ -278,6 +343,104 @@ class ParameterChecks(unittest.TestCase):
         self.assertCaught(GOOD_NEW.replace("ValidateRange(7, 90)", "ValidateRange(1, 90)"), NEW_VAULT, "ValidateRange")
         self.assertCaught(GOOD_NEW.replace("[ValidateRange(7, 90)]", ""), NEW_VAULT, "needs [ValidateRange")
 
+
+class ParameterSetChecks(unittest.TestCase):
+    assertCaught = ParameterChecks.assertCaught
+
+    def test_missing_parameter_set_name(self):
+        # Without ParameterSetName the parameter is in every set: PowerShell would then accept
+        # -UserPrincipalName together with -ObjectId.
+        code = edit(GOOD_REMOVE, "[Parameter(Mandatory, ParameterSetName = 'ByObjectId', ",
+                    "[Parameter(")
+        self.assertCaught(code, REMOVE_POLICY, "-ObjectId: has a [Parameter()] without ParameterSetName")
+        # The same with no [Parameter()] at all.
+        code = edit(GOOD_REMOVE, "[Parameter(Mandatory, ParameterSetName = 'ByObjectId', "
+                    "ValueFromPipelineByPropertyName)]", "")
+        self.assertCaught(code, REMOVE_POLICY, "-ObjectId: has a [Parameter()] without ParameterSetName")
+        # One set of several left out.
+        code = edit(GOOD_GET_KEY, "        [Parameter(ParameterSetName = 'ByKeyVersion', Mandatory, "
+                    "ValueFromPipelineByPropertyName)]\n", "")
+        self.assertCaught(code, GET_KEY, "-Name: parameter sets ['ByKeyVersions', 'ByVaultName'] != "
+                                         "registry ['ByKeyVersion', 'ByKeyVersions', 'ByVaultName']")
+
+    def test_set_name_where_the_registry_has_every_set(self):
+        code = edit(GOOD_REMOVE, "[Parameter(Mandatory, ValueFromPipelineByPropertyName)]\n"
+                    "        [string] $VaultName",
+                    "[Parameter(Mandatory, ParameterSetName = 'ByObjectId', "
+                    "ValueFromPipelineByPropertyName)]\n        [string] $VaultName")
+        self.assertCaught(code, REMOVE_POLICY, "-VaultName: is declared only in parameter sets ['ByObjectId']")
+
+    def test_wrong_default_set(self):
+        code = edit(GOOD_REMOVE, "DefaultParameterSetName = 'ByUserPrincipalName'",
+                    "DefaultParameterSetName = 'ByObjectId'")
+        self.assertCaught(code, REMOVE_POLICY, "DefaultParameterSetName 'ByObjectId' != registry "
+                                               "'ByUserPrincipalName'", "parameter-sets")
+        code = edit(GOOD_REMOVE, "DefaultParameterSetName = 'ByUserPrincipalName', ", "")
+        self.assertCaught(code, REMOVE_POLICY, "lacks [CmdletBinding(DefaultParameterSetName = "
+                                               "'ByUserPrincipalName')]", "parameter-sets")
+        code = edit(GOOD_REMOVE, "DefaultParameterSetName = 'ByUserPrincipalName'",
+                    "DefaultParameterSetName = 'ByUpn'")
+        self.assertCaught(code, REMOVE_POLICY, "'ByUpn' is not a parameter set of the registry",
+                          "parameter-sets")
+        code = edit(GOOD_GET, "[CmdletBinding()]", "[CmdletBinding(DefaultParameterSetName = 'ByName')]")
+        self.assertCaught(code, GET_VAULT, "but the registry has no parameter sets", "parameter-sets")
+
+    def test_mandatory_in_the_wrong_set(self):
+        # -Name is optional in ByVaultName and Mandatory in ByKeyVersion: swapped here.
+        code = edit(
+            GOOD_GET_KEY,
+            "[Parameter(ParameterSetName = 'ByVaultName', ValueFromPipelineByPropertyName)]",
+            "[Parameter(ParameterSetName = 'ByVaultName', Mandatory, ValueFromPipelineByPropertyName)]"
+        )
+        code = edit(
+            code,
+            "[Parameter(ParameterSetName = 'ByKeyVersion', Mandatory, ValueFromPipelineByPropertyName)]",
+            "[Parameter(ParameterSetName = 'ByKeyVersion', ValueFromPipelineByPropertyName)]")
+        self.assertCaught(code, GET_KEY, "-Name: is Mandatory (in parameter set 'ByVaultName') but "
+                                         "the registry says optional there")
+        self.assertCaught(code, GET_KEY, "-Name: must be Mandatory (in parameter set 'ByKeyVersion')")
+        # A principal Mandatory in the other principal's set.
+        code = edit(GOOD_REMOVE, "[Parameter(Mandatory, ParameterSetName = 'ByObjectId'",
+                    "[Parameter(Mandatory, ParameterSetName = 'ByUserPrincipalName'")
+        self.assertCaught(code, REMOVE_POLICY, "-ObjectId: parameter sets ['ByUserPrincipalName'] != "
+                                               "registry ['ByObjectId']")
+
+    def test_unknown_set_name(self):
+        code = edit(GOOD_REMOVE, "ParameterSetName = 'ByObjectId'", "ParameterSetName = 'ByObjectID'")
+        self.assertCaught(code, REMOVE_POLICY, "parameter sets ['ByObjectID'] are not in the registry",
+                          "parameter-sets")
+        self.assertCaught(code, REMOVE_POLICY, "-ObjectId: parameter sets ['ByObjectID'] != registry")
+        code = edit(GOOD_NEW, "[Parameter(Mandatory = $true, ValueFromPipelineByPropertyName = $true)]",
+                    "[Parameter(Mandatory = $true, ParameterSetName = 'Default', "
+                    "ValueFromPipelineByPropertyName = $true)]")
+        self.assertCaught(code, NEW_VAULT, "parameter sets ['Default'] are not in the registry "
+                                           "(which has none)", "parameter-sets")
+
+    def test_pipeline_is_per_set(self):
+        code = edit(
+            GOOD_GET_KEY,
+            "[Parameter(ParameterSetName = 'ByKeyVersions', Mandatory = $true, ValueFromPipelineByPropertyName)]",
+            "[Parameter(ParameterSetName = 'ByKeyVersions', Mandatory = $true)]")
+        self.assertCaught(code, GET_KEY, "-Name: ValueFromPipelineByPropertyName is False (in "
+                                         "parameter set 'ByKeyVersions')")
+
+    def test_set_declared_twice(self):
+        code = edit(
+            GOOD_GET_KEY,
+            "[Parameter(ParameterSetName = 'ByKeyVersions', Mandatory)]",
+            "[Parameter(ParameterSetName = 'ByKeyVersions', Mandatory)]\n"
+            "        [Parameter(ParameterSetName = 'ByKeyVersions')]")
+        self.assertCaught(code, GET_KEY, "-IncludeVersions: more than one [Parameter()] for "
+                                         "parameter set 'ByKeyVersions'")
+
+    def test_all_parameter_sets_spelled_out(self):
+        code = edit(GOOD_REMOVE, "[Parameter(Mandatory, ValueFromPipelineByPropertyName)]\n"
+                    "        [string] $VaultName",
+                    "[Parameter(Mandatory, ParameterSetName = '__AllParameterSets', "
+                    "ValueFromPipelineByPropertyName)]\n        [string] $VaultName")
+        src, fn = function(code)
+        self.assertEqual(cp.check_parameters(src, fn, REMOVE_POLICY), [])
+        self.assertEqual(cp.check_parameter_sets(src, fn, REMOVE_POLICY), [])
 
 class ShouldProcessChecks(unittest.TestCase):
     assertCaught = ParameterChecks.assertCaught
@@ -356,13 +519,13 @@ class ExportAndVerbChecks(unittest.TestCase):
     def test_exports_agree(self):
         names = cp.manifest_functions(cp.Source(MANIFEST))
         module = [f.name for f in cp.top_level_functions(
-            cp.Source(GOOD_NEW + GOOD_REMOVE + GOOD_GET + EXTRAS))]
+            cp.Source(GOOD_NEW + GOOD_REMOVE + GOOD_GET + GOOD_GET_KEY + EXTRAS))]
         self.assertEqual(cp.check_exports(names, module, REGISTRY), [])
 
     def test_export_mismatch(self):
         names = cp.manifest_functions(cp.Source(MANIFEST.replace("'Get-CkKeyVault'", "")))
         module = [f.name for f in cp.top_level_functions(
-            cp.Source(GOOD_NEW + GOOD_REMOVE + GOOD_GET + EXTRAS))]
+            cp.Source(GOOD_NEW + GOOD_REMOVE + GOOD_GET + GOOD_GET_KEY + EXTRAS))]
         problems = cp.check_exports(names, module, REGISTRY)
         self.assertTrue(any("Get-CkKeyVault" in p for p in problems), problems)
         problems = cp.check_exports(module, module[:-1], REGISTRY)
@@ -371,11 +534,11 @@ class ExportAndVerbChecks(unittest.TestCase):
     def test_private_helper_with_cmdlet_name(self):
         names = cp.manifest_functions(cp.Source(MANIFEST))
         module = [f.name for f in cp.top_level_functions(
-            cp.Source(GOOD_NEW + GOOD_REMOVE + GOOD_GET + EXTRAS + "function Invoke-CkNative { }\n"))]
+            cp.Source(GOOD_NEW + GOOD_REMOVE + GOOD_GET + GOOD_GET_KEY + EXTRAS + "function Invoke-CkNative { }\n"))]
         problems = cp.check_exports(names, module, REGISTRY)
         self.assertTrue(any("Invoke-CkNative" in p and "helpers" in p for p in problems), problems)
         module = [f.name for f in cp.top_level_functions(
-            cp.Source(GOOD_NEW + GOOD_REMOVE + GOOD_GET + EXTRAS + "function Invoke-Native { }\n"))
+            cp.Source(GOOD_NEW + GOOD_REMOVE + GOOD_GET + GOOD_GET_KEY + EXTRAS + "function Invoke-Native { }\n"))
             if cp.PUBLIC_FUNCTION.match(f.name)]
         self.assertEqual(cp.check_exports(names, module, REGISTRY), [])
 
@@ -418,15 +581,24 @@ class EndToEnd(unittest.TestCase):
             return report, out.getvalue()
 
     def test_good_module_passes(self):
-        report, out = self.run_tree(GOOD_NEW + GOOD_REMOVE + GOOD_GET + EXTRAS)
+        report, out = self.run_tree(GOOD_NEW + GOOD_REMOVE + GOOD_GET + GOOD_GET_KEY + EXTRAS)
         self.assertEqual(report.failed, 0, out)
         self.assertGreater(report.passed, 10, out)
+        self.assertIn("PASS cmdlet Get-CkKeyVaultKey parameter-sets: 3 sets, default ByVaultName", out)
 
     def test_bad_module_fails(self):
         bad = GOOD_NEW.replace("if ($PSCmdlet.ShouldProcess($VaultName, 'Create'))", "if ($true")
-        report, out = self.run_tree(bad + GOOD_REMOVE + GOOD_GET + EXTRAS)
+        report, out = self.run_tree(bad + GOOD_REMOVE + GOOD_GET + GOOD_GET_KEY + EXTRAS)
         self.assertIn("FAIL parse powershell/CustomerKey/CustomerKey.psm1", out)
         self.assertIn("FAIL cmdlet New-CkKeyVault should-process", out)
+
+    def test_bad_parameter_sets_fail(self):
+        bad = edit(GOOD_GET_KEY, "DefaultParameterSetName = 'ByVaultName'",
+                   "DefaultParameterSetName = 'ByKeyVersions'")
+        report, out = self.run_tree(GOOD_NEW + GOOD_REMOVE + GOOD_GET + bad + EXTRAS)
+        self.assertEqual(report.failed, 1, out)
+        self.assertIn("FAIL cmdlet Get-CkKeyVaultKey parameter-sets: DefaultParameterSetName "
+                      "'ByKeyVersions' != registry 'ByVaultName'", out)
 
     def test_missing_module_fails(self):
         with tempfile.TemporaryDirectory() as d:
