@@ -188,6 +188,33 @@ fn check_output_file(
     }
 }
 
+impl BackupVersion {
+    /// The stored version back from its backup form, under its new vault; None when a byte
+    /// field does not decode.
+    fn to_row(&self, vault: &str, name: &str) -> Option<VersionRow> {
+        let decode = |s: &str| b64::decode(s).ok();
+        Some(VersionRow {
+            vault: vault.to_string(),
+            name: name.to_string(),
+            version: self.version.clone(),
+            seq: self.seq,
+            kty: self.kty.clone(),
+            size: self.size,
+            key_ops: self.key_ops.clone(),
+            enabled: self.enabled,
+            not_before: self.not_before,
+            expires: self.expires,
+            created: self.created,
+            updated: self.updated,
+            tags: self.tags.clone(),
+            modulus: decode(&self.modulus)?,
+            exponent: decode(&self.exponent)?,
+            wrapped_data_key: decode(&self.wrapped_data_key)?,
+            sealed_private_key: decode(&self.sealed_private_key)?,
+        })
+    }
+}
+
 fn backup_version(v: &VersionRow) -> BackupVersion {
     BackupVersion {
         version: v.version.clone(),
@@ -260,7 +287,6 @@ pub fn restore_key(call: &Call<'_>, a: RestoreKeyArgs) -> Result<KeyVaultKeyOut>
     if payload.versions.is_empty() {
         return Err(invalid("holds no key versions"));
     }
-    let decode = |s: &str| b64::decode(s).map_err(|_| invalid("holds damaged key data"));
     call.transaction(&format!("{}/{}", a.vault_name, payload.name), |tx| {
         let vault = active_vault(tx, &a.vault_name)?;
         authorize(tx, &vault, call.principal(), "restore")?;
@@ -299,25 +325,7 @@ pub fn restore_key(call: &Call<'_>, a: RestoreKeyArgs) -> Result<KeyVaultKeyOut>
         let key = KeyRow { vault: vault.name.clone(), name: payload.name.clone(), deleted_date: None, scheduled_purge: None };
         let mut latest = None;
         for v in &payload.versions {
-            let row = VersionRow {
-                vault: vault.name.clone(),
-                name: payload.name.clone(),
-                version: v.version.clone(),
-                seq: v.seq,
-                kty: v.kty.clone(),
-                size: v.size,
-                key_ops: v.key_ops.clone(),
-                enabled: v.enabled,
-                not_before: v.not_before,
-                expires: v.expires,
-                created: v.created,
-                updated: v.updated,
-                tags: v.tags.clone(),
-                modulus: decode(&v.modulus)?,
-                exponent: decode(&v.exponent)?,
-                wrapped_data_key: decode(&v.wrapped_data_key)?,
-                sealed_private_key: decode(&v.sealed_private_key)?,
-            };
+            let row = v.to_row(&vault.name, &payload.name).ok_or_else(|| invalid("holds damaged key data"))?;
             sql::insert_version(tx, &row)?;
             if latest.as_ref().is_none_or(|l: &VersionRow| row.seq > l.seq) {
                 latest = Some(row);

@@ -118,12 +118,6 @@ pub fn add_key(call: &Call<'_>, a: AddKeyArgs) -> Result<KeyVaultKeyOut> {
         Some(ops) => ops.clone(),
         None => DEFAULT_RSA_KEY_OPS.iter().map(|s| s.to_string()).collect(),
     };
-    if a.key_file_password.is_some() && a.key_file_path.is_none() {
-        return Err(Error::invalid_argument(
-            "KeyFilePassword",
-            "goes with -KeyFilePath",
-        ));
-    }
     let permission = if a.key_file_path.is_some() {
         "import"
     } else {
@@ -135,14 +129,10 @@ pub fn add_key(call: &Call<'_>, a: AddKeyArgs) -> Result<KeyVaultKeyOut> {
         let vault = active_vault(tx, &a.vault_name)?;
         authorize(tx, &vault, call.principal(), permission)
     })?;
+    // -Size/-KeyType versus -KeyFilePath/-KeyFilePassword are the table's parameter sets
+    // (InteractiveCreate, InteractiveImport), checked before this runs.
     let material = match &a.key_file_path {
         Some(path) => {
-            if a.size.is_some() {
-                return Err(Error::invalid_argument(
-                    "Size",
-                    "cannot be given with -KeyFilePath: the file fixes the size",
-                ));
-            }
             let bytes = crypto::Secret::new(read_limited(path, "KeyFilePath", 64 * 1024)?);
             crypto::import_rsa(bytes.expose(), a.key_file_password.as_deref())?
         }
@@ -262,24 +252,8 @@ pub struct GetKeyArgs {
 }
 
 pub fn get_key(call: &Call<'_>, a: GetKeyArgs) -> Result<Vec<KeyVaultKeyOut>> {
-    if a.name.is_none() && (a.version.is_some() || a.include_versions) {
-        return Err(Error::invalid_argument(
-            "Name",
-            "is required with -Version or -IncludeVersions",
-        ));
-    }
-    if a.version.is_some() && a.include_versions {
-        return Err(Error::invalid_argument(
-            "IncludeVersions",
-            "cannot be combined with -Version",
-        ));
-    }
-    if a.in_removed_state && (a.version.is_some() || a.include_versions) {
-        return Err(Error::invalid_argument(
-            "InRemovedState",
-            "cannot be combined with -Version or -IncludeVersions",
-        ));
-    }
+    // Which combinations may be given is the table's parameter sets (ByVaultName,
+    // ByKeyVersion, ByKeyVersions), checked before this runs.
     let target = format!("{}/{}", a.vault_name, a.name.as_deref().unwrap_or("*"));
     call.transaction(&target, |tx| {
         let vault = active_vault(tx, &a.vault_name)?;
