@@ -149,7 +149,7 @@ pub unsafe extern "C" fn ck_call(
             .ok_or_else(|| Error::invalid_argument("session", "must not be NULL"))?;
         let operation = read_str(operation, "operation")?;
         let arguments = read_json(arguments_json, "arguments_json")?;
-        let result = session.session.call(operation, &arguments)?;
+        let result = crate::registry().call(&session.session, operation, &arguments)?;
         put_json(out_json, &result);
         Ok(())
     })
@@ -167,7 +167,7 @@ pub unsafe extern "C" fn ck_describe(out_json: *mut *mut c_char) -> i32 {
         if out_json.is_null() {
             return Err(Error::invalid_argument("out_json", "must not be NULL"));
         }
-        put_json(out_json, &crate::operations::describe());
+        put_json(out_json, &crate::registry().describe());
         Ok(())
     })
 }

@@ -1,8 +1,9 @@
-//! A session: one open store, the caller's identity and the caller's clock.
+//! A session: one open store, the caller's identity and the caller's clock. It does not
+//! dispatch: the registry ([`crate::registry`]) runs operations on a session.
 
 use crate::error::{Error, Result};
-use crate::store::{AuditEntry, Store};
-use rusqlite::Transaction;
+use crate::identity::Principal;
+use crate::store::Store;
 use serde::Deserialize;
 use serde_json::Value;
 use std::path::PathBuf;
@@ -53,7 +54,7 @@ fn default_principal() -> String {
 /// One open store. Safe to share between threads: each call takes its own SQLite connection.
 pub struct Session {
     store: Arc<Store>,
-    principal: String,
+    principal: Principal,
     time_shift: i64,
 }
 
@@ -101,7 +102,7 @@ impl Session {
         crate::jobs::start_retention_purger(&store, time_shift);
         Ok(Session {
             store,
-            principal,
+            principal: Principal::user(principal),
             time_shift,
         })
     }
@@ -125,8 +126,17 @@ impl Session {
         &self.store
     }
 
-    pub fn principal(&self) -> &str {
+    pub fn store_arc(&self) -> &Arc<Store> {
+        &self.store
+    }
+
+    /// The user the session acts as.
+    pub fn principal(&self) -> &Principal {
         &self.principal
+    }
+
+    pub fn time_shift(&self) -> i64 {
+        self.time_shift
     }
 
     /// The session's clock in unix seconds: wall clock plus TimeShiftSeconds.
@@ -138,73 +148,8 @@ impl Session {
     pub fn info(&self) -> Value {
         serde_json::json!({
             "Store": self.store.dir().display().to_string(),
-            "UserPrincipalName": self.principal,
+            "UserPrincipalName": self.principal.name(),
             "Version": crate::VERSION,
         })
-    }
-
-    /// Runs an operation by name with JSON arguments.
-    pub fn call(&self, operation: &str, arguments: &Value) -> Result<Value> {
-        crate::operations::call(self, operation, arguments)
-    }
-}
-
-/// One running operation: the session, and the operation's name for the audit table.
-pub struct Call<'a> {
-    pub session: &'a Session,
-    pub operation: &'static str,
-}
-
-impl<'a> Call<'a> {
-    pub fn now(&self) -> i64 {
-        self.session.now()
-    }
-
-    pub fn principal(&self) -> &str {
-        self.session.principal()
-    }
-
-    pub fn store(&self) -> &Store {
-        self.session.store()
-    }
-
-    fn audit_entry<'b>(&'b self, target: &'b str) -> AuditEntry<'b> {
-        AuditEntry {
-            principal: self.session.principal(),
-            operation: self.operation,
-            target,
-        }
-    }
-
-    /// Audits this operation's failure (once, whatever stage it came from).
-    pub fn audit_failure(&self, target: &str, error: &Error) {
-        // The caller reports `error` either way; a busy audit write must not hide it.
-        let _ = self.session.store().audit(
-            &self.audit_entry(target),
-            &format!("Failed: {}", error.code),
-        );
-    }
-
-    /// Audits a success that is not a store change (a cryptographic operation), with detail.
-    pub fn audit_success(&self, target: &str, detail: &str) -> Result<()> {
-        self.session
-            .store()
-            .audit(&self.audit_entry(target), &format!("Succeeded: {detail}"))
-    }
-
-    /// Runs `work` as a read of a consistent snapshot, without an audit row.
-    pub fn read<R>(&self, work: impl FnOnce(&Transaction<'_>) -> Result<R>) -> Result<R> {
-        self.session.store().read(work)
-    }
-
-    /// Runs `work` as this operation's one transaction, audited against `target`.
-    pub fn transaction<R>(
-        &self,
-        target: &str,
-        work: impl FnOnce(&Transaction<'_>) -> Result<R>,
-    ) -> Result<R> {
-        self.session
-            .store()
-            .transaction(&self.audit_entry(target), self.now(), work)
     }
 }

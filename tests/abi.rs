@@ -180,7 +180,7 @@ fn every_registered_parameter_reaches_its_operation() {
     // structs agree (a mismatch is an InternalError, a set violation a BadParameter).
     use customer_key::operations::ParamType as T;
     let (_dir, ck) = store_with_vaults("registry", &[("vault-a", "westeurope")]);
-    for op in customer_key::operations::operations() {
+    for op in customer_key::registry().operations() {
         let mut sets: Vec<Option<&str>> = op.parameter_sets().into_iter().map(Some).collect();
         if sets.is_empty() {
             sets.push(None);

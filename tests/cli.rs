@@ -219,7 +219,8 @@ fn list_and_describe_come_from_the_operation_table() {
         .lines()
         .map(|l| l.split_whitespace().next().unwrap())
         .collect();
-    let table: Vec<&str> = customer_key::operations::operations()
+    let table: Vec<&str> = customer_key::registry()
+        .operations()
         .iter()
         .map(|o| o.name)
         .collect();
@@ -229,5 +230,5 @@ fn list_and_describe_come_from_the_operation_table() {
         .output()
         .unwrap();
     let described: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(described, customer_key::operations::describe());
+    assert_eq!(described, customer_key::registry().describe());
 }

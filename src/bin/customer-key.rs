@@ -1,7 +1,7 @@
 //! The CLI: `customer-key <Operation> [-Param value ...]`. Argument parsing only; the operation
 //! table does the rest.
 
-use customer_key::operations::{self, ParamType};
+use customer_key::operations::ParamType;
 use customer_key::{Error, Session, SessionOptions};
 use serde_json::{Map, Value};
 use std::path::PathBuf;
@@ -47,13 +47,14 @@ fn run(args: Vec<String>) -> Result<Option<String>, Error> {
             "--help" | "-h" => return Ok(Some(USAGE.to_string())),
             "--version" => return Ok(Some(customer_key::VERSION.to_string())),
             "--list" => {
-                let names: Vec<String> = operations::operations()
+                let names: Vec<String> = customer_key::registry()
+                    .operations()
                     .iter()
                     .map(|op| format!("{:<32} {}", op.name, op.synopsis))
                     .collect();
                 return Ok(Some(names.join("\n")));
             }
-            "--describe" => return Ok(Some(operations::describe().to_string())),
+            "--describe" => return Ok(Some(customer_key::registry().describe().to_string())),
             "--store" => {
                 let dir = rest
                     .next()
@@ -90,7 +91,7 @@ fn run(args: Vec<String>) -> Result<Option<String>, Error> {
         }
     }
     let operation = operation.ok_or_else(|| usage_error("no operation given"))?;
-    let op = operations::find(&operation).ok_or_else(|| {
+    let op = customer_key::registry().find(&operation).ok_or_else(|| {
         Error::invalid_argument(
             "operation",
             format!("'{operation}' is not an operation; customer-key --list shows them"),
@@ -117,7 +118,7 @@ fn run(args: Vec<String>) -> Result<Option<String>, Error> {
         }
     }
     let session = Session::open(options)?;
-    let result = session.call(op.name, &Value::Object(arguments))?;
+    let result = customer_key::registry().call(&session, op.name, &Value::Object(arguments))?;
     Ok(Some(
         serde_json::to_string_pretty(&result).unwrap_or_default(),
     ))

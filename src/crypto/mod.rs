@@ -17,7 +17,9 @@ use aws_lc_rs::rsa::{
 };
 
 mod import;
+mod secret_string;
 pub use import::import_rsa;
+pub use secret_string::SecretString;
 
 pub(crate) const MASTER_KEY_LEN: usize = 32;
 

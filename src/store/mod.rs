@@ -10,7 +10,10 @@
 
 mod files;
 mod schema;
+pub mod tx;
 pub mod vaults;
+
+pub use tx::Tx;
 
 pub use files::{create_private_dir, write_private_file};
 
@@ -206,10 +209,10 @@ impl Store {
         &self,
         audit: &AuditEntry<'_>,
         now: i64,
-        work: impl FnOnce(&Transaction<'_>) -> Result<R>,
+        work: impl FnOnce(&Tx<'_>) -> Result<R>,
     ) -> Result<R> {
         let (value, purged) = self.with_connection(|conn| {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let tx = Tx::new(conn.transaction_with_behavior(TransactionBehavior::Immediate)?);
             let purged = purge_and_audit(&tx, now)?;
             let value = work(&tx)?;
             insert_audit(&tx, audit, "Succeeded")?;
@@ -224,9 +227,9 @@ impl Store {
 
     /// Runs `work` in a read transaction: a consistent snapshot, no audit row, no purge (it
     /// reads only what is live, so expired deleted objects do not matter to it).
-    pub fn read<R>(&self, work: impl FnOnce(&Transaction<'_>) -> Result<R>) -> Result<R> {
+    pub fn read<R>(&self, work: impl FnOnce(&Tx<'_>) -> Result<R>) -> Result<R> {
         self.with_connection(|conn| {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
+            let tx = Tx::new(conn.transaction_with_behavior(TransactionBehavior::Deferred)?);
             let value = work(&tx)?;
             tx.commit()?;
             Ok(value)
@@ -236,7 +239,7 @@ impl Store {
     /// Appends one audit row in a transaction of its own.
     pub fn audit(&self, audit: &AuditEntry<'_>, result: &str) -> Result<()> {
         self.with_connection(|conn| {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let tx = Tx::new(conn.transaction_with_behavior(TransactionBehavior::Immediate)?);
             insert_audit(&tx, audit, result)?;
             tx.commit()?;
             Ok(())
@@ -247,7 +250,7 @@ impl Store {
     /// went. The background purger calls this; operations purge at their start as well.
     pub fn purge_expired(&self, now: i64) -> Result<usize> {
         let purged = self.with_connection(|conn| {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let tx = Tx::new(conn.transaction_with_behavior(TransactionBehavior::Immediate)?);
             let purged = purge_and_audit(&tx, now)?;
             tx.commit()?;
             Ok(purged)
@@ -274,7 +277,7 @@ impl Store {
     }
 }
 
-fn purge_and_audit(tx: &Transaction<'_>, now: i64) -> Result<usize> {
+fn purge_and_audit(tx: &Tx<'_>, now: i64) -> Result<usize> {
     let purged = vaults::purge_expired(tx, now)?;
     if purged > 0 {
         let audit = AuditEntry {
@@ -292,7 +295,7 @@ fn purge_and_audit(tx: &Transaction<'_>, now: i64) -> Result<usize> {
 }
 
 /// Audit rows carry the real wall-clock time, whatever clock the session runs on.
-fn insert_audit(tx: &Transaction<'_>, a: &AuditEntry<'_>, result: &str) -> Result<()> {
+fn insert_audit(tx: &Tx<'_>, a: &AuditEntry<'_>, result: &str) -> Result<()> {
     tx.execute(
         "INSERT INTO audit (time, principal, operation, target, result) VALUES (?1, ?2, ?3, ?4, ?5)",
         params![crate::time::unix_now(), a.principal, a.operation, a.target, result],

@@ -1,7 +1,8 @@
 //! SQL for key vaults, access policies, keys and key versions.
 
+use super::Tx;
 use crate::error::Result;
-use rusqlite::{params, OptionalExtension, Row, Transaction};
+use rusqlite::{params, OptionalExtension, Row};
 use std::collections::BTreeMap;
 
 pub type Tags = BTreeMap<String, String>;
@@ -86,7 +87,7 @@ fn vault_from_row(r: &Row<'_>) -> rusqlite::Result<VaultRow> {
     })
 }
 
-pub fn insert_vault(tx: &Transaction<'_>, v: &VaultRow) -> Result<()> {
+pub fn insert_vault(tx: &Tx<'_>, v: &VaultRow) -> Result<()> {
     tx.execute(
         &format!("INSERT INTO vaults ({VAULT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"),
         params![
@@ -98,7 +99,7 @@ pub fn insert_vault(tx: &Transaction<'_>, v: &VaultRow) -> Result<()> {
 }
 
 /// A vault by name (case-insensitive), deleted or not.
-pub fn get_vault(tx: &Transaction<'_>, name: &str) -> Result<Option<VaultRow>> {
+pub fn get_vault(tx: &Tx<'_>, name: &str) -> Result<Option<VaultRow>> {
     Ok(tx
         .query_row(
             &format!("SELECT {VAULT_COLUMNS} FROM vaults WHERE name = ?1"),
@@ -108,7 +109,7 @@ pub fn get_vault(tx: &Transaction<'_>, name: &str) -> Result<Option<VaultRow>> {
         .optional()?)
 }
 
-pub fn list_vaults(tx: &Transaction<'_>, deleted: bool) -> Result<Vec<VaultRow>> {
+pub fn list_vaults(tx: &Tx<'_>, deleted: bool) -> Result<Vec<VaultRow>> {
     let sql = format!(
         "SELECT {VAULT_COLUMNS} FROM vaults WHERE deleted_date IS {} NULL ORDER BY name",
         if deleted { "NOT" } else { "" }
@@ -120,11 +121,7 @@ pub fn list_vaults(tx: &Transaction<'_>, deleted: bool) -> Result<Vec<VaultRow>>
     Ok(rows)
 }
 
-pub fn set_vault_deleted(
-    tx: &Transaction<'_>,
-    name: &str,
-    deleted: Option<(i64, i64)>,
-) -> Result<()> {
+pub fn set_vault_deleted(tx: &Tx<'_>, name: &str, deleted: Option<(i64, i64)>) -> Result<()> {
     tx.execute(
         "UPDATE vaults SET deleted_date = ?2, scheduled_purge = ?3 WHERE name = ?1",
         params![name, deleted.map(|d| d.0), deleted.map(|d| d.1)],
@@ -132,7 +129,7 @@ pub fn set_vault_deleted(
     Ok(())
 }
 
-pub fn delete_vault(tx: &Transaction<'_>, name: &str) -> Result<()> {
+pub fn delete_vault(tx: &Tx<'_>, name: &str) -> Result<()> {
     tx.execute("DELETE FROM vaults WHERE name = ?1", [name])?;
     Ok(())
 }
@@ -151,7 +148,7 @@ fn policy_from_row(r: &Row<'_>) -> rusqlite::Result<PolicyRow> {
     })
 }
 
-pub fn list_policies(tx: &Transaction<'_>, vault: &str) -> Result<Vec<PolicyRow>> {
+pub fn list_policies(tx: &Tx<'_>, vault: &str) -> Result<Vec<PolicyRow>> {
     let mut stmt = tx.prepare(&format!(
         "SELECT {POLICY_COLUMNS} FROM access_policies WHERE vault = ?1 ORDER BY display_name, object_id"
     ))?;
@@ -162,7 +159,7 @@ pub fn list_policies(tx: &Transaction<'_>, vault: &str) -> Result<Vec<PolicyRow>
 }
 
 /// Inserts or replaces the policy of `p.object_id` on `vault`.
-pub fn upsert_policy(tx: &Transaction<'_>, vault: &str, p: &PolicyRow) -> Result<()> {
+pub fn upsert_policy(tx: &Tx<'_>, vault: &str, p: &PolicyRow) -> Result<()> {
     tx.execute(
         &format!("INSERT OR REPLACE INTO access_policies (vault, {POLICY_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"),
         params![
@@ -173,7 +170,7 @@ pub fn upsert_policy(tx: &Transaction<'_>, vault: &str, p: &PolicyRow) -> Result
     Ok(())
 }
 
-pub fn delete_policy(tx: &Transaction<'_>, vault: &str, object_id: &str) -> Result<bool> {
+pub fn delete_policy(tx: &Tx<'_>, vault: &str, object_id: &str) -> Result<bool> {
     Ok(tx.execute(
         "DELETE FROM access_policies WHERE vault = ?1 AND object_id = ?2",
         params![vault, object_id],
@@ -189,7 +186,7 @@ fn key_from_row(r: &Row<'_>) -> rusqlite::Result<KeyRow> {
     })
 }
 
-pub fn get_key(tx: &Transaction<'_>, vault: &str, name: &str) -> Result<Option<KeyRow>> {
+pub fn get_key(tx: &Tx<'_>, vault: &str, name: &str) -> Result<Option<KeyRow>> {
     Ok(tx
         .query_row(
             "SELECT vault, name, deleted_date, scheduled_purge FROM keys WHERE vault = ?1 AND name = ?2",
@@ -199,7 +196,7 @@ pub fn get_key(tx: &Transaction<'_>, vault: &str, name: &str) -> Result<Option<K
         .optional()?)
 }
 
-pub fn list_keys(tx: &Transaction<'_>, vault: &str, deleted: bool) -> Result<Vec<KeyRow>> {
+pub fn list_keys(tx: &Tx<'_>, vault: &str, deleted: bool) -> Result<Vec<KeyRow>> {
     let sql = format!(
         "SELECT vault, name, deleted_date, scheduled_purge FROM keys WHERE vault = ?1 AND deleted_date IS {} NULL ORDER BY name",
         if deleted { "NOT" } else { "" }
@@ -211,7 +208,7 @@ pub fn list_keys(tx: &Transaction<'_>, vault: &str, deleted: bool) -> Result<Vec
     Ok(rows)
 }
 
-pub fn insert_key(tx: &Transaction<'_>, vault: &str, name: &str) -> Result<()> {
+pub fn insert_key(tx: &Tx<'_>, vault: &str, name: &str) -> Result<()> {
     tx.execute(
         "INSERT INTO keys (vault, name) VALUES (?1, ?2)",
         params![vault, name],
@@ -220,7 +217,7 @@ pub fn insert_key(tx: &Transaction<'_>, vault: &str, name: &str) -> Result<()> {
 }
 
 pub fn set_key_deleted(
-    tx: &Transaction<'_>,
+    tx: &Tx<'_>,
     vault: &str,
     name: &str,
     deleted: Option<(i64, i64)>,
@@ -234,7 +231,7 @@ pub fn set_key_deleted(
 
 /// Deletes a key with all its versions (their sealed private parts are overwritten on disk:
 /// the connection runs with secure_delete).
-pub fn delete_key(tx: &Transaction<'_>, vault: &str, name: &str) -> Result<()> {
+pub fn delete_key(tx: &Tx<'_>, vault: &str, name: &str) -> Result<()> {
     tx.execute(
         "DELETE FROM keys WHERE vault = ?1 AND name = ?2",
         params![vault, name],
@@ -266,7 +263,7 @@ fn version_from_row(r: &Row<'_>) -> rusqlite::Result<VersionRow> {
     })
 }
 
-pub fn insert_version(tx: &Transaction<'_>, v: &VersionRow) -> Result<()> {
+pub fn insert_version(tx: &Tx<'_>, v: &VersionRow) -> Result<()> {
     tx.execute(
         &format!("INSERT INTO key_versions ({VERSION_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)"),
         params![
@@ -279,7 +276,7 @@ pub fn insert_version(tx: &Transaction<'_>, v: &VersionRow) -> Result<()> {
 }
 
 /// Updates the mutable attributes of a version (enabled, dates, operations, tags, updated).
-pub fn update_version_attributes(tx: &Transaction<'_>, v: &VersionRow) -> Result<()> {
+pub fn update_version_attributes(tx: &Tx<'_>, v: &VersionRow) -> Result<()> {
     tx.execute(
         "UPDATE key_versions SET enabled = ?4, not_before = ?5, expires = ?6, key_ops = ?7, tags = ?8, updated = ?9
          WHERE vault = ?1 AND name = ?2 AND version = ?3",
@@ -292,7 +289,7 @@ pub fn update_version_attributes(tx: &Transaction<'_>, v: &VersionRow) -> Result
 }
 
 /// Every version of a key, oldest first.
-pub fn list_versions(tx: &Transaction<'_>, vault: &str, name: &str) -> Result<Vec<VersionRow>> {
+pub fn list_versions(tx: &Tx<'_>, vault: &str, name: &str) -> Result<Vec<VersionRow>> {
     let mut stmt = tx.prepare_cached(&format!(
         "SELECT {VERSION_COLUMNS} FROM key_versions WHERE vault = ?1 AND name = ?2 ORDER BY seq"
     ))?;
@@ -303,7 +300,7 @@ pub fn list_versions(tx: &Transaction<'_>, vault: &str, name: &str) -> Result<Ve
 }
 
 pub fn get_version(
-    tx: &Transaction<'_>,
+    tx: &Tx<'_>,
     vault: &str,
     name: &str,
     version: &str,
@@ -316,7 +313,7 @@ pub fn get_version(
         .optional()?)
 }
 
-pub fn latest_version(tx: &Transaction<'_>, vault: &str, name: &str) -> Result<Option<VersionRow>> {
+pub fn latest_version(tx: &Tx<'_>, vault: &str, name: &str) -> Result<Option<VersionRow>> {
     Ok(tx
         .prepare_cached(&format!(
             "SELECT {VERSION_COLUMNS} FROM key_versions WHERE vault = ?1 AND name = ?2 ORDER BY seq DESC LIMIT 1"
@@ -325,7 +322,7 @@ pub fn latest_version(tx: &Transaction<'_>, vault: &str, name: &str) -> Result<O
         .optional()?)
 }
 
-pub fn next_version_seq(tx: &Transaction<'_>, vault: &str, name: &str) -> Result<i64> {
+pub fn next_version_seq(tx: &Tx<'_>, vault: &str, name: &str) -> Result<i64> {
     Ok(tx.query_row(
         "SELECT COALESCE(MAX(seq), 0) + 1 FROM key_versions WHERE vault = ?1 AND name = ?2",
         params![vault, name],
@@ -341,11 +338,7 @@ pub struct KeyReference {
     pub version: Option<String>,
 }
 
-pub fn key_references(
-    tx: &Transaction<'_>,
-    vault: &str,
-    name: Option<&str>,
-) -> Result<Vec<KeyReference>> {
+pub fn key_references(tx: &Tx<'_>, vault: &str, name: Option<&str>) -> Result<Vec<KeyReference>> {
     let mut stmt = tx.prepare_cached(
         "SELECT referrer_kind, referrer_name, version FROM key_references
          WHERE vault = ?1 AND (?2 IS NULL OR name = ?2) ORDER BY referrer_kind, referrer_name",
@@ -364,7 +357,7 @@ pub fn key_references(
 
 /// Records that a policy uses a key (and optionally one version of it).
 pub fn add_key_reference(
-    tx: &Transaction<'_>,
+    tx: &Tx<'_>,
     vault: &str,
     name: &str,
     version: Option<&str>,
@@ -380,7 +373,7 @@ pub fn add_key_reference(
 
 /// Purges what has outlived its retention: deleted vaults (with their keys) and deleted keys
 /// whose scheduled purge date has passed. Returns how many vaults and keys went.
-pub fn purge_expired(tx: &Transaction<'_>, now: i64) -> Result<usize> {
+pub fn purge_expired(tx: &Tx<'_>, now: i64) -> Result<usize> {
     let vaults = tx.execute(
         "DELETE FROM vaults WHERE scheduled_purge IS NOT NULL AND scheduled_purge <= ?1",
         [now],

@@ -8,10 +8,11 @@
 
 use super::keys::{active_key, read_limited};
 use super::model::{geography, key_out, KeyVaultKeyOut};
+use super::operations::VAULT_NAME_HELP;
 use super::{active_vault, authorize};
 use crate::b64;
 use crate::error::{Error, Result};
-use crate::session::Call;
+use crate::operations::Context;
 use crate::store::vaults::{self as sql, KeyRow, Tags, VersionRow};
 use crate::store::write_private_file;
 use serde::{Deserialize, Serialize};
@@ -57,14 +58,13 @@ struct BackupVersion {
     sealed_private_key: String,
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase", deny_unknown_fields)]
-pub struct BackupKeyArgs {
-    pub vault_name: String,
-    pub name: String,
-    pub output_file: Option<String>,
-    #[serde(default)]
-    pub force: bool,
+arguments! {
+    pub struct BackupKeyArgs {
+        pub vault_name: String = "VaultName", String, VAULT_NAME_HELP, mandatory, pipeline;
+        pub name: String = "Name", String, "Name of the key", mandatory, pipeline;
+        pub output_file: Option<String> = "OutputFile", Path, "File to write (default: a new file in the store's backups folder)";
+        pub force: bool = "Force", Switch, "Overwrite an existing file";
+    }
 }
 
 #[derive(Serialize)]
@@ -75,16 +75,16 @@ pub struct BackupResult {
     pub output_file: String,
 }
 
-pub fn backup_key(call: &Call<'_>, a: BackupKeyArgs) -> Result<BackupResult> {
-    let now = call.now();
-    let store = call.store();
+pub fn backup_key(ctx: &Context<'_>, a: BackupKeyArgs) -> Result<BackupResult> {
+    let now = ctx.now();
+    let store = ctx.store();
     if let Some(p) = &a.output_file {
         check_output_file(store.dir(), std::path::Path::new(p), a.force)?;
     }
     let (vault_name, key_name, blob) =
-        call.transaction(&format!("{}/{}", a.vault_name, a.name), |tx| {
+        ctx.transaction(&format!("{}/{}", a.vault_name, a.name), |tx| {
             let vault = active_vault(tx, &a.vault_name)?;
-            authorize(tx, &vault, call.principal(), "backup")?;
+            authorize(tx, &vault, ctx.principal(), "backup")?;
             let key = active_key(tx, &vault, &a.name)?;
             let versions = sql::list_versions(tx, &vault.name, &key.name)?;
             let payload = Payload {
@@ -241,14 +241,14 @@ fn json_line<T: Serialize>(v: &T) -> Result<Vec<u8>> {
     Ok(line)
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase", deny_unknown_fields)]
-pub struct RestoreKeyArgs {
-    pub vault_name: String,
-    pub input_file: String,
+arguments! {
+    pub struct RestoreKeyArgs {
+        pub vault_name: String = "VaultName", String, VAULT_NAME_HELP, mandatory, pipeline;
+        pub input_file: String = "InputFile", Path, "Backup file written by Backup-KeyVaultKey", mandatory, pipeline;
+    }
 }
 
-pub fn restore_key(call: &Call<'_>, a: RestoreKeyArgs) -> Result<KeyVaultKeyOut> {
+pub fn restore_key(ctx: &Context<'_>, a: RestoreKeyArgs) -> Result<KeyVaultKeyOut> {
     let blob = read_limited(&a.input_file, "InputFile", MAX_BACKUP_BYTES)?;
     let file = a.input_file.as_str();
     let invalid = |why: &str| {
@@ -270,7 +270,7 @@ pub fn restore_key(call: &Call<'_>, a: RestoreKeyArgs) -> Result<KeyVaultKeyOut>
         .map_err(|_| invalid("is damaged: its header is unreadable"))?;
     let aad = &blob[..MAGIC.len() + header_end + 1];
     let sealed = &rest[header_end + 1..];
-    let store = call.store();
+    let store = ctx.store();
     if header.store_id != store.store_id() {
         return Err(invalid(&format!(
             "was made by another CustomerKey store ({}); a backup can only be restored into the store that made it",
@@ -287,9 +287,9 @@ pub fn restore_key(call: &Call<'_>, a: RestoreKeyArgs) -> Result<KeyVaultKeyOut>
     if payload.versions.is_empty() {
         return Err(invalid("holds no key versions"));
     }
-    call.transaction(&format!("{}/{}", a.vault_name, payload.name), |tx| {
+    ctx.transaction(&format!("{}/{}", a.vault_name, payload.name), |tx| {
         let vault = active_vault(tx, &a.vault_name)?;
-        authorize(tx, &vault, call.principal(), "restore")?;
+        authorize(tx, &vault, ctx.principal(), "restore")?;
         let target_geo = geography(&vault.location);
         if target_geo != header.geography {
             return Err(Error::invalid_operation(

@@ -3,22 +3,23 @@
 //! transaction, and the audit row naming the version and algorithm used.
 
 use super::keys::{active_key, find_version};
+use super::operations::VAULT_NAME_HELP;
 use super::{active_vault, authorize};
 use crate::crypto::{self, RsaAlgorithm};
 use crate::error::{Error, Result};
-use crate::session::Call;
+use crate::operations::Context;
 use crate::store::vaults::VersionRow;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase", deny_unknown_fields)]
-pub struct InvokeKeyOperationArgs {
-    pub vault_name: String,
-    pub name: String,
-    pub version: Option<String>,
-    pub operation: String,
-    pub algorithm: String,
-    pub byte_array_value: String,
+arguments! {
+    pub struct InvokeKeyOperationArgs {
+        pub vault_name: String = "VaultName", String, VAULT_NAME_HELP, mandatory, pipeline;
+        pub name: String = "Name", String, "Name of the key", mandatory, pipeline;
+        pub version: Option<String> = "Version", String, "Version to use (default: the newest)", pipeline;
+        pub operation: String = "Operation", String, "Encrypt, Decrypt, Wrap or Unwrap", mandatory, allowed(&["Encrypt", "Decrypt", "Wrap", "Unwrap"]);
+        pub algorithm: String = "Algorithm", String, "RSA-OAEP-256 (recommended), RSA-OAEP or RSA1_5", mandatory, allowed(&["RSA-OAEP-256", "RSA-OAEP", "RSA1_5"]);
+        pub byte_array_value: String = "ByteArrayValue", Bytes, "The value (base64 in JSON)", mandatory;
+    }
 }
 
 #[derive(Serialize)]
@@ -68,16 +69,16 @@ pub(crate) struct UsableVersion {
 
 /// Checks permission, key_ops, Enabled, NotBefore and Expires, and returns the version to use.
 pub(crate) fn usable_version(
-    call: &Call<'_>,
+    ctx: &Context<'_>,
     vault_name: &str,
     name: &str,
     version: Option<&str>,
     op: KeyOperation,
 ) -> Result<UsableVersion> {
-    let now = call.now();
-    call.read(|tx| {
+    let now = ctx.now();
+    ctx.read(|tx| {
         let vault = active_vault(tx, vault_name)?;
-        authorize(tx, &vault, call.principal(), op.permission())?;
+        authorize(tx, &vault, ctx.principal(), op.permission())?;
         let key = active_key(tx, &vault, name)?;
         let row = find_version(tx, &key, version)?;
         let key_id = super::model::key_id(&vault.name, &key.name, &row.version);
@@ -131,7 +132,7 @@ pub(crate) fn usable_version(
 
 /// Runs the RSA operation on a checked version (outside any transaction: RSA is the slow part).
 fn run_key_operation(
-    call: &Call<'_>,
+    ctx: &Context<'_>,
     usable: &UsableVersion,
     op: KeyOperation,
     algorithm: RsaAlgorithm,
@@ -143,7 +144,7 @@ fn run_key_operation(
             crypto::rsa_encrypt(&row.modulus, &row.exponent, algorithm, value)
         }
         KeyOperation::Decrypt | KeyOperation::Unwrap => {
-            let private = call.store().private_key(
+            let private = ctx.store().private_key(
                 &row.version,
                 &row.wrapped_data_key,
                 &row.sealed_private_key,
@@ -159,7 +160,7 @@ fn run_key_operation(
 /// and algorithm used (failures are audited by the operation table). Returns the key id of the
 /// version used and the result bytes. Invoke-KeyVaultKeyOperation and the boundary both use it.
 pub(crate) fn perform_key_operation(
-    call: &Call<'_>,
+    ctx: &Context<'_>,
     vault_name: &str,
     name: &str,
     version: Option<&str>,
@@ -167,14 +168,14 @@ pub(crate) fn perform_key_operation(
     algorithm: RsaAlgorithm,
     value: &[u8],
 ) -> Result<(String, Vec<u8>)> {
-    let usable = usable_version(call, vault_name, name, version, op)?;
-    let result = run_key_operation(call, &usable, op, algorithm, value)?;
-    call.audit_success(&usable.key_id, &format!("{op:?} {}", algorithm.name()))?;
+    let usable = usable_version(ctx, vault_name, name, version, op)?;
+    let result = run_key_operation(ctx, &usable, op, algorithm, value)?;
+    ctx.audit_success(&usable.key_id, &format!("{op:?} {}", algorithm.name()))?;
     Ok((usable.key_id, result))
 }
 
 pub fn invoke_key_operation(
-    call: &Call<'_>,
+    ctx: &Context<'_>,
     a: InvokeKeyOperationArgs,
 ) -> Result<KeyOperationResult> {
     let op = KeyOperation::parse(&a.operation).ok_or_else(|| {
@@ -192,7 +193,7 @@ pub fn invoke_key_operation(
         ));
     }
     let (key_id, result) = perform_key_operation(
-        call,
+        ctx,
         &a.vault_name,
         &a.name,
         a.version.as_deref(),

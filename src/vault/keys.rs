@@ -2,14 +2,17 @@
 //! The cryptographic operations are in `key_operations`.
 
 use super::model::{check_key_name, key_out, KeyVaultKeyOut, DEFAULT_RSA_KEY_OPS};
+use super::operations::{
+    BY_KEY_VERSION, BY_KEY_VERSIONS, BY_VAULT_NAME, CREATE, IMPORT, KEY_OPS, VAULT_NAME_HELP,
+};
 use super::{active_vault, authorize, refuse_if_referenced};
 use crate::crypto;
+use crate::crypto::SecretString;
 use crate::error::{Error, Result};
-use crate::session::Call;
+use crate::operations::Context;
 use crate::store::vaults::{self as sql, KeyRow, Tags, VaultRow, VersionRow};
+use crate::store::Tx;
 use chrono::{DateTime, Utc};
-use rusqlite::Transaction;
-use serde::Deserialize;
 
 fn key_not_found(vault: &str, name: &str, deleted: bool) -> Error {
     Error::not_found(
@@ -23,24 +26,20 @@ fn key_not_found(vault: &str, name: &str, deleted: bool) -> Error {
 }
 
 /// A key that exists and is not deleted.
-pub(crate) fn active_key(tx: &Transaction<'_>, vault: &VaultRow, name: &str) -> Result<KeyRow> {
+pub(crate) fn active_key(tx: &Tx<'_>, vault: &VaultRow, name: &str) -> Result<KeyRow> {
     sql::get_key(tx, &vault.name, name)?
         .filter(|k| k.deleted_date.is_none())
         .ok_or_else(|| key_not_found(&vault.name, name, false))
 }
 
-fn deleted_key(tx: &Transaction<'_>, vault: &VaultRow, name: &str) -> Result<KeyRow> {
+fn deleted_key(tx: &Tx<'_>, vault: &VaultRow, name: &str) -> Result<KeyRow> {
     sql::get_key(tx, &vault.name, name)?
         .filter(|k| k.deleted_date.is_some())
         .ok_or_else(|| key_not_found(&vault.name, name, true))
 }
 
 /// One version (the newest when `version` is None).
-pub(crate) fn find_version(
-    tx: &Transaction<'_>,
-    key: &KeyRow,
-    version: Option<&str>,
-) -> Result<VersionRow> {
+pub(crate) fn find_version(tx: &Tx<'_>, key: &KeyRow, version: Option<&str>) -> Result<VersionRow> {
     let found = match version.filter(|v| !v.is_empty()) {
         Some(v) => sql::get_version(tx, &key.vault, &key.name, v)?,
         None => sql::latest_version(tx, &key.vault, &key.name)?,
@@ -75,26 +74,25 @@ fn check_dates(not_before: Option<i64>, expires: Option<i64>) -> Result<()> {
     Ok(())
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase", deny_unknown_fields)]
-pub struct AddKeyArgs {
-    pub vault_name: String,
-    pub name: String,
-    pub destination: Option<String>,
-    pub key_ops: Option<Vec<String>>,
-    pub not_before: Option<DateTime<Utc>>,
-    pub expires: Option<DateTime<Utc>>,
-    #[serde(default)]
-    pub disable: bool,
-    pub tag: Option<Tags>,
-    pub size: Option<i64>,
-    pub key_type: Option<String>,
-    pub key_file_path: Option<String>,
-    pub key_file_password: Option<String>,
+arguments! {
+    pub struct AddKeyArgs {
+        pub vault_name: String = "VaultName", String, VAULT_NAME_HELP, mandatory, pipeline;
+        pub name: String = "Name", String, "Name of the key", mandatory, pipeline;
+        pub destination: Option<String> = "Destination", String, "Software, or HSM (Premium vaults only)", allowed(&["Software", "HSM"]);
+        pub key_ops: Option<Vec<String>> = "KeyOps", StringArray, "Operations the key may be used for", allowed(KEY_OPS);
+        pub not_before: Option<DateTime<Utc>> = "NotBefore", DateTime, "The key cannot be used before this time";
+        pub expires: Option<DateTime<Utc>> = "Expires", DateTime, "The key cannot be used after this time";
+        pub disable: bool = "Disable", Switch, "Create the key disabled";
+        pub tag: Option<Tags> = "Tag", Hashtable, "Tags as name/value pairs";
+        pub size: Option<i64> = "Size", Int, "RSA key size in bits", range(2048, 4096), in_set(CREATE, false);
+        pub key_type: Option<String> = "KeyType", String, "RSA or RSA-HSM", allowed(&["RSA", "RSA-HSM"]), in_set(CREATE, false);
+        pub key_file_path: Option<String> = "KeyFilePath", Path, "Import the key from this file: .pfx (PKCS#12) or PKCS#8 (PEM or DER, encrypted or not)", in_set(IMPORT, true);
+        pub key_file_password: Option<SecretString> = "KeyFilePassword", SecureString, "Password of a .pfx or encrypted PKCS#8 key file", in_set(IMPORT, false);
+    }
 }
 
 /// Creates a key, or when the name exists a new version of it (a roll); older versions stay.
-pub fn add_key(call: &Call<'_>, a: AddKeyArgs) -> Result<KeyVaultKeyOut> {
+pub fn add_key(ctx: &Context<'_>, a: AddKeyArgs) -> Result<KeyVaultKeyOut> {
     check_key_name(&a.name)?;
     let hsm = match (a.destination.as_deref(), a.key_type.as_deref()) {
         (Some("Software"), Some("RSA-HSM")) => {
@@ -125,16 +123,19 @@ pub fn add_key(call: &Call<'_>, a: AddKeyArgs) -> Result<KeyVaultKeyOut> {
     };
     // Check access before reading a file or spending seconds on key generation; the write
     // transaction below checks again against the state it commits to.
-    call.read(|tx| {
+    ctx.read(|tx| {
         let vault = active_vault(tx, &a.vault_name)?;
-        authorize(tx, &vault, call.principal(), permission)
+        authorize(tx, &vault, ctx.principal(), permission)
     })?;
     // -Size/-KeyType versus -KeyFilePath/-KeyFilePassword are the table's parameter sets
     // (InteractiveCreate, InteractiveImport), checked before this runs.
     let material = match &a.key_file_path {
         Some(path) => {
             let bytes = crypto::Secret::new(read_limited(path, "KeyFilePath", 64 * 1024)?);
-            crypto::import_rsa(bytes.expose(), a.key_file_password.as_deref())?
+            crypto::import_rsa(
+                bytes.expose(),
+                a.key_file_password.as_ref().map(SecretString::expose),
+            )?
         }
         None => {
             let size = a.size.unwrap_or(2048);
@@ -148,14 +149,14 @@ pub fn add_key(call: &Call<'_>, a: AddKeyArgs) -> Result<KeyVaultKeyOut> {
         }
     };
     let version = crypto::new_version_id()?;
-    let (wrapped, sealed) = call
+    let (wrapped, sealed) = ctx
         .store()
         .keys()
         .seal_private(&material.pkcs8, version.as_bytes())?;
-    let now = call.now();
-    call.transaction(&format!("{}/{}", a.vault_name, a.name), |tx| {
+    let now = ctx.now();
+    ctx.transaction(&format!("{}/{}", a.vault_name, a.name), |tx| {
         let vault = active_vault(tx, &a.vault_name)?;
-        authorize(tx, &vault, call.principal(), permission)?;
+        authorize(tx, &vault, ctx.principal(), permission)?;
         if hsm && !vault.sku.eq_ignore_ascii_case("Premium") {
             return Err(Error::invalid_argument(
                 "Destination",
@@ -239,29 +240,27 @@ pub(crate) fn read_limited(path: &str, parameter: &str, limit: u64) -> Result<Ve
     Ok(bytes)
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase", deny_unknown_fields)]
-pub struct GetKeyArgs {
-    pub vault_name: String,
-    pub name: Option<String>,
-    pub version: Option<String>,
-    #[serde(default)]
-    pub include_versions: bool,
-    #[serde(default)]
-    pub in_removed_state: bool,
+arguments! {
+    pub struct GetKeyArgs {
+        pub vault_name: String = "VaultName", String, VAULT_NAME_HELP, mandatory, pipeline;
+        pub name: Option<String> = "Name", String, "Name of the key", pipeline, in_set(BY_VAULT_NAME, false), in_set(BY_KEY_VERSION, true), in_set(BY_KEY_VERSIONS, true);
+        pub version: Option<String> = "Version", String, "Version of the key", pipeline, in_set(BY_KEY_VERSION, true);
+        pub include_versions: bool = "IncludeVersions", Switch, "List every version of the key", in_set(BY_KEY_VERSIONS, true);
+        pub in_removed_state: bool = "InRemovedState", Switch, "Get soft-deleted keys", in_set(BY_VAULT_NAME, false);
+    }
 }
 
-pub fn get_key(call: &Call<'_>, a: GetKeyArgs) -> Result<Vec<KeyVaultKeyOut>> {
+pub fn get_key(ctx: &Context<'_>, a: GetKeyArgs) -> Result<Vec<KeyVaultKeyOut>> {
     // Which combinations may be given is the table's parameter sets (ByVaultName,
     // ByKeyVersion, ByKeyVersions), checked before this runs.
     let target = format!("{}/{}", a.vault_name, a.name.as_deref().unwrap_or("*"));
-    call.transaction(&target, |tx| {
+    ctx.transaction(&target, |tx| {
         let vault = active_vault(tx, &a.vault_name)?;
         let listing = a.name.is_none() || a.include_versions;
         authorize(
             tx,
             &vault,
-            call.principal(),
+            ctx.principal(),
             if listing { "list" } else { "get" },
         )?;
         let keys = match &a.name {
@@ -284,28 +283,26 @@ pub fn get_key(call: &Call<'_>, a: GetKeyArgs) -> Result<Vec<KeyVaultKeyOut>> {
     })
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase", deny_unknown_fields)]
-pub struct UpdateKeyArgs {
-    pub vault_name: String,
-    pub name: String,
-    pub version: Option<String>,
-    pub enable: Option<bool>,
-    pub expires: Option<DateTime<Utc>>,
-    pub not_before: Option<DateTime<Utc>>,
-    pub key_ops: Option<Vec<String>>,
-    pub tag: Option<Tags>,
-    #[serde(default)]
-    pub force: bool,
-    #[serde(default)]
-    pub pass_thru: bool,
+arguments! {
+    pub struct UpdateKeyArgs {
+        pub vault_name: String = "VaultName", String, VAULT_NAME_HELP, mandatory, pipeline;
+        pub name: String = "Name", String, "Name of the key", mandatory, pipeline;
+        pub version: Option<String> = "Version", String, "Version to update (default: the newest)", pipeline;
+        pub enable: Option<bool> = "Enable", Bool, "Enable or disable the version";
+        pub expires: Option<DateTime<Utc>> = "Expires", DateTime, "The key cannot be used after this time";
+        pub not_before: Option<DateTime<Utc>> = "NotBefore", DateTime, "The key cannot be used before this time";
+        pub key_ops: Option<Vec<String>> = "KeyOps", StringArray, "Operations the key may be used for", allowed(KEY_OPS);
+        pub tag: Option<Tags> = "Tag", Hashtable, "Tags as name/value pairs (replaces the current ones)";
+        pub force: bool = "Force", Switch, "Disable even when a data encryption policy uses the version";
+        pub pass_thru: bool = "PassThru", Switch, "Return the updated key";
+    }
 }
 
-pub fn update_key(call: &Call<'_>, a: UpdateKeyArgs) -> Result<Option<KeyVaultKeyOut>> {
-    let now = call.now();
-    call.transaction(&format!("{}/{}", a.vault_name, a.name), |tx| {
+pub fn update_key(ctx: &Context<'_>, a: UpdateKeyArgs) -> Result<Option<KeyVaultKeyOut>> {
+    let now = ctx.now();
+    ctx.transaction(&format!("{}/{}", a.vault_name, a.name), |tx| {
         let vault = active_vault(tx, &a.vault_name)?;
-        authorize(tx, &vault, call.principal(), "update")?;
+        authorize(tx, &vault, ctx.principal(), "update")?;
         let key = active_key(tx, &vault, &a.name)?;
         let mut row = find_version(tx, &key, a.version.as_deref())?;
         let before = row.clone();
@@ -364,26 +361,23 @@ fn can_unwrap(v: &VersionRow, now: i64) -> bool {
         && v.key_ops.iter().any(|o| o == "unwrapKey")
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase", deny_unknown_fields)]
-pub struct RemoveKeyArgs {
-    pub vault_name: String,
-    pub name: String,
-    #[serde(default)]
-    pub in_removed_state: bool,
-    #[serde(default)]
-    pub force: bool,
-    #[serde(default)]
-    pub pass_thru: bool,
+arguments! {
+    pub struct RemoveKeyArgs {
+        pub vault_name: String = "VaultName", String, VAULT_NAME_HELP, mandatory, pipeline;
+        pub name: String = "Name", String, "Name of the key", mandatory, pipeline;
+        pub in_removed_state: bool = "InRemovedState", Switch, "Purge the soft-deleted key for good";
+        pub force: bool = "Force", Switch, "Remove even when a data encryption policy uses the key";
+        pub pass_thru: bool = "PassThru", Switch, "Return the deleted key";
+    }
 }
 
 /// Soft-deletes a key with every version, or (-InRemovedState) purges a deleted key.
-pub fn remove_key(call: &Call<'_>, a: RemoveKeyArgs) -> Result<Option<KeyVaultKeyOut>> {
-    let now = call.now();
-    let removed = call.transaction(&format!("{}/{}", a.vault_name, a.name), |tx| {
+pub fn remove_key(ctx: &Context<'_>, a: RemoveKeyArgs) -> Result<Option<KeyVaultKeyOut>> {
+    let now = ctx.now();
+    let removed = ctx.transaction(&format!("{}/{}", a.vault_name, a.name), |tx| {
         let vault = active_vault(tx, &a.vault_name)?;
         if a.in_removed_state {
-            authorize(tx, &vault, call.principal(), "purge")?;
+            authorize(tx, &vault, ctx.principal(), "purge")?;
             let key = deleted_key(tx, &vault, &a.name)?;
             if vault.purge_protection {
                 return Err(Error::forbidden(
@@ -401,7 +395,7 @@ pub fn remove_key(call: &Call<'_>, a: RemoveKeyArgs) -> Result<Option<KeyVaultKe
             sql::delete_key(tx, &vault.name, &key.name)?;
             return Ok(a.pass_thru.then_some(out));
         }
-        authorize(tx, &vault, call.principal(), "delete")?;
+        authorize(tx, &vault, ctx.principal(), "delete")?;
         let mut key = active_key(tx, &vault, &a.name)?;
         refuse_if_referenced(tx, &vault.name, Some(&key.name), a.force, "delete")?;
         let latest = find_version(tx, &key, None)?;
@@ -417,21 +411,21 @@ pub fn remove_key(call: &Call<'_>, a: RemoveKeyArgs) -> Result<Option<KeyVaultKe
         Ok(a.pass_thru.then(|| key_out(&vault, &key, &latest)))
     })?;
     // Purged or deleted-for-good material leaves memory once the removal is committed.
-    call.store().forget_private_keys();
+    ctx.store().forget_private_keys();
     Ok(removed)
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase", deny_unknown_fields)]
-pub struct UndoKeyRemovalArgs {
-    pub vault_name: String,
-    pub name: String,
+arguments! {
+    pub struct UndoKeyRemovalArgs {
+        pub vault_name: String = "VaultName", String, VAULT_NAME_HELP, mandatory, pipeline;
+        pub name: String = "Name", String, "Name of the key", mandatory, pipeline;
+    }
 }
 
-pub fn undo_key_removal(call: &Call<'_>, a: UndoKeyRemovalArgs) -> Result<KeyVaultKeyOut> {
-    call.transaction(&format!("{}/{}", a.vault_name, a.name), |tx| {
+pub fn undo_key_removal(ctx: &Context<'_>, a: UndoKeyRemovalArgs) -> Result<KeyVaultKeyOut> {
+    ctx.transaction(&format!("{}/{}", a.vault_name, a.name), |tx| {
         let vault = active_vault(tx, &a.vault_name)?;
-        authorize(tx, &vault, call.principal(), "recover")?;
+        authorize(tx, &vault, ctx.principal(), "recover")?;
         let mut key = deleted_key(tx, &vault, &a.name)?;
         sql::set_key_deleted(tx, &vault.name, &key.name, None)?;
         key.deleted_date = None;

@@ -6,7 +6,9 @@ pub mod backup;
 pub mod boundary;
 pub mod key_operations;
 pub mod keys;
+pub mod local;
 pub mod model;
+pub mod operations;
 
 pub use backup::{backup_key, restore_key};
 pub use key_operations::invoke_key_operation;
@@ -14,14 +16,15 @@ pub use keys::{add_key, get_key, remove_key, undo_key_removal, update_key};
 
 use crate::crypto;
 use crate::error::{Error, Result};
-use crate::session::Call;
+use crate::identity::Principal;
+use crate::operations::Context;
 use crate::store::vaults::{self as sql, PolicyRow, Tags, VaultRow};
+use crate::store::Tx;
 use model::{check_vault_name, normalize_location, vault_out, KeyVaultOut};
-use rusqlite::Transaction;
-use serde::Deserialize;
+use operations::{BY_OBJECT_ID, BY_SPN, BY_UPN, KEY_PERMISSIONS, VAULT_NAME_HELP};
 
 /// A vault that exists and is not deleted, or KeyVault's 404.
-pub(crate) fn active_vault(tx: &Transaction<'_>, name: &str) -> Result<VaultRow> {
+pub(crate) fn active_vault(tx: &Tx<'_>, name: &str) -> Result<VaultRow> {
     match sql::get_vault(tx, name)? {
         Some(v) if v.deleted_date.is_none() => Ok(v),
         Some(v) => Err(Error::not_found(
@@ -40,22 +43,31 @@ pub(crate) fn active_vault(tx: &Transaction<'_>, name: &str) -> Result<VaultRow>
     }
 }
 
-fn policy_matches(p: &PolicyRow, principal: &str) -> bool {
-    let eq = |v: &Option<String>| {
-        v.as_deref()
-            .is_some_and(|v| v.eq_ignore_ascii_case(principal))
-    };
-    p.object_id.eq_ignore_ascii_case(principal)
-        || eq(&p.user_principal_name)
-        || eq(&p.service_principal_name)
-        || eq(&p.application_id)
+/// Whether an access policy is for `principal`, matched as Key Vault matches: a user by object
+/// id or user principal name, a service principal by application id (or the name or object id
+/// its policy was set with).
+pub(crate) fn policy_matches(p: &PolicyRow, principal: &Principal) -> bool {
+    let eq =
+        |v: &Option<String>, name: &str| v.as_deref().is_some_and(|v| v.eq_ignore_ascii_case(name));
+    match principal {
+        Principal::User(name) => {
+            p.service_principal_name.is_none()
+                && (p.object_id.eq_ignore_ascii_case(name) || eq(&p.user_principal_name, name))
+        }
+        Principal::ServicePrincipal(app) => {
+            p.user_principal_name.is_none()
+                && (eq(&p.application_id, app)
+                    || eq(&p.service_principal_name, app)
+                    || p.object_id.eq_ignore_ascii_case(app))
+        }
+    }
 }
 
 /// Checks that `principal` holds `keys/<permission>` on the vault through an access policy.
 pub(crate) fn authorize(
-    tx: &Transaction<'_>,
+    tx: &Tx<'_>,
     vault: &VaultRow,
-    principal: &str,
+    principal: &Principal,
     permission: &str,
 ) -> Result<()> {
     let granted = sql::list_policies(tx, &vault.name)?
@@ -73,8 +85,8 @@ pub(crate) fn authorize(
             crate::CkStatus::Forbidden,
             "Forbidden",
             format!(
-                "Access denied: '{principal}' does not have keys/{permission} permission on vault '{}'. The vault owner can grant it with Set-KeyVaultAccessPolicy -VaultName {} -PermissionsToKeys {permission}",
-                vault.name, vault.name
+                "Access denied: '{}' does not have keys/{permission} permission on vault '{}'. The vault owner can grant it with Set-KeyVaultAccessPolicy -VaultName {} -PermissionsToKeys {permission}",
+                principal.name(), vault.name, vault.name
             ),
             vault.name.clone(),
         ))
@@ -96,9 +108,9 @@ fn require_owner(vault: &VaultRow, principal: &str, action: &str) -> Result<()> 
     }
 }
 
-fn vault_output(call: &Call<'_>, tx: &Transaction<'_>, v: &VaultRow) -> Result<KeyVaultOut> {
+fn vault_output(ctx: &Context<'_>, tx: &Tx<'_>, v: &VaultRow) -> Result<KeyVaultOut> {
     let policies = sql::list_policies(tx, &v.name)?;
-    let store = call.store();
+    let store = ctx.store();
     Ok(vault_out(
         v,
         &policies,
@@ -110,7 +122,7 @@ fn vault_output(call: &Call<'_>, tx: &Transaction<'_>, v: &VaultRow) -> Result<K
 /// Refuses to go on while policies use keys of `vault` (one key when `name` is given) unless
 /// the caller said -Force, naming who uses them and why it matters.
 pub(crate) fn refuse_if_referenced(
-    tx: &Transaction<'_>,
+    tx: &Tx<'_>,
     vault: &str,
     name: Option<&str>,
     force: bool,
@@ -141,21 +153,19 @@ pub(crate) fn refuse_if_referenced(
     ))
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase", deny_unknown_fields)]
-pub struct NewKeyVaultArgs {
-    pub vault_name: String,
-    pub location: String,
-    pub sku: Option<String>,
-    pub soft_delete_retention_in_days: Option<i64>,
-    #[serde(default)]
-    pub enable_purge_protection: bool,
-    #[serde(default)]
-    pub disable_soft_delete: bool,
-    pub tag: Option<Tags>,
+arguments! {
+    pub struct NewKeyVaultArgs {
+        pub vault_name: String = "VaultName", String, VAULT_NAME_HELP, mandatory, pipeline;
+        pub location: String = "Location", String, "Azure region of the vault (its geography bounds backup and restore)", mandatory, pipeline;
+        pub sku: Option<String> = "Sku", String, "Standard, or Premium for HSM-protected keys", allowed(&["Standard", "Premium"]);
+        pub soft_delete_retention_in_days: Option<i64> = "SoftDeleteRetentionInDays", Int, "Days a deleted vault or key is kept before it is purged (7-90, default 90)", range(7, 90);
+        pub enable_purge_protection: bool = "EnablePurgeProtection", Switch, "Forbid purging deleted keys before their retention ends";
+        pub disable_soft_delete: bool = "DisableSoftDelete", Switch, "Delete keys at once instead of keeping them recoverable";
+        pub tag: Option<Tags> = "Tag", Hashtable, "Tags as name/value pairs";
+    }
 }
 
-pub fn new_key_vault(call: &Call<'_>, a: NewKeyVaultArgs) -> Result<KeyVaultOut> {
+pub fn new_key_vault(ctx: &Context<'_>, a: NewKeyVaultArgs) -> Result<KeyVaultOut> {
     check_vault_name(&a.vault_name)?;
     let location = normalize_location(&a.location)?;
     if a.disable_soft_delete && a.enable_purge_protection {
@@ -170,9 +180,9 @@ pub fn new_key_vault(call: &Call<'_>, a: NewKeyVaultArgs) -> Result<KeyVaultOut>
             "has no meaning with -DisableSoftDelete",
         ));
     }
-    let now = call.now();
-    let principal = call.principal().to_string();
-    call.transaction(&a.vault_name, |tx| {
+    let now = ctx.now();
+    let principal = ctx.principal().name().to_string();
+    ctx.transaction(&a.vault_name, |tx| {
         if let Some(existing) = sql::get_vault(tx, &a.vault_name)? {
             let state = if existing.deleted_date.is_some() {
                 " in the deleted state; recover it with Undo-KeyVaultRemoval or wait for its purge"
@@ -214,21 +224,20 @@ pub fn new_key_vault(call: &Call<'_>, a: NewKeyVaultArgs) -> Result<KeyVaultOut>
                     .collect(),
             },
         )?;
-        vault_output(call, tx, &vault)
+        vault_output(ctx, tx, &vault)
     })
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase", deny_unknown_fields)]
-pub struct GetKeyVaultArgs {
-    pub vault_name: Option<String>,
-    #[serde(default)]
-    pub in_removed_state: bool,
+arguments! {
+    pub struct GetKeyVaultArgs {
+        pub vault_name: Option<String> = "VaultName", String, VAULT_NAME_HELP, pipeline;
+        pub in_removed_state: bool = "InRemovedState", Switch, "Get soft-deleted vaults";
+    }
 }
 
-pub fn get_key_vault(call: &Call<'_>, a: GetKeyVaultArgs) -> Result<Vec<KeyVaultOut>> {
+pub fn get_key_vault(ctx: &Context<'_>, a: GetKeyVaultArgs) -> Result<Vec<KeyVaultOut>> {
     let target = a.vault_name.clone().unwrap_or_default();
-    call.transaction(&target, |tx| {
+    ctx.transaction(&target, |tx| {
         let vaults = match &a.vault_name {
             Some(name) => {
                 let v = sql::get_vault(tx, name)?
@@ -253,30 +262,28 @@ pub fn get_key_vault(call: &Call<'_>, a: GetKeyVaultArgs) -> Result<Vec<KeyVault
             }
             None => sql::list_vaults(tx, a.in_removed_state)?,
         };
-        vaults.iter().map(|v| vault_output(call, tx, v)).collect()
+        vaults.iter().map(|v| vault_output(ctx, tx, v)).collect()
     })
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase", deny_unknown_fields)]
-pub struct RemoveKeyVaultArgs {
-    pub vault_name: String,
-    #[serde(default)]
-    pub in_removed_state: bool,
-    #[serde(default)]
-    pub force: bool,
+arguments! {
+    pub struct RemoveKeyVaultArgs {
+        pub vault_name: String = "VaultName", String, VAULT_NAME_HELP, mandatory, pipeline;
+        pub in_removed_state: bool = "InRemovedState", Switch, "Purge a soft-deleted vault for good";
+        pub force: bool = "Force", Switch, "Remove even when a data encryption policy uses a key of the vault";
+    }
 }
 
-pub fn remove_key_vault(call: &Call<'_>, a: RemoveKeyVaultArgs) -> Result<()> {
-    let now = call.now();
-    remove_key_vault_in_store(call, &a, now)?;
+pub fn remove_key_vault(ctx: &Context<'_>, a: RemoveKeyVaultArgs) -> Result<()> {
+    let now = ctx.now();
+    remove_key_vault_in_store(ctx, &a, now)?;
     // Purged material leaves memory once the removal is committed.
-    call.store().forget_private_keys();
+    ctx.store().forget_private_keys();
     Ok(())
 }
 
-fn remove_key_vault_in_store(call: &Call<'_>, a: &RemoveKeyVaultArgs, now: i64) -> Result<()> {
-    call.transaction(&a.vault_name, |tx| {
+fn remove_key_vault_in_store(ctx: &Context<'_>, a: &RemoveKeyVaultArgs, now: i64) -> Result<()> {
+    ctx.transaction(&a.vault_name, |tx| {
         let vault = sql::get_vault(tx, &a.vault_name)?
             .filter(|v| v.deleted_date.is_some() == a.in_removed_state)
             .ok_or_else(|| {
@@ -290,7 +297,7 @@ fn remove_key_vault_in_store(call: &Call<'_>, a: &RemoveKeyVaultArgs, now: i64) 
                     &a.vault_name,
                 )
             })?;
-        require_owner(&vault, call.principal(), "delete or purge the vault")?;
+        require_owner(&vault, ctx.principal().name(), "delete or purge the vault")?;
         refuse_if_referenced(tx, &vault.name, None, a.force, if a.in_removed_state { "purge" } else { "delete" })?;
         if a.in_removed_state || !vault.soft_delete {
             if a.in_removed_state && vault.purge_protection {
@@ -310,14 +317,17 @@ fn remove_key_vault_in_store(call: &Call<'_>, a: &RemoveKeyVaultArgs, now: i64) 
     })
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase", deny_unknown_fields)]
-pub struct UndoKeyVaultRemovalArgs {
-    pub vault_name: String,
+arguments! {
+    pub struct UndoKeyVaultRemovalArgs {
+        pub vault_name: String = "VaultName", String, VAULT_NAME_HELP, mandatory, pipeline;
+    }
 }
 
-pub fn undo_key_vault_removal(call: &Call<'_>, a: UndoKeyVaultRemovalArgs) -> Result<KeyVaultOut> {
-    call.transaction(&a.vault_name, |tx| {
+pub fn undo_key_vault_removal(
+    ctx: &Context<'_>,
+    a: UndoKeyVaultRemovalArgs,
+) -> Result<KeyVaultOut> {
+    ctx.transaction(&a.vault_name, |tx| {
         let mut vault = sql::get_vault(tx, &a.vault_name)?
             .filter(|v| v.deleted_date.is_some())
             .ok_or_else(|| {
@@ -330,24 +340,23 @@ pub fn undo_key_vault_removal(call: &Call<'_>, a: UndoKeyVaultRemovalArgs) -> Re
                     &a.vault_name,
                 )
             })?;
-        require_owner(&vault, call.principal(), "recover the vault")?;
+        require_owner(&vault, ctx.principal().name(), "recover the vault")?;
         sql::set_vault_deleted(tx, &vault.name, None)?;
         vault.deleted_date = None;
         vault.scheduled_purge = None;
-        vault_output(call, tx, &vault)
+        vault_output(ctx, tx, &vault)
     })
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase", deny_unknown_fields)]
-pub struct SetAccessPolicyArgs {
-    pub vault_name: String,
-    pub user_principal_name: Option<String>,
-    pub object_id: Option<String>,
-    pub service_principal_name: Option<String>,
-    pub permissions_to_keys: Vec<String>,
-    #[serde(default)]
-    pub pass_thru: bool,
+arguments! {
+    pub struct SetAccessPolicyArgs {
+        pub vault_name: String = "VaultName", String, VAULT_NAME_HELP, mandatory, pipeline;
+        pub user_principal_name: Option<String> = "UserPrincipalName", String, "User principal name of the user", pipeline, in_set(BY_UPN, true);
+        pub object_id: Option<String> = "ObjectId", String, "Object id of the user, group or service principal", pipeline, in_set(BY_OBJECT_ID, true);
+        pub service_principal_name: Option<String> = "ServicePrincipalName", String, "Application id or name of the service principal", pipeline, in_set(BY_SPN, true);
+        pub permissions_to_keys: Vec<String> = "PermissionsToKeys", StringArray, "Key permissions to grant (replaces the principal's current ones)", mandatory, allowed(KEY_PERMISSIONS);
+        pub pass_thru: bool = "PassThru", Switch, "Return the vault";
+    }
 }
 
 fn is_guid(s: &str) -> bool {
@@ -417,7 +426,7 @@ fn principal_policy(
     ))
 }
 
-pub fn set_access_policy(call: &Call<'_>, a: SetAccessPolicyArgs) -> Result<Option<KeyVaultOut>> {
+pub fn set_access_policy(ctx: &Context<'_>, a: SetAccessPolicyArgs) -> Result<Option<KeyVaultOut>> {
     let mut policy = principal_policy(
         &a.user_principal_name,
         &a.object_id,
@@ -437,31 +446,30 @@ pub fn set_access_policy(call: &Call<'_>, a: SetAccessPolicyArgs) -> Result<Opti
         }
     }
     policy.permissions = permissions;
-    call.transaction(&a.vault_name, |tx| {
+    ctx.transaction(&a.vault_name, |tx| {
         let vault = active_vault(tx, &a.vault_name)?;
-        require_owner(&vault, call.principal(), "change access policies")?;
+        require_owner(&vault, ctx.principal().name(), "change access policies")?;
         sql::upsert_policy(tx, &vault.name, &policy)?;
         if a.pass_thru {
-            Ok(Some(vault_output(call, tx, &vault)?))
+            Ok(Some(vault_output(ctx, tx, &vault)?))
         } else {
             Ok(None)
         }
     })
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase", deny_unknown_fields)]
-pub struct RemoveAccessPolicyArgs {
-    pub vault_name: String,
-    pub user_principal_name: Option<String>,
-    pub object_id: Option<String>,
-    pub service_principal_name: Option<String>,
-    #[serde(default)]
-    pub pass_thru: bool,
+arguments! {
+    pub struct RemoveAccessPolicyArgs {
+        pub vault_name: String = "VaultName", String, VAULT_NAME_HELP, mandatory, pipeline;
+        pub user_principal_name: Option<String> = "UserPrincipalName", String, "User principal name of the user", pipeline, in_set(BY_UPN, true);
+        pub object_id: Option<String> = "ObjectId", String, "Object id of the user, group or service principal", pipeline, in_set(BY_OBJECT_ID, true);
+        pub service_principal_name: Option<String> = "ServicePrincipalName", String, "Application id or name of the service principal", pipeline, in_set(BY_SPN, true);
+        pub pass_thru: bool = "PassThru", Switch, "Return the vault";
+    }
 }
 
 pub fn remove_access_policy(
-    call: &Call<'_>,
+    ctx: &Context<'_>,
     a: RemoveAccessPolicyArgs,
 ) -> Result<Option<KeyVaultOut>> {
     let policy = principal_policy(
@@ -469,9 +477,9 @@ pub fn remove_access_policy(
         &a.object_id,
         &a.service_principal_name,
     )?;
-    call.transaction(&a.vault_name, |tx| {
+    ctx.transaction(&a.vault_name, |tx| {
         let vault = active_vault(tx, &a.vault_name)?;
-        require_owner(&vault, call.principal(), "change access policies")?;
+        require_owner(&vault, ctx.principal().name(), "change access policies")?;
         if !sql::delete_policy(tx, &vault.name, &policy.object_id)? {
             return Err(Error::not_found(
                 "AccessPolicyNotFound",
@@ -483,7 +491,7 @@ pub fn remove_access_policy(
             ));
         }
         if a.pass_thru {
-            Ok(Some(vault_output(call, tx, &vault)?))
+            Ok(Some(vault_output(ctx, tx, &vault)?))
         } else {
             Ok(None)
         }

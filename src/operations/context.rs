@@ -1,0 +1,104 @@
+//! The per-call context the dispatcher builds: the store, who acts, the clock, and the
+//! operation's name for the audit table.
+
+use crate::error::{Error, Result};
+use crate::identity::Principal;
+use crate::store::{AuditEntry, Store, Tx};
+use std::sync::Arc;
+
+/// One running operation.
+pub struct Context<'a> {
+    store: &'a Arc<Store>,
+    principal: &'a Principal,
+    time_shift: i64,
+    operation: &'a str,
+}
+
+impl<'a> Context<'a> {
+    pub fn new(
+        store: &'a Arc<Store>,
+        principal: &'a Principal,
+        time_shift: i64,
+        operation: &'a str,
+    ) -> Self {
+        Context {
+            store,
+            principal,
+            time_shift,
+            operation,
+        }
+    }
+
+    /// The same call acting as someone else (a workload's service principal).
+    pub fn acting_as<'b>(&'b self, principal: &'b Principal) -> Context<'b> {
+        Context {
+            store: self.store,
+            principal,
+            time_shift: self.time_shift,
+            operation: self.operation,
+        }
+    }
+
+    /// The call's clock in unix seconds: wall clock plus the session's TimeShiftSeconds.
+    pub fn now(&self) -> i64 {
+        crate::time::unix_now() + self.time_shift
+    }
+
+    pub fn time_shift(&self) -> i64 {
+        self.time_shift
+    }
+
+    pub fn principal(&self) -> &Principal {
+        self.principal
+    }
+
+    pub fn operation(&self) -> &str {
+        self.operation
+    }
+
+    pub fn store(&self) -> &Store {
+        self.store
+    }
+
+    pub fn store_arc(&self) -> &Arc<Store> {
+        self.store
+    }
+
+    fn audit_entry<'b>(&'b self, target: &'b str) -> AuditEntry<'b> {
+        AuditEntry {
+            principal: self.principal.name(),
+            operation: self.operation,
+            target,
+        }
+    }
+
+    /// Audits this operation's failure (once, whatever stage it came from).
+    pub fn audit_failure(&self, target: &str, error: &Error) {
+        // The caller reports `error` either way; a busy audit write must not hide it.
+        let _ = self.store.audit(
+            &self.audit_entry(target),
+            &format!("Failed: {}", error.code),
+        );
+    }
+
+    /// Audits a success that is not a store change (a cryptographic operation), with detail.
+    pub fn audit_success(&self, target: &str, detail: &str) -> Result<()> {
+        self.store
+            .audit(&self.audit_entry(target), &format!("Succeeded: {detail}"))
+    }
+
+    /// Runs `work` as a read of a consistent snapshot, without an audit row.
+    pub fn read<R>(&self, work: impl FnOnce(&Tx<'_>) -> Result<R>) -> Result<R> {
+        self.store.read(work)
+    }
+
+    /// Runs `work` as this operation's one transaction, audited against `target`.
+    pub fn transaction<R>(
+        &self,
+        target: &str,
+        work: impl FnOnce(&Tx<'_>) -> Result<R>,
+    ) -> Result<R> {
+        self.store
+            .transaction(&self.audit_entry(target), self.now(), work)
+    }
+}

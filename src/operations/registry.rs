@@ -1,0 +1,104 @@
+//! Dispatch by name: the registry holds every domain's operations (assembled by the crate
+//! root), finds one in a map, builds the call's context and audits failures.
+
+use super::{validate, Context, Operation};
+use crate::error::{Error, Result};
+use crate::identity::Principal;
+use crate::session::Session;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+
+pub struct Registry {
+    operations: Vec<Operation>,
+    /// Lower-cased name -> index: names are matched case-insensitively, as PowerShell does.
+    by_name: HashMap<String, usize>,
+}
+
+impl Registry {
+    /// Builds the registry from each domain's operations. A name declared twice is refused.
+    pub fn new(domains: Vec<Vec<Operation>>) -> std::result::Result<Registry, String> {
+        let operations: Vec<Operation> = domains.into_iter().flatten().collect();
+        let mut by_name = HashMap::with_capacity(operations.len());
+        for (i, op) in operations.iter().enumerate() {
+            if by_name.insert(op.name.to_ascii_lowercase(), i).is_some() {
+                return Err(format!("operation {} is declared twice", op.name));
+            }
+        }
+        Ok(Registry {
+            operations,
+            by_name,
+        })
+    }
+
+    pub fn operations(&self) -> &[Operation] {
+        &self.operations
+    }
+
+    pub fn find(&self, name: &str) -> Option<&Operation> {
+        if let Some(&i) = self.by_name.get(name) {
+            return Some(&self.operations[i]);
+        }
+        self.by_name
+            .get(&name.to_ascii_lowercase())
+            .map(|&i| &self.operations[i])
+    }
+
+    /// The registry `ck_describe` returns.
+    pub fn describe(&self) -> Value {
+        json!({
+            "Version": crate::VERSION,
+            "Operations": self.operations.iter().map(Operation::describe).collect::<Vec<_>>(),
+        })
+    }
+
+    /// Runs one operation as the session's user.
+    pub fn call(&self, session: &Session, operation: &str, arguments: &Value) -> Result<Value> {
+        self.call_as(session, session.principal(), operation, arguments)
+    }
+
+    /// Runs one operation as `principal`: checks the arguments against the operation's
+    /// parameters, then runs its handler; a failure at any stage is audited once.
+    pub fn call_as(
+        &self,
+        session: &Session,
+        principal: &Principal,
+        operation: &str,
+        arguments: &Value,
+    ) -> Result<Value> {
+        let op = self.find(operation).ok_or_else(|| {
+            Error::invalid_argument(
+                "operation",
+                format!(
+                    "'{operation}' is not an operation; see ck_describe or customer-key --list"
+                ),
+            )
+        })?;
+        let ctx = Context::new(
+            session.store_arc(),
+            principal,
+            session.time_shift(),
+            op.name,
+        );
+        let result = validate(op, arguments).and_then(|args| op.run(&ctx, args));
+        if let Err(e) = &result {
+            ctx.audit_failure(&audit_target(arguments, e), e);
+        }
+        result
+    }
+}
+
+/// The object a failed call concerned, for its audit row: VaultName[/Name] when given.
+fn audit_target(arguments: &Value, e: &Error) -> String {
+    let field = |name: &str| {
+        arguments
+            .as_object()
+            .and_then(|m| m.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)))
+            .and_then(|(_, v)| v.as_str())
+            .map(|s| s.chars().take(160).collect::<String>())
+    };
+    match (field("VaultName"), field("Name")) {
+        (Some(v), Some(n)) => format!("{v}/{n}"),
+        (Some(v), None) => v,
+        _ => e.target.chars().take(160).collect(),
+    }
+}

@@ -1,0 +1,142 @@
+//! The vault domain's operations: each declared once, with its presentation (help, examples,
+//! ShouldProcess wording), next to the handlers in this folder.
+
+use super::{backup, key_operations, keys};
+use crate::operations::{Impact, Operation};
+
+pub(crate) const AREA: &str = "KeyVault";
+pub(crate) const VAULT_NAME_HELP: &str = "Name of the key vault";
+pub(crate) const KEY_PERMISSIONS: &[&str] = super::model::KEY_PERMISSION_VALUES;
+pub(crate) const KEY_OPS: &[&str] = &[
+    "encrypt",
+    "decrypt",
+    "sign",
+    "verify",
+    "wrapKey",
+    "unwrapKey",
+    "import",
+    "export",
+];
+// Parameter set names, as Az.KeyVault's.
+pub(crate) const CREATE: &str = "InteractiveCreate";
+pub(crate) const IMPORT: &str = "InteractiveImport";
+pub(crate) const BY_VAULT_NAME: &str = "ByVaultName";
+pub(crate) const BY_KEY_VERSION: &str = "ByKeyVersion";
+pub(crate) const BY_KEY_VERSIONS: &str = "ByKeyVersions";
+pub(crate) const BY_UPN: &str = "ByUserPrincipalName";
+pub(crate) const BY_OBJECT_ID: &str = "ByObjectId";
+pub(crate) const BY_SPN: &str = "ByServicePrincipalName";
+
+const KEY_TARGET: &str = "Key '{Name}' in vault '{VaultName}'";
+const VAULT_TARGET: &str = "Vault '{VaultName}'";
+
+pub fn operations() -> Vec<Operation> {
+    vec![
+        Operation::new("New-KeyVault", AREA, super::new_key_vault)
+            .synopsis("Creates a key vault in the store.")
+            .description("Creates a key vault, like New-AzKeyVault. Soft delete is on by default with a 90-day retention; Customer Key needs soft delete, and purge protection is recommended.")
+            .output("CustomerKey.KeyVault")
+            .changes(Impact::Medium, "Vault '{VaultName}' in '{Location}'", "Create key vault")
+            .example("New-CkKeyVault -VaultName 'contoso-ck-weu' -Location 'westeurope' -EnablePurgeProtection", "Creates a vault with soft delete and purge protection."),
+        Operation::new("Get-KeyVault", AREA, super::get_key_vault)
+            .synopsis("Gets key vaults, with their access policies.")
+            .description("Gets one vault by name, or every vault of the store. With -InRemovedState, gets soft-deleted vaults instead (CustomerKey.DeletedKeyVault).")
+            .output("CustomerKey.KeyVault")
+            .output_when("InRemovedState", "CustomerKey.DeletedKeyVault")
+            .example("Get-CkKeyVault", "Lists the vaults of the store.")
+            .example("Get-CkKeyVault -VaultName 'contoso-ck-weu' -InRemovedState", "Shows a deleted vault with its deletion and scheduled purge dates."),
+        Operation::new("Remove-KeyVault", AREA, super::remove_key_vault)
+            .synopsis("Deletes a key vault (soft delete when enabled), or purges a deleted one.")
+            .description("Deletes a vault with its keys. With soft delete on, the vault can be recovered with Undo-CkKeyVaultRemoval until its retention ends. With -InRemovedState, purges a deleted vault for good. Asks for confirmation (ConfirmImpact High) unless -Force is given; -WhatIf is honoured even with -Force. The engine refuses to remove a vault whose key a data encryption policy uses unless -Force is given.")
+            .changes(Impact::High, VAULT_TARGET, "Remove key vault with all its keys")
+            .action_when("InRemovedState", "Purge deleted key vault (cannot be undone)")
+            .example("Remove-CkKeyVault -VaultName 'contoso-ck-test'", "Deletes the vault after confirmation.")
+            .example("Remove-CkKeyVault -VaultName 'contoso-ck-test' -InRemovedState -Force", "Purges the deleted vault without asking."),
+        Operation::new("Undo-KeyVaultRemoval", AREA, super::undo_key_vault_removal)
+            .synopsis("Recovers a soft-deleted key vault with its keys.")
+            .description("Recovers a vault deleted with Remove-CkKeyVault while its retention has not ended.")
+            .output("CustomerKey.KeyVault")
+            .changes(Impact::Medium, VAULT_TARGET, "Recover deleted key vault")
+            .example("Undo-CkKeyVaultRemoval -VaultName 'contoso-ck-weu'", "Recovers the vault and its keys."),
+        Operation::new("Set-KeyVaultAccessPolicy", AREA, super::set_access_policy)
+            .synopsis("Grants key permissions on a vault to a user or service principal.")
+            .description("Sets the key permissions of one principal on a vault, replacing its current ones. Give exactly one of -UserPrincipalName (parameter set ByUserPrincipalName, the default), -ObjectId (ByObjectId) and -ServicePrincipalName (ByServicePrincipalName).")
+            .output("CustomerKey.KeyVault")
+            .default_set(BY_UPN)
+            .changes(Impact::Medium, VAULT_TARGET, "Set key permissions of '{UserPrincipalName}{ObjectId}{ServicePrincipalName}' to '{PermissionsToKeys}'")
+            .example("Set-CkKeyVaultAccessPolicy -VaultName 'contoso-ck-weu' -UserPrincipalName 'admin@contoso.onmicrosoft.com' -PermissionsToKeys get, list, create, update, backup, restore", "Lets an admin manage the vault's keys (parameter set ByUserPrincipalName).")
+            .example("Set-CkKeyVaultAccessPolicy -VaultName 'contoso-ck-weu' -ServicePrincipalName '00000002-0000-0ff1-ce00-000000000000' -PermissionsToKeys get, wrapKey, unwrapKey", "Lets Exchange Online (its service principal's application id) use the vault's keys (parameter set ByServicePrincipalName).")
+            .example("Set-CkKeyVaultAccessPolicy -VaultName 'contoso-ck-weu' -ObjectId '6f1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d' -PermissionsToKeys get, list", "Lets a group, given by its object id, read the vault's keys (parameter set ByObjectId)."),
+        Operation::new("Remove-KeyVaultAccessPolicy", AREA, super::remove_access_policy)
+            .synopsis("Removes a principal's access policy from a vault.")
+            .description("Removes every key permission of one principal on a vault. Give exactly one of -UserPrincipalName (parameter set ByUserPrincipalName, the default), -ObjectId (ByObjectId) and -ServicePrincipalName (ByServicePrincipalName). Removing a service's wrap and unwrap permissions makes the data it protects with the vault's keys unreadable to it.")
+            .output("CustomerKey.KeyVault")
+            .default_set(BY_UPN)
+            .changes(Impact::High, VAULT_TARGET, "Remove the access policy of '{UserPrincipalName}{ObjectId}{ServicePrincipalName}'")
+            .example("Remove-CkKeyVaultAccessPolicy -VaultName 'contoso-ck-weu' -UserPrincipalName 'old-admin@contoso.onmicrosoft.com'", "Removes a former admin's permissions after confirmation.")
+            .example("Remove-CkKeyVaultAccessPolicy -VaultName 'contoso-ck-weu' -ObjectId '6f1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d' -PassThru", "Removes the permissions of a principal given by its object id and shows the vault (parameter set ByObjectId).")
+            .example("Remove-CkKeyVaultAccessPolicy -VaultName 'contoso-ck-test' -ServicePrincipalName '00000002-0000-0ff1-ce00-000000000000'", "Stops Exchange Online from using the keys of a test vault (parameter set ByServicePrincipalName)."),
+        Operation::new("Add-KeyVaultKey", AREA, keys::add_key)
+            .synopsis("Creates a key, or a new version of an existing key (a key roll).")
+            .description("Creates a key in a vault, like Add-AzKeyVaultKey. When the name exists, a new version is added and the older versions are kept: this is how a Customer Key is rolled. With -KeyFilePath (parameter set InteractiveImport), imports the key from a .pfx (PKCS#12) or PKCS#8 file instead of generating one; -Size and -KeyType belong to the default set, InteractiveCreate, and cannot be combined with -KeyFilePath or -KeyFilePassword.")
+            .output("CustomerKey.KeyVaultKey")
+            .default_set(CREATE)
+            .changes(Impact::Medium, KEY_TARGET, "Create key, or a new version of the key")
+            .action_when("KeyFilePath", "Import key from '{KeyFilePath}'")
+            .example("Add-CkKeyVaultKey -VaultName 'contoso-ck-weu' -Name 'exo-dep-key' -Destination Software -Size 3072", "Creates a 3072-bit RSA key.")
+            .example("Add-CkKeyVaultKey -VaultName 'contoso-ck-weu' -Name 'exo-dep-key' -Destination Software", "Rolls the key: adds a new version; the older versions stay enabled.")
+            .example("$password = Read-Host -AsSecureString -Prompt 'PFX password'\nAdd-CkKeyVaultKey -VaultName 'contoso-ck-weu' -Name 'aip-tenant-key' -KeyFilePath ./tenant-key.pfx -KeyFilePassword $password", "Imports (bring your own key) the RSA key held in a password-protected .pfx file (parameter set InteractiveImport)."),
+        Operation::new("Get-KeyVaultKey", AREA, keys::get_key)
+            .synopsis("Gets keys, key versions, or soft-deleted keys.")
+            .description("Gets the keys of a vault or one key (its newest version), or soft-deleted keys with -InRemovedState (CustomerKey.DeletedKeyVaultKey): parameter set ByVaultName, the default. With -Name and -Version, gets that version of the key (ByKeyVersion); with -Name and -IncludeVersions, every version of the key (ByKeyVersions).")
+            .output("CustomerKey.KeyVaultKey")
+            .output_when("InRemovedState", "CustomerKey.DeletedKeyVaultKey")
+            .default_set(BY_VAULT_NAME)
+            .example("Get-CkKeyVaultKey -VaultName 'contoso-ck-weu'", "Lists the keys of the vault.")
+            .example("Get-CkKeyVaultKey -VaultName 'contoso-ck-weu' -Name 'exo-dep-key' -Version '0f6c5a3c2b1e4d7a9f8e7d6c5b4a3921'", "Gets one version of the key, such as the one a data encryption policy used (parameter set ByKeyVersion).")
+            .example("Get-CkKeyVaultKey -VaultName 'contoso-ck-weu' -Name 'exo-dep-key' -IncludeVersions", "Lists every version of the key, as after a roll (parameter set ByKeyVersions).")
+            .example("Get-CkKeyVaultKey -VaultName 'contoso-ck-weu' -InRemovedState", "Lists deleted keys with their scheduled purge dates."),
+        Operation::new("Update-KeyVaultKey", AREA, keys::update_key)
+            .synopsis("Changes a key version's attributes (enabled, dates, operations, tags).")
+            .description("Updates the newest version of a key, or the version given. Do not disable a version a data encryption policy still needs: the engine refuses unless -Force is given.")
+            .output("CustomerKey.KeyVaultKey")
+            .changes(Impact::Medium, KEY_TARGET, "Update key attributes")
+            .action_when("Version", "Update the attributes of version '{Version}'")
+            .example("Update-CkKeyVaultKey -VaultName 'contoso-ck-weu' -Name 'exo-dep-key' -Expires (Get-Date).AddYears(2) -PassThru", "Sets a new expiry on the newest version and shows the key."),
+        Operation::new("Remove-KeyVaultKey", AREA, keys::remove_key)
+            .synopsis("Deletes a key with all its versions (soft delete when enabled), or purges a deleted key.")
+            .description("Deletes a key, like Remove-AzKeyVaultKey. With soft delete on, the key can be recovered with Undo-CkKeyVaultKeyRemoval until its retention ends. With -InRemovedState, purges a deleted key for good. Asks for confirmation (ConfirmImpact High) unless -Force is given; -WhatIf is honoured even with -Force. The engine refuses to remove a key a data encryption policy uses unless -Force is given.")
+            .output("CustomerKey.DeletedKeyVaultKey")
+            .changes(Impact::High, KEY_TARGET, "Remove key with all its versions")
+            .action_when("InRemovedState", "Purge deleted key (cannot be undone)")
+            .example("Remove-CkKeyVaultKey -VaultName 'contoso-ck-test' -Name 'old-key' -PassThru", "Soft-deletes the key after confirmation and shows its scheduled purge date.")
+            .example("Remove-CkKeyVaultKey -VaultName 'contoso-ck-test' -Name 'old-key' -InRemovedState -Force", "Purges the deleted key without asking."),
+        Operation::new("Undo-KeyVaultKeyRemoval", AREA, keys::undo_key_removal)
+            .synopsis("Recovers a soft-deleted key with all its versions.")
+            .description("Recovers a key deleted with Remove-CkKeyVaultKey while its retention has not ended, like Undo-AzKeyVaultKeyRemoval.")
+            .output("CustomerKey.KeyVaultKey")
+            .changes(Impact::Medium, KEY_TARGET, "Recover deleted key")
+            .example("Undo-CkKeyVaultKeyRemoval -VaultName 'contoso-ck-weu' -Name 'exo-dep-key'", "Recovers the key.")
+            .example("Get-CkKeyVaultKey -VaultName 'contoso-ck-weu' -InRemovedState | Undo-CkKeyVaultKeyRemoval", "Recovers every deleted key of the vault."),
+        Operation::new("Backup-KeyVaultKey", AREA, backup::backup_key)
+            .synopsis("Writes every version of a key, with its metadata, to an encrypted backup file.")
+            .description("Backs up a key, like Backup-AzKeyVaultKey, and emits the path of the file written. An existing file is an error unless -Force is given. The backup restores only into a vault of the same geography.")
+            .output("System.String")
+            .output_property("OutputFile")
+            .changes(Impact::Medium, KEY_TARGET, "Back up key to the store backups folder")
+            .action_when("OutputFile", "Back up key to '{OutputFile}'")
+            .example("Backup-CkKeyVaultKey -VaultName 'contoso-ck-weu' -Name 'exo-dep-key' -OutputFile ./exo-dep-key.keybackup", "Writes the backup to the given file.")
+            .example("Get-CkKeyVaultKey -VaultName 'contoso-ck-weu' | Backup-CkKeyVaultKey", "Backs up every key of the vault into the store's backups folder."),
+        Operation::new("Restore-KeyVaultKey", AREA, backup::restore_key)
+            .synopsis("Restores a key with all its versions from a backup file.")
+            .description("Restores a key written by Backup-CkKeyVaultKey, like Restore-AzKeyVaultKey. Fails when a key of that name exists in the vault, also as a soft-deleted key, and when the vault is in another geography than the one backed up from.")
+            .output("CustomerKey.KeyVaultKey")
+            .changes(Impact::Medium, VAULT_TARGET, "Restore key from '{InputFile}'")
+            .example("Restore-CkKeyVaultKey -VaultName 'contoso-ck-weu-2' -InputFile ./exo-dep-key.keybackup", "Restores the key, with all its versions, into another vault of the same geography."),
+        Operation::new("Invoke-KeyVaultKeyOperation", AREA, key_operations::invoke_key_operation)
+            .synopsis("Wraps, unwraps, encrypts or decrypts a value with a key.")
+            .description("Runs one cryptographic operation with a key version, like Invoke-AzKeyVaultKeyOperation. Emits KeyId (the version used), RawResult (byte[]) and Algorithm.")
+            .output("CustomerKey.KeyOperationResult")
+            .example("$wrapped = Invoke-CkKeyVaultKeyOperation -VaultName 'contoso-ck-weu' -Name 'exo-dep-key' -Operation Wrap -Algorithm RSA-OAEP-256 -ByteArrayValue $aesKey", "Wraps a 32-byte key; $wrapped.RawResult holds the wrapped bytes and $wrapped.KeyId the version used."),
+    ]
+}
