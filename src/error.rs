@@ -51,6 +51,11 @@ pub struct Error {
 pub type Result<T> = std::result::Result<T, Error>;
 
 impl Error {
+    /// The PowerShell ErrorCategory of this error.
+    pub fn category(&self) -> &'static str {
+        self.status.category()
+    }
+
     pub fn new(
         status: CkStatus,
         code: &str,

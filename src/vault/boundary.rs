@@ -220,8 +220,12 @@ mod tests {
         assert_eq!(k.vault_name, "vault1");
         assert_eq!(k.vault_uri, "https://vault1.vault.azure.net");
         assert_eq!(k.version.as_deref(), Some(V));
-        assert_eq!(k.id(), format!("https://vault1.vault.azure.net/keys/k1/{V}"));
-        let versionless = KeyReference::parse("X", "https://vault1.vault.azure.net/keys/k1").unwrap();
+        assert_eq!(
+            k.id(),
+            format!("https://vault1.vault.azure.net/keys/k1/{V}")
+        );
+        let versionless =
+            KeyReference::parse("X", "https://vault1.vault.azure.net/keys/k1").unwrap();
         assert_eq!(versionless.version, None);
         let local = KeyReference::parse("X", "https://vault1.localhost:8443/keys/k1/").unwrap();
         assert_eq!(local.vault_uri, "https://vault1.localhost:8443");

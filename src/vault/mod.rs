@@ -497,3 +497,17 @@ pub fn remove_access_policy(
         }
     })
 }
+
+/// The vaults a workload reaches keys through, for this call: the store's own (the remote
+/// Azure Key Vault backend will be chosen here too, from the session's environment). Workloads
+/// hold what this returns and never reach vault internals otherwise.
+pub fn vaults_for(ctx: &Context<'_>) -> std::sync::Arc<dyn boundary::KeyVaultBoundary> {
+    vaults_for_store(ctx.store_arc())
+}
+
+/// The same for background jobs, which run on a store rather than inside a call.
+pub fn vaults_for_store(
+    store: &std::sync::Arc<crate::store::Store>,
+) -> std::sync::Arc<dyn boundary::KeyVaultBoundary> {
+    std::sync::Arc::new(local::LocalKeyVault::new(store.clone()))
+}

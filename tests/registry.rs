@@ -1,0 +1,226 @@
+//! The operation registry checks itself: unique names, every parameter set's arguments decode
+//! into the operation's struct, ShouldProcess wording for exactly the state-changing
+//! operations, ck_describe kept compatible, and no domain module naming rusqlite.
+
+use customer_key::operations::{Operation, ParamType as T, Registry};
+use serde_json::{json, Map, Value};
+use std::path::Path;
+
+fn sample(op: &Operation, name: &str) -> Value {
+    let p = op.param(name).unwrap();
+    let first = p.allowed.first().copied();
+    match p.ty {
+        T::String => json!(first.unwrap_or("sample-name")),
+        T::Path => json!("/tmp/ck-registry-sample"),
+        T::SecureString => json!("sample-secret"),
+        T::StringArray => json!([first.unwrap_or("sample")]),
+        T::Int => json!(p.range.map_or(1, |(low, _)| low)),
+        T::Switch | T::Bool => json!(true),
+        T::DateTime => json!("2030-01-01T00:00:00Z"),
+        T::Hashtable => json!({"env": "test"}),
+        T::Bytes => json!("eA=="),
+    }
+}
+
+/// The parameter sets to try: each named set, or the one implicit set.
+fn sets(op: &Operation) -> Vec<Option<&'static str>> {
+    let named = op.parameter_sets();
+    if named.is_empty() {
+        vec![None]
+    } else {
+        named.into_iter().map(Some).collect()
+    }
+}
+
+fn arguments(op: &Operation, set: Option<&str>, all: bool) -> Value {
+    let mut args = Map::new();
+    for p in &op.params {
+        let membership = match set {
+            Some(s) => p.in_parameter_set(s),
+            None => Some(p.mandatory),
+        };
+        match membership {
+            Some(true) => {}
+            Some(false) if all => {}
+            _ => continue,
+        }
+        args.insert(p.name.to_string(), sample(op, p.name));
+    }
+    Value::Object(args)
+}
+
+#[test]
+fn every_parameter_set_decodes_into_its_operations_struct() {
+    let mut checked = 0;
+    for op in customer_key::registry().operations() {
+        for set in sets(op) {
+            for all in [false, true] {
+                let args = arguments(op, set, all);
+                // Switches that select another set (IncludeVersions) may not fit with "all";
+                // only what validation accepts must decode.
+                let Ok(valid) = customer_key::operations::validate(op, &args) else {
+                    assert!(
+                        all,
+                        "{} set {set:?}: the mandatory parameters alone must validate: {args}",
+                        op.name
+                    );
+                    continue;
+                };
+                op.decode_only(Value::Object(valid))
+                    .unwrap_or_else(|e| panic!("{} set {set:?} ({args}): {}", op.name, e.message));
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= customer_key::registry().operations().len());
+}
+
+#[test]
+fn a_name_declared_twice_is_refused() {
+    let twice = vec![
+        customer_key::vault::operations::operations(),
+        customer_key::vault::operations::operations(),
+    ];
+    let e = Registry::new(twice)
+        .err()
+        .expect("duplicate names must be refused");
+    assert!(e.contains("declared twice"), "{e}");
+    // The real registry has unique names, matched case-insensitively.
+    let registry = customer_key::registry();
+    for op in registry.operations() {
+        assert_eq!(
+            registry.find(&op.name.to_uppercase()).unwrap().name,
+            op.name
+        );
+    }
+}
+
+fn placeholders(text: &str) -> Vec<&str> {
+    text.split('{')
+        .skip(1)
+        .filter_map(|rest| rest.split_once('}').map(|(name, _)| name))
+        .collect()
+}
+
+#[test]
+fn exactly_the_state_changing_operations_have_should_process_wording_naming_real_parameters() {
+    for op in customer_key::registry().operations() {
+        assert_eq!(
+            op.should_process.is_some(),
+            !op.reads_only(),
+            "{}: ShouldProcess wording goes with state change",
+            op.name
+        );
+        assert!(
+            !op.synopsis.is_empty() && !op.description.is_empty(),
+            "{}: help",
+            op.name
+        );
+        assert!(!op.examples.is_empty(), "{}: at least one example", op.name);
+        assert!(!op.area.is_empty(), "{}: area", op.name);
+        if let Some(sp) = &op.should_process {
+            let mut texts = vec![sp.target, sp.action];
+            for (parameter, action) in &sp.action_when {
+                assert!(
+                    op.param(parameter).is_some(),
+                    "{}: ActionWhen {parameter}",
+                    op.name
+                );
+                texts.push(action);
+            }
+            for text in texts {
+                for name in placeholders(text) {
+                    assert!(
+                        op.param(name).is_some(),
+                        "{}: placeholder {{{name}}} in '{text}'",
+                        op.name
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn describe_keeps_every_field_of_release_0_1_0_and_only_adds() {
+    let baseline: Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/describe-0.1.0.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let now = customer_key::registry().describe();
+    fn contains(old: &Value, new: &Value, path: &str) {
+        match (old, new) {
+            (Value::Object(o), Value::Object(n)) => {
+                for (k, v) in o {
+                    let next = n.get(k).unwrap_or_else(|| panic!("{path}.{k} is gone"));
+                    contains(v, next, &format!("{path}.{k}"));
+                }
+            }
+            (Value::Array(o), Value::Array(n)) if path.ends_with(".Operations") => {
+                for old_op in o {
+                    let name = &old_op["Name"];
+                    let new_op = n
+                        .iter()
+                        .find(|x| &x["Name"] == name)
+                        .unwrap_or_else(|| panic!("{name} is gone"));
+                    contains(old_op, new_op, &format!("{path}[{name}]"));
+                }
+            }
+            (Value::Array(o), Value::Array(n)) => {
+                assert_eq!(o.len(), n.len(), "{path}: length");
+                for (i, (a, b)) in o.iter().zip(n).enumerate() {
+                    contains(a, b, &format!("{path}[{i}]"));
+                }
+            }
+            _ if path.ends_with(".Version") => {}
+            _ => assert_eq!(old, new, "{path} changed"),
+        }
+    }
+    contains(&baseline, &now, "");
+}
+
+#[test]
+fn domain_code_never_names_rusqlite() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut offenders = Vec::new();
+    let mut scanned = 0;
+    for dir in [
+        "vault",
+        "exchange",
+        "sharepoint",
+        "aip",
+        "operations",
+        "jobs",
+        "serve",
+    ] {
+        let Ok(entries) = std::fs::read_dir(src.join(dir)) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.extension().is_some_and(|e| e == "rs") {
+                scanned += 1;
+                if std::fs::read_to_string(&path).unwrap().contains("rusqlite") {
+                    offenders.push(path.display().to_string());
+                }
+            }
+        }
+    }
+    for file in ["session.rs", "identity.rs", "ffi.rs", "lib.rs"] {
+        scanned += 1;
+        if std::fs::read_to_string(src.join(file))
+            .unwrap()
+            .contains("rusqlite")
+        {
+            offenders.push(file.to_string());
+        }
+    }
+    assert!(scanned > 10);
+    assert!(
+        offenders.is_empty(),
+        "SQL belongs in src/store: {offenders:?}"
+    );
+}
