@@ -17,7 +17,7 @@ mod runner;
 mod test_ledger;
 
 pub use crate::store::jobs::{JobRecord, JobState};
-pub use runner::Runner;
+pub use runner::{Runner, MAX_ATTEMPTS};
 pub use test_ledger::LedgerKind;
 
 use crate::error::{Error, Result};
