@@ -113,6 +113,8 @@ impl Worker {
             }
             let mut sleep = match self.step() {
                 Step::Worked => continue,
+                // With no kinds there is nothing to poll for: only the next purge.
+                Step::Idle { .. } if self.kinds.is_empty() => PURGE_INTERVAL,
                 Step::Idle { next_due_ms } => {
                     let until_due = next_due_ms
                         .map(|due| Duration::from_millis((due - unix_ms()).max(0) as u64));
