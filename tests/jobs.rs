@@ -475,3 +475,71 @@ fn enqueue_names_the_parameter_it_refuses() {
     assert!(e.message.starts_with("Parameter 'total'"));
     assert!(jobs::list(&store, None, None).unwrap().is_empty());
 }
+
+#[test]
+fn a_cancelled_job_commits_no_further_batch() {
+    let dir = TempDir::new("jobs-cancel");
+    let store_path = dir.join("store");
+    let store = open_store(&store_path);
+    let runner = Runner::start(Arc::clone(&store), 0, vec![Arc::new(LedgerKind)]);
+    let id = jobs::submit(
+        &store,
+        LedgerKind::NAME,
+        "cancelled",
+        1_000_000,
+        &ledger_payload(10, 2),
+        0,
+    )
+    .unwrap();
+    wait_for(&store, id, Duration::from_secs(60), "never started", |j| {
+        j.done >= 30
+    });
+    assert!(jobs::cancel(&store, id, 0).unwrap());
+    assert!(!jobs::cancel(&store, id, 0).unwrap(), "already ended");
+    // Dropping waits for the batch in flight, which must not commit.
+    drop(runner);
+    let job = jobs::get(&store, id).unwrap().unwrap();
+    assert_eq!(job.state, JobState::Cancelled);
+    assert_eq!(ledger_items(&store_path, id).len() as u64, job.done);
+}
+
+#[test]
+fn a_live_lease_keeps_others_off_a_job_until_it_ends() {
+    let dir = TempDir::new("jobs-lease");
+    let store_path = dir.join("store");
+    let store = open_store(&store_path);
+    let leased = jobs::submit(&store, LedgerKind::NAME, "leased", 20, &json!({}), 0).unwrap();
+    // Another live process (pid 1 always exists) holds the job for a minute more.
+    let db = rusqlite::Connection::open(store_path.join("store.db")).unwrap();
+    db.execute(
+        "UPDATE jobs SET state = 'Running', owner = '1-elsewhere',
+             lease_until = CAST(strftime('%s', 'now') AS INTEGER) * 1000 + 60000 WHERE id = ?1",
+        [leased],
+    )
+    .unwrap();
+    let runner = Runner::start(Arc::clone(&store), 0, vec![Arc::new(LedgerKind)]);
+    let free = jobs::submit(&store, LedgerKind::NAME, "free", 20, &json!({}), 0).unwrap();
+    wait_for(
+        &store,
+        free,
+        Duration::from_secs(60),
+        "not completed",
+        |j| j.state == JobState::Completed,
+    );
+    let untouched = jobs::get(&store, leased).unwrap().unwrap();
+    assert_eq!((untouched.done, untouched.cursor), (0, None));
+    assert!(ledger_items(&store_path, leased).is_empty());
+    // The lease ends: the runner takes the job over.
+    db.execute("UPDATE jobs SET lease_until = 0 WHERE id = ?1", [leased])
+        .unwrap();
+    jobs::notify(&store);
+    wait_for(
+        &store,
+        leased,
+        Duration::from_secs(60),
+        "not taken over",
+        |j| j.state == JobState::Completed,
+    );
+    drop(runner);
+    assert_every_item_once(&store_path, leased, 20);
+}

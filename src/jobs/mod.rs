@@ -50,6 +50,8 @@ pub fn runtime() -> Option<&'static tokio::runtime::Runtime> {
 }
 
 /// A kind of job: the code that works through jobs whose `kind` column is [`JobKind::name`].
+/// Keep a batch well under a minute (the lease): past it another process may take the job over,
+/// and the slow batch is then discarded rather than applied.
 pub trait JobKind: Send + Sync + 'static {
     /// Stable name stored in the job table, e.g. "exchange-refresh".
     fn name(&self) -> &'static str;
