@@ -5,6 +5,7 @@
 use super::{Batch, JobContext, JobKind, JobRecord};
 use crate::error::{Error, Result};
 use crate::store;
+use std::ops::RangeInclusive;
 use std::time::Duration;
 
 /// Items `0..total`; payload `{"batch_size": 1-10000 (default 100), "pause_ms": 0-1000}`, the
@@ -15,18 +16,24 @@ impl LedgerKind {
     pub const NAME: &'static str = "test-ledger";
 }
 
-fn payload_number(job: &JobRecord, field: &str, default: u64, max: u64) -> Result<u64> {
+fn payload_number(
+    job: &JobRecord,
+    field: &str,
+    default: u64,
+    range: RangeInclusive<u64>,
+) -> Result<u64> {
     match job.payload.get(field) {
         None => Ok(default),
-        Some(v) => v
-            .as_u64()
-            .filter(|n| (1..=max).contains(n) || (field == "pause_ms" && *n == 0))
-            .ok_or_else(|| {
-                Error::invalid_argument(
-                    &format!("payload.{field}"),
-                    format!("must be a whole number up to {max}"),
-                )
-            }),
+        Some(v) => v.as_u64().filter(|n| range.contains(n)).ok_or_else(|| {
+            Error::invalid_argument(
+                &format!("payload.{field}"),
+                format!(
+                    "must be a whole number from {} to {}",
+                    range.start(),
+                    range.end()
+                ),
+            )
+        }),
     }
 }
 
@@ -36,8 +43,8 @@ impl JobKind for LedgerKind {
     }
 
     fn next_batch(&self, _ctx: &JobContext, job: &JobRecord) -> Result<Batch> {
-        let batch_size = payload_number(job, "batch_size", 100, 10_000)?;
-        let pause_ms = payload_number(job, "pause_ms", 0, 1_000)?;
+        let batch_size = payload_number(job, "batch_size", 100, 1..=10_000)?;
+        let pause_ms = payload_number(job, "pause_ms", 0, 0..=1_000)?;
         let start: u64 = match job.cursor.as_deref() {
             None => 0,
             Some(c) => c
