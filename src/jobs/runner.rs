@@ -125,11 +125,14 @@ impl Worker {
             sleep = sleep.min(next_purge.saturating_duration_since(Instant::now()));
             wakeup.wait(seen, sleep, &|| self.stopping());
         }
-        // Best effort: a lease left behind only delays others until it ends.
-        let _ = self
-            .ctx
-            .store
-            .write_tx(|tx| job_table::release_leases(tx, &self.owner));
+        // Best effort: a lease left behind only delays others until it ends. Without kinds
+        // there is none, and closing need not wait for a write (a CLI call closes every time).
+        if !self.kinds.is_empty() {
+            let _ = self
+                .ctx
+                .store
+                .write_tx(|tx| job_table::release_leases(tx, &self.owner));
+        }
     }
 
     fn purge(&self) {
