@@ -56,6 +56,8 @@ pub struct Session {
     store: Arc<Store>,
     principal: Principal,
     time_shift: i64,
+    /// Resumes and runs this store's jobs and purges expired objects; stopped on close.
+    _jobs: crate::jobs::Runner,
 }
 
 impl Session {
@@ -99,11 +101,16 @@ impl Session {
             ));
         }
         let store = Arc::new(store);
-        crate::jobs::start_retention_purger(&store, time_shift);
+        let jobs = crate::jobs::Runner::start(
+            Arc::clone(&store),
+            time_shift,
+            crate::jobs::builtin_kinds(),
+        );
         Ok(Session {
             store,
             principal: Principal::user(principal),
             time_shift,
+            _jobs: jobs,
         })
     }
 

@@ -9,6 +9,7 @@
 //! - `backups/` (0700): default destination of `Backup-KeyVaultKey`.
 
 mod files;
+pub mod jobs;
 mod schema;
 pub mod tx;
 pub mod vaults;
@@ -45,6 +46,9 @@ pub struct Store {
     pool: Mutex<Vec<Connection>>,
     /// Unsealed, parsed private keys of versions in use, by version id.
     private_keys: Mutex<HashMap<String, Arc<RsaPrivateKey>>>,
+    /// Rung by `jobs::notify` after a commit that enqueued work, so this store's runner starts
+    /// it at once instead of at its next poll.
+    job_wakeup: jobs::Wakeup,
 }
 
 /// Who did what to which object: one audit row per operation.
@@ -123,6 +127,7 @@ impl Store {
             rehearsal,
             pool: Mutex::new(vec![conn]),
             private_keys: Mutex::new(HashMap::new()),
+            job_wakeup: jobs::Wakeup::default(),
         })
     }
 
@@ -168,6 +173,10 @@ impl Store {
         }
         cache.insert(version.to_string(), Arc::clone(&key));
         Ok(key)
+    }
+
+    pub fn job_wakeup(&self) -> &jobs::Wakeup {
+        &self.job_wakeup
     }
 
     /// Drops cached private keys. Called after a commit that deleted key material, so purged
@@ -236,6 +245,27 @@ impl Store {
         })
     }
 
+    /// Runs `work` in one write transaction of its own (no audit row, no purge): committed if
+    /// it returns `Ok`, rolled back otherwise.
+    pub(crate) fn write_tx<R>(&self, work: impl FnOnce(&Tx<'_>) -> Result<R>) -> Result<R> {
+        self.with_connection(|conn| {
+            let tx = Tx::new(conn.transaction_with_behavior(TransactionBehavior::Immediate)?);
+            let value = work(&tx)?;
+            tx.commit()?;
+            Ok(value)
+        })
+    }
+
+    /// Runs `work` on a consistent snapshot, as [`Store::read`] does, with a [`Tx`].
+    pub(crate) fn read_tx<R>(&self, work: impl FnOnce(&Tx<'_>) -> Result<R>) -> Result<R> {
+        self.with_connection(|conn| {
+            let tx = Tx::new(conn.transaction_with_behavior(TransactionBehavior::Deferred)?);
+            let value = work(&tx)?;
+            tx.commit()?;
+            Ok(value)
+        })
+    }
+
     /// Appends one audit row in a transaction of its own.
     pub fn audit(&self, audit: &AuditEntry<'_>, result: &str) -> Result<()> {
         self.with_connection(|conn| {
@@ -247,7 +277,7 @@ impl Store {
     }
 
     /// Purges deleted vaults and keys whose retention has ended at `now`, audited when anything
-    /// went. The background purger calls this; operations purge at their start as well.
+    /// went. The job runner calls this every minute; operations purge at their start as well.
     pub fn purge_expired(&self, now: i64) -> Result<usize> {
         let purged = self.with_connection(|conn| {
             let tx = Tx::new(conn.transaction_with_behavior(TransactionBehavior::Immediate)?);
