@@ -16,6 +16,7 @@ pub mod jobs;
 #[macro_use]
 pub mod operations;
 pub mod session;
+pub mod sharepoint;
 pub mod store;
 pub mod time;
 pub mod vault;
@@ -31,8 +32,11 @@ use operations::Registry;
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 static REGISTRY: Lazy<Registry> = Lazy::new(|| {
-    Registry::new(vec![vault::operations::operations()])
-        .unwrap_or_else(|duplicate| panic!("the operation registry is inconsistent: {duplicate}"))
+    Registry::new(vec![
+        vault::operations::operations(),
+        sharepoint::operations::operations(),
+    ])
+    .unwrap_or_else(|duplicate| panic!("the operation registry is inconsistent: {duplicate}"))
 });
 
 /// Every operation of every domain: what `ck_call`, `ck_describe` and the CLI dispatch through.

@@ -101,6 +101,8 @@ pub fn hex(bytes: &[u8]) -> String {
 pub struct StoreKeys {
     key_encryption_key: Secret,
     backup_key: Secret,
+    /// Root of the per-workload keys ([`StoreKeys::workload_key`]).
+    workload_root: Secret,
 }
 
 impl StoreKeys {
@@ -126,6 +128,7 @@ impl StoreKeys {
         Ok(StoreKeys {
             key_encryption_key: expand(b"key-encryption-key")?,
             backup_key: expand(b"backup-key")?,
+            workload_root: expand(b"workload-keys")?,
         })
     }
 
@@ -175,6 +178,59 @@ impl StoreKeys {
     pub fn open_backup(&self, sealed: &[u8], aad: &[u8]) -> Option<Vec<u8>> {
         gcm_open(self.backup_key.expose(), sealed, aad).ok()
     }
+
+    /// A 256-bit key of the engine's own for one purpose of a workload (a Microsoft-managed
+    /// key, an availability key), derived from the master key so it is never stored.
+    pub fn workload_key(&self, purpose: &str) -> Result<Secret> {
+        let salt = hkdf::Salt::new(hkdf::HKDF_SHA256, b"customer-key workload keys v1");
+        let prk = salt.extract(self.workload_root.expose());
+        let infos = [purpose.as_bytes()];
+        let okm = prk
+            .expand(&infos, hkdf::HKDF_SHA256)
+            .map_err(|_| Error::internal("key derivation failed"))?;
+        let mut out = vec![0u8; 32];
+        okm.fill(&mut out)
+            .map_err(|_| Error::internal("key derivation failed"))?;
+        Ok(Secret::new(out))
+    }
+}
+
+/// A fresh random 256-bit key.
+pub fn new_aes_key() -> Result<Secret> {
+    Ok(Secret::new(random_bytes(32)?))
+}
+
+/// Wraps a 256-bit key under another with AES key wrap (RFC 3394).
+pub fn aes_key_wrap(kek: &Secret, key: &Secret) -> Result<Vec<u8>> {
+    let kek = AesKek::new(&AES_256, kek.expose())
+        .map_err(|_| Error::internal("key wrap setup failed"))?;
+    let mut wrapped = vec![0u8; key.expose().len() + 8];
+    let len = kek
+        .wrap(key.expose(), &mut wrapped)
+        .map_err(|_| Error::internal("key wrap failed"))?
+        .len();
+    wrapped.truncate(len);
+    Ok(wrapped)
+}
+
+/// Unwraps what [`aes_key_wrap`] made; `None` when the wrapping key is not the one used or the
+/// bytes were changed (RFC 3394's integrity check).
+pub fn aes_key_unwrap(kek: &Secret, wrapped: &[u8]) -> Option<Secret> {
+    let kek = AesKek::new(&AES_256, kek.expose()).ok()?;
+    let mut key = vec![0u8; wrapped.len()];
+    let len = kek.unwrap(wrapped, &mut key).ok()?.len();
+    key.truncate(len);
+    Some(Secret::new(key))
+}
+
+/// Encrypts with AES-256-GCM under `key`, bound to `aad`: nonce || ciphertext || tag.
+pub fn aes_gcm_seal(key: &Secret, plaintext: &[u8], aad: &[u8]) -> Result<Vec<u8>> {
+    gcm_seal(key.expose(), plaintext, aad)
+}
+
+/// Opens what [`aes_gcm_seal`] made; `None` on any changed byte or another `aad`.
+pub fn aes_gcm_open(key: &Secret, sealed: &[u8], aad: &[u8]) -> Option<Secret> {
+    gcm_open(key.expose(), sealed, aad).ok().map(Secret::new)
 }
 
 /// nonce || ciphertext || tag

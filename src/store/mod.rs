@@ -11,6 +11,7 @@
 mod files;
 pub mod jobs;
 mod schema;
+pub mod sharepoint;
 pub mod tx;
 pub mod vaults;
 

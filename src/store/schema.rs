@@ -116,6 +116,55 @@ const MIGRATIONS: &[&str] = &[
         UNIQUE (job_id, item)
     );
     "#,
+    // sharepoint: the SharePoint Online data encryption policy (one per store: one tenant,
+    // one geo), its tenant intermediate keys (TIKs) by generation, sites and files. Key
+    // material is only ever stored wrapped: a TIK under both customer keys (RSA-OAEP-256,
+    // through the vault boundary) and under the engine's availability key; a site key under
+    // a TIK or, before registration, the Microsoft-managed key (AES key wrap); a file key under
+    // its site key; file content sealed with AES-256-GCM under the file key.
+    r#"
+    CREATE TABLE spo_tenant (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        name TEXT NOT NULL
+    );
+    CREATE TABLE spo_tiks (
+        generation INTEGER PRIMARY KEY,
+        primary_key_id TEXT NOT NULL,
+        primary_wrapped BLOB NOT NULL,
+        secondary_key_id TEXT NOT NULL,
+        secondary_wrapped BLOB NOT NULL,
+        availability_wrapped BLOB NOT NULL,
+        created INTEGER NOT NULL
+    );
+    CREATE TABLE spo_policy (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        state TEXT NOT NULL CHECK (state IN ('Registering', 'Registered', 'Rolling', 'Recovering')),
+        generation INTEGER NOT NULL REFERENCES spo_tiks(generation),
+        rolling_key_type TEXT CHECK (rolling_key_type IN ('Primary', 'Secondary')),
+        job_id INTEGER,
+        updated INTEGER NOT NULL
+    );
+    CREATE TABLE spo_sites (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        url TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        title TEXT NOT NULL,
+        owner TEXT,
+        created INTEGER NOT NULL,
+        -- NULL: wrapped under the Microsoft-managed key.
+        generation INTEGER REFERENCES spo_tiks(generation),
+        wrapped_site_key BLOB NOT NULL
+    );
+    CREATE INDEX spo_sites_generation ON spo_sites(generation);
+    CREATE TABLE spo_files (
+        site_id INTEGER NOT NULL REFERENCES spo_sites(id) ON DELETE CASCADE,
+        name TEXT NOT NULL COLLATE NOCASE,
+        length INTEGER NOT NULL,
+        wrapped_file_key BLOB NOT NULL,
+        sealed_content BLOB NOT NULL,
+        created INTEGER NOT NULL,
+        PRIMARY KEY (site_id, name)
+    );
+    "#,
 ];
 
 pub fn migrate(conn: &mut Connection) -> Result<()> {
