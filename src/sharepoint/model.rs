@@ -126,7 +126,8 @@ pub fn parse_site_url(param: &str, url: &str) -> Result<(String, String)> {
         ));
     }
     let mut parts = path.split('/');
-    let kind = parts.next().unwrap_or("");
+    let kind = parts.next().unwrap_or("").to_ascii_lowercase();
+    let kind = kind.as_str();
     let name = parts.next();
     if parts.next().is_some() {
         return Err(bad("it has more than /<kind>/<name>"));
