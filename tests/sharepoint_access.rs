@@ -6,7 +6,6 @@
 mod common;
 mod sharepoint_common;
 
-use common::*;
 use serde_json::{json, Value};
 use sharepoint_common::*;
 use std::time::Duration;
