@@ -8,6 +8,7 @@ use super::model::{self as m, parse_admin_url, percent, thousands, PolicyOut};
 use super::rewrap::{self, Purpose};
 use crate::crypto;
 use crate::error::{CkStatus, Error, Result};
+use crate::jobs::{JobRecord, JobState};
 use crate::operations::Context;
 use crate::store::sharepoint::{self as sql, PolicyRow, TikRow};
 use crate::store::Tx;
@@ -49,22 +50,103 @@ fn progress(tx: &Tx<'_>, policy: Option<&PolicyRow>) -> Result<(u64, u64)> {
 }
 
 /// The ResourceBusy error of a change asked for while the policy is not Registered.
-fn busy(policy: &PolicyRow, done: u64, total: u64) -> Error {
+fn busy(tx: &Tx<'_>, policy: &PolicyRow) -> Result<Error> {
+    let (done, total) = progress(tx, Some(policy))?;
     let what = match (policy.state.as_str(), &policy.rolling_key_type) {
         (m::ROLLING, Some(key_type)) => format!("Rolling {key_type}"),
         (state, _) => state.to_string(),
     };
-    Error::new(
+    let progress = format!(
+        "{what}: {} of {} sites, {}%",
+        thousands(done),
+        thousands(total),
+        percent(done, total)
+    );
+    let message = match stalled_job(tx, policy)? {
+        Some(job) => format!(
+            "A key roll stopped before it finished ({progress}): {}. Repeat the same {} to resume it; SharePoint allows one roll at a time.",
+            job.last_error.as_deref().unwrap_or("the job was cancelled"),
+            resuming_operation(policy)
+        ),
+        None => format!(
+            "A key roll is in progress ({progress}); SharePoint allows one at a time. Wait until Get-SPODataEncryptionPolicy shows State Registered, then repeat."
+        ),
+    };
+    Ok(Error::new(
         CkStatus::Busy,
         "KeyRollInProgress",
-        format!(
-            "A key roll is in progress ({what}: {} of {} sites, {}%); SharePoint allows one at a time. Wait until Get-SPODataEncryptionPolicy shows State Registered, then repeat.",
-            thousands(done),
-            thousands(total),
-            percent(done, total)
-        ),
+        message,
         TARGET,
-    )
+    ))
+}
+
+fn resuming_operation(policy: &PolicyRow) -> &'static str {
+    match policy.state.as_str() {
+        m::REGISTERING => "Register-SPODataEncryptionPolicy",
+        m::RECOVERING => "Restore-SPODataEncryptionPolicy",
+        _ => "Update-SPODataEncryptionPolicy",
+    }
+}
+
+/// The policy's job when it ended without finishing (failed after its retries, or cancelled).
+fn stalled_job(tx: &Tx<'_>, policy: &PolicyRow) -> Result<Option<JobRecord>> {
+    if policy.state == m::REGISTERED {
+        return Ok(None);
+    }
+    let Some(id) = policy.job_id else {
+        return Ok(None);
+    };
+    Ok(crate::store::jobs::get(tx, id)?
+        .filter(|job| matches!(job.state, JobState::Failed | JobState::Cancelled)))
+}
+
+/// Asking again for the change a stalled job was making (same state, same key version as its
+/// target TIK) resumes it: a new job for the same TIK, which skips the sites already moved.
+/// None when there is nothing to resume; the caller's own checks then apply.
+fn resume_if_stalled(
+    ctx: &Context<'_>,
+    state: &str,
+    purpose: Purpose,
+    same_change: impl Fn(&PolicyRow, &TikRow) -> bool,
+) -> Result<Option<PolicyOut>> {
+    let candidate = ctx.read(|tx| {
+        Ok(match sql::get_policy(tx)? {
+            Some(policy) if policy.state == state => stalled_job(tx, &policy)?.is_some(),
+            _ => false,
+        })
+    })?;
+    if !candidate {
+        return Ok(None);
+    }
+    let resumed = ctx.transaction(TARGET, |tx| {
+        let Some(mut policy) = sql::get_policy(tx)? else {
+            return Ok(false);
+        };
+        if policy.state != state || stalled_job(tx, &policy)?.is_none() {
+            return Ok(false);
+        }
+        let tik = super::sites::tik_of(tx, Some(policy.generation))?
+            .ok_or_else(|| Error::internal("the policy has no TIK"))?;
+        if !same_change(&policy, &tik) {
+            return Ok(false);
+        }
+        let (done, total) = progress(tx, Some(&policy))?;
+        policy.job_id = Some(rewrap::enqueue(
+            tx,
+            policy.generation,
+            purpose,
+            total - done,
+            ctx.now(),
+        )?);
+        policy.updated = ctx.now();
+        sql::put_policy(tx, &policy)?;
+        Ok(true)
+    })?;
+    if !resumed {
+        return Ok(None);
+    }
+    crate::jobs::notify(ctx.store());
+    policy_out(ctx).map(Some)
 }
 
 fn not_registered() -> Error {
@@ -192,6 +274,17 @@ fn register_keys(a: &RegisterPolicyArgs) -> PolicyKeys<'_> {
     }
 }
 
+/// Whether the keys given are those `tik` is wrapped under (a stalled change asked again).
+fn same_keys(given: &PolicyKeys<'_>, tik: &TikRow) -> bool {
+    match (resolve_key(&given.primary), resolve_key(&given.secondary)) {
+        (Ok(p), Ok(s)) => {
+            p.id().eq_ignore_ascii_case(&tik.primary_key_id)
+                && s.id().eq_ignore_ascii_case(&tik.secondary_key_id)
+        }
+        _ => false,
+    }
+}
+
 /// Resolves and validates both keys of Register or Restore.
 fn checked_pair(
     ctx: &Context<'_>,
@@ -247,13 +340,19 @@ pub fn register_policy(ctx: &Context<'_>, a: RegisterPolicyArgs) -> Result<Polic
             TARGET,
         )
     };
+    let given = register_keys(&a);
+    if let Some(resumed) = resume_if_stalled(ctx, m::REGISTERING, Purpose::Register, |_, tik| {
+        same_keys(&given, tik)
+    })? {
+        return Ok(resumed);
+    }
     if let Some(policy) = ctx.read(sql::get_policy)? {
         return Err(refuse_existing(&policy));
     }
     let vaults = vaults_for(ctx);
     let sp = service_principal();
     let caller = service_caller(ctx, &sp);
-    let (primary, secondary) = checked_pair(ctx, vaults.as_ref(), &caller, &register_keys(&a))?;
+    let (primary, secondary) = checked_pair(ctx, vaults.as_ref(), &caller, &given)?;
     let tik = new_tik(ctx, vaults.as_ref(), &caller, &primary, &secondary)?;
     ctx.transaction(TARGET, |tx| {
         if let Some(policy) = sql::get_policy(tx)? {
@@ -293,6 +392,17 @@ pub fn update_policy(ctx: &Context<'_>, a: UpdatePolicyArgs) -> Result<PolicyOut
         "KeyVersion"
     };
     let new_key = resolve_key(&given)?;
+    let resumed = resume_if_stalled(ctx, m::ROLLING, Purpose::Roll, |policy, tik| {
+        let target = match key_type {
+            KeyType::Primary => &tik.primary_key_id,
+            KeyType::Secondary => &tik.secondary_key_id,
+        };
+        policy.rolling_key_type.as_deref() == Some(key_type.name())
+            && target.eq_ignore_ascii_case(&new_key.id())
+    })?;
+    if let Some(resumed) = resumed {
+        return Ok(resumed);
+    }
     let (policy, tik) = registered_policy(ctx)?;
     let (current_id, other_id) = match key_type {
         KeyType::Primary => (&tik.primary_key_id, &tik.secondary_key_id),
@@ -354,8 +464,7 @@ fn registered_policy(ctx: &Context<'_>) -> Result<(PolicyRow, TikRow)> {
     ctx.read(|tx| {
         let policy = sql::get_policy(tx)?.ok_or_else(not_registered)?;
         if policy.state != m::REGISTERED {
-            let (done, total) = progress(tx, Some(&policy))?;
-            return Err(busy(&policy, done, total));
+            return Err(busy(tx, &policy)?);
         }
         let tik = super::sites::tik_of(tx, Some(policy.generation))?
             .ok_or_else(|| Error::internal("the policy has no TIK"))?;
@@ -367,8 +476,7 @@ fn registered_policy(ctx: &Context<'_>) -> Result<(PolicyRow, TikRow)> {
 fn require_unchanged(tx: &Tx<'_>, before: &PolicyRow) -> Result<()> {
     let now = sql::get_policy(tx)?.ok_or_else(not_registered)?;
     if now.state != m::REGISTERED || now.generation != before.generation {
-        let (done, total) = progress(tx, Some(&now))?;
-        return Err(busy(&now, done, total));
+        return Err(busy(tx, &now)?);
     }
     Ok(())
 }
@@ -433,6 +541,12 @@ pub fn policy_out(ctx: &Context<'_>) -> Result<PolicyOut> {
 
 pub fn restore_policy(ctx: &Context<'_>, a: RegisterPolicyArgs) -> Result<PolicyOut> {
     check_identity(ctx, a.identity.as_deref())?;
+    let given = register_keys(&a);
+    if let Some(resumed) = resume_if_stalled(ctx, m::RECOVERING, Purpose::Recover, |_, tik| {
+        same_keys(&given, tik)
+    })? {
+        return Ok(resumed);
+    }
     let (policy, tik) = registered_policy(ctx)?;
     let vaults = vaults_for(ctx);
     let sp = service_principal();
@@ -451,7 +565,7 @@ pub fn restore_policy(ctx: &Context<'_>, a: RegisterPolicyArgs) -> Result<Policy
             TARGET,
         ));
     }
-    let (primary, secondary) = checked_pair(ctx, vaults.as_ref(), &caller, &register_keys(&a))?;
+    let (primary, secondary) = checked_pair(ctx, vaults.as_ref(), &caller, &given)?;
     let next = new_tik(ctx, vaults.as_ref(), &caller, &primary, &secondary)?;
     ctx.transaction(TARGET, |tx| {
         require_unchanged(tx, &policy)?;

@@ -1,0 +1,73 @@
+//! A change whose job stopped (cancelled, or failed after its retries) leaves the policy in its
+//! state with the progress made; other changes are refused saying so, and asking for the same
+//! change again resumes it from where it stopped.
+
+mod common;
+mod sharepoint_common;
+
+use customer_key::jobs::{self, JobState};
+use customer_key::store::Store;
+use serde_json::json;
+use sharepoint_common::*;
+use std::time::Duration;
+
+const SITES: usize = 200;
+
+#[test]
+fn a_cancelled_roll_is_resumed_by_the_same_update() {
+    pace_batches(10, 20);
+    let t = tenant("spo-resume", SITES, 4);
+    let ck = &t.ck;
+    ck.ok(
+        "Register-SPODataEncryptionPolicy",
+        register_args(&t.version_a, &t.version_b),
+    );
+    wait_registered(ck, Duration::from_secs(120));
+    let new_a = add_key(ck, VAULT_A, KEY);
+    let roll =
+        json!({"KeyType": "Primary", "KeyVaultName": VAULT_A, "KeyName": KEY, "KeyVersion": new_a});
+    ck.ok("Update-SPODataEncryptionPolicy", roll.clone());
+
+    let store = Store::open(&t.dir.join("store"), false).unwrap();
+    let job = jobs::list(&store, Some("sharepoint-rewrap"), None)
+        .unwrap()
+        .pop()
+        .unwrap();
+    assert!(jobs::cancel(&store, job.id, 0).unwrap(), "{job:?}");
+    assert_eq!(
+        jobs::get(&store, job.id).unwrap().unwrap().state,
+        JobState::Cancelled
+    );
+
+    let stopped = policy(ck);
+    assert_eq!(stopped["State"], "Rolling");
+    let done = stopped["SitesDone"].as_u64().unwrap();
+    assert!(done < SITES as u64, "{stopped}");
+    // Sites on either TIK stay readable while the roll is stopped.
+    assert_files_readable(ck, SITES, 4);
+
+    let other = add_key(ck, VAULT_A, KEY);
+    let refused = ck.err(
+        "Update-SPODataEncryptionPolicy",
+        json!({"KeyType": "Primary", "KeyVaultName": VAULT_A, "KeyName": KEY, "KeyVersion": other}),
+    );
+    assert_eq!(refused.category(), "ResourceBusy");
+    assert!(
+        refused.message().contains("stopped before it finished")
+            && refused
+                .message()
+                .contains("Repeat the same Update-SPODataEncryptionPolicy"),
+        "{}",
+        refused.message()
+    );
+
+    let resumed = ck.ok("Update-SPODataEncryptionPolicy", roll);
+    assert!(resumed["SitesDone"].as_u64().unwrap() >= done);
+    let rolled = wait_registered(ck, Duration::from_secs(120)).pop().unwrap();
+    assert!(rolled["PrimaryKeyVaultUri"]
+        .as_str()
+        .unwrap()
+        .ends_with(&new_a));
+    assert_eq!(rolled["SitesDone"], SITES as u64);
+    assert_files_readable(ck, SITES, 4);
+}
