@@ -261,6 +261,9 @@ fn the_audit_table_records_outcomes_never_key_material_and_is_append_only() {
         .unwrap()
         .to_string();
     unwrap(&ck, "vault-a", "k", &version, &b64(&[7u8; 256])).unwrap_err();
+    // Reads, crypto operations and failures are group-committed by the session's audit
+    // writer; closing the session (ck_close) commits what is queued.
+    drop(ck);
     let session = customer_key::Session::open(customer_key::SessionOptions {
         store: Some(dir.join("store")),
         ..Default::default()
@@ -297,7 +300,6 @@ fn the_audit_table_records_outcomes_never_key_material_and_is_append_only() {
         !text.contains("SECRET-DATA-KEY") && !text.contains(wrapped["RawResult"].as_str().unwrap())
     );
     drop(session);
-    drop(ck);
     let db = rusqlite::Connection::open(dir.join("store/store.db")).unwrap();
     assert!(db.execute("DELETE FROM audit", []).is_err());
     assert!(db.execute("UPDATE audit SET result = 'x'", []).is_err());

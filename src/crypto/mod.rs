@@ -301,7 +301,29 @@ pub fn rsa_encrypt(
     algorithm: RsaAlgorithm,
     plaintext: &[u8],
 ) -> Result<Vec<u8>> {
-    let public = public_key(modulus, exponent)?;
+    RsaPublicKey::new(modulus, exponent)?.encrypt(algorithm, plaintext)
+}
+
+/// A parsed RSA public key, ready to encrypt: parsing costs as much as an encryption, so the
+/// store keeps these for keys in use.
+pub struct RsaPublicKey(PublicEncryptingKey);
+
+impl RsaPublicKey {
+    pub fn new(modulus: &[u8], exponent: &[u8]) -> Result<Self> {
+        public_key(modulus, exponent).map(RsaPublicKey)
+    }
+
+    /// Encrypts (or wraps). Errors name the parameter and its limit.
+    pub fn encrypt(&self, algorithm: RsaAlgorithm, plaintext: &[u8]) -> Result<Vec<u8>> {
+        rsa_encrypt_with(self.0.clone(), algorithm, plaintext)
+    }
+}
+
+fn rsa_encrypt_with(
+    public: PublicEncryptingKey,
+    algorithm: RsaAlgorithm,
+    plaintext: &[u8],
+) -> Result<Vec<u8>> {
     let too_long = |max: usize| {
         Error::invalid_argument(
             "ByteArrayValue",

@@ -5,7 +5,7 @@
 use super::keys::{active_key, find_version};
 use super::operations::VAULT_NAME_HELP;
 use super::{active_vault, authorize};
-use crate::crypto::{self, RsaAlgorithm};
+use crate::crypto::RsaAlgorithm;
 use crate::error::{Error, Result};
 use crate::operations::Context;
 use crate::store::vaults::VersionRow;
@@ -140,9 +140,10 @@ fn run_key_operation(
 ) -> Result<Vec<u8>> {
     let row = &usable.row;
     match op {
-        KeyOperation::Encrypt | KeyOperation::Wrap => {
-            crypto::rsa_encrypt(&row.modulus, &row.exponent, algorithm, value)
-        }
+        KeyOperation::Encrypt | KeyOperation::Wrap => ctx
+            .store()
+            .public_key(&row.version, &row.modulus, &row.exponent)?
+            .encrypt(algorithm, value),
         KeyOperation::Decrypt | KeyOperation::Unwrap => {
             let private = ctx.store().private_key(
                 &row.version,
@@ -170,7 +171,7 @@ pub(crate) fn perform_key_operation(
 ) -> Result<(String, Vec<u8>)> {
     let usable = usable_version(ctx, vault_name, name, version, op)?;
     let result = run_key_operation(ctx, &usable, op, algorithm, value)?;
-    ctx.audit_success(&usable.key_id, &format!("{op:?} {}", algorithm.name()))?;
+    ctx.audit_success(&usable.key_id, &format!("{op:?} {}", algorithm.name()));
     Ok((usable.key_id, result))
 }
 

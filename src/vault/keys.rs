@@ -254,7 +254,10 @@ pub fn get_key(ctx: &Context<'_>, a: GetKeyArgs) -> Result<Vec<KeyVaultKeyOut>> 
     // Which combinations may be given is the table's parameter sets (ByVaultName,
     // ByKeyVersion, ByKeyVersions), checked before this runs.
     let target = format!("{}/{}", a.vault_name, a.name.as_deref().unwrap_or("*"));
-    ctx.transaction(&target, |tx| {
+    let now = ctx.now();
+    // A read purges nothing: a deleted key past its retention is treated as already gone.
+    let live = |k: &KeyRow| k.scheduled_purge.is_none_or(|p| p > now);
+    ctx.read_audited(&target, |tx| {
         let vault = active_vault(tx, &a.vault_name)?;
         let listing = a.name.is_none() || a.include_versions;
         authorize(
@@ -263,11 +266,22 @@ pub fn get_key(ctx: &Context<'_>, a: GetKeyArgs) -> Result<Vec<KeyVaultKeyOut>> 
             ctx.principal(),
             if listing { "list" } else { "get" },
         )?;
-        let keys = match &a.name {
+        let mut keys = match &a.name {
             Some(n) if a.in_removed_state => vec![deleted_key(tx, &vault, n)?],
             Some(n) => vec![active_key(tx, &vault, n)?],
             None => sql::list_keys(tx, &vault.name, a.in_removed_state)?,
         };
+        if a.in_removed_state {
+            let wanted = keys.len();
+            keys.retain(live);
+            if a.name.is_some() && keys.len() < wanted {
+                return Err(key_not_found(
+                    &vault.name,
+                    a.name.as_deref().unwrap_or(""),
+                    true,
+                ));
+            }
+        }
         let mut out = Vec::new();
         for key in &keys {
             if a.include_versions {

@@ -77,7 +77,7 @@ impl KeyVaultBoundary for LocalKeyVault {
                 let row = find_version(tx, &k, key.version.as_deref())?;
                 Ok(vault_key(key, row))
             })?;
-            ctx.audit_success(&found.id(), "Get")?;
+            ctx.audit_success(&found.id(), "Get");
             Ok(found)
         })
     }
@@ -95,7 +95,7 @@ impl KeyVaultBoundary for LocalKeyVault {
                     .map(|r| vault_key(key, r))
                     .collect::<Vec<_>>())
             })?;
-            ctx.audit_success(&key.id(), "ListVersions")?;
+            ctx.audit_success(&key.id(), "ListVersions");
             Ok(versions)
         })
     }
