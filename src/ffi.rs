@@ -113,7 +113,7 @@ pub unsafe extern "C" fn ck_open(
             return Err(Error::invalid_argument("out_session", "must not be NULL"));
         }
         let options = read_json(options_json, "options_json")?;
-        let session = Session::open_json(&options)?;
+        let session = crate::open_session_json(&options)?;
         let info = session.info();
         *out_session = Box::into_raw(Box::new(ck_session { session }));
         put_json(out_json, &info);

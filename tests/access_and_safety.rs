@@ -100,7 +100,7 @@ fn forbidden_without_permission_names_principal_permission_and_vault() {
 fn reference(store: &std::path::Path, vault: &str, key: &str, version: Option<&str>) {
     // Data encryption policies arrive with the Exchange issue; until then the reference they
     // will record is written straight through the store API.
-    let session = customer_key::Session::open(customer_key::SessionOptions {
+    let session = customer_key::open_session(customer_key::SessionOptions {
         store: Some(store.to_path_buf()),
         ..Default::default()
     })
@@ -264,7 +264,7 @@ fn the_audit_table_records_outcomes_never_key_material_and_is_append_only() {
     // Reads, crypto operations and failures are group-committed by the session's audit
     // writer; closing the session (ck_close) commits what is queued.
     drop(ck);
-    let session = customer_key::Session::open(customer_key::SessionOptions {
+    let session = customer_key::open_session(customer_key::SessionOptions {
         store: Some(dir.join("store")),
         ..Default::default()
     })

@@ -2,7 +2,7 @@
 //! table does the rest.
 
 use customer_key::operations::ParamType;
-use customer_key::{Error, Session, SessionOptions};
+use customer_key::{Error, SessionOptions};
 use serde_json::{Map, Value};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -117,7 +117,7 @@ fn run(args: Vec<String>) -> Result<Option<String>, Error> {
             return Err(Error::invalid_argument(param.name, "is given twice"));
         }
     }
-    let session = Session::open(options)?;
+    let session = customer_key::open_session(options)?;
     let result = customer_key::registry().call(&session, op.name, &Value::Object(arguments))?;
     Ok(Some(
         serde_json::to_string_pretty(&result).unwrap_or_default(),

@@ -1,9 +1,8 @@
 //! The machinery every operation shares: how an operation is declared ([`Operation`], its
 //! typed [`arguments!`](crate::operations::arguments) struct), how a call is checked
-//! ([`validate`]), the per-call [`Context`] the dispatcher builds, and the [`Registry`] that
-//! finds operations by name. No domain's entries live here: each domain folder declares its
-//! own operations next to their handlers, and the crate root assembles them
-//! ([`crate::registry`]).
+//! ([`validate`]) and the per-call [`Context`] the dispatcher builds. No domain's entries live
+//! here: each domain folder declares its own operations next to their handlers, and the
+//! [`crate::registry`] module above every domain assembles and dispatches them.
 
 use crate::error::{Error, Result};
 use serde::de::DeserializeOwned;
@@ -13,13 +12,11 @@ use serde_json::{json, Map, Value};
 #[macro_use]
 pub mod arguments;
 mod context;
-mod registry;
 mod validate;
 
 pub use crate::identity::Principal;
 pub use arguments::{kinds, Arguments, Fits};
 pub use context::Context;
-pub use registry::Registry;
 pub use validate::validate;
 
 /// The PowerShell type of a parameter, which fixes its JSON type.
@@ -307,7 +304,7 @@ impl Operation {
     }
 
     /// Runs the handler on arguments that passed [`validate`].
-    pub(crate) fn run(&self, ctx: &Context<'_>, args: Map<String, Value>) -> Result<Value> {
+    pub fn run(&self, ctx: &Context<'_>, args: Map<String, Value>) -> Result<Value> {
         (self.handler)(ctx, Value::Object(args))
     }
 

@@ -10,6 +10,7 @@
 
 mod audit;
 mod files;
+pub mod jobs;
 mod schema;
 pub mod tx;
 pub mod vaults;
@@ -50,6 +51,9 @@ pub struct Store {
     public_keys: RwLock<HashMap<String, Arc<RsaPublicKey>>>,
     /// Group-commits the audit rows of reads, crypto operations and failures.
     audit_writer: audit::AuditWriter,
+    /// Rung by `jobs::notify` after a commit that enqueued work, so this store's runner starts
+    /// it at once instead of at its next poll.
+    job_wakeup: jobs::Wakeup,
 }
 
 /// Who did what to which object: one audit row per operation.
@@ -130,6 +134,7 @@ impl Store {
             private_keys: RwLock::new(HashMap::new()),
             public_keys: RwLock::new(HashMap::new()),
             audit_writer: audit::AuditWriter::start(&db_path)?,
+            job_wakeup: jobs::Wakeup::default(),
         })
     }
 
@@ -205,6 +210,10 @@ impl Store {
         Ok(key)
     }
 
+    pub fn job_wakeup(&self) -> &jobs::Wakeup {
+        &self.job_wakeup
+    }
+
     /// Drops cached private keys. Called after a commit that deleted key material, so purged
     /// keys leave memory too.
     pub fn forget_private_keys(&self) {
@@ -271,6 +280,22 @@ impl Store {
         })
     }
 
+    /// Runs `work` in one write transaction of its own (no audit row, no purge): committed if
+    /// it returns `Ok`, rolled back otherwise.
+    pub(crate) fn write_tx<R>(&self, work: impl FnOnce(&Tx<'_>) -> Result<R>) -> Result<R> {
+        self.with_connection(|conn| {
+            let tx = Tx::new(conn.transaction_with_behavior(TransactionBehavior::Immediate)?);
+            let value = work(&tx)?;
+            tx.commit()?;
+            Ok(value)
+        })
+    }
+
+    /// Runs `work` on a consistent snapshot: [`Store::read`].
+    pub(crate) fn read_tx<R>(&self, work: impl FnOnce(&Tx<'_>) -> Result<R>) -> Result<R> {
+        self.read(work)
+    }
+
     /// Records one audit row through the audit writer, which group-commits it within a few
     /// milliseconds: for reads, cryptographic operations and failures, never for a change
     /// (whose row is part of its own transaction).
@@ -284,7 +309,7 @@ impl Store {
     }
 
     /// Purges deleted vaults and keys whose retention has ended at `now`, audited when anything
-    /// went. The background purger calls this; operations purge at their start as well.
+    /// went. The job runner calls this every minute; operations purge at their start as well.
     pub fn purge_expired(&self, now: i64) -> Result<usize> {
         let purged = self.with_connection(|conn| {
             let tx = Tx::new(conn.transaction_with_behavior(TransactionBehavior::Immediate)?);

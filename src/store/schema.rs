@@ -83,6 +83,39 @@ const MIGRATIONS: &[&str] = &[
     CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
         BEGIN SELECT RAISE(ABORT, 'the audit table is append-only'); END;
     "#,
+    // jobs: persisted background jobs (src/jobs), and the ledger of the test-only job kind.
+    // owner/lease_until/not_before/last_claimed are wall-clock milliseconds between processes;
+    // batches counts committed batches, so a batch commits only against the count it was
+    // computed from.
+    r#"
+    CREATE TABLE jobs (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        kind TEXT NOT NULL,
+        target TEXT NOT NULL,
+        state TEXT NOT NULL
+            CHECK (state IN ('Queued', 'Running', 'Completed', 'Failed', 'Cancelled')),
+        done INTEGER NOT NULL,
+        total INTEGER NOT NULL,
+        cursor TEXT,
+        payload TEXT NOT NULL,
+        last_error TEXT,
+        attempts INTEGER NOT NULL,
+        created INTEGER NOT NULL,
+        updated INTEGER NOT NULL,
+        batches INTEGER NOT NULL,
+        owner TEXT,
+        lease_until INTEGER,
+        not_before INTEGER,
+        last_claimed INTEGER
+    );
+    CREATE INDEX jobs_state ON jobs(state);
+    CREATE INDEX jobs_kind_target ON jobs(kind, target);
+    CREATE TABLE job_test_ledger (
+        job_id INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
+        item INTEGER NOT NULL,
+        UNIQUE (job_id, item)
+    );
+    "#,
 ];
 
 pub fn migrate(conn: &mut Connection) -> Result<()> {
