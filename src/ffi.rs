@@ -37,6 +37,19 @@ unsafe fn put_json(out: *mut *mut c_char, value: &Value) {
     }
 }
 
+/// Writes JSON text to `*out` when `out` is not NULL.
+///
+/// # Safety
+/// `out` is NULL or valid for one pointer write.
+unsafe fn put_text(out: *mut *mut c_char, json: String) {
+    if !out.is_null() {
+        // serde_json escapes NUL as \u0000, so the text never holds an interior NUL.
+        *out = CString::new(json)
+            .map(CString::into_raw)
+            .unwrap_or(std::ptr::null_mut());
+    }
+}
+
 /// Reads a required UTF-8 C string argument.
 ///
 /// # Safety
@@ -149,8 +162,8 @@ pub unsafe extern "C" fn ck_call(
             .ok_or_else(|| Error::invalid_argument("session", "must not be NULL"))?;
         let operation = read_str(operation, "operation")?;
         let arguments = read_json(arguments_json, "arguments_json")?;
-        let result = crate::registry().call(&session.session, operation, &arguments)?;
-        put_json(out_json, &result);
+        let result = crate::registry().call_json(&session.session, operation, &arguments)?;
+        put_text(out_json, result);
         Ok(())
     })
 }

@@ -83,18 +83,30 @@ impl Registry {
 
     /// Runs one operation as the session's user.
     pub fn call(&self, session: &Session, operation: &str, arguments: &Value) -> Result<Value> {
-        self.call_as(session, session.principal(), operation, arguments)
+        let text = self.call_json_as(session, session.principal(), operation, arguments)?;
+        serde_json::from_str(&text).map_err(|e| Error::internal(format!("result decoding: {e}")))
+    }
+
+    /// Runs one operation as the session's user; the result as JSON text (what `ck_call`
+    /// returns, serialized once).
+    pub fn call_json(
+        &self,
+        session: &Session,
+        operation: &str,
+        arguments: &Value,
+    ) -> Result<String> {
+        self.call_json_as(session, session.principal(), operation, arguments)
     }
 
     /// Runs one operation as `principal`: checks the arguments against the operation's
     /// parameters, then runs its handler; a failure at any stage is audited once.
-    pub fn call_as(
+    pub fn call_json_as(
         &self,
         session: &Session,
         principal: &Principal,
         operation: &str,
         arguments: &Value,
-    ) -> Result<Value> {
+    ) -> Result<String> {
         let op = self.find(operation).ok_or_else(|| {
             Error::invalid_argument(
                 "operation",

@@ -304,71 +304,70 @@ pub fn rsa_encrypt(
     RsaPublicKey::new(modulus, exponent)?.encrypt(algorithm, plaintext)
 }
 
-/// A parsed RSA public key, ready to encrypt: parsing costs as much as an encryption, so the
-/// store keeps these for keys in use.
-pub struct RsaPublicKey(PublicEncryptingKey);
+/// A parsed RSA public key, ready to encrypt with either padding: parsing and key setup cost
+/// as much as an encryption, so the store keeps these for keys in use.
+pub struct RsaPublicKey {
+    oaep: OaepPublicEncryptingKey,
+    pkcs1: Pkcs1PublicEncryptingKey,
+}
 
 impl RsaPublicKey {
     pub fn new(modulus: &[u8], exponent: &[u8]) -> Result<Self> {
-        public_key(modulus, exponent).map(RsaPublicKey)
+        let public = public_key(modulus, exponent)?;
+        let setup = |_| Error::internal("RSA key setup failed");
+        Ok(RsaPublicKey {
+            oaep: OaepPublicEncryptingKey::new(public.clone()).map_err(setup)?,
+            pkcs1: Pkcs1PublicEncryptingKey::new(public).map_err(setup)?,
+        })
     }
 
     /// Encrypts (or wraps). Errors name the parameter and its limit.
     pub fn encrypt(&self, algorithm: RsaAlgorithm, plaintext: &[u8]) -> Result<Vec<u8>> {
-        rsa_encrypt_with(self.0.clone(), algorithm, plaintext)
-    }
-}
-
-fn rsa_encrypt_with(
-    public: PublicEncryptingKey,
-    algorithm: RsaAlgorithm,
-    plaintext: &[u8],
-) -> Result<Vec<u8>> {
-    let too_long = |max: usize| {
-        Error::invalid_argument(
-            "ByteArrayValue",
-            format!(
-                "is {} bytes; {} with this key takes at most {max}",
-                plaintext.len(),
-                algorithm.name()
-            ),
-        )
-    };
-    match algorithm {
-        RsaAlgorithm::OaepSha256 | RsaAlgorithm::OaepSha1 => {
-            let alg = if algorithm == RsaAlgorithm::OaepSha256 {
-                &OAEP_SHA256_MGF1SHA256
-            } else {
-                &OAEP_SHA1_MGF1SHA1
-            };
-            let key = OaepPublicEncryptingKey::new(public)
-                .map_err(|_| Error::internal("RSA key setup failed"))?;
-            let max = key.max_plaintext_size(alg);
-            if plaintext.len() > max {
-                return Err(too_long(max));
+        let too_long = |max: usize| {
+            Error::invalid_argument(
+                "ByteArrayValue",
+                format!(
+                    "is {} bytes; {} with this key takes at most {max}",
+                    plaintext.len(),
+                    algorithm.name()
+                ),
+            )
+        };
+        let failed = |_| Error::internal("RSA encryption failed");
+        match algorithm {
+            RsaAlgorithm::OaepSha256 | RsaAlgorithm::OaepSha1 => {
+                let alg = if algorithm == RsaAlgorithm::OaepSha256 {
+                    &OAEP_SHA256_MGF1SHA256
+                } else {
+                    &OAEP_SHA1_MGF1SHA1
+                };
+                let max = self.oaep.max_plaintext_size(alg);
+                if plaintext.len() > max {
+                    return Err(too_long(max));
+                }
+                let mut out = vec![0u8; self.oaep.ciphertext_size()];
+                let len = self
+                    .oaep
+                    .encrypt(alg, plaintext, &mut out, None)
+                    .map_err(failed)?
+                    .len();
+                out.truncate(len);
+                Ok(out)
             }
-            let mut out = vec![0u8; key.ciphertext_size()];
-            let len = key
-                .encrypt(alg, plaintext, &mut out, None)
-                .map_err(|_| Error::internal("RSA encryption failed"))?
-                .len();
-            out.truncate(len);
-            Ok(out)
-        }
-        RsaAlgorithm::Pkcs1v15 => {
-            let key = Pkcs1PublicEncryptingKey::new(public)
-                .map_err(|_| Error::internal("RSA key setup failed"))?;
-            let max = key.max_plaintext_size();
-            if plaintext.len() > max {
-                return Err(too_long(max));
+            RsaAlgorithm::Pkcs1v15 => {
+                let max = self.pkcs1.max_plaintext_size();
+                if plaintext.len() > max {
+                    return Err(too_long(max));
+                }
+                let mut out = vec![0u8; self.pkcs1.ciphertext_size()];
+                let len = self
+                    .pkcs1
+                    .encrypt(plaintext, &mut out)
+                    .map_err(failed)?
+                    .len();
+                out.truncate(len);
+                Ok(out)
             }
-            let mut out = vec![0u8; key.ciphertext_size()];
-            let len = key
-                .encrypt(plaintext, &mut out)
-                .map_err(|_| Error::internal("RSA encryption failed"))?
-                .len();
-            out.truncate(len);
-            Ok(out)
         }
     }
 }

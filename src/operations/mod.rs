@@ -154,7 +154,9 @@ pub struct Example {
     pub remarks: &'static str,
 }
 
-type Handler = Box<dyn Fn(&Context<'_>, Value) -> Result<Value> + Send + Sync>;
+/// Runs the operation on validated arguments and returns its result as JSON text: the result
+/// is serialized once, straight to the text the caller receives.
+type Handler = Box<dyn Fn(&Context<'_>, Value) -> Result<String> + Send + Sync>;
 
 /// One operation: everything ck_describe, the CLI and the generated cmdlet say of it, and its
 /// handler. Declared once, in its domain's `operations.rs`.
@@ -217,7 +219,7 @@ impl Operation {
             handler: Box::new(move |ctx, args| {
                 let typed: A = decode_arguments(args)?;
                 let result = handler(ctx, typed)?;
-                serde_json::to_value(result)
+                serde_json::to_string(&result)
                     .map_err(|e| Error::internal(format!("result encoding: {e}")))
             }),
             decode: |args| decode_arguments::<A>(args).map(|_| ()),
@@ -303,8 +305,8 @@ impl Operation {
         sets
     }
 
-    /// Runs the handler on arguments that passed [`validate`].
-    pub fn run(&self, ctx: &Context<'_>, args: Map<String, Value>) -> Result<Value> {
+    /// Runs the handler on arguments that passed [`validate`]; the result as JSON text.
+    pub fn run(&self, ctx: &Context<'_>, args: Map<String, Value>) -> Result<String> {
         (self.handler)(ctx, Value::Object(args))
     }
 

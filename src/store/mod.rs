@@ -12,12 +12,14 @@ mod audit;
 mod files;
 pub mod jobs;
 mod schema;
+mod snapshots;
 pub mod tx;
 pub mod vaults;
 
 pub use tx::Tx;
 
 pub use files::{create_private_dir, write_private_file};
+pub use snapshots::KeySnapshot;
 
 use crate::crypto::{self, RsaPrivateKey, RsaPublicKey, StoreKeys};
 use crate::error::{Error, Result};
@@ -51,6 +53,8 @@ pub struct Store {
     public_keys: RwLock<HashMap<String, Arc<RsaPublicKey>>>,
     /// Group-commits the audit rows of reads, crypto operations and failures.
     audit_writer: audit::AuditWriter,
+    /// Live keys' metadata, valid while the store's data version stands.
+    snapshots: snapshots::Snapshots,
     /// Rung by `jobs::notify` after a commit that enqueued work, so this store's runner starts
     /// it at once instead of at its next poll.
     job_wakeup: jobs::Wakeup,
@@ -134,6 +138,7 @@ impl Store {
             private_keys: RwLock::new(HashMap::new()),
             public_keys: RwLock::new(HashMap::new()),
             audit_writer: audit::AuditWriter::start(&db_path)?,
+            snapshots: snapshots::Snapshots::open(&db_path)?,
             job_wakeup: jobs::Wakeup::default(),
         })
     }

@@ -4,7 +4,7 @@
 
 use super::keys::{active_key, find_version};
 use super::operations::VAULT_NAME_HELP;
-use super::{active_vault, authorize};
+use super::{active_vault, authorize, authorize_by};
 use crate::crypto::RsaAlgorithm;
 use crate::error::{Error, Result};
 use crate::operations::Context;
@@ -68,6 +68,8 @@ pub(crate) struct UsableVersion {
 }
 
 /// Checks permission, key_ops, Enabled, NotBefore and Expires, and returns the version to use.
+/// A live key's metadata comes from the store's snapshot (no transaction); anything else
+/// (missing or deleted vault, key or version) from a read transaction, which says why.
 pub(crate) fn usable_version(
     ctx: &Context<'_>,
     vault_name: &str,
@@ -76,57 +78,67 @@ pub(crate) fn usable_version(
     op: KeyOperation,
 ) -> Result<UsableVersion> {
     let now = ctx.now();
-    ctx.read(|tx| {
-        let vault = active_vault(tx, vault_name)?;
-        authorize(tx, &vault, ctx.principal(), op.permission())?;
-        let key = active_key(tx, &vault, name)?;
-        let row = find_version(tx, &key, version)?;
-        let key_id = super::model::key_id(&vault.name, &key.name, &row.version);
-        let refuse = |code: &str, why: String| {
-            Error::new(crate::CkStatus::Forbidden, code, why, key_id.clone())
-        };
-        if !row.enabled {
-            return Err(refuse(
-                "KeyDisabled",
-                format!(
-                    "Operation {} is not allowed on a disabled key ({key_id})",
-                    op.permission()
-                ),
-            ));
+    let snapshot = ctx.store().key_snapshot(vault_name, name)?;
+    let (vault, key, row) = match snapshot
+        .as_deref()
+        .and_then(|s| s.version(version).map(|r| (s, r)))
+    {
+        Some((s, row)) => {
+            authorize_by(&s.policies, &s.vault, ctx.principal(), op.permission())?;
+            (s.vault.clone(), s.key.clone(), row.clone())
         }
-        if row.not_before.is_some_and(|nbf| now < nbf) {
-            return Err(refuse(
-                "KeyNotYetValid",
-                format!(
-                    "Key {key_id} is not valid before {}",
-                    crate::time::iso_from_unix(row.not_before.unwrap_or(0))
-                ),
-            ));
-        }
-        if row.expires.is_some_and(|exp| now >= exp) {
-            return Err(refuse(
-                "KeyExpired",
-                format!(
-                    "Key {key_id} expired on {}",
-                    crate::time::iso_from_unix(row.expires.unwrap_or(0))
-                ),
-            ));
-        }
-        if !row.key_ops.iter().any(|o| o == op.permission()) {
-            return Err(Error::invalid_operation(
-                "OperationNotAllowed",
-                format!(
-                    "Operation {} is not allowed on this key; its KeyOps are {}",
-                    op.permission(),
-                    row.key_ops.join(", ")
-                ),
-                key_id.clone(),
-            ));
-        }
-        Ok(UsableVersion {
-            key_id: key_id.clone(),
-            row,
-        })
+        None => ctx.read(|tx| {
+            let vault = active_vault(tx, vault_name)?;
+            authorize(tx, &vault, ctx.principal(), op.permission())?;
+            let key = active_key(tx, &vault, name)?;
+            let row = find_version(tx, &key, version)?;
+            Ok((vault, key, row))
+        })?,
+    };
+    let key_id = super::model::key_id(&vault.name, &key.name, &row.version);
+    let refuse =
+        |code: &str, why: String| Error::new(crate::CkStatus::Forbidden, code, why, key_id.clone());
+    if !row.enabled {
+        return Err(refuse(
+            "KeyDisabled",
+            format!(
+                "Operation {} is not allowed on a disabled key ({key_id})",
+                op.permission()
+            ),
+        ));
+    }
+    if row.not_before.is_some_and(|nbf| now < nbf) {
+        return Err(refuse(
+            "KeyNotYetValid",
+            format!(
+                "Key {key_id} is not valid before {}",
+                crate::time::iso_from_unix(row.not_before.unwrap_or(0))
+            ),
+        ));
+    }
+    if row.expires.is_some_and(|exp| now >= exp) {
+        return Err(refuse(
+            "KeyExpired",
+            format!(
+                "Key {key_id} expired on {}",
+                crate::time::iso_from_unix(row.expires.unwrap_or(0))
+            ),
+        ));
+    }
+    if !row.key_ops.iter().any(|o| o == op.permission()) {
+        return Err(Error::invalid_operation(
+            "OperationNotAllowed",
+            format!(
+                "Operation {} is not allowed on this key; its KeyOps are {}",
+                op.permission(),
+                row.key_ops.join(", ")
+            ),
+            key_id.clone(),
+        ));
+    }
+    Ok(UsableVersion {
+        key_id: key_id.clone(),
+        row,
     })
 }
 

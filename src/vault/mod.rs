@@ -70,7 +70,22 @@ pub(crate) fn authorize(
     principal: &Principal,
     permission: &str,
 ) -> Result<()> {
-    let granted = sql::list_policies(tx, &vault.name)?
+    authorize_by(
+        &sql::list_policies(tx, &vault.name)?,
+        vault,
+        principal,
+        permission,
+    )
+}
+
+/// [`authorize`] against policies already read (a key snapshot's).
+pub(crate) fn authorize_by(
+    policies: &[PolicyRow],
+    vault: &VaultRow,
+    principal: &Principal,
+    permission: &str,
+) -> Result<()> {
+    let granted = policies
         .iter()
         .filter(|p| policy_matches(p, principal))
         .any(|p| {
