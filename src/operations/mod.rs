@@ -6,6 +6,7 @@ use crate::error::{Error, Result};
 use crate::session::{Call, Session};
 use crate::vault;
 
+mod presentation_temp;
 mod validate;
 use once_cell::sync::Lazy;
 use serde::de::DeserializeOwned;
@@ -194,7 +195,7 @@ impl Operation {
                 })
             })
             .collect();
-        json!({
+        let mut described = json!({
             "Name": self.name,
             "Verb": verb,
             "Noun": noun,
@@ -207,7 +208,14 @@ impl Operation {
             "ParameterSets": self.parameter_sets(),
             "DefaultParameterSetName": self.default_set,
             "Parameters": params,
-        })
+        });
+        if let (Some(out), Value::Object(extra)) = (
+            described.as_object_mut(),
+            presentation_temp::presentation(self.name),
+        ) {
+            out.extend(extra);
+        }
+        described
     }
 }
 
