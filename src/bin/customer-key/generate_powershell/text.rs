@@ -28,14 +28,24 @@ pub fn quote(s: &str) -> String {
 }
 
 /// `text` broken into lines of at most `width` characters (a longer word stays whole): each
-/// line break of the text is kept, and blank lines stay blank.
+/// line break of the text is kept, and blank lines stay blank. No line it makes starts with '.'
+/// (a word like ".pfx" takes the word before it along, or overruns the width), because in
+/// comment-based help such a line reads as a help keyword.
 pub fn wrap(text: &str, width: usize) -> Vec<String> {
     let mut lines = Vec::new();
     for source_line in text.replace("\r\n", "\n").trim_matches('\n').split('\n') {
         let mut line = String::new();
         for word in source_line.split_whitespace() {
             if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > width {
-                lines.push(std::mem::take(&mut line));
+                if !word.starts_with('.') {
+                    lines.push(std::mem::take(&mut line));
+                } else if let Some(space) = line.rfind(' ') {
+                    if !line[space + 1..].starts_with('.') {
+                        let carried = line.split_off(space + 1);
+                        line.truncate(space);
+                        lines.push(std::mem::replace(&mut line, carried));
+                    }
+                }
             }
             if !line.is_empty() {
                 line.push(' ');
@@ -115,6 +125,8 @@ mod tests {
             wrap("averyveryverylongword x", 5),
             vec!["averyveryverylongword", "x"]
         );
+        assert_eq!(wrap("a key .pfx file", 6), vec!["a", "key .pfx", "file"]);
+        assert_eq!(wrap("key .pfx", 4), vec!["key .pfx"]);
     }
 
     #[test]
