@@ -26,6 +26,10 @@ pub struct Operation {
     pub examples: Vec<Example>,
     #[serde(default)]
     pub should_process: Option<ShouldProcess>,
+    /// Reserved for behaviour written in PowerShell around the native call (a -Wait on a
+    /// returned job, say). Not rendered yet, so anything in it is refused rather than ignored.
+    #[serde(default, rename = "PowerShell")]
+    pub power_shell: Option<Value>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -226,6 +230,17 @@ fn check(op: &Operation) -> Result<(), String> {
             &format!("parameter {}: HelpMessage", p.name),
             &p.help_message,
         )?;
+    }
+    if op
+        .power_shell
+        .as_ref()
+        .is_some_and(|v| !v.is_null() && v.as_object().is_none_or(|o| !o.is_empty()))
+    {
+        return Err(
+            "PowerShell extensions are not rendered yet: teach cmdlet::process_block \
+             what to do with them before the registry declares any"
+                .into(),
+        );
     }
     if let Some(set) = &op.default_parameter_set_name {
         identifier("DefaultParameterSetName", set)?;

@@ -127,6 +127,7 @@ fn refuses_registries_it_cannot_render() {
             "\"Nope\"",
         ),
         (json!({"ConfirmImpact": "Huge"}), "ConfirmImpact"),
+        (json!({"PowerShell": {"Wait": true}}), "not rendered yet"),
     ];
     for (extra, needle) in cases {
         let err = generate(&registry(vec![operation(extra.clone())]), &[]).unwrap_err();
@@ -139,6 +140,8 @@ fn refuses_registries_it_cannot_render() {
     missing.as_object_mut().unwrap().remove("Area");
     let err = generate(&registry(vec![missing]), &[]).unwrap_err();
     assert!(err.contains("Area"), "{err}");
+    let empty_extension = operation(json!({"PowerShell": {}}));
+    assert!(generate(&registry(vec![empty_extension]), &[]).is_ok());
     let twice = generate(
         &registry(vec![operation(json!({})), operation(json!({}))]),
         &[],
