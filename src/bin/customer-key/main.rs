@@ -7,8 +7,11 @@ use serde_json::{Map, Value};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+mod generate_powershell;
+
 const USAGE: &str = "usage: customer-key [--store DIR] [--upn USER] [--time-shift SECONDS] <Operation> [-Param value ...]
        customer-key --list | --describe | --version
+       customer-key generate-powershell [--check] [DIR]
 Switches take no value (-Disable); arrays take comma-separated values (-KeyOps wrapKey,unwrapKey);
 hashtables take name=value pairs (-Tag owner=alice,env=prod); booleans take true/false; byte values
 and passwords take @file to read the value from a file (-ByteArrayValue @data.bin, -KeyFilePassword
@@ -22,6 +25,9 @@ fn fail(e: &Error) -> ExitCode {
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().is_some_and(|a| a == "generate-powershell") {
+        return generate_powershell::main(&args[1..]);
+    }
     match run(args) {
         Ok(Some(out)) => {
             use std::io::Write;
