@@ -17,7 +17,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 /// How long a row may wait for its commit.
-pub const MAX_DELAY: Duration = Duration::from_millis(5);
+pub const MAX_DELAY: Duration = Duration::from_millis(20);
 /// Rows per transaction at most.
 const MAX_BATCH: usize = 4096;
 /// How long a flush waits for the writer before giving up (a wedged disk must not hang exit).
