@@ -282,7 +282,7 @@ pub fn restore_key(call: &Call<'_>, a: RestoreKeyArgs) -> Result<KeyVaultKeyOut>
             "is damaged or was altered: it failed its integrity check, and nothing was restored",
         )
     })?;
-    let payload: Payload = serde_json::from_slice(&payload_json)
+    let payload: Payload = serde_json::from_slice(payload_json.expose())
         .map_err(|_| invalid("holds a payload this version cannot read"))?;
     if payload.versions.is_empty() {
         return Err(invalid("holds no key versions"));

@@ -4,11 +4,12 @@
 
 use super::keys::{active_key, find_version};
 use super::{active_vault, authorize};
-use crate::crypto::{self, RsaAlgorithm};
+use crate::crypto::{self, RsaAlgorithm, Secret};
 use crate::error::{Error, Result};
 use crate::session::Call;
 use crate::store::vaults::VersionRow;
 use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase", deny_unknown_fields)]
@@ -18,14 +19,16 @@ pub struct InvokeKeyOperationArgs {
     pub version: Option<String>,
     pub operation: String,
     pub algorithm: String,
-    pub byte_array_value: String,
+    /// Plaintext for Wrap and Encrypt: wiped when dropped, like the bytes it decodes to.
+    pub byte_array_value: Zeroizing<String>,
 }
 
 #[derive(Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct KeyOperationResult {
     pub key_id: String,
-    pub raw_result: String,
+    /// An unwrapped or decrypted value for Unwrap and Decrypt: wiped when dropped.
+    pub raw_result: Zeroizing<String>,
     pub algorithm: String,
 }
 
@@ -136,11 +139,12 @@ fn run_key_operation(
     op: KeyOperation,
     algorithm: RsaAlgorithm,
     value: &[u8],
-) -> Result<Vec<u8>> {
+) -> Result<Secret> {
     let row = &usable.row;
     match op {
+        // Ciphertext is no secret, but one type for both directions keeps every result wiped.
         KeyOperation::Encrypt | KeyOperation::Wrap => {
-            crypto::rsa_encrypt(&row.modulus, &row.exponent, algorithm, value)
+            crypto::rsa_encrypt(&row.modulus, &row.exponent, algorithm, value).map(Secret::new)
         }
         KeyOperation::Decrypt | KeyOperation::Unwrap => {
             let private = call.store().private_key(
@@ -148,16 +152,32 @@ fn run_key_operation(
                 &row.wrapped_data_key,
                 &row.sealed_private_key,
             )?;
-            private
-                .decrypt(algorithm, value)
-                .map(|s| s.expose().to_vec())
+            private.decrypt(algorithm, value)
         }
     }
 }
 
 /// Checks, then runs, one cryptographic operation, and audits its success with the version
 /// and algorithm used (failures are audited by the operation table). Returns the key id of the
-/// version used and the result bytes. Invoke-KeyVaultKeyOperation and the boundary both use it.
+/// version used and the result bytes, wiped when dropped.
+pub(crate) fn perform_key_operation_wiped(
+    call: &Call<'_>,
+    vault_name: &str,
+    name: &str,
+    version: Option<&str>,
+    op: KeyOperation,
+    algorithm: RsaAlgorithm,
+    value: &[u8],
+) -> Result<(String, Secret)> {
+    let usable = usable_version(call, vault_name, name, version, op)?;
+    let result = run_key_operation(call, &usable, op, algorithm, value)?;
+    call.audit_success(&usable.key_id, &format!("{op:?} {}", algorithm.name()))?;
+    Ok((usable.key_id, result))
+}
+
+/// [`perform_key_operation_wiped`] for the boundary, whose signature stays as it is until it
+/// moves to the wiped form: the bytes are moved out (not copied), and from here wiping them is
+/// the caller's task.
 pub(crate) fn perform_key_operation(
     call: &Call<'_>,
     vault_name: &str,
@@ -167,10 +187,8 @@ pub(crate) fn perform_key_operation(
     algorithm: RsaAlgorithm,
     value: &[u8],
 ) -> Result<(String, Vec<u8>)> {
-    let usable = usable_version(call, vault_name, name, version, op)?;
-    let result = run_key_operation(call, &usable, op, algorithm, value)?;
-    call.audit_success(&usable.key_id, &format!("{op:?} {}", algorithm.name()))?;
-    Ok((usable.key_id, result))
+    perform_key_operation_wiped(call, vault_name, name, version, op, algorithm, value)
+        .map(|(key_id, result)| (key_id, result.into_unprotected()))
 }
 
 pub fn invoke_key_operation(
@@ -183,26 +201,26 @@ pub fn invoke_key_operation(
     let algorithm = RsaAlgorithm::parse(&a.algorithm).ok_or_else(|| {
         Error::invalid_argument("Algorithm", "must be RSA-OAEP-256, RSA-OAEP or RSA1_5")
     })?;
-    let value = crate::b64::decode(&a.byte_array_value)
-        .map_err(|_| Error::invalid_argument("ByteArrayValue", "must be standard base64"))?;
-    if value.is_empty() {
+    let value = crypto::decode_base64_secret(&a.byte_array_value)
+        .ok_or_else(|| Error::invalid_argument("ByteArrayValue", "must be standard base64"))?;
+    if value.expose().is_empty() {
         return Err(Error::invalid_argument(
             "ByteArrayValue",
             "must not be empty",
         ));
     }
-    let (key_id, result) = perform_key_operation(
+    let (key_id, result) = perform_key_operation_wiped(
         call,
         &a.vault_name,
         &a.name,
         a.version.as_deref(),
         op,
         algorithm,
-        &value,
+        value.expose(),
     )?;
     Ok(KeyOperationResult {
         key_id,
-        raw_result: crate::b64::encode(&result),
+        raw_result: Zeroizing::new(crate::b64::encode(result.expose())),
         algorithm: algorithm.name().to_string(),
     })
 }

@@ -10,6 +10,7 @@ use crate::store::vaults::{self as sql, KeyRow, Tags, VaultRow, VersionRow};
 use chrono::{DateTime, Utc};
 use rusqlite::Transaction;
 use serde::Deserialize;
+use zeroize::Zeroizing;
 
 fn key_not_found(vault: &str, name: &str, deleted: bool) -> Error {
     Error::not_found(
@@ -90,7 +91,8 @@ pub struct AddKeyArgs {
     pub size: Option<i64>,
     pub key_type: Option<String>,
     pub key_file_path: Option<String>,
-    pub key_file_password: Option<String>,
+    /// Wiped when dropped, from the moment the arguments are parsed.
+    pub key_file_password: Option<Zeroizing<String>>,
 }
 
 /// Creates a key, or when the name exists a new version of it (a roll); older versions stay.
@@ -134,7 +136,10 @@ pub fn add_key(call: &Call<'_>, a: AddKeyArgs) -> Result<KeyVaultKeyOut> {
     let material = match &a.key_file_path {
         Some(path) => {
             let bytes = crypto::Secret::new(read_limited(path, "KeyFilePath", 64 * 1024)?);
-            crypto::import_rsa(bytes.expose(), a.key_file_password.as_deref())?
+            crypto::import_rsa(
+                bytes.expose(),
+                a.key_file_password.as_deref().map(String::as_str),
+            )?
         }
         None => {
             let size = a.size.unwrap_or(2048);
