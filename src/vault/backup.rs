@@ -81,34 +81,32 @@ pub fn backup_key(call: &Call<'_>, a: BackupKeyArgs) -> Result<BackupResult> {
     if let Some(p) = &a.output_file {
         check_output_file(store.dir(), std::path::Path::new(p), a.force)?;
     }
-    let (vault_name, key_name, blob) =
-        call.transaction(&format!("{}/{}", a.vault_name, a.name), |tx| {
-            let vault = active_vault(tx, &a.vault_name)?;
-            authorize(tx, &vault, call.principal(), "backup")?;
-            let key = active_key(tx, &vault, &a.name)?;
-            let versions = sql::list_versions(tx, &vault.name, &key.name)?;
-            let payload = Payload {
-                source_vault: vault.name.clone(),
-                name: key.name.clone(),
-                versions: versions.iter().map(backup_version).collect(),
-            };
-            let header = Header {
-                store_id: store.store_id().to_string(),
-                geography: geography(&vault.location),
-                key_name: key.name.clone(),
-                created: crate::time::iso_from_unix(now),
-            };
-            let mut aad = MAGIC.to_vec();
-            aad.extend_from_slice(&json_line(&header)?);
-            let payload_json =
-                serde_json::to_vec(&payload).map_err(|e| Error::internal(e.to_string()))?;
-            let sealed = store.keys().seal_backup(&payload_json, &aad)?;
-            let mut blob = aad;
-            blob.extend_from_slice(&sealed);
-            Ok((vault.name, key.name, blob))
-        })?;
-    // The file is written once the read is committed; a failure to write is audited as the
-    // operation's failure by the operation table.
+    // A read, not a write transaction: the success is audited only once the file is on disk.
+    let (vault_name, key_name, blob) = call.read(|tx| {
+        let vault = active_vault(tx, &a.vault_name)?;
+        authorize(tx, &vault, call.principal(), "backup")?;
+        let key = active_key(tx, &vault, &a.name)?;
+        let versions = sql::list_versions(tx, &vault.name, &key.name)?;
+        let payload = Payload {
+            source_vault: vault.name.clone(),
+            name: key.name.clone(),
+            versions: versions.iter().map(backup_version).collect(),
+        };
+        let header = Header {
+            store_id: store.store_id().to_string(),
+            geography: geography(&vault.location),
+            key_name: key.name.clone(),
+            created: crate::time::iso_from_unix(now),
+        };
+        let mut aad = MAGIC.to_vec();
+        aad.extend_from_slice(&json_line(&header)?);
+        let payload_json =
+            serde_json::to_vec(&payload).map_err(|e| Error::internal(e.to_string()))?;
+        let sealed = store.keys().seal_backup(&payload_json, &aad)?;
+        let mut blob = aad;
+        blob.extend_from_slice(&sealed);
+        Ok((vault.name, key.name, blob))
+    })?;
     let path = match &a.output_file {
         Some(p) => PathBuf::from(p),
         None => {
@@ -120,16 +118,27 @@ pub fn backup_key(call: &Call<'_>, a: BackupKeyArgs) -> Result<BackupResult> {
             ))
         }
     };
+    // A failure from here on is audited as the operation's failure by the operation table.
     write_private_file(&path, &blob, a.force).map_err(|mut e| {
         if e.code == "FileExists" {
             e.message = format!("Parameter 'OutputFile': {}", e.message);
         }
         e
     })?;
+    let shown = path.display().to_string();
+    if let Err(e) = call.audit_success(
+        &format!("{vault_name}/{key_name}"),
+        &format!("written to {shown}"),
+    ) {
+        // A backup nobody can find in the audit is what the audit exists to prevent: take it
+        // back rather than leave key material on disk unrecorded.
+        let _ = std::fs::remove_file(&path);
+        return Err(e);
+    }
     Ok(BackupResult {
         vault_name,
         name: key_name,
-        output_file: path.display().to_string(),
+        output_file: shown,
     })
 }
 
