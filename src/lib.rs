@@ -5,6 +5,8 @@
 //! [`operations`] to a domain module, and reaches storage and cryptography only through [`store`]
 //! and [`crypto`].
 
+#![deny(clippy::undocumented_unsafe_blocks)]
+
 pub mod b64;
 pub mod crypto;
 pub mod error;
