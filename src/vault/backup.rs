@@ -18,6 +18,19 @@ use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
 const MAGIC: &[u8] = b"CKBACKUP1\n";
+
+/// Test hook, for the panic boundary of the C ABI: no input reaches a panic, so when this
+/// environment variable names the key being restored, Restore-KeyVaultKey panics inside its
+/// write transaction, after inserting the versions and before committing. The tests drive it
+/// through `ck_call` to check that the panic becomes an error status with its envelope, that the
+/// session stays usable, and that nothing was committed. Unset (always, outside tests) it does
+/// nothing; set, it touches only a restore of the key it names.
+#[doc(hidden)]
+pub const PANIC_HOOK_ENV: &str = "CK_TEST_PANIC_RESTORING_KEY";
+
+fn panic_hook_names(key_name: &str) -> bool {
+    std::env::var_os(PANIC_HOOK_ENV).is_some_and(|v| v.eq_ignore_ascii_case(key_name))
+}
 const MAX_BACKUP_BYTES: u64 = 16 * 1024 * 1024;
 
 #[derive(Serialize, Deserialize)]
@@ -341,6 +354,9 @@ pub fn restore_key(call: &Call<'_>, a: RestoreKeyArgs) -> Result<KeyVaultKeyOut>
             }
         }
         let latest = latest.ok_or_else(|| invalid("holds no key versions"))?;
+        if panic_hook_names(&payload.name) {
+            panic!("test hook: a panic with the versions inserted, before the commit");
+        }
         Ok(key_out(&vault, &key, &latest))
     })
 }
