@@ -7,6 +7,8 @@
 //! machinery) → `jobs` → domains (`vault`, then the workloads, which reach keys only through
 //! `vault::boundary`) → [`registry`] (every domain's operations and job kinds) → `ffi`, the CLI.
 
+#![deny(clippy::undocumented_unsafe_blocks)]
+
 pub mod b64;
 pub mod crypto;
 pub mod error;

@@ -92,6 +92,13 @@ impl<'a> Context<'a> {
         self.store.audit(&self.audit_entry(target), &result);
     }
 
+    /// Audits a success at once, in a transaction of its own, for what must not be lost to a
+    /// crash (a backup file written): an error when the row cannot be written.
+    pub fn audit_success_now(&self, target: &str, detail: &str) -> Result<()> {
+        self.store
+            .audit_now(&self.audit_entry(target), &format!("Succeeded: {detail}"))
+    }
+
     /// Runs `work` as a read of a consistent snapshot, without an audit row (the caller
     /// audits, or it is part of a larger call that does).
     pub fn read<R>(&self, work: impl FnOnce(&Tx<'_>) -> Result<R>) -> Result<R> {

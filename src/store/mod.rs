@@ -308,6 +308,17 @@ impl Store {
         self.audit_writer.record(audit, result);
     }
 
+    /// Appends one audit row now, in a transaction of its own (after the queued rows).
+    pub fn audit_now(&self, audit: &AuditEntry<'_>, result: &str) -> Result<()> {
+        self.flush_audit();
+        self.with_connection(|conn| {
+            let tx = Tx::new(conn.transaction_with_behavior(TransactionBehavior::Immediate)?);
+            insert_audit(&tx, crate::time::unix_now(), audit, result)?;
+            tx.commit()?;
+            Ok(())
+        })
+    }
+
     /// Waits until every audit row recorded so far is committed.
     pub fn flush_audit(&self) {
         self.audit_writer.flush();

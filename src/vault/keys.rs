@@ -7,12 +7,12 @@ use super::operations::{
 };
 use super::{active_vault, authorize, refuse_if_referenced};
 use crate::crypto;
-use crate::crypto::SecretString;
 use crate::error::{Error, Result};
 use crate::operations::Context;
 use crate::store::vaults::{self as sql, KeyRow, Tags, VaultRow, VersionRow};
 use crate::store::Tx;
 use chrono::{DateTime, Utc};
+use zeroize::Zeroizing;
 
 fn key_not_found(vault: &str, name: &str, deleted: bool) -> Error {
     Error::not_found(
@@ -87,7 +87,8 @@ arguments! {
         pub size: Option<i64> = "Size", Int, "RSA key size in bits", range(2048, 4096), in_set(CREATE, false);
         pub key_type: Option<String> = "KeyType", String, "RSA or RSA-HSM", allowed(&["RSA", "RSA-HSM"]), in_set(CREATE, false);
         pub key_file_path: Option<String> = "KeyFilePath", Path, "Import the key from this file: .pfx (PKCS#12) or PKCS#8 (PEM or DER, encrypted or not)", in_set(IMPORT, true);
-        pub key_file_password: Option<SecretString> = "KeyFilePassword", SecureString, "Password of a .pfx or encrypted PKCS#8 key file", in_set(IMPORT, false);
+        /// Wiped when dropped, from the moment the arguments are parsed.
+        pub key_file_password: Option<Zeroizing<String>> = "KeyFilePassword", SecureString, "Password of a .pfx or encrypted PKCS#8 key file", in_set(IMPORT, false);
     }
 }
 
@@ -134,7 +135,7 @@ pub fn add_key(ctx: &Context<'_>, a: AddKeyArgs) -> Result<KeyVaultKeyOut> {
             let bytes = crypto::Secret::new(read_limited(path, "KeyFilePath", 64 * 1024)?);
             crypto::import_rsa(
                 bytes.expose(),
-                a.key_file_password.as_ref().map(SecretString::expose),
+                a.key_file_password.as_deref().map(String::as_str),
             )?
         }
         None => {
