@@ -60,7 +60,7 @@ fn run(sites: usize) {
     aws_lc_rs::rand::fill(&mut bytes).unwrap();
     let tag: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
     let dir = TempDir(std::env::temp_dir().join(format!("ck-bench-spo-{tag}")));
-    let session = Session::open(SessionOptions {
+    let session = customer_key::open_session(SessionOptions {
         store: Some(dir.0.join("store")),
         user_principal_name: Some("admin@contoso.com".into()),
         time_shift_seconds: None,

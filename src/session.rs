@@ -61,7 +61,12 @@ pub struct Session {
 }
 
 impl Session {
-    pub fn open(options: SessionOptions) -> Result<Session> {
+    /// Opens the store and starts its job runner with `job_kinds` (the crate root's
+    /// [`crate::open_session`] passes every domain's kinds).
+    pub fn open(
+        options: SessionOptions,
+        job_kinds: Vec<Arc<dyn crate::jobs::JobKind>>,
+    ) -> Result<Session> {
         let dir = match options.store {
             Some(d) if d.is_absolute() => d,
             Some(d) if d.as_os_str().is_empty() => {
@@ -101,11 +106,7 @@ impl Session {
             ));
         }
         let store = Arc::new(store);
-        let jobs = crate::jobs::Runner::start(
-            Arc::clone(&store),
-            time_shift,
-            crate::jobs::builtin_kinds(),
-        );
+        let jobs = crate::jobs::Runner::start(Arc::clone(&store), time_shift, job_kinds);
         Ok(Session {
             store,
             principal: Principal::user(principal),
@@ -115,7 +116,10 @@ impl Session {
     }
 
     /// Opens a session from the JSON options of `ck_open` (null or `{}` for the defaults).
-    pub fn open_json(options: &Value) -> Result<Session> {
+    pub fn open_json(
+        options: &Value,
+        job_kinds: Vec<Arc<dyn crate::jobs::JobKind>>,
+    ) -> Result<Session> {
         let options: SessionOptions = match options {
             Value::Null => SessionOptions::default(),
             Value::Object(_) => serde_json::from_value(options.clone()).map_err(|e| {
@@ -126,7 +130,7 @@ impl Session {
             })?,
             _ => return Err(Error::invalid_argument("options", "must be a JSON object")),
         };
-        Session::open(options)
+        Session::open(options, job_kinds)
     }
 
     pub fn store(&self) -> &Store {

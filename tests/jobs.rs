@@ -76,7 +76,7 @@ fn ledger_payload(batch_size: u64, pause_ms: u64) -> serde_json::Value {
 }
 
 fn session_at(store: &Path) -> Session {
-    Session::open(SessionOptions {
+    customer_key::open_session(SessionOptions {
         store: Some(store.to_path_buf()),
         user_principal_name: Some(ADMIN.into()),
         time_shift_seconds: None,

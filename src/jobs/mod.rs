@@ -170,7 +170,6 @@ pub fn notify(store: &Store) {
 /// kinds join only when [`TEST_JOB_KINDS_ENV`] is `1` as the session opens.
 pub fn builtin_kinds() -> Vec<Arc<dyn JobKind>> {
     let mut kinds: Vec<Arc<dyn JobKind>> = Vec::new();
-    kinds.extend(crate::sharepoint::job_kinds());
     if std::env::var(TEST_JOB_KINDS_ENV).is_ok_and(|v| v == "1") {
         kinds.push(Arc::new(LedgerKind));
     }

@@ -290,6 +290,8 @@ fn owner_is_gone(owner: &str) -> bool {
         return false;
     }
     // Signal 0 checks existence without signalling.
+    // SAFETY: kill with signal 0 sends nothing; it only asks whether `pid` exists, and takes
+    // no pointers.
     let alive = unsafe { libc::kill(pid, 0) } == 0;
     !alive && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH)
 }
