@@ -28,10 +28,10 @@ BeforeAll {
     $keyName = 'spo-key'
     $null = New-CkKeyVault -VaultName $vaultA -Location 'westeurope' -EnablePurgeProtection
     $null = New-CkKeyVault -VaultName $vaultB -Location 'northeurope' -EnablePurgeProtection
-    $keyA = Add-CkKeyVaultKey -VaultName $vaultA -Name $keyName -Destination Software -KeyOps wrapKey, unwrapKey
-    $keyB = Add-CkKeyVaultKey -VaultName $vaultB -Name $keyName -Destination Software -KeyOps wrapKey, unwrapKey
+    $keyA = Add-CkKeyVaultKey -VaultName $vaultA -Name $keyName -Destination Software -KeyOps 'wrapKey', 'unwrapKey'
+    $keyB = Add-CkKeyVaultKey -VaultName $vaultB -Name $keyName -Destination Software -KeyOps 'wrapKey', 'unwrapKey'
     foreach ($vault in $vaultA, $vaultB) {
-        Set-CkKeyVaultAccessPolicy -VaultName $vault -ServicePrincipalName $sharePoint -PermissionsToKeys get, wrapKey, unwrapKey
+        Set-CkKeyVaultAccessPolicy -VaultName $vault -ServicePrincipalName $sharePoint -PermissionsToKeys 'get', 'wrapKey', 'unwrapKey'
     }
 
     $siteCount = 300
@@ -115,12 +115,12 @@ Describe 'Register-CkSPODataEncryptionPolicy' {
 
 Describe 'Update-CkSPODataEncryptionPolicy' {
     It 'rolls the primary key while a second roll is refused as busy with the progress' -Skip:(-not $pacedBatches) {
-        $newA = Add-CkKeyVaultKey -VaultName $vaultA -Name $keyName -Destination Software -KeyOps wrapKey, unwrapKey
+        $newA = Add-CkKeyVaultKey -VaultName $vaultA -Name $keyName -Destination Software -KeyOps 'wrapKey', 'unwrapKey'
         $rolling = Update-CkSPODataEncryptionPolicy -KeyType Primary -KeyVaultName $vaultA -KeyName $keyName -KeyVersion $newA.Version
         $rolling.State | Should -Be 'Rolling'
         $rolling.RollingKeyType | Should -Be 'Primary'
 
-        $newB = Add-CkKeyVaultKey -VaultName $vaultB -Name $keyName -Destination Software -KeyOps wrapKey, unwrapKey
+        $newB = Add-CkKeyVaultKey -VaultName $vaultB -Name $keyName -Destination Software -KeyOps 'wrapKey', 'unwrapKey'
         Update-CkSPODataEncryptionPolicy -KeyType Secondary -KeyVaultUri $newB.Id -ErrorAction SilentlyContinue -ErrorVariable busyErrors
         $busyErrors[0].CategoryInfo.Category | Should -Be ([System.Management.Automation.ErrorCategory]::ResourceBusy)
         "$($busyErrors[0])" | Should -BeLike '*Rolling Primary: * of 300 sites, *%*'
@@ -160,7 +160,7 @@ Describe 'Key access' {
         $readErrors[0].CategoryInfo.Category | Should -Be ([System.Management.Automation.ErrorCategory]::PermissionDenied)
 
         foreach ($vault in $vaultA, $vaultB) {
-            Set-CkKeyVaultAccessPolicy -VaultName $vault -ServicePrincipalName $sharePoint -PermissionsToKeys get, wrapKey, unwrapKey
+            Set-CkKeyVaultAccessPolicy -VaultName $vault -ServicePrincipalName $sharePoint -PermissionsToKeys 'get', 'wrapKey', 'unwrapKey'
         }
         (Get-CkSPOFile -Site $siteUrls[0] -Name 'figures.txt').Value | Should -Be "Figures of $($siteUrls[0])"
     }
