@@ -335,3 +335,89 @@ pub fn validate_key(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const V: &str = "0f6c5a3c2b1e4d7a9f8e7d6c5b4a3921";
+
+    fn by_name<'a>(version: Option<&'a str>) -> KeyArgument<'a> {
+        KeyArgument {
+            vault_name: Some("contoso-spo-a"),
+            key_name: Some("spo-key"),
+            key_version: version,
+            uri: None,
+            params: ("KeyVaultName", "KeyName", "KeyVersion", "KeyVaultUri"),
+        }
+    }
+
+    #[test]
+    fn versions_are_taken_as_hex_or_as_a_guid_and_come_out_as_key_vault_writes_them() {
+        let hex = resolve_key(&by_name(Some(V))).unwrap();
+        assert_eq!(
+            hex.id(),
+            format!("https://contoso-spo-a.vault.azure.net/keys/spo-key/{V}")
+        );
+        let guid = resolve_key(&by_name(Some("0F6C5A3C-2B1E-4D7A-9F8E-7D6C5B4A3921"))).unwrap();
+        assert_eq!(guid, hex);
+        for bad in [
+            "latest",
+            "0f6c5a3c2b1e4d7a9f8e7d6c5b4a392",
+            "0f6c-5a3c2b1e4d7a9f8e7d6c5b4a3921",
+        ] {
+            let e = resolve_key(&by_name(Some(bad))).unwrap_err();
+            assert_eq!(e.target, "KeyVersion", "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_missing_version_is_refused_saying_why() {
+        let e = resolve_key(&by_name(None)).unwrap_err();
+        assert_eq!(e.target, "KeyVersion");
+        assert!(e.message.contains("after a key roll"), "{}", e.message);
+        let versionless = KeyArgument {
+            uri: Some("https://contoso-spo-a.vault.azure.net/keys/spo-key"),
+            ..by_name(None)
+        };
+        let e = resolve_key(&versionless).unwrap_err();
+        assert_eq!(e.target, "KeyVaultUri");
+        assert!(e.message.contains("names no key version"), "{}", e.message);
+    }
+
+    #[test]
+    fn bad_names_are_refused_under_this_operation_s_parameter_names() {
+        let bad_vault = KeyArgument {
+            vault_name: Some("-bad"),
+            ..by_name(Some(V))
+        };
+        let e = resolve_key(&bad_vault).unwrap_err();
+        assert_eq!(e.target, "KeyVaultName");
+        assert!(
+            e.message.starts_with("Parameter 'KeyVaultName': '-bad'"),
+            "{}",
+            e.message
+        );
+        let bad_key = KeyArgument {
+            key_name: Some("a b"),
+            ..by_name(Some(V))
+        };
+        assert_eq!(resolve_key(&bad_key).unwrap_err().target, "KeyName");
+    }
+
+    #[test]
+    fn files_open_only_with_their_site_key_and_their_own_name() {
+        let site_key = crypto::new_aes_key().unwrap();
+        let (wrapped, sealed) = seal_file(&site_key, 7, "a.txt", b"figures").unwrap();
+        assert_eq!(
+            open_file(&site_key, 7, "A.TXT", &wrapped, &sealed)
+                .unwrap()
+                .expose(),
+            b"figures"
+        );
+        assert!(open_file(&site_key, 8, "a.txt", &wrapped, &sealed).is_err());
+        assert!(open_file(&site_key, 7, "b.txt", &wrapped, &sealed).is_err());
+        let other = crypto::new_aes_key().unwrap();
+        assert!(open_file(&other, 7, "a.txt", &wrapped, &sealed).is_err());
+    }
+}

@@ -13,6 +13,7 @@ pub mod keys;
 pub mod model;
 pub mod operations;
 pub mod policy;
+pub mod progress;
 pub mod rewrap;
 pub mod sites;
 
