@@ -82,6 +82,23 @@ fn one_key_revoked_reads_go_on_both_revoked_reads_fail_and_access_restored_reads
     let p = policy(ck);
     assert_eq!(health(&p, "Primary")["Healthy"], true);
     assert_eq!(p["State"], "Registered");
+
+    // Every vault call was audited under SharePoint's service principal, the refused ones as
+    // failures, and no audit row holds file content. (Closing the session flushes the audit.)
+    let Tenant { dir, ck, .. } = t;
+    drop(ck);
+    let db = rusqlite::Connection::open(dir.join("store").join("store.db")).unwrap();
+    let count = |sql: &str| -> i64 { db.query_row(sql, [SHAREPOINT], |r| r.get(0)).unwrap() };
+    assert!(count("SELECT COUNT(*) FROM audit WHERE principal = ?1 AND operation = 'Get-SPOFile' AND result LIKE 'Failed%'") >= SITES as i64);
+    assert!(count("SELECT COUNT(*) FROM audit WHERE principal = ?1 AND operation = 'Get-SPOFile' AND result LIKE 'Succeeded%'") > 0);
+    let leaked: i64 = db
+        .query_row(
+            "SELECT COUNT(*) FROM audit WHERE target LIKE '%Quarterly%' OR result LIKE '%Quarterly%'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(leaked, 0);
 }
 
 #[test]

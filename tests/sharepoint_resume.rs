@@ -71,3 +71,53 @@ fn a_cancelled_roll_is_resumed_by_the_same_update() {
     assert_eq!(rolled["SitesDone"], SITES as u64);
     assert_files_readable(ck, SITES, 4);
 }
+
+#[test]
+fn a_roll_that_loses_both_keys_mid_way_shows_the_error_and_finishes_once_access_returns() {
+    pace_batches(10, 20);
+    let t = tenant("spo-retry", SITES, 4);
+    let ck = &t.ck;
+    ck.ok(
+        "Register-SPODataEncryptionPolicy",
+        register_args(&t.version_a, &t.version_b),
+    );
+    wait_registered(ck, Duration::from_secs(120));
+    let new_a = add_key(ck, VAULT_A, KEY);
+    ck.ok(
+        "Update-SPODataEncryptionPolicy",
+        json!({"KeyType": "Primary", "KeyVaultName": VAULT_A, "KeyName": KEY, "KeyVersion": new_a}),
+    );
+    revoke_sharepoint(ck, VAULT_A);
+    revoke_sharepoint(ck, VAULT_B);
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let failing = loop {
+        let p = policy(ck);
+        if !p["LastError"].is_null() {
+            break p;
+        }
+        assert_ne!(
+            p["State"], "Registered",
+            "the roll finished before access was revoked"
+        );
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no error was recorded: {p}"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    assert_eq!(failing["State"], "Rolling");
+    assert!(
+        failing["LastError"]
+            .as_str()
+            .unwrap()
+            .contains("TenantKeyUnavailable"),
+        "{failing}"
+    );
+    // The runner retries with backoff: access restored within its retries, the roll finishes.
+    grant_sharepoint(ck, VAULT_A);
+    grant_sharepoint(ck, VAULT_B);
+    let rolled = wait_registered(ck, Duration::from_secs(120)).pop().unwrap();
+    assert_eq!(rolled["SitesDone"], SITES as u64);
+    assert!(rolled["LastError"].is_null(), "{rolled}");
+    assert_files_readable(ck, SITES, 4);
+}

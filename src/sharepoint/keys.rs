@@ -112,7 +112,7 @@ pub fn unwrap_tik(
         status,
         "TenantKeyUnavailable",
         format!(
-            "SharePoint cannot unwrap the tenant intermediate key with either customer key. Primary key {}: {} Secondary key {}: {}",
+            "SharePoint cannot unwrap the tenant intermediate key with either customer key. Primary key {}: {}; secondary key {}: {}",
             tik.primary_key_id, primary.message, tik.secondary_key_id, secondary.message
         ),
         "SPODataEncryptionPolicy",

@@ -402,9 +402,13 @@ pub fn policy_out(ctx: &Context<'_>) -> Result<PolicyOut> {
     let sp = service_principal();
     let caller = service_caller(ctx, &sp);
     let key_health = keys::key_health(vaults_for(ctx).as_ref(), &caller, &tik);
+    // The job keeps its last error after a retry succeeded: only a change still under way
+    // shows it.
     let last_error = match policy.job_id {
-        Some(id) => crate::jobs::get(ctx.store(), id)?.and_then(|j| j.last_error),
-        None => None,
+        Some(id) if policy.state != m::REGISTERED => {
+            crate::jobs::get(ctx.store(), id)?.and_then(|j| j.last_error)
+        }
+        _ => None,
     };
     let state = match policy.state.as_str() {
         m::REGISTERING => m::REGISTERING,
