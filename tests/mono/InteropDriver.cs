@@ -195,6 +195,26 @@ namespace CustomerKey.Tests
                 return null;
             });
 
+            // A SharePoint file: UTF-8 content encrypted through the key hierarchy and read back.
+            Check("SharePoint file UTF-8 round trip (Add-/Get-SPOFile)", delegate
+            {
+                string site = "https://contoso.sharepoint.com/sites/mono";
+                string text = "Zoë 漢字 🔑 budget";
+                Reply r = Ck.Call(session, "New-SPOSite", Json.Write(new Dictionary<string, object> {
+                    { "Url", site }, { "Title", "Mono" } }));
+                if (r.Status != 0) return "New-SPOSite status " + r.Status + ": " + r.Text;
+                r = Ck.Call(session, "Add-SPOFile", Json.Write(new Dictionary<string, object> {
+                    { "Site", site }, { "Name", "budget.txt" }, { "Value", text } }));
+                if (r.Status != 0) return "Add-SPOFile status " + r.Status + ": " + r.Text;
+                r = Ck.Call(session, "Get-SPOFile", Json.Write(new Dictionary<string, object> {
+                    { "Site", site }, { "Name", "budget.txt" } }));
+                if (r.Status != 0) return "Get-SPOFile status " + r.Status + ": " + r.Text;
+                if (!Json.HasPair(r.Value(), "Value", text)) return "content not in " + Shorten(r.Text);
+                r = Ck.Call(session, "Update-SPODataEncryptionPolicy", Json.Write(new Dictionary<string, object> {
+                    { "KeyType", "Primary" }, { "KeyVaultUri", "https://v1.vault.azure.net/keys/k1" } }));
+                return r.ExpectError(1, null, "InvalidArgument");
+            });
+
             // Error envelope.
             Check("error envelope (missing key)", delegate
             {
