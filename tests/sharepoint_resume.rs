@@ -121,3 +121,78 @@ fn a_roll_that_loses_both_keys_mid_way_shows_the_error_and_finishes_once_access_
     assert!(rolled["LastError"].is_null(), "{rolled}");
     assert_files_readable(ck, SITES, 4);
 }
+
+#[test]
+fn both_keys_lost_during_a_stopped_roll_are_recovered_with_restore() {
+    pace_batches(10, 20);
+    let t = tenant("spo-lost-mid-roll", SITES, 4);
+    let ck = &t.ck;
+    ck.ok(
+        "Register-SPODataEncryptionPolicy",
+        register_args(&t.version_a, &t.version_b),
+    );
+    wait_registered(ck, Duration::from_secs(120));
+    let new_a = add_key(ck, VAULT_A, KEY);
+    ck.ok(
+        "Update-SPODataEncryptionPolicy",
+        json!({"KeyType": "Primary", "KeyVaultName": VAULT_A, "KeyName": KEY, "KeyVersion": new_a}),
+    );
+    let store = Store::open(&t.dir.join("store"), false).unwrap();
+    let job = jobs::list(&store, Some("sharepoint-rewrap"), None)
+        .unwrap()
+        .pop()
+        .unwrap();
+    assert!(jobs::cancel(&store, job.id, 0).unwrap());
+    let stopped = policy(ck);
+    assert_eq!(stopped["State"], "Rolling");
+    assert!(stopped["SitesDone"].as_u64().unwrap() < SITES as u64);
+
+    // Both keys (every version) backed up, then purged; sites are on two TIKs now.
+    let mut backups = Vec::new();
+    for vault in [VAULT_A, VAULT_B] {
+        let file = t.dir.join(&format!("{vault}.keybackup"));
+        ck.ok(
+            "Backup-KeyVaultKey",
+            json!({"VaultName": vault, "Name": KEY, "OutputFile": file}),
+        );
+        backups.push(file);
+        ck.ok(
+            "Remove-KeyVaultKey",
+            json!({"VaultName": vault, "Name": KEY, "Force": true}),
+        );
+        ck.ok(
+            "Remove-KeyVaultKey",
+            json!({"VaultName": vault, "Name": KEY, "InRemovedState": true, "Force": true}),
+        );
+    }
+    for ((vault, location), backup) in ["contoso-spo-a2", "contoso-spo-b2"]
+        .iter()
+        .zip(["westeurope", "northeurope"])
+        .zip(&backups)
+    {
+        ck.ok(
+            "New-KeyVault",
+            json!({"VaultName": vault, "Location": location}),
+        );
+        ck.ok(
+            "Restore-KeyVaultKey",
+            json!({"VaultName": vault, "InputFile": backup}),
+        );
+        grant_sharepoint(ck, vault);
+    }
+    let recovering = ck.ok(
+        "Restore-SPODataEncryptionPolicy",
+        json!({
+            "PrimaryKeyVaultName": "contoso-spo-a2", "PrimaryKeyName": KEY, "PrimaryKeyVersion": new_a,
+            "SecondaryKeyVaultName": "contoso-spo-b2", "SecondaryKeyName": KEY, "SecondaryKeyVersion": t.version_b,
+        }),
+    );
+    assert_eq!(recovering["State"], "Recovering");
+    let recovered = wait_registered(ck, Duration::from_secs(120)).pop().unwrap();
+    assert_eq!(recovered["SitesDone"], SITES as u64);
+    assert!(recovered["PrimaryKeyVaultUri"]
+        .as_str()
+        .unwrap()
+        .starts_with("https://contoso-spo-a2.vault.azure.net/"));
+    assert_files_readable(ck, SITES, 4);
+}

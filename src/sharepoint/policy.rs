@@ -5,7 +5,7 @@
 
 use super::keys::{self, resolve_key, service_principal, validate_key, KeyArgument, KeyType};
 use super::model::{self as m, parse_admin_url, percent, PolicyOut};
-use super::progress::{busy, progress, resume_if_stalled};
+use super::progress::{busy, progress, resume_if_stalled, stalled_job};
 use super::rewrap::{self, Purpose};
 use crate::crypto;
 use crate::error::{CkStatus, Error, Result};
@@ -289,7 +289,7 @@ pub fn update_policy(ctx: &Context<'_>, a: UpdatePolicyArgs) -> Result<PolicyOut
     if let Some(resumed) = resumed {
         return Ok(resumed);
     }
-    let (policy, tik) = registered_policy(ctx)?;
+    let (policy, tik) = registered_policy(ctx, false)?;
     let (current_id, other_id) = match key_type {
         KeyType::Primary => (&tik.primary_key_id, &tik.secondary_key_id),
         KeyType::Secondary => (&tik.secondary_key_id, &tik.primary_key_id),
@@ -338,18 +338,19 @@ pub fn update_policy(ctx: &Context<'_>, a: UpdatePolicyArgs) -> Result<PolicyOut
     };
     let next = new_tik(ctx, vaults.as_ref(), &caller, &primary, &secondary)?;
     ctx.transaction(TARGET, |tx| {
-        require_unchanged(tx, &policy)?;
+        require_unchanged(tx, &policy, false)?;
         start_rewrap(ctx, tx, &next, m::ROLLING, Some(key_type), Purpose::Roll)
     })?;
     crate::jobs::notify(ctx.store());
     policy_out(ctx)
 }
 
-/// The policy and its TIK, refused unless the policy is Registered.
-fn registered_policy(ctx: &Context<'_>) -> Result<(PolicyRow, TikRow)> {
+/// The policy and its TIK, refused unless the policy is Registered (or, with `or_stalled`,
+/// its change stopped: recovery must be possible when both keys were lost mid-roll).
+fn registered_policy(ctx: &Context<'_>, or_stalled: bool) -> Result<(PolicyRow, TikRow)> {
     ctx.read(|tx| {
         let policy = sql::get_policy(tx)?.ok_or_else(not_registered)?;
-        if policy.state != m::REGISTERED {
+        if !may_change(tx, &policy, or_stalled)? {
             return Err(busy(tx, &policy)?);
         }
         let tik = super::sites::tik_of(tx, Some(policy.generation))?
@@ -358,10 +359,17 @@ fn registered_policy(ctx: &Context<'_>) -> Result<(PolicyRow, TikRow)> {
     })
 }
 
-/// Inside the change's transaction: still the Registered policy read before the vault calls.
-fn require_unchanged(tx: &Tx<'_>, before: &PolicyRow) -> Result<()> {
+fn may_change(tx: &Tx<'_>, policy: &PolicyRow, or_stalled: bool) -> Result<bool> {
+    Ok(policy.state == m::REGISTERED || (or_stalled && stalled_job(tx, policy)?.is_some()))
+}
+
+/// Inside the change's transaction: still the policy read before the vault calls.
+fn require_unchanged(tx: &Tx<'_>, before: &PolicyRow, or_stalled: bool) -> Result<()> {
     let now = sql::get_policy(tx)?.ok_or_else(not_registered)?;
-    if now.state != m::REGISTERED || now.generation != before.generation {
+    if !may_change(tx, &now, or_stalled)?
+        || now.generation != before.generation
+        || now.job_id != before.job_id
+    {
         return Err(busy(tx, &now)?);
     }
     Ok(())
@@ -437,7 +445,7 @@ pub fn restore_policy(ctx: &Context<'_>, a: RegisterPolicyArgs) -> Result<Policy
     })? {
         return Ok(resumed);
     }
-    let (policy, tik) = registered_policy(ctx)?;
+    let (policy, tik) = registered_policy(ctx, true)?;
     let vaults = vaults_for(ctx);
     let sp = service_principal();
     let caller = service_caller(ctx, &sp);
@@ -458,7 +466,7 @@ pub fn restore_policy(ctx: &Context<'_>, a: RegisterPolicyArgs) -> Result<Policy
     let (primary, secondary) = checked_pair(ctx, vaults.as_ref(), &caller, &given)?;
     let next = new_tik(ctx, vaults.as_ref(), &caller, &primary, &secondary)?;
     ctx.transaction(TARGET, |tx| {
-        require_unchanged(tx, &policy)?;
+        require_unchanged(tx, &policy, true)?;
         start_rewrap(ctx, tx, &next, m::RECOVERING, None, Purpose::Recover)
     })?;
     crate::jobs::notify(ctx.store());

@@ -65,7 +65,7 @@ fn resuming_operation(policy: &PolicyRow) -> &'static str {
 }
 
 /// The policy's job when it ended without finishing (failed after its retries, or cancelled).
-fn stalled_job(tx: &Tx<'_>, policy: &PolicyRow) -> Result<Option<JobRecord>> {
+pub(crate) fn stalled_job(tx: &Tx<'_>, policy: &PolicyRow) -> Result<Option<JobRecord>> {
     if policy.state == m::REGISTERED {
         return Ok(None);
     }
