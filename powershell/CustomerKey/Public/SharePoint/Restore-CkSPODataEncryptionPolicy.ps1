@@ -7,8 +7,10 @@ function Restore-CkSPODataEncryptionPolicy {
     Customer-initiated recovery: when neither registered key can unwrap the tenant intermediate key
     (purged, or their vaults gone), the engine unwraps it with its availability key and moves every
     site onto a new tenant intermediate key wrapped under the keys given, for example keys restored
-    from backups into new vaults (State Recovering, then Registered). Refused while either
-    registered key still works. Same parameters and checks as Register-CkSPODataEncryptionPolicy.
+    from backups into new vaults (State Recovering, then Registered). Also recovers a policy whose
+    registration or roll stopped (its job failed or was cancelled) after the keys were lost. Refused
+    while either registered key still works, and while a change is running. Same parameters and
+    checks as Register-CkSPODataEncryptionPolicy.
     .PARAMETER PrimaryKeyVaultName
     Vault of the primary key.
     .PARAMETER PrimaryKeyName

@@ -9,8 +9,9 @@ function Update-CkSPODataEncryptionPolicy {
     in batches (State Rolling, RollingKeyType, PercentComplete), resuming after a crash or exit;
     files stay readable throughout. Only one roll at a time: while the policy is Registering,
     Rolling or Recovering, a second Update fails with ResourceBusy and the progress. Refused unless
-    the policy is Registered. Give -KeyVaultName -KeyName -KeyVersion (ByKeyVaultName, the default)
-    or -KeyVaultUri (ByKeyVaultUri).
+    the policy is Registered; when a roll stopped (its job failed after its retries, or was
+    cancelled), the same Update resumes it. Give -KeyVaultName -KeyName -KeyVersion (ByKeyVaultName,
+    the default) or -KeyVaultUri (ByKeyVaultUri).
     .PARAMETER KeyType
     Which key of the policy to roll.
     .PARAMETER KeyVaultName
