@@ -37,6 +37,8 @@ pub enum KeyOperation {
     Decrypt,
     Wrap,
     Unwrap,
+    /// RS256 over a SHA-256 digest (the algorithm argument does not apply).
+    Sign,
 }
 
 impl KeyOperation {
@@ -56,6 +58,7 @@ impl KeyOperation {
             KeyOperation::Decrypt => "decrypt",
             KeyOperation::Wrap => "wrapKey",
             KeyOperation::Unwrap => "unwrapKey",
+            KeyOperation::Sign => "sign",
         }
     }
 }
@@ -153,6 +156,14 @@ fn run_key_operation(
                 .decrypt(algorithm, value)
                 .map(|s| s.expose().to_vec())
         }
+        KeyOperation::Sign => {
+            let pkcs8 = ctx.store().keys().open_private(
+                &row.wrapped_data_key,
+                &row.sealed_private_key,
+                row.version.as_bytes(),
+            )?;
+            crypto::rsa_sign_sha256_digest(&pkcs8, value)
+        }
     }
 }
 
@@ -170,7 +181,11 @@ pub(crate) fn perform_key_operation(
 ) -> Result<(String, Vec<u8>)> {
     let usable = usable_version(ctx, vault_name, name, version, op)?;
     let result = run_key_operation(ctx, &usable, op, algorithm, value)?;
-    ctx.audit_success(&usable.key_id, &format!("{op:?} {}", algorithm.name()))?;
+    let algorithm_name = match op {
+        KeyOperation::Sign => "RS256",
+        _ => algorithm.name(),
+    };
+    ctx.audit_success(&usable.key_id, &format!("{op:?} {algorithm_name}"))?;
     Ok((usable.key_id, result))
 }
 
