@@ -19,6 +19,8 @@ pub mod session;
 pub mod store;
 pub mod time;
 pub mod vault;
+// Workloads after the vault domain (and after `operations`, whose macro they use).
+pub mod aip;
 
 pub use error::{CkStatus, Error, Result};
 pub use identity::Principal;
@@ -31,8 +33,11 @@ use operations::Registry;
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 static REGISTRY: Lazy<Registry> = Lazy::new(|| {
-    Registry::new(vec![vault::operations::operations()])
-        .unwrap_or_else(|duplicate| panic!("the operation registry is inconsistent: {duplicate}"))
+    Registry::new(vec![
+        vault::operations::operations(),
+        aip::operations::operations(),
+    ])
+    .unwrap_or_else(|duplicate| panic!("the operation registry is inconsistent: {duplicate}"))
 });
 
 /// Every operation of every domain: what `ck_call`, `ck_describe` and the CLI dispatch through.

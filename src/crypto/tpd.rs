@@ -210,7 +210,7 @@ impl ParsedTpd<'_> {
     /// fails the check, a changed body fails the tag.
     pub fn open(&self, keys: &DerivedKeys) -> Result<Vec<TpdKey>> {
         let check = keys.check(self.header);
-        if !aws_lc_rs::constant_time::verify_slices_are_equal(&check, self.check).is_ok() {
+        if aws_lc_rs::constant_time::verify_slices_are_equal(&check, self.check).is_err() {
             return Err(Error::invalid_argument(
                 "ProtectionPassword",
                 "does not open this TPD file: the password is wrong, or the file's header was changed since it was exported. Nothing was imported",

@@ -8,6 +8,7 @@
 //!   mode): vaults, keys, versions (private parts sealed), policies, and the audit table.
 //! - `backups/` (0700): default destination of `Backup-KeyVaultKey`.
 
+pub mod aip;
 mod files;
 mod schema;
 pub mod tx;
