@@ -48,7 +48,7 @@ fn truncated_and_bit_flipped_protected_files_never_open_and_always_say_why() {
     let (doc, _) = protect(&ck, &dir, "the fuzzed secret");
     let original = std::fs::read(&doc).unwrap();
     let mutated = dir.join("mutated.ckaip");
-    let mut try_bytes = |bytes: &[u8], case: &str| {
+    let try_bytes = |bytes: &[u8], case: &str| {
         std::fs::write(&mutated, bytes).unwrap();
         match unprotect(&ck, &mutated) {
             Ok(v) => panic!("{case}: opened as {v:?}"),
@@ -87,7 +87,7 @@ fn truncated_and_bit_flipped_tpd_files_import_nothing_and_always_say_why() {
     let target = common::Ck::at(&target_dir.join("store"), common::ADMIN);
     let before = keys(&target);
     let mutated = dir.join("mutated.tpd");
-    let mut try_bytes = |bytes: &[u8], case: &str| {
+    let try_bytes = |bytes: &[u8], case: &str| {
         std::fs::write(&mutated, bytes).unwrap();
         match import(&target, &mutated, PASSWORD) {
             Ok(v) => panic!("{case}: imported {v}"),

@@ -418,6 +418,15 @@ fn byok_backup_and_recover_through_key_vault_and_tenant_keys_guarded_in_key_refe
         "Remove-KeyVaultKey",
         json!({"VaultName": "contoso-purgeable", "Name": "tenant-key", "Force": true}),
     );
+    let e = ck.err(
+        "Remove-KeyVaultKey",
+        json!({"VaultName": "contoso-purgeable", "Name": "tenant-key", "InRemovedState": true}),
+    );
+    assert!(
+        e.code() == "KeyInUse" && e.message().contains("Refusing to purge"),
+        "{}",
+        e.message()
+    );
     ck.ok("Remove-KeyVaultKey", json!({"VaultName": "contoso-purgeable", "Name": "tenant-key", "InRemovedState": true, "Force": true}));
     let e = unprotect(&ck, &doc).unwrap_err();
     assert_eq!(e.category(), "ObjectNotFound", "{}", e.message());
