@@ -255,22 +255,28 @@ pub fn unprotect(ctx: &Context<'_>, a: UnprotectArgs) -> Result<UnprotectedConte
                 "does not decrypt: its content fails authentication",
             )
         })?;
-    let value = match &a.output_file {
-        Some(path) => {
-            write_output(path, &content, a.force)?;
-            None
+    let (value, to_write) = match &a.output_file {
+        Some(path) => (None, Some((path, content))),
+        None => {
+            let text = String::from_utf8(content).map_err(|_| {
+                Error::invalid_argument(
+                    "OutputFile",
+                    "is needed: the protected content is not text; give -OutputFile to write its bytes",
+                )
+            })?;
+            (Some(text), None)
         }
-        None => Some(String::from_utf8(content).map_err(|_| {
-            Error::invalid_argument(
-                "OutputFile",
-                "is needed: the protected content is not text; give -OutputFile to write its bytes",
-            )
-        })?),
     };
     let now = ctx.now();
+    // The file is written inside the transaction that counts the opening, so a failed write
+    // counts nothing.
     ctx.transaction(&key.key_identifier, |tx| {
         sql::record_opened(tx, &key.key_identifier, &file.content_id, now)?;
-        sync_key_references(tx)
+        sync_key_references(tx)?;
+        match &to_write {
+            Some((path, bytes)) => write_output(path, bytes, a.force),
+            None => Ok(()),
+        }
     })?;
     Ok(UnprotectedContent {
         key_identifier: key.key_identifier,
