@@ -77,7 +77,10 @@ fn microsoft_managed_cells_revoke_and_backup_refused_rekey_export_breach_availab
     );
     assert_eq!(e.category(), "InvalidArgument");
     assert!(
-        e.message().contains("'Active'") && e.message().contains("cannot be archived directly"),
+        e.message().contains("'Active'")
+            && e.message().contains("cannot be archived directly")
+            && e.message()
+                .contains("Microsoft revokes it when the subscription ends"),
         "{}",
         e.message()
     );
@@ -189,6 +192,17 @@ fn byok_cells_revoke_rekey_backup_breach_available_and_export_refused() {
     assert_eq!(
         export(&ck, &tpd, Some(&mm)).unwrap()["KeyIdentifiers"],
         json!([mm])
+    );
+    // Revoking is done in Key Vault, and the refusal to archive says so.
+    let e = ck.err(
+        "Set-AipServiceKeyProperties",
+        json!({"KeyIdentifier": byok, "Active": false}),
+    );
+    assert!(
+        e.message()
+            .contains("Remove-CkKeyVaultAccessPolicy -VaultName contoso-aip"),
+        "{}",
+        e.message()
     );
 }
 

@@ -159,6 +159,30 @@ pub fn use_key_vault_key(ctx: &Context<'_>, a: UseKeyVaultKeyArgs) -> Result<Aip
     })
 }
 
+/// Why -Active $false is refused, in the terms of the key's topology: archiving the Active key
+/// would be revoking it, which a Microsoft-managed key does not allow and a BYOK key does in
+/// Key Vault.
+fn refuse_archiving(ctx: &Context<'_>, key_identifier: &str) -> Error {
+    let key = ctx
+        .read(|tx| sql::get_key(tx, key_identifier))
+        .ok()
+        .flatten();
+    let revoke = match key {
+        Some(k) if k.is_byok() => format!(
+            " To revoke this customer-managed key, remove the AIP service principal's access in Key Vault: Remove-CkKeyVaultAccessPolicy -VaultName {} -ServicePrincipalName {AIP_APP_ID}",
+            KeyReference::parse("KeyVaultKeyUrl", k.key_vault_key_url.as_deref().unwrap_or_default())
+                .map(|r| r.vault_name)
+                .unwrap_or_default()
+        ),
+        Some(_) => " A Microsoft-managed tenant key cannot be revoked by you either: Microsoft revokes it when the subscription ends".to_string(),
+        None => String::new(),
+    };
+    Error::invalid_argument(
+        "Active",
+        format!("only $true is accepted: the Active key cannot be archived directly, since the tenant always needs one Active key; make another key Active and this one becomes Archived.{revoke}"),
+    )
+}
+
 arguments! {
     pub struct SetKeyPropertiesArgs {
         pub key_identifier: String = "KeyIdentifier", String, "KeyIdentifier of the tenant key (Get-CkAipServiceKeys)", mandatory, pipeline;
@@ -169,10 +193,7 @@ arguments! {
 
 pub fn set_key_properties(ctx: &Context<'_>, a: SetKeyPropertiesArgs) -> Result<AipServiceKey> {
     if !a.active {
-        return Err(Error::invalid_argument(
-            "Active",
-            "only $true is accepted: the Active key cannot be archived directly, since the tenant always needs one Active key; make another key Active and this one becomes Archived",
-        ));
+        return Err(refuse_archiving(ctx, &a.key_identifier));
     }
     ensure_tenant_key(ctx)?;
     let key = ctx.read(|tx| find_key(tx, &a.key_identifier))?;
