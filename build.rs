@@ -1,5 +1,5 @@
 //! Generates the C header with cbindgen. The header is committed in include/; the build writes
-//! a fresh copy to OUT_DIR, and tests/header.rs fails when the two differ. Set
+//! a fresh copy to OUT_DIR, and a test in tests/abi.rs fails when the two differ. Set
 //! CK_BLESS_HEADER=1 to write the committed copy.
 
 use std::path::PathBuf;
@@ -51,6 +51,14 @@ fn header_config() -> cbindgen::Config {
     };
     config.parse.parse_deps = false;
     config.export.include = vec!["CkStatus".into()];
+    // Only the ABI's own items: engine constants (`pub const` anywhere in the crate) are not
+    // part of the C interface.
+    config.export.item_types = vec![
+        cbindgen::ItemType::Enums,
+        cbindgen::ItemType::Structs,
+        cbindgen::ItemType::OpaqueItems,
+        cbindgen::ItemType::Functions,
+    ];
     config.enumeration.rename_variants = cbindgen::RenameRule::ScreamingSnakeCase;
     config.enumeration.prefix_with_name = true;
     config

@@ -71,7 +71,7 @@ fn main() {
     let tag: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
     let dir = TempDir(std::env::temp_dir().join(format!("ck-bench-aip-{tag}")));
     std::fs::create_dir_all(&dir.0).unwrap();
-    let session = Session::open(SessionOptions {
+    let session = customer_key::open_session(SessionOptions {
         store: Some(dir.0.join("store")),
         user_principal_name: Some("bench@contoso.com".into()),
         time_shift_seconds: None,

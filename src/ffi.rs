@@ -33,7 +33,22 @@ fn to_c_string(json: &Value) -> *mut c_char {
 /// `out` is NULL or valid for one pointer write.
 unsafe fn put_json(out: *mut *mut c_char, value: &Value) {
     if !out.is_null() {
+        // SAFETY: `out` is non-null here and, by this function's contract, valid for one
+        // pointer write.
         *out = to_c_string(value);
+    }
+}
+
+/// Writes JSON text to `*out` when `out` is not NULL.
+///
+/// # Safety
+/// `out` is NULL or valid for one pointer write.
+unsafe fn put_text(out: *mut *mut c_char, json: String) {
+    if !out.is_null() {
+        // serde_json escapes NUL as \u0000, so the text never holds an interior NUL.
+        *out = CString::new(json)
+            .map(CString::into_raw)
+            .unwrap_or(std::ptr::null_mut());
     }
 }
 
@@ -45,6 +60,8 @@ unsafe fn read_str<'a>(p: *const c_char, parameter: &str) -> Result<&'a str, Err
     if p.is_null() {
         return Err(Error::invalid_argument(parameter, "must not be NULL"));
     }
+    // SAFETY: `p` is non-null here and, by this function's contract, NUL-terminated; the text
+    // is only borrowed for the call that passed it.
     CStr::from_ptr(p)
         .to_str()
         .map_err(|_| Error::invalid_argument(parameter, "must be valid UTF-8"))
@@ -58,6 +75,7 @@ unsafe fn read_json(p: *const c_char, parameter: &str) -> Result<Value, Error> {
     if p.is_null() {
         return Ok(Value::Null);
     }
+    // SAFETY: this function's contract on `p` is read_str's.
     let text = read_str(p, parameter)?;
     if text.trim().is_empty() {
         return Ok(Value::Null);
@@ -86,6 +104,7 @@ pub unsafe fn guarded(out_json: *mut *mut c_char, body: impl FnOnce() -> Result<
         ),
     };
     let status = error.status;
+    // SAFETY: this function's contract on `out_json` is put_json's.
     let _ = catch_unwind(AssertUnwindSafe(|| put_json(out_json, &error.envelope())));
     status as i32
 }
@@ -108,12 +127,15 @@ pub unsafe extern "C" fn ck_open(
     out_session: *mut *mut ck_session,
     out_json: *mut *mut c_char,
 ) -> i32 {
+    // SAFETY: the caller's contract on `out_json` is guarded's and put_json's, and the one on
+    // `options_json` is read_json's; `out_session` is written only after the NULL check, and
+    // the contract makes it valid for that write.
     guarded(out_json, || {
         if out_session.is_null() {
             return Err(Error::invalid_argument("out_session", "must not be NULL"));
         }
         let options = read_json(options_json, "options_json")?;
-        let session = Session::open_json(&options)?;
+        let session = crate::open_session_json(&options)?;
         let info = session.info();
         *out_session = Box::into_raw(Box::new(ck_session { session }));
         put_json(out_json, &info);
@@ -140,6 +162,10 @@ pub unsafe extern "C" fn ck_call(
     arguments_json: *const c_char,
     out_json: *mut *mut c_char,
 ) -> i32 {
+    // SAFETY: `out_json` is checked for NULL before any write and the contract makes it valid
+    // for one; `session` is NULL (refused by as_ref's None) or live from ck_open, and is only
+    // borrowed for this call; `operation` and `arguments_json` meet read_str's and read_json's
+    // contracts.
     guarded(out_json, || {
         if out_json.is_null() {
             return Err(Error::invalid_argument("out_json", "must not be NULL"));
@@ -149,8 +175,8 @@ pub unsafe extern "C" fn ck_call(
             .ok_or_else(|| Error::invalid_argument("session", "must not be NULL"))?;
         let operation = read_str(operation, "operation")?;
         let arguments = read_json(arguments_json, "arguments_json")?;
-        let result = crate::registry().call(&session.session, operation, &arguments)?;
-        put_json(out_json, &result);
+        let result = crate::registry().call_json(&session.session, operation, &arguments)?;
+        put_text(out_json, result);
         Ok(())
     })
 }
@@ -163,6 +189,8 @@ pub unsafe extern "C" fn ck_call(
 /// `out_json` is valid for a write.
 #[no_mangle]
 pub unsafe extern "C" fn ck_describe(out_json: *mut *mut c_char) -> i32 {
+    // SAFETY: `out_json` is NULL (refused before any write) or valid for a write, as the
+    // contract says.
     guarded(out_json, || {
         if out_json.is_null() {
             return Err(Error::invalid_argument("out_json", "must not be NULL"));
@@ -180,6 +208,8 @@ pub unsafe extern "C" fn ck_describe(out_json: *mut *mut c_char) -> i32 {
 #[no_mangle]
 pub unsafe extern "C" fn ck_free_string(s: *mut c_char) {
     if !s.is_null() {
+        // SAFETY: by the contract `s` came from CString::into_raw in to_c_string, unmodified
+        // and not yet released, so rebuilding the CString and dropping it frees it once.
         let _ = catch_unwind(AssertUnwindSafe(|| drop(CString::from_raw(s))));
     }
 }
@@ -191,6 +221,8 @@ pub unsafe extern "C" fn ck_free_string(s: *mut c_char) {
 #[no_mangle]
 pub unsafe extern "C" fn ck_close(s: *mut ck_session) {
     if !s.is_null() {
+        // SAFETY: by the contract `s` came from Box::into_raw in ck_open, is not yet closed and
+        // no other thread uses it, so this is the one owner dropping it.
         let _ = catch_unwind(AssertUnwindSafe(|| drop(Box::from_raw(s))));
     }
 }

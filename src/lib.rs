@@ -5,7 +5,9 @@
 //! a domain module, and reaches storage and cryptography only through [`store`] and
 //! [`crypto`]. Module order, with no cycle: `store`, `crypto` → `session` → `operations` (the
 //! machinery) → `jobs` → domains (`vault`, then the workloads, which reach keys only through
-//! `vault::boundary`) → [`registry`] (the crate root assembles the domains) → `ffi`, the CLI.
+//! `vault::boundary`) → [`registry`] (every domain's operations and job kinds) → `ffi`, the CLI.
+
+#![deny(clippy::undocumented_unsafe_blocks)]
 
 pub mod b64;
 pub mod crypto;
@@ -15,6 +17,7 @@ pub mod identity;
 pub mod jobs;
 #[macro_use]
 pub mod operations;
+pub mod registry;
 pub mod session;
 pub mod store;
 pub mod time;
@@ -24,23 +27,8 @@ pub mod aip;
 
 pub use error::{CkStatus, Error, Result};
 pub use identity::Principal;
+pub use registry::{open_session, open_session_json, registry};
 pub use session::{Session, SessionOptions};
-
-use once_cell::sync::Lazy;
-use operations::Registry;
 
 /// The library version, as `ck_version` reports it.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
-
-static REGISTRY: Lazy<Registry> = Lazy::new(|| {
-    Registry::new(vec![
-        vault::operations::operations(),
-        aip::operations::operations(),
-    ])
-    .unwrap_or_else(|duplicate| panic!("the operation registry is inconsistent: {duplicate}"))
-});
-
-/// Every operation of every domain: what `ck_call`, `ck_describe` and the CLI dispatch through.
-pub fn registry() -> &'static Registry {
-    &REGISTRY
-}

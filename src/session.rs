@@ -56,10 +56,17 @@ pub struct Session {
     store: Arc<Store>,
     principal: Principal,
     time_shift: i64,
+    /// Resumes and runs this store's jobs and purges expired objects; stopped on close.
+    _jobs: crate::jobs::Runner,
 }
 
 impl Session {
-    pub fn open(options: SessionOptions) -> Result<Session> {
+    /// Opens the store and starts its job runner with `job_kinds` (the crate root's
+    /// [`crate::open_session`] passes every domain's kinds).
+    pub fn open(
+        options: SessionOptions,
+        job_kinds: Vec<Arc<dyn crate::jobs::JobKind>>,
+    ) -> Result<Session> {
         let dir = match options.store {
             Some(d) if d.is_absolute() => d,
             Some(d) if d.as_os_str().is_empty() => {
@@ -99,16 +106,20 @@ impl Session {
             ));
         }
         let store = Arc::new(store);
-        crate::jobs::start_retention_purger(&store, time_shift);
+        let jobs = crate::jobs::Runner::start(Arc::clone(&store), time_shift, job_kinds);
         Ok(Session {
             store,
             principal: Principal::user(principal),
             time_shift,
+            _jobs: jobs,
         })
     }
 
     /// Opens a session from the JSON options of `ck_open` (null or `{}` for the defaults).
-    pub fn open_json(options: &Value) -> Result<Session> {
+    pub fn open_json(
+        options: &Value,
+        job_kinds: Vec<Arc<dyn crate::jobs::JobKind>>,
+    ) -> Result<Session> {
         let options: SessionOptions = match options {
             Value::Null => SessionOptions::default(),
             Value::Object(_) => serde_json::from_value(options.clone()).map_err(|e| {
@@ -119,7 +130,7 @@ impl Session {
             })?,
             _ => return Err(Error::invalid_argument("options", "must be a JSON object")),
         };
-        Session::open(options)
+        Session::open(options, job_kinds)
     }
 
     pub fn store(&self) -> &Store {

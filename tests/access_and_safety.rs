@@ -100,7 +100,7 @@ fn forbidden_without_permission_names_principal_permission_and_vault() {
 fn reference(store: &std::path::Path, vault: &str, key: &str, version: Option<&str>) {
     // Data encryption policies arrive with the Exchange issue; until then the reference they
     // will record is written straight through the store API.
-    let session = customer_key::Session::open(customer_key::SessionOptions {
+    let session = customer_key::open_session(customer_key::SessionOptions {
         store: Some(store.to_path_buf()),
         ..Default::default()
     })
@@ -261,7 +261,10 @@ fn the_audit_table_records_outcomes_never_key_material_and_is_append_only() {
         .unwrap()
         .to_string();
     unwrap(&ck, "vault-a", "k", &version, &b64(&[7u8; 256])).unwrap_err();
-    let session = customer_key::Session::open(customer_key::SessionOptions {
+    // Reads, crypto operations and failures are group-committed by the session's audit
+    // writer; closing the session (ck_close) commits what is queued.
+    drop(ck);
+    let session = customer_key::open_session(customer_key::SessionOptions {
         store: Some(dir.join("store")),
         ..Default::default()
     })
@@ -297,7 +300,6 @@ fn the_audit_table_records_outcomes_never_key_material_and_is_append_only() {
         !text.contains("SECRET-DATA-KEY") && !text.contains(wrapped["RawResult"].as_str().unwrap())
     );
     drop(session);
-    drop(ck);
     let db = rusqlite::Connection::open(dir.join("store/store.db")).unwrap();
     assert!(db.execute("DELETE FROM audit", []).is_err());
     assert!(db.execute("UPDATE audit SET result = 'x'", []).is_err());

@@ -177,7 +177,7 @@ fn passwords_and_key_material_stay_out_of_the_audit_table_and_the_json() {
     let listed = ck.ok("Get-AipServiceKeys", json!({})).to_string();
     assert!(!listed.contains("Private") && !listed.contains("Sealed"));
     drop(ck);
-    let session = customer_key::Session::open(customer_key::SessionOptions {
+    let session = customer_key::open_session(customer_key::SessionOptions {
         store: Some(dir.join("store")),
         user_principal_name: Some(ADMIN.into()),
         time_shift_seconds: None,

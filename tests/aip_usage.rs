@@ -12,7 +12,7 @@ use serde_json::json;
 use std::sync::Arc;
 
 fn usage(dir: &TempDir) -> Vec<TenantKeyUsage> {
-    let session = customer_key::Session::open(customer_key::SessionOptions {
+    let session = customer_key::open_session(customer_key::SessionOptions {
         store: Some(dir.join("store")),
         user_principal_name: Some(ADMIN.into()),
         time_shift_seconds: None,

@@ -348,3 +348,72 @@ fn hsm_keys_restore_only_into_premium_vaults() {
         "RSA-HSM"
     );
 }
+
+#[test]
+fn a_backup_that_cannot_be_written_is_audited_as_failed_only() {
+    let (dir, ck) = store_with_vaults("backup-unwritable", &[("vault-a1", "westeurope")]);
+    ck.ok(
+        "Add-KeyVaultKey",
+        json!({"VaultName": "vault-a1", "Name": "key001"}),
+    );
+    // A folder that is a regular file: unwritable whoever runs the test (root included), and
+    // found out only when the file is written.
+    let not_a_folder = dir.join("not-a-folder");
+    std::fs::write(&not_a_folder, b"plain file").unwrap();
+    let target = not_a_folder.join("key001.keybackup");
+    let e = ck.err(
+        "Backup-KeyVaultKey",
+        json!({"VaultName": "vault-a1", "Name": "key001", "OutputFile": target}),
+    );
+    assert_eq!(e.category(), "WriteError", "{e:?}");
+    drop(ck);
+    let session = customer_key::open_session(customer_key::SessionOptions {
+        store: Some(dir.join("store")),
+        ..Default::default()
+    })
+    .unwrap();
+    let backups: Vec<String> = session
+        .store()
+        .audit_log()
+        .unwrap()
+        .into_iter()
+        .filter(|(_, _, operation, _, _)| operation == "Backup-KeyVaultKey")
+        .map(|(_, _, _, target, result)| format!("{target}: {result}"))
+        .collect();
+    assert_eq!(backups.len(), 1, "{backups:?}");
+    assert!(
+        backups[0].starts_with("vault-a1/key001: Failed: "),
+        "{backups:?}"
+    );
+}
+
+#[test]
+fn a_written_backup_is_audited_with_where_it_went() {
+    let (dir, ck) = store_with_vaults("backup-audited", &[("vault-a1", "westeurope")]);
+    ck.ok(
+        "Add-KeyVaultKey",
+        json!({"VaultName": "vault-a1", "Name": "key001"}),
+    );
+    let file = dir.join("key001.keybackup");
+    ck.ok(
+        "Backup-KeyVaultKey",
+        json!({"VaultName": "vault-a1", "Name": "key001", "OutputFile": file}),
+    );
+    drop(ck);
+    let session = customer_key::open_session(customer_key::SessionOptions {
+        store: Some(dir.join("store")),
+        ..Default::default()
+    })
+    .unwrap();
+    let log = session.store().audit_log().unwrap();
+    let backup_rows: Vec<_> = log
+        .iter()
+        .filter(|(_, _, operation, _, _)| operation == "Backup-KeyVaultKey")
+        .collect();
+    assert_eq!(backup_rows.len(), 1);
+    assert_eq!(backup_rows[0].3, "vault-a1/key001");
+    assert_eq!(
+        backup_rows[0].4,
+        format!("Succeeded: written to {}", file.display())
+    );
+}

@@ -4,7 +4,9 @@
 mod common;
 use common::*;
 use serde_json::json;
-use std::sync::Arc;
+use std::collections::HashSet;
+use std::path::Path;
+use std::sync::{Arc, Barrier};
 
 #[test]
 fn threads_share_one_session() {
@@ -77,15 +79,13 @@ fn two_sessions_roll_the_same_key_at_once() {
         "Get-KeyVaultKey",
         json!({"VaultName": "vault-a", "Name": "shared", "IncludeVersions": true}),
     );
-    let mut ids: Vec<&str> = versions
-        .as_array()
-        .unwrap()
+    let versions = versions.as_array().unwrap();
+    assert_eq!(versions.len(), 9);
+    let ids: HashSet<&str> = versions
         .iter()
         .map(|v| v["Version"].as_str().unwrap())
         .collect();
-    assert_eq!(ids.len(), 9);
-    ids.dedup();
-    assert_eq!(ids.len(), 9);
+    assert_eq!(ids.len(), 9, "every roll made a version of its own");
 }
 
 #[test]
@@ -258,13 +258,34 @@ fn kill_9_at_any_moment_leaves_whole_operations_only() {
             );
         }
     }
-    // A restored seed, if any round got that far, has its one version.
-    if let Ok(seed_versions) = ck.call(
+    // Whether or not a killed round got as far as restoring the seed, restoring it once more
+    // either brings it back or finds it whole: then it has its one version, and it works.
+    match ck.call(
+        "Restore-KeyVaultKey",
+        json!({"VaultName": "vault-a", "InputFile": backup}),
+    ) {
+        Ok(restored) => assert_eq!(restored["Name"], "seed"),
+        Err(e) => assert_eq!(e.category(), "ResourceExists", "{e:?}"),
+    }
+    let seed_versions = ck.ok(
         "Get-KeyVaultKey",
         json!({"VaultName": "vault-a", "Name": "seed", "IncludeVersions": true}),
-    ) {
-        assert_eq!(seed_versions.as_array().unwrap().len(), 1);
-    }
+    );
+    let seed_versions = seed_versions.as_array().unwrap();
+    assert_eq!(seed_versions.len(), 1);
+    let version = seed_versions[0]["Version"].as_str().unwrap();
+    let wrapped = wrap(&ck, "vault-a", "seed", Some(version), b"seed check");
+    assert_eq!(
+        unwrap(
+            &ck,
+            "vault-a",
+            "seed",
+            version,
+            wrapped["RawResult"].as_str().unwrap()
+        )
+        .unwrap()["RawResult"],
+        b64(b"seed check")
+    );
 }
 
 #[test]
@@ -293,5 +314,121 @@ fn processes_creating_the_same_new_store_at_once_all_succeed() {
                 String::from_utf8_lossy(&out.stderr)
             );
         }
+        assert_one_complete_master_key(&store);
     }
+}
+
+/// The store holds one master key, complete and private, and no temporary key file.
+fn assert_one_complete_master_key(store: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let meta = std::fs::metadata(store.join("master.key")).unwrap();
+    assert_eq!(meta.len(), 32);
+    assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+    let leftovers: Vec<String> = std::fs::read_dir(store)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("master.key") && n != "master.key")
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+#[test]
+fn sessions_creating_one_store_at_once_share_one_master_key() {
+    const SESSIONS: usize = 6;
+    let dir = TempDir::new("create-threads");
+    let store = dir.join("store");
+    let start = Barrier::new(SESSIONS);
+    // Each session opens (and so may create) the store at the same moment, then makes a key
+    // in a vault of its own and wraps a value with it.
+    let sessions: Vec<(Ck, String, String)> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..SESSIONS)
+            .map(|i| {
+                let (store, start) = (&store, &start);
+                s.spawn(move || {
+                    start.wait();
+                    let ck = Ck::at(store, ADMIN);
+                    let vault = format!("vault-{i}");
+                    ck.ok(
+                        "New-KeyVault",
+                        json!({"VaultName": vault, "Location": "westeurope"}),
+                    );
+                    ck.ok("Add-KeyVaultKey", json!({"VaultName": vault, "Name": "k"}));
+                    let wrapped = wrap(&ck, &vault, "k", None, vault.as_bytes());
+                    let version = wrapped["KeyId"]
+                        .as_str()
+                        .unwrap()
+                        .rsplit('/')
+                        .next()
+                        .unwrap()
+                        .to_string();
+                    (
+                        ck,
+                        version,
+                        wrapped["RawResult"].as_str().unwrap().to_string(),
+                    )
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert_one_complete_master_key(&store);
+    // Every session unseals every other session's key: they all hold the one master key.
+    for (reader, _, _) in &sessions {
+        for (i, (_, version, wrapped)) in sessions.iter().enumerate() {
+            let vault = format!("vault-{i}");
+            let opened = unwrap(reader, &vault, "k", version, wrapped).unwrap();
+            assert_eq!(opened["RawResult"], b64(vault.as_bytes()));
+        }
+    }
+}
+
+#[test]
+fn a_temporary_key_file_left_by_a_crash_does_not_break_opening() {
+    use std::os::unix::fs::OpenOptionsExt;
+    let dir = TempDir::new("master-leftover");
+    let store = dir.join("store");
+    std::fs::create_dir(&store).unwrap();
+    let leave_temp = |name: &str, bytes: &[u8]| {
+        use std::io::Write;
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(store.join(name))
+            .unwrap()
+            .write_all(bytes)
+            .unwrap();
+    };
+    // A creator killed halfway through writing its key, before the store existed...
+    leave_temp(".master.key.tmp-0123456789ab", &[7u8; 5]);
+    let ck = Ck::at(&store, ADMIN);
+    ck.ok(
+        "New-KeyVault",
+        json!({"VaultName": "vault-a", "Location": "westeurope"}),
+    );
+    ck.ok(
+        "Add-KeyVaultKey",
+        json!({"VaultName": "vault-a", "Name": "k"}),
+    );
+    let wrapped = wrap(&ck, "vault-a", "k", None, b"kept");
+    drop(ck);
+    // ...and one that lost the race with a complete key of its own, after the store existed.
+    leave_temp(".master.key.tmp-ba9876543210", &[9u8; 32]);
+    let ck = Ck::at(&store, ADMIN);
+    let version = wrapped["KeyId"]
+        .as_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap();
+    let opened = unwrap(
+        &ck,
+        "vault-a",
+        "k",
+        version,
+        wrapped["RawResult"].as_str().unwrap(),
+    )
+    .unwrap();
+    assert_eq!(opened["RawResult"], b64(b"kept"));
+    assert_eq!(std::fs::read(store.join("master.key")).unwrap().len(), 32);
 }

@@ -2,7 +2,8 @@
 //! into the operation's struct, ShouldProcess wording for exactly the state-changing
 //! operations, ck_describe kept compatible, and no domain module naming rusqlite.
 
-use customer_key::operations::{Operation, ParamType as T, Registry};
+use customer_key::operations::{Operation, ParamType as T};
+use customer_key::registry::Registry;
 use serde_json::{json, Map, Value};
 use std::path::Path;
 

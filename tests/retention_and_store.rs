@@ -183,3 +183,99 @@ fn a_store_whose_master_key_is_missing_is_refused_not_reinitialised() {
     std::fs::rename(dir.join("master.key.saved"), store.join("master.key")).unwrap();
     Ck::at(&store, ADMIN).ok("Get-KeyVault", json!({"VaultName": "vault-a"}));
 }
+
+/// Everything schema 1 made; what a later migration adds is dropped to make a schema-1 store.
+const SCHEMA_1_OBJECTS: &[&str] = &[
+    "meta",
+    "vaults",
+    "access_policies",
+    "keys",
+    "key_versions",
+    "keys_purge",
+    "vaults_purge",
+    "key_references",
+    "key_references_key",
+    "audit",
+    "audit_no_update",
+    "audit_no_delete",
+];
+
+#[test]
+fn a_schema_1_store_with_keys_migrates_and_its_keys_still_work() {
+    let dir = TempDir::new("schema1");
+    let store = dir.join("store");
+    let ck = Ck::at(&store, ADMIN);
+    ck.ok(
+        "New-KeyVault",
+        json!({"VaultName": "vault-a", "Location": "westeurope"}),
+    );
+    let mut wrapped = Vec::new();
+    for _ in 0..2 {
+        ck.ok(
+            "Add-KeyVaultKey",
+            json!({"VaultName": "vault-a", "Name": "k"}),
+        );
+        wrapped.push(wrap(&ck, "vault-a", "k", None, b"old store"));
+    }
+    drop(ck);
+    {
+        // Back to schema 1, with the duplicate seq that schema 1 allowed.
+        let db = rusqlite::Connection::open(store.join("store.db")).unwrap();
+        let later: Vec<(String, String)> = db
+            .prepare("SELECT type, name FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'")
+            .unwrap()
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+            .unwrap()
+            .map(|r| r.unwrap())
+            .filter(|(_, name)| !SCHEMA_1_OBJECTS.contains(&name.as_str()))
+            .collect();
+        assert!(
+            later.iter().any(|(_, name)| name == "key_versions_seq"),
+            "{later:?}"
+        );
+        for (kind, name) in later {
+            // IF EXISTS: dropping a later table drops its indexes and triggers with it.
+            db.execute_batch(&format!("DROP {kind} IF EXISTS \"{name}\""))
+                .unwrap();
+        }
+        db.execute_batch("UPDATE key_versions SET seq = 1; PRAGMA user_version = 1;")
+            .unwrap();
+    }
+    let ck = Ck::at(&store, ADMIN);
+    let versions = ck.ok(
+        "Get-KeyVaultKey",
+        json!({"VaultName": "vault-a", "Name": "k", "IncludeVersions": true}),
+    );
+    assert_eq!(versions.as_array().unwrap().len(), 2);
+    for w in &wrapped {
+        let key_id = w["KeyId"].as_str().unwrap();
+        let version = key_id.rsplit('/').next().unwrap();
+        let opened = unwrap(
+            &ck,
+            "vault-a",
+            "k",
+            version,
+            w["RawResult"].as_str().unwrap(),
+        );
+        assert_eq!(opened.unwrap()["RawResult"], b64(b"old store"));
+    }
+    // A roll after the migration gets the next number, and the numbers are one per version.
+    ck.ok(
+        "Add-KeyVaultKey",
+        json!({"VaultName": "vault-a", "Name": "k"}),
+    );
+    drop(ck);
+    let db = rusqlite::Connection::open(store.join("store.db")).unwrap();
+    let seqs: Vec<i64> = db
+        .prepare("SELECT seq FROM key_versions WHERE name = 'k' ORDER BY seq")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(|r| r.unwrap())
+        .collect();
+    assert_eq!(seqs, vec![1, 2, 3]);
+    let schema: i64 = db
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert!(schema >= 2, "schema {schema}");
+}

@@ -30,7 +30,7 @@ fn call(session: &Session, op: &str, args: Value) -> Value {
 
 fn fixture(tag: &str) -> Fixture {
     let dir = TempDir::new(tag);
-    let admin = Session::open(SessionOptions {
+    let admin = customer_key::open_session(SessionOptions {
         store: Some(dir.join("store")),
         user_principal_name: Some("admin@contoso.com".into()),
         time_shift_seconds: None,

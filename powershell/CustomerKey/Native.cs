@@ -4,11 +4,32 @@
 // Ownership: strings go in as UTF-8 (LPUTF8Str) and stay owned by the caller. Every char* the
 // library returns through an out parameter is owned by the caller and must be released exactly
 // once with ck_free_string. ck_version returns a static string that must not be freed.
+//
+// The session is a CkSessionHandle: a SafeHandle, so ck_close runs exactly once (Dispose, or the
+// finalizer when nobody disposed it), never while a ck_call on another thread still uses the
+// session, and a disposed handle is refused by the marshaller instead of reaching the library.
 using System;
 using System.Runtime.InteropServices;
+using Microsoft.Win32.SafeHandles;
 
 namespace CustomerKey.Native
 {
+    /// The session ck_open returns; disposing it closes the session.
+    public sealed class CkSessionHandle : SafeHandleZeroOrMinusOneIsInvalid
+    {
+        /// For the marshaller, which creates the handle ck_open fills in (and tests: an
+        /// invalid, zero handle).
+        public CkSessionHandle() : base(true)
+        {
+        }
+
+        protected override bool ReleaseHandle()
+        {
+            NativeMethods.ck_close(handle);
+            return true;
+        }
+    }
+
     public static class NativeMethods
     {
         public const string Library = "customer_key";
@@ -16,12 +37,12 @@ namespace CustomerKey.Native
         [DllImport(Library, EntryPoint = "ck_open", CallingConvention = CallingConvention.Cdecl)]
         public static extern int ck_open(
             [MarshalAs(UnmanagedType.LPUTF8Str)] string optionsJson,
-            out IntPtr session,
+            out CkSessionHandle session,
             out IntPtr json);
 
         [DllImport(Library, EntryPoint = "ck_call", CallingConvention = CallingConvention.Cdecl)]
         public static extern int ck_call(
-            IntPtr session,
+            CkSessionHandle session,
             [MarshalAs(UnmanagedType.LPUTF8Str)] string operation,
             [MarshalAs(UnmanagedType.LPUTF8Str)] string argumentsJson,
             out IntPtr json);
@@ -32,6 +53,7 @@ namespace CustomerKey.Native
         [DllImport(Library, EntryPoint = "ck_free_string", CallingConvention = CallingConvention.Cdecl)]
         public static extern void ck_free_string(IntPtr s);
 
+        // CkSessionHandle calls this; anything else would close a session a handle still owns.
         [DllImport(Library, EntryPoint = "ck_close", CallingConvention = CallingConvention.Cdecl)]
         public static extern void ck_close(IntPtr session);
 

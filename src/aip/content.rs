@@ -202,7 +202,7 @@ pub fn protect(ctx: &Context<'_>, a: ProtectArgs) -> Result<ProtectedContent> {
     ctx.audit_success(
         &key.key_identifier,
         &format!("Protect content {content_id}"),
-    )?;
+    );
     Ok(ProtectedContent {
         output_file: a.output_file,
         key_identifier: key.key_identifier,
@@ -258,7 +258,7 @@ pub fn unprotect(ctx: &Context<'_>, a: UnprotectArgs) -> Result<UnprotectedConte
     let (value, to_write) = match &a.output_file {
         Some(path) => (None, Some((path, content))),
         None => {
-            let text = String::from_utf8(content).map_err(|_| {
+            let text = String::from_utf8(content.into_unprotected()).map_err(|_| {
                 Error::invalid_argument(
                     "OutputFile",
                     "is needed: the protected content is not text; give -OutputFile to write its bytes",
@@ -274,7 +274,7 @@ pub fn unprotect(ctx: &Context<'_>, a: UnprotectArgs) -> Result<UnprotectedConte
         sql::record_opened(tx, &key.key_identifier, &file.content_id, now)?;
         sync_key_references(tx)?;
         match &to_write {
-            Some((path, bytes)) => write_output(path, bytes, a.force),
+            Some((path, bytes)) => write_output(path, bytes.expose(), a.force),
             None => Ok(()),
         }
     })?;

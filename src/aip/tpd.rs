@@ -7,7 +7,8 @@ use super::{
     microsoft_managed_row, sync_key_references, AipServiceKey,
 };
 use crate::crypto::tpd::{self as file_format, TpdKey};
-use crate::crypto::{self, SecretString};
+use crate::crypto;
+use zeroize::Zeroizing;
 use crate::error::{Error, Result};
 use crate::operations::Context;
 use crate::store::aip::{self as sql, TenantKeyRow, ARCHIVED, CUSTOMER_MANAGED};
@@ -21,7 +22,7 @@ const MAX_TPD_FILE_LEN: u64 = 17 * 1024 * 1024;
 arguments! {
     pub struct ExportTpdArgs {
         pub output_file: String = "OutputFile", Path, "The TPD file to write", mandatory;
-        pub protection_password: SecretString = "ProtectionPassword", SecureString, "Password that protects the TPD file (12 characters or more)", mandatory;
+        pub protection_password: Zeroizing<String> = "ProtectionPassword", SecureString, "Password that protects the TPD file (12 characters or more)", mandatory;
         pub key_identifier: Option<String> = "KeyIdentifier", String, "Export only this Microsoft-managed key (default: every Microsoft-managed key)", pipeline;
         pub force: bool = "Force", Switch, "Overwrite OutputFile when it exists";
     }
@@ -46,8 +47,8 @@ fn export_refused(k: &TenantKeyRow) -> Error {
     )
 }
 
-fn check_password(password: &SecretString) -> Result<()> {
-    if password.expose().chars().count() < MIN_PASSWORD_CHARS {
+fn check_password(password: &str) -> Result<()> {
+    if password.chars().count() < MIN_PASSWORD_CHARS {
         return Err(Error::invalid_argument(
             "ProtectionPassword",
             format!("must be at least {MIN_PASSWORD_CHARS} characters: whoever holds the TPD file can try passwords offline, and the file holds the tenant's private keys"),
@@ -108,7 +109,7 @@ pub fn export_tpd(ctx: &Context<'_>, a: ExportTpdArgs) -> Result<TpdExport> {
             pkcs8: microsoft_managed_pkcs8(ctx, k)?,
         });
     }
-    let file = file_format::seal(&entries, a.protection_password.expose())?;
+    let file = file_format::seal(&entries, a.protection_password.as_str())?;
     write_private_file(Path::new(&a.output_file), &file, a.force).map_err(|mut e| {
         if !e.message.starts_with("Parameter") {
             e.message = format!("Parameter 'OutputFile': {}", e.message);
@@ -120,7 +121,7 @@ pub fn export_tpd(ctx: &Context<'_>, a: ExportTpdArgs) -> Result<TpdExport> {
     ctx.audit_success(
         &ids.join(","),
         &format!("Exported {} tenant keys to a TPD", ids.len()),
-    )?;
+    );
     Ok(TpdExport {
         output_file: a.output_file,
         key_identifiers: ids,
@@ -130,7 +131,7 @@ pub fn export_tpd(ctx: &Context<'_>, a: ExportTpdArgs) -> Result<TpdExport> {
 arguments! {
     pub struct ImportTpdArgs {
         pub tpd_file: String = "TpdFile", Path, "The trusted publishing domain file", mandatory;
-        pub protection_password: SecretString = "ProtectionPassword", SecureString, "Password the TPD file was exported with", mandatory;
+        pub protection_password: Zeroizing<String> = "ProtectionPassword", SecureString, "Password the TPD file was exported with", mandatory;
         pub friendly_name: Option<String> = "FriendlyName", String, "A name for the imported key";
         pub key_vault_key_url: Option<String> = "KeyVaultKeyUrl", String, URL_HELP;
         pub force: bool = "Force", Switch, "With KeyVaultKeyUrl: accept a vault without soft delete and purge protection";
@@ -172,7 +173,7 @@ pub fn import_tpd(ctx: &Context<'_>, a: ImportTpdArgs) -> Result<Vec<AipServiceK
         .map(|url| versioned_url("KeyVaultKeyUrl", url))
         .transpose()?;
     let bytes = read_tpd(&a.tpd_file)?;
-    let entries = file_format::open(&bytes, a.protection_password.expose())?;
+    let entries = file_format::open(&bytes, a.protection_password.as_str())?;
     let mut materials = Vec::with_capacity(entries.len());
     for entry in entries {
         check_key_identifier(&entry.key_identifier)?;

@@ -6,8 +6,8 @@
 use super::{rsa_material, RsaKeyMaterial, Secret};
 use crate::error::{Error, Result};
 use aws_lc_sys as sys;
-use std::ffi::CString;
 use std::ptr;
+use zeroize::Zeroizing;
 
 fn bad(rule: impl std::fmt::Display) -> Error {
     Error::invalid_argument("KeyFilePath", rule)
@@ -23,20 +23,21 @@ fn wrong_password() -> Error {
 /// The body of the first PEM block labelled `label`, decoded.
 fn pem_block(text: &str, label: &str) -> Option<Result<Secret>> {
     let begin = format!("-----BEGIN {label}-----");
-    let body: String = text
+    if !text.lines().any(|l| l.trim() == begin) {
+        return None;
+    }
+    // The base64 text is the key too: sized up front so collecting it never reallocates and
+    // leaves an unwiped copy, and wiped when dropped.
+    let mut body = Zeroizing::new(String::with_capacity(text.len()));
+    for line in text
         .lines()
         .skip_while(|l| l.trim() != begin)
         .skip(1)
         .take_while(|l| !l.starts_with("-----END"))
-        .collect();
-    if !text.lines().any(|l| l.trim() == begin) {
-        return None;
+    {
+        body.push_str(line);
     }
-    Some(
-        crate::b64::decode(&body)
-            .map(Secret::new)
-            .map_err(|_| bad("has a damaged PEM body")),
-    )
+    Some(super::decode_base64_secret(&body).ok_or_else(|| bad("has a damaged PEM body")))
 }
 
 /// Reads an RSA private key from a key file; `password` opens .pfx and encrypted PKCS#8 files.
@@ -86,6 +87,8 @@ struct Pkey(*mut sys::EVP_PKEY);
 impl Drop for Pkey {
     fn drop(&mut self) {
         if !self.0.is_null() {
+            // SAFETY: a non-null `Pkey` owns one reference to an EVP_PKEY that aws-lc handed
+            // over, and nothing else frees it: this releases it exactly once.
             unsafe { sys::EVP_PKEY_free(self.0) };
         }
     }
@@ -97,11 +100,18 @@ impl Pkey {
         if self.0.is_null() {
             return Err(bad("holds no private key"));
         }
+        // SAFETY: the pointer is non-null (checked above) and owned by `self`, so it is live;
+        // EVP_PKEY_id only reads it.
         if unsafe { sys::EVP_PKEY_id(self.0) } != sys::EVP_PKEY_RSA {
             return Err(bad(
                 "holds a key that is not RSA; Key Vault keys for Customer Key are RSA",
             ));
         }
+        // SAFETY: CBB is a plain C struct for which all-zero is the state CBB_init expects; it
+        // is initialised before use and cleaned up on every failure path (CBB_finish hands its
+        // buffer to us on success). `self.0` is live (see above). On success `out` points to
+        // `len` bytes that aws-lc allocated for us: we copy them, wipe them, and free them once
+        // with OPENSSL_free, and never touch them again.
         unsafe {
             let mut cbb: sys::CBB = std::mem::zeroed();
             if sys::CBB_init(&mut cbb, 4096) != 1 {
@@ -126,22 +136,36 @@ impl Pkey {
     }
 }
 
-fn c_password(password: &str) -> Result<CString> {
-    CString::new(password)
-        .map_err(|_| Error::invalid_argument("KeyFilePassword", "must not contain NUL characters"))
+/// The password NUL-terminated for aws-lc, in a buffer wiped on drop (a `CString` would wipe
+/// only its first byte).
+fn c_password(password: &str) -> Result<Zeroizing<Vec<u8>>> {
+    if password.as_bytes().contains(&0) {
+        return Err(Error::invalid_argument(
+            "KeyFilePassword",
+            "must not contain NUL characters",
+        ));
+    }
+    let mut c = Zeroizing::new(Vec::with_capacity(password.len() + 1));
+    c.extend_from_slice(password.as_bytes());
+    c.push(0);
+    Ok(c)
 }
 
 fn encrypted_pkcs8_to_pkcs8(der: &[u8], password: &str) -> Result<Secret> {
     let pass = c_password(password)?;
+    // SAFETY: CBS is a plain C struct that CBS_init fully initialises to view `der`, which
+    // outlives the call; `pass` is NUL-terminated and `password.len()` bytes long before the
+    // NUL. The returned key (or NULL) is owned by the `Pkey`, which frees it.
     let key = unsafe {
         let mut cbs: sys::CBS = std::mem::zeroed();
         sys::CBS_init(&mut cbs, der.as_ptr(), der.len());
         Pkey(sys::PKCS8_parse_encrypted_private_key(
             &mut cbs,
-            pass.as_ptr(),
+            pass.as_ptr().cast(),
             password.len(),
         ))
     };
+    // SAFETY: clears this thread's aws-lc error queue; no pointers are involved.
     unsafe { sys::ERR_clear_error() };
     if key.0.is_null() {
         return Err(wrong_password());
@@ -151,6 +175,10 @@ fn encrypted_pkcs8_to_pkcs8(der: &[u8], password: &str) -> Result<Secret> {
 
 fn pkcs12_to_pkcs8(der: &[u8], password: &str) -> Result<Secret> {
     let pass = c_password(password)?;
+    // SAFETY: d2i_PKCS12 reads at most `der.len()` bytes from `der`, which outlives the call,
+    // and advances only our local copy of the pointer; `pass` is NUL-terminated. Every object
+    // aws-lc returns is released exactly once: the PKCS12 right after parsing, the
+    // certificate if any, and the key through the `Pkey` that owns it.
     unsafe {
         let mut input = der.as_ptr();
         let p12 = sys::d2i_PKCS12(ptr::null_mut(), &mut input, der.len());
@@ -160,7 +188,13 @@ fn pkcs12_to_pkcs8(der: &[u8], password: &str) -> Result<Secret> {
         }
         let mut pkey: *mut sys::EVP_PKEY = ptr::null_mut();
         let mut cert: *mut sys::X509 = ptr::null_mut();
-        let ok = sys::PKCS12_parse(p12, pass.as_ptr(), &mut pkey, &mut cert, ptr::null_mut());
+        let ok = sys::PKCS12_parse(
+            p12,
+            pass.as_ptr().cast(),
+            &mut pkey,
+            &mut cert,
+            ptr::null_mut(),
+        );
         sys::PKCS12_free(p12);
         if !cert.is_null() {
             sys::X509_free(cert);

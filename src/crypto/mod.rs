@@ -15,40 +15,76 @@ use aws_lc_rs::rsa::{
     Pkcs1PublicEncryptingKey, PrivateDecryptingKey, PublicEncryptingKey, PublicKeyComponents,
     OAEP_SHA1_MGF1SHA1, OAEP_SHA256_MGF1SHA256,
 };
+use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 mod import;
-mod secret_string;
 pub mod tpd;
 pub use import::import_rsa;
-pub use secret_string::SecretString;
 
 pub(crate) const MASTER_KEY_LEN: usize = 32;
 
-/// Bytes that are wiped when dropped, for private keys and data keys in memory.
+/// Bytes that are wiped when dropped, for private keys, data keys and unwrapped values in
+/// memory. It never grows (a reallocation would leave an unwiped copy behind), and it never
+/// prints its contents.
 pub struct Secret(Vec<u8>);
 
 impl Secret {
     pub fn new(bytes: Vec<u8>) -> Self {
         Secret(bytes)
     }
+    /// `len` zero bytes to decrypt or unwrap into, so the result is never outside a `Secret`.
+    pub fn zeroed(len: usize) -> Self {
+        Secret(vec![0u8; len])
+    }
     pub fn expose(&self) -> &[u8] {
         &self.0
+    }
+    pub(crate) fn expose_mut(&mut self) -> &mut [u8] {
+        &mut self.0
+    }
+    /// Shortens to `len` bytes; what is cut off stays in the allocation and is wiped with it.
+    pub(crate) fn truncate(&mut self, len: usize) {
+        self.0.truncate(len);
+    }
+    /// The bytes, no longer wiped on drop: for a caller that takes over their care (moved out,
+    /// not copied, so no second copy is left behind).
+    pub fn into_unprotected(mut self) -> Vec<u8> {
+        std::mem::take(&mut self.0)
+    }
+}
+
+impl Zeroize for Secret {
+    fn zeroize(&mut self) {
+        // Vec's zeroize also wipes the spare capacity left by `truncate`.
+        self.0.zeroize();
     }
 }
 
 impl Drop for Secret {
     fn drop(&mut self) {
-        for b in self.0.iter_mut() {
-            // Volatile so the wipe is not optimised away.
-            unsafe { std::ptr::write_volatile(b, 0) };
-        }
+        self.zeroize();
     }
 }
+
+impl ZeroizeOnDrop for Secret {}
 
 impl std::fmt::Debug for Secret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Secret(..)")
     }
+}
+
+/// Decodes standard base64 (as `b64::decode`) straight into a `Secret`, for values that are
+/// key material or plaintext: neither the result nor a partly decoded buffer is left unwiped.
+pub fn decode_base64_secret(text: &str) -> Option<Secret> {
+    use base64::Engine as _;
+    let text = text.trim();
+    let mut out = Secret::zeroed(base64::decoded_len_estimate(text.len()));
+    let len = base64::engine::general_purpose::STANDARD
+        .decode_slice(text, out.expose_mut())
+        .ok()?;
+    out.truncate(len);
+    Some(out)
 }
 
 pub fn random_bytes(n: usize) -> Result<Vec<u8>> {
@@ -156,24 +192,22 @@ impl StoreKeys {
         };
         let kek = AesKek::new(&AES_256, self.key_encryption_key.expose())
             .map_err(|_| Error::internal("key wrap setup failed"))?;
-        let mut data_key = vec![0u8; 32];
+        let mut data_key = Secret::zeroed(32);
         let len = kek
-            .unwrap(wrapped, &mut data_key)
+            .unwrap(wrapped, data_key.expose_mut())
             .map_err(|_| damaged())?
             .len();
         data_key.truncate(len);
-        let data_key = Secret::new(data_key);
-        gcm_open(data_key.expose(), sealed, aad)
-            .map(Secret::new)
-            .map_err(|_| damaged())
+        gcm_open(data_key.expose(), sealed, aad).map_err(|_| damaged())
     }
 
     pub fn seal_backup(&self, payload: &[u8], aad: &[u8]) -> Result<Vec<u8>> {
         gcm_seal(self.backup_key.expose(), payload, aad)
     }
 
-    /// Opens a backup blob; any changed byte in the blob or in `aad` fails.
-    pub fn open_backup(&self, sealed: &[u8], aad: &[u8]) -> Option<Vec<u8>> {
+    /// Opens a backup blob; any changed byte in the blob or in `aad` fails. The payload keeps
+    /// private keys sealed, but it is wiped on drop all the same.
+    pub fn open_backup(&self, sealed: &[u8], aad: &[u8]) -> Option<Secret> {
         gcm_open(self.backup_key.expose(), sealed, aad).ok()
     }
 }
@@ -186,24 +220,27 @@ pub(crate) fn gcm_seal(key: &[u8], plaintext: &[u8], aad: &[u8]) -> Result<Vec<u
     let nonce_bytes = random_bytes(NONCE_LEN)?;
     let nonce = Nonce::try_assume_unique_for_key(&nonce_bytes)
         .map_err(|_| Error::internal("nonce setup failed"))?;
-    let mut in_out = plaintext.to_vec();
-    key.seal_in_place_append_tag(nonce, Aad::from(aad), &mut in_out)
+    // Room for the tag up front: appending it must not reallocate and leave an unwiped copy of
+    // the plaintext behind; and should sealing fail, the plaintext copy is wiped.
+    let mut in_out = Zeroizing::new(Vec::with_capacity(plaintext.len() + aead::MAX_TAG_LEN));
+    in_out.extend_from_slice(plaintext);
+    key.seal_in_place_append_tag(nonce, Aad::from(aad), &mut *in_out)
         .map_err(|_| Error::internal("encryption failed"))?;
     let mut out = nonce_bytes;
     out.extend_from_slice(&in_out);
     Ok(out)
 }
 
-pub(crate) fn gcm_open(key: &[u8], sealed: &[u8], aad: &[u8]) -> std::result::Result<Vec<u8>, ()> {
+pub(crate) fn gcm_open(key: &[u8], sealed: &[u8], aad: &[u8]) -> std::result::Result<Secret, ()> {
     if sealed.len() < NONCE_LEN + aead::MAX_TAG_LEN {
         return Err(());
     }
     let key = LessSafeKey::new(UnboundKey::new(&AES_256_GCM, key).map_err(|_| ())?);
     let (nonce, body) = sealed.split_at(NONCE_LEN);
     let nonce = Nonce::try_assume_unique_for_key(nonce).map_err(|_| ())?;
-    let mut in_out = body.to_vec();
+    let mut in_out = Secret::new(body.to_vec());
     let len = key
-        .open_in_place(nonce, Aad::from(aad), &mut in_out)
+        .open_in_place(nonce, Aad::from(aad), in_out.expose_mut())
         .map_err(|_| ())?
         .len();
     in_out.truncate(len);
@@ -302,52 +339,73 @@ pub fn rsa_encrypt(
     algorithm: RsaAlgorithm,
     plaintext: &[u8],
 ) -> Result<Vec<u8>> {
-    let public = public_key(modulus, exponent)?;
-    let too_long = |max: usize| {
-        Error::invalid_argument(
-            "ByteArrayValue",
-            format!(
-                "is {} bytes; {} with this key takes at most {max}",
-                plaintext.len(),
-                algorithm.name()
-            ),
-        )
-    };
-    match algorithm {
-        RsaAlgorithm::OaepSha256 | RsaAlgorithm::OaepSha1 => {
-            let alg = if algorithm == RsaAlgorithm::OaepSha256 {
-                &OAEP_SHA256_MGF1SHA256
-            } else {
-                &OAEP_SHA1_MGF1SHA1
-            };
-            let key = OaepPublicEncryptingKey::new(public)
-                .map_err(|_| Error::internal("RSA key setup failed"))?;
-            let max = key.max_plaintext_size(alg);
-            if plaintext.len() > max {
-                return Err(too_long(max));
+    RsaPublicKey::new(modulus, exponent)?.encrypt(algorithm, plaintext)
+}
+
+/// A parsed RSA public key, ready to encrypt with either padding: parsing and key setup cost
+/// as much as an encryption, so the store keeps these for keys in use.
+pub struct RsaPublicKey {
+    oaep: OaepPublicEncryptingKey,
+    pkcs1: Pkcs1PublicEncryptingKey,
+}
+
+impl RsaPublicKey {
+    pub fn new(modulus: &[u8], exponent: &[u8]) -> Result<Self> {
+        let public = public_key(modulus, exponent)?;
+        let setup = |_| Error::internal("RSA key setup failed");
+        Ok(RsaPublicKey {
+            oaep: OaepPublicEncryptingKey::new(public.clone()).map_err(setup)?,
+            pkcs1: Pkcs1PublicEncryptingKey::new(public).map_err(setup)?,
+        })
+    }
+
+    /// Encrypts (or wraps). Errors name the parameter and its limit.
+    pub fn encrypt(&self, algorithm: RsaAlgorithm, plaintext: &[u8]) -> Result<Vec<u8>> {
+        let too_long = |max: usize| {
+            Error::invalid_argument(
+                "ByteArrayValue",
+                format!(
+                    "is {} bytes; {} with this key takes at most {max}",
+                    plaintext.len(),
+                    algorithm.name()
+                ),
+            )
+        };
+        let failed = |_| Error::internal("RSA encryption failed");
+        match algorithm {
+            RsaAlgorithm::OaepSha256 | RsaAlgorithm::OaepSha1 => {
+                let alg = if algorithm == RsaAlgorithm::OaepSha256 {
+                    &OAEP_SHA256_MGF1SHA256
+                } else {
+                    &OAEP_SHA1_MGF1SHA1
+                };
+                let max = self.oaep.max_plaintext_size(alg);
+                if plaintext.len() > max {
+                    return Err(too_long(max));
+                }
+                let mut out = vec![0u8; self.oaep.ciphertext_size()];
+                let len = self
+                    .oaep
+                    .encrypt(alg, plaintext, &mut out, None)
+                    .map_err(failed)?
+                    .len();
+                out.truncate(len);
+                Ok(out)
             }
-            let mut out = vec![0u8; key.ciphertext_size()];
-            let len = key
-                .encrypt(alg, plaintext, &mut out, None)
-                .map_err(|_| Error::internal("RSA encryption failed"))?
-                .len();
-            out.truncate(len);
-            Ok(out)
-        }
-        RsaAlgorithm::Pkcs1v15 => {
-            let key = Pkcs1PublicEncryptingKey::new(public)
-                .map_err(|_| Error::internal("RSA key setup failed"))?;
-            let max = key.max_plaintext_size();
-            if plaintext.len() > max {
-                return Err(too_long(max));
+            RsaAlgorithm::Pkcs1v15 => {
+                let max = self.pkcs1.max_plaintext_size();
+                if plaintext.len() > max {
+                    return Err(too_long(max));
+                }
+                let mut out = vec![0u8; self.pkcs1.ciphertext_size()];
+                let len = self
+                    .pkcs1
+                    .encrypt(plaintext, &mut out)
+                    .map_err(failed)?
+                    .len();
+                out.truncate(len);
+                Ok(out)
             }
-            let mut out = vec![0u8; key.ciphertext_size()];
-            let len = key
-                .encrypt(plaintext, &mut out)
-                .map_err(|_| Error::internal("RSA encryption failed"))?
-                .len();
-            out.truncate(len);
-            Ok(out)
         }
     }
 }
@@ -375,7 +433,7 @@ impl RsaPrivateKey {
                 ),
             )
         };
-        let mut out = vec![0u8; self.0.key_size_bytes()];
+        let mut out = Secret::zeroed(self.0.key_size_bytes());
         let len = match algorithm {
             RsaAlgorithm::OaepSha256 | RsaAlgorithm::OaepSha1 => {
                 let alg = if algorithm == RsaAlgorithm::OaepSha256 {
@@ -385,18 +443,20 @@ impl RsaPrivateKey {
                 };
                 let key = OaepPrivateDecryptingKey::new(self.0.clone())
                     .map_err(|_| Error::internal("RSA key setup failed"))?;
-                key.decrypt(alg, ciphertext, &mut out, None)
+                key.decrypt(alg, ciphertext, out.expose_mut(), None)
                     .map_err(|_| fail())?
                     .len()
             }
             RsaAlgorithm::Pkcs1v15 => {
                 let key = Pkcs1PrivateDecryptingKey::new(self.0.clone())
                     .map_err(|_| Error::internal("RSA key setup failed"))?;
-                key.decrypt(ciphertext, &mut out).map_err(|_| fail())?.len()
+                key.decrypt(ciphertext, out.expose_mut())
+                    .map_err(|_| fail())?
+                    .len()
             }
         };
         out.truncate(len);
-        Ok(Secret::new(out))
+        Ok(out)
     }
 }
 
@@ -505,6 +565,31 @@ mod tests {
             &signature
         ));
         assert!(rsa_sign_sha256_digest(&key.pkcs8, b"short").is_err());
+    }
+
+    #[test]
+    fn base64_secrets_decode_as_the_public_decoder_does() {
+        for text in ["", "AA==", " AAEC\n", "c2VjcmV0IGRhdGEga2V5"] {
+            assert_eq!(
+                decode_base64_secret(text).map(|s| s.expose().to_vec()),
+                crate::b64::decode(text).ok(),
+                "{text:?}"
+            );
+        }
+        assert!(decode_base64_secret("not base64!").is_none());
+    }
+
+    #[test]
+    fn secret_zeroize_wipes_contents_and_capacity() {
+        let mut s = Secret::new(vec![0xAB; 16]);
+        s.truncate(4);
+        s.zeroize();
+        assert!(s.expose().is_empty());
+        assert!(s.0.capacity() >= 16);
+        // SAFETY: the capacity is at least 16 (checked above) and zeroize wrote zeros over all of
+        // it, so the 16 bytes are allocated and initialised.
+        let spare = unsafe { std::slice::from_raw_parts(s.0.as_ptr(), 16) };
+        assert_eq!(spare, &[0u8; 16]);
     }
 
     #[test]

@@ -223,7 +223,7 @@ impl ParsedTpd<'_> {
         let payload = gcm_open(keys.encryption_key(), &sealed, &aad).map_err(|_| {
             file_error("was changed since it was exported: its content fails authentication. Nothing was imported")
         })?;
-        decode_keys(&Secret::new(payload))
+        decode_keys(&payload)
     }
 }
 

@@ -44,7 +44,8 @@ pub trait Fits<K> {}
 impl Fits<kinds::String> for String {}
 impl Fits<kinds::Path> for String {}
 impl Fits<kinds::Bytes> for String {}
-impl Fits<kinds::SecureString> for crate::crypto::SecretString {}
+impl Fits<kinds::SecureString> for zeroize::Zeroizing<String> {}
+impl Fits<kinds::Bytes> for zeroize::Zeroizing<String> {}
 impl Fits<kinds::StringArray> for Vec<String> {}
 impl Fits<kinds::Int> for i64 {}
 impl Fits<kinds::Switch> for bool {}

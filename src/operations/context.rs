@@ -72,24 +72,49 @@ impl<'a> Context<'a> {
         }
     }
 
-    /// Audits this operation's failure (once, whatever stage it came from).
+    /// Audits this operation's failure (once, whatever stage it came from), through the
+    /// store's group-committing audit writer.
     pub fn audit_failure(&self, target: &str, error: &Error) {
-        // The caller reports `error` either way; a busy audit write must not hide it.
-        let _ = self.store.audit(
+        self.store.audit(
             &self.audit_entry(target),
             &format!("Failed: {}", error.code),
         );
     }
 
-    /// Audits a success that is not a store change (a cryptographic operation), with detail.
-    pub fn audit_success(&self, target: &str, detail: &str) -> Result<()> {
-        self.store
-            .audit(&self.audit_entry(target), &format!("Succeeded: {detail}"))
+    /// Audits a success that is not a store change (a read, a cryptographic operation), with
+    /// detail, through the audit writer.
+    pub fn audit_success(&self, target: &str, detail: &str) {
+        let result = if detail.is_empty() {
+            "Succeeded".to_string()
+        } else {
+            format!("Succeeded: {detail}")
+        };
+        self.store.audit(&self.audit_entry(target), &result);
     }
 
-    /// Runs `work` as a read of a consistent snapshot, without an audit row.
+    /// Audits a success at once, in a transaction of its own, for what must not be lost to a
+    /// crash (a backup file written): an error when the row cannot be written.
+    pub fn audit_success_now(&self, target: &str, detail: &str) -> Result<()> {
+        self.store
+            .audit_now(&self.audit_entry(target), &format!("Succeeded: {detail}"))
+    }
+
+    /// Runs `work` as a read of a consistent snapshot, without an audit row (the caller
+    /// audits, or it is part of a larger call that does).
     pub fn read<R>(&self, work: impl FnOnce(&Tx<'_>) -> Result<R>) -> Result<R> {
         self.store.read(work)
+    }
+
+    /// Runs `work` as a read-only operation: a read transaction that writes nothing on the
+    /// caller's path; its success row goes to the audit writer.
+    pub fn read_audited<R>(
+        &self,
+        target: &str,
+        work: impl FnOnce(&Tx<'_>) -> Result<R>,
+    ) -> Result<R> {
+        let value = self.store.read(work)?;
+        self.audit_success(target, "");
+        Ok(value)
     }
 
     /// Runs `work` as this operation's one transaction, audited against `target`.

@@ -1,9 +1,8 @@
 //! The machinery every operation shares: how an operation is declared ([`Operation`], its
 //! typed [`arguments!`](crate::operations::arguments) struct), how a call is checked
-//! ([`validate`]), the per-call [`Context`] the dispatcher builds, and the [`Registry`] that
-//! finds operations by name. No domain's entries live here: each domain folder declares its
-//! own operations next to their handlers, and the crate root assembles them
-//! ([`crate::registry`]).
+//! ([`validate`]) and the per-call [`Context`] the dispatcher builds. No domain's entries live
+//! here: each domain folder declares its own operations next to their handlers, and the
+//! [`crate::registry`] module above every domain assembles and dispatches them.
 
 use crate::error::{Error, Result};
 use serde::de::DeserializeOwned;
@@ -13,13 +12,11 @@ use serde_json::{json, Map, Value};
 #[macro_use]
 pub mod arguments;
 mod context;
-mod registry;
 mod validate;
 
 pub use crate::identity::Principal;
 pub use arguments::{kinds, Arguments, Fits};
 pub use context::Context;
-pub use registry::Registry;
 pub use validate::validate;
 
 /// The PowerShell type of a parameter, which fixes its JSON type.
@@ -157,7 +154,9 @@ pub struct Example {
     pub remarks: &'static str,
 }
 
-type Handler = Box<dyn Fn(&Context<'_>, Value) -> Result<Value> + Send + Sync>;
+/// Runs the operation on validated arguments and returns its result as JSON text: the result
+/// is serialized once, straight to the text the caller receives.
+type Handler = Box<dyn Fn(&Context<'_>, Value) -> Result<String> + Send + Sync>;
 
 /// One operation: everything ck_describe, the CLI and the generated cmdlet say of it, and its
 /// handler. Declared once, in its domain's `operations.rs`.
@@ -220,7 +219,7 @@ impl Operation {
             handler: Box::new(move |ctx, args| {
                 let typed: A = decode_arguments(args)?;
                 let result = handler(ctx, typed)?;
-                serde_json::to_value(result)
+                serde_json::to_string(&result)
                     .map_err(|e| Error::internal(format!("result encoding: {e}")))
             }),
             decode: |args| decode_arguments::<A>(args).map(|_| ()),
@@ -306,8 +305,8 @@ impl Operation {
         sets
     }
 
-    /// Runs the handler on arguments that passed [`validate`].
-    pub(crate) fn run(&self, ctx: &Context<'_>, args: Map<String, Value>) -> Result<Value> {
+    /// Runs the handler on arguments that passed [`validate`]; the result as JSON text.
+    pub fn run(&self, ctx: &Context<'_>, args: Map<String, Value>) -> Result<String> {
         (self.handler)(ctx, Value::Object(args))
     }
 

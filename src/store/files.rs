@@ -6,8 +6,7 @@ use crate::error::{Error, Result};
 use std::fs::{self, OpenOptions};
 use std::io::{Read, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
-use std::path::Path;
-use std::time::Duration;
+use std::path::{Path, PathBuf};
 
 /// Creates a directory (and parents) with mode 0700 when missing; leaves an existing one alone.
 pub fn create_private_dir(dir: &Path) -> Result<()> {
@@ -26,17 +25,13 @@ pub fn create_private_dir(dir: &Path) -> Result<()> {
         })
 }
 
-/// Writes a file with mode 0600, atomically (temporary file, then rename). Without `overwrite`
-/// an existing file is an error.
+/// Writes a file with mode 0600, atomically (temporary file, then rename), and syncs it and its
+/// folder so that once this returns the file survives a crash. Without `overwrite` an existing
+/// file is an error.
 pub fn write_private_file(path: &Path, bytes: &[u8], overwrite: bool) -> Result<()> {
     let target = path.display().to_string();
     if !overwrite && path.exists() {
-        return Err(Error::new(
-            crate::CkStatus::Conflict,
-            "FileExists",
-            format!("{target} exists; use -Force to overwrite it"),
-            target,
-        ));
+        return Err(file_exists(&target));
     }
     let dir = path
         .parent()
@@ -47,79 +42,112 @@ pub fn write_private_file(path: &Path, bytes: &[u8], overwrite: bool) -> Result<
             target,
         ));
     }
-    let tmp = dir.join(format!(
-        ".{}.tmp-{}",
-        path.file_name().and_then(|n| n.to_str()).unwrap_or("ck"),
-        crypto::hex(&crypto::random_bytes(6)?)
-    ));
     let io = |e: std::io::Error| Error::io(format!("cannot write {target}: {e}"), target.clone());
-    let result = (|| {
-        let mut f = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&tmp)
-            .map_err(io)?;
-        f.write_all(bytes).map_err(io)?;
-        f.sync_all().map_err(io)?;
-        if overwrite {
-            fs::rename(&tmp, path).map_err(io)
-        } else {
-            // A hard link fails if the name exists, so a file that appeared since the check
-            // above is never clobbered.
-            let linked = fs::hard_link(&tmp, path);
-            let _ = fs::remove_file(&tmp);
-            linked.map_err(|e| {
-                if e.kind() == std::io::ErrorKind::AlreadyExists {
-                    Error::new(
-                        crate::CkStatus::Conflict,
-                        "FileExists",
-                        format!("{target} exists; use -Force to overwrite it"),
-                        target.clone(),
-                    )
-                } else {
-                    io(e)
-                }
-            })
-        }
-    })();
-    if result.is_err() {
+    let tmp = write_synced_temp(path, bytes).map_err(io)?;
+    let placed = if overwrite {
+        fs::rename(&tmp, path)
+    } else {
+        // A hard link fails if the name exists, so a file that appeared since the check
+        // above is never clobbered.
+        let linked = fs::hard_link(&tmp, path);
         let _ = fs::remove_file(&tmp);
+        linked
+    };
+    if let Err(e) = placed {
+        let _ = fs::remove_file(&tmp);
+        return Err(if e.kind() == std::io::ErrorKind::AlreadyExists {
+            file_exists(&target)
+        } else {
+            io(e)
+        });
     }
-    result
+    sync_dir(dir).map_err(io)
 }
 
-pub(super) fn load_or_create_master_key(path: &Path) -> Result<crypto::Secret> {
-    let target = path.display().to_string();
-    match OpenOptions::new()
+fn file_exists(target: &str) -> Error {
+    Error::new(
+        crate::CkStatus::Conflict,
+        "FileExists",
+        format!("{target} exists; use -Force to overwrite it"),
+        target,
+    )
+}
+
+/// The prefix of the temporary files made beside `path`; what follows it is random.
+fn temp_prefix(path: &Path) -> String {
+    format!(
+        ".{}.tmp-",
+        path.file_name().and_then(|n| n.to_str()).unwrap_or("ck")
+    )
+}
+
+/// Writes `bytes` to a new temporary file (mode 0600) beside `path`, synced, and returns its
+/// path; on failure nothing is left behind.
+fn write_synced_temp(path: &Path, bytes: &[u8]) -> std::io::Result<PathBuf> {
+    let random = crypto::random_bytes(6)
+        .map_err(|_| std::io::Error::other("the system random generator failed"))?;
+    let tmp = path.with_file_name(format!("{}{}", temp_prefix(path), crypto::hex(&random)));
+    let written = OpenOptions::new()
         .write(true)
         .create_new(true)
         .mode(0o600)
-        .open(path)
-    {
-        Ok(mut f) => {
-            let key = crypto::Secret::new(crypto::random_bytes(MASTER_KEY_LEN)?);
-            f.write_all(key.expose())
-                .and_then(|_| f.sync_all())
-                .map_err(|e| {
-                    Error::io(format!("cannot write the master key: {e}"), target.clone())
-                })?;
-            return Ok(key);
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        .open(&tmp)
+        .and_then(|mut f| {
+            f.write_all(bytes)?;
+            f.sync_all()
+        });
+    match written {
+        Ok(()) => Ok(tmp),
         Err(e) => {
-            return Err(Error::io(
-                format!("cannot create the master key file: {e}"),
-                target,
-            ))
+            let _ = fs::remove_file(&tmp);
+            Err(e)
         }
     }
-    let meta = fs::metadata(path).map_err(|e| {
-        Error::io(
-            format!("cannot read the master key file: {e}"),
-            target.clone(),
-        )
-    })?;
+}
+
+/// Makes a rename or link in `dir` durable.
+fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    fs::File::open(dir)?.sync_all()
+}
+
+/// The store's master key: read when `path` exists, else made and put in place atomically.
+///
+/// The key is written to a synced temporary file and then hard-linked to its name, never
+/// created in place: so `master.key` is complete from the moment it exists, and a reader needs
+/// no retry. A link, not a rename, because a rename would replace a key that a process creating
+/// the same store at the same moment already uses; the link fails instead, and the loser reads
+/// the winner's key, so every process ends with the one key.
+pub(super) fn load_or_create_master_key(path: &Path) -> Result<crypto::Secret> {
+    let target = path.display().to_string();
+    let io = |what: &str, e: std::io::Error| Error::io(format!("{what}: {e}"), target.clone());
+    match fs::symlink_metadata(path) {
+        Ok(_) => return read_master_key(path),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(io("cannot read the master key file", e)),
+    }
+    let key = crypto::Secret::new(crypto::random_bytes(MASTER_KEY_LEN)?);
+    let tmp =
+        write_synced_temp(path, key.expose()).map_err(|e| io("cannot write the master key", e))?;
+    let linked = fs::hard_link(&tmp, path);
+    let _ = fs::remove_file(&tmp);
+    match linked {
+        Ok(()) => {
+            let dir = path.parent().unwrap_or(Path::new("."));
+            sync_dir(dir).map_err(|e| io("cannot write the master key", e))?;
+            Ok(key)
+        }
+        // Another process put its key in place first: that is the store's key.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => read_master_key(path),
+        Err(e) => Err(io("cannot write the master key", e)),
+    }
+}
+
+fn read_master_key(path: &Path) -> Result<crypto::Secret> {
+    let target = path.display().to_string();
+    let unreadable =
+        |e: std::io::Error| Error::io(format!("cannot read the master key file: {e}"), &target);
+    let mut file = fs::File::open(path).map_err(unreadable)?;
+    let meta = file.metadata().map_err(unreadable)?;
     if meta.permissions().mode() & 0o077 != 0 {
         return Err(Error::new(
             crate::CkStatus::Forbidden,
@@ -128,22 +156,18 @@ pub(super) fn load_or_create_master_key(path: &Path) -> Result<crypto::Secret> {
             target,
         ));
     }
-    let mut bytes = Vec::with_capacity(MASTER_KEY_LEN);
-    // A second process may have created the file a moment ago and still be writing it.
-    for _ in 0..50 {
-        bytes.clear();
-        fs::File::open(path)
-            .and_then(|mut f| f.read_to_end(&mut bytes))
-            .map_err(|e| {
-                Error::io(
-                    format!("cannot read the master key file: {e}"),
-                    target.clone(),
-                )
-            })?;
-        if bytes.len() >= MASTER_KEY_LEN {
-            break;
+    // One byte more than a key, so a longer (damaged) file is told apart without reading it all.
+    let mut key = crypto::Secret::zeroed(MASTER_KEY_LEN + 1);
+    let mut len = 0;
+    while len < key.expose().len() {
+        match file.read(&mut key.expose_mut()[len..]) {
+            Ok(0) => break,
+            Ok(n) => len += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(unreadable(e)),
         }
-        std::thread::sleep(Duration::from_millis(20));
     }
-    Ok(crypto::Secret::new(bytes))
+    key.truncate(len);
+    // StoreKeys::derive refuses a key of the wrong length with its own message.
+    Ok(key)
 }

@@ -9,23 +9,27 @@
 //! - `backups/` (0700): default destination of `Backup-KeyVaultKey`.
 
 pub mod aip;
+mod audit;
 mod files;
+pub mod jobs;
 mod schema;
+mod snapshots;
 pub mod tx;
 pub mod vaults;
 
 pub use tx::Tx;
 
 pub use files::{create_private_dir, write_private_file};
+pub use snapshots::KeySnapshot;
 
-use crate::crypto::{self, RsaPrivateKey, StoreKeys};
+use crate::crypto::{self, RsaPrivateKey, RsaPublicKey, StoreKeys};
 use crate::error::{Error, Result};
 use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
 use std::collections::HashMap;
 use std::fs::OpenOptions;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 const DB_FILE: &str = "store.db";
@@ -45,7 +49,16 @@ pub struct Store {
     rehearsal: bool,
     pool: Mutex<Vec<Connection>>,
     /// Unsealed, parsed private keys of versions in use, by version id.
-    private_keys: Mutex<HashMap<String, Arc<RsaPrivateKey>>>,
+    private_keys: RwLock<HashMap<String, Arc<RsaPrivateKey>>>,
+    /// Parsed public keys of versions in use, by version id (public: no need to forget them).
+    public_keys: RwLock<HashMap<String, Arc<RsaPublicKey>>>,
+    /// Group-commits the audit rows of reads, crypto operations and failures.
+    audit_writer: audit::AuditWriter,
+    /// Live keys' metadata, valid while the store's data version stands.
+    snapshots: snapshots::Snapshots,
+    /// Rung by `jobs::notify` after a commit that enqueued work, so this store's runner starts
+    /// it at once instead of at its next poll.
+    job_wakeup: jobs::Wakeup,
 }
 
 /// Who did what to which object: one audit row per operation.
@@ -123,7 +136,11 @@ impl Store {
             subscription_id,
             rehearsal,
             pool: Mutex::new(vec![conn]),
-            private_keys: Mutex::new(HashMap::new()),
+            private_keys: RwLock::new(HashMap::new()),
+            public_keys: RwLock::new(HashMap::new()),
+            audit_writer: audit::AuditWriter::start(&db_path)?,
+            snapshots: snapshots::Snapshots::open(&db_path)?,
+            job_wakeup: jobs::Wakeup::default(),
         })
     }
 
@@ -155,15 +172,19 @@ impl Store {
         wrapped: &[u8],
         sealed: &[u8],
     ) -> Result<Arc<RsaPrivateKey>> {
-        let cache = || self.private_keys.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(k) = cache().get(version) {
+        if let Some(k) = self
+            .private_keys
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(version)
+        {
             return Ok(Arc::clone(k));
         }
         let pkcs8 = self
             .keys
             .open_private(wrapped, sealed, version.as_bytes())?;
         let key = Arc::new(RsaPrivateKey::from_pkcs8(&pkcs8)?);
-        let mut cache = cache();
+        let mut cache = self.private_keys.write().unwrap_or_else(|p| p.into_inner());
         if cache.len() >= PRIVATE_KEY_CACHE_ENTRIES {
             cache.clear();
         }
@@ -171,11 +192,39 @@ impl Store {
         Ok(key)
     }
 
+    /// The parsed public key of a version, kept in memory once parsed.
+    pub fn public_key(
+        &self,
+        version: &str,
+        modulus: &[u8],
+        exponent: &[u8],
+    ) -> Result<Arc<RsaPublicKey>> {
+        if let Some(k) = self
+            .public_keys
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(version)
+        {
+            return Ok(Arc::clone(k));
+        }
+        let key = Arc::new(RsaPublicKey::new(modulus, exponent)?);
+        let mut cache = self.public_keys.write().unwrap_or_else(|p| p.into_inner());
+        if cache.len() >= PRIVATE_KEY_CACHE_ENTRIES {
+            cache.clear();
+        }
+        cache.insert(version.to_string(), Arc::clone(&key));
+        Ok(key)
+    }
+
+    pub fn job_wakeup(&self) -> &jobs::Wakeup {
+        &self.job_wakeup
+    }
+
     /// Drops cached private keys. Called after a commit that deleted key material, so purged
     /// keys leave memory too.
     pub fn forget_private_keys(&self) {
         self.private_keys
-            .lock()
+            .write()
             .unwrap_or_else(|p| p.into_inner())
             .clear();
     }
@@ -216,7 +265,7 @@ impl Store {
             let tx = Tx::new(conn.transaction_with_behavior(TransactionBehavior::Immediate)?);
             let purged = purge_and_audit(&tx, now)?;
             let value = work(&tx)?;
-            insert_audit(&tx, audit, "Succeeded")?;
+            insert_audit(&tx, crate::time::unix_now(), audit, "Succeeded")?;
             tx.commit()?;
             Ok((value, purged))
         })?;
@@ -237,18 +286,47 @@ impl Store {
         })
     }
 
-    /// Appends one audit row in a transaction of its own.
-    pub fn audit(&self, audit: &AuditEntry<'_>, result: &str) -> Result<()> {
+    /// Runs `work` in one write transaction of its own (no audit row, no purge): committed if
+    /// it returns `Ok`, rolled back otherwise.
+    pub(crate) fn write_tx<R>(&self, work: impl FnOnce(&Tx<'_>) -> Result<R>) -> Result<R> {
         self.with_connection(|conn| {
             let tx = Tx::new(conn.transaction_with_behavior(TransactionBehavior::Immediate)?);
-            insert_audit(&tx, audit, result)?;
+            let value = work(&tx)?;
+            tx.commit()?;
+            Ok(value)
+        })
+    }
+
+    /// Runs `work` on a consistent snapshot: [`Store::read`].
+    pub(crate) fn read_tx<R>(&self, work: impl FnOnce(&Tx<'_>) -> Result<R>) -> Result<R> {
+        self.read(work)
+    }
+
+    /// Records one audit row through the audit writer, which group-commits it within a few
+    /// milliseconds: for reads, cryptographic operations and failures, never for a change
+    /// (whose row is part of its own transaction).
+    pub fn audit(&self, audit: &AuditEntry<'_>, result: &str) {
+        self.audit_writer.record(audit, result);
+    }
+
+    /// Appends one audit row now, in a transaction of its own (after the queued rows).
+    pub fn audit_now(&self, audit: &AuditEntry<'_>, result: &str) -> Result<()> {
+        self.flush_audit();
+        self.with_connection(|conn| {
+            let tx = Tx::new(conn.transaction_with_behavior(TransactionBehavior::Immediate)?);
+            insert_audit(&tx, crate::time::unix_now(), audit, result)?;
             tx.commit()?;
             Ok(())
         })
     }
 
+    /// Waits until every audit row recorded so far is committed.
+    pub fn flush_audit(&self) {
+        self.audit_writer.flush();
+    }
+
     /// Purges deleted vaults and keys whose retention has ended at `now`, audited when anything
-    /// went. The background purger calls this; operations purge at their start as well.
+    /// went. The job runner calls this every minute; operations purge at their start as well.
     pub fn purge_expired(&self, now: i64) -> Result<usize> {
         let purged = self.with_connection(|conn| {
             let tx = Tx::new(conn.transaction_with_behavior(TransactionBehavior::Immediate)?);
@@ -264,6 +342,7 @@ impl Store {
 
     /// Audit entries, oldest first (for tests and the admin's own review).
     pub fn audit_log(&self) -> Result<Vec<AuditRecord>> {
+        self.flush_audit();
         self.read(|tx| {
             let mut stmt = tx.prepare(
                 "SELECT time, principal, operation, target, result FROM audit ORDER BY id",
@@ -288,6 +367,7 @@ fn purge_and_audit(tx: &Tx<'_>, now: i64) -> Result<usize> {
         };
         insert_audit(
             tx,
+            crate::time::unix_now(),
             &audit,
             &format!("Succeeded: {purged} past their retention"),
         )?;
@@ -296,11 +376,11 @@ fn purge_and_audit(tx: &Tx<'_>, now: i64) -> Result<usize> {
 }
 
 /// Audit rows carry the real wall-clock time, whatever clock the session runs on.
-fn insert_audit(tx: &Tx<'_>, a: &AuditEntry<'_>, result: &str) -> Result<()> {
-    tx.execute(
+fn insert_audit(tx: &Tx<'_>, time: i64, a: &AuditEntry<'_>, result: &str) -> Result<()> {
+    tx.prepare_cached(
         "INSERT INTO audit (time, principal, operation, target, result) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![crate::time::unix_now(), a.principal, a.operation, a.target, result],
-    )?;
+    )?
+    .execute(params![time, a.principal, a.operation, a.target, result])?;
     Ok(())
 }
 

@@ -88,13 +88,10 @@ fn vault_from_row(r: &Row<'_>) -> rusqlite::Result<VaultRow> {
 }
 
 pub fn insert_vault(tx: &Tx<'_>, v: &VaultRow) -> Result<()> {
-    tx.execute(
-        &format!("INSERT INTO vaults ({VAULT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"),
-        params![
+    tx.prepare_cached(&format!("INSERT INTO vaults ({VAULT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"))?.execute(params![
             v.name, v.location, v.sku, v.soft_delete, v.retention_days, v.purge_protection,
             to_json(&v.tags), v.owner, v.created, v.deleted_date, v.scheduled_purge
-        ],
-    )?;
+        ])?;
     Ok(())
 }
 
@@ -114,7 +111,7 @@ pub fn list_vaults(tx: &Tx<'_>, deleted: bool) -> Result<Vec<VaultRow>> {
         "SELECT {VAULT_COLUMNS} FROM vaults WHERE deleted_date IS {} NULL ORDER BY name",
         if deleted { "NOT" } else { "" }
     );
-    let mut stmt = tx.prepare(&sql)?;
+    let mut stmt = tx.prepare_cached(&sql)?;
     let rows = stmt
         .query_map([], vault_from_row)?
         .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -122,15 +119,14 @@ pub fn list_vaults(tx: &Tx<'_>, deleted: bool) -> Result<Vec<VaultRow>> {
 }
 
 pub fn set_vault_deleted(tx: &Tx<'_>, name: &str, deleted: Option<(i64, i64)>) -> Result<()> {
-    tx.execute(
-        "UPDATE vaults SET deleted_date = ?2, scheduled_purge = ?3 WHERE name = ?1",
-        params![name, deleted.map(|d| d.0), deleted.map(|d| d.1)],
-    )?;
+    tx.prepare_cached("UPDATE vaults SET deleted_date = ?2, scheduled_purge = ?3 WHERE name = ?1")?
+        .execute(params![name, deleted.map(|d| d.0), deleted.map(|d| d.1)])?;
     Ok(())
 }
 
 pub fn delete_vault(tx: &Tx<'_>, name: &str) -> Result<()> {
-    tx.execute("DELETE FROM vaults WHERE name = ?1", [name])?;
+    tx.prepare_cached("DELETE FROM vaults WHERE name = ?1")?
+        .execute([name])?;
     Ok(())
 }
 
@@ -149,7 +145,7 @@ fn policy_from_row(r: &Row<'_>) -> rusqlite::Result<PolicyRow> {
 }
 
 pub fn list_policies(tx: &Tx<'_>, vault: &str) -> Result<Vec<PolicyRow>> {
-    let mut stmt = tx.prepare(&format!(
+    let mut stmt = tx.prepare_cached(&format!(
         "SELECT {POLICY_COLUMNS} FROM access_policies WHERE vault = ?1 ORDER BY display_name, object_id"
     ))?;
     let rows = stmt
@@ -160,21 +156,18 @@ pub fn list_policies(tx: &Tx<'_>, vault: &str) -> Result<Vec<PolicyRow>> {
 
 /// Inserts or replaces the policy of `p.object_id` on `vault`.
 pub fn upsert_policy(tx: &Tx<'_>, vault: &str, p: &PolicyRow) -> Result<()> {
-    tx.execute(
-        &format!("INSERT OR REPLACE INTO access_policies (vault, {POLICY_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"),
-        params![
+    tx.prepare_cached(&format!("INSERT OR REPLACE INTO access_policies (vault, {POLICY_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"))?.execute(params![
             vault, p.object_id, p.application_id, p.user_principal_name, p.service_principal_name,
             p.display_name, to_json(&p.permissions)
-        ],
-    )?;
+        ])?;
     Ok(())
 }
 
 pub fn delete_policy(tx: &Tx<'_>, vault: &str, object_id: &str) -> Result<bool> {
-    Ok(tx.execute(
-        "DELETE FROM access_policies WHERE vault = ?1 AND object_id = ?2",
-        params![vault, object_id],
-    )? > 0)
+    Ok(tx
+        .prepare_cached("DELETE FROM access_policies WHERE vault = ?1 AND object_id = ?2")?
+        .execute(params![vault, object_id])?
+        > 0)
 }
 
 fn key_from_row(r: &Row<'_>) -> rusqlite::Result<KeyRow> {
@@ -201,7 +194,7 @@ pub fn list_keys(tx: &Tx<'_>, vault: &str, deleted: bool) -> Result<Vec<KeyRow>>
         "SELECT vault, name, deleted_date, scheduled_purge FROM keys WHERE vault = ?1 AND deleted_date IS {} NULL ORDER BY name",
         if deleted { "NOT" } else { "" }
     );
-    let mut stmt = tx.prepare(&sql)?;
+    let mut stmt = tx.prepare_cached(&sql)?;
     let rows = stmt
         .query_map([vault], key_from_row)?
         .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -209,10 +202,8 @@ pub fn list_keys(tx: &Tx<'_>, vault: &str, deleted: bool) -> Result<Vec<KeyRow>>
 }
 
 pub fn insert_key(tx: &Tx<'_>, vault: &str, name: &str) -> Result<()> {
-    tx.execute(
-        "INSERT INTO keys (vault, name) VALUES (?1, ?2)",
-        params![vault, name],
-    )?;
+    tx.prepare_cached("INSERT INTO keys (vault, name) VALUES (?1, ?2)")?
+        .execute(params![vault, name])?;
     Ok(())
 }
 
@@ -222,20 +213,23 @@ pub fn set_key_deleted(
     name: &str,
     deleted: Option<(i64, i64)>,
 ) -> Result<()> {
-    tx.execute(
+    tx.prepare_cached(
         "UPDATE keys SET deleted_date = ?3, scheduled_purge = ?4 WHERE vault = ?1 AND name = ?2",
-        params![vault, name, deleted.map(|d| d.0), deleted.map(|d| d.1)],
-    )?;
+    )?
+    .execute(params![
+        vault,
+        name,
+        deleted.map(|d| d.0),
+        deleted.map(|d| d.1)
+    ])?;
     Ok(())
 }
 
 /// Deletes a key with all its versions (their sealed private parts are overwritten on disk:
 /// the connection runs with secure_delete).
 pub fn delete_key(tx: &Tx<'_>, vault: &str, name: &str) -> Result<()> {
-    tx.execute(
-        "DELETE FROM keys WHERE vault = ?1 AND name = ?2",
-        params![vault, name],
-    )?;
+    tx.prepare_cached("DELETE FROM keys WHERE vault = ?1 AND name = ?2")?
+        .execute(params![vault, name])?;
     Ok(())
 }
 
@@ -264,27 +258,21 @@ fn version_from_row(r: &Row<'_>) -> rusqlite::Result<VersionRow> {
 }
 
 pub fn insert_version(tx: &Tx<'_>, v: &VersionRow) -> Result<()> {
-    tx.execute(
-        &format!("INSERT INTO key_versions ({VERSION_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)"),
-        params![
+    tx.prepare_cached(&format!("INSERT INTO key_versions ({VERSION_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)"))?.execute(params![
             v.vault, v.name, v.version, v.seq, v.kty, v.size, to_json(&v.key_ops), v.enabled,
             v.not_before, v.expires, v.created, v.updated, to_json(&v.tags), v.modulus,
             v.exponent, v.wrapped_data_key, v.sealed_private_key
-        ],
-    )?;
+        ])?;
     Ok(())
 }
 
 /// Updates the mutable attributes of a version (enabled, dates, operations, tags, updated).
 pub fn update_version_attributes(tx: &Tx<'_>, v: &VersionRow) -> Result<()> {
-    tx.execute(
-        "UPDATE key_versions SET enabled = ?4, not_before = ?5, expires = ?6, key_ops = ?7, tags = ?8, updated = ?9
-         WHERE vault = ?1 AND name = ?2 AND version = ?3",
-        params![
+    tx.prepare_cached("UPDATE key_versions SET enabled = ?4, not_before = ?5, expires = ?6, key_ops = ?7, tags = ?8, updated = ?9
+         WHERE vault = ?1 AND name = ?2 AND version = ?3")?.execute(params![
             v.vault, v.name, v.version, v.enabled, v.not_before, v.expires,
             to_json(&v.key_ops), to_json(&v.tags), v.updated
-        ],
-    )?;
+        ])?;
     Ok(())
 }
 
@@ -323,11 +311,11 @@ pub fn latest_version(tx: &Tx<'_>, vault: &str, name: &str) -> Result<Option<Ver
 }
 
 pub fn next_version_seq(tx: &Tx<'_>, vault: &str, name: &str) -> Result<i64> {
-    Ok(tx.query_row(
-        "SELECT COALESCE(MAX(seq), 0) + 1 FROM key_versions WHERE vault = ?1 AND name = ?2",
-        params![vault, name],
-        |r| r.get(0),
-    )?)
+    Ok(tx
+        .prepare_cached(
+            "SELECT COALESCE(MAX(seq), 0) + 1 FROM key_versions WHERE vault = ?1 AND name = ?2",
+        )?
+        .query_row(params![vault, name], |r| r.get(0))?)
 }
 
 /// A policy that uses a key: (kind, name, version or None for every version).
@@ -364,23 +352,22 @@ pub fn add_key_reference(
     referrer_kind: &str,
     referrer_name: &str,
 ) -> Result<()> {
-    tx.execute(
-        "INSERT INTO key_references (vault, name, version, referrer_kind, referrer_name) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![vault, name, version, referrer_kind, referrer_name],
-    )?;
+    tx.prepare_cached("INSERT INTO key_references (vault, name, version, referrer_kind, referrer_name) VALUES (?1, ?2, ?3, ?4, ?5)")?.execute(params![vault, name, version, referrer_kind, referrer_name])?;
     Ok(())
 }
 
 /// Purges what has outlived its retention: deleted vaults (with their keys) and deleted keys
 /// whose scheduled purge date has passed. Returns how many vaults and keys went.
 pub fn purge_expired(tx: &Tx<'_>, now: i64) -> Result<usize> {
-    let vaults = tx.execute(
-        "DELETE FROM vaults WHERE scheduled_purge IS NOT NULL AND scheduled_purge <= ?1",
-        [now],
-    )?;
-    let keys = tx.execute(
-        "DELETE FROM keys WHERE scheduled_purge IS NOT NULL AND scheduled_purge <= ?1",
-        [now],
-    )?;
+    let vaults = tx
+        .prepare_cached(
+            "DELETE FROM vaults WHERE scheduled_purge IS NOT NULL AND scheduled_purge <= ?1",
+        )?
+        .execute([now])?;
+    let keys = tx
+        .prepare_cached(
+            "DELETE FROM keys WHERE scheduled_purge IS NOT NULL AND scheduled_purge <= ?1",
+        )?
+        .execute([now])?;
     Ok(vaults + keys)
 }

@@ -19,6 +19,19 @@ use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
 const MAGIC: &[u8] = b"CKBACKUP1\n";
+
+/// Test hook, for the panic boundary of the C ABI: no input reaches a panic, so when this
+/// environment variable names the key being restored, Restore-KeyVaultKey panics inside its
+/// write transaction, after inserting the versions and before committing. The tests drive it
+/// through `ck_call` to check that the panic becomes an error status with its envelope, that the
+/// session stays usable, and that nothing was committed. Unset (always, outside tests) it does
+/// nothing; set, it touches only a restore of the key it names.
+#[doc(hidden)]
+pub const PANIC_HOOK_ENV: &str = "CK_TEST_PANIC_RESTORING_KEY";
+
+fn panic_hook_names(key_name: &str) -> bool {
+    std::env::var_os(PANIC_HOOK_ENV).is_some_and(|v| v.eq_ignore_ascii_case(key_name))
+}
 const MAX_BACKUP_BYTES: u64 = 16 * 1024 * 1024;
 
 #[derive(Serialize, Deserialize)]
@@ -81,34 +94,32 @@ pub fn backup_key(ctx: &Context<'_>, a: BackupKeyArgs) -> Result<BackupResult> {
     if let Some(p) = &a.output_file {
         check_output_file(store.dir(), std::path::Path::new(p), a.force)?;
     }
-    let (vault_name, key_name, blob) =
-        ctx.transaction(&format!("{}/{}", a.vault_name, a.name), |tx| {
-            let vault = active_vault(tx, &a.vault_name)?;
-            authorize(tx, &vault, ctx.principal(), "backup")?;
-            let key = active_key(tx, &vault, &a.name)?;
-            let versions = sql::list_versions(tx, &vault.name, &key.name)?;
-            let payload = Payload {
-                source_vault: vault.name.clone(),
-                name: key.name.clone(),
-                versions: versions.iter().map(backup_version).collect(),
-            };
-            let header = Header {
-                store_id: store.store_id().to_string(),
-                geography: geography(&vault.location),
-                key_name: key.name.clone(),
-                created: crate::time::iso_from_unix(now),
-            };
-            let mut aad = MAGIC.to_vec();
-            aad.extend_from_slice(&json_line(&header)?);
-            let payload_json =
-                serde_json::to_vec(&payload).map_err(|e| Error::internal(e.to_string()))?;
-            let sealed = store.keys().seal_backup(&payload_json, &aad)?;
-            let mut blob = aad;
-            blob.extend_from_slice(&sealed);
-            Ok((vault.name, key.name, blob))
-        })?;
-    // The file is written once the read is committed; a failure to write is audited as the
-    // operation's failure by the operation table.
+    // A read, not a write transaction: the success is audited only once the file is on disk.
+    let (vault_name, key_name, blob) = ctx.read(|tx| {
+        let vault = active_vault(tx, &a.vault_name)?;
+        authorize(tx, &vault, ctx.principal(), "backup")?;
+        let key = active_key(tx, &vault, &a.name)?;
+        let versions = sql::list_versions(tx, &vault.name, &key.name)?;
+        let payload = Payload {
+            source_vault: vault.name.clone(),
+            name: key.name.clone(),
+            versions: versions.iter().map(backup_version).collect(),
+        };
+        let header = Header {
+            store_id: store.store_id().to_string(),
+            geography: geography(&vault.location),
+            key_name: key.name.clone(),
+            created: crate::time::iso_from_unix(now),
+        };
+        let mut aad = MAGIC.to_vec();
+        aad.extend_from_slice(&json_line(&header)?);
+        let payload_json =
+            serde_json::to_vec(&payload).map_err(|e| Error::internal(e.to_string()))?;
+        let sealed = store.keys().seal_backup(&payload_json, &aad)?;
+        let mut blob = aad;
+        blob.extend_from_slice(&sealed);
+        Ok((vault.name, key.name, blob))
+    })?;
     let path = match &a.output_file {
         Some(p) => PathBuf::from(p),
         None => {
@@ -120,16 +131,27 @@ pub fn backup_key(ctx: &Context<'_>, a: BackupKeyArgs) -> Result<BackupResult> {
             ))
         }
     };
+    // A failure from here on is audited as the operation's failure by the operation table.
     write_private_file(&path, &blob, a.force).map_err(|mut e| {
         if e.code == "FileExists" {
             e.message = format!("Parameter 'OutputFile': {}", e.message);
         }
         e
     })?;
+    let shown = path.display().to_string();
+    if let Err(e) = ctx.audit_success_now(
+        &format!("{vault_name}/{key_name}"),
+        &format!("written to {shown}"),
+    ) {
+        // A backup nobody can find in the audit is what the audit exists to prevent: take it
+        // back rather than leave key material on disk unrecorded.
+        let _ = std::fs::remove_file(&path);
+        return Err(e);
+    }
     Ok(BackupResult {
         vault_name,
         name: key_name,
-        output_file: path.display().to_string(),
+        output_file: shown,
     })
 }
 
@@ -282,7 +304,7 @@ pub fn restore_key(ctx: &Context<'_>, a: RestoreKeyArgs) -> Result<KeyVaultKeyOu
             "is damaged or was altered: it failed its integrity check, and nothing was restored",
         )
     })?;
-    let payload: Payload = serde_json::from_slice(&payload_json)
+    let payload: Payload = serde_json::from_slice(payload_json.expose())
         .map_err(|_| invalid("holds a payload this version cannot read"))?;
     if payload.versions.is_empty() {
         return Err(invalid("holds no key versions"));
@@ -332,6 +354,9 @@ pub fn restore_key(ctx: &Context<'_>, a: RestoreKeyArgs) -> Result<KeyVaultKeyOu
             }
         }
         let latest = latest.ok_or_else(|| invalid("holds no key versions"))?;
+        if panic_hook_names(&payload.name) {
+            panic!("test hook: a panic with the versions inserted, before the commit");
+        }
         Ok(key_out(&vault, &key, &latest))
     })
 }

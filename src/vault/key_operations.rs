@@ -4,12 +4,13 @@
 
 use super::keys::{active_key, find_version};
 use super::operations::VAULT_NAME_HELP;
-use super::{active_vault, authorize};
-use crate::crypto::{self, RsaAlgorithm};
+use super::{active_vault, authorize, authorize_by};
+use crate::crypto::{RsaAlgorithm, Secret};
 use crate::error::{Error, Result};
 use crate::operations::Context;
 use crate::store::vaults::VersionRow;
 use serde::Serialize;
+use zeroize::Zeroizing;
 
 arguments! {
     pub struct InvokeKeyOperationArgs {
@@ -18,7 +19,8 @@ arguments! {
         pub version: Option<String> = "Version", String, "Version to use (default: the newest)", pipeline;
         pub operation: String = "Operation", String, "Encrypt, Decrypt, Wrap or Unwrap", mandatory, allowed(&["Encrypt", "Decrypt", "Wrap", "Unwrap"]);
         pub algorithm: String = "Algorithm", String, "RSA-OAEP-256 (recommended), RSA-OAEP or RSA1_5", mandatory, allowed(&["RSA-OAEP-256", "RSA-OAEP", "RSA1_5"]);
-        pub byte_array_value: String = "ByteArrayValue", Bytes, "The value (base64 in JSON)", mandatory;
+        /// Plaintext for Wrap and Encrypt: wiped when dropped, like the bytes it decodes to.
+        pub byte_array_value: Zeroizing<String> = "ByteArrayValue", Bytes, "The value (base64 in JSON)", mandatory;
     }
 }
 
@@ -26,7 +28,8 @@ arguments! {
 #[serde(rename_all = "PascalCase")]
 pub struct KeyOperationResult {
     pub key_id: String,
-    pub raw_result: String,
+    /// An unwrapped or decrypted value for Unwrap and Decrypt: wiped when dropped.
+    pub raw_result: Zeroizing<String>,
     pub algorithm: String,
 }
 
@@ -71,6 +74,8 @@ pub(crate) struct UsableVersion {
 }
 
 /// Checks permission, key_ops, Enabled, NotBefore and Expires, and returns the version to use.
+/// A live key's metadata comes from the store's snapshot (no transaction); anything else
+/// (missing or deleted vault, key or version) from a read transaction, which says why.
 pub(crate) fn usable_version(
     ctx: &Context<'_>,
     vault_name: &str,
@@ -79,57 +84,67 @@ pub(crate) fn usable_version(
     op: KeyOperation,
 ) -> Result<UsableVersion> {
     let now = ctx.now();
-    ctx.read(|tx| {
-        let vault = active_vault(tx, vault_name)?;
-        authorize(tx, &vault, ctx.principal(), op.permission())?;
-        let key = active_key(tx, &vault, name)?;
-        let row = find_version(tx, &key, version)?;
-        let key_id = super::model::key_id(&vault.name, &key.name, &row.version);
-        let refuse = |code: &str, why: String| {
-            Error::new(crate::CkStatus::Forbidden, code, why, key_id.clone())
-        };
-        if !row.enabled {
-            return Err(refuse(
-                "KeyDisabled",
-                format!(
-                    "Operation {} is not allowed on a disabled key ({key_id})",
-                    op.permission()
-                ),
-            ));
+    let snapshot = ctx.store().key_snapshot(vault_name, name)?;
+    let (vault, key, row) = match snapshot
+        .as_deref()
+        .and_then(|s| s.version(version).map(|r| (s, r)))
+    {
+        Some((s, row)) => {
+            authorize_by(&s.policies, &s.vault, ctx.principal(), op.permission())?;
+            (s.vault.clone(), s.key.clone(), row.clone())
         }
-        if row.not_before.is_some_and(|nbf| now < nbf) {
-            return Err(refuse(
-                "KeyNotYetValid",
-                format!(
-                    "Key {key_id} is not valid before {}",
-                    crate::time::iso_from_unix(row.not_before.unwrap_or(0))
-                ),
-            ));
-        }
-        if row.expires.is_some_and(|exp| now >= exp) {
-            return Err(refuse(
-                "KeyExpired",
-                format!(
-                    "Key {key_id} expired on {}",
-                    crate::time::iso_from_unix(row.expires.unwrap_or(0))
-                ),
-            ));
-        }
-        if !row.key_ops.iter().any(|o| o == op.permission()) {
-            return Err(Error::invalid_operation(
-                "OperationNotAllowed",
-                format!(
-                    "Operation {} is not allowed on this key; its KeyOps are {}",
-                    op.permission(),
-                    row.key_ops.join(", ")
-                ),
-                key_id.clone(),
-            ));
-        }
-        Ok(UsableVersion {
-            key_id: key_id.clone(),
-            row,
-        })
+        None => ctx.read(|tx| {
+            let vault = active_vault(tx, vault_name)?;
+            authorize(tx, &vault, ctx.principal(), op.permission())?;
+            let key = active_key(tx, &vault, name)?;
+            let row = find_version(tx, &key, version)?;
+            Ok((vault, key, row))
+        })?,
+    };
+    let key_id = super::model::key_id(&vault.name, &key.name, &row.version);
+    let refuse =
+        |code: &str, why: String| Error::new(crate::CkStatus::Forbidden, code, why, key_id.clone());
+    if !row.enabled {
+        return Err(refuse(
+            "KeyDisabled",
+            format!(
+                "Operation {} is not allowed on a disabled key ({key_id})",
+                op.permission()
+            ),
+        ));
+    }
+    if row.not_before.is_some_and(|nbf| now < nbf) {
+        return Err(refuse(
+            "KeyNotYetValid",
+            format!(
+                "Key {key_id} is not valid before {}",
+                crate::time::iso_from_unix(row.not_before.unwrap_or(0))
+            ),
+        ));
+    }
+    if row.expires.is_some_and(|exp| now >= exp) {
+        return Err(refuse(
+            "KeyExpired",
+            format!(
+                "Key {key_id} expired on {}",
+                crate::time::iso_from_unix(row.expires.unwrap_or(0))
+            ),
+        ));
+    }
+    if !row.key_ops.iter().any(|o| o == op.permission()) {
+        return Err(Error::invalid_operation(
+            "OperationNotAllowed",
+            format!(
+                "Operation {} is not allowed on this key; its KeyOps are {}",
+                op.permission(),
+                row.key_ops.join(", ")
+            ),
+            key_id.clone(),
+        ));
+    }
+    Ok(UsableVersion {
+        key_id: key_id.clone(),
+        row,
     })
 }
 
@@ -140,21 +155,22 @@ fn run_key_operation(
     op: KeyOperation,
     algorithm: RsaAlgorithm,
     value: &[u8],
-) -> Result<Vec<u8>> {
+) -> Result<Secret> {
     let row = &usable.row;
     match op {
-        KeyOperation::Encrypt | KeyOperation::Wrap => {
-            crypto::rsa_encrypt(&row.modulus, &row.exponent, algorithm, value)
-        }
+        KeyOperation::Encrypt | KeyOperation::Wrap => ctx
+            .store()
+            .public_key(&row.version, &row.modulus, &row.exponent)?
+            .encrypt(algorithm, value)
+            // Ciphertext is no secret, but one type for both directions keeps every result wiped.
+            .map(Secret::new),
         KeyOperation::Decrypt | KeyOperation::Unwrap => {
             let private = ctx.store().private_key(
                 &row.version,
                 &row.wrapped_data_key,
                 &row.sealed_private_key,
             )?;
-            private
-                .decrypt(algorithm, value)
-                .map(|s| s.expose().to_vec())
+            private.decrypt(algorithm, value)
         }
         KeyOperation::Sign => {
             let pkcs8 = ctx.store().keys().open_private(
@@ -162,14 +178,36 @@ fn run_key_operation(
                 &row.sealed_private_key,
                 row.version.as_bytes(),
             )?;
-            crypto::rsa_sign_sha256_digest(&pkcs8, value)
+            crate::crypto::rsa_sign_sha256_digest(&pkcs8, value).map(Secret::new)
         }
     }
 }
 
 /// Checks, then runs, one cryptographic operation, and audits its success with the version
 /// and algorithm used (failures are audited by the operation table). Returns the key id of the
-/// version used and the result bytes. Invoke-KeyVaultKeyOperation and the boundary both use it.
+/// version used and the result bytes, wiped when dropped.
+pub(crate) fn perform_key_operation_wiped(
+    ctx: &Context<'_>,
+    vault_name: &str,
+    name: &str,
+    version: Option<&str>,
+    op: KeyOperation,
+    algorithm: RsaAlgorithm,
+    value: &[u8],
+) -> Result<(String, Secret)> {
+    let usable = usable_version(ctx, vault_name, name, version, op)?;
+    let result = run_key_operation(ctx, &usable, op, algorithm, value)?;
+    let algorithm_name = match op {
+        KeyOperation::Sign => "RS256",
+        _ => algorithm.name(),
+    };
+    ctx.audit_success(&usable.key_id, &format!("{op:?} {algorithm_name}"));
+    Ok((usable.key_id, result))
+}
+
+/// [`perform_key_operation_wiped`] for the boundary, whose signature stays as it is until it
+/// moves to the wiped form: the bytes are moved out (not copied), and from here wiping them is
+/// the caller's task.
 pub(crate) fn perform_key_operation(
     ctx: &Context<'_>,
     vault_name: &str,
@@ -179,14 +217,8 @@ pub(crate) fn perform_key_operation(
     algorithm: RsaAlgorithm,
     value: &[u8],
 ) -> Result<(String, Vec<u8>)> {
-    let usable = usable_version(ctx, vault_name, name, version, op)?;
-    let result = run_key_operation(ctx, &usable, op, algorithm, value)?;
-    let algorithm_name = match op {
-        KeyOperation::Sign => "RS256",
-        _ => algorithm.name(),
-    };
-    ctx.audit_success(&usable.key_id, &format!("{op:?} {algorithm_name}"))?;
-    Ok((usable.key_id, result))
+    perform_key_operation_wiped(ctx, vault_name, name, version, op, algorithm, value)
+        .map(|(key_id, result)| (key_id, result.into_unprotected()))
 }
 
 pub fn invoke_key_operation(
@@ -199,26 +231,26 @@ pub fn invoke_key_operation(
     let algorithm = RsaAlgorithm::parse(&a.algorithm).ok_or_else(|| {
         Error::invalid_argument("Algorithm", "must be RSA-OAEP-256, RSA-OAEP or RSA1_5")
     })?;
-    let value = crate::b64::decode(&a.byte_array_value)
-        .map_err(|_| Error::invalid_argument("ByteArrayValue", "must be standard base64"))?;
-    if value.is_empty() {
+    let value = crate::crypto::decode_base64_secret(&a.byte_array_value)
+        .ok_or_else(|| Error::invalid_argument("ByteArrayValue", "must be standard base64"))?;
+    if value.expose().is_empty() {
         return Err(Error::invalid_argument(
             "ByteArrayValue",
             "must not be empty",
         ));
     }
-    let (key_id, result) = perform_key_operation(
+    let (key_id, result) = perform_key_operation_wiped(
         ctx,
         &a.vault_name,
         &a.name,
         a.version.as_deref(),
         op,
         algorithm,
-        &value,
+        value.expose(),
     )?;
     Ok(KeyOperationResult {
         key_id,
-        raw_result: crate::b64::encode(&result),
+        raw_result: Zeroizing::new(crate::b64::encode(result.expose())),
         algorithm: algorithm.name().to_string(),
     })
 }

@@ -3,7 +3,7 @@
 use super::boundary::{
     Caller, KeyReference, KeyVaultBoundary, RsaPublicKey, VaultKey, VaultProperties, Wrapped,
 };
-use super::key_operations::{perform_key_operation, KeyOperation};
+use super::key_operations::{perform_key_operation, perform_key_operation_wiped, KeyOperation};
 use super::keys::{active_key, find_version};
 use super::{active_vault, authorize};
 use crate::crypto::{RsaAlgorithm, Secret};
@@ -77,7 +77,7 @@ impl KeyVaultBoundary for LocalKeyVault {
                 let row = find_version(tx, &k, key.version.as_deref())?;
                 Ok(vault_key(key, row))
             })?;
-            ctx.audit_success(&found.id(), "Get")?;
+            ctx.audit_success(&found.id(), "Get");
             Ok(found)
         })
     }
@@ -95,7 +95,7 @@ impl KeyVaultBoundary for LocalKeyVault {
                     .map(|r| vault_key(key, r))
                     .collect::<Vec<_>>())
             })?;
-            ctx.audit_success(&key.id(), "ListVersions")?;
+            ctx.audit_success(&key.id(), "ListVersions");
             Ok(versions)
         })
     }
@@ -145,7 +145,7 @@ impl KeyVaultBoundary for LocalKeyVault {
     ) -> Result<Secret> {
         let ctx = self.context(caller);
         self.audited(&ctx, key, || {
-            let (_, bytes) = perform_key_operation(
+            let (_, unwrapped) = perform_key_operation_wiped(
                 &ctx,
                 &key.vault_name,
                 &key.name,
@@ -154,7 +154,7 @@ impl KeyVaultBoundary for LocalKeyVault {
                 algorithm,
                 value,
             )?;
-            Ok(Secret::new(bytes))
+            Ok(unwrapped)
         })
     }
 

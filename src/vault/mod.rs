@@ -70,7 +70,22 @@ pub(crate) fn authorize(
     principal: &Principal,
     permission: &str,
 ) -> Result<()> {
-    let granted = sql::list_policies(tx, &vault.name)?
+    authorize_by(
+        &sql::list_policies(tx, &vault.name)?,
+        vault,
+        principal,
+        permission,
+    )
+}
+
+/// [`authorize`] against policies already read (a key snapshot's).
+pub(crate) fn authorize_by(
+    policies: &[PolicyRow],
+    vault: &VaultRow,
+    principal: &Principal,
+    permission: &str,
+) -> Result<()> {
+    let granted = policies
         .iter()
         .filter(|p| policy_matches(p, principal))
         .any(|p| {
@@ -237,11 +252,15 @@ arguments! {
 
 pub fn get_key_vault(ctx: &Context<'_>, a: GetKeyVaultArgs) -> Result<Vec<KeyVaultOut>> {
     let target = a.vault_name.clone().unwrap_or_default();
-    ctx.transaction(&target, |tx| {
+    let now = ctx.now();
+    // A read purges nothing: what passed its retention is treated as already gone.
+    let live = |v: &VaultRow| v.scheduled_purge.is_none_or(|p| p > now);
+    ctx.read_audited(&target, |tx| {
         let vaults = match &a.vault_name {
             Some(name) => {
                 let v = sql::get_vault(tx, name)?
-                    .filter(|v| v.deleted_date.is_some() == a.in_removed_state);
+                    .filter(|v| v.deleted_date.is_some() == a.in_removed_state)
+                    .filter(live);
                 match v {
                     Some(v) => vec![v],
                     None => {
@@ -260,7 +279,11 @@ pub fn get_key_vault(ctx: &Context<'_>, a: GetKeyVaultArgs) -> Result<Vec<KeyVau
                     }
                 }
             }
-            None => sql::list_vaults(tx, a.in_removed_state)?,
+            None => {
+                let mut vaults = sql::list_vaults(tx, a.in_removed_state)?;
+                vaults.retain(live);
+                vaults
+            }
         };
         vaults.iter().map(|v| vault_output(ctx, tx, v)).collect()
     })

@@ -1,6 +1,7 @@
 //! A small safe wrapper over the C ABI, so the integration tests drive the library exactly as a
 //! C or PowerShell host does: strings in, JSON out, every returned string freed.
 #![allow(dead_code)]
+#![deny(clippy::undocumented_unsafe_blocks)]
 
 use customer_key::ffi::{ck_call, ck_close, ck_free_string, ck_open, ck_session};
 use serde_json::{json, Value};
@@ -11,8 +12,10 @@ pub struct Ck {
     session: *mut ck_session,
 }
 
-// The library promises a session is safe to share between threads.
+// SAFETY: the library promises a session may be used from several threads at once (ck_call's
+// contract), and `Ck` holds nothing but the session pointer.
 unsafe impl Send for Ck {}
+// SAFETY: as for Send: every method takes `&self` and only passes the pointer to ck_call.
 unsafe impl Sync for Ck {}
 
 /// A failed call: the status and the error envelope's `error` object.
@@ -34,6 +37,10 @@ impl CallError {
     }
 }
 
+/// Reads and releases a string the library returned.
+///
+/// # Safety
+/// `p` is NULL (a failed assertion) or a string from `out_json` not yet released.
 pub unsafe fn take_json(p: *mut c_char) -> Value {
     assert!(!p.is_null(), "the library returned no JSON");
     let text = CStr::from_ptr(p).to_str().expect("UTF-8").to_owned();
@@ -46,7 +53,9 @@ impl Ck {
         let options = CString::new(options.to_string()).unwrap();
         let mut session = std::ptr::null_mut();
         let mut out = std::ptr::null_mut();
+        // SAFETY: the options are a live NUL-terminated string; both outputs are local pointers.
         let status = unsafe { ck_open(options.as_ptr(), &mut session, &mut out) };
+        // SAFETY: ck_open writes `out` on success and failure alike, and it is released once here.
         let body = unsafe { take_json(out) };
         if status == 0 {
             assert!(!session.is_null());
@@ -71,7 +80,10 @@ impl Ck {
         let op = CString::new(operation).unwrap();
         let args = CString::new(args.to_string()).unwrap();
         let mut out = std::ptr::null_mut();
+        // SAFETY: `self.session` is live until drop; the strings are live and NUL-terminated;
+        // `out` is a local pointer.
         let status = unsafe { ck_call(self.session, op.as_ptr(), args.as_ptr(), &mut out) };
+        // SAFETY: ck_call writes `out` on success and failure alike, and it is released once here.
         let body = unsafe { take_json(out) };
         if status == 0 {
             Ok(body)
@@ -84,6 +96,11 @@ impl Ck {
             );
             Err(CallError { status, error })
         }
+    }
+
+    /// The session pointer, for a test that calls an export itself. It stays owned by `self`.
+    pub fn raw(&self) -> *const ck_session {
+        self.session
     }
 
     /// Calls and expects success.
@@ -105,6 +122,8 @@ impl Ck {
 
 impl Drop for Ck {
     fn drop(&mut self) {
+        // SAFETY: the session came from ck_open, is closed only here, and `&mut self` means no
+        // other thread is using it.
         unsafe { ck_close(self.session) };
     }
 }

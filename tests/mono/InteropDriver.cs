@@ -91,24 +91,24 @@ namespace CustomerKey.Tests
             // ck_open failures: bad options give an envelope and no session.
             Check("ck_open rejects bad options", delegate
             {
-                IntPtr s;
+                CkSessionHandle s;
                 Reply r = Ck.Open("{not json", out s);
-                if (s != IntPtr.Zero) { Ck.Close(s); return "returned a session for invalid JSON"; }
+                if (s != null && !s.IsInvalid) { Ck.Close(s); return "returned a session for invalid JSON"; }
                 return r.ExpectError(1, null, "InvalidArgument");
             });
 
             string store = Path.Combine(scratch, "store");
-            IntPtr session = IntPtr.Zero;
+            CkSessionHandle session = null;
             Check("ck_open", delegate
             {
                 Reply r = Ck.Open(Json.Write(new Dictionary<string, object> {
                     { "Store", store }, { "UserPrincipalName", Upn }, { "TimeShiftSeconds", 0L } }), out session);
                 if (r.Status != 0) return "status " + r.Status + ": " + r.Text;
-                if (session == IntPtr.Zero) return "status 0 but NULL session";
+                if (session == null || session.IsInvalid) return "status 0 but NULL session";
                 if (r.Text != null) Json.Parse(r.Text); // whatever it says must be JSON
                 return null;
             });
-            if (session == IntPtr.Zero)
+            if (session == null || session.IsInvalid)
             {
                 Fail("remaining checks", "no session");
                 FinishFrees();
@@ -148,7 +148,9 @@ namespace CustomerKey.Tests
             });
             Check("NULL session", delegate
             {
-                return Ck.Call(IntPtr.Zero, "Get-KeyVault", "{}").ExpectError(-1, null, null);
+                // A handle that holds no session reaches the library as NULL.
+                using (var none = new CkSessionHandle())
+                    return Ck.Call(none, "Get-KeyVault", "{}").ExpectError(-1, null, null);
             });
 
             // UTF-8 both ways: a non-ASCII tag, and the non-ASCII UPN of ck_open in the access policy.
@@ -304,15 +306,34 @@ namespace CustomerKey.Tests
                 return null;
             });
 
-            // Close, reopen the same store: the vault persisted. ck_close(NULL) is a no-op.
+            // Disposing the handle closes the session: a later call with it is refused before it
+            // reaches the library, and a second Dispose does nothing. ck_close(NULL) is a no-op.
+            Check("disposed handle closes the session", delegate
+            {
+                CkSessionHandle closed = session;
+                Ck.Close(closed);
+                session = null;
+                if (!closed.IsClosed) return "handle not closed after Dispose";
+                closed.Dispose();
+                Ck.CloseRaw(IntPtr.Zero);
+                try
+                {
+                    Reply r = Ck.Call(closed, "Get-KeyVault", "{}");
+                    return r.ExpectError(-1, null, null) == null ? null
+                        : "a call with a disposed handle answered status " + r.Status + ": " + Shorten(r.Text);
+                }
+                catch (ObjectDisposedException)
+                {
+                    return null; // the marshaller refuses a closed SafeHandle
+                }
+            });
+
+            // Reopen the same store: the vault persisted.
             Check("ck_close and reopen", delegate
             {
-                Ck.Close(session);
-                session = IntPtr.Zero;
-                Ck.Close(IntPtr.Zero);
-                IntPtr again;
+                CkSessionHandle again;
                 Reply r = Ck.Open(Json.Write(new Dictionary<string, object> { { "Store", store }, { "UserPrincipalName", Upn } }), out again);
-                if (r.Status != 0 || again == IntPtr.Zero) return "reopen: status " + r.Status + ": " + r.Text;
+                if (r.Status != 0 || again == null || again.IsInvalid) return "reopen: status " + r.Status + ": " + r.Text;
                 try
                 {
                     Reply g = Ck.Call(again, "Get-KeyVault", Json.Write(new Dictionary<string, object> { { "VaultName", Vault } }));
@@ -344,7 +365,7 @@ namespace CustomerKey.Tests
             FinishFrees();
         }
 
-        static string Worker(IntPtr session, int id)
+        static string Worker(CkSessionHandle session, int id)
         {
             var rng = new Random(id * 7919 + 1);
             for (int i = 0; i < KeysPerThread; i++)
@@ -371,7 +392,7 @@ namespace CustomerKey.Tests
             return null;
         }
 
-        static string Operation(IntPtr session, string key, string op, string valueB64, out string result)
+        static string Operation(CkSessionHandle session, string key, string op, string valueB64, out string result)
         {
             result = null;
             Reply r = Ck.Call(session, "Invoke-KeyVaultKeyOperation", Json.Write(new Dictionary<string, object> {
@@ -546,7 +567,7 @@ namespace CustomerKey.Tests
             return new Reply { Status = status, Text = Take(json) };
         }
 
-        public static Reply Open(string options, out IntPtr session)
+        public static Reply Open(string options, out CkSessionHandle session)
         {
             IntPtr json;
             int status = NativeMethods.ck_open(options, out session, out json);
@@ -555,7 +576,7 @@ namespace CustomerKey.Tests
             return new Reply { Status = status, Text = Take(json) };
         }
 
-        public static Reply Call(IntPtr session, string operation, string arguments)
+        public static Reply Call(CkSessionHandle session, string operation, string arguments)
         {
             IntPtr json;
             int status = NativeMethods.ck_call(session, operation, arguments, out json);
@@ -564,7 +585,14 @@ namespace CustomerKey.Tests
             return new Reply { Status = status, Text = Take(json) };
         }
 
-        public static void Close(IntPtr session)
+        /// Disposing the handle is how a session is closed: its ReleaseHandle calls ck_close.
+        public static void Close(CkSessionHandle session)
+        {
+            session.Dispose();
+            Called("ck_close");
+        }
+
+        public static void CloseRaw(IntPtr session)
         {
             NativeMethods.ck_close(session);
             Called("ck_close");

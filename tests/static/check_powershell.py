@@ -11,11 +11,17 @@ Checks (one "PASS/FAIL <check>: detail" line each, then "N passed, N failed"; ex
 * parse <file>: no ERROR or MISSING node, except where ALLOW_LIST excuses it (below).
 * allow-list <gap>: every ALLOW_LIST reproduction still fails to parse (so the list cannot rot:
   once the grammar learns the construct, the entry fails and must be deleted).
+* loader: CustomerKey.psm1 defines no function (it only loads Native.cs, Private/, Public/).
+* public <file>: each Public/**/*.ps1 defines exactly one top-level function, a Verb-Ck* cmdlet
+  named as the file. private <file>: each Private/**/*.ps1 defines exactly one top-level
+  function named as the file, and no Verb-Ck* function (every *-Ck* function is a cmdlet).
 * exports: the manifest's FunctionsToExport (a literal list in the .psd1 hashtable) equals the
-  public functions (Verb-Ck*) defined at the top level of CustomerKey.psm1, which equal
-  {"<Verb>-Ck<Noun>" for each registry operation} + EXTRA_CMDLETS; a top-level Export-ModuleMember
-  -Function list, when the psm1 has one, equals them too. Private helpers must therefore not be
-  named Verb-Ck*: every *-Ck* function is a cmdlet.
+  Verb-Ck* functions defined in Public/** files, which equal {"<Verb>-Ck<Noun>" for each
+  registry operation} + EXTRA_CMDLETS; a literal top-level Export-ModuleMember -Function list,
+  when the psm1 has one, equals them too (a computed one is left to these checks; a wildcard
+  is refused).
+* cmdlet <name> file: an operation's cmdlet is in Public/<Area>/<name>.ps1 (Area from the
+  registry); EXTRA_CMDLETS are in Public/Session/.
 * cmdlet <name> parameters: the param() names equal the operation's parameter names exactly
   (case included; plus POWERSHELL_ONLY_PARAMETERS, which is empty); ValidateSet
   (case-insensitive set compare with AllowedValues), ValidateRange (Range) and the type
@@ -68,6 +74,10 @@ MODULE_DIR = Path("powershell") / "CustomerKey"
 MODULE_NAME = "CustomerKey"
 SCAN_DIRS = [Path("powershell"), Path("tests") / "powershell"]
 EXTENSIONS = {".ps1", ".psm1", ".psd1"}
+PUBLIC_DIR = "Public"
+PRIVATE_DIR = "Private"
+# Public/<SESSION_AREA>/ holds the hand-written cmdlets; the other Public/ folders are generated.
+SESSION_AREA = "Session"
 
 # Cmdlets the module exports that are not registry operations (session handling in PowerShell).
 EXTRA_CMDLETS = {"Connect-CkService", "Disconnect-CkService", "Get-CkConnection"}
@@ -587,7 +597,14 @@ def export_module_member_functions(src: Source) -> Optional[list]:
                 if el.type == "command_parameter" and len(flag) >= 3 and "-function".startswith(flag):
                     if i + 1 >= len(items):
                         raise NotLiteral("Export-ModuleMember -Function without a value")
-                    value = literal_value(src, items[i + 1])
+                    try:
+                        value = literal_value(src, items[i + 1])
+                    except NotLiteral:
+                        if re.search(r"[*?]", src.text(items[i + 1])):
+                            raise
+                        # Computed (the loader exports the Public/ file names): the manifest
+                        # and the Public/ files are what the exports check compares.
+                        continue
                     names = value if isinstance(value, list) else [value]
                     for n in names:
                         if not isinstance(n, str) or re.search(r"[*?\[\]]", n):
@@ -923,6 +940,45 @@ def check_help(fn: Function) -> list:
     return problems
 
 
+def check_loader(psm1: Source) -> list:
+    """The psm1 only loads: it defines no function (helpers live in Private/, cmdlets in Public/)."""
+    names = [f.name for f in all_functions(psm1)]
+    return [f"defines functions {names}; put helpers in {PRIVATE_DIR}/ and cmdlets in "
+            f"{PUBLIC_DIR}/, one per file"] if names else []
+
+
+def _file_function(rel: str, functions: list) -> tuple:
+    """(problems, the file's one function or None): exactly one top-level function, named as
+    the file (PowerShell names are case-insensitive, but the file name must match exactly)."""
+    stem = Path(rel).stem
+    if len(functions) != 1:
+        return [f"defines {len(functions)} top-level functions "
+                f"{[f.name for f in functions]}; one per file, named as the file ({stem})"], None
+    fn = functions[0]
+    if fn.name != stem:
+        return [f"defines {fn.name}, but the file is named {stem}"], fn
+    return [], fn
+
+
+def check_public_file(rel: str, functions: list) -> list:
+    """A Public/ file defines exactly one Verb-Ck* function named as the file."""
+    problems, fn = _file_function(rel, functions)
+    if fn is not None and not PUBLIC_FUNCTION.match(fn.name):
+        problems.append(f"{fn.name} is not named Verb-Ck<Noun>; only cmdlets go in {PUBLIC_DIR}/")
+    return problems
+
+
+def check_private_file(rel: str, functions: list) -> list:
+    """A Private/ file defines exactly one helper named as the file, never a Verb-Ck* name
+    (every *-Ck* function is a cmdlet, and cmdlets live in Public/)."""
+    problems, fn = _file_function(rel, functions)
+    for f in functions:
+        if PUBLIC_FUNCTION.match(f.name):
+            problems.append(f"{f.name} is named like a cmdlet (Verb-Ck*); cmdlets go in "
+                            f"{PUBLIC_DIR}/, helpers are named without the Ck prefix")
+    return problems
+
+
 def check_verb(name: str) -> list:
     if "-" not in name:
         return []
@@ -1019,48 +1075,70 @@ def run(root: Path, registry: dict, report: Report) -> None:
         report.result("module files", [f"{psm1_rel} is missing"])
         return
 
+    # Layout: the psm1 only loads; one function per Public/ and Private/ file, named as the file.
+    report.result("loader", check_loader(psm1), f"{psm1_rel} defines no functions")
+    public_prefix = (MODULE_DIR / PUBLIC_DIR).as_posix() + "/"
+    private_prefix = (MODULE_DIR / PRIVATE_DIR).as_posix() + "/"
+    by_name: dict = {}  # cmdlet name -> (Source, Function)
+    public = []
+    for rel, src in sources.items():
+        if rel.startswith(public_prefix) and rel.endswith(".ps1"):
+            functions = top_level_functions(src)
+            report.result(f"public {rel[len(public_prefix):]}", check_public_file(rel, functions),
+                          "one cmdlet, named as the file")
+            for f in functions:
+                public.append(f.name)
+                by_name.setdefault(f.name, (src, f, rel))
+        elif rel.startswith(private_prefix) and rel.endswith(".ps1"):
+            report.result(f"private {rel[len(private_prefix):]}",
+                          check_private_file(rel, top_level_functions(src)),
+                          "one helper, named as the file, not Verb-Ck*")
+
     # Exports.
-    functions = top_level_functions(psm1)
-    by_name = {}
-    for f in functions:
-        by_name.setdefault(f.name, f)
-    public = [f.name for f in functions if PUBLIC_FUNCTION.match(f.name)]
     try:
         if psd1 is None:
             raise NotLiteral(f"{psd1_rel} is missing")
         exported = manifest_functions(psd1)
-        problems = check_exports(exported, public, registry,
-                                 export_module_member_functions(psm1))
+        problems = check_exports(exported, [n for n in public if PUBLIC_FUNCTION.match(n)],
+                                 registry, export_module_member_functions(psm1))
         report.result("exports", problems,
-                      f"FunctionsToExport == module functions == registry ({len(exported)})")
+                      f"FunctionsToExport == Public/ functions == registry ({len(exported)})")
     except NotLiteral as e:
         report.result("exports", [str(e)])
 
     # Per-cmdlet parity.
     for op in registry["Operations"]:
         name = expected_cmdlet(op)
-        fn = by_name.get(name)
-        if fn is None:
-            report.result(f"cmdlet {name}", [f"not defined at the top level of {psm1_rel}"])
+        found = by_name.get(name)
+        area = op.get("Area")
+        want_rel = f"{public_prefix}{area}/{name}.ps1" if area else None
+        if found is None:
+            report.result(f"cmdlet {name}", [f"not defined in {want_rel or public_prefix + '*/' + name + '.ps1'}"])
             continue
-        report.result(f"cmdlet {name} parameters", check_parameters(psm1, fn, op),
+        src, fn, rel = found
+        if want_rel is not None:
+            report.result(f"cmdlet {name} file", [] if rel == want_rel else
+                          [f"defined in {rel}, but its registry Area {area!r} puts it in {want_rel}"],
+                          rel)
+        report.result(f"cmdlet {name} parameters", check_parameters(src, fn, op),
                       f"{len(op['Parameters'])} parameters agree")
         sets = op.get("ParameterSets") or []
-        report.result(f"cmdlet {name} parameter-sets", check_parameter_sets(psm1, fn, op),
+        report.result(f"cmdlet {name} parameter-sets", check_parameter_sets(src, fn, op),
                       f"{len(sets)} sets, default {op.get('DefaultParameterSetName')}" if sets
                       else "no parameter sets")
-        report.result(f"cmdlet {name} output-type", check_output_type(psm1, fn, op),
+        report.result(f"cmdlet {name} output-type", check_output_type(src, fn, op),
                       op.get("OutputType") or "None")
-        report.result(f"cmdlet {name} should-process", check_should_process(psm1, fn, op),
+        report.result(f"cmdlet {name} should-process", check_should_process(src, fn, op),
                       "ConfirmImpact " + op["ConfirmImpact"] if op["StateChanging"]
                       else "read-only")
         report.result(f"cmdlet {name} help", check_help(fn), "synopsis, example, parameters")
     for name in sorted(EXTRA_CMDLETS):
-        fn = by_name.get(name)
-        if fn is None:
-            report.result(f"cmdlet {name}", [f"not defined at the top level of {psm1_rel}"])
+        found = by_name.get(name)
+        want_rel = f"{public_prefix}{SESSION_AREA}/{name}.ps1"
+        if found is None or found[2] != want_rel:
+            report.result(f"cmdlet {name}", [f"not defined in {want_rel}"])
             continue
-        report.result(f"cmdlet {name} help", check_help(fn), "synopsis, example, parameters")
+        report.result(f"cmdlet {name} help", check_help(found[1]), "synopsis, example, parameters")
 
     # Verbs of every Verb-Noun function in the module.
     verb_problems = []

@@ -4,6 +4,8 @@ Run: python -m unittest tests/static/test_check_powershell.py (tests/static/run.
 """
 
 import io
+import json
+import re
 import sys
 import tempfile
 import textwrap
@@ -568,37 +570,136 @@ class ExportAndVerbChecks(unittest.TestCase):
         self.assertEqual(cp.check_verb("Undo-CkKeyVaultRemoval"), [])
 
 
+MODULE = "powershell/CustomerKey/"
+LOADER = """
+$files = [System.IO.Directory]::GetFiles($PSScriptRoot, '*.ps1', [System.IO.SearchOption]::AllDirectories)
+foreach ($file in $files) {
+    . $file
+}
+Export-ModuleMember -Function @($files | ForEach-Object { [System.IO.Path]::GetFileNameWithoutExtension($_) })
+"""
+PRIVATE_HELPER = "function Invoke-NativeOperation {\n    param()\n}\n"
+
+
+def session_snippets():
+    """EXTRAS split into its three functions, by name."""
+    chunks = re.split(r"\n(?=<#)", EXTRAS.strip())
+    return {re.search(r"function (\S+)", c).group(1): c + "\n" for c in chunks}
+
+
+def good_tree():
+    """{path: content} of a module laid out as the real one: loader, manifest, Private/,
+    Public/<Area>/ and Public/Session/."""
+    tree = {
+        MODULE + "CustomerKey.psm1": LOADER,
+        MODULE + "CustomerKey.psd1": MANIFEST,
+        MODULE + "Private/Invoke-NativeOperation.ps1": PRIVATE_HELPER,
+        MODULE + "Public/KeyVault/New-CkKeyVault.ps1": GOOD_NEW,
+        MODULE + "Public/KeyVault/Remove-CkKeyVaultAccessPolicy.ps1": GOOD_REMOVE,
+        MODULE + "Public/KeyVault/Get-CkKeyVault.ps1": GOOD_GET,
+        MODULE + "Public/KeyVault/Get-CkKeyVaultKey.ps1": GOOD_GET_KEY,
+    }
+    for name, code in session_snippets().items():
+        tree[MODULE + f"Public/Session/{name}.ps1"] = code
+    return tree
+
+
 class EndToEnd(unittest.TestCase):
-    def run_tree(self, psm1, psd1=MANIFEST):
+    def run_tree(self, tree, registry=REGISTRY):
         with tempfile.TemporaryDirectory() as d:
-            mod = Path(d) / "powershell" / "CustomerKey"
-            mod.mkdir(parents=True)
-            (mod / "CustomerKey.psm1").write_text(psm1, encoding="utf-8")
-            (mod / "CustomerKey.psd1").write_text(psd1, encoding="utf-8")
+            for rel, content in tree.items():
+                path = Path(d) / rel
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(content, encoding="utf-8")
             out = io.StringIO()
             report = cp.Report(out)
-            cp.run(Path(d), REGISTRY, report)
+            cp.run(Path(d), registry, report)
             return report, out.getvalue()
 
+    def assertOnlyFailure(self, tree, expected, registry=REGISTRY, failures=1):
+        report, out = self.run_tree(tree, registry)
+        self.assertIn(expected, out)
+        self.assertEqual(report.failed, failures, out)
+
     def test_good_module_passes(self):
-        report, out = self.run_tree(GOOD_NEW + GOOD_REMOVE + GOOD_GET + GOOD_GET_KEY + EXTRAS)
+        report, out = self.run_tree(good_tree())
         self.assertEqual(report.failed, 0, out)
         self.assertGreater(report.passed, 10, out)
         self.assertIn("PASS cmdlet Get-CkKeyVaultKey parameter-sets: 3 sets, default ByVaultName", out)
+        self.assertIn("PASS public KeyVault/New-CkKeyVault.ps1", out)
+        self.assertIn("PASS private Invoke-NativeOperation.ps1", out)
+        self.assertIn("PASS loader", out)
 
     def test_bad_module_fails(self):
-        bad = GOOD_NEW.replace("if ($PSCmdlet.ShouldProcess($VaultName, 'Create'))", "if ($true")
-        report, out = self.run_tree(bad + GOOD_REMOVE + GOOD_GET + GOOD_GET_KEY + EXTRAS)
-        self.assertIn("FAIL parse powershell/CustomerKey/CustomerKey.psm1", out)
+        tree = good_tree()
+        rel = MODULE + "Public/KeyVault/New-CkKeyVault.ps1"
+        tree[rel] = edit(tree[rel], "if ($PSCmdlet.ShouldProcess($VaultName, 'Create'))", "if ($true")
+        report, out = self.run_tree(tree)
+        self.assertIn("FAIL parse " + rel, out)
         self.assertIn("FAIL cmdlet New-CkKeyVault should-process", out)
 
     def test_bad_parameter_sets_fail(self):
-        bad = edit(GOOD_GET_KEY, "DefaultParameterSetName = 'ByVaultName'",
-                   "DefaultParameterSetName = 'ByKeyVersions'")
-        report, out = self.run_tree(GOOD_NEW + GOOD_REMOVE + GOOD_GET + bad + EXTRAS)
-        self.assertEqual(report.failed, 1, out)
-        self.assertIn("FAIL cmdlet Get-CkKeyVaultKey parameter-sets: DefaultParameterSetName "
-                      "'ByKeyVersions' != registry 'ByVaultName'", out)
+        tree = good_tree()
+        rel = MODULE + "Public/KeyVault/Get-CkKeyVaultKey.ps1"
+        tree[rel] = edit(tree[rel], "DefaultParameterSetName = 'ByVaultName'",
+                         "DefaultParameterSetName = 'ByKeyVersions'")
+        self.assertOnlyFailure(tree, "FAIL cmdlet Get-CkKeyVaultKey parameter-sets: "
+                               "DefaultParameterSetName 'ByKeyVersions' != registry 'ByVaultName'")
+
+    def test_loader_must_not_define_functions(self):
+        tree = good_tree()
+        tree[MODULE + "CustomerKey.psm1"] = LOADER + PRIVATE_HELPER.replace("Invoke-", "Get-")
+        self.assertOnlyFailure(tree, "FAIL loader: defines functions ['Get-NativeOperation']")
+
+    def test_public_file_defines_one_function_named_as_the_file(self):
+        tree = good_tree()
+        rel = MODULE + "Public/KeyVault/Get-CkKeyVault.ps1"
+        tree[rel] += PRIVATE_HELPER
+        self.assertOnlyFailure(tree, "FAIL public KeyVault/Get-CkKeyVault.ps1: defines 2 "
+                               "top-level functions ['Get-CkKeyVault', 'Invoke-NativeOperation']")
+        tree = good_tree()
+        del tree[rel]
+        tree[MODULE + "Public/KeyVault/Get-CkVault.ps1"] = GOOD_GET
+        self.assertOnlyFailure(tree, "FAIL public KeyVault/Get-CkVault.ps1: defines "
+                               "Get-CkKeyVault, but the file is named Get-CkVault")
+        tree = good_tree()
+        tree[MODULE + "Public/KeyVault/Invoke-NativeOperation.ps1"] = PRIVATE_HELPER
+        self.assertOnlyFailure(tree, "Invoke-NativeOperation is not named Verb-Ck<Noun>")
+
+    def test_no_cmdlet_in_private(self):
+        tree = good_tree()
+        tree[MODULE + "Private/Get-CkSecret.ps1"] = "function Get-CkSecret {\n    param()\n}\n"
+        report, out = self.run_tree(tree)
+        self.assertIn("FAIL private Get-CkSecret.ps1: Get-CkSecret is named like a cmdlet", out)
+        tree = good_tree()
+        tree[MODULE + "Private/Helpers.ps1"] = PRIVATE_HELPER + PRIVATE_HELPER.replace("Invoke-", "Get-")
+        self.assertOnlyFailure(tree, "FAIL private Helpers.ps1: defines 2 top-level functions")
+
+    def test_cmdlet_in_the_wrong_folder(self):
+        registry = json.loads(json.dumps(REGISTRY))
+        registry["Operations"][2]["Area"] = "Exchange"
+        self.assertOnlyFailure(good_tree(), "FAIL cmdlet Get-CkKeyVault file: defined in "
+                               "powershell/CustomerKey/Public/KeyVault/Get-CkKeyVault.ps1, but its "
+                               "registry Area 'Exchange' puts it in", registry)
+        tree = good_tree()
+        tree[MODULE + "Public/KeyVault/Get-CkConnection.ps1"] = \
+            tree.pop(MODULE + "Public/Session/Get-CkConnection.ps1")
+        self.assertOnlyFailure(tree, "FAIL cmdlet Get-CkConnection: not defined in "
+                               "powershell/CustomerKey/Public/Session/Get-CkConnection.ps1")
+
+    def test_exports_follow_public_files(self):
+        tree = good_tree()
+        del tree[MODULE + "Public/KeyVault/Get-CkKeyVault.ps1"]
+        report, out = self.run_tree(tree)
+        self.assertIn("FAIL exports: FunctionsToExport != module functions: only in "
+                      "FunctionsToExport ['Get-CkKeyVault']", out)
+        self.assertIn("FAIL cmdlet Get-CkKeyVault: not defined", out)
+
+    def test_computed_export_module_member_is_left_to_the_other_checks(self):
+        self.assertIsNone(cp.export_module_member_functions(cp.Source(LOADER)))
+        with self.assertRaises(cp.NotLiteral):
+            cp.export_module_member_functions(
+                cp.Source("Export-ModuleMember -Function @(Get-Thing '*-Ck*')\n"))
 
     def test_missing_module_fails(self):
         with tempfile.TemporaryDirectory() as d:

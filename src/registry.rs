@@ -1,12 +1,45 @@
-//! Dispatch by name: the registry holds every domain's operations (assembled by the crate
-//! root), finds one in a map, builds the call's context and audits failures.
+//! Above every domain: the list of domains (their operations and job kinds), dispatch by
+//! name through a map, the call context built per call, failures audited; and opening a
+//! session with every domain's job kinds. The C ABI, the CLI (and later the HTTPS endpoint)
+//! enter here.
 
-use super::{validate, Context, Operation};
 use crate::error::{Error, Result};
 use crate::identity::Principal;
-use crate::session::Session;
+use crate::jobs::JobKind;
+use crate::operations::{validate, Context, Operation};
+use crate::session::{Session, SessionOptions};
+use once_cell::sync::Lazy;
 use serde_json::{json, Value};
 use std::collections::HashMap;
+use std::sync::Arc;
+
+static REGISTRY: Lazy<Registry> = Lazy::new(|| {
+    Registry::new(vec![
+        crate::vault::operations::operations(),
+        crate::aip::operations::operations(),
+    ])
+        .unwrap_or_else(|duplicate| panic!("the operation registry is inconsistent: {duplicate}"))
+});
+
+/// Every operation of every domain.
+pub fn registry() -> &'static Registry {
+    &REGISTRY
+}
+
+/// The background job kinds of every domain, for the session's runner.
+pub fn job_kinds() -> Vec<Arc<dyn JobKind>> {
+    crate::jobs::builtin_kinds()
+}
+
+/// Opens a session whose runner resumes every domain's jobs.
+pub fn open_session(options: SessionOptions) -> Result<Session> {
+    Session::open(options, job_kinds())
+}
+
+/// [`open_session`] from `ck_open`'s JSON options.
+pub fn open_session_json(options: &Value) -> Result<Session> {
+    Session::open_json(options, job_kinds())
+}
 
 pub struct Registry {
     operations: Vec<Operation>,
@@ -53,18 +86,30 @@ impl Registry {
 
     /// Runs one operation as the session's user.
     pub fn call(&self, session: &Session, operation: &str, arguments: &Value) -> Result<Value> {
-        self.call_as(session, session.principal(), operation, arguments)
+        let text = self.call_json_as(session, session.principal(), operation, arguments)?;
+        serde_json::from_str(&text).map_err(|e| Error::internal(format!("result decoding: {e}")))
+    }
+
+    /// Runs one operation as the session's user; the result as JSON text (what `ck_call`
+    /// returns, serialized once).
+    pub fn call_json(
+        &self,
+        session: &Session,
+        operation: &str,
+        arguments: &Value,
+    ) -> Result<String> {
+        self.call_json_as(session, session.principal(), operation, arguments)
     }
 
     /// Runs one operation as `principal`: checks the arguments against the operation's
     /// parameters, then runs its handler; a failure at any stage is audited once.
-    pub fn call_as(
+    pub fn call_json_as(
         &self,
         session: &Session,
         principal: &Principal,
         operation: &str,
         arguments: &Value,
-    ) -> Result<Value> {
+    ) -> Result<String> {
         let op = self.find(operation).ok_or_else(|| {
             Error::invalid_argument(
                 "operation",

@@ -2,13 +2,16 @@
 //! table does the rest.
 
 use customer_key::operations::ParamType;
-use customer_key::{Error, Session, SessionOptions};
+use customer_key::{Error, SessionOptions};
 use serde_json::{Map, Value};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+mod generate_powershell;
+
 const USAGE: &str = "usage: customer-key [--store DIR] [--upn USER] [--time-shift SECONDS] <Operation> [-Param value ...]
        customer-key --list | --describe | --version
+       customer-key generate-powershell [--check] [DIR]
 Switches take no value (-Disable); arrays take comma-separated values (-KeyOps wrapKey,unwrapKey);
 hashtables take name=value pairs (-Tag owner=alice,env=prod); booleans take true/false; byte values
 and passwords take @file to read the value from a file (-ByteArrayValue @data.bin, -KeyFilePassword
@@ -22,6 +25,9 @@ fn fail(e: &Error) -> ExitCode {
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().is_some_and(|a| a == "generate-powershell") {
+        return generate_powershell::main(&args[1..]);
+    }
     match run(args) {
         Ok(Some(out)) => {
             use std::io::Write;
@@ -117,7 +123,7 @@ fn run(args: Vec<String>) -> Result<Option<String>, Error> {
             return Err(Error::invalid_argument(param.name, "is given twice"));
         }
     }
-    let session = Session::open(options)?;
+    let session = customer_key::open_session(options)?;
     let result = customer_key::registry().call(&session, op.name, &Value::Object(arguments))?;
     Ok(Some(
         serde_json::to_string_pretty(&result).unwrap_or_default(),

@@ -1,0 +1,293 @@
+//! One operation's cmdlet: an advanced function in its own file, help first, then the
+//! declaration PowerShell binds with, then a `process {}` block that asks ShouldProcess and
+//! hands `$PSBoundParameters` to the private `Invoke-NativeOperation`.
+
+use super::registry::{Operation, Parameter, ShouldProcess};
+use super::text::{self, quote, Piece};
+use super::HEADER;
+
+/// Help text is wrapped so that lines stay within this many columns, indentation included.
+const WIDTH: usize = 100;
+const HELP_INDENT: &str = "    ";
+const BODY_INDENT: &str = "        ";
+
+pub fn render(op: &Operation) -> String {
+    let mut out = Lines::default();
+    out.push(HEADER);
+    out.push(&format!("function {} {{", op.cmdlet_name()));
+    help(op, &mut out);
+    declaration(op, &mut out);
+    out.push("");
+    process_block(op, &mut out);
+    out.push("}");
+    out.finish()
+}
+
+#[derive(Default)]
+struct Lines(Vec<String>);
+
+impl Lines {
+    fn push(&mut self, line: &str) {
+        self.0.push(line.trim_end().to_string());
+    }
+    fn push_wrapped(&mut self, indent: &str, text: &str) {
+        for line in text::wrap(text, WIDTH - indent.len()) {
+            self.push(&format!("{indent}{line}"));
+        }
+    }
+    fn finish(self) -> String {
+        let mut s = self.0.join("\n");
+        s.push('\n');
+        s
+    }
+}
+
+fn help(op: &Operation, out: &mut Lines) {
+    let i = HELP_INDENT;
+    out.push(&format!("{i}<#"));
+    out.push(&format!("{i}.SYNOPSIS"));
+    out.push_wrapped(i, &op.synopsis);
+    if !op.description.trim().is_empty() {
+        out.push(&format!("{i}.DESCRIPTION"));
+        out.push_wrapped(i, &op.description);
+    }
+    for p in &op.parameters {
+        out.push(&format!("{i}.PARAMETER {}", p.name));
+        out.push_wrapped(i, &parameter_help(p));
+    }
+    for example in &op.examples {
+        out.push(&format!("{i}.EXAMPLE"));
+        // Code stays as written: wrapping would change what it does.
+        for line in example
+            .code
+            .replace("\r\n", "\n")
+            .trim_matches('\n')
+            .split('\n')
+        {
+            out.push(&format!("{i}{line}"));
+        }
+        if !example.remarks.trim().is_empty() {
+            // PowerShell takes the example's code up to the first blank line.
+            out.push("");
+            out.push_wrapped(i, &example.remarks);
+        }
+    }
+    out.push(&format!("{i}.OUTPUTS"));
+    for ty in output_types(op) {
+        out.push(&format!("{i}{ty}"));
+    }
+    if output_types(op).is_empty() {
+        out.push(&format!("{i}None"));
+    }
+    out.push(&format!("{i}#>"));
+}
+
+/// The .PARAMETER text: the registry's HelpMessage as a sentence, and what the module does
+/// with the value when that is not obvious from the type.
+fn parameter_help(p: &Parameter) -> String {
+    let mut help = p.help_message.trim().to_string();
+    if help.is_empty() {
+        help = format!("The {} parameter", p.name);
+    }
+    if !help.ends_with(['.', '!', '?']) {
+        help.push('.');
+    }
+    if p.is_path {
+        help.push_str(" Relative paths are resolved against the current PowerShell location.");
+    }
+    help
+}
+
+fn output_types(op: &Operation) -> Vec<&str> {
+    let mut types = Vec::new();
+    if op.output_type != "None" && !op.output_type.is_empty() {
+        types.push(op.output_type.as_str());
+    }
+    if let Some(when) = &op.output_type_when {
+        if !types.contains(&when.output_type.as_str()) {
+            types.push(when.output_type.as_str());
+        }
+    }
+    types
+}
+
+fn declaration(op: &Operation, out: &mut Lines) {
+    let mut binding = Vec::new();
+    if let Some(set) = &op.default_parameter_set_name {
+        binding.push(format!("DefaultParameterSetName = {}", quote(set)));
+    }
+    if op.state_changing {
+        binding.push("SupportsShouldProcess".to_string());
+        binding.push(format!("ConfirmImpact = {}", quote(&op.confirm_impact)));
+    }
+    out.push(&format!(
+        "{HELP_INDENT}[CmdletBinding({})]",
+        binding.join(", ")
+    ));
+    let types = output_types(op);
+    if !types.is_empty() {
+        let list: Vec<String> = types.iter().map(|t| quote(t)).collect();
+        out.push(&format!("{HELP_INDENT}[OutputType({})]", list.join(", ")));
+    }
+    out.push(&format!("{HELP_INDENT}param("));
+    for (index, p) in op.parameters.iter().enumerate() {
+        if index > 0 {
+            out.push("");
+        }
+        parameter(p, index + 1 == op.parameters.len(), out);
+    }
+    out.push(&format!("{HELP_INDENT})"));
+}
+
+fn parameter(p: &Parameter, last: bool, out: &mut Lines) {
+    let i = BODY_INDENT;
+    // One [Parameter()] per set the parameter belongs to; none named means every set.
+    let sets: Vec<(Option<&str>, bool)> = if p.parameter_sets.is_empty() {
+        vec![(None, p.mandatory)]
+    } else {
+        p.parameter_sets
+            .iter()
+            .map(|s| (Some(s.name.as_str()), s.mandatory))
+            .collect()
+    };
+    for (set, mandatory) in sets {
+        let mut args = Vec::new();
+        if let Some(set) = set {
+            args.push(format!("ParameterSetName = {}", quote(set)));
+        }
+        if mandatory {
+            args.push("Mandatory".to_string());
+        }
+        if p.value_from_pipeline_by_property_name {
+            args.push("ValueFromPipelineByPropertyName".to_string());
+        }
+        if !p.help_message.is_empty() {
+            args.push(format!("HelpMessage = {}", quote(&p.help_message)));
+        }
+        out.push(&format!("{i}[Parameter({})]", args.join(", ")));
+    }
+    if !p.aliases.is_empty() {
+        let list: Vec<String> = p.aliases.iter().map(|a| quote(a)).collect();
+        out.push(&format!("{i}[Alias({})]", list.join(", ")));
+    }
+    if !p.allowed_values.is_empty() {
+        let list: Vec<String> = p.allowed_values.iter().map(|v| quote(v)).collect();
+        out.push(&format!("{i}[ValidateSet({})]", list.join(", ")));
+    }
+    if let Some([low, high]) = p.range {
+        out.push(&format!("{i}[ValidateRange({low}, {high})]"));
+    }
+    let comma = if last { "" } else { "," };
+    out.push(&format!("{i}[{}] ${}{comma}", p.power_shell_type, p.name));
+}
+
+/// The body. A registry extension run in PowerShell (say, waiting on a returned job) would add
+/// its lines around the native call here, keyed by a per-operation registry field.
+fn process_block(op: &Operation, out: &mut Lines) {
+    let i = BODY_INDENT;
+    let call = format!(
+        "Invoke-NativeOperation -Cmdlet $PSCmdlet -Operation {} -BoundParameters $PSBoundParameters",
+        quote(&op.name)
+    );
+    out.push(&format!("{HELP_INDENT}process {{"));
+    match &op.should_process {
+        None => out.push(&format!("{i}{call}")),
+        Some(sp) => {
+            should_process(op, sp, out);
+            out.push(&format!(
+                "{i}if ($PSCmdlet.ShouldProcess($shouldProcessTarget, $shouldProcessAction)) {{"
+            ));
+            out.push(&format!("{i}    {call}"));
+            out.push(&format!("{i}}}"));
+        }
+    }
+    out.push(&format!("{HELP_INDENT}}}"));
+}
+
+fn should_process(op: &Operation, sp: &ShouldProcess, out: &mut Lines) {
+    let i = BODY_INDENT;
+    out.push(&format!(
+        "{i}$shouldProcessTarget = {}",
+        formatted(op, &sp.target)
+    ));
+    out.push(&format!(
+        "{i}$shouldProcessAction = {}",
+        formatted(op, &sp.action)
+    ));
+    // The first ActionWhen whose parameter was given wins.
+    for (index, when) in sp.action_when.iter().enumerate() {
+        let keyword = if index == 0 { "if" } else { "elseif" };
+        let given = bound(op, &when.parameter);
+        if index == 0 {
+            out.push(&format!("{i}{keyword} ({given}) {{"));
+        } else {
+            out.push(&format!("{i}}}"));
+            out.push(&format!("{i}{keyword} ({given}) {{"));
+        }
+        out.push(&format!(
+            "{i}    $shouldProcessAction = {}",
+            formatted(op, &when.action)
+        ));
+    }
+    if !sp.action_when.is_empty() {
+        out.push(&format!("{i}}}"));
+    }
+    if op.confirm_impact == "High" && op.parameter("Force").is_some() {
+        out.push(&format!(
+            "{i}# -Force skips the confirmation prompt, as in Az, but never -WhatIf: lowering"
+        ));
+        out.push(&format!("{i}# $ConfirmPreference leaves ShouldProcess in charge of -WhatIf. An explicit -Confirm wins."));
+        out.push(&format!(
+            "{i}if ({} -and -not $PSBoundParameters.ContainsKey('Confirm')) {{",
+            bound(op, "Force")
+        ));
+        out.push(&format!("{i}    $ConfirmPreference = 'None'"));
+        out.push(&format!("{i}}}"));
+    }
+}
+
+/// The condition "parameter `name` was given": a switch must also be on (-X:$false is not
+/// given), any other parameter counts with whatever value.
+fn bound(op: &Operation, name: &str) -> String {
+    let key = quote(name);
+    match op.parameter(name) {
+        Some(p) if p.is_switch() => {
+            format!(
+                "$PSBoundParameters.ContainsKey({key}) -and $PSBoundParameters[{key}].IsPresent"
+            )
+        }
+        _ => format!("$PSBoundParameters.ContainsKey({key})"),
+    }
+}
+
+/// A PowerShell expression for a registry text with `{Param}` placeholders: the literal when it
+/// has none, else a `-f` format over the bound parameters (arrays joined with ', ').
+fn formatted(op: &Operation, text: &str) -> String {
+    let pieces = text::placeholders(text);
+    if !pieces.iter().any(|p| matches!(p, Piece::Parameter(_))) {
+        return quote(text);
+    }
+    let mut format = String::new();
+    let mut arguments: Vec<String> = Vec::new();
+    for piece in pieces {
+        match piece {
+            Piece::Literal(s) => format.push_str(&s.replace('{', "{{").replace('}', "}}")),
+            Piece::Parameter(name) => {
+                let value = format!("$PSBoundParameters[{}]", quote(name));
+                let value = match op.parameter(name) {
+                    Some(p) if p.is_array() => format!("({value} -join ', ')"),
+                    _ => value,
+                };
+                let position = arguments
+                    .iter()
+                    .position(|a| *a == value)
+                    .unwrap_or_else(|| {
+                        arguments.push(value);
+                        arguments.len() - 1
+                    });
+                format.push_str(&format!("{{{position}}}"));
+            }
+        }
+    }
+    format!("({} -f {})", quote(&format), arguments.join(", "))
+}

@@ -1,0 +1,286 @@
+//! The registry as the generator reads it: the JSON `ck_describe` returns, and nothing from the
+//! Rust declarations behind it. Unknown fields are ignored, so the registry may grow.
+
+use super::text::{self, Piece};
+use serde::Deserialize;
+use serde_json::Value;
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Operation {
+    pub name: String,
+    pub verb: String,
+    pub noun: String,
+    pub synopsis: String,
+    pub output_type: String,
+    #[serde(default)]
+    pub output_type_when: Option<OutputTypeWhen>,
+    pub state_changing: bool,
+    pub confirm_impact: String,
+    #[serde(default)]
+    pub default_parameter_set_name: Option<String>,
+    pub parameters: Vec<Parameter>,
+    pub area: String,
+    pub description: String,
+    #[serde(default)]
+    pub examples: Vec<Example>,
+    #[serde(default)]
+    pub should_process: Option<ShouldProcess>,
+    /// Reserved for behaviour written in PowerShell around the native call (a -Wait on a
+    /// returned job, say). Not rendered yet, so anything in it is refused rather than ignored.
+    #[serde(default, rename = "PowerShell")]
+    pub power_shell: Option<Value>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct OutputTypeWhen {
+    pub output_type: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Parameter {
+    pub name: String,
+    pub power_shell_type: String,
+    #[serde(default)]
+    pub mandatory: bool,
+    #[serde(default)]
+    pub allowed_values: Vec<String>,
+    #[serde(default)]
+    pub range: Option<[i64; 2]>,
+    #[serde(default)]
+    pub value_from_pipeline_by_property_name: bool,
+    #[serde(default)]
+    pub is_path: bool,
+    #[serde(default)]
+    pub help_message: String,
+    #[serde(default)]
+    pub parameter_sets: Vec<SetMembership>,
+    #[serde(default)]
+    pub aliases: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct SetMembership {
+    pub name: String,
+    #[serde(default)]
+    pub mandatory: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Example {
+    pub code: String,
+    #[serde(default)]
+    pub remarks: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ShouldProcess {
+    pub target: String,
+    pub action: String,
+    #[serde(default)]
+    pub action_when: Vec<ActionWhen>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ActionWhen {
+    pub parameter: String,
+    pub action: String,
+}
+
+/// The folder of the hand-written session cmdlets, which no operation may generate into.
+pub const SESSION_AREA: &str = "Session";
+
+impl Operation {
+    pub fn cmdlet_name(&self) -> String {
+        format!("{}-Ck{}", self.verb, self.noun)
+    }
+
+    pub fn parameter(&self, name: &str) -> Option<&Parameter> {
+        self.parameters.iter().find(|p| p.name == name)
+    }
+}
+
+impl Parameter {
+    pub fn is_switch(&self) -> bool {
+        self.power_shell_type.eq_ignore_ascii_case("switch")
+    }
+
+    pub fn is_array(&self) -> bool {
+        self.power_shell_type.ends_with("[]")
+    }
+}
+
+/// Reads the operations of a registry, each checked so that what the generator writes is valid
+/// PowerShell; the error names the operation, the field and the rule.
+pub fn operations(registry: &Value) -> Result<Vec<Operation>, String> {
+    let list = registry
+        .get("Operations")
+        .and_then(Value::as_array)
+        .ok_or("the registry has no \"Operations\" array")?;
+    let mut out: Vec<Operation> = Vec::new();
+    for (index, value) in list.iter().enumerate() {
+        let label = value
+            .get("Name")
+            .and_then(Value::as_str)
+            .map_or_else(|| format!("#{index}"), |n| format!("'{n}'"));
+        let op: Operation = serde_json::from_value(value.clone())
+            .map_err(|e| format!("registry operation {label}: {e}"))?;
+        check(&op).map_err(|e| format!("registry operation {label}: {e}"))?;
+        if out.iter().any(|o| o.cmdlet_name() == op.cmdlet_name()) {
+            return Err(format!(
+                "registry operation {label}: cmdlet {} is generated twice",
+                op.cmdlet_name()
+            ));
+        }
+        out.push(op);
+    }
+    Ok(out)
+}
+
+fn identifier(field: &str, value: &str) -> Result<(), String> {
+    if text::is_identifier(value) {
+        Ok(())
+    } else {
+        Err(format!(
+            "{field} {value:?} must be an ASCII letter followed by ASCII letters and digits"
+        ))
+    }
+}
+
+/// Help text PowerShell would misread: a line starting with '.' reads as a help keyword (an
+/// unknown one voids the whole help block) and "#>" ends the help comment.
+fn help_text(field: &str, value: &str) -> Result<(), String> {
+    if value.contains("#>") {
+        return Err(format!(
+            "{field} must not contain \"#>\", which ends the help comment"
+        ));
+    }
+    if value.lines().any(|l| l.trim_start().starts_with('.')) {
+        return Err(format!(
+            "{field}: no line may start with '.', which PowerShell reads as a help keyword"
+        ));
+    }
+    Ok(())
+}
+
+fn check(op: &Operation) -> Result<(), String> {
+    identifier("Verb", &op.verb)?;
+    identifier("Noun", &op.noun)?;
+    identifier("Area", &op.area)?;
+    if op.name != format!("{}-{}", op.verb, op.noun) {
+        return Err(format!(
+            "Name must be Verb-Noun ('{}-{}')",
+            op.verb, op.noun
+        ));
+    }
+    if op.area.eq_ignore_ascii_case(SESSION_AREA) {
+        return Err(format!(
+            "Area {SESSION_AREA:?} is reserved for the hand-written session cmdlets"
+        ));
+    }
+    if !["None", "Low", "Medium", "High"].contains(&op.confirm_impact.as_str()) {
+        return Err(format!(
+            "ConfirmImpact {:?} must be None, Low, Medium or High",
+            op.confirm_impact
+        ));
+    }
+    if op.synopsis.trim().is_empty() {
+        return Err("Synopsis must not be empty".into());
+    }
+    help_text("Synopsis", &op.synopsis)?;
+    help_text("Description", &op.description)?;
+    if op.examples.is_empty() {
+        return Err("Examples must hold at least one example".into());
+    }
+    for (i, example) in op.examples.iter().enumerate() {
+        if example.code.trim().is_empty() {
+            return Err(format!("Examples[{i}].Code must not be empty"));
+        }
+        help_text(&format!("Examples[{i}].Code"), &example.code)?;
+        help_text(&format!("Examples[{i}].Remarks"), &example.remarks)?;
+    }
+    for p in &op.parameters {
+        identifier("parameter Name", &p.name)?;
+        let ty = p
+            .power_shell_type
+            .strip_suffix("[]")
+            .unwrap_or(&p.power_shell_type);
+        if !ty.split('.').all(text::is_identifier) {
+            return Err(format!(
+                "parameter {}: PowerShellType {:?} is not a type name",
+                p.name, p.power_shell_type
+            ));
+        }
+        for set in &p.parameter_sets {
+            identifier(
+                &format!("parameter {}: ParameterSets Name", p.name),
+                &set.name,
+            )?;
+        }
+        for alias in &p.aliases {
+            identifier(&format!("parameter {}: alias", p.name), alias)?;
+        }
+        help_text(
+            &format!("parameter {}: HelpMessage", p.name),
+            &p.help_message,
+        )?;
+    }
+    if op
+        .power_shell
+        .as_ref()
+        .is_some_and(|v| !v.is_null() && v.as_object().is_none_or(|o| !o.is_empty()))
+    {
+        return Err(
+            "PowerShell extensions are not rendered yet: teach cmdlet::process_block \
+             what to do with them before the registry declares any"
+                .into(),
+        );
+    }
+    if let Some(set) = &op.default_parameter_set_name {
+        identifier("DefaultParameterSetName", set)?;
+    }
+    match (&op.should_process, op.state_changing) {
+        (None, true) => Err("changes state (StateChanging) but has no ShouldProcess".into()),
+        (Some(_), false) => {
+            Err("is read-only (StateChanging false) but has a ShouldProcess".into())
+        }
+        (None, false) => Ok(()),
+        (Some(sp), true) => {
+            check_placeholders(op, "ShouldProcess.Target", &sp.target)?;
+            check_placeholders(op, "ShouldProcess.Action", &sp.action)?;
+            for (i, when) in sp.action_when.iter().enumerate() {
+                if op.parameter(&when.parameter).is_none() {
+                    return Err(format!(
+                        "ShouldProcess.ActionWhen[{i}].Parameter {:?} is not a parameter of the operation",
+                        when.parameter
+                    ));
+                }
+                check_placeholders(
+                    op,
+                    &format!("ShouldProcess.ActionWhen[{i}].Action"),
+                    &when.action,
+                )?;
+            }
+            Ok(())
+        }
+    }
+}
+
+fn check_placeholders(op: &Operation, field: &str, value: &str) -> Result<(), String> {
+    for piece in text::placeholders(value) {
+        if let Piece::Parameter(name) = piece {
+            if op.parameter(name).is_none() {
+                return Err(format!(
+                    "{field}: placeholder {{{name}}} is not a parameter of the operation"
+                ));
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,236 @@
+use super::*;
+use serde_json::json;
+
+fn operation(extra: Value) -> Value {
+    let mut op = json!({
+        "Name": "Remove-Thing", "Verb": "Remove", "Noun": "Thing",
+        "Synopsis": "Removes a thing.", "OutputType": "CustomerKey.Thing",
+        "OutputTypeWhen": null, "StateChanging": true, "ConfirmImpact": "High",
+        "DefaultParameterSetName": "ByName", "Area": "Things",
+        "Description": "Removes a thing.\nSecond line.",
+        "Examples": [{"Code": "Remove-CkThing -Name 'a'\n$x", "Remarks": "Removes a."}],
+        "ShouldProcess": {
+            "Target": "Thing '{Name}' {a b}",
+            "Action": "Remove {Tags}",
+            "ActionWhen": [
+                {"Parameter": "Purge", "Action": "Purge '{Name}'"},
+                {"Parameter": "Version", "Action": "Remove version {Version}"}
+            ]
+        },
+        "Parameters": [
+            {"Name": "Name", "PowerShellType": "string", "Mandatory": true,
+             "ValueFromPipelineByPropertyName": true, "HelpMessage": "Name of the thing",
+             "Aliases": ["ThingName"],
+             "ParameterSets": [{"Name": "ByName", "Mandatory": true}, {"Name": "ById", "Mandatory": false}]},
+            {"Name": "Tags", "PowerShellType": "string[]", "AllowedValues": ["a", "b"], "HelpMessage": "Tags"},
+            {"Name": "Version", "PowerShellType": "int", "Range": [1, 9], "HelpMessage": "Version"},
+            {"Name": "Purge", "PowerShellType": "switch", "HelpMessage": "Purge it"},
+            {"Name": "Force", "PowerShellType": "switch", "HelpMessage": "Do not ask"},
+            {"Name": "File", "PowerShellType": "string", "IsPath": true, "HelpMessage": "The file's path"}
+        ]
+    });
+    if let (Some(op), Value::Object(extra)) = (op.as_object_mut(), extra) {
+        op.extend(extra);
+    }
+    op
+}
+
+fn registry(ops: Vec<Value>) -> Value {
+    json!({"Version": "1.2.3-beta", "Operations": ops})
+}
+
+fn one_cmdlet(op: Value) -> String {
+    let files = generate(&registry(vec![op]), &[]).unwrap();
+    files["Public/Things/Remove-CkThing.ps1"].clone()
+}
+
+#[test]
+fn renders_declaration_help_and_should_process() {
+    let ps = one_cmdlet(operation(json!({})));
+    let expected_lines = [
+        HEADER,
+        "function Remove-CkThing {",
+        "    .PARAMETER File",
+        "    The file's path. Relative paths are resolved against the current PowerShell location.",
+        "    Remove-CkThing -Name 'a'\n    $x\n\n    Removes a.",
+        "    .OUTPUTS\n    CustomerKey.Thing\n    #>",
+        "    [CmdletBinding(DefaultParameterSetName = 'ByName', SupportsShouldProcess, ConfirmImpact = 'High')]",
+        "    [OutputType('CustomerKey.Thing')]",
+        "        [Parameter(ParameterSetName = 'ByName', Mandatory, ValueFromPipelineByPropertyName, HelpMessage = 'Name of the thing')]\n        [Parameter(ParameterSetName = 'ById', ValueFromPipelineByPropertyName, HelpMessage = 'Name of the thing')]\n        [Alias('ThingName')]\n        [string] $Name,",
+        "        [ValidateSet('a', 'b')]\n        [string[]] $Tags,",
+        "        [ValidateRange(1, 9)]\n        [int] $Version,",
+        "        [Parameter(HelpMessage = \"The file's path\")]\n        [string] $File\n    )",
+        "        $shouldProcessTarget = (\"Thing '{0}' {{a b}}\" -f $PSBoundParameters['Name'])",
+        "        $shouldProcessAction = ('Remove {0}' -f ($PSBoundParameters['Tags'] -join ', '))",
+        "        if ($PSBoundParameters.ContainsKey('Purge') -and $PSBoundParameters['Purge'].IsPresent) {\n            $shouldProcessAction = (\"Purge '{0}'\" -f $PSBoundParameters['Name'])\n        }\n        elseif ($PSBoundParameters.ContainsKey('Version')) {",
+        "        if ($PSBoundParameters.ContainsKey('Force') -and $PSBoundParameters['Force'].IsPresent -and -not $PSBoundParameters.ContainsKey('Confirm')) {\n            $ConfirmPreference = 'None'\n        }\n        if ($PSCmdlet.ShouldProcess($shouldProcessTarget, $shouldProcessAction)) {\n            Invoke-NativeOperation -Cmdlet $PSCmdlet -Operation 'Remove-Thing' -BoundParameters $PSBoundParameters\n        }\n    }\n}\n",
+    ];
+    for expected in expected_lines {
+        assert!(ps.contains(expected), "missing {expected:?} in\n{ps}");
+    }
+    assert!(ps.starts_with(HEADER));
+    assert!(
+        !ps.contains('\r') && !ps.contains(" \n"),
+        "CR or trailing space in\n{ps}"
+    );
+}
+
+#[test]
+fn read_only_operations_call_directly_and_medium_impact_keeps_the_prompt() {
+    let read = one_cmdlet(operation(json!({
+        "StateChanging": false, "ConfirmImpact": "None", "ShouldProcess": null,
+        "DefaultParameterSetName": null})));
+    assert!(read.contains("    [CmdletBinding()]\n"), "{read}");
+    assert!(read.contains("    process {\n        Invoke-NativeOperation -Cmdlet $PSCmdlet"));
+    assert!(!read.contains("ShouldProcess"), "{read}");
+
+    let medium = one_cmdlet(operation(json!({"ConfirmImpact": "Medium"})));
+    assert!(medium.contains("ConfirmImpact = 'Medium'"));
+    assert!(
+        !medium.contains("$ConfirmPreference"),
+        "-Force must not skip a Medium prompt"
+    );
+}
+
+#[test]
+fn wraps_long_help_at_100_columns() {
+    let long = "word ".repeat(60);
+    let ps = one_cmdlet(operation(json!({"Description": long})));
+    let description: Vec<&str> = ps
+        .lines()
+        .skip_while(|l| *l != "    .DESCRIPTION")
+        .skip(1)
+        .take_while(|l| !l.trim_start().starts_with('.'))
+        .collect();
+    assert!(description.len() >= 3, "{description:?}");
+    assert!(description
+        .iter()
+        .all(|l| l.len() <= 100 && l.starts_with("    word")));
+}
+
+#[test]
+fn refuses_registries_it_cannot_render() {
+    let cases = [
+        (json!({"ShouldProcess": null}), "no ShouldProcess"),
+        (json!({"StateChanging": false}), "read-only"),
+        (json!({"Area": "../x"}), "Area"),
+        (json!({"Area": "Session"}), "reserved"),
+        (json!({"Examples": []}), "at least one example"),
+        (json!({"Description": "Uses\n.NET"}), "help keyword"),
+        (json!({"Synopsis": "a #> b"}), "#>"),
+        (
+            json!({"ShouldProcess": {"Target": "{Nope}", "Action": "x"}}),
+            "{Nope}",
+        ),
+        (
+            json!({"ShouldProcess": {"Target": "x", "Action": "x", "ActionWhen": [{"Parameter": "Nope", "Action": "y"}]}}),
+            "\"Nope\"",
+        ),
+        (json!({"ConfirmImpact": "Huge"}), "ConfirmImpact"),
+        (json!({"PowerShell": {"Wait": true}}), "not rendered yet"),
+    ];
+    for (extra, needle) in cases {
+        let err = generate(&registry(vec![operation(extra.clone())]), &[]).unwrap_err();
+        assert!(
+            err.contains("'Remove-Thing'") && err.contains(needle),
+            "{extra}: {err}"
+        );
+    }
+    let mut missing = operation(json!({}));
+    missing.as_object_mut().unwrap().remove("Area");
+    let err = generate(&registry(vec![missing]), &[]).unwrap_err();
+    assert!(err.contains("Area"), "{err}");
+    let empty_extension = operation(json!({"PowerShell": {}}));
+    assert!(generate(&registry(vec![empty_extension]), &[]).is_ok());
+    let twice = generate(
+        &registry(vec![operation(json!({})), operation(json!({}))]),
+        &[],
+    );
+    assert!(twice.unwrap_err().contains("twice"));
+    let clash = generate(
+        &registry(vec![operation(json!({}))]),
+        &["Remove-CkThing".into()],
+    );
+    assert!(clash.unwrap_err().contains("hand-written"));
+}
+
+#[test]
+fn manifest_exports_session_cmdlets_then_registry_order() {
+    let second = operation(json!({"Name": "Add-Thing", "Verb": "Add"}));
+    let files = generate(
+        &registry(vec![operation(json!({})), second]),
+        &["Connect-CkService".into()],
+    )
+    .unwrap();
+    let manifest = &files["CustomerKey.psd1"];
+    assert!(manifest.starts_with(HEADER));
+    assert!(
+        manifest.contains("ModuleVersion        = '1.2.3'"),
+        "{manifest}"
+    );
+    assert!(manifest.contains(
+        "    FunctionsToExport    = @(\n        'Connect-CkService',\n        'Remove-CkThing',\n        'Add-CkThing'\n    )"
+    ), "{manifest}");
+    assert!(manifest::module_version("1.x").is_err());
+}
+
+#[test]
+fn the_real_registry_generates_every_cmdlet() {
+    let files = generate(&customer_key::registry().describe(), &[]).unwrap();
+    let count = customer_key::registry().operations().len();
+    assert_eq!(files.len(), count + 1);
+    assert!(files.contains_key("Public/KeyVault/Get-CkKeyVaultKey.ps1"));
+    assert_eq!(
+        files,
+        generate(&customer_key::registry().describe(), &[]).unwrap()
+    );
+}
+
+struct Scratch(PathBuf);
+impl Scratch {
+    fn new(name: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("ck-psgen-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        Scratch(dir)
+    }
+}
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+#[test]
+fn write_then_check_finds_every_kind_of_drift() {
+    let scratch = Scratch::new("drift");
+    let dir = &scratch.0;
+    std::fs::create_dir_all(dir.join("Public/Session")).unwrap();
+    std::fs::write(dir.join("Public/Session/Connect-CkService.ps1"), "x").unwrap();
+    std::fs::create_dir_all(dir.join("Public/Old")).unwrap();
+    std::fs::write(dir.join("Public/Old/Get-CkOld.ps1"), "old").unwrap();
+    let sessions = session_cmdlets(dir).unwrap();
+    assert_eq!(sessions, vec!["Connect-CkService".to_string()]);
+    let files = generate(&registry(vec![operation(json!({}))]), &sessions).unwrap();
+
+    let before = drift(dir, &files).unwrap();
+    assert_eq!(
+        before,
+        vec![
+            "missing: CustomerKey.psd1",
+            "missing: Public/Things/Remove-CkThing.ps1",
+            "should not exist: Public/Old/Get-CkOld.ps1",
+        ]
+    );
+    assert_eq!(write(dir, &files).unwrap(), (2, 1));
+    assert!(drift(dir, &files).unwrap().is_empty());
+    assert!(!dir.join("Public/Old").exists(), "the emptied folder stays");
+    assert!(dir.join("Public/Session/Connect-CkService.ps1").exists());
+    assert_eq!(write(dir, &files).unwrap(), (0, 0));
+
+    std::fs::write(dir.join("Public/Things/Remove-CkThing.ps1"), "edited").unwrap();
+    assert_eq!(
+        drift(dir, &files).unwrap(),
+        vec!["differs: Public/Things/Remove-CkThing.ps1"]
+    );
+}

@@ -1,0 +1,177 @@
+//! Persisted background jobs, run on one tokio runtime for the whole library, created on first
+//! use.
+//!
+//! A job is a row of the store's job table: a kind (the code that runs it), a target, progress
+//! (`done` of `total`, and an opaque `cursor`) and a JSON payload (never secrets). A [`Runner`]
+//! per open session works through the Queued and Running jobs of the kinds it knows, one batch
+//! at a time: the kind computes a [`Batch`] outside any write transaction, then the batch's
+//! writes and the job row's new cursor commit in one transaction, guarded by the job's lease and
+//! its batch counter, so a batch is never applied twice. A crash loses at most the batch being
+//! computed; the next runner to open the store resumes from the last committed cursor.
+//!
+//! The runner also purges, every [`PURGE_INTERVAL`], soft-deleted vaults and keys whose
+//! retention has ended, so they go even while a long-lived session (a PowerShell window left
+//! open for days) makes no calls.
+
+mod runner;
+mod test_ledger;
+
+pub use crate::store::jobs::{JobRecord, JobState};
+pub use runner::{Runner, MAX_ATTEMPTS};
+pub use test_ledger::LedgerKind;
+
+use crate::error::{Error, Result};
+use crate::store::{self, Store, Tx};
+use once_cell::sync::Lazy;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How often the runner looks for expired deleted objects.
+pub const PURGE_INTERVAL: Duration = Duration::from_secs(60);
+
+/// Set to `1` when a session opens to register the test-only job kinds ([`LedgerKind`]).
+/// For the engine's own tests only; no operation enqueues these kinds.
+pub const TEST_JOB_KINDS_ENV: &str = "CUSTOMER_KEY_TEST_JOB_KINDS";
+
+static RUNTIME: Lazy<Option<tokio::runtime::Runtime>> = Lazy::new(|| {
+    // One worker: the jobs are small, and the host (PowerShell, a C program) owns the machine.
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .thread_name("customer-key-jobs")
+        .enable_time()
+        .build()
+        .ok()
+});
+
+/// The library's runtime; `None` only if the OS refused a thread, in which case background
+/// jobs do not run and every operation still purges at its start.
+pub fn runtime() -> Option<&'static tokio::runtime::Runtime> {
+    RUNTIME.as_ref()
+}
+
+/// A kind of job: the code that works through jobs whose `kind` column is [`JobKind::name`].
+/// Keep a batch well under a minute (the lease): past it another process may take the job over,
+/// and the slow batch is then discarded rather than applied.
+pub trait JobKind: Send + Sync + 'static {
+    /// Stable name stored in the job table, e.g. "exchange-refresh".
+    fn name(&self) -> &'static str;
+    /// Works out the next batch after `job.cursor`: reads and cryptography happen here, outside
+    /// any write transaction (the vault may be remote). Returns what to write.
+    fn next_batch(&self, ctx: &JobContext, job: &JobRecord) -> Result<Batch>;
+}
+
+/// What a job kind runs against: the session's store and clock.
+pub struct JobContext {
+    pub store: Arc<Store>,
+    /// Seconds added to the wall clock (the session's TimeShiftSeconds).
+    pub time_shift: i64,
+}
+
+impl JobContext {
+    /// The session's clock in unix seconds.
+    pub fn now(&self) -> i64 {
+        crate::time::unix_now() + self.time_shift
+    }
+}
+
+/// The writes of one batch and where they leave the job.
+pub struct Batch {
+    /// The new cursor after this batch.
+    pub cursor: Option<String>,
+    /// Items this batch completes (added to the job's `done`).
+    pub done: u64,
+    /// True: the job is Completed after this batch.
+    pub finished: bool,
+    /// The batch's writes, committed in the same transaction as the job row's new cursor.
+    pub apply: BatchWrites,
+}
+
+/// The writes of a batch, run inside the transaction that moves the job's cursor.
+pub type BatchWrites = Box<dyn FnOnce(&Tx<'_>) -> Result<()> + Send>;
+
+const MAX_KIND_CHARS: usize = 64;
+const MAX_TARGET_CHARS: usize = 1024;
+
+/// Inside the caller's transaction: the job starts only if that transaction commits.
+/// Call [`notify`] after the commit so this session's runner starts it at once.
+pub fn enqueue(
+    tx: &Tx<'_>,
+    kind: &str,
+    target: &str,
+    total: u64,
+    payload: &serde_json::Value,
+    now: i64,
+) -> Result<i64> {
+    let kind_ok = !kind.is_empty()
+        && kind.len() <= MAX_KIND_CHARS
+        && kind
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if !kind_ok {
+        return Err(Error::invalid_argument(
+            "kind",
+            format!("must be 1-{MAX_KIND_CHARS} characters of a-z, 0-9 and '-'"),
+        ));
+    }
+    if target.trim().is_empty() || target.chars().count() > MAX_TARGET_CHARS {
+        return Err(Error::invalid_argument(
+            "target",
+            format!("must be 1-{MAX_TARGET_CHARS} characters, not only spaces"),
+        ));
+    }
+    if i64::try_from(total).is_err() {
+        return Err(Error::invalid_argument("total", "must be below 2^63"));
+    }
+    store::jobs::insert(tx, kind, target, total, &payload.to_string(), now)
+}
+
+/// Enqueues in a transaction of its own and wakes this store's runner.
+pub fn submit(
+    store: &Store,
+    kind: &str,
+    target: &str,
+    total: u64,
+    payload: &serde_json::Value,
+    now: i64,
+) -> Result<i64> {
+    let id = store.write_tx(|tx| enqueue(tx, kind, target, total, payload, now))?;
+    notify(store);
+    Ok(id)
+}
+
+/// Runs `work` in one write transaction of the store: committed when it returns `Ok`, rolled
+/// back (with any job it enqueued) when it returns `Err`. For callers outside the engine's
+/// operations, such as tests, that enqueue together with writes of their own.
+pub fn with_transaction<R>(store: &Store, work: impl FnOnce(&Tx<'_>) -> Result<R>) -> Result<R> {
+    store.write_tx(work)
+}
+
+pub fn get(store: &Store, id: i64) -> Result<Option<JobRecord>> {
+    store.read_tx(|tx| store::jobs::get(tx, id))
+}
+
+/// Jobs, oldest first, optionally of one kind and/or one target.
+pub fn list(store: &Store, kind: Option<&str>, target: Option<&str>) -> Result<Vec<JobRecord>> {
+    store.read_tx(|tx| store::jobs::list(tx, kind, target))
+}
+
+/// Cancels a Queued or Running job: a batch in flight does not commit. False when the job had
+/// already ended or does not exist.
+pub fn cancel(store: &Store, id: i64, now: i64) -> Result<bool> {
+    store.write_tx(|tx| store::jobs::cancel(tx, id, now))
+}
+
+/// Wake the runner(s) of this store after a commit that enqueued work.
+pub fn notify(store: &Store) {
+    store.job_wakeup().notify();
+}
+
+/// The kinds every session's runner serves. The workloads add theirs here; the test-only
+/// kinds join only when [`TEST_JOB_KINDS_ENV`] is `1` as the session opens.
+pub fn builtin_kinds() -> Vec<Arc<dyn JobKind>> {
+    let mut kinds: Vec<Arc<dyn JobKind>> = Vec::new();
+    if std::env::var(TEST_JOB_KINDS_ENV).is_ok_and(|v| v == "1") {
+        kinds.push(Arc::new(LedgerKind));
+    }
+    kinds
+}

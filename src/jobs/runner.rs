@@ -1,0 +1,297 @@
+//! The runner: one loop per open session's store that claims a job under a lease, has its kind
+//! compute the next batch, and commits the batch with the job's new cursor in one transaction.
+//!
+//! Why a blocking loop (on the runtime's blocking pool) rather than async tasks: every step is
+//! SQLite or a job kind's synchronous computation, so an async loop would only hop to
+//! `spawn_blocking` and back at each batch; the loop instead sleeps on the store's
+//! [`Wakeup`](crate::store::jobs::Wakeup) condition variable, which `notify` rings given only a
+//! `&Store`. The one async worker stays free, and stopping is a flag plus that bell.
+
+use super::{Batch, JobContext, JobKind, PURGE_INTERVAL};
+use crate::error::Error;
+use crate::store::jobs::{self as job_table, BatchUpdate, Claim, ClaimedJob, FailureUpdate, Lease};
+use crate::store::Store;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// How long a claim or a committed batch holds a job. A batch should take well under this:
+/// past it, another process may take the job over (its result is then discarded here, never
+/// applied twice). A process that dies is noticed sooner when its pid is gone.
+const LEASE_MS: i64 = 60_000;
+/// Failed attempts of one batch before the job is Failed.
+pub const MAX_ATTEMPTS: u32 = 4;
+/// Backoff before retry n (from 1): BACKOFF_BASE_MS * 2^(n-1), at most BACKOFF_MAX_MS.
+const BACKOFF_BASE_MS: i64 = 1_000;
+const BACKOFF_MAX_MS: i64 = 300_000;
+/// Longest sleep while idle: how soon work enqueued by another process is seen.
+const IDLE_POLL: Duration = Duration::from_secs(5);
+/// Pause after the store itself failed (busy for longer than its timeout, say).
+const STORE_ERROR_PAUSE: Duration = Duration::from_secs(1);
+
+/// Runs the jobs of the given kinds, and the retention purge, for one store until dropped.
+pub struct Runner {
+    stop: Arc<AtomicBool>,
+    store: Arc<Store>,
+    /// Disconnects when the loop has ended.
+    loop_ended: Option<mpsc::Receiver<()>>,
+}
+
+impl Runner {
+    pub fn start(store: Arc<Store>, time_shift: i64, kinds: Vec<Arc<dyn JobKind>>) -> Runner {
+        let stop = Arc::new(AtomicBool::new(false));
+        let loop_ended = super::runtime().map(|runtime| {
+            let (ended, loop_ended) = mpsc::channel::<()>();
+            let worker = Worker {
+                ctx: JobContext {
+                    store: Arc::clone(&store),
+                    time_shift,
+                },
+                kinds,
+                owner: new_owner_id(),
+                stop: Arc::clone(&stop),
+            };
+            runtime.spawn_blocking(move || {
+                // Dropped when the loop ends, however it ends: that is the signal Drop waits for.
+                let _ended = ended;
+                worker.run();
+            });
+            loop_ended
+        });
+        Runner {
+            stop,
+            store,
+            loop_ended,
+        }
+    }
+
+    /// Stops the runner: waits for the batch in flight to commit or roll back, then returns.
+    pub fn stop(self) {}
+}
+
+impl Drop for Runner {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        self.store.job_wakeup().notify();
+        if let Some(loop_ended) = self.loop_ended.take() {
+            let _ = loop_ended.recv();
+        }
+    }
+}
+
+struct Worker {
+    ctx: JobContext,
+    kinds: Vec<Arc<dyn JobKind>>,
+    owner: String,
+    stop: Arc<AtomicBool>,
+}
+
+enum Step {
+    /// A batch was committed or a failure recorded: look for more at once.
+    Worked,
+    Idle {
+        next_due_ms: Option<i64>,
+    },
+    StoreFailed,
+}
+
+impl Worker {
+    fn stopping(&self) -> bool {
+        self.stop.load(Ordering::SeqCst)
+    }
+
+    fn run(&self) {
+        let wakeup = self.ctx.store.job_wakeup();
+        let mut next_purge = Instant::now();
+        while !self.stopping() {
+            // Read before the step, so a notify during the step cuts the sleep after it short.
+            let seen = wakeup.generation();
+            if Instant::now() >= next_purge {
+                self.purge();
+                next_purge = Instant::now() + PURGE_INTERVAL;
+            }
+            let mut sleep = match self.step() {
+                Step::Worked => continue,
+                // With no kinds there is nothing to poll for: only the next purge.
+                Step::Idle { .. } if self.kinds.is_empty() => PURGE_INTERVAL,
+                Step::Idle { next_due_ms } => {
+                    let until_due = next_due_ms
+                        .map(|due| Duration::from_millis((due - unix_ms()).max(0) as u64));
+                    until_due.map_or(IDLE_POLL, |d| d.min(IDLE_POLL))
+                }
+                Step::StoreFailed => STORE_ERROR_PAUSE,
+            };
+            sleep = sleep.min(next_purge.saturating_duration_since(Instant::now()));
+            wakeup.wait(seen, sleep, &|| self.stopping());
+        }
+        // Best effort: a lease left behind only delays others until it ends. Without kinds
+        // there is none, and closing need not wait for a write (a CLI call closes every time).
+        if !self.kinds.is_empty() {
+            let _ = self
+                .ctx
+                .store
+                .write_tx(|tx| job_table::release_leases(tx, &self.owner));
+        }
+    }
+
+    fn purge(&self) {
+        // A busy store is tried again at the next interval; a panic must not end the runner.
+        let _ = catch_unwind(AssertUnwindSafe(|| {
+            self.ctx.store.purge_expired(self.ctx.now())
+        }));
+    }
+
+    fn lease(&self) -> Lease<'_> {
+        let now_ms = unix_ms();
+        Lease {
+            owner: &self.owner,
+            now_ms,
+            until_ms: now_ms + LEASE_MS,
+        }
+    }
+
+    fn step(&self) -> Step {
+        if self.kinds.is_empty() {
+            return Step::Idle { next_due_ms: None };
+        }
+        let names: Vec<&str> = self.kinds.iter().map(|k| k.name()).collect();
+        let lease = self.lease();
+        let claim = self
+            .ctx
+            .store
+            .write_tx(|tx| job_table::claim(tx, &names, &lease, &owner_is_gone));
+        let job = match claim {
+            Ok(Claim::Job(job)) => job,
+            Ok(Claim::Idle { next_due_ms }) => return Step::Idle { next_due_ms },
+            Err(_) => return Step::StoreFailed,
+        };
+        let Some(kind) = self.kinds.iter().find(|k| k.name() == job.record.kind) else {
+            return Step::StoreFailed;
+        };
+        match catch_unwind(AssertUnwindSafe(|| kind.next_batch(&self.ctx, &job.record))) {
+            Ok(Ok(batch)) => self.commit(&job, batch),
+            Ok(Err(e)) => self.record_failure(&job, &e),
+            Err(_) => self.record_panic(&job),
+        }
+        Step::Worked
+    }
+
+    fn commit(&self, job: &ClaimedJob, batch: Batch) {
+        enum ApplyFailure {
+            Error(Error),
+            Panic,
+        }
+        let Batch {
+            cursor,
+            done,
+            finished,
+            apply,
+        } = batch;
+        let update = BatchUpdate {
+            cursor: cursor.as_deref(),
+            done,
+            finished,
+            now: self.ctx.now(),
+        };
+        let lease = self.lease();
+        let mut apply_failure = None;
+        let committed = self.ctx.store.write_tx(|tx| {
+            if !job_table::advance(tx, job.record.id, job.batches, &lease, &update)? {
+                // Taken over or cancelled since the claim: this batch is not ours to write.
+                return Ok(());
+            }
+            match catch_unwind(AssertUnwindSafe(|| apply(tx))) {
+                Ok(Ok(())) => Ok(()),
+                Ok(Err(e)) => {
+                    apply_failure = Some(ApplyFailure::Error(e.clone()));
+                    Err(e)
+                }
+                Err(_) => {
+                    apply_failure = Some(ApplyFailure::Panic);
+                    Err(Error::internal("the job's writes panicked"))
+                }
+            }
+        });
+        match (apply_failure, committed) {
+            (Some(ApplyFailure::Panic), _) => self.record_panic(job),
+            (Some(ApplyFailure::Error(e)), _) | (None, Err(e)) => self.record_failure(job, &e),
+            (None, Ok(())) => {}
+        }
+    }
+
+    /// Records an `Err`: only its code and message, which the engine keeps free of secrets.
+    fn record_failure(&self, job: &ClaimedJob, error: &Error) {
+        let attempt = job.record.attempts.saturating_add(1);
+        let backoff = BACKOFF_BASE_MS
+            .saturating_mul(1 << attempt.saturating_sub(1).min(20))
+            .min(BACKOFF_MAX_MS);
+        self.write_failure(
+            job,
+            &FailureUpdate {
+                error: &format!("{}: {}", error.code, error.message),
+                fail: attempt >= MAX_ATTEMPTS,
+                retry_at_ms: unix_ms() + backoff,
+                now: self.ctx.now(),
+            },
+        );
+    }
+
+    /// A panic is a bug in the kind, not a passing condition: the job is Failed at once. The
+    /// panic's message is not stored, since nothing vouches that it is free of secrets.
+    fn record_panic(&self, job: &ClaimedJob) {
+        self.write_failure(
+            job,
+            &FailureUpdate {
+                error: "JobPanicked: the job kind panicked; the job was stopped",
+                fail: true,
+                retry_at_ms: unix_ms(),
+                now: self.ctx.now(),
+            },
+        );
+    }
+
+    fn write_failure(&self, job: &ClaimedJob, failure: &FailureUpdate<'_>) {
+        // Unrecorded (the store failing too), the lease still ends and the batch is retried.
+        let _ = self.ctx.store.write_tx(|tx| {
+            job_table::record_failure(tx, job.record.id, job.batches, &self.owner, failure)
+        });
+    }
+}
+
+fn unix_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// `<pid>-<random>`: the pid lets a runner of another process on this machine see that the
+/// owner died (WAL stores are shared by processes of one machine only); the random part tells
+/// apart the runners of several sessions in one process.
+fn new_owner_id() -> String {
+    static SEQUENCE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let unique = crate::crypto::random_bytes(8)
+        .map(|b| crate::crypto::hex(&b))
+        .unwrap_or_else(|_| format!("{}s{}", unix_ms(), SEQUENCE.fetch_add(1, Ordering::Relaxed)));
+    format!("{}-{unique}", std::process::id())
+}
+
+/// True only when the owner's process is certainly gone; any doubt (another user's process,
+/// an unparsable owner, this very process) keeps its lease until it ends.
+fn owner_is_gone(owner: &str) -> bool {
+    let Some(pid) = owner
+        .split('-')
+        .next()
+        .and_then(|p| p.parse::<libc::pid_t>().ok())
+    else {
+        return false;
+    };
+    if pid <= 0 || u32::try_from(pid).ok() == Some(std::process::id()) {
+        return false;
+    }
+    // Signal 0 checks existence without signalling.
+    // SAFETY: kill with signal 0 sends nothing; it only asks whether `pid` exists, and takes
+    // no pointers.
+    let alive = unsafe { libc::kill(pid, 0) } == 0;
+    !alive && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH)
+}

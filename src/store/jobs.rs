@@ -1,0 +1,344 @@
+//! SQL for the job table: enqueueing, claiming under a lease, committing a batch against the
+//! batch counter it was computed from, and recording failures. Also the test ledger table.
+//!
+//! Leases and backoff times are wall-clock milliseconds (`lease_until`, `not_before`): they are
+//! between processes, and sessions may run on shifted clocks. `created` and `updated` are the
+//! enqueuing or running session's clock, as every other time the engine shows.
+
+use super::Tx;
+use crate::error::{Error, Result};
+use rusqlite::{params, OptionalExtension, Row};
+use std::sync::{Condvar, Mutex};
+use std::time::Duration;
+
+/// Where a job stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobState {
+    Queued,
+    Running,
+    Completed,
+    Failed,
+    Cancelled,
+}
+
+impl JobState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobState::Queued => "Queued",
+            JobState::Running => "Running",
+            JobState::Completed => "Completed",
+            JobState::Failed => "Failed",
+            JobState::Cancelled => "Cancelled",
+        }
+    }
+
+    fn parse(s: &str) -> rusqlite::Result<JobState> {
+        Ok(match s {
+            "Queued" => JobState::Queued,
+            "Running" => JobState::Running,
+            "Completed" => JobState::Completed,
+            "Failed" => JobState::Failed,
+            "Cancelled" => JobState::Cancelled,
+            other => {
+                return Err(rusqlite::Error::FromSqlConversionFailure(
+                    0,
+                    rusqlite::types::Type::Text,
+                    format!("unknown job state {other}").into(),
+                ))
+            }
+        })
+    }
+}
+
+/// One row of the job table, as job kinds and callers see it.
+#[derive(Debug, Clone)]
+pub struct JobRecord {
+    pub id: i64,
+    pub kind: String,
+    pub target: String,
+    pub state: JobState,
+    pub done: u64,
+    pub total: u64,
+    pub cursor: Option<String>,
+    pub payload: serde_json::Value,
+    pub last_error: Option<String>,
+    /// Failed attempts since the last committed batch.
+    pub attempts: u32,
+    pub created: i64,
+    pub updated: i64,
+}
+
+/// A job this runner now holds the lease of, with the batch counter its next commit must match.
+#[derive(Debug, Clone)]
+pub struct ClaimedJob {
+    pub record: JobRecord,
+    pub batches: i64,
+}
+
+/// What a claim found.
+pub enum Claim {
+    Job(Box<ClaimedJob>),
+    /// Nothing to run now; the earliest wall-clock millisecond something may become runnable
+    /// (a backoff or a live lease ending), if any.
+    Idle {
+        next_due_ms: Option<i64>,
+    },
+}
+
+/// The lease to take or renew: who, and until when (wall-clock ms).
+pub struct Lease<'a> {
+    pub owner: &'a str,
+    pub now_ms: i64,
+    pub until_ms: i64,
+}
+
+/// How a batch ends the job row.
+pub struct BatchUpdate<'a> {
+    pub cursor: Option<&'a str>,
+    pub done: u64,
+    pub finished: bool,
+    pub now: i64,
+}
+
+/// How a failed attempt is recorded.
+pub struct FailureUpdate<'a> {
+    pub error: &'a str,
+    /// Give up now (a panic, or the last allowed attempt).
+    pub fail: bool,
+    pub retry_at_ms: i64,
+    pub now: i64,
+}
+
+const COLUMNS: &str = "id, kind, target, state, done, total, cursor, payload, last_error, attempts, created, updated, batches";
+
+fn job_row(r: &Row<'_>) -> rusqlite::Result<ClaimedJob> {
+    let payload: String = r.get(7)?;
+    let state: String = r.get(3)?;
+    Ok(ClaimedJob {
+        record: JobRecord {
+            id: r.get(0)?,
+            kind: r.get(1)?,
+            target: r.get(2)?,
+            state: JobState::parse(&state)?,
+            done: r.get::<_, i64>(4)?.max(0) as u64,
+            total: r.get::<_, i64>(5)?.max(0) as u64,
+            cursor: r.get(6)?,
+            payload: serde_json::from_str(&payload).unwrap_or(serde_json::Value::Null),
+            last_error: r.get(8)?,
+            attempts: r.get::<_, i64>(9)?.clamp(0, i64::from(u32::MAX)) as u32,
+            created: r.get(10)?,
+            updated: r.get(11)?,
+        },
+        batches: r.get(12)?,
+    })
+}
+
+fn to_sql_count(value: u64, parameter: &str) -> Result<i64> {
+    i64::try_from(value).map_err(|_| Error::invalid_argument(parameter, "is too large"))
+}
+
+/// Inserts a Queued job; it becomes visible to runners when `tx` commits.
+pub fn insert(
+    tx: &Tx<'_>,
+    kind: &str,
+    target: &str,
+    total: u64,
+    payload: &str,
+    now: i64,
+) -> Result<i64> {
+    tx.execute(
+        "INSERT INTO jobs (kind, target, state, done, total, payload, attempts, created, updated, batches)
+         VALUES (?1, ?2, 'Queued', 0, ?3, ?4, 0, ?5, ?5, 0)",
+        params![kind, target, to_sql_count(total, "total")?, payload, now],
+    )?;
+    Ok(tx.last_insert_rowid())
+}
+
+pub fn get(tx: &Tx<'_>, id: i64) -> Result<Option<JobRecord>> {
+    let sql = format!("SELECT {COLUMNS} FROM jobs WHERE id = ?1");
+    Ok(tx
+        .query_row(&sql, [id], job_row)
+        .optional()?
+        .map(|c| c.record))
+}
+
+pub fn list(tx: &Tx<'_>, kind: Option<&str>, target: Option<&str>) -> Result<Vec<JobRecord>> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM jobs WHERE (?1 IS NULL OR kind = ?1) AND (?2 IS NULL OR target = ?2) ORDER BY id"
+    );
+    let mut stmt = tx.prepare(&sql)?;
+    let rows = stmt
+        .query_map(params![kind, target], job_row)?
+        .map(|r| r.map(|c| c.record))
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows)
+}
+
+/// Takes the lease of the runnable job of one of `kinds` that waited longest since its last
+/// claim. A job is runnable when Queued or Running, past its backoff, and unleased, leased to
+/// `lease.owner`, leased past its end, or leased to an owner `owner_is_gone` says is dead.
+pub fn claim(
+    tx: &Tx<'_>,
+    kinds: &[&str],
+    lease: &Lease<'_>,
+    owner_is_gone: &dyn Fn(&str) -> bool,
+) -> Result<Claim> {
+    let mut stmt = tx.prepare(
+        "SELECT id, kind, owner, lease_until, not_before FROM jobs
+         WHERE state IN ('Queued', 'Running')
+         ORDER BY COALESCE(last_claimed, 0), id",
+    )?;
+    type Candidate = (i64, String, Option<String>, Option<i64>, Option<i64>);
+    let candidates = stmt
+        .query_map([], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        })?
+        .collect::<rusqlite::Result<Vec<Candidate>>>()?;
+    let mut next_due_ms: Option<i64> = None;
+    let mut due = |at: i64| next_due_ms = Some(next_due_ms.map_or(at, |d| d.min(at)));
+    for (id, kind, owner, lease_until, not_before) in candidates {
+        if !kinds.contains(&kind.as_str()) {
+            continue;
+        }
+        if let Some(at) = not_before.filter(|&at| at > lease.now_ms) {
+            due(at);
+            continue;
+        }
+        if let (Some(holder), Some(until)) = (owner.as_deref(), lease_until) {
+            if holder != lease.owner && until > lease.now_ms && !owner_is_gone(holder) {
+                due(until);
+                continue;
+            }
+        }
+        tx.execute(
+            "UPDATE jobs SET state = 'Running', owner = ?2, lease_until = ?3, last_claimed = ?4 WHERE id = ?1",
+            params![id, lease.owner, lease.until_ms, lease.now_ms],
+        )?;
+        let sql = format!("SELECT {COLUMNS} FROM jobs WHERE id = ?1");
+        return Ok(Claim::Job(Box::new(tx.query_row(&sql, [id], job_row)?)));
+    }
+    Ok(Claim::Idle { next_due_ms })
+}
+
+/// Moves the job past one batch if it is still Running under `lease.owner` at batch counter
+/// `batches`; false (nothing written) when another runner took it over or it was cancelled
+/// meanwhile. The caller applies the batch's writes in the same transaction only on true.
+pub fn advance(
+    tx: &Tx<'_>,
+    id: i64,
+    batches: i64,
+    lease: &Lease<'_>,
+    update: &BatchUpdate<'_>,
+) -> Result<bool> {
+    let changed = tx.execute(
+        "UPDATE jobs SET cursor = ?4, done = done + ?5, batches = batches + 1, attempts = 0,
+             state = CASE WHEN ?6 THEN 'Completed' ELSE 'Running' END,
+             owner = CASE WHEN ?6 THEN NULL ELSE owner END,
+             lease_until = CASE WHEN ?6 THEN NULL ELSE ?7 END,
+             not_before = NULL, updated = ?8
+         WHERE id = ?1 AND batches = ?2 AND owner = ?3 AND state = 'Running'",
+        params![
+            id,
+            batches,
+            lease.owner,
+            update.cursor,
+            to_sql_count(update.done, "done")?,
+            update.finished,
+            lease.until_ms,
+            update.now
+        ],
+    )?;
+    Ok(changed == 1)
+}
+
+/// Records a failed attempt and gives the lease up, so any runner may retry after
+/// `retry_at_ms`; or ends the job Failed. Ignored when `owner` no longer holds the job.
+pub fn record_failure(
+    tx: &Tx<'_>,
+    id: i64,
+    batches: i64,
+    owner: &str,
+    failure: &FailureUpdate<'_>,
+) -> Result<()> {
+    tx.execute(
+        "UPDATE jobs SET attempts = attempts + 1, last_error = ?4,
+             state = CASE WHEN ?5 THEN 'Failed' ELSE state END,
+             owner = NULL, lease_until = NULL, not_before = ?6, updated = ?7
+         WHERE id = ?1 AND batches = ?2 AND owner = ?3 AND state = 'Running'",
+        params![
+            id,
+            batches,
+            owner,
+            failure.error,
+            failure.fail,
+            failure.retry_at_ms,
+            failure.now
+        ],
+    )?;
+    Ok(())
+}
+
+/// Gives up every lease `owner` holds (a runner stopping cleanly), so others resume at once.
+pub fn release_leases(tx: &Tx<'_>, owner: &str) -> Result<()> {
+    tx.execute(
+        "UPDATE jobs SET owner = NULL, lease_until = NULL WHERE owner = ?1",
+        [owner],
+    )?;
+    Ok(())
+}
+
+/// Cancels a Queued or Running job; false if it had already ended (or does not exist).
+pub fn cancel(tx: &Tx<'_>, id: i64, now: i64) -> Result<bool> {
+    let changed = tx.execute(
+        "UPDATE jobs SET state = 'Cancelled', owner = NULL, lease_until = NULL, updated = ?2
+         WHERE id = ?1 AND state IN ('Queued', 'Running')",
+        params![id, now],
+    )?;
+    Ok(changed == 1)
+}
+
+/// The test-only ledger kind's writes: one row per item, UNIQUE per job, so applying a batch
+/// twice fails instead of passing unnoticed.
+pub fn insert_test_ledger_items(
+    tx: &Tx<'_>,
+    job_id: i64,
+    items: std::ops::Range<u64>,
+) -> Result<()> {
+    let mut stmt =
+        tx.prepare_cached("INSERT INTO job_test_ledger (job_id, item) VALUES (?1, ?2)")?;
+    for item in items {
+        stmt.execute(params![job_id, to_sql_count(item, "item")?])?;
+    }
+    Ok(())
+}
+
+/// Wakes the runners of one `Store` value: a generation counter bumped on every notify, so a
+/// runner that was busy when it was bumped does not sleep through it.
+#[derive(Default)]
+pub struct Wakeup {
+    generation: Mutex<u64>,
+    bell: Condvar,
+}
+
+impl Wakeup {
+    pub fn notify(&self) {
+        let mut generation = self.generation.lock().unwrap_or_else(|p| p.into_inner());
+        *generation = generation.wrapping_add(1);
+        self.bell.notify_all();
+    }
+
+    pub fn generation(&self) -> u64 {
+        *self.generation.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Sleeps up to `timeout` unless the generation moved past `seen` or `stop()` holds;
+    /// returns the generation seen on waking.
+    pub fn wait(&self, seen: u64, timeout: Duration, stop: &dyn Fn() -> bool) -> u64 {
+        let generation = self.generation.lock().unwrap_or_else(|p| p.into_inner());
+        let (generation, _) = self
+            .bell
+            .wait_timeout_while(generation, timeout, |g| *g == seen && !stop())
+            .unwrap_or_else(|p| p.into_inner());
+        *generation
+    }
+}

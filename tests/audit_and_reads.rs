@@ -1,0 +1,162 @@
+//! Reads and cryptographic calls write nothing on the caller's path, yet every call keeps its
+//! audit row (group-committed); and what reads keep in memory never outlives a committed
+//! change, whichever session or process made it.
+
+mod common;
+
+use common::{b64, store_with_vaults, wrap, Ck};
+use serde_json::json;
+
+const ADMIN: &str = "admin@contoso.com";
+
+fn audit_rows(store: &std::path::Path, principal: &str) -> i64 {
+    let db = rusqlite::Connection::open(store.join("store.db")).unwrap();
+    db.query_row(
+        "SELECT COUNT(*) FROM audit WHERE principal = ?1",
+        [principal],
+        |r| r.get(0),
+    )
+    .unwrap()
+}
+
+#[test]
+fn every_call_has_its_audit_row_after_ck_close_from_two_threads() {
+    let (dir, admin) = store_with_vaults("audit-count", &[("vault-a", "westeurope")]);
+    admin.ok(
+        "Add-KeyVaultKey",
+        json!({"VaultName": "vault-a", "Name": "k"}),
+    );
+    // store_with_vaults made the vault: two calls so far.
+    let mut calls = 2;
+    std::thread::scope(|scope| {
+        for _ in 0..2 {
+            let admin = &admin;
+            scope.spawn(move || {
+                for i in 0..300 {
+                    admin.ok(
+                        "Get-KeyVaultKey",
+                        json!({"VaultName": "vault-a", "Name": "k"}),
+                    );
+                    if i % 10 == 0 {
+                        wrap(
+                            admin,
+                            "vault-a",
+                            "k",
+                            None,
+                            b"32 bytes of a content key......",
+                        );
+                        admin.err(
+                            "Get-KeyVaultKey",
+                            json!({"VaultName": "vault-a", "Name": "missing"}),
+                        );
+                        admin.err(
+                            "Get-KeyVaultKey",
+                            json!({"VaultName": "vault-a", "Bogus": 1}),
+                        );
+                    }
+                }
+            });
+        }
+    });
+    calls += 2 * (300 + 30 * 3);
+    drop(admin); // ck_close flushes the audit writer
+    assert_eq!(audit_rows(&dir.join("store"), ADMIN), calls);
+}
+
+#[test]
+fn a_thousand_reads_cost_a_handful_of_commits_not_a_thousand() {
+    let (dir, admin) = store_with_vaults("audit-wal", &[("vault-a", "westeurope")]);
+    admin.ok(
+        "Add-KeyVaultKey",
+        json!({"VaultName": "vault-a", "Name": "k"}),
+    );
+    let store = dir.join("store");
+    let wal = store.join("store.db-wal");
+    // Let the writer settle, then empty the WAL: the session holds no transaction now.
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    let db = rusqlite::Connection::open(store.join("store.db")).unwrap();
+    let busy: i64 = db
+        .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(busy, 0, "checkpoint blocked");
+    assert_eq!(std::fs::metadata(&wal).unwrap().len(), 0);
+    for _ in 0..1000 {
+        admin.ok(
+            "Get-KeyVaultKey",
+            json!({"VaultName": "vault-a", "Name": "k"}),
+        );
+    }
+    drop(admin); // commits the last batch
+    let grown = std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0);
+    let page = 4096 + 24;
+    println!(
+        "WAL after 1,000 Get-KeyVaultKey: {grown} bytes, {} frames (one commit writes a few)",
+        grown / page
+    );
+    // A commit per call would write at least 1,000 frames.
+    assert!(
+        grown < 100 * page,
+        "the WAL grew {grown} bytes for 1,000 reads"
+    );
+    assert_eq!(
+        rusqlite::Connection::open(store.join("store.db"))
+            .unwrap()
+            .query_row(
+                "SELECT COUNT(*) FROM audit WHERE operation = 'Get-KeyVaultKey'",
+                [],
+                |r| r.get::<_, i64>(0)
+            )
+            .unwrap(),
+        1000
+    );
+}
+
+#[test]
+fn no_cached_permission_or_key_state_outlives_a_change_made_by_another_session() {
+    let (dir, admin) = store_with_vaults("snapshot", &[("vault-a", "westeurope")]);
+    admin.ok(
+        "Add-KeyVaultKey",
+        json!({"VaultName": "vault-a", "Name": "k"}),
+    );
+    admin.ok("Set-KeyVaultAccessPolicy", json!({"VaultName": "vault-a", "UserPrincipalName": "bob@contoso.com", "PermissionsToKeys": ["get", "wrapKey"]}));
+    let bob = Ck::at(&dir.join("store"), "bob@contoso.com");
+    let wrap_args = json!({"VaultName": "vault-a", "Name": "k", "Operation": "Wrap", "Algorithm": "RSA-OAEP-256", "ByteArrayValue": b64(b"x")});
+    for _ in 0..3 {
+        bob.ok("Invoke-KeyVaultKeyOperation", wrap_args.clone());
+        bob.ok(
+            "Get-KeyVaultKey",
+            json!({"VaultName": "vault-a", "Name": "k"}),
+        );
+    }
+    // The admin's session is another store handle (other connections), as another process is.
+    admin.ok("Set-KeyVaultAccessPolicy", json!({"VaultName": "vault-a", "UserPrincipalName": "bob@contoso.com", "PermissionsToKeys": ["get"]}));
+    let e = bob.err("Invoke-KeyVaultKeyOperation", wrap_args.clone());
+    assert!(e.message().contains("keys/wrapKey"), "{}", e.message());
+    admin.ok("Set-KeyVaultAccessPolicy", json!({"VaultName": "vault-a", "UserPrincipalName": "bob@contoso.com", "PermissionsToKeys": ["get", "wrapKey"]}));
+    bob.ok("Invoke-KeyVaultKeyOperation", wrap_args.clone());
+    admin.ok(
+        "Update-KeyVaultKey",
+        json!({"VaultName": "vault-a", "Name": "k", "Enable": false, "Force": true}),
+    );
+    assert_eq!(
+        bob.err("Invoke-KeyVaultKeyOperation", wrap_args.clone())
+            .code(),
+        "KeyDisabled"
+    );
+    let seen = bob.ok(
+        "Get-KeyVaultKey",
+        json!({"VaultName": "vault-a", "Name": "k"}),
+    );
+    assert_eq!(seen[0]["Enabled"], false);
+    // A roll is seen at once too.
+    admin.ok(
+        "Add-KeyVaultKey",
+        json!({"VaultName": "vault-a", "Name": "k"}),
+    );
+    let after = bob.ok("Invoke-KeyVaultKeyOperation", wrap_args);
+    let newest = admin.ok(
+        "Get-KeyVaultKey",
+        json!({"VaultName": "vault-a", "Name": "k"}),
+    );
+    assert_eq!(after["KeyId"], newest[0]["Id"]);
+}
