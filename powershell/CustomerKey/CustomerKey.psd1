@@ -27,7 +27,15 @@
         'Undo-CkKeyVaultKeyRemoval',
         'Backup-CkKeyVaultKey',
         'Restore-CkKeyVaultKey',
-        'Invoke-CkKeyVaultKeyOperation'
+        'Invoke-CkKeyVaultKeyOperation',
+        'Get-CkAipServiceKeys',
+        'Use-CkAipServiceKeyVaultKey',
+        'Set-CkAipServiceKeyProperties',
+        'Import-CkAipServiceTpd',
+        'Export-CkAipServiceTpd',
+        'Get-CkAipServiceTenantKeyLifecycle',
+        'Protect-CkAipContent',
+        'Unprotect-CkAipContent'
     )
     CmdletsToExport      = @()
     AliasesToExport      = @()
