@@ -18,7 +18,7 @@ static REGISTRY: Lazy<Registry> = Lazy::new(|| {
         crate::vault::operations::operations(),
         crate::aip::operations::operations(),
     ])
-        .unwrap_or_else(|duplicate| panic!("the operation registry is inconsistent: {duplicate}"))
+    .unwrap_or_else(|duplicate| panic!("the operation registry is inconsistent: {duplicate}"))
 });
 
 /// Every operation of every domain.

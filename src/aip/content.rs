@@ -125,6 +125,20 @@ fn read_input(parameter: &str, path: &str) -> Result<Vec<u8>> {
         .map_err(|e| Error::invalid_argument(parameter, format!("cannot read '{path}': {e}")))
 }
 
+/// Refuses an output path whose folder does not exist, before any cryptographic work.
+pub(crate) fn check_output_folder(path: &str) -> Result<()> {
+    let folder = Path::new(path)
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty());
+    match folder {
+        Some(f) if f.is_dir() => Ok(()),
+        _ => Err(Error::invalid_argument(
+            "OutputFile",
+            format!("'{path}' is not in an existing folder"),
+        )),
+    }
+}
+
 fn write_output(path: &str, bytes: &[u8], force: bool) -> Result<()> {
     write_private_file(Path::new(path), bytes, force).map_err(|mut e| {
         if !e.message.starts_with("Parameter") {
@@ -172,6 +186,7 @@ pub fn protect(ctx: &Context<'_>, a: ProtectArgs) -> Result<ProtectedContent> {
             ),
         ));
     }
+    check_output_folder(&a.output_file)?;
     ensure_tenant_key(ctx)?;
     let key = ctx.read(active_key)?;
     let content_key = crypto::Secret::new(crypto::random_bytes(CONTENT_KEY_LEN)?);
@@ -230,6 +245,9 @@ pub struct UnprotectedContent {
 
 pub fn unprotect(ctx: &Context<'_>, a: UnprotectArgs) -> Result<UnprotectedContent> {
     let bytes = read_input("InputFile", &a.input_file)?;
+    if let Some(path) = &a.output_file {
+        check_output_folder(path)?;
+    }
     let file = parse(&bytes)?;
     ensure_tenant_key(ctx)?;
     let key = ctx.read(|tx| find_key(tx, &file.key_identifier)).map_err(|mut e| {

@@ -6,15 +6,15 @@ use super::{
     active_key, ensure_tenant_key, find_key, key_out, microsoft_managed_pkcs8,
     microsoft_managed_row, sync_key_references, AipServiceKey,
 };
-use crate::crypto::tpd::{self as file_format, TpdKey};
 use crate::crypto;
-use zeroize::Zeroizing;
+use crate::crypto::tpd::{self as file_format, TpdKey};
 use crate::error::{Error, Result};
 use crate::operations::Context;
 use crate::store::aip::{self as sql, TenantKeyRow, ARCHIVED, CUSTOMER_MANAGED};
 use crate::store::write_private_file;
 use serde::Serialize;
 use std::path::Path;
+use zeroize::Zeroizing;
 
 const MIN_PASSWORD_CHARS: usize = 12;
 const MAX_TPD_FILE_LEN: u64 = 17 * 1024 * 1024;
@@ -79,6 +79,7 @@ fn check_outside_store(ctx: &Context<'_>, path: &str) -> Result<()> {
 
 pub fn export_tpd(ctx: &Context<'_>, a: ExportTpdArgs) -> Result<TpdExport> {
     check_password(&a.protection_password)?;
+    super::content::check_output_folder(&a.output_file)?;
     check_outside_store(ctx, &a.output_file)?;
     ensure_tenant_key(ctx)?;
     let keys = ctx.read(|tx| match &a.key_identifier {
