@@ -16,9 +16,10 @@
 
 use super::{
     active_key, decrypt_content_key, ensure_tenant_key, find_key, sign_digest, sync_key_references,
+    wrap_content_key,
 };
+use crate::crypto;
 use crate::crypto::tpd::Reader;
-use crate::crypto::{self, RsaAlgorithm};
 use crate::error::{Error, Result};
 use crate::operations::Context;
 use crate::store::aip as sql;
@@ -190,12 +191,7 @@ pub fn protect(ctx: &Context<'_>, a: ProtectArgs) -> Result<ProtectedContent> {
     ensure_tenant_key(ctx)?;
     let key = ctx.read(active_key)?;
     let content_key = crypto::Secret::new(crypto::random_bytes(CONTENT_KEY_LEN)?);
-    let wrapped = crypto::rsa_encrypt(
-        &key.modulus,
-        &key.exponent,
-        RsaAlgorithm::OaepSha256,
-        content_key.expose(),
-    )?;
+    let wrapped = wrap_content_key(ctx, &key, content_key.expose())?;
     let content_id = crypto::random_bytes(CONTENT_ID_LEN)?;
     let mut file = MAGIC.to_vec();
     file.push(key.key_identifier.len() as u8);

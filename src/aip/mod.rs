@@ -14,7 +14,7 @@ pub mod lifecycle;
 pub mod operations;
 pub mod tpd;
 
-use crate::crypto::{self, RsaAlgorithm, RsaPrivateKey, Secret};
+use crate::crypto::{self, RsaAlgorithm, Secret};
 use crate::error::{Error, Result};
 use crate::identity::Principal;
 use crate::operations::Context;
@@ -124,9 +124,26 @@ pub(crate) fn sync_key_references(tx: &Tx<'_>) -> Result<()> {
     Ok(())
 }
 
-/// The associated data a Microsoft-managed key's private part is sealed with.
+/// A tenant key's name in the store's key caches, and the associated data its private part
+/// (Microsoft-managed) is sealed with; it cannot collide with a vault key version (32 hex).
+fn store_key_name(key_identifier: &str) -> String {
+    format!("aip-tenant-key/{}", key_identifier.to_ascii_lowercase())
+}
+
 fn sealing_aad(key_identifier: &str) -> Vec<u8> {
-    format!("aip-tenant-key/{}", key_identifier.to_ascii_lowercase()).into_bytes()
+    store_key_name(key_identifier).into_bytes()
+}
+
+/// Wraps a content key with the tenant key's public key (RSA-OAEP-256), the parsed public key
+/// kept in the store's cache.
+pub(crate) fn wrap_content_key(
+    ctx: &Context<'_>,
+    k: &TenantKeyRow,
+    content_key: &[u8],
+) -> Result<Vec<u8>> {
+    ctx.store()
+        .public_key(&store_key_name(&k.key_identifier), &k.modulus, &k.exponent)?
+        .encrypt(RsaAlgorithm::OaepSha256, content_key)
 }
 
 /// A new Microsoft-managed key row (Archived unless `status` says otherwise), its private part
@@ -274,8 +291,17 @@ pub(crate) fn decrypt_content_key(
         })
         .map_err(|e| through_vault(k, e))
     } else {
-        RsaPrivateKey::from_pkcs8(&microsoft_managed_pkcs8(ctx, k)?)?
-            .decrypt(RsaAlgorithm::OaepSha256, wrapped)
+        match (&k.wrapped_data_key, &k.sealed_private_key) {
+            // Unsealed and parsed once, then kept in the store's cache like vault keys in use.
+            (Some(data_key), Some(sealed)) => ctx
+                .store()
+                .private_key(&store_key_name(&k.key_identifier), data_key, sealed)?
+                .decrypt(RsaAlgorithm::OaepSha256, wrapped),
+            _ => Err(Error::internal(format!(
+                "tenant key {} has no engine-held private part",
+                k.key_identifier
+            ))),
+        }
     };
     result.map_err(|mut e| {
         if e.target == "ByteArrayValue" {
