@@ -194,7 +194,7 @@ pub(crate) fn microsoft_managed_pkcs8(ctx: &Context<'_>, k: &TenantKeyRow) -> Re
 /// A new tenant starts Microsoft-managed with one engine-held key Active: made on the first
 /// AIP call, in a transaction of its own, unless another call made it meanwhile.
 pub(crate) fn ensure_tenant_key(ctx: &Context<'_>) -> Result<()> {
-    if !ctx.read(|tx| Ok(sql::list_keys(tx)?.is_empty()))? {
+    if ctx.read(sql::has_keys)? {
         return Ok(());
     }
     let material = crypto::generate_rsa(2048)?;
@@ -208,7 +208,7 @@ pub(crate) fn ensure_tenant_key(ctx: &Context<'_>) -> Result<()> {
         ACTIVE,
     )?;
     ctx.transaction("AIP tenant key", |tx| {
-        if sql::list_keys(tx)?.is_empty() {
+        if !sql::has_keys(tx)? {
             sql::insert_key(tx, &row)?;
         }
         Ok(())

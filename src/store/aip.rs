@@ -78,6 +78,15 @@ pub fn list_keys(tx: &Tx<'_>) -> Result<Vec<TenantKeyRow>> {
     Ok(rows)
 }
 
+/// Whether the tenant has any key yet.
+pub fn has_keys(tx: &Tx<'_>) -> Result<bool> {
+    Ok(
+        tx.query_row("SELECT EXISTS (SELECT 1 FROM aip_tenant_keys)", [], |r| {
+            r.get(0)
+        })?,
+    )
+}
+
 pub fn get_key(tx: &Tx<'_>, key_identifier: &str) -> Result<Option<TenantKeyRow>> {
     Ok(tx
         .prepare_cached(&format!(
