@@ -199,7 +199,7 @@ fn check_value(p: &Param, value: Value) -> Result<Value> {
 /// secret.
 fn looks_like_base64(s: &str) -> bool {
     let bytes = s.as_bytes();
-    if bytes.len() % 4 != 0 {
+    if !bytes.len().is_multiple_of(4) {
         return false;
     }
     let body = bytes
