@@ -190,12 +190,9 @@ fn passwords_and_key_material_stay_out_of_the_audit_table_and_the_json() {
     assert!(audit
         .iter()
         .any(|r| r.2 == "Export-AipServiceTpd" && r.4.starts_with("Succeeded")));
-    // The failed import's row comes through the audit writer, whose delivery is its own
-    // tests' concern; whatever of it is there is a failure naming no secret.
     assert!(audit
         .iter()
-        .filter(|r| r.2 == "Import-AipServiceTpd")
-        .all(|r| r.4.starts_with("Failed")));
+        .any(|r| r.2 == "Import-AipServiceTpd" && r.4.starts_with("Failed")));
     assert!(audit
         .iter()
         .any(|r| r.2 == "Protect-AipContent" && r.4.starts_with("Succeeded: Protect")));
