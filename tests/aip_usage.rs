@@ -134,3 +134,42 @@ fn concurrent_activations_leave_exactly_one_active_key() {
     }
     let _ = active(&ck);
 }
+
+#[test]
+fn byok_sign_and_decrypt_are_audited_at_the_vault_under_the_aip_service_principal() {
+    let (dir, ck) = tenant("aip-audit-sp");
+    let url = vault_key(&ck, VAULT, "tenant-key");
+    use_and_activate(&ck, &url);
+    let (doc, _) = protect(&ck, &dir, "audited at the vault");
+    unprotect(&ck, &doc).unwrap();
+    revoke(&ck, VAULT);
+    unprotect(&ck, &doc).unwrap_err();
+    drop(ck);
+    let session = customer_key::open_session(customer_key::SessionOptions {
+        store: Some(dir.join("store")),
+        user_principal_name: Some(ADMIN.into()),
+        time_shift_seconds: None,
+    })
+    .unwrap();
+    let audit = session.store().audit_log().unwrap();
+    let by_service: Vec<_> = audit.iter().filter(|r| r.1 == AIP).collect();
+    let has = |operation: &str, result: &str| {
+        by_service
+            .iter()
+            .any(|r| r.2 == operation && r.3 == url && r.4 == result)
+    };
+    assert!(
+        has("Protect-AipContent", "Succeeded: Sign RS256"),
+        "{by_service:?}"
+    );
+    assert!(
+        has("Unprotect-AipContent", "Succeeded: Decrypt RSA-OAEP-256"),
+        "{by_service:?}"
+    );
+    assert!(
+        by_service
+            .iter()
+            .any(|r| r.2 == "Unprotect-AipContent" && r.4 == "Failed: Forbidden"),
+        "{by_service:?}"
+    );
+}
