@@ -9,7 +9,7 @@
     Description          = 'Customer Key / BYOK workflows for Microsoft 365 admins: Az.KeyVault-style cmdlets (noun prefix Ck) over the customer_key native engine.'
     PowerShellVersion    = '7.2'
     CompatiblePSEditions = @('Core')
-    FormatsToProcess     = @('CustomerKey.Format.ps1xml')
+    FormatsToProcess     = @('CustomerKey.Format.ps1xml', 'Formats/Aip.Format.ps1xml')
     FunctionsToExport    = @(
         'Connect-CkService',
         'Disconnect-CkService',
