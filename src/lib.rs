@@ -23,6 +23,8 @@ pub mod sharepoint;
 pub mod store;
 pub mod time;
 pub mod vault;
+// Workloads after the vault domain (and after `operations`, whose macro they use).
+pub mod aip;
 
 pub use error::{CkStatus, Error, Result};
 pub use identity::Principal;

@@ -16,6 +16,7 @@ use std::sync::Arc;
 static REGISTRY: Lazy<Registry> = Lazy::new(|| {
     Registry::new(vec![
         crate::vault::operations::operations(),
+        crate::aip::operations::operations(),
         crate::sharepoint::operations::operations(),
     ])
     .unwrap_or_else(|duplicate| panic!("the operation registry is inconsistent: {duplicate}"))

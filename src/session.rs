@@ -164,3 +164,11 @@ impl Session {
         })
     }
 }
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        // ck_close promises every audit row is committed when it returns; the store itself may
+        // outlive the session by a moment (a job thread finishing with its handle).
+        self.store.flush_audit();
+    }
+}

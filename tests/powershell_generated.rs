@@ -95,3 +95,21 @@ fn bad_usage_is_an_error_not_drift() {
     assert_eq!(missing.status.code(), Some(2));
     assert!(text(&missing.stderr).contains("is not a folder"));
 }
+
+#[test]
+fn every_format_file_the_manifest_names_exists() {
+    let module = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("powershell/CustomerKey");
+    let manifest = std::fs::read_to_string(module.join("CustomerKey.psd1")).unwrap();
+    let line = manifest
+        .lines()
+        .find(|l| l.trim_start().starts_with("FormatsToProcess"))
+        .expect("FormatsToProcess");
+    let names: Vec<&str> = line.split('\'').skip(1).step_by(2).collect();
+    assert!(names.contains(&"CustomerKey.Format.ps1xml"), "{line}");
+    for name in names {
+        assert!(
+            module.join(name).is_file(),
+            "the manifest names {name}, which does not exist"
+        );
+    }
+}

@@ -16,7 +16,7 @@ const LIMIT: Duration = Duration::from_secs(120);
 
 #[test]
 fn register_then_roll_each_key_in_turn_keeps_every_file_readable() {
-    pace_batches(100, 10);
+    pace_batches(100, 30);
     let t = tenant("spo-roll", SITES, FILE_EVERY);
     let ck = &t.ck;
 
@@ -67,14 +67,15 @@ fn register_then_roll_each_key_in_turn_keeps_every_file_readable() {
     assert_eq!(again.category(), "ResourceExists", "{again:?}");
 
     // Roll the primary key; a second change during the roll is refused as busy, with progress.
+    // Both new versions exist first, so nothing slow runs between the two Updates.
     let new_a = add_key(ck, VAULT_A, KEY);
+    let new_b = add_key(ck, VAULT_B, KEY);
     let rolling = ck.ok(
         "Update-SPODataEncryptionPolicy",
         json!({"KeyType": "Primary", "KeyVaultName": VAULT_A, "KeyName": KEY, "KeyVersion": new_a}),
     );
     assert_eq!(rolling["State"], "Rolling");
     assert_eq!(rolling["RollingKeyType"], "Primary");
-    let new_b = add_key(ck, VAULT_B, KEY);
     let busy = ck.err(
         "Update-SPODataEncryptionPolicy",
         json!({"KeyType": "Secondary", "KeyVaultName": VAULT_B, "KeyName": KEY, "KeyVersion": new_b}),
@@ -136,7 +137,7 @@ fn register_then_roll_each_key_in_turn_keeps_every_file_readable() {
 
 #[test]
 fn key_removal_and_purge_are_refused_while_sharepoint_uses_the_key() {
-    pace_batches(100, 10);
+    pace_batches(100, 30);
     let t = tenant("spo-rails", 3, 1);
     let ck = &t.ck;
     ck.ok(
@@ -161,7 +162,7 @@ fn key_removal_and_purge_are_refused_while_sharepoint_uses_the_key() {
 
 #[test]
 fn bad_keys_are_refused_naming_the_parameter_and_nothing_changes() {
-    pace_batches(100, 10);
+    pace_batches(100, 30);
     let t = tenant("spo-checks", 2, 1);
     let ck = &t.ck;
     let (a, b) = (&t.version_a, &t.version_b);

@@ -15,7 +15,7 @@ const SITES: usize = 200;
 
 #[test]
 fn a_cancelled_roll_is_resumed_by_the_same_update() {
-    pace_batches(10, 20);
+    pace_batches(10, 30);
     let t = tenant("spo-resume", SITES, 4);
     let ck = &t.ck;
     ck.ok(
@@ -74,7 +74,7 @@ fn a_cancelled_roll_is_resumed_by_the_same_update() {
 
 #[test]
 fn a_roll_that_loses_both_keys_mid_way_shows_the_error_and_finishes_once_access_returns() {
-    pace_batches(10, 20);
+    pace_batches(10, 30);
     let t = tenant("spo-retry", SITES, 4);
     let ck = &t.ck;
     ck.ok(
@@ -124,7 +124,7 @@ fn a_roll_that_loses_both_keys_mid_way_shows_the_error_and_finishes_once_access_
 
 #[test]
 fn both_keys_lost_during_a_stopped_roll_are_recovered_with_restore() {
-    pace_batches(10, 20);
+    pace_batches(10, 30);
     let t = tenant("spo-lost-mid-roll", SITES, 4);
     let ck = &t.ck;
     ck.ok(

@@ -9,7 +9,7 @@
     Description          = 'Customer Key / BYOK workflows for Microsoft 365 admins: Az.KeyVault-style cmdlets (noun prefix Ck) over the customer_key native engine.'
     PowerShellVersion    = '7.2'
     CompatiblePSEditions = @('Core')
-    FormatsToProcess     = @('CustomerKey.Format.ps1xml')
+    FormatsToProcess     = @('CustomerKey.Format.ps1xml', 'Formats/Aip.Format.ps1xml', 'Formats/SharePoint.Format.ps1xml')
     FunctionsToExport    = @(
         'Connect-CkService',
         'Disconnect-CkService',
@@ -28,6 +28,14 @@
         'Backup-CkKeyVaultKey',
         'Restore-CkKeyVaultKey',
         'Invoke-CkKeyVaultKeyOperation',
+        'Get-CkAipServiceKeys',
+        'Use-CkAipServiceKeyVaultKey',
+        'Set-CkAipServiceKeyProperties',
+        'Import-CkAipServiceTpd',
+        'Export-CkAipServiceTpd',
+        'Get-CkAipServiceTenantKeyLifecycle',
+        'Protect-CkAipContent',
+        'Unprotect-CkAipContent',
         'New-CkSPOSite',
         'Get-CkSPOSite',
         'Add-CkSPOFile',

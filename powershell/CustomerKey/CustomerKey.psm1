@@ -25,7 +25,7 @@ $script:CkCommonParameters = @(
     'PipelineVariable', 'WhatIf', 'Confirm'
 )
 # Result properties that hold times: the engine sends ISO 8601 strings, the cmdlets emit [datetime].
-$script:CkDateProperties = @('Expires', 'NotBefore', 'Created', 'Updated', 'DeletedDate', 'ScheduledPurgeDate')
+$script:CkDateProperties = @('Expires', 'NotBefore', 'Created', 'Updated', 'DeletedDate', 'ScheduledPurgeDate', 'CreationTime', 'Received')
 
 # Types added with Add-Type cannot be unloaded, and adding the same type twice fails, so on a
 # re-import (Import-Module -Force) the already loaded types are reused. One from an older

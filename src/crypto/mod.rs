@@ -18,6 +18,7 @@ use aws_lc_rs::rsa::{
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 mod import;
+pub mod tpd;
 pub use import::import_rsa;
 
 pub(crate) const MASTER_KEY_LEN: usize = 32;
@@ -268,7 +269,7 @@ pub fn aes_gcm_open(key: &Secret, sealed: &[u8], aad: &[u8]) -> Option<Secret> {
 }
 
 /// nonce || ciphertext || tag
-fn gcm_seal(key: &[u8], plaintext: &[u8], aad: &[u8]) -> Result<Vec<u8>> {
+pub(crate) fn gcm_seal(key: &[u8], plaintext: &[u8], aad: &[u8]) -> Result<Vec<u8>> {
     let key = LessSafeKey::new(
         UnboundKey::new(&AES_256_GCM, key).map_err(|_| Error::internal("AES key setup failed"))?,
     );
@@ -286,7 +287,7 @@ fn gcm_seal(key: &[u8], plaintext: &[u8], aad: &[u8]) -> Result<Vec<u8>> {
     Ok(out)
 }
 
-fn gcm_open(key: &[u8], sealed: &[u8], aad: &[u8]) -> std::result::Result<Secret, ()> {
+pub(crate) fn gcm_open(key: &[u8], sealed: &[u8], aad: &[u8]) -> std::result::Result<Secret, ()> {
     if sealed.len() < NONCE_LEN + aead::MAX_TAG_LEN {
         return Err(());
     }
@@ -515,6 +516,51 @@ impl RsaPrivateKey {
     }
 }
 
+/// Signs a SHA-256 digest with RSASSA-PKCS1-v1_5 (Key Vault's RS256), with the private key in
+/// PKCS#8. Key Vault signs digests, not messages, so callers hash first.
+pub fn rsa_sign_sha256_digest(pkcs8: &Secret, digest: &[u8]) -> Result<Vec<u8>> {
+    let digest = aws_lc_rs::digest::Digest::import_less_safe(digest, &aws_lc_rs::digest::SHA256)
+        .map_err(|_| Error::invalid_argument("Digest", "must be a 32-byte SHA-256 digest"))?;
+    let pair = rsa::KeyPair::from_pkcs8(pkcs8.expose())
+        .map_err(|_| Error::io("stored key material is damaged", ""))?;
+    let mut signature = vec![0u8; pair.public_modulus_len()];
+    pair.sign_digest(
+        &aws_lc_rs::signature::RSA_PKCS1_SHA256,
+        &digest,
+        &mut signature,
+    )
+    .map_err(|_| Error::internal("RSA signing failed"))?;
+    Ok(signature)
+}
+
+/// Whether `signature` is an RS256 signature of `message` by the public key given.
+/// The public key as X.509 SubjectPublicKeyInfo DER (what Get-AipServiceKeys shows).
+pub fn rsa_public_key_der(modulus: &[u8], exponent: &[u8]) -> Result<Vec<u8>> {
+    Ok(public_key(modulus, exponent)?
+        .as_der()
+        .map_err(|_| Error::internal("RSA public key encoding failed"))?
+        .as_ref()
+        .to_vec())
+}
+
+pub fn rsa_verify_sha256(
+    modulus: &[u8],
+    exponent: &[u8],
+    message: &[u8],
+    signature: &[u8],
+) -> bool {
+    aws_lc_rs::signature::RsaPublicKeyComponents {
+        n: modulus,
+        e: exponent,
+    }
+    .verify(
+        &aws_lc_rs::signature::RSA_PKCS1_2048_8192_SHA256,
+        message,
+        signature,
+    )
+    .is_ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -555,6 +601,26 @@ mod tests {
                 b"a data key"
             );
         }
+    }
+
+    #[test]
+    fn a_signed_digest_verifies_against_its_message_and_nothing_else() {
+        let key = generate_rsa(2048).unwrap();
+        let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, b"publishing license");
+        let signature = rsa_sign_sha256_digest(&key.pkcs8, digest.as_ref()).unwrap();
+        assert!(rsa_verify_sha256(
+            &key.modulus,
+            &key.exponent,
+            b"publishing license",
+            &signature
+        ));
+        assert!(!rsa_verify_sha256(
+            &key.modulus,
+            &key.exponent,
+            b"publishing licensE",
+            &signature
+        ));
+        assert!(rsa_sign_sha256_digest(&key.pkcs8, b"short").is_err());
     }
 
     #[test]

@@ -13,7 +13,7 @@ use crate::vault::boundary::{Caller, KeyReference, KeyVaultBoundary};
 use serde::Serialize;
 
 /// How the TIK is wrapped under the customer keys.
-pub const TIK_ALGORITHM: RsaAlgorithm = RsaAlgorithm::OaepSha256;
+pub(crate) const TIK_ALGORITHM: RsaAlgorithm = RsaAlgorithm::OaepSha256;
 const MANAGED_KEY_PURPOSE: &str = "sharepoint/microsoft-managed-key";
 const AVAILABILITY_KEY_PURPOSE: &str = "sharepoint/availability-key";
 

@@ -8,6 +8,7 @@
 //!   mode): vaults, keys, versions (private parts sealed), policies, and the audit table.
 //! - `backups/` (0700): default destination of `Backup-KeyVaultKey`.
 
+pub mod aip;
 mod audit;
 mod files;
 pub mod jobs;
@@ -267,6 +268,7 @@ impl Store {
             let value = work(&tx)?;
             insert_audit(&tx, crate::time::unix_now(), audit, "Succeeded")?;
             tx.commit()?;
+            self.snapshots.changed();
             Ok((value, purged))
         })?;
         if purged > 0 {
@@ -293,6 +295,7 @@ impl Store {
             let tx = Tx::new(conn.transaction_with_behavior(TransactionBehavior::Immediate)?);
             let value = work(&tx)?;
             tx.commit()?;
+            self.snapshots.changed();
             Ok(value)
         })
     }
@@ -332,6 +335,9 @@ impl Store {
             let tx = Tx::new(conn.transaction_with_behavior(TransactionBehavior::Immediate)?);
             let purged = purge_and_audit(&tx, now)?;
             tx.commit()?;
+            if purged > 0 {
+                self.snapshots.changed();
+            }
             Ok(purged)
         })?;
         if purged > 0 {

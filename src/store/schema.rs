@@ -140,7 +140,38 @@ const MIGRATIONS: &[&str] = &[
         UNIQUE (job_id, item)
     );
     "#,
-    // sharepoint: the SharePoint Online data encryption policy (one per store: one tenant,
+    // 4: aip
+    r#"
+    -- Azure Information Protection tenant keys: exactly one Active. A Microsoft-managed key's
+    -- private part is sealed like a vault key's; a BYOK key lives in its vault and is named
+    -- by its versioned URL.
+    CREATE TABLE aip_tenant_keys (
+        key_identifier TEXT PRIMARY KEY COLLATE NOCASE,
+        key_type TEXT NOT NULL CHECK (key_type IN ('Microsoft-managed', 'Customer-managed (BYOK)')),
+        status TEXT NOT NULL CHECK (status IN ('Active', 'Archived')),
+        creation_time INTEGER NOT NULL,
+        friendly_name TEXT NOT NULL,
+        origin TEXT NOT NULL,
+        key_vault_key_url TEXT,
+        modulus BLOB NOT NULL,
+        exponent BLOB NOT NULL,
+        wrapped_data_key BLOB,
+        sealed_private_key BLOB,
+        CHECK ((key_type = 'Microsoft-managed') = (sealed_private_key IS NOT NULL)),
+        CHECK ((key_type = 'Microsoft-managed') = (key_vault_key_url IS NULL))
+    );
+    CREATE UNIQUE INDEX aip_one_active_key ON aip_tenant_keys(status) WHERE status = 'Active';
+    CREATE UNIQUE INDEX aip_key_vault_key ON aip_tenant_keys(key_vault_key_url COLLATE NOCASE)
+        WHERE key_vault_key_url IS NOT NULL;
+    -- Protected items the engine has seen opened, by the tenant key that protected them.
+    CREATE TABLE aip_opened_items (
+        key_identifier TEXT NOT NULL COLLATE NOCASE REFERENCES aip_tenant_keys(key_identifier),
+        content_id TEXT NOT NULL,
+        first_opened INTEGER NOT NULL,
+        PRIMARY KEY (key_identifier, content_id)
+    );
+    "#,
+    // 5: sharepoint: the SharePoint Online data encryption policy (one per store: one tenant,
     // one geo), its tenant intermediate keys (TIKs) by generation, sites and files. Key
     // material is only ever stored wrapped: a TIK under both customer keys (RSA-OAEP-256,
     // through the vault boundary) and under the engine's availability key; a site key under

@@ -2,18 +2,42 @@
 //! key and its versions), so a read or cryptographic call checks permissions and key state
 //! without a SQLite transaction.
 //!
-//! Validity: SQLite's `PRAGMA data_version` on a connection of its own changes whenever any
-//! other connection, in this process or another, commits. Every lookup asks it first (one
-//! prepared statement, no transaction); a change drops every snapshot. So no snapshot outlives
-//! a committed permission or key change: a call that starts after the commit sees it.
+//! Validity, two ways:
+//! - Every write commit of this process to this database (any session's store handle) bumps a
+//!   generation shared by every handle on the same file; a lookup that sees a new generation
+//!   drops every snapshot. A call that starts after such a commit sees it.
+//! - Commits by other processes are seen through SQLite's `PRAGMA data_version` (on a
+//!   connection of its own, it changes whenever any other connection commits), asked at most
+//!   once per [`CROSS_PROCESS_CHECK`]: a change another process commits is seen by calls that
+//!   start more than that after it. (Asking on every call would cost a third of an RSA
+//!   encryption: it takes the database file's lock.)
 
 use super::vaults::{self as sql, KeyRow, PolicyRow, VaultRow, VersionRow};
 use super::{open_connection, Store};
 use crate::error::Result;
 use rusqlite::Connection;
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+/// How stale another process's commit may be when a call starts.
+pub const CROSS_PROCESS_CHECK: Duration = Duration::from_millis(1);
+
+/// One generation counter per database file in this process, shared by its store handles.
+static GENERATIONS: Mutex<Vec<(PathBuf, Arc<AtomicU64>)>> = Mutex::new(Vec::new());
+
+fn generation_for(db_path: &Path) -> Arc<AtomicU64> {
+    let path = std::fs::canonicalize(db_path).unwrap_or_else(|_| db_path.to_path_buf());
+    let mut all = GENERATIONS.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some((_, g)) = all.iter().find(|(p, _)| *p == path) {
+        return Arc::clone(g);
+    }
+    let g = Arc::new(AtomicU64::new(0));
+    all.push((path, Arc::clone(&g)));
+    g
+}
 
 /// A live key as of one committed state of the store.
 #[derive(Debug)]
@@ -22,12 +46,12 @@ pub struct KeySnapshot {
     pub policies: Vec<PolicyRow>,
     pub key: KeyRow,
     /// Oldest first.
-    pub versions: Vec<VersionRow>,
+    pub versions: Vec<Arc<VersionRow>>,
 }
 
 impl KeySnapshot {
     /// The version named, or the newest.
-    pub fn version(&self, version: Option<&str>) -> Option<&VersionRow> {
+    pub fn version(&self, version: Option<&str>) -> Option<&Arc<VersionRow>> {
         match version.filter(|v| !v.is_empty()) {
             Some(v) => self
                 .versions
@@ -40,12 +64,15 @@ impl KeySnapshot {
 
 pub(crate) struct Snapshots {
     watch: Mutex<Connection>,
+    generation: Arc<AtomicU64>,
     cache: RwLock<Cache>,
 }
 
-#[derive(Default)]
 struct Cache {
+    generation: u64,
     data_version: i64,
+    /// When `data_version` was last asked.
+    checked: Instant,
     /// (lower-cased vault, lower-cased key) -> snapshot.
     keys: HashMap<(String, String), Arc<KeySnapshot>>,
 }
@@ -54,19 +81,52 @@ const MAX_ENTRIES: usize = 4096;
 
 impl Snapshots {
     pub(crate) fn open(db_path: &Path) -> Result<Snapshots> {
+        let watch = open_connection(db_path)?;
+        let data_version = data_version(&watch)?;
+        let generation = generation_for(db_path);
         Ok(Snapshots {
-            watch: Mutex::new(open_connection(db_path)?),
-            cache: RwLock::new(Cache::default()),
+            watch: Mutex::new(watch),
+            cache: RwLock::new(Cache {
+                generation: generation.load(Ordering::Acquire),
+                data_version,
+                checked: Instant::now(),
+                keys: HashMap::new(),
+            }),
+            generation,
         })
     }
 
-    fn data_version(&self) -> Result<i64> {
-        let conn = self.watch.lock().unwrap_or_else(|p| p.into_inner());
-        let version = conn
-            .prepare_cached("PRAGMA data_version")?
-            .query_row([], |r| r.get(0))?;
-        Ok(version)
+    /// Called after every write commit of this process.
+    pub(crate) fn changed(&self) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
     }
+
+    /// The cache, emptied first when anything changed since it was filled.
+    fn current(&self) -> Result<u64> {
+        let generation = self.generation.load(Ordering::Acquire);
+        {
+            let cache = self.cache.read().unwrap_or_else(|p| p.into_inner());
+            if cache.generation == generation && cache.checked.elapsed() < CROSS_PROCESS_CHECK {
+                return Ok(generation);
+            }
+        }
+        let version = data_version(&self.watch.lock().unwrap_or_else(|p| p.into_inner()))?;
+        let mut cache = self.cache.write().unwrap_or_else(|p| p.into_inner());
+        if cache.generation != generation || cache.data_version != version {
+            cache.keys.clear();
+            cache.generation = generation;
+            cache.data_version = version;
+        }
+        cache.checked = Instant::now();
+        Ok(generation)
+    }
+}
+
+fn data_version(conn: &Connection) -> Result<i64> {
+    let version = conn
+        .prepare_cached("PRAGMA data_version")?
+        .query_row([], |r| r.get(0))?;
+    Ok(version)
 }
 
 impl Store {
@@ -74,18 +134,18 @@ impl Store {
     /// exist or is deleted (the caller then takes its transactional path, which says why).
     pub fn key_snapshot(&self, vault: &str, name: &str) -> Result<Option<Arc<KeySnapshot>>> {
         let snapshots = &self.snapshots;
-        let now_version = snapshots.data_version()?;
+        let generation = snapshots.current()?;
         let id = (vault.to_ascii_lowercase(), name.to_ascii_lowercase());
         {
             let cache = snapshots.cache.read().unwrap_or_else(|p| p.into_inner());
-            if cache.data_version == now_version {
+            if cache.generation == generation {
                 if let Some(found) = cache.keys.get(&id) {
                     return Ok(Some(Arc::clone(found)));
                 }
             }
         }
-        // Loaded after `now_version` was read, so it is at least that new: a commit in between
-        // changes the data version, and the next lookup drops it.
+        // Loaded after the generation was read, so it is at least that new: a commit in
+        // between bumps the generation (or the data version), and the next lookup drops it.
         let loaded = self.read(|tx| {
             let Some(vault) = sql::get_vault(tx, vault)?.filter(|v| v.deleted_date.is_none())
             else {
@@ -97,7 +157,10 @@ impl Store {
                 return Ok(None);
             };
             let policies = sql::list_policies(tx, &vault.name)?;
-            let versions = sql::list_versions(tx, &vault.name, &key.name)?;
+            let versions = sql::list_versions(tx, &vault.name, &key.name)?
+                .into_iter()
+                .map(Arc::new)
+                .collect();
             Ok(Some(Arc::new(KeySnapshot {
                 vault,
                 policies,
@@ -106,9 +169,9 @@ impl Store {
             })))
         })?;
         let mut cache = snapshots.cache.write().unwrap_or_else(|p| p.into_inner());
-        if cache.data_version != now_version {
-            cache.keys.clear();
-            cache.data_version = now_version;
+        if cache.generation != generation {
+            // Something committed meanwhile: keep nothing that may predate it.
+            return Ok(loaded);
         }
         if let Some(snapshot) = &loaded {
             if cache.keys.len() >= MAX_ENTRIES {

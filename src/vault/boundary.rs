@@ -160,7 +160,7 @@ pub struct VaultProperties {
     pub purge_protection: bool,
 }
 
-/// Wrapped bytes and the versioned key id that wrapped them.
+/// Wrapped bytes (or a signature) and the versioned key id that made them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Wrapped {
     pub key_id: String,
@@ -194,6 +194,17 @@ pub trait KeyVaultBoundary: Send + Sync {
         algorithm: RsaAlgorithm,
         value: &[u8],
     ) -> Result<Secret>;
+    /// Decrypts with the version named (`keys/decrypt`), as Azure Information Protection
+    /// decrypts content keys with its tenant key.
+    fn decrypt(
+        &self,
+        caller: &Caller<'_>,
+        key: &KeyReference,
+        algorithm: RsaAlgorithm,
+        value: &[u8],
+    ) -> Result<Secret>;
+    /// Signs a SHA-256 digest with RS256 with the version named (`keys/sign`).
+    fn sign(&self, caller: &Caller<'_>, key: &KeyReference, digest: &[u8]) -> Result<Wrapped>;
     /// Whether `caller.principal` holds `keys/<permission>` on the key's vault: Ok, or the
     /// Forbidden error naming the permission.
     fn check_permission(

@@ -40,6 +40,8 @@ pub enum KeyOperation {
     Decrypt,
     Wrap,
     Unwrap,
+    /// RS256 over a SHA-256 digest (the algorithm argument does not apply).
+    Sign,
 }
 
 impl KeyOperation {
@@ -59,6 +61,7 @@ impl KeyOperation {
             KeyOperation::Decrypt => "decrypt",
             KeyOperation::Wrap => "wrapKey",
             KeyOperation::Unwrap => "unwrapKey",
+            KeyOperation::Sign => "sign",
         }
     }
 }
@@ -67,7 +70,7 @@ impl KeyOperation {
 /// sealed private key.
 pub(crate) struct UsableVersion {
     pub key_id: String,
-    pub row: VersionRow,
+    pub row: std::sync::Arc<VersionRow>,
 }
 
 /// Checks permission, key_ops, Enabled, NotBefore and Expires, and returns the version to use.
@@ -82,23 +85,24 @@ pub(crate) fn usable_version(
 ) -> Result<UsableVersion> {
     let now = ctx.now();
     let snapshot = ctx.store().key_snapshot(vault_name, name)?;
-    let (vault, key, row) = match snapshot
+    let (key_id, row) = match snapshot
         .as_deref()
         .and_then(|s| s.version(version).map(|r| (s, r)))
     {
         Some((s, row)) => {
             authorize_by(&s.policies, &s.vault, ctx.principal(), op.permission())?;
-            (s.vault.clone(), s.key.clone(), row.clone())
+            let key_id = super::model::key_id(&s.vault.name, &s.key.name, &row.version);
+            (key_id, std::sync::Arc::clone(row))
         }
         None => ctx.read(|tx| {
             let vault = active_vault(tx, vault_name)?;
             authorize(tx, &vault, ctx.principal(), op.permission())?;
             let key = active_key(tx, &vault, name)?;
             let row = find_version(tx, &key, version)?;
-            Ok((vault, key, row))
+            let key_id = super::model::key_id(&vault.name, &key.name, &row.version);
+            Ok((key_id, std::sync::Arc::new(row)))
         })?,
     };
-    let key_id = super::model::key_id(&vault.name, &key.name, &row.version);
     let refuse =
         |code: &str, why: String| Error::new(crate::CkStatus::Forbidden, code, why, key_id.clone());
     if !row.enabled {
@@ -169,6 +173,14 @@ fn run_key_operation(
             )?;
             private.decrypt(algorithm, value)
         }
+        KeyOperation::Sign => {
+            let pkcs8 = ctx.store().keys().open_private(
+                &row.wrapped_data_key,
+                &row.sealed_private_key,
+                row.version.as_bytes(),
+            )?;
+            crate::crypto::rsa_sign_sha256_digest(&pkcs8, value).map(Secret::new)
+        }
     }
 }
 
@@ -186,7 +198,11 @@ pub(crate) fn perform_key_operation_wiped(
 ) -> Result<(String, Secret)> {
     let usable = usable_version(ctx, vault_name, name, version, op)?;
     let result = run_key_operation(ctx, &usable, op, algorithm, value)?;
-    ctx.audit_success(&usable.key_id, &format!("{op:?} {}", algorithm.name()));
+    let algorithm_name = match op {
+        KeyOperation::Sign => "RS256",
+        _ => algorithm.name(),
+    };
+    ctx.audit_success(&usable.key_id, &format!("{op:?} {algorithm_name}"));
     Ok((usable.key_id, result))
 }
 

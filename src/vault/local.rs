@@ -158,6 +158,44 @@ impl KeyVaultBoundary for LocalKeyVault {
         })
     }
 
+    fn decrypt(
+        &self,
+        caller: &Caller<'_>,
+        key: &KeyReference,
+        algorithm: RsaAlgorithm,
+        value: &[u8],
+    ) -> Result<Secret> {
+        let ctx = self.context(caller);
+        self.audited(&ctx, key, || {
+            let (_, bytes) = perform_key_operation(
+                &ctx,
+                &key.vault_name,
+                &key.name,
+                key.version.as_deref(),
+                KeyOperation::Decrypt,
+                algorithm,
+                value,
+            )?;
+            Ok(Secret::new(bytes))
+        })
+    }
+
+    fn sign(&self, caller: &Caller<'_>, key: &KeyReference, digest: &[u8]) -> Result<Wrapped> {
+        let ctx = self.context(caller);
+        self.audited(&ctx, key, || {
+            let (key_id, value) = perform_key_operation(
+                &ctx,
+                &key.vault_name,
+                &key.name,
+                key.version.as_deref(),
+                KeyOperation::Sign,
+                RsaAlgorithm::OaepSha256,
+                digest,
+            )?;
+            Ok(Wrapped { key_id, value })
+        })
+    }
+
     fn check_permission(
         &self,
         caller: &Caller<'_>,

@@ -258,6 +258,31 @@ namespace CustomerKey.Tests
                 return r.ExpectError(1, null, "InvalidArgument");
             });
 
+            // Azure Information Protection: non-ASCII text protected and opened with the tenant key.
+            Check("AIP protect and unprotect (UTF-8)", delegate
+            {
+                string protectedFile = Path.Combine(scratch, "aip-" + Guid.NewGuid().ToString("N") + ".ckaip");
+                Reply p = Ck.Call(session, "Protect-AipContent", Json.Write(new Dictionary<string, object> {
+                    { "Value", TagValue }, { "OutputFile", protectedFile } }));
+                if (p.Status != 0) return "Protect-AipContent: status " + p.Status + ": " + Shorten(p.Text);
+                string key = Json.Str(p.Object(), "KeyIdentifier");
+                Reply u = Ck.Call(session, "Unprotect-AipContent", Json.Write(new Dictionary<string, object> {
+                    { "InputFile", protectedFile } }));
+                if (u.Status != 0) return "Unprotect-AipContent: status " + u.Status + ": " + Shorten(u.Text);
+                if (Json.Str(u.Object(), "Value") != TagValue) return "text changed: " + Shorten(u.Text);
+                if (Json.Str(u.Object(), "KeyIdentifier") != key) return "another key opened it: " + Shorten(u.Text);
+                return null;
+            });
+            Check("AIP lifecycle and refusal envelope", delegate
+            {
+                Reply l = Ck.Call(session, "Get-AipServiceTenantKeyLifecycle", "{}");
+                if (l.Status != 0) return "status " + l.Status + ": " + Shorten(l.Text);
+                if (Json.Str(l.Object(), "Topology") != "Microsoft-managed") return "topology: " + Shorten(l.Text);
+                Reply r = Ck.Call(session, "Set-AipServiceKeyProperties", Json.Write(new Dictionary<string, object> {
+                    { "KeyIdentifier", "no-such-key" }, { "Active", false } }));
+                return r.ExpectError(1, "BadParameter", "InvalidArgument");
+            });
+
             // 8 threads on one session: add keys, wrap and unwrap.
             Check("8 threads on one session", delegate
             {

@@ -43,6 +43,13 @@ pub fn generate(registry: &Value, session_cmdlets: &[String]) -> Result<Files, S
         .ok_or("the registry has no \"Version\" string")?;
     let mut files = Files::new();
     let mut exports = session_cmdlets.to_vec();
+    // The vault's views live in CustomerKey.Format.ps1xml; every other area brings its own.
+    let mut areas: Vec<String> = Vec::new();
+    for op in &operations {
+        if op.area != "KeyVault" && !areas.contains(&op.area) {
+            areas.push(op.area.clone());
+        }
+    }
     for op in &operations {
         let name = op.cmdlet_name();
         if exports.contains(&name) {
@@ -60,7 +67,7 @@ pub fn generate(registry: &Value, session_cmdlets: &[String]) -> Result<Files, S
     }
     files.insert(
         MANIFEST.to_string(),
-        manifest::render(&manifest::module_version(version)?, &exports),
+        manifest::render(&manifest::module_version(version)?, &exports, &areas),
     );
     Ok(files)
 }

@@ -4,12 +4,19 @@
 use super::text::quote;
 use super::HEADER;
 
-/// `CustomerKey.psd1` exporting `functions` (in the order given) at `version`.
-pub fn render(version: &str, functions: &[String]) -> String {
+/// `CustomerKey.psd1` exporting `functions` (in the order given) at `version`, with the
+/// module's own format views and one `Formats/<Area>.Format.ps1xml` per area in `areas`.
+pub fn render(version: &str, functions: &[String], areas: &[String]) -> String {
     let exports: Vec<String> = functions
         .iter()
         .map(|f| format!("        {}", quote(f)))
         .collect();
+    let mut formats = vec![quote("CustomerKey.Format.ps1xml")];
+    formats.extend(
+        areas
+            .iter()
+            .map(|a| quote(&format!("Formats/{a}.Format.ps1xml"))),
+    );
     format!(
         "{HEADER}
 @{{
@@ -22,7 +29,7 @@ pub fn render(version: &str, functions: &[String]) -> String {
     Description          = 'Customer Key / BYOK workflows for Microsoft 365 admins: Az.KeyVault-style cmdlets (noun prefix Ck) over the customer_key native engine.'
     PowerShellVersion    = '7.2'
     CompatiblePSEditions = @('Core')
-    FormatsToProcess     = @('CustomerKey.Format.ps1xml')
+    FormatsToProcess     = @({formats})
     FunctionsToExport    = @(
 {exports}
     )
@@ -39,6 +46,7 @@ pub fn render(version: &str, functions: &[String]) -> String {
 ",
         version = quote(version),
         exports = exports.join(",\n"),
+        formats = formats.join(", "),
     )
 }
 
