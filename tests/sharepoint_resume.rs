@@ -45,6 +45,18 @@ fn a_cancelled_roll_is_resumed_by_the_same_update() {
     assert!(done < SITES as u64, "{stopped}");
     // Sites on either TIK stay readable while the roll is stopped.
     assert_files_readable(ck, SITES, 4);
+    // Which key versions the sites still depend on: the old primary for those not yet moved.
+    let usage = |p: &serde_json::Value, version: &str| {
+        p["KeyUsage"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|u| u["KeyId"].as_str().unwrap().ends_with(version))
+            .map(|u| u["Sites"].as_u64().unwrap())
+    };
+    assert_eq!(usage(&stopped, &t.version_a), Some(SITES as u64 - done));
+    assert_eq!(usage(&stopped, &new_a), Some(done));
+    assert_eq!(usage(&stopped, &t.version_b), Some(SITES as u64));
 
     let other = add_key(ck, VAULT_A, KEY);
     let refused = ck.err(
@@ -69,6 +81,12 @@ fn a_cancelled_roll_is_resumed_by_the_same_update() {
         .unwrap()
         .ends_with(&new_a));
     assert_eq!(rolled["SitesDone"], SITES as u64);
+    assert_eq!(
+        usage(&rolled, &t.version_a),
+        None,
+        "the old version is no longer needed"
+    );
+    assert_eq!(usage(&rolled, &new_a), Some(SITES as u64));
     assert_files_readable(ck, SITES, 4);
 }
 

@@ -70,8 +70,20 @@ pub struct PolicyOut {
     pub sites_done: u64,
     pub rolling_key_type: Option<String>,
     pub key_health: Vec<KeyHealth>,
+    /// Every key version a TIK still in use is wrapped under, with the sites depending on it:
+    /// during a roll the old version still protects the sites not yet moved; once the roll is
+    /// done it is no longer listed (nor recorded in key_references).
+    pub key_usage: Vec<KeyVersionUsage>,
     /// The background job's last error, while it is being retried or once it failed.
     pub last_error: Option<String>,
+}
+
+#[derive(Debug, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "PascalCase")]
+pub struct KeyVersionUsage {
+    pub key_id: String,
+    /// Sites whose site key is wrapped under a TIK this version protects.
+    pub sites: u64,
 }
 
 /// "1,234": counts in progress messages.

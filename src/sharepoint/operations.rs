@@ -54,7 +54,7 @@ pub fn operations() -> Vec<Operation> {
             .example("Update-CkSPODataEncryptionPolicy -KeyType Secondary -KeyVaultUri 'https://contoso-spo-neu.vault.azure.net/keys/spo-key/7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a29'", "Rolls the secondary key, once the primary's roll has finished (parameter set ByKeyVaultUri)."),
         Operation::new("Get-SPODataEncryptionPolicy", AREA, policy::get_policy)
             .synopsis("Shows the tenant's SharePoint data encryption policy and its progress.")
-            .description("Shows PrimaryKeyVaultUri and SecondaryKeyVaultUri (the versioned key ids in use), State (Unregistered, Registering, Registered, Rolling, Recovering), PercentComplete while Registering, Rolling or Recovering, SitesTotal and SitesDone, RollingKeyType, and KeyHealth: whether each key can unwrap the tenant intermediate key now, and why not.")
+            .description("Shows PrimaryKeyVaultUri and SecondaryKeyVaultUri (the versioned key ids in use), State (Unregistered, Registering, Registered, Rolling, Recovering), PercentComplete while Registering, Rolling or Recovering, SitesTotal and SitesDone, RollingKeyType, KeyHealth: whether each key can unwrap the tenant intermediate key now, and why not; and KeyUsage: each key version the sites still depend on, with how many (during a roll the old version keeps the sites not yet moved; once the roll is done it is no longer listed).")
             .output("CustomerKey.SPODataEncryptionPolicy")
             .example("Get-CkSPODataEncryptionPolicy", "Shows the policy.")
             .example("while ((Get-CkSPODataEncryptionPolicy).State -ne 'Registered') { Start-Sleep -Seconds 5 }", "Waits for a registration or roll to finish."),

@@ -5,7 +5,7 @@
 
 use super::keys::{self, resolve_key, service_principal, validate_key, KeyArgument, KeyType};
 use super::model::{self as m, parse_admin_url, percent, PolicyOut};
-use super::progress::{busy, progress, resume_if_stalled, stalled_job};
+use super::progress::{busy, key_usage, progress, resume_if_stalled, stalled_job};
 use super::rewrap::{self, Purpose};
 use crate::crypto;
 use crate::error::{CkStatus, Error, Result};
@@ -388,11 +388,11 @@ pub fn get_policy(ctx: &Context<'_>, a: GetPolicyArgs) -> Result<PolicyOut> {
 
 /// The policy as Get-SPODataEncryptionPolicy shows it, with each key tried on the TIK now.
 pub fn policy_out(ctx: &Context<'_>) -> Result<PolicyOut> {
-    let (policy, tik, (done, total)) = ctx.read(|tx| {
+    let (policy, tik, (done, total), key_usage) = ctx.read(|tx| {
         let policy = sql::get_policy(tx)?;
         let tik = super::sites::tik_of(tx, policy.as_ref().map(|p| p.generation))?;
         let progress = progress(tx, policy.as_ref())?;
-        Ok((policy, tik, progress))
+        Ok((policy, tik, progress, key_usage(tx)?))
     })?;
     let (Some(policy), Some(tik)) = (policy, tik) else {
         return Ok(PolicyOut {
@@ -404,6 +404,7 @@ pub fn policy_out(ctx: &Context<'_>) -> Result<PolicyOut> {
             sites_done: 0,
             rolling_key_type: None,
             key_health: Vec::new(),
+            key_usage,
             last_error: None,
         });
     };
@@ -433,6 +434,7 @@ pub fn policy_out(ctx: &Context<'_>) -> Result<PolicyOut> {
         sites_done: done,
         rolling_key_type: policy.rolling_key_type,
         key_health,
+        key_usage,
         last_error,
     })
 }

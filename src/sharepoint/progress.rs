@@ -2,7 +2,7 @@
 //! of a second change while one runs, and resuming a change whose job stopped (failed after
 //! its retries, or cancelled) when the same change is asked for again.
 
-use super::model::{self as m, percent, thousands, PolicyOut};
+use super::model::{self as m, percent, thousands, KeyVersionUsage, PolicyOut};
 use super::policy::{policy_out, TARGET};
 use super::rewrap::{self, Purpose};
 use crate::error::{CkStatus, Error, Result};
@@ -123,4 +123,26 @@ pub(crate) fn resume_if_stalled(
     }
     crate::jobs::notify(ctx.store());
     policy_out(ctx).map(Some)
+}
+
+/// The key versions the TIKs in use are wrapped under, with how many sites depend on each.
+pub(crate) fn key_usage(tx: &Tx<'_>) -> Result<Vec<KeyVersionUsage>> {
+    let counts = sql::sites_by_generation(tx)?;
+    let mut usage: Vec<KeyVersionUsage> = Vec::new();
+    for tik in sql::list_tiks(tx)? {
+        let sites = counts
+            .iter()
+            .find(|(g, _)| *g == Some(tik.generation))
+            .map_or(0, |(_, n)| *n);
+        for key_id in [tik.primary_key_id, tik.secondary_key_id] {
+            match usage
+                .iter_mut()
+                .find(|u| u.key_id.eq_ignore_ascii_case(&key_id))
+            {
+                Some(u) => u.sites += sites,
+                None => usage.push(KeyVersionUsage { key_id, sites }),
+            }
+        }
+    }
+    Ok(usage)
 }

@@ -6,8 +6,10 @@ function Get-CkSPODataEncryptionPolicy {
     .DESCRIPTION
     Shows PrimaryKeyVaultUri and SecondaryKeyVaultUri (the versioned key ids in use), State
     (Unregistered, Registering, Registered, Rolling, Recovering), PercentComplete while Registering,
-    Rolling or Recovering, SitesTotal and SitesDone, RollingKeyType, and KeyHealth: whether each key
-    can unwrap the tenant intermediate key now, and why not.
+    Rolling or Recovering, SitesTotal and SitesDone, RollingKeyType, KeyHealth: whether each key can
+    unwrap the tenant intermediate key now, and why not; and KeyUsage: each key version the sites
+    still depend on, with how many (during a roll the old version keeps the sites not yet moved;
+    once the roll is done it is no longer listed).
     .PARAMETER Identity
     The tenant's SharePoint admin site URL (https://<tenant>-admin.sharepoint.com), as older
     SharePoint Online Management Shell versions take it; accepted and ignored when it names this
