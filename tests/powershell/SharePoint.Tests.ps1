@@ -128,6 +128,9 @@ Describe 'Update-CkSPODataEncryptionPolicy' {
         (Get-CkSPOFile -Site $siteUrls[-1] -Name 'figures.txt').Value | Should -Be "Figures of $($siteUrls[-1])"
         $final = (Wait-CkPolicyRegistered)[-1]
         $final.PrimaryKeyVaultUri | Should -Be $newA.Id
+        # The old primary version is no longer needed once the roll is done.
+        @($final.KeyUsage | Where-Object { $_.KeyId -eq $keyA.Id }).Count | Should -Be 0
+        ($final.KeyUsage | Where-Object { $_.KeyId -eq $newA.Id }).Sites | Should -Be $siteCount
 
         $secondary = Update-CkSPODataEncryptionPolicy -KeyType Secondary -KeyVaultUri $newB.Id
         $secondary.RollingKeyType | Should -Be 'Secondary'
