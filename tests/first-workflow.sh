@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The README's first workflow, through the CLI on a fresh embedded store: two vaults, a key in
 # each, roll one key, back it up and restore it into the other vault, then prove the restored
-# copy opens what the original wrapped. Prints every JSON answer. Exits non-zero on any failure.
+# copy opens what the original wrapped; then a SharePoint data encryption policy registered over
+# the two keys and rolled to the new version (files readable after), and AIP content protected
+# with the tenant key and opened. Prints every JSON answer. Exits non-zero on any failure.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cli="$root/target/release/customer-key"
@@ -41,3 +43,41 @@ else
     echo "FAILED: the restored key did not unwrap the data key" >&2
     exit 1
 fi
+
+# --- SharePoint Online: register a data encryption policy over two customer keys, roll one.
+spo=00000003-0000-0ff1-ce00-000000000000
+for v in Contoso-O365EX-VaultA1 Contoso-O365EX-VaultA2; do
+    ck Set-KeyVaultAccessPolicy -VaultName "$v" -ServicePrincipalName "$spo" -PermissionsToKeys get,wrapKey,unwrapKey
+done
+ck New-SPOSite -Url https://contoso.sharepoint.com/sites/finance -Title Finance
+ck Add-SPOFile -Site https://contoso.sharepoint.com/sites/finance -Name budget.txt -Value "FY27 budget: confidential"
+v1=$(ck Get-KeyVaultKey -VaultName Contoso-O365EX-VaultA1 -Name Contoso-O365EX-Key001 | field Version)
+v2=$(ck Get-KeyVaultKey -VaultName Contoso-O365EX-VaultA2 -Name Contoso-O365EX-Key002 | field Version)
+ck Register-SPODataEncryptionPolicy -PrimaryKeyVaultName Contoso-O365EX-VaultA1 -PrimaryKeyName Contoso-O365EX-Key001 -PrimaryKeyVersion "$v1" \
+    -SecondaryKeyVaultName Contoso-O365EX-VaultA2 -SecondaryKeyName Contoso-O365EX-Key002 -SecondaryKeyVersion "$v2"
+wait_registered() {
+    for _ in $(seq 1 100); do
+        state=$(ck Get-SPODataEncryptionPolicy 2>/dev/null | field State)
+        [ "$state" = Registered ] && return 0
+        sleep 0.1
+    done
+    echo "FAILED: the SharePoint policy did not reach Registered (State $state)" >&2
+    exit 1
+}
+wait_registered
+# Roll the primary key: a new version, then Update-SPODataEncryptionPolicy to it.
+ck Add-KeyVaultKey -VaultName Contoso-O365EX-VaultA1 -Name Contoso-O365EX-Key001 -Destination HSM -KeyOps wrapKey,unwrapKey
+v1b=$(ck Get-KeyVaultKey -VaultName Contoso-O365EX-VaultA1 -Name Contoso-O365EX-Key001 | field Version)
+ck Update-SPODataEncryptionPolicy -KeyType Primary -KeyVaultName Contoso-O365EX-VaultA1 -KeyName Contoso-O365EX-Key001 -KeyVersion "$v1b"
+wait_registered
+ck Get-SPODataEncryptionPolicy
+content=$(ck Get-SPOFile -Site https://contoso.sharepoint.com/sites/finance -Name budget.txt | field Value)
+[ "$content" = "FY27 budget: confidential" ] || { echo "FAILED: the file did not read back after the roll" >&2; exit 1; }
+echo "OK: SharePoint policy registered and rolled to $v1b; the file reads back"
+
+# --- Azure Information Protection: protect with the tenant key, open again.
+ck Get-AipServiceKeys
+ck Protect-AipContent -Value "Board minutes" -OutputFile "$store/../minutes.protected"
+opened=$(ck Unprotect-AipContent -InputFile "$store/../minutes.protected" | field Value)
+[ "$opened" = "Board minutes" ] || { echo "FAILED: protected content did not open" >&2; exit 1; }
+echo "OK: AIP content protected with the Active tenant key and opened again"
