@@ -79,6 +79,9 @@ step "Mono interop driver over Native.cs" env CK_NO_BUILD=1 bash tests/mono/run.
 step "static PowerShell checks (tree-sitter-powershell)" env CK_NO_BUILD=1 bash tests/static/run.sh
 step "Pester tests (when pwsh exists)" pester
 step "benchmark figures (cargo bench, short)" env CK_BENCH_SECONDS=0.5 cargo bench --quiet --bench throughput
+# The workloads' figures at a short scale; the long runs are CK_BENCH_SCALE=100000.
+step "SharePoint benchmark (10,000 sites)" cargo bench --quiet --bench sharepoint
+step "AIP benchmark (200 items)" env CK_BENCH_SCALE=200 cargo bench --quiet --bench aip
 
 echo
 if [ ${#failures[@]} -gt 0 ]; then
