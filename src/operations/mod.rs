@@ -147,6 +147,21 @@ pub struct ShouldProcess {
     pub action_when: Vec<(&'static str, &'static str)>,
 }
 
+/// A cmdlet's `-Wait`, written in PowerShell around the native call (the engine's operations
+/// return at once, as Microsoft's do): poll `poll` (an operation without mandatory parameters)
+/// until its `state_property` is one of `done_states`, showing Write-Progress with
+/// `percent_property` and `status` (`{Property}` placeholders name the polled object's
+/// properties), then emit the polled object.
+#[derive(Debug, Clone)]
+pub struct WaitFor {
+    pub poll: &'static str,
+    pub activity: &'static str,
+    pub state_property: &'static str,
+    pub done_states: &'static [&'static str],
+    pub percent_property: &'static str,
+    pub status: &'static str,
+}
+
 /// A help example: the code an admin types and what it does.
 #[derive(Debug, Clone)]
 pub struct Example {
@@ -178,6 +193,8 @@ pub struct Operation {
     pub should_process: Option<ShouldProcess>,
     pub examples: Vec<Example>,
     pub params: Vec<Param>,
+    /// PowerShell's `-Wait` for an operation that starts background work.
+    pub wait: Option<WaitFor>,
     handler: Handler,
     decode: fn(Value) -> Result<()>,
 }
@@ -216,6 +233,7 @@ impl Operation {
             should_process: None,
             examples: Vec::new(),
             params: A::parameters(),
+            wait: None,
             handler: Box::new(move |ctx, args| {
                 let typed: A = decode_arguments(args)?;
                 let result = handler(ctx, typed)?;
@@ -264,6 +282,11 @@ impl Operation {
         if let Some(sp) = self.should_process.as_mut() {
             sp.action_when.push((parameter, action));
         }
+        self
+    }
+    /// Gives the cmdlet a `-Wait` switch (see [`WaitFor`]).
+    pub fn wait_for(mut self, wait: WaitFor) -> Self {
+        self.wait = Some(wait);
         self
     }
     pub fn example(mut self, code: &'static str, remarks: &'static str) -> Self {
@@ -358,6 +381,16 @@ impl Operation {
                 "Target": sp.target,
                 "Action": sp.action,
                 "ActionWhen": sp.action_when.iter().map(|(p, a)| json!({"Parameter": p, "Action": a})).collect::<Vec<_>>(),
+            })),
+            "PowerShell": self.wait.as_ref().map(|w| json!({
+                "Wait": {
+                    "Poll": w.poll,
+                    "Activity": w.activity,
+                    "StateProperty": w.state_property,
+                    "DoneStates": w.done_states,
+                    "PercentProperty": w.percent_property,
+                    "Status": w.status,
+                }
             })),
         })
     }

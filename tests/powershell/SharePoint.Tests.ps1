@@ -138,6 +138,15 @@ Describe 'Update-CkSPODataEncryptionPolicy' {
         $final.SecondaryKeyVaultUri | Should -Be $newB.Id
     }
 
+    It 'waits with -Wait until the roll is done and returns the Registered policy' {
+        $next = Add-CkKeyVaultKey -VaultName $vaultA -Name $keyName -Destination Software -KeyOps 'wrapKey', 'unwrapKey'
+        $final = Update-CkSPODataEncryptionPolicy -KeyType Primary -KeyVaultName $vaultA -KeyName $keyName -KeyVersion $next.Version -Wait
+        @($final).Count | Should -Be 1
+        $final.State | Should -Be 'Registered'
+        $final.PrimaryKeyVaultUri | Should -Be $next.Id
+        $final.PSObject.TypeNames[0] | Should -Be 'CustomerKey.SPODataEncryptionPolicy'
+    }
+
     It 'leaves every file readable after both rolls' {
         foreach ($url in $siteUrls) {
             (Get-CkSPOFile -Site $url -Name 'figures.txt').Value | Should -Be "Figures of $url"

@@ -86,6 +86,15 @@ EXTRA_CMDLETS = {"Connect-CkService", "Disconnect-CkService", "Get-CkConnection"
 # name -> why. Keep it empty: a parameter the native side does not know is a parity bug.
 POWERSHELL_ONLY_PARAMETERS: dict[str, str] = {}
 
+def powershell_only_parameters(op: dict) -> dict:
+    """The parameters an operation's PowerShell extension adds (-Wait), beyond the registry's."""
+    extras = dict(POWERSHELL_ONLY_PARAMETERS)
+    extension = op.get("PowerShell") or {}
+    if extension.get("Wait"):
+        extras["Wait"] = "PowerShell waits for the background work (registry PowerShell.Wait)"
+    return extras
+
+
 PUBLIC_FUNCTION = re.compile(r"^(?P<verb>[A-Za-z]+)-Ck(?P<noun>[A-Za-z0-9]+)$")
 
 # Get-Verb in PowerShell 7 (Build and Deploy arrived in 6.0).
@@ -1120,7 +1129,8 @@ def run(root: Path, registry: dict, report: Report) -> None:
             report.result(f"cmdlet {name} file", [] if rel == want_rel else
                           [f"defined in {rel}, but its registry Area {area!r} puts it in {want_rel}"],
                           rel)
-        report.result(f"cmdlet {name} parameters", check_parameters(src, fn, op),
+        report.result(f"cmdlet {name} parameters",
+                      check_parameters(src, fn, op, extras=powershell_only_parameters(op)),
                       f"{len(op['Parameters'])} parameters agree")
         sets = op.get("ParameterSets") or []
         report.result(f"cmdlet {name} parameter-sets", check_parameter_sets(src, fn, op),

@@ -33,6 +33,9 @@ function Register-CkSPODataEncryptionPolicy {
     The tenant's SharePoint admin site URL (https://<tenant>-admin.sharepoint.com), as older
     SharePoint Online Management Shell versions take it; accepted and ignored when it names this
     tenant.
+    .PARAMETER Wait
+    Waits until the background work this starts is done, showing its progress with Write-Progress,
+    then emits the final object. Without -Wait the cmdlet returns at once, as Microsoft's does.
     .EXAMPLE
     Register-CkSPODataEncryptionPolicy -PrimaryKeyVaultName 'contoso-spo-weu' -PrimaryKeyName 'spo-key' -PrimaryKeyVersion 'f635a23bd4a44b9996ff6aadd88d42ba' -SecondaryKeyVaultName 'contoso-spo-neu' -SecondaryKeyName 'spo-key' -SecondaryKeyVersion '2b3c4d5e6f708192a3b4c5d6e7f80912'
 
@@ -72,14 +75,25 @@ function Register-CkSPODataEncryptionPolicy {
         [string] $SecondaryKeyVaultUri,
 
         [Parameter(HelpMessage = "The tenant's SharePoint admin site URL (https://<tenant>-admin.sharepoint.com), as older SharePoint Online Management Shell versions take it; accepted and ignored when it names this tenant")]
-        [string] $Identity
+        [string] $Identity,
+
+        [Parameter(HelpMessage = 'Wait until the work is done, showing its progress')]
+        [switch] $Wait
     )
 
     process {
+        $waitForIt = $Wait.IsPresent
+        $null = $PSBoundParameters.Remove('Wait')
         $shouldProcessTarget = "The tenant's SharePoint Online data encryption policy"
         $shouldProcessAction = 'Register customer keys'
         if ($PSCmdlet.ShouldProcess($shouldProcessTarget, $shouldProcessAction)) {
-            Invoke-NativeOperation -Cmdlet $PSCmdlet -Operation 'Register-SPODataEncryptionPolicy' -BoundParameters $PSBoundParameters
+            $started = Invoke-NativeOperation -Cmdlet $PSCmdlet -Operation 'Register-SPODataEncryptionPolicy' -BoundParameters $PSBoundParameters
+            if ($waitForIt -and $null -ne $started) {
+                Wait-NativeOperation -Cmdlet $PSCmdlet -Operation 'Get-SPODataEncryptionPolicy' -Activity 'Registering the SharePoint data encryption policy' -StateProperty 'State' -DoneState @('Registered') -PercentProperty 'PercentComplete' -StatusFormat '{0}: {1} of {2} sites' -StatusProperty @('State', 'SitesDone', 'SitesTotal')
+            }
+            else {
+                $started
+            }
         }
     }
 }

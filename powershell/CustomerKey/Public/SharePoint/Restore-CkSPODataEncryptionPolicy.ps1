@@ -31,6 +31,9 @@ function Restore-CkSPODataEncryptionPolicy {
     The tenant's SharePoint admin site URL (https://<tenant>-admin.sharepoint.com), as older
     SharePoint Online Management Shell versions take it; accepted and ignored when it names this
     tenant.
+    .PARAMETER Wait
+    Waits until the background work this starts is done, showing its progress with Write-Progress,
+    then emits the final object. Without -Wait the cmdlet returns at once, as Microsoft's does.
     .EXAMPLE
     Restore-CkSPODataEncryptionPolicy -PrimaryKeyVaultUri 'https://contoso-spo-weu2.vault.azure.net/keys/spo-key/f635a23bd4a44b9996ff6aadd88d42ba' -SecondaryKeyVaultUri 'https://contoso-spo-neu2.vault.azure.net/keys/spo-key/2b3c4d5e6f708192a3b4c5d6e7f80912'
 
@@ -66,14 +69,25 @@ function Restore-CkSPODataEncryptionPolicy {
         [string] $SecondaryKeyVaultUri,
 
         [Parameter(HelpMessage = "The tenant's SharePoint admin site URL (https://<tenant>-admin.sharepoint.com), as older SharePoint Online Management Shell versions take it; accepted and ignored when it names this tenant")]
-        [string] $Identity
+        [string] $Identity,
+
+        [Parameter(HelpMessage = 'Wait until the work is done, showing its progress')]
+        [switch] $Wait
     )
 
     process {
+        $waitForIt = $Wait.IsPresent
+        $null = $PSBoundParameters.Remove('Wait')
         $shouldProcessTarget = "The tenant's SharePoint Online data encryption policy"
         $shouldProcessAction = 'Recover onto new customer keys with the availability key'
         if ($PSCmdlet.ShouldProcess($shouldProcessTarget, $shouldProcessAction)) {
-            Invoke-NativeOperation -Cmdlet $PSCmdlet -Operation 'Restore-SPODataEncryptionPolicy' -BoundParameters $PSBoundParameters
+            $started = Invoke-NativeOperation -Cmdlet $PSCmdlet -Operation 'Restore-SPODataEncryptionPolicy' -BoundParameters $PSBoundParameters
+            if ($waitForIt -and $null -ne $started) {
+                Wait-NativeOperation -Cmdlet $PSCmdlet -Operation 'Get-SPODataEncryptionPolicy' -Activity 'Recovering the SharePoint data encryption policy' -StateProperty 'State' -DoneState @('Registered') -PercentProperty 'PercentComplete' -StatusFormat '{0}: {1} of {2} sites' -StatusProperty @('State', 'SitesDone', 'SitesTotal')
+            }
+            else {
+                $started
+            }
         }
     }
 }

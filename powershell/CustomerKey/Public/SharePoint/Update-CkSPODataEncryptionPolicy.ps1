@@ -26,10 +26,18 @@ function Update-CkSPODataEncryptionPolicy {
     The tenant's SharePoint admin site URL (https://<tenant>-admin.sharepoint.com), as older
     SharePoint Online Management Shell versions take it; accepted and ignored when it names this
     tenant.
+    .PARAMETER Wait
+    Waits until the background work this starts is done, showing its progress with Write-Progress,
+    then emits the final object. Without -Wait the cmdlet returns at once, as Microsoft's does.
     .EXAMPLE
     Update-CkSPODataEncryptionPolicy -KeyType Primary -KeyVaultName 'contoso-spo-weu' -KeyName 'spo-key' -KeyVersion '0f6c5a3c2b1e4d7a9f8e7d6c5b4a3921'
 
     Rolls the primary key to its new version.
+    .EXAMPLE
+    Update-CkSPODataEncryptionPolicy -KeyType Primary -KeyVaultName 'contoso-spo-weu' -KeyName 'spo-key' -KeyVersion '0f6c5a3c2b1e4d7a9f8e7d6c5b4a3921' -Wait
+
+    Rolls the primary key and shows the roll's progress (sites done of total) until the policy is
+    Registered again, then shows the policy.
     .EXAMPLE
     Update-CkSPODataEncryptionPolicy -KeyType Secondary -KeyVaultUri 'https://contoso-spo-neu.vault.azure.net/keys/spo-key/7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a29'
 
@@ -57,14 +65,25 @@ function Update-CkSPODataEncryptionPolicy {
         [string] $KeyVaultUri,
 
         [Parameter(HelpMessage = "The tenant's SharePoint admin site URL (https://<tenant>-admin.sharepoint.com), as older SharePoint Online Management Shell versions take it; accepted and ignored when it names this tenant")]
-        [string] $Identity
+        [string] $Identity,
+
+        [Parameter(HelpMessage = 'Wait until the work is done, showing its progress')]
+        [switch] $Wait
     )
 
     process {
+        $waitForIt = $Wait.IsPresent
+        $null = $PSBoundParameters.Remove('Wait')
         $shouldProcessTarget = "The tenant's SharePoint Online data encryption policy"
         $shouldProcessAction = ('Roll the {0} key' -f $PSBoundParameters['KeyType'])
         if ($PSCmdlet.ShouldProcess($shouldProcessTarget, $shouldProcessAction)) {
-            Invoke-NativeOperation -Cmdlet $PSCmdlet -Operation 'Update-SPODataEncryptionPolicy' -BoundParameters $PSBoundParameters
+            $started = Invoke-NativeOperation -Cmdlet $PSCmdlet -Operation 'Update-SPODataEncryptionPolicy' -BoundParameters $PSBoundParameters
+            if ($waitForIt -and $null -ne $started) {
+                Wait-NativeOperation -Cmdlet $PSCmdlet -Operation 'Get-SPODataEncryptionPolicy' -Activity "Rolling the SharePoint data encryption policy's key" -StateProperty 'State' -DoneState @('Registered') -PercentProperty 'PercentComplete' -StatusFormat '{0}: {1} of {2} sites' -StatusProperty @('State', 'SitesDone', 'SitesTotal')
+            }
+            else {
+                $started
+            }
         }
     }
 }

@@ -2,7 +2,7 @@
 //! declaration PowerShell binds with, then a `process {}` block that asks ShouldProcess and
 //! hands `$PSBoundParameters` to the private `Invoke-NativeOperation`.
 
-use super::registry::{Operation, Parameter, ShouldProcess};
+use super::registry::{Operation, Parameter, ShouldProcess, Wait};
 use super::text::{self, quote, Piece};
 use super::HEADER;
 
@@ -10,6 +10,8 @@ use super::HEADER;
 const WIDTH: usize = 100;
 const HELP_INDENT: &str = "    ";
 const BODY_INDENT: &str = "        ";
+const WAIT_HELP: &str = "Wait until the work is done, showing its progress";
+const WAIT_HELP_TEXT: &str = "Waits until the background work this starts is done, showing its progress with Write-Progress, then emits the final object. Without -Wait the cmdlet returns at once, as Microsoft's does.";
 
 pub fn render(op: &Operation) -> String {
     let mut out = Lines::default();
@@ -54,6 +56,10 @@ fn help(op: &Operation, out: &mut Lines) {
     for p in &op.parameters {
         out.push(&format!("{i}.PARAMETER {}", p.name));
         out.push_wrapped(i, &parameter_help(p));
+    }
+    if op.wait().is_some() {
+        out.push(&format!("{i}.PARAMETER Wait"));
+        out.push_wrapped(i, WAIT_HELP_TEXT);
     }
     for example in &op.examples {
         out.push(&format!("{i}.EXAMPLE"));
@@ -130,11 +136,23 @@ fn declaration(op: &Operation, out: &mut Lines) {
         out.push(&format!("{HELP_INDENT}[OutputType({})]", list.join(", ")));
     }
     out.push(&format!("{HELP_INDENT}param("));
+    let has_wait = op.wait().is_some();
     for (index, p) in op.parameters.iter().enumerate() {
         if index > 0 {
             out.push("");
         }
-        parameter(p, index + 1 == op.parameters.len(), out);
+        parameter(p, index + 1 == op.parameters.len() && !has_wait, out);
+    }
+    if has_wait {
+        // PowerShell's own: the engine never sees it (the process block takes it out).
+        if !op.parameters.is_empty() {
+            out.push("");
+        }
+        out.push(&format!(
+            "{BODY_INDENT}[Parameter(HelpMessage = {})]",
+            quote(WAIT_HELP)
+        ));
+        out.push(&format!("{BODY_INDENT}[switch] $Wait"));
     }
     out.push(&format!("{HELP_INDENT})"));
 }
@@ -190,18 +208,67 @@ fn process_block(op: &Operation, out: &mut Lines) {
         quote(&op.name)
     );
     out.push(&format!("{HELP_INDENT}process {{"));
+    if op.wait().is_some() {
+        // Read from the variable, which stays bound for every pipeline item, then keep the
+        // switch away from the engine.
+        out.push(&format!("{i}$waitForIt = $Wait.IsPresent"));
+        out.push(&format!("{i}$null = $PSBoundParameters.Remove('Wait')"));
+    }
     match &op.should_process {
-        None => out.push(&format!("{i}{call}")),
+        None => call_lines(op, &call, i, out),
         Some(sp) => {
             should_process(op, sp, out);
             out.push(&format!(
                 "{i}if ($PSCmdlet.ShouldProcess($shouldProcessTarget, $shouldProcessAction)) {{"
             ));
-            out.push(&format!("{i}    {call}"));
+            call_lines(op, &call, &format!("{i}    "), out);
             out.push(&format!("{i}}}"));
         }
     }
     out.push(&format!("{HELP_INDENT}}}"));
+}
+
+/// The native call, and with -Wait the polling after it.
+fn call_lines(op: &Operation, call: &str, indent: &str, out: &mut Lines) {
+    let Some(wait) = op.wait() else {
+        out.push(&format!("{indent}{call}"));
+        return;
+    };
+    out.push(&format!("{indent}$started = {call}"));
+    out.push(&format!(
+        "{indent}if ($waitForIt -and $null -ne $started) {{"
+    ));
+    out.push(&format!("{indent}    {}", wait_call(wait)));
+    out.push(&format!("{indent}}}"));
+    out.push(&format!("{indent}else {{"));
+    out.push(&format!("{indent}    $started"));
+    out.push(&format!("{indent}}}"));
+}
+
+/// `Wait-NativeOperation` with the registry's poll, states and status format.
+fn wait_call(wait: &Wait) -> String {
+    let mut format = String::new();
+    let mut properties: Vec<String> = Vec::new();
+    for piece in text::placeholders(&wait.status) {
+        match piece {
+            Piece::Literal(s) => format.push_str(&s.replace('{', "{{").replace('}', "}}")),
+            Piece::Parameter(name) => {
+                format.push_str(&format!("{{{}}}", properties.len()));
+                properties.push(quote(name));
+            }
+        }
+    }
+    let done: Vec<String> = wait.done_states.iter().map(|d| quote(d)).collect();
+    format!(
+        "Wait-NativeOperation -Cmdlet $PSCmdlet -Operation {} -Activity {} -StateProperty {} -DoneState @({}) -PercentProperty {} -StatusFormat {} -StatusProperty @({})",
+        quote(&wait.poll),
+        quote(&wait.activity),
+        quote(&wait.state_property),
+        done.join(", "),
+        quote(&wait.percent_property),
+        quote(&format),
+        properties.join(", ")
+    )
 }
 
 fn should_process(op: &Operation, sp: &ShouldProcess, out: &mut Lines) {

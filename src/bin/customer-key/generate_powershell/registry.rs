@@ -26,10 +26,30 @@ pub struct Operation {
     pub examples: Vec<Example>,
     #[serde(default)]
     pub should_process: Option<ShouldProcess>,
-    /// Reserved for behaviour written in PowerShell around the native call (a -Wait on a
-    /// returned job, say). Not rendered yet, so anything in it is refused rather than ignored.
+    /// Behaviour written in PowerShell around the native call. Unknown members are refused
+    /// rather than ignored.
     #[serde(default, rename = "PowerShell")]
-    pub power_shell: Option<Value>,
+    pub power_shell: Option<PowerShellExtension>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct PowerShellExtension {
+    #[serde(default)]
+    pub wait: Option<Wait>,
+}
+
+/// `-Wait`: poll `poll` until `state_property` is one of `done_states`, with Write-Progress.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct Wait {
+    pub poll: String,
+    pub activity: String,
+    pub state_property: String,
+    pub done_states: Vec<String>,
+    pub percent_property: String,
+    /// `{Property}` placeholders name the polled object's properties.
+    pub status: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -103,6 +123,11 @@ impl Operation {
 
     pub fn parameter(&self, name: &str) -> Option<&Parameter> {
         self.parameters.iter().find(|p| p.name == name)
+    }
+
+    /// The `-Wait` extension, when the operation declares one.
+    pub fn wait(&self) -> Option<&Wait> {
+        self.power_shell.as_ref().and_then(|e| e.wait.as_ref())
     }
 }
 
@@ -231,16 +256,31 @@ fn check(op: &Operation) -> Result<(), String> {
             &p.help_message,
         )?;
     }
-    if op
-        .power_shell
-        .as_ref()
-        .is_some_and(|v| !v.is_null() && v.as_object().is_none_or(|o| !o.is_empty()))
-    {
-        return Err(
-            "PowerShell extensions are not rendered yet: teach cmdlet::process_block \
-             what to do with them before the registry declares any"
-                .into(),
-        );
+    if let Some(wait) = op.wait() {
+        if op.parameter("Wait").is_some() {
+            return Err("declares -Wait in PowerShell and has a Wait parameter too".into());
+        }
+        identifier("PowerShell.Wait.StateProperty", &wait.state_property)?;
+        identifier("PowerShell.Wait.PercentProperty", &wait.percent_property)?;
+        if wait.poll.split('-').count() != 2
+            || !wait
+                .poll
+                .split('-')
+                .all(|w| !w.is_empty() && w.chars().all(|c| c.is_ascii_alphanumeric()))
+        {
+            return Err(format!(
+                "PowerShell.Wait.Poll {:?} is not an operation name",
+                wait.poll
+            ));
+        }
+        if wait.done_states.is_empty() {
+            return Err("PowerShell.Wait.DoneStates is empty: the wait would never end".into());
+        }
+        for piece in super::text::placeholders(&wait.status) {
+            if let super::text::Piece::Parameter(name) = piece {
+                identifier("PowerShell.Wait.Status placeholder", name)?;
+            }
+        }
     }
     if let Some(set) = &op.default_parameter_set_name {
         identifier("DefaultParameterSetName", set)?;

@@ -127,7 +127,14 @@ fn refuses_registries_it_cannot_render() {
             "\"Nope\"",
         ),
         (json!({"ConfirmImpact": "Huge"}), "ConfirmImpact"),
-        (json!({"PowerShell": {"Wait": true}}), "not rendered yet"),
+        (
+            json!({"PowerShell": {"Wait": {"Poll": "Get-Thing", "Activity": "a", "StateProperty": "State", "DoneStates": [], "PercentProperty": "Percent", "Status": "s"}}}),
+            "DoneStates is empty",
+        ),
+        (
+            json!({"PowerShell": {"Wait": {"Poll": "Get-Thing; rm", "Activity": "a", "StateProperty": "State", "DoneStates": ["Done"], "PercentProperty": "Percent", "Status": "s"}}}),
+            "not an operation name",
+        ),
     ];
     for (extra, needle) in cases {
         let err = generate(&registry(vec![operation(extra.clone())]), &[]).unwrap_err();
@@ -142,6 +149,9 @@ fn refuses_registries_it_cannot_render() {
     assert!(err.contains("Area"), "{err}");
     let empty_extension = operation(json!({"PowerShell": {}}));
     assert!(generate(&registry(vec![empty_extension]), &[]).is_ok());
+    let unknown_extension = operation(json!({"PowerShell": {"Sleep": 1}}));
+    let err = generate(&registry(vec![unknown_extension]), &[]).unwrap_err();
+    assert!(err.contains("Sleep"), "{err}");
     let twice = generate(
         &registry(vec![operation(json!({})), operation(json!({}))]),
         &[],
@@ -233,4 +243,29 @@ fn write_then_check_finds_every_kind_of_drift() {
         drift(dir, &files).unwrap(),
         vec!["differs: Public/Things/Remove-CkThing.ps1"]
     );
+}
+
+#[test]
+fn wait_adds_a_powershell_switch_that_never_reaches_the_engine_and_polls_with_progress() {
+    let op = operation(json!({"PowerShell": {"Wait": {
+        "Poll": "Get-Thing", "Activity": "Removing the thing", "StateProperty": "State",
+        "DoneStates": ["Done", "Gone"], "PercentProperty": "PercentComplete",
+        "Status": "{State}: {Done} of {Total}"
+    }}}));
+    let files = generate(&registry(vec![op]), &[]).unwrap();
+    let cmdlet = files
+        .values()
+        .find(|f| f.contains("function Remove-CkThing"))
+        .unwrap();
+    assert!(cmdlet.contains("    .PARAMETER Wait\n"), "{cmdlet}");
+    assert!(cmdlet.contains("        [switch] $Wait\n    )"), "{cmdlet}");
+    assert!(cmdlet.contains("$waitForIt = $Wait.IsPresent"));
+    assert!(cmdlet.contains("$null = $PSBoundParameters.Remove('Wait')"));
+    assert!(cmdlet.contains(
+        "Wait-NativeOperation -Cmdlet $PSCmdlet -Operation 'Get-Thing' -Activity 'Removing the thing' -StateProperty 'State' -DoneState @('Done', 'Gone') -PercentProperty 'PercentComplete' -StatusFormat '{0}: {1} of {2}' -StatusProperty @('State', 'Done', 'Total')"
+    ), "{cmdlet}");
+    // The switch is taken out before the native call, inside ShouldProcess.
+    let remove = cmdlet.find("Remove('Wait')").unwrap();
+    let call = cmdlet.find("Invoke-NativeOperation").unwrap();
+    assert!(remove < call);
 }

@@ -1,0 +1,79 @@
+function Wait-NativeOperation {
+    <#
+    .SYNOPSIS
+    Polls an operation until the background work it reports is done, with Write-Progress.
+    .DESCRIPTION
+    Private; the generated cmdlets call it for -Wait. Calls Operation (through
+    Invoke-NativeOperation, with no parameters) every IntervalMilliseconds until the result's
+    StateProperty is one of DoneState, showing PercentProperty and a status made from
+    StatusFormat and StatusProperty; then emits that result. A poll that fails has written its
+    error, and the wait ends. Ctrl+C stops waiting; the work goes on in the engine.
+    .PARAMETER Cmdlet
+    The calling cmdlet's $PSCmdlet.
+    .PARAMETER Operation
+    The registry operation to poll, such as 'Get-SPODataEncryptionPolicy'.
+    .PARAMETER Activity
+    The Write-Progress activity.
+    .PARAMETER StateProperty
+    The result property that holds the state.
+    .PARAMETER DoneState
+    The states that end the wait.
+    .PARAMETER PercentProperty
+    The result property that holds the percentage done.
+    .PARAMETER StatusFormat
+    A -f format for the status line.
+    .PARAMETER StatusProperty
+    The result properties the format's {0}, {1}, ... stand for.
+    .PARAMETER IntervalMilliseconds
+    How long to wait between polls.
+    .EXAMPLE
+    Wait-NativeOperation -Cmdlet $PSCmdlet -Operation 'Get-SPODataEncryptionPolicy' -Activity 'Rolling' -StateProperty 'State' -DoneState @('Registered') -PercentProperty 'PercentComplete' -StatusFormat '{0} of {1} sites' -StatusProperty @('SitesDone', 'SitesTotal')
+    #>
+    param(
+        [System.Management.Automation.PSCmdlet] $Cmdlet,
+        [string] $Operation,
+        [string] $Activity,
+        [string] $StateProperty,
+        [string[]] $DoneState,
+        [string] $PercentProperty,
+        [string] $StatusFormat,
+        [string[]] $StatusProperty,
+        [int] $IntervalMilliseconds = 500
+    )
+
+    $progressId = 1
+    try {
+        while ($true) {
+            $current = Invoke-NativeOperation -Cmdlet $Cmdlet -Operation $Operation -BoundParameters @{}
+            if ($null -eq $current) {
+                return
+            }
+            $state = [string] $current.PSObject.Properties[$StateProperty].Value
+            if ($DoneState -contains $state) {
+                $current
+                return
+            }
+            $values = [System.Collections.Generic.List[object]]::new()
+            foreach ($name in $StatusProperty) {
+                $values.Add($current.PSObject.Properties[$name].Value)
+            }
+            $status = $StatusFormat -f $values.ToArray()
+            $percent = 0
+            $raw = $current.PSObject.Properties[$PercentProperty].Value
+            if ($null -ne $raw) {
+                $percent = [int] [System.Math]::Floor([double] $raw)
+            }
+            if ($percent -lt 0) {
+                $percent = 0
+            }
+            if ($percent -gt 100) {
+                $percent = 100
+            }
+            Write-Progress -Id $progressId -Activity $Activity -Status $status -PercentComplete $percent
+            Start-Sleep -Milliseconds $IntervalMilliseconds
+        }
+    }
+    finally {
+        Write-Progress -Id $progressId -Activity $Activity -Completed
+    }
+}
