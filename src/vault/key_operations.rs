@@ -206,22 +206,6 @@ pub(crate) fn perform_key_operation_wiped(
     Ok((usable.key_id, result))
 }
 
-/// [`perform_key_operation_wiped`] for the boundary, whose signature stays as it is until it
-/// moves to the wiped form: the bytes are moved out (not copied), and from here wiping them is
-/// the caller's task.
-pub(crate) fn perform_key_operation(
-    ctx: &Context<'_>,
-    vault_name: &str,
-    name: &str,
-    version: Option<&str>,
-    op: KeyOperation,
-    algorithm: RsaAlgorithm,
-    value: &[u8],
-) -> Result<(String, Vec<u8>)> {
-    perform_key_operation_wiped(ctx, vault_name, name, version, op, algorithm, value)
-        .map(|(key_id, result)| (key_id, result.into_unprotected()))
-}
-
 pub fn invoke_key_operation(
     ctx: &Context<'_>,
     a: InvokeKeyOperationArgs,

@@ -3,7 +3,7 @@
 use super::boundary::{
     Caller, KeyReference, KeyVaultBoundary, RsaPublicKey, VaultKey, VaultProperties, Wrapped,
 };
-use super::key_operations::{perform_key_operation, perform_key_operation_wiped, KeyOperation};
+use super::key_operations::{perform_key_operation_wiped, KeyOperation};
 use super::keys::{active_key, find_version};
 use super::{active_vault, authorize};
 use crate::crypto::{RsaAlgorithm, Secret};
@@ -30,6 +30,30 @@ impl LocalKeyVault {
             caller.time_shift,
             caller.operation,
         )
+    }
+
+    /// One cryptographic operation with the version the reference names (or the newest), as
+    /// the caller: checked, run, audited.
+    fn key_operation(
+        &self,
+        caller: &Caller<'_>,
+        key: &KeyReference,
+        op: KeyOperation,
+        algorithm: RsaAlgorithm,
+        value: &[u8],
+    ) -> Result<(String, Secret)> {
+        let ctx = self.context(caller);
+        self.audited(&ctx, key, || {
+            perform_key_operation_wiped(
+                &ctx,
+                &key.vault_name,
+                &key.name,
+                key.version.as_deref(),
+                op,
+                algorithm,
+                value,
+            )
+        })
     }
 
     /// Runs `work`, auditing a failure under the acting principal (successes audit themselves).
@@ -121,18 +145,11 @@ impl KeyVaultBoundary for LocalKeyVault {
         algorithm: RsaAlgorithm,
         value: &[u8],
     ) -> Result<Wrapped> {
-        let ctx = self.context(caller);
-        self.audited(&ctx, key, || {
-            let (key_id, value) = perform_key_operation(
-                &ctx,
-                &key.vault_name,
-                &key.name,
-                key.version.as_deref(),
-                KeyOperation::Wrap,
-                algorithm,
-                value,
-            )?;
-            Ok(Wrapped { key_id, value })
+        let (key_id, wrapped) =
+            self.key_operation(caller, key, KeyOperation::Wrap, algorithm, value)?;
+        Ok(Wrapped {
+            key_id,
+            value: wrapped.into_unprotected(),
         })
     }
 
@@ -143,19 +160,8 @@ impl KeyVaultBoundary for LocalKeyVault {
         algorithm: RsaAlgorithm,
         value: &[u8],
     ) -> Result<Secret> {
-        let ctx = self.context(caller);
-        self.audited(&ctx, key, || {
-            let (_, unwrapped) = perform_key_operation_wiped(
-                &ctx,
-                &key.vault_name,
-                &key.name,
-                key.version.as_deref(),
-                KeyOperation::Unwrap,
-                algorithm,
-                value,
-            )?;
-            Ok(unwrapped)
-        })
+        self.key_operation(caller, key, KeyOperation::Unwrap, algorithm, value)
+            .map(|(_, unwrapped)| unwrapped)
     }
 
     fn decrypt(
@@ -165,34 +171,22 @@ impl KeyVaultBoundary for LocalKeyVault {
         algorithm: RsaAlgorithm,
         value: &[u8],
     ) -> Result<Secret> {
-        let ctx = self.context(caller);
-        self.audited(&ctx, key, || {
-            let (_, bytes) = perform_key_operation(
-                &ctx,
-                &key.vault_name,
-                &key.name,
-                key.version.as_deref(),
-                KeyOperation::Decrypt,
-                algorithm,
-                value,
-            )?;
-            Ok(Secret::new(bytes))
-        })
+        self.key_operation(caller, key, KeyOperation::Decrypt, algorithm, value)
+            .map(|(_, plaintext)| plaintext)
     }
 
     fn sign(&self, caller: &Caller<'_>, key: &KeyReference, digest: &[u8]) -> Result<Wrapped> {
-        let ctx = self.context(caller);
-        self.audited(&ctx, key, || {
-            let (key_id, value) = perform_key_operation(
-                &ctx,
-                &key.vault_name,
-                &key.name,
-                key.version.as_deref(),
-                KeyOperation::Sign,
-                RsaAlgorithm::OaepSha256,
-                digest,
-            )?;
-            Ok(Wrapped { key_id, value })
+        // The algorithm argument is unused by Sign (RS256 over the digest).
+        let (key_id, signature) = self.key_operation(
+            caller,
+            key,
+            KeyOperation::Sign,
+            RsaAlgorithm::OaepSha256,
+            digest,
+        )?;
+        Ok(Wrapped {
+            key_id,
+            value: signature.into_unprotected(),
         })
     }
 
