@@ -17,6 +17,7 @@ static REGISTRY: Lazy<Registry> = Lazy::new(|| {
     Registry::new(vec![
         crate::vault::operations::operations(),
         crate::aip::operations::operations(),
+        crate::exchange::operations::operations(),
     ])
     .unwrap_or_else(|duplicate| panic!("the operation registry is inconsistent: {duplicate}"))
 });
@@ -28,7 +29,9 @@ pub fn registry() -> &'static Registry {
 
 /// The background job kinds of every domain, for the session's runner.
 pub fn job_kinds() -> Vec<Arc<dyn JobKind>> {
-    crate::jobs::builtin_kinds()
+    let mut kinds = crate::jobs::builtin_kinds();
+    kinds.extend(crate::exchange::job_kinds());
+    kinds
 }
 
 /// Opens a session whose runner resumes every domain's jobs.
