@@ -118,6 +118,23 @@ pub fn list_vaults(tx: &Tx<'_>, deleted: bool) -> Result<Vec<VaultRow>> {
     Ok(rows)
 }
 
+/// Whether the vault rehearses an outage (Set-KeyVault -Unreachable); false for no such vault.
+pub fn vault_unreachable(tx: &Tx<'_>, name: &str) -> Result<bool> {
+    Ok(tx
+        .prepare_cached("SELECT unreachable FROM vaults WHERE name = ?1")?
+        .query_row([name], |r| r.get(0))
+        .optional()?
+        .unwrap_or(false))
+}
+
+pub fn set_vault_unreachable(tx: &Tx<'_>, name: &str, unreachable: bool) -> Result<()> {
+    tx.execute(
+        "UPDATE vaults SET unreachable = ?2 WHERE name = ?1",
+        params![name, unreachable],
+    )?;
+    Ok(())
+}
+
 pub fn set_vault_deleted(tx: &Tx<'_>, name: &str, deleted: Option<(i64, i64)>) -> Result<()> {
     tx.prepare_cached("UPDATE vaults SET deleted_date = ?2, scheduled_purge = ?3 WHERE name = ?1")?
         .execute(params![name, deleted.map(|d| d.0), deleted.map(|d| d.1)])?;

@@ -9,6 +9,7 @@ pub mod keys;
 pub mod local;
 pub mod model;
 pub mod operations;
+pub mod reachability;
 
 pub use backup::{backup_key, restore_key};
 pub use key_operations::invoke_key_operation;
@@ -109,7 +110,7 @@ pub(crate) fn authorize_by(
 }
 
 /// Vault-level changes (policies, deletion) are the owner's: the control plane in Azure.
-fn require_owner(vault: &VaultRow, principal: &str, action: &str) -> Result<()> {
+pub(crate) fn require_owner(vault: &VaultRow, principal: &str, action: &str) -> Result<()> {
     if vault.owner.eq_ignore_ascii_case(principal) {
         Ok(())
     } else {

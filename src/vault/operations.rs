@@ -1,7 +1,7 @@
 //! The vault domain's operations: each declared once, with its presentation (help, examples,
 //! ShouldProcess wording), next to the handlers in this folder.
 
-use super::{backup, key_operations, keys};
+use super::{backup, key_operations, keys, reachability};
 use crate::operations::{Impact, Operation};
 
 pub(crate) const AREA: &str = "KeyVault";
@@ -138,5 +138,10 @@ pub fn operations() -> Vec<Operation> {
             .description("Runs one cryptographic operation with a key version, like Invoke-AzKeyVaultKeyOperation. Emits KeyId (the version used), RawResult (byte[]) and Algorithm.")
             .output("CustomerKey.KeyOperationResult")
             .example("$wrapped = Invoke-CkKeyVaultKeyOperation -VaultName 'contoso-ck-weu' -Name 'exo-dep-key' -Operation Wrap -Algorithm RSA-OAEP-256 -ByteArrayValue $aesKey", "Wraps a 32-byte key; $wrapped.RawResult holds the wrapped bytes and $wrapped.KeyId the version used."),
+        Operation::new("Set-KeyVault", AREA, reachability::set_key_vault)
+            .synopsis("Rehearses a vault outage: the vault answers workload calls as if down.")
+            .description("A project extension. With -Unreachable $true, every call a workload (Exchange, SharePoint, AIP) makes to the vault fails with a ConnectionError, as when the vault cannot be reached; Exchange then uses a policy's availability key only if both its keys' vaults are unreachable. -Unreachable $false ends the rehearsal. Owner only.")
+            .changes(Impact::Medium, VAULT_TARGET, "Set Unreachable to '{Unreachable}'")
+            .example("Set-CkKeyVault -VaultName 'contoso-ck-weu' -Unreachable $true", "Makes the vault answer as if down."),
     ]
 }
