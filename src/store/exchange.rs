@@ -131,7 +131,7 @@ pub fn update_policy(tx: &Tx<'_>, p: &PolicyRow) -> Result<()> {
 
 pub fn list_policies(tx: &Tx<'_>) -> Result<Vec<PolicyRow>> {
     let mut stmt = tx.prepare_cached(&format!(
-        "SELECT {POLICY_COLUMNS} FROM exo_policies ORDER BY created, name"
+        "SELECT {POLICY_COLUMNS} FROM exo_policies ORDER BY rowid"
     ))?;
     let rows = stmt
         .query_map([], policy_from_row)?
