@@ -344,6 +344,12 @@ const PLACEHOLDER_OUTCOMES: &[(&str, Option<&str>, &str, &str)] = &[
     ),
     // Exchange (and the vault's Set-KeyVault outage rehearsal).
     (
+        "Get-KeyVaultKeyUsage",
+        None,
+        "VaultNotFound",
+        "Vault 'x' does not exist",
+    ),
+    (
         "Set-KeyVault",
         None,
         "VaultNotFound",

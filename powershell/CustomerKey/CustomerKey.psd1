@@ -28,6 +28,7 @@
         'Backup-CkKeyVaultKey',
         'Restore-CkKeyVaultKey',
         'Invoke-CkKeyVaultKeyOperation',
+        'Get-CkKeyVaultKeyUsage',
         'Set-CkKeyVault',
         'Get-CkAipServiceKeys',
         'Use-CkAipServiceKeyVaultKey',

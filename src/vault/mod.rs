@@ -10,6 +10,7 @@ pub mod local;
 pub mod model;
 pub mod operations;
 pub mod reachability;
+pub mod usage;
 
 pub use backup::{backup_key, restore_key};
 pub use key_operations::invoke_key_operation;
@@ -151,10 +152,7 @@ pub(crate) fn refuse_if_referenced(
     if refs.is_empty() {
         return Ok(());
     }
-    let users: Vec<String> = refs
-        .iter()
-        .map(|r| format!("{} '{}'", r.referrer_kind, r.referrer_name))
-        .collect();
+    let users = usage::referrers_text(&refs);
     let what = name.map_or_else(
         || format!("vault '{vault}'"),
         |n| format!("key '{n}' in vault '{vault}'"),
