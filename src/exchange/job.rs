@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 pub const APPLY_POLICY_KIND: &str = "exchange-apply-policy";
 /// Mailboxes per batch: one transaction each, well under the lease.
-const BATCH_MAILBOXES: i64 = 1000;
+const BATCH_MAILBOXES: i64 = 500;
 
 /// Exchange's job kinds, for the session runner.
 pub fn job_kinds() -> Vec<Arc<dyn JobKind>> {

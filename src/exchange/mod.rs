@@ -7,6 +7,7 @@
 //! boundary, as the Exchange Online service principal, and sealed under the policy's
 //! availability key, which the engine holds (sealed under a store-derived key).
 
+pub mod bulk;
 pub mod job;
 mod keys;
 mod mailboxes;
