@@ -168,7 +168,11 @@ impl JobKind for ApplyPolicyKind {
 }
 
 fn apply_moves(tx: &Tx<'_>, moves: Vec<MailboxMove>) -> Result<()> {
-    let mut touched: Vec<String> = Vec::new();
+    let mut deltas: Vec<(String, i64)> = Vec::new();
+    let mut add = |revision: String, d: i64| match deltas.iter_mut().find(|(r, _)| *r == revision) {
+        Some((_, total)) => *total += d,
+        None => deltas.push((revision, d)),
+    };
     for mv in moves {
         // Guarded by the revision the batch read: a mailbox moved meanwhile is left alone.
         if sql::rewrap_content_key(
@@ -181,21 +185,22 @@ fn apply_moves(tx: &Tx<'_>, moves: Vec<MailboxMove>) -> Result<()> {
             for (id, sealed) in &mv.items {
                 sql::update_item(tx, *id, sealed)?;
             }
-            for r in [mv.from, mv.to].into_iter().flatten() {
-                if !touched.contains(&r) {
-                    touched.push(r);
-                }
+            if let Some(from) = mv.from {
+                add(from, -1);
+            }
+            if let Some(to) = mv.to {
+                add(to, 1);
             }
         }
     }
-    for revision in touched {
+    for (revision, delta) in deltas {
         let is_current = match sql::get_revision(tx, &revision)? {
             Some(r) => {
                 sql::get_policy(tx, &r.policy)?.is_some_and(|p| p.current_revision == revision)
             }
             None => false,
         };
-        sql::sync_revision_references(tx, &revision, is_current)?;
+        sql::adjust_revision_references(tx, &revision, delta, is_current)?;
     }
     Ok(())
 }

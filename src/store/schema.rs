@@ -225,7 +225,7 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX exo_mailboxes_name ON exo_mailboxes(name);
     CREATE INDEX exo_mailboxes_alias ON exo_mailboxes(alias);
-    CREATE INDEX exo_mailboxes_assigned ON exo_mailboxes(assigned_policy);
+    CREATE INDEX exo_mailboxes_assigned ON exo_mailboxes(assigned_policy, seq);
     CREATE INDEX exo_mailboxes_applied ON exo_mailboxes(applied_revision);
     -- Items: subject and body sealed together with AES-256-GCM under the mailbox's content key.
     CREATE TABLE exo_items (
