@@ -10,12 +10,25 @@ use crate::operations::Context;
 use crate::store::vaults::{self as sql, KeyReference};
 use serde::Serialize;
 
-/// The unit a workload's `needed_by` counts.
+/// The unit a workload's `needed_by` counts, plural.
 fn unit(kind: &str) -> &'static str {
     if kind == "Exchange" {
         "mailboxes"
     } else {
         "items"
+    }
+}
+
+/// "1 mailbox", "5,000 mailboxes".
+fn count_of(n: i64, plural: &str) -> String {
+    let singular = match plural {
+        "mailboxes" => "mailbox",
+        _ => "item",
+    };
+    if n == 1 {
+        format!("1 {singular}")
+    } else {
+        format!("{} {plural}", thousands(n))
     }
 }
 
@@ -74,11 +87,11 @@ pub(crate) fn referrers_text(refs: &[KeyReference]) -> Vec<String> {
         .iter()
         .map(|r| match r.needed_by {
             Some(n) => format!(
-                "{} '{}' ({} {} still need it)",
+                "{} '{}' ({} {} it)",
                 r.workload,
                 r.policy,
-                thousands(n),
-                unit(&r.workload)
+                count_of(n, unit(&r.workload)),
+                if n == 1 { "still needs" } else { "still need" }
             ),
             None => format!("{} '{}'", r.workload, r.policy),
         })
@@ -109,7 +122,7 @@ fn impact_text(referrers: &[KeyReferrer]) -> String {
             }
         }
     }
-    parts.extend(units.iter().map(|(u, n)| format!("{} {u}", thousands(*n))));
+    parts.extend(units.iter().map(|(u, n)| count_of(*n, u)));
     parts.join(", ")
 }
 
@@ -241,5 +254,8 @@ mod tests {
         assert_eq!(impact_text(&[]), "nothing");
         assert_eq!(thousands(1234567), "1,234,567");
         assert_eq!(thousands(12), "12");
+        assert_eq!(count_of(1, "mailboxes"), "1 mailbox");
+        assert_eq!(count_of(1, "items"), "1 item");
+        assert_eq!(count_of(0, "mailboxes"), "0 mailboxes");
     }
 }
