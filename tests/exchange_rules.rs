@@ -396,3 +396,100 @@ fn identities_resolve_by_name_alias_smtp_or_guid_and_bad_input_changes_nothing()
         "DEP-renamed"
     );
 }
+
+#[test]
+fn at_most_fifty_policies() {
+    let t = tenant("exo-fifty");
+    for i in 0..50 {
+        t.policy(&format!("P{i}"));
+    }
+    let e = t.ck.err(
+        "New-DataEncryptionPolicy",
+        json!({"Name": "P50", "AzureKeyIDs": [t.key_a, t.key_b]}),
+    );
+    assert_eq!(e.code(), "PolicyLimit");
+    assert!(e.message().contains("50"));
+    assert_eq!(
+        t.ck.ok("Get-DataEncryptionPolicy", json!({}))
+            .as_array()
+            .unwrap()
+            .len(),
+        50
+    );
+}
+
+#[test]
+fn the_job_waits_for_unreachable_vaults_instead_of_using_the_availability_key() {
+    let t = tenant("exo-job-outage");
+    let first = t.policy("DEP")["DataEncryptionPolicyID"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    t.mailbox("ada", Some("DEP"));
+    t.wait_encrypted_under("ada", &first);
+    t.add_item("ada", "kept", "body");
+    let Tenant {
+        dir,
+        ck,
+        key_a,
+        key_b,
+    } = t;
+    drop(ck);
+    // Refresh in a session that runs no job, then take both vaults down.
+    let held = customer_key::Session::open(
+        customer_key::SessionOptions {
+            store: Some(dir.join("store")),
+            user_principal_name: Some(ADMIN.into()),
+            time_shift_seconds: None,
+        },
+        Vec::new(),
+    )
+    .unwrap();
+    let call = |op: &str, args: serde_json::Value| {
+        customer_key::registry()
+            .call(&held, op, &args)
+            .unwrap_or_else(|e| panic!("{op}: {}", e.message))
+    };
+    let second = call(
+        "Set-DataEncryptionPolicy",
+        json!({"Identity": "DEP", "Refresh": true}),
+    )["DataEncryptionPolicyID"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for v in [VAULT_A, VAULT_B] {
+        call("Set-KeyVault", json!({"VaultName": v, "Unreachable": true}));
+    }
+    let t = Tenant {
+        ck: Ck::at(&dir.join("store"), ADMIN),
+        dir,
+        key_a,
+        key_b,
+    };
+    let job = wait_until(|| {
+        let jobs = customer_key::jobs::list(
+            held.store(),
+            Some(customer_key::exchange::APPLY_POLICY_KIND),
+            None,
+        )
+        .unwrap();
+        jobs.into_iter().last().filter(|j| {
+            j.last_error
+                .as_deref()
+                .is_some_and(|e| e.contains("cannot be reached"))
+        })
+    });
+    assert_eq!(job.done, 0);
+    let s = t.stats("ada");
+    assert_eq!(s["DataEncryptionPolicyID"], first);
+    assert_eq!(s["AvailabilityKeyUses"], 0);
+    for v in [VAULT_A, VAULT_B] {
+        call(
+            "Set-KeyVault",
+            json!({"VaultName": v, "Unreachable": false}),
+        );
+    }
+    t.wait_encrypted_under("ada", &second);
+    assert_eq!(subjects(&t.items("ada").unwrap()), ["kept"]);
+    assert_eq!(t.stats("ada")["AvailabilityKeyUses"], 0);
+}

@@ -116,6 +116,16 @@ impl JobKind for ApplyPolicyKind {
             for revision in [&m.applied_revision, &target].into_iter().flatten() {
                 if !policy_keys.contains_key(revision) {
                     let key = keys::open_policy_key(&service, store, revision)?;
+                    if key.availability_used {
+                        // The availability key keeps mailboxes readable during an outage; moving
+                        // keys can wait for the vaults, so the batch is retried later instead.
+                        return Err(crate::error::Error::new(
+                            crate::error::CkStatus::Unavailable,
+                            "VaultUnreachable",
+                            "the vaults of the policy's keys cannot be reached; the job retries",
+                            revision.clone(),
+                        ));
+                    }
                     policy_keys.insert(revision.clone(), key.key);
                 }
             }
