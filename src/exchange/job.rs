@@ -67,6 +67,8 @@ struct MailboxMove {
     wrapped: Vec<u8>,
     /// Items re-encrypted under a new content key: (item id, sealed).
     items: Vec<(i64, Vec<u8>)>,
+    /// Whether the content key is new (the items above are then all of the mailbox's).
+    new_content_key: bool,
 }
 
 impl JobKind for ApplyPolicyKind {
@@ -147,6 +149,7 @@ impl JobKind for ApplyPolicyKind {
                 _ => false,
             };
             let mut items = Vec::new();
+            let new_content_key = !same_policy;
             let new_wrapped = if same_policy {
                 keys::seal_content_key(store, &m.guid, under(&policy_keys, &target), &content_key)?
             } else {
@@ -165,6 +168,7 @@ impl JobKind for ApplyPolicyKind {
                 to: target,
                 wrapped: new_wrapped,
                 items,
+                new_content_key,
             });
         }
         let done = moves.len() as u64;
@@ -184,6 +188,20 @@ fn apply_moves(tx: &Tx<'_>, moves: Vec<MailboxMove>) -> Result<()> {
         None => deltas.push((revision, d)),
     };
     for mv in moves {
+        if mv.new_content_key {
+            // An item delivered since the batch read the mailbox is sealed under the old key:
+            // retry the batch rather than leave that item unreadable.
+            let now = sql::item_ids(tx, mv.seq)?;
+            let read: Vec<i64> = mv.items.iter().map(|(id, _)| *id).collect();
+            if now != read {
+                return Err(crate::error::Error::new(
+                    crate::error::CkStatus::Busy,
+                    "MailboxChanged",
+                    "a mailbox received items while the job re-encrypted it; the batch is retried",
+                    mv.seq.to_string(),
+                ));
+            }
+        }
         // Guarded by the revision the batch read: a mailbox moved meanwhile is left alone.
         if sql::rewrap_content_key(
             tx,

@@ -457,6 +457,14 @@ pub fn list_items(tx: &Tx<'_>, mailbox: i64) -> Result<Vec<ItemRow>> {
     Ok(rows)
 }
 
+pub fn item_ids(tx: &Tx<'_>, mailbox: i64) -> Result<Vec<i64>> {
+    let mut stmt = tx.prepare_cached("SELECT id FROM exo_items WHERE mailbox = ?1 ORDER BY id")?;
+    let rows = stmt
+        .query_map([mailbox], |r| r.get(0))?
+        .collect::<rusqlite::Result<Vec<i64>>>()?;
+    Ok(rows)
+}
+
 pub fn update_item(tx: &Tx<'_>, id: i64, sealed: &[u8]) -> Result<()> {
     tx.prepare_cached("UPDATE exo_items SET sealed = ?2 WHERE id = ?1")?
         .execute(params![id, sealed])?;
