@@ -400,17 +400,31 @@ pub fn mailboxes_needing_work(
     only: Option<i64>,
     limit: i64,
 ) -> Result<Vec<MailboxRow>> {
-    let mut stmt = tx.prepare_cached(&format!(
-        "SELECT {MAILBOX_COLUMNS} FROM exo_mailboxes m
-         WHERE seq > ?1 AND kind = 'UserMailbox' AND wrapped_content_key IS NOT NULL
-           AND (?2 IS NULL OR assigned_policy = ?2) AND (?3 IS NULL OR seq = ?3)
+    // One statement per selection, each with a plain equality, so SQLite walks the index
+    // (seq for one mailbox, (assigned_policy, seq) for a policy) instead of the whole table.
+    const NEEDS_WORK: &str = "kind = 'UserMailbox' AND wrapped_content_key IS NOT NULL
            AND applied_revision IS NOT (SELECT current_revision FROM exo_policies p
-                                        WHERE p.guid = m.assigned_policy AND p.purged = 0)
-         ORDER BY seq LIMIT ?4"
-    ))?;
-    let rows = stmt
-        .query_map(params![after, policy, only, limit], mailbox_from_row)?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
+                                        WHERE p.guid = m.assigned_policy AND p.purged = 0)";
+    let rows = match (only, policy) {
+        (Some(seq), _) => tx
+            .prepare_cached(&format!(
+                "SELECT {MAILBOX_COLUMNS} FROM exo_mailboxes m WHERE seq = ?1 AND seq > ?2 AND {NEEDS_WORK}"
+            ))?
+            .query_map(params![seq, after], mailbox_from_row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?,
+        (None, Some(policy)) => tx
+            .prepare_cached(&format!(
+                "SELECT {MAILBOX_COLUMNS} FROM exo_mailboxes m WHERE assigned_policy = ?1 AND seq > ?2 AND {NEEDS_WORK} ORDER BY seq LIMIT ?3"
+            ))?
+            .query_map(params![policy, after, limit], mailbox_from_row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?,
+        (None, None) => tx
+            .prepare_cached(&format!(
+                "SELECT {MAILBOX_COLUMNS} FROM exo_mailboxes m WHERE seq > ?1 AND {NEEDS_WORK} ORDER BY seq LIMIT ?2"
+            ))?
+            .query_map(params![after, limit], mailbox_from_row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?,
+    };
     Ok(rows)
 }
 
