@@ -493,3 +493,35 @@ fn the_job_waits_for_unreachable_vaults_instead_of_using_the_availability_key() 
     assert_eq!(subjects(&t.items("ada").unwrap()), ["kept"]);
     assert_eq!(t.stats("ada")["AvailabilityKeyUses"], 0);
 }
+
+#[test]
+fn item_text_is_never_stored_or_audited_in_the_clear() {
+    let t = tenant("exo-at-rest");
+    let id = t.policy("DEP")["DataEncryptionPolicyID"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    t.mailbox("ada", None);
+    t.add_item("ada", "subject-marker-7f3a", "body-marker-91c2");
+    t.ck.ok(
+        "Set-Mailbox",
+        json!({"Identity": "ada", "DataEncryptionPolicy": "DEP"}),
+    );
+    t.wait_encrypted_under("ada", &id);
+    assert_eq!(t.items("ada").unwrap()[0]["Body"], "body-marker-91c2");
+    let Tenant { dir, ck, .. } = t;
+    drop(ck);
+    let mut bytes = Vec::new();
+    for file in ["store.db", "store.db-wal"] {
+        if let Ok(b) = std::fs::read(dir.join("store").join(file)) {
+            bytes.extend(b);
+        }
+    }
+    assert!(!bytes.is_empty());
+    for marker in ["subject-marker-7f3a", "body-marker-91c2"] {
+        assert!(
+            !bytes.windows(marker.len()).any(|w| w == marker.as_bytes()),
+            "{marker} is in the store in the clear"
+        );
+    }
+}
