@@ -20,6 +20,8 @@ typedef enum CkStatus {
   CK_STATUS_IO = 7,
   CK_STATUS_INTERNAL = 8,
   CK_STATUS_PANIC = 9,
+  // The service (a key vault) could not be reached.
+  CK_STATUS_UNAVAILABLE = 10,
 } CkStatus;
 
 // An open store. Created by `ck_open`, released by `ck_close`; safe to use from several

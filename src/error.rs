@@ -17,6 +17,8 @@ pub enum CkStatus {
     Io = 7,
     Internal = 8,
     Panic = 9,
+    /// The service (a key vault) could not be reached.
+    Unavailable = 10,
 }
 
 impl CkStatus {
@@ -33,6 +35,7 @@ impl CkStatus {
             CkStatus::Io => "WriteError",
             CkStatus::Internal => "NotSpecified",
             CkStatus::Panic => "NotSpecified",
+            CkStatus::Unavailable => "ConnectionError",
         }
     }
 }

@@ -25,6 +25,7 @@ pub mod time;
 pub mod vault;
 // Workloads after the vault domain (and after `operations`, whose macro they use).
 pub mod aip;
+pub mod exchange;
 
 pub use error::{CkStatus, Error, Result};
 pub use identity::Principal;

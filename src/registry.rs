@@ -18,6 +18,7 @@ static REGISTRY: Lazy<Registry> = Lazy::new(|| {
         crate::vault::operations::operations(),
         crate::aip::operations::operations(),
         crate::sharepoint::operations::operations(),
+        crate::exchange::operations::operations(),
     ])
     .unwrap_or_else(|duplicate| panic!("the operation registry is inconsistent: {duplicate}"))
 });
@@ -31,6 +32,7 @@ pub fn registry() -> &'static Registry {
 pub fn job_kinds() -> Vec<Arc<dyn JobKind>> {
     let mut kinds = crate::jobs::builtin_kinds();
     kinds.extend(crate::sharepoint::job_kinds());
+    kinds.extend(crate::exchange::job_kinds());
     kinds
 }
 

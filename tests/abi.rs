@@ -399,6 +399,121 @@ const PLACEHOLDER_OUTCOMES: &[(&str, Option<&str>, &str, &str)] = &[
         "BadParameter",
         "Parameter 'Identity'",
     ),
+    // Exchange (and the vault's Set-KeyVault outage rehearsal).
+    (
+        "Get-KeyVaultKeyUsage",
+        None,
+        "VaultNotFound",
+        "Vault 'x' does not exist",
+    ),
+    (
+        "Set-KeyVault",
+        None,
+        "VaultNotFound",
+        "Vault 'x' does not exist",
+    ),
+    (
+        "New-Mailbox",
+        None,
+        "BadParameter",
+        "Parameter 'PrimarySmtpAddress'",
+    ),
+    (
+        "New-MailUser",
+        None,
+        "BadParameter",
+        "Parameter 'PrimarySmtpAddress'",
+    ),
+    (
+        "Get-Mailbox",
+        None,
+        "MailboxNotFound",
+        "Identity: no mailbox or mail user",
+    ),
+    (
+        "Set-Mailbox",
+        None,
+        "MailboxNotFound",
+        "Identity: no mailbox or mail user",
+    ),
+    (
+        "Set-MailUser",
+        None,
+        "MailboxNotFound",
+        "Identity: no mailbox or mail user",
+    ),
+    (
+        "Get-MailboxStatistics",
+        None,
+        "MailboxNotFound",
+        "Identity: no mailbox or mail user",
+    ),
+    (
+        "Add-MailboxItem",
+        None,
+        "MailboxNotFound",
+        "Identity: no mailbox or mail user",
+    ),
+    (
+        "Get-MailboxItem",
+        None,
+        "MailboxNotFound",
+        "Identity: no mailbox or mail user",
+    ),
+    (
+        "New-MoveRequest",
+        None,
+        "MailboxNotFound",
+        "Identity: no mailbox or mail user",
+    ),
+    (
+        "Get-MoveRequest",
+        None,
+        "MailboxNotFound",
+        "Identity: no mailbox or mail user",
+    ),
+    (
+        "Get-MoveRequestStatistics",
+        None,
+        "MailboxNotFound",
+        "Identity: no mailbox or mail user",
+    ),
+    (
+        "New-DataEncryptionPolicy",
+        None,
+        "BadParameter",
+        "Parameter 'AzureKeyIDs': needs at least two key ids",
+    ),
+    (
+        "Get-DataEncryptionPolicy",
+        None,
+        "DataEncryptionPolicyNotFound",
+        "Identity: no data encryption policy",
+    ),
+    (
+        "Set-DataEncryptionPolicy",
+        Some("Refresh"),
+        "DataEncryptionPolicyNotFound",
+        "Identity: no data encryption policy",
+    ),
+    (
+        "Set-DataEncryptionPolicy",
+        Some("Settings"),
+        "DataEncryptionPolicyNotFound",
+        "Identity: no data encryption policy",
+    ),
+    (
+        "Set-DataEncryptionPolicy",
+        Some("PermanentDataPurge"),
+        "DataEncryptionPolicyNotFound",
+        "Identity: no data encryption policy",
+    ),
+    (
+        "Set-DataEncryptionPolicy",
+        Some("AzureKeyIDs"),
+        "DataEncryptionPolicyNotFound",
+        "Identity: no data encryption policy",
+    ),
 ];
 
 #[test]

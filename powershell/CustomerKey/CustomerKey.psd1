@@ -9,7 +9,7 @@
     Description          = 'Customer Key / BYOK workflows for Microsoft 365 admins: Az.KeyVault-style cmdlets (noun prefix Ck) over the customer_key native engine.'
     PowerShellVersion    = '7.2'
     CompatiblePSEditions = @('Core')
-    FormatsToProcess     = @('CustomerKey.Format.ps1xml', 'Formats/Aip.Format.ps1xml', 'Formats/SharePoint.Format.ps1xml')
+    FormatsToProcess     = @('CustomerKey.Format.ps1xml', 'Formats/Aip.Format.ps1xml', 'Formats/SharePoint.Format.ps1xml', 'Formats/Exchange.Format.ps1xml')
     FunctionsToExport    = @(
         'Connect-CkService',
         'Disconnect-CkService',
@@ -28,6 +28,8 @@
         'Backup-CkKeyVaultKey',
         'Restore-CkKeyVaultKey',
         'Invoke-CkKeyVaultKeyOperation',
+        'Get-CkKeyVaultKeyUsage',
+        'Set-CkKeyVault',
         'Get-CkAipServiceKeys',
         'Use-CkAipServiceKeyVaultKey',
         'Set-CkAipServiceKeyProperties',
@@ -43,7 +45,21 @@
         'Register-CkSPODataEncryptionPolicy',
         'Update-CkSPODataEncryptionPolicy',
         'Get-CkSPODataEncryptionPolicy',
-        'Restore-CkSPODataEncryptionPolicy'
+        'Restore-CkSPODataEncryptionPolicy',
+        'New-CkMailbox',
+        'New-CkMailUser',
+        'Get-CkMailbox',
+        'Set-CkMailbox',
+        'Set-CkMailUser',
+        'Get-CkMailboxStatistics',
+        'Add-CkMailboxItem',
+        'Get-CkMailboxItem',
+        'New-CkMoveRequest',
+        'Get-CkMoveRequest',
+        'Get-CkMoveRequestStatistics',
+        'New-CkDataEncryptionPolicy',
+        'Get-CkDataEncryptionPolicy',
+        'Set-CkDataEncryptionPolicy'
     )
     CmdletsToExport      = @()
     AliasesToExport      = @()

@@ -140,6 +140,8 @@ pub struct StoreKeys {
     backup_key: Secret,
     /// Root of the per-workload keys ([`StoreKeys::workload_key`]).
     workload_root: Secret,
+    /// Seals Exchange's engine-held keys (availability keys, the Microsoft-managed mailbox key).
+    exchange_key: Secret,
 }
 
 impl StoreKeys {
@@ -166,6 +168,7 @@ impl StoreKeys {
             key_encryption_key: expand(b"key-encryption-key")?,
             backup_key: expand(b"backup-key")?,
             workload_root: expand(b"workload-keys")?,
+            exchange_key: expand(b"exchange-keys")?,
         })
     }
 
@@ -202,6 +205,20 @@ impl StoreKeys {
             .len();
         data_key.truncate(len);
         gcm_open(data_key.expose(), sealed, aad).map_err(|_| damaged())
+    }
+
+    /// Seals a key Exchange keeps in the store (AES-256-GCM, bound to `aad`).
+    pub fn seal_exchange(&self, key: &[u8], aad: &[u8]) -> Result<Vec<u8>> {
+        gcm_seal(self.exchange_key.expose(), key, aad)
+    }
+
+    pub fn open_exchange(&self, sealed: &[u8], aad: &[u8]) -> Result<Secret> {
+        gcm_open(self.exchange_key.expose(), sealed, aad).map_err(|_| {
+            Error::io(
+                "stored Exchange key material failed its integrity check; the store may be damaged",
+                "",
+            )
+        })
     }
 
     pub fn seal_backup(&self, payload: &[u8], aad: &[u8]) -> Result<Vec<u8>> {

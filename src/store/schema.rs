@@ -220,6 +220,87 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (site_id, name)
     );
     "#,
+    // 6: exchange
+    r#"
+    -- Exchange Online data encryption policies. A policy's key material lives in its
+    -- revisions: each revision (its id is the DataEncryptionPolicyID mailboxes report) has a
+    -- fresh policy key, wrapped by each customer key version through the vault boundary
+    -- (exo_revision_wraps) and sealed under the policy's availability key, itself sealed under
+    -- a key derived from the store's master key. Purging a policy nulls all of it.
+    CREATE TABLE exo_policies (
+        guid TEXT PRIMARY KEY COLLATE NOCASE,
+        name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        description TEXT NOT NULL,
+        enabled INTEGER NOT NULL,
+        azure_key_ids TEXT NOT NULL,
+        current_revision TEXT NOT NULL,
+        sealed_availability_key BLOB,
+        purge_requested INTEGER NOT NULL DEFAULT 0,
+        purge_reason TEXT,
+        purge_contact TEXT,
+        purged INTEGER NOT NULL DEFAULT 0,
+        created INTEGER NOT NULL
+    );
+    CREATE TABLE exo_policy_revisions (
+        id TEXT PRIMARY KEY COLLATE NOCASE,
+        policy TEXT NOT NULL COLLATE NOCASE REFERENCES exo_policies(guid),
+        seq INTEGER NOT NULL,
+        created INTEGER NOT NULL,
+        policy_key_under_availability BLOB,
+        UNIQUE (policy, seq)
+    );
+    CREATE TABLE exo_revision_wraps (
+        revision TEXT NOT NULL COLLATE NOCASE REFERENCES exo_policy_revisions(id),
+        position INTEGER NOT NULL,
+        key_id TEXT NOT NULL,
+        wrapped BLOB NOT NULL,
+        PRIMARY KEY (revision, position)
+    );
+    -- Mailboxes and mail users. applied_revision NULL: the content key is sealed under the
+    -- Microsoft-managed key; otherwise it is sealed under that revision's policy key.
+    CREATE TABLE exo_mailboxes (
+        seq INTEGER PRIMARY KEY,
+        guid TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        name TEXT NOT NULL COLLATE NOCASE,
+        alias TEXT NOT NULL COLLATE NOCASE,
+        smtp TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        kind TEXT NOT NULL CHECK (kind IN ('UserMailbox', 'MailUser')),
+        assigned_policy TEXT COLLATE NOCASE REFERENCES exo_policies(guid),
+        applied_revision TEXT COLLATE NOCASE REFERENCES exo_policy_revisions(id),
+        wrapped_content_key BLOB,
+        availability_uses INTEGER NOT NULL DEFAULT 0,
+        last_availability_use INTEGER,
+        created INTEGER NOT NULL
+    );
+    CREATE INDEX exo_mailboxes_name ON exo_mailboxes(name);
+    CREATE INDEX exo_mailboxes_alias ON exo_mailboxes(alias);
+    CREATE INDEX exo_mailboxes_assigned ON exo_mailboxes(assigned_policy, seq);
+    CREATE INDEX exo_mailboxes_applied ON exo_mailboxes(applied_revision);
+    -- Items: subject and body sealed together with AES-256-GCM under the mailbox's content key.
+    CREATE TABLE exo_items (
+        id INTEGER PRIMARY KEY,
+        mailbox INTEGER NOT NULL REFERENCES exo_mailboxes(seq),
+        received INTEGER NOT NULL,
+        size INTEGER NOT NULL,
+        sealed BLOB NOT NULL
+    );
+    CREATE INDEX exo_items_mailbox ON exo_items(mailbox);
+    CREATE TABLE exo_move_requests (
+        mailbox INTEGER PRIMARY KEY REFERENCES exo_mailboxes(seq),
+        job_id INTEGER NOT NULL,
+        bytes INTEGER NOT NULL,
+        created INTEGER NOT NULL
+    );
+    -- Every workload's rows of key_references may fill these two columns:
+    -- needed_by: how many items (Exchange: mailboxes whose content key is still wrapped under
+    --   the policy revision that uses this key version) still need the version; NULL: unknown.
+    -- detail: the referrer's own id for the row (Exchange: the policy revision id), so it can
+    --   update its rows without touching another workload's.
+    ALTER TABLE key_references ADD COLUMN needed_by INTEGER;
+    ALTER TABLE key_references ADD COLUMN detail TEXT;
+    -- Set-KeyVault -Unreachable (a rehearsal of an outage): the vault answers every call as if down.
+    ALTER TABLE vaults ADD COLUMN unreachable INTEGER NOT NULL DEFAULT 0;
+    "#,
 ];
 
 pub fn migrate(conn: &mut Connection) -> Result<()> {

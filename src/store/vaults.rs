@@ -118,6 +118,23 @@ pub fn list_vaults(tx: &Tx<'_>, deleted: bool) -> Result<Vec<VaultRow>> {
     Ok(rows)
 }
 
+/// Whether the vault rehearses an outage (Set-KeyVault -Unreachable); false for no such vault.
+pub fn vault_unreachable(tx: &Tx<'_>, name: &str) -> Result<bool> {
+    Ok(tx
+        .prepare_cached("SELECT unreachable FROM vaults WHERE name = ?1")?
+        .query_row([name], |r| r.get(0))
+        .optional()?
+        .unwrap_or(false))
+}
+
+pub fn set_vault_unreachable(tx: &Tx<'_>, name: &str, unreachable: bool) -> Result<()> {
+    tx.execute(
+        "UPDATE vaults SET unreachable = ?2 WHERE name = ?1",
+        params![name, unreachable],
+    )?;
+    Ok(())
+}
+
 pub fn set_vault_deleted(tx: &Tx<'_>, name: &str, deleted: Option<(i64, i64)>) -> Result<()> {
     tx.prepare_cached("UPDATE vaults SET deleted_date = ?2, scheduled_purge = ?3 WHERE name = ?1")?
         .execute(params![name, deleted.map(|d| d.0), deleted.map(|d| d.1)])?;
@@ -324,11 +341,15 @@ pub struct KeyReference {
     pub referrer_kind: String,
     pub referrer_name: String,
     pub version: Option<String>,
+    /// The key's name (useful when references of a whole vault are listed).
+    pub name: String,
+    /// How many items (Exchange: mailboxes) still need the version; None: not counted.
+    pub needed_by: Option<i64>,
 }
 
 pub fn key_references(tx: &Tx<'_>, vault: &str, name: Option<&str>) -> Result<Vec<KeyReference>> {
     let mut stmt = tx.prepare_cached(
-        "SELECT referrer_kind, referrer_name, version FROM key_references
+        "SELECT referrer_kind, referrer_name, version, name, needed_by FROM key_references
          WHERE vault = ?1 AND (?2 IS NULL OR name = ?2) ORDER BY referrer_kind, referrer_name",
     )?;
     let rows = stmt
@@ -337,6 +358,8 @@ pub fn key_references(tx: &Tx<'_>, vault: &str, name: Option<&str>) -> Result<Ve
                 referrer_kind: r.get(0)?,
                 referrer_name: r.get(1)?,
                 version: r.get(2)?,
+                name: r.get(3)?,
+                needed_by: r.get(4)?,
             })
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;

@@ -63,7 +63,9 @@ impl LocalKeyVault {
         key: &KeyReference,
         work: impl FnOnce() -> Result<R>,
     ) -> Result<R> {
-        let result = work();
+        // A vault rehearsing an outage (Set-KeyVault -Unreachable) answers nothing at all.
+        let result =
+            super::reachability::refuse_if_unreachable(&self.store, key).and_then(|()| work());
         if let Err(e) = &result {
             ctx.audit_failure(&key.id(), e);
         }

@@ -9,6 +9,8 @@ pub mod keys;
 pub mod local;
 pub mod model;
 pub mod operations;
+pub mod reachability;
+pub mod usage;
 
 pub use backup::{backup_key, restore_key};
 pub use key_operations::invoke_key_operation;
@@ -109,7 +111,7 @@ pub(crate) fn authorize_by(
 }
 
 /// Vault-level changes (policies, deletion) are the owner's: the control plane in Azure.
-fn require_owner(vault: &VaultRow, principal: &str, action: &str) -> Result<()> {
+pub(crate) fn require_owner(vault: &VaultRow, principal: &str, action: &str) -> Result<()> {
     if vault.owner.eq_ignore_ascii_case(principal) {
         Ok(())
     } else {
@@ -150,10 +152,7 @@ pub(crate) fn refuse_if_referenced(
     if refs.is_empty() {
         return Ok(());
     }
-    let users: Vec<String> = refs
-        .iter()
-        .map(|r| format!("{} '{}'", r.referrer_kind, r.referrer_name))
-        .collect();
+    let users = usage::referrers_text(&refs);
     let what = name.map_or_else(
         || format!("vault '{vault}'"),
         |n| format!("key '{n}' in vault '{vault}'"),

@@ -1,7 +1,7 @@
 //! The vault domain's operations: each declared once, with its presentation (help, examples,
 //! ShouldProcess wording), next to the handlers in this folder.
 
-use super::{backup, key_operations, keys};
+use super::{backup, key_operations, keys, reachability, usage};
 use crate::operations::{Impact, Operation};
 
 pub(crate) const AREA: &str = "KeyVault";
@@ -138,5 +138,15 @@ pub fn operations() -> Vec<Operation> {
             .description("Runs one cryptographic operation with a key version, like Invoke-AzKeyVaultKeyOperation. Emits KeyId (the version used), RawResult (byte[]) and Algorithm.")
             .output("CustomerKey.KeyOperationResult")
             .example("$wrapped = Invoke-CkKeyVaultKeyOperation -VaultName 'contoso-ck-weu' -Name 'exo-dep-key' -Operation Wrap -Algorithm RSA-OAEP-256 -ByteArrayValue $aesKey", "Wraps a 32-byte key; $wrapped.RawResult holds the wrapped bytes and $wrapped.KeyId the version used."),
+        Operation::new("Get-KeyVaultKeyUsage", AREA, usage::get_key_usage)
+            .synopsis("Shows, per key version, which policies still need it and how many mailboxes.")
+            .description("For each version of a key (or of every key of the vault): the policies of each workload that need it, how many of their items still do (Exchange: mailboxes not yet moved to a policy's newest revision), InUse, SafeToDisable, and Impact, what disabling, deleting or purging the version would make unreadable (\"3 policies, 5,000 mailboxes\"). Nothing is ever deleted: after a roll and a refresh the old versions show as unused once the last mailbox moved.")
+            .output("CustomerKey.KeyVaultKeyUsage")
+            .example("Get-CkKeyVaultKeyUsage -VaultName 'contoso-ck-weu' -Name 'exo-dep-key' | Format-Table Version, InUse, SafeToDisable, Impact", "Shows which versions of the key may be disabled after a roll."),
+        Operation::new("Set-KeyVault", AREA, reachability::set_key_vault)
+            .synopsis("Rehearses a vault outage: the vault answers workload calls as if down.")
+            .description("A project extension. With -Unreachable $true, every call a workload (Exchange, SharePoint, AIP) makes to the vault fails with a ConnectionError, as when the vault cannot be reached; Exchange then uses a policy's availability key only if both its keys' vaults are unreachable. -Unreachable $false ends the rehearsal. Owner only.")
+            .changes(Impact::Medium, VAULT_TARGET, "Set Unreachable to '{Unreachable}'")
+            .example("Set-CkKeyVault -VaultName 'contoso-ck-weu' -Unreachable $true", "Makes the vault answer as if down."),
     ]
 }

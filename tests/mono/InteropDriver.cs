@@ -283,6 +283,37 @@ namespace CustomerKey.Tests
                 return r.ExpectError(1, "BadParameter", "InvalidArgument");
             });
 
+            // Exchange Online: an item with non-ASCII text sealed under a mailbox's content key and
+            // read back; the policy checks' refusal envelope.
+            Check("Exchange mailbox item round trip (UTF-8)", delegate
+            {
+                string alias = "m" + Guid.NewGuid().ToString("N").Substring(0, 12);
+                Reply m = Ck.Call(session, "New-Mailbox", Json.Write(new Dictionary<string, object> {
+                    { "Name", TagValue }, { "Alias", alias }, { "PrimarySmtpAddress", alias + "@contoso.com" } }));
+                if (m.Status != 0) return "New-Mailbox: status " + m.Status + ": " + Shorten(m.Text);
+                if (Json.Str(m.Object(), "Name") != TagValue) return "name changed: " + Shorten(m.Text);
+                Reply a = Ck.Call(session, "Add-MailboxItem", Json.Write(new Dictionary<string, object> {
+                    { "Identity", alias }, { "Subject", TagValue }, { "Body", "body " + TagValue } }));
+                if (a.Status != 0) return "Add-MailboxItem: status " + a.Status + ": " + Shorten(a.Text);
+                Reply g = Ck.Call(session, "Get-MailboxItem", Json.Write(new Dictionary<string, object> { { "Identity", alias + "@contoso.com" } }));
+                if (g.Status != 0) return "Get-MailboxItem: status " + g.Status + ": " + Shorten(g.Text);
+                var items = g.Value() as List<object>;
+                if (items == null || items.Count != 1) return "expected one item: " + Shorten(g.Text);
+                if (Json.Str(items[0] as Dictionary<string, object>, "Subject") != TagValue) return "subject changed: " + Shorten(g.Text);
+                Reply st = Ck.Call(session, "Get-MailboxStatistics", Json.Write(new Dictionary<string, object> { { "Identity", alias } }));
+                if (st.Status != 0) return "Get-MailboxStatistics: status " + st.Status + ": " + Shorten(st.Text);
+                if (Json.Str(st.Object(), "EncryptionState") != "Unencrypted") return "state: " + Shorten(st.Text);
+                return null;
+            });
+            Check("Exchange policy refusal envelope", delegate
+            {
+                Reply r = Ck.Call(session, "New-DataEncryptionPolicy", Json.Write(new Dictionary<string, object> {
+                    { "Name", "one-key" }, { "AzureKeyIDs", new List<object> { "https://" + Vault + ".vault.azure.net/keys/k1" } } }));
+                string why = r.ExpectError(1, "BadParameter", "InvalidArgument");
+                if (why != null) return why;
+                return Ck.Call(session, "Get-Mailbox", "{\"Identity\":\"nobody@contoso.com\"}").ExpectError(2, "MailboxNotFound", "ObjectNotFound");
+            });
+
             // 8 threads on one session: add keys, wrap and unwrap.
             Check("8 threads on one session", delegate
             {

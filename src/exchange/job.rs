@@ -1,0 +1,234 @@
+//! The background job that applies assignments and refreshes: it moves each mailbox's content
+//! key to the revision its assignment asks for. Within one policy the content key is only
+//! rewrapped (items untouched); across policies (or from the Microsoft-managed key) the
+//! mailbox gets a new content key and its items are re-encrypted.
+
+use super::keys::{self, ItemText};
+use super::Service;
+use crate::crypto::Secret;
+use crate::error::Result;
+use crate::jobs::{self, Batch, JobContext, JobKind, JobRecord};
+use crate::store::exchange::{self as sql, MailboxRow};
+use crate::store::{Store, Tx};
+use serde_json::json;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+pub const APPLY_POLICY_KIND: &str = "exchange-apply-policy";
+/// Mailboxes per batch: one transaction each, well under the lease.
+const BATCH_MAILBOXES: i64 = 500;
+
+/// Exchange's job kinds, for the session runner.
+pub fn job_kinds() -> Vec<Arc<dyn JobKind>> {
+    vec![Arc::new(ApplyPolicyKind)]
+}
+
+pub(crate) fn enqueue_for_policy(tx: &Tx<'_>, policy: &str, total: u64, now: i64) -> Result<i64> {
+    jobs::enqueue(
+        tx,
+        APPLY_POLICY_KIND,
+        &format!("Policy:{policy}"),
+        total,
+        &json!({"Policy": policy}),
+        now,
+    )
+}
+
+pub(crate) fn enqueue_for_mailbox(tx: &Tx<'_>, mailbox: &MailboxRow, now: i64) -> Result<i64> {
+    jobs::enqueue(
+        tx,
+        APPLY_POLICY_KIND,
+        &format!("Mailbox:{}", mailbox.guid),
+        1,
+        &json!({"Mailbox": mailbox.seq}),
+        now,
+    )
+}
+
+/// Whether a job of this kind is working on (Running) the mailbox now.
+pub(crate) fn job_is_running_for(store: &Store, mailbox: &MailboxRow) -> Result<bool> {
+    Ok(jobs::list(store, Some(APPLY_POLICY_KIND), None)?
+        .iter()
+        .any(|j| {
+            j.state == jobs::JobState::Running
+                && (j.payload["Mailbox"].as_i64() == Some(mailbox.seq)
+                    || (mailbox.assigned_policy.is_some()
+                        && j.payload["Policy"].as_str() == mailbox.assigned_policy.as_deref()))
+        }))
+}
+
+pub struct ApplyPolicyKind;
+
+/// What one mailbox's move writes.
+struct MailboxMove {
+    seq: i64,
+    from: Option<String>,
+    to: Option<String>,
+    wrapped: Vec<u8>,
+    /// Items re-encrypted under a new content key: (item id, sealed).
+    items: Vec<(i64, Vec<u8>)>,
+    /// Whether the content key is new (the items above are then all of the mailbox's).
+    new_content_key: bool,
+}
+
+impl JobKind for ApplyPolicyKind {
+    fn name(&self) -> &'static str {
+        APPLY_POLICY_KIND
+    }
+
+    fn next_batch(&self, ctx: &JobContext, job: &JobRecord) -> Result<Batch> {
+        let after: i64 = job
+            .cursor
+            .as_deref()
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(0);
+        let policy = job.payload["Policy"].as_str().map(str::to_string);
+        let only = job.payload["Mailbox"].as_i64();
+        let store = &ctx.store;
+        let (rows, policies) = store.read(|tx| {
+            let rows =
+                sql::mailboxes_needing_work(tx, after, policy.as_deref(), only, BATCH_MAILBOXES)?;
+            let policies: HashMap<String, sql::PolicyRow> = sql::list_policies(tx)?
+                .into_iter()
+                .map(|p| (p.guid.clone(), p))
+                .collect();
+            let mut revision_policy = HashMap::new();
+            for p in policies.values() {
+                for r in sql::list_revisions(tx, &p.guid)? {
+                    revision_policy.insert(r.id, p.guid.clone());
+                }
+            }
+            Ok((rows, (policies, revision_policy)))
+        })?;
+        let (policies, revision_policy) = policies;
+        let finished = (rows.len() as i64) < BATCH_MAILBOXES;
+        let cursor = rows
+            .last()
+            .map(|m| m.seq.to_string())
+            .or(job.cursor.clone());
+        let service = Service::for_store(store, ctx.time_shift, "Apply-DataEncryptionPolicy");
+        let mut policy_keys: HashMap<String, Secret> = HashMap::new();
+        let mut moves = Vec::with_capacity(rows.len());
+        for m in &rows {
+            let target = m
+                .assigned_policy
+                .as_ref()
+                .and_then(|g| policies.get(g))
+                .map(|p| p.current_revision.clone());
+            for revision in [&m.applied_revision, &target].into_iter().flatten() {
+                if !policy_keys.contains_key(revision) {
+                    let key = keys::open_policy_key(&service, store, revision)?;
+                    if key.availability_used {
+                        // The availability key keeps mailboxes readable during an outage; moving
+                        // keys can wait for the vaults, so the batch is retried later instead.
+                        return Err(crate::error::Error::new(
+                            crate::error::CkStatus::Unavailable,
+                            "VaultUnreachable",
+                            "the vaults of the policy's keys cannot be reached; the job retries",
+                            revision.clone(),
+                        ));
+                    }
+                    policy_keys.insert(revision.clone(), key.key);
+                }
+            }
+            fn under<'a>(
+                keys: &'a HashMap<String, Secret>,
+                r: &'a Option<String>,
+            ) -> Option<(&'a str, &'a Secret)> {
+                r.as_deref().map(|id| (id, &keys[id]))
+            }
+            let wrapped = m.wrapped_content_key.as_deref().unwrap_or_default();
+            let content_key = keys::open_content_key(
+                store,
+                &m.guid,
+                under(&policy_keys, &m.applied_revision),
+                wrapped,
+            )?;
+            let same_policy = match (&m.applied_revision, &target) {
+                (Some(a), Some(b)) => revision_policy.get(a) == revision_policy.get(b),
+                _ => false,
+            };
+            let mut items = Vec::new();
+            let new_content_key = !same_policy;
+            let new_wrapped = if same_policy {
+                keys::seal_content_key(store, &m.guid, under(&policy_keys, &target), &content_key)?
+            } else {
+                // A new policy (or leaving one) gets a new content key: the old one stays
+                // known to the keys the mailbox leaves.
+                let fresh = keys::new_key()?;
+                for item in store.read(|tx| sql::list_items(tx, m.seq))? {
+                    let text: ItemText = keys::open_item(&content_key, &m.guid, &item.sealed)?;
+                    items.push((item.id, keys::seal_item(&fresh, &m.guid, &text)?));
+                }
+                keys::seal_content_key(store, &m.guid, under(&policy_keys, &target), &fresh)?
+            };
+            moves.push(MailboxMove {
+                seq: m.seq,
+                from: m.applied_revision.clone(),
+                to: target,
+                wrapped: new_wrapped,
+                items,
+                new_content_key,
+            });
+        }
+        let done = moves.len() as u64;
+        Ok(Batch {
+            cursor,
+            done,
+            finished,
+            apply: Box::new(move |tx| apply_moves(tx, moves)),
+        })
+    }
+}
+
+fn apply_moves(tx: &Tx<'_>, moves: Vec<MailboxMove>) -> Result<()> {
+    let mut deltas: Vec<(String, i64)> = Vec::new();
+    let mut add = |revision: String, d: i64| match deltas.iter_mut().find(|(r, _)| *r == revision) {
+        Some((_, total)) => *total += d,
+        None => deltas.push((revision, d)),
+    };
+    for mv in moves {
+        if mv.new_content_key {
+            // An item delivered since the batch read the mailbox is sealed under the old key:
+            // retry the batch rather than leave that item unreadable.
+            let now = sql::item_ids(tx, mv.seq)?;
+            let read: Vec<i64> = mv.items.iter().map(|(id, _)| *id).collect();
+            if now != read {
+                return Err(crate::error::Error::new(
+                    crate::error::CkStatus::Busy,
+                    "MailboxChanged",
+                    "a mailbox received items while the job re-encrypted it; the batch is retried",
+                    mv.seq.to_string(),
+                ));
+            }
+        }
+        // Guarded by the revision the batch read: a mailbox moved meanwhile is left alone.
+        if sql::rewrap_content_key(
+            tx,
+            mv.seq,
+            mv.from.as_deref(),
+            mv.to.as_deref(),
+            &mv.wrapped,
+        )? {
+            for (id, sealed) in &mv.items {
+                sql::update_item(tx, *id, sealed)?;
+            }
+            if let Some(from) = mv.from {
+                add(from, -1);
+            }
+            if let Some(to) = mv.to {
+                add(to, 1);
+            }
+        }
+    }
+    for (revision, delta) in deltas {
+        let is_current = match sql::get_revision(tx, &revision)? {
+            Some(r) => {
+                sql::get_policy(tx, &r.policy)?.is_some_and(|p| p.current_revision == revision)
+            }
+            None => false,
+        };
+        sql::adjust_revision_references(tx, &revision, delta, is_current)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,572 @@
+//! New-, Get- and Set-DataEncryptionPolicy: policies over two customer keys, each revision a
+//! fresh policy key wrapped by both, and the permanent data purge.
+
+use super::keys::{self, availability_aad, policy_key_aad};
+use super::{find_policy, job, Service, MAX_POLICIES};
+use crate::crypto::{self, gcm_seal, RsaAlgorithm, Secret};
+use crate::error::{Error, Result};
+use crate::operations::Context;
+use crate::store::exchange::{self as sql, PolicyRow, RevisionRow, WrapRow};
+use crate::store::Tx;
+use crate::vault::boundary::{KeyReference, VaultKey};
+use serde::Serialize;
+
+const KEY_IDS: &str = "AzureKeyIDs";
+
+/// One customer key's state as Exchange Online sees it.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct KeyHealth {
+    pub id: String,
+    pub usable: bool,
+    pub reason: Option<String>,
+    /// The vault could not be reached (the only failure the availability key covers).
+    #[serde(skip)]
+    pub unreachable: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DataEncryptionPolicyOut {
+    pub identity: String,
+    pub name: String,
+    pub description: String,
+    pub enabled: bool,
+    #[serde(rename = "AzureKeyIDs")]
+    pub azure_key_ids: Vec<String>,
+    pub guid: String,
+    /// The current revision's id: what a mailbox reports once the policy's key applies to it.
+    #[serde(rename = "DataEncryptionPolicyID")]
+    pub data_encryption_policy_id: String,
+    pub permanent_data_purge_requested: bool,
+    pub permanent_data_purge_reason: Option<String>,
+    pub permanent_data_purge_contact: Option<String>,
+    pub key_health: Vec<KeyHealth>,
+    pub mailbox_count: i64,
+    pub warnings: Vec<String>,
+}
+
+/// Re-targets a vault's refusal at the parameter that named the key, keeping its category.
+fn on_key_parameter(id: &str, mut e: Error) -> Error {
+    e.message = format!("{KEY_IDS}: key '{id}': {}", e.message);
+    e.target = KEY_IDS.to_string();
+    e
+}
+
+/// The health of one versioned key for the Exchange service principal.
+pub(crate) fn key_health(service: &Service, key_id: &str) -> KeyHealth {
+    let fail = |e: Error| KeyHealth {
+        id: key_id.to_string(),
+        usable: false,
+        unreachable: e.status == crate::error::CkStatus::Unavailable,
+        reason: Some(e.message),
+    };
+    let reference = match KeyReference::parse(KEY_IDS, key_id) {
+        Ok(r) => r,
+        Err(e) => return fail(e),
+    };
+    let caller = service.caller();
+    for permission in ["wrapKey", "unwrapKey"] {
+        if let Err(e) = service
+            .vaults()
+            .check_permission(&caller, &reference, permission)
+        {
+            return fail(e);
+        }
+    }
+    match service.vaults().get_key(&caller, &reference) {
+        Err(e) => fail(e),
+        Ok(k) if !k.is_usable_at(service.now()) => KeyHealth {
+            id: key_id.to_string(),
+            usable: false,
+            unreachable: false,
+            reason: Some("the key version is disabled, not yet valid or expired".into()),
+        },
+        Ok(k) if !(k.allows("wrapKey") && k.allows("unwrapKey")) => KeyHealth {
+            id: key_id.to_string(),
+            usable: false,
+            unreachable: false,
+            reason: Some("the key version no longer allows wrapKey and unwrapKey".into()),
+        },
+        Ok(_) => KeyHealth {
+            id: key_id.to_string(),
+            usable: true,
+            unreachable: false,
+            reason: None,
+        },
+    }
+}
+
+/// The health of every key of a revision.
+pub(crate) fn revision_health(service: &Service, tx_wraps: &[WrapRow]) -> Vec<KeyHealth> {
+    tx_wraps
+        .iter()
+        .map(|w| key_health(service, &w.key_id))
+        .collect()
+}
+
+/// Checks one AzureKeyIDs entry as the service principal and resolves it to a key version
+/// (versionless: the newest). Returns the version and any warning.
+fn resolve_key(service: &Service, id: &str) -> Result<(VaultKey, Option<String>)> {
+    let reference = KeyReference::parse(KEY_IDS, id)?;
+    let caller = service.caller();
+    let vaults = service.vaults();
+    let props = vaults
+        .vault_properties(&caller, &reference)
+        .map_err(|e| on_key_parameter(id, e))?;
+    if !props.soft_delete {
+        return Err(Error::invalid_argument(
+            KEY_IDS,
+            format!(
+                "key '{id}': vault '{}' must have soft delete enabled for Customer Key",
+                reference.vault_name
+            ),
+        ));
+    }
+    let warning = (!props.purge_protection).then(|| {
+        format!("Vault '{}' has no purge protection: a purged key cannot be recovered; enable purge protection on it.", reference.vault_name)
+    });
+    for permission in ["get", "wrapKey", "unwrapKey"] {
+        vaults
+            .check_permission(&caller, &reference, permission)
+            .map_err(|e| {
+                on_key_parameter(
+                    id,
+                    Error { message: format!("{} (the Exchange Online service principal {} needs get, wrapKey and unwrapKey on the vault)", e.message, super::EXCHANGE_APP_ID), ..e },
+                )
+            })?;
+    }
+    let key = vaults
+        .get_key(&caller, &reference)
+        .map_err(|e| on_key_parameter(id, e))?;
+    if !key.is_usable_at(service.now()) {
+        return Err(Error::invalid_argument(
+            KEY_IDS,
+            format!("key '{}' is not enabled (or outside its NotBefore/Expires dates); a versionless id uses the newest version, which must be enabled", key.id()),
+        ));
+    }
+    if !(key.allows("wrapKey") && key.allows("unwrapKey")) {
+        return Err(Error::invalid_argument(
+            KEY_IDS,
+            format!(
+                "key '{}' must allow wrapKey and unwrapKey in its KeyOps (it allows {})",
+                key.id(),
+                key.key_ops.join(", ")
+            ),
+        ));
+    }
+    Ok((key, warning))
+}
+
+/// Checks the key list's shape and resolves each key: two or more, each in its own vault.
+fn resolve_keys(service: &Service, ids: &[String]) -> Result<(Vec<VaultKey>, Vec<String>)> {
+    if ids.len() < 2 {
+        return Err(Error::invalid_argument(
+            KEY_IDS,
+            format!("needs at least two key ids, in two different vaults, so that either key can keep the mailboxes readable; {} given", ids.len()),
+        ));
+    }
+    let mut vaults_seen: Vec<String> = Vec::new();
+    for id in ids {
+        let r = KeyReference::parse(KEY_IDS, id)?;
+        if vaults_seen.contains(&r.vault_name) {
+            return Err(Error::invalid_argument(
+                KEY_IDS,
+                format!(
+                    "two keys are in vault '{}'; each key must be in a different vault",
+                    r.vault_name
+                ),
+            ));
+        }
+        vaults_seen.push(r.vault_name);
+    }
+    let mut keys = Vec::new();
+    let mut warnings = Vec::new();
+    for id in ids {
+        let (key, warning) = resolve_key(service, id)?;
+        keys.push(key);
+        warnings.extend(warning);
+    }
+    Ok((keys, warnings))
+}
+
+/// A new revision: a fresh policy key wrapped by each key (through the vault, as the
+/// service) and sealed under the availability key.
+fn new_revision(
+    service: &Service,
+    policy_guid: &str,
+    seq: i64,
+    keys_to_use: &[VaultKey],
+    availability: &Secret,
+    now: i64,
+) -> Result<(RevisionRow, Vec<WrapRow>)> {
+    let id = crypto::new_guid()?;
+    let policy_key = keys::new_key()?;
+    let mut wraps = Vec::new();
+    for (i, key) in keys_to_use.iter().enumerate() {
+        let wrapped = service
+            .vaults()
+            .wrap_key(
+                &service.caller(),
+                &key.key,
+                RsaAlgorithm::OaepSha256,
+                policy_key.expose(),
+            )
+            .map_err(|e| on_key_parameter(&key.id(), e))?;
+        wraps.push(WrapRow {
+            position: i as i64,
+            key_id: wrapped.key_id,
+            wrapped: wrapped.value,
+        });
+    }
+    let under_availability = gcm_seal(
+        availability.expose(),
+        policy_key.expose(),
+        &policy_key_aad(&id),
+    )?;
+    Ok((
+        RevisionRow {
+            id,
+            policy: policy_guid.to_string(),
+            seq,
+            created: now,
+            policy_key_under_availability: Some(under_availability),
+        },
+        wraps,
+    ))
+}
+
+fn references_of(wraps: &[WrapRow]) -> Result<Vec<(String, String, String)>> {
+    wraps
+        .iter()
+        .map(|w| {
+            let r = KeyReference::parse(KEY_IDS, &w.key_id)?;
+            Ok((r.vault_name, r.name, r.version.unwrap_or_default()))
+        })
+        .collect()
+}
+
+pub(crate) fn policy_out(
+    service: &Service,
+    tx: &Tx<'_>,
+    p: &PolicyRow,
+    warnings: Vec<String>,
+    with_health: bool,
+) -> Result<DataEncryptionPolicyOut> {
+    let wraps = sql::revision_wraps(tx, &p.current_revision)?;
+    Ok(DataEncryptionPolicyOut {
+        identity: p.name.clone(),
+        name: p.name.clone(),
+        description: p.description.clone(),
+        enabled: p.enabled,
+        azure_key_ids: p.azure_key_ids.clone(),
+        guid: p.guid.clone(),
+        data_encryption_policy_id: p.current_revision.clone(),
+        permanent_data_purge_requested: p.purge_requested,
+        permanent_data_purge_reason: p.purge_reason.clone(),
+        permanent_data_purge_contact: p.purge_contact.clone(),
+        key_health: if with_health {
+            revision_health(service, &wraps)
+        } else {
+            Vec::new()
+        },
+        mailbox_count: sql::count_assigned(tx, &p.guid)?,
+        warnings,
+    })
+}
+
+fn check_policy_name(parameter: &str, name: &str) -> Result<String> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 64 {
+        return Err(Error::invalid_argument(
+            parameter,
+            "must be 1-64 characters, not only spaces",
+        ));
+    }
+    Ok(name.to_string())
+}
+
+arguments! {
+    pub struct NewPolicyArgs {
+        pub name: String = "Name", String, "Unique name of the data encryption policy", mandatory;
+        pub azure_key_ids: Vec<String> = "AzureKeyIDs", StringArray, "Key ids of two customer keys in two different vaults (with or without version; versionless: the newest)", mandatory;
+        pub description: Option<String> = "Description", String, "Description of the policy";
+        pub enabled: Option<bool> = "Enabled", Bool, "Whether mailboxes may be assigned the policy (default true)";
+    }
+}
+
+pub fn new_policy(ctx: &Context<'_>, a: NewPolicyArgs) -> Result<DataEncryptionPolicyOut> {
+    let name = check_policy_name("Name", &a.name)?;
+    let service = Service::for_call(ctx);
+    let now = ctx.now();
+    // Cheap checks before any vault call.
+    ctx.read(|tx| {
+        if sql::policy_name_taken(tx, &name, "")? {
+            return Err(Error::conflict(format!("Name: a data encryption policy named '{name}' already exists; policy names are unique"), name.clone()));
+        }
+        if sql::count_policies(tx)? >= MAX_POLICIES {
+            return Err(Error::invalid_operation("PolicyLimit", format!("Exchange Online allows at most {MAX_POLICIES} data encryption policies"), name.clone()));
+        }
+        Ok(())
+    })?;
+    let (resolved, warnings) = resolve_keys(&service, &a.azure_key_ids)?;
+    let guid = crypto::new_guid()?;
+    let availability = keys::new_key()?;
+    let sealed_availability = ctx
+        .store()
+        .keys()
+        .seal_exchange(availability.expose(), &availability_aad(&guid))?;
+    let (revision, wraps) = new_revision(&service, &guid, 1, &resolved, &availability, now)?;
+    let row = PolicyRow {
+        guid: guid.clone(),
+        name: name.clone(),
+        description: a.description.unwrap_or_default(),
+        enabled: a.enabled.unwrap_or(true),
+        azure_key_ids: a.azure_key_ids.clone(),
+        current_revision: revision.id.clone(),
+        sealed_availability_key: Some(sealed_availability),
+        purge_requested: false,
+        purge_reason: None,
+        purge_contact: None,
+        purged: false,
+        created: now,
+    };
+    let references = references_of(&wraps)?;
+    ctx.transaction(&name, |tx| {
+        // Again inside the write: another session may have taken the name meanwhile.
+        if sql::policy_name_taken(tx, &name, "")? {
+            return Err(Error::conflict(format!("Name: a data encryption policy named '{name}' already exists; policy names are unique"), name.clone()));
+        }
+        if sql::count_policies(tx)? >= MAX_POLICIES {
+            return Err(Error::invalid_operation("PolicyLimit", format!("Exchange Online allows at most {MAX_POLICIES} data encryption policies"), name.clone()));
+        }
+        sql::insert_policy(tx, &row)?;
+        sql::insert_revision(tx, &revision, &wraps)?;
+        sql::add_revision_references(tx, &name, &revision.id, &references)?;
+        policy_out(&service, tx, &row, warnings, false)
+    })
+    .map(|mut out| {
+        out.key_health = revision_health(&service, &wraps);
+        out
+    })
+}
+
+arguments! {
+    pub struct GetPolicyArgs {
+        pub identity: Option<String> = "Identity", String, "Name, Guid or any DataEncryptionPolicyID of the policy", pipeline;
+    }
+}
+
+pub fn get_policy(ctx: &Context<'_>, a: GetPolicyArgs) -> Result<Vec<DataEncryptionPolicyOut>> {
+    let service = Service::for_call(ctx);
+    let rows = ctx.read(|tx| match &a.identity {
+        Some(identity) => Ok(vec![find_policy(tx, "Identity", identity)?]),
+        None => sql::list_policies(tx),
+    })?;
+    // Health is asked of the vaults outside any transaction.
+    let mut outs = ctx.read(|tx| {
+        rows.iter()
+            .map(|p| policy_out(&service, tx, p, Vec::new(), false))
+            .collect::<Result<Vec<_>>>()
+    })?;
+    for (out, row) in outs.iter_mut().zip(&rows) {
+        if !row.purged {
+            let wraps = ctx.read(|tx| sql::revision_wraps(tx, &row.current_revision))?;
+            out.key_health = revision_health(&service, &wraps);
+        }
+    }
+    Ok(outs)
+}
+
+pub(crate) const SET_REFRESH: &str = "Refresh";
+pub(crate) const SET_SETTINGS: &str = "Settings";
+pub(crate) const SET_PURGE: &str = "PermanentDataPurge";
+pub(crate) const SET_KEYS: &str = "AzureKeyIDs";
+
+arguments! {
+    pub struct SetPolicyArgs {
+        pub identity: String = "Identity", String, "Name, Guid or any DataEncryptionPolicyID of the policy", mandatory, pipeline;
+        pub refresh: bool = "Refresh", Switch, "Wrap a new policy key under the newest enabled versions of the policy's keys (after a key roll)", in_set(SET_REFRESH, true);
+        pub name: Option<String> = "Name", String, "New unique name", in_set(SET_SETTINGS, false);
+        pub description: Option<String> = "Description", String, "New description", in_set(SET_SETTINGS, false);
+        pub enabled: Option<bool> = "Enabled", Bool, "Whether mailboxes may be assigned the policy", in_set(SET_SETTINGS, false);
+        pub permanent_data_purge_requested: bool = "PermanentDataPurgeRequested", Switch, "Destroy the policy, its availability key and its mailboxes' content for good", in_set(SET_PURGE, true);
+        pub permanent_data_purge_reason: Option<String> = "PermanentDataPurgeReason", String, "Why the data is purged", in_set(SET_PURGE, true);
+        pub permanent_data_purge_contact: Option<String> = "PermanentDataPurgeContact", String, "Who asked for the purge (an email address)", in_set(SET_PURGE, true);
+        pub force: bool = "Force", Switch, "Do not ask for confirmation", in_set(SET_PURGE, false);
+        pub azure_key_ids: Option<Vec<String>> = "AzureKeyIDs", StringArray, "New key ids (two, in two different vaults)", in_set(SET_KEYS, true);
+        pub replace: bool = "Replace", Switch, "Replace the policy's keys by -AzureKeyIDs", in_set(SET_KEYS, true);
+    }
+}
+
+pub fn set_policy(ctx: &Context<'_>, a: SetPolicyArgs) -> Result<Option<DataEncryptionPolicyOut>> {
+    let service = Service::for_call(ctx);
+    let policy = ctx.read(|tx| find_policy(tx, "Identity", &a.identity))?;
+    if policy.purged {
+        return Err(keys::purged_error(&policy.name));
+    }
+    if a.permanent_data_purge_requested {
+        return purge(ctx, &service, policy, &a).map(Some);
+    }
+    if a.refresh || a.replace {
+        let ids = if a.replace {
+            a.azure_key_ids.clone().unwrap_or_default()
+        } else {
+            // A refresh takes each key's newest enabled version, whatever version was given.
+            policy
+                .azure_key_ids
+                .iter()
+                .map(|id| {
+                    KeyReference::parse(KEY_IDS, id)
+                        .map(|r| KeyReference { version: None, ..r }.id())
+                })
+                .collect::<Result<Vec<_>>>()?
+        };
+        return roll_policy_key(
+            ctx,
+            &service,
+            policy,
+            &ids,
+            a.replace.then_some(ids.clone()),
+        )
+        .map(Some);
+    }
+    let mut row = policy;
+    let new_name = a
+        .name
+        .as_deref()
+        .map(|n| check_policy_name("Name", n))
+        .transpose()?;
+    let out = ctx.transaction(&row.name.clone(), |tx| {
+        if let Some(n) = &new_name {
+            if sql::policy_name_taken(tx, n, &row.guid)? {
+                return Err(Error::conflict(format!("Name: a data encryption policy named '{n}' already exists; policy names are unique"), n.clone()));
+            }
+            sql::rename_references(tx, &row.guid, n)?;
+            row.name = n.clone();
+        }
+        if let Some(d) = &a.description {
+            row.description = d.clone();
+        }
+        if let Some(e) = a.enabled {
+            row.enabled = e;
+        }
+        sql::update_policy(tx, &row)?;
+        policy_out(&service, tx, &row, Vec::new(), false)
+    })?;
+    Ok(Some(out))
+}
+
+/// -Refresh and -AzureKeyIDs -Replace: a new revision under the keys' versions now, then the
+/// background job moves every mailbox of the policy to it by rewrapping its content key.
+fn roll_policy_key(
+    ctx: &Context<'_>,
+    service: &Service,
+    policy: PolicyRow,
+    ids: &[String],
+    replace_ids: Option<Vec<String>>,
+) -> Result<DataEncryptionPolicyOut> {
+    let now = ctx.now();
+    let (resolved, warnings) = resolve_keys(service, ids)?;
+    let availability = ctx.store().keys().open_exchange(
+        policy
+            .sealed_availability_key
+            .as_deref()
+            .ok_or_else(|| keys::purged_error(&policy.name))?,
+        &availability_aad(&policy.guid),
+    )?;
+    let seq = ctx.read(|tx| sql::next_revision_seq(tx, &policy.guid))?;
+    let (revision, wraps) =
+        new_revision(service, &policy.guid, seq, &resolved, &availability, now)?;
+    let references = references_of(&wraps)?;
+    let mut row = policy;
+    let old_revision = row.current_revision.clone();
+    let (out, enqueued) = ctx.transaction(&row.name.clone(), |tx| {
+        let current = sql::get_policy(tx, &row.guid)?.ok_or_else(|| Error::internal("policy vanished"))?;
+        if current.current_revision != old_revision {
+            return Err(Error::new(crate::error::CkStatus::Busy, "PolicyChanged", format!("data encryption policy '{}' was changed by another session meanwhile; repeat the command", row.name), row.name.clone()));
+        }
+        if let Some(ids) = &replace_ids {
+            row.azure_key_ids = ids.clone();
+        }
+        row.current_revision = revision.id.clone();
+        sql::insert_revision(tx, &revision, &wraps)?;
+        sql::update_policy(tx, &row)?;
+        sql::add_revision_references(tx, &row.name, &revision.id, &references)?;
+        sql::sync_revision_references(tx, &old_revision, false)?;
+        let assigned = sql::count_assigned(tx, &row.guid)?;
+        let enqueued = assigned > 0;
+        if enqueued {
+            job::enqueue_for_policy(tx, &row.guid, assigned as u64, now)?;
+        }
+        Ok((policy_out(service, tx, &row, warnings, false)?, enqueued))
+    })?;
+    if enqueued {
+        crate::jobs::notify(ctx.store());
+    }
+    let mut out = out;
+    out.key_health = revision_health(service, &wraps);
+    Ok(out)
+}
+
+fn purge(
+    ctx: &Context<'_>,
+    service: &Service,
+    policy: PolicyRow,
+    a: &SetPolicyArgs,
+) -> Result<DataEncryptionPolicyOut> {
+    let reason = a.permanent_data_purge_reason.clone().unwrap_or_default();
+    let contact = a.permanent_data_purge_contact.clone().unwrap_or_default();
+    if reason.trim().is_empty() {
+        return Err(Error::invalid_argument(
+            "PermanentDataPurgeReason",
+            "must say why the data is purged",
+        ));
+    }
+    if contact.trim().is_empty() {
+        return Err(Error::invalid_argument(
+            "PermanentDataPurgeContact",
+            "must name who asked for the purge",
+        ));
+    }
+    // The service must have lost access to every key first: the customer revokes, then purges.
+    let key_ids: Vec<String> = ctx.read(|tx| {
+        let mut ids = Vec::new();
+        for r in sql::list_revisions(tx, &policy.guid)? {
+            for w in sql::revision_wraps(tx, &r.id)? {
+                if !ids.contains(&w.key_id) {
+                    ids.push(w.key_id);
+                }
+            }
+        }
+        Ok(ids)
+    })?;
+    for id in &key_ids {
+        let reference = KeyReference::parse(KEY_IDS, id)?;
+        for permission in ["wrapKey", "unwrapKey"] {
+            if service
+                .vaults()
+                .check_permission(&service.caller(), &reference, permission)
+                .is_ok()
+            {
+                return Err(Error::invalid_operation(
+                    "PurgeRefused",
+                    format!("PermanentDataPurgeRequested: the Exchange Online service principal {} still has {permission} on vault '{}'; remove its wrapKey and unwrapKey permissions from both vaults first (Remove-CkKeyVaultAccessPolicy), then request the purge", super::EXCHANGE_APP_ID, reference.vault_name),
+                    policy.name.clone(),
+                ));
+            }
+        }
+    }
+    let mut row = policy;
+    ctx.transaction(&row.name.clone(), |tx| {
+        sql::destroy_policy_material(tx, &row.guid)?;
+        row.purge_requested = true;
+        row.purge_reason = Some(reason.clone());
+        row.purge_contact = Some(contact.clone());
+        row.purged = true;
+        row.enabled = false;
+        row.sealed_availability_key = None;
+        sql::update_policy(tx, &row)?;
+        policy_out(service, tx, &row, Vec::new(), false)
+    })
+}
