@@ -14,8 +14,11 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 static REGISTRY: Lazy<Registry> = Lazy::new(|| {
-    Registry::new(vec![crate::vault::operations::operations()])
-        .unwrap_or_else(|duplicate| panic!("the operation registry is inconsistent: {duplicate}"))
+    Registry::new(vec![
+        crate::vault::operations::operations(),
+        crate::directory::operations::operations(),
+    ])
+    .unwrap_or_else(|duplicate| panic!("the operation registry is inconsistent: {duplicate}"))
 });
 
 /// Every operation of every domain.

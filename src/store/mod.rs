@@ -9,6 +9,7 @@
 //! - `backups/` (0700): default destination of `Backup-KeyVaultKey`.
 
 mod audit;
+pub mod directory;
 mod files;
 pub mod jobs;
 mod schema;
