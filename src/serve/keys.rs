@@ -474,12 +474,15 @@ impl Drop for ScratchFile {
 }
 
 fn backup(req: &VaultRequest<'_>, name: &str) -> Result<Value, ApiError> {
-    let scratch = ScratchFile::new(req)?;
     let mut args = Map::new();
     args.insert("Name".into(), json!(name));
-    args.insert("OutputFile".into(), json!(scratch.path()));
-    req.call("Backup-KeyVaultKey", args)?;
-    let blob = std::fs::read(&scratch.0).map_err(|e| {
+    // Into the store's backups folder (the engine refuses files inside the store elsewhere);
+    // the blob is read back, answered, and the file removed.
+    let out = req.call("Backup-KeyVaultKey", args)?;
+    let file = std::path::PathBuf::from(out["OutputFile"].as_str().unwrap_or_default());
+    let blob = std::fs::read(&file);
+    let _ = std::fs::remove_file(&file);
+    let blob = blob.map_err(|e| {
         ApiError::from(crate::Error::io(
             format!("the backup could not be read back: {e}"),
             "",
