@@ -296,6 +296,23 @@ const PLACEHOLDER_OUTCOMES: &[(&str, Option<&str>, &str, &str)] = &[
         None,
         "VaultNotFound",
         "Vault 'x' does not exist",
+    ),    (
+        "New-ServicePrincipal",
+        None,
+        "BadParameter",
+        "Parameter 'EndDate'",
+    ),
+    (
+        "Get-ServicePrincipal",
+        None,
+        "BadParameter",
+        "Parameter 'ApplicationId'",
+    ),
+    (
+        "Remove-ServicePrincipal",
+        None,
+        "BadParameter",
+        "Parameter 'ApplicationId'",
     ),
 ];
 

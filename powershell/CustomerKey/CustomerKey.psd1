@@ -27,7 +27,10 @@
         'Undo-CkKeyVaultKeyRemoval',
         'Backup-CkKeyVaultKey',
         'Restore-CkKeyVaultKey',
-        'Invoke-CkKeyVaultKeyOperation'
+        'Invoke-CkKeyVaultKeyOperation',
+        'New-CkServicePrincipal',
+        'Get-CkServicePrincipal',
+        'Remove-CkServicePrincipal'
     )
     CmdletsToExport      = @()
     AliasesToExport      = @()
