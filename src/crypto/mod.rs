@@ -19,6 +19,8 @@ use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 mod import;
 pub use import::import_rsa;
+mod signatures;
+pub use signatures::{sign_digest, verify_digest, SignatureAlgorithm, SIGNATURE_ALGORITHMS};
 
 pub(crate) const MASTER_KEY_LEN: usize = 32;
 
