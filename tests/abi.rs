@@ -296,7 +296,14 @@ const PLACEHOLDER_OUTCOMES: &[(&str, Option<&str>, &str, &str)] = &[
         None,
         "VaultNotFound",
         "Vault 'x' does not exist",
-    ),    (
+    ),
+    (
+        "Invoke-KeyVaultKeySignature",
+        None,
+        "BadParameter",
+        "Parameter 'Signature'",
+    ),
+    (
         "New-ServicePrincipal",
         None,
         "BadParameter",

@@ -28,6 +28,7 @@
         'Backup-CkKeyVaultKey',
         'Restore-CkKeyVaultKey',
         'Invoke-CkKeyVaultKeyOperation',
+        'Invoke-CkKeyVaultKeySignature',
         'New-CkServicePrincipal',
         'Get-CkServicePrincipal',
         'Remove-CkServicePrincipal'

@@ -40,6 +40,9 @@ pub enum KeyOperation {
     Decrypt,
     Wrap,
     Unwrap,
+    /// Signatures run in `vault::signatures`, after the same checks.
+    Sign,
+    Verify,
 }
 
 impl KeyOperation {
@@ -59,6 +62,8 @@ impl KeyOperation {
             KeyOperation::Decrypt => "decrypt",
             KeyOperation::Wrap => "wrapKey",
             KeyOperation::Unwrap => "unwrapKey",
+            KeyOperation::Sign => "sign",
+            KeyOperation::Verify => "verify",
         }
     }
 }
@@ -169,6 +174,9 @@ fn run_key_operation(
             )?;
             private.decrypt(algorithm, value)
         }
+        KeyOperation::Sign | KeyOperation::Verify => Err(Error::internal(
+            "signatures are made by Invoke-KeyVaultKeySignature, not with an encryption algorithm",
+        )),
     }
 }
 

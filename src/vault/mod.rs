@@ -9,6 +9,7 @@ pub mod keys;
 pub mod local;
 pub mod model;
 pub mod operations;
+pub mod signatures;
 
 pub use backup::{backup_key, restore_key};
 pub use key_operations::invoke_key_operation;

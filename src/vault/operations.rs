@@ -1,7 +1,7 @@
 //! The vault domain's operations: each declared once, with its presentation (help, examples,
 //! ShouldProcess wording), next to the handlers in this folder.
 
-use super::{backup, key_operations, keys};
+use super::{backup, key_operations, keys, signatures};
 use crate::operations::{Impact, Operation};
 
 pub(crate) const AREA: &str = "KeyVault";
@@ -138,5 +138,11 @@ pub fn operations() -> Vec<Operation> {
             .description("Runs one cryptographic operation with a key version, like Invoke-AzKeyVaultKeyOperation. Emits KeyId (the version used), RawResult (byte[]) and Algorithm.")
             .output("CustomerKey.KeyOperationResult")
             .example("$wrapped = Invoke-CkKeyVaultKeyOperation -VaultName 'contoso-ck-weu' -Name 'exo-dep-key' -Operation Wrap -Algorithm RSA-OAEP-256 -ByteArrayValue $aesKey", "Wraps a 32-byte key; $wrapped.RawResult holds the wrapped bytes and $wrapped.KeyId the version used."),
+        Operation::new("Invoke-KeyVaultKeySignature", AREA, signatures::invoke_key_signature)
+            .synopsis("Signs a digest with a key, or verifies a signature.")
+            .description("Signs a digest the caller computed (SHA-256 for RS256 and PS256, SHA-384, SHA-512), or verifies a signature of it, with a key version, as Key Vault's sign and verify do. Needs the sign or verify permission and key operation. Emits KeyId (the version used), Algorithm, and Signature (Sign) or IsValid (Verify).")
+            .output("CustomerKey.KeySignatureResult")
+            .example("$digest = [System.Security.Cryptography.SHA256]::HashData([Text.Encoding]::UTF8.GetBytes('payload'))\n$signed = Invoke-CkKeyVaultKeySignature -VaultName 'contoso-ck-weu' -Name 'aip-tenant-key' -Operation Sign -Algorithm RS256 -Digest $digest", "Signs the SHA-256 digest of a payload.")
+            .example("Invoke-CkKeyVaultKeySignature -VaultName 'contoso-ck-weu' -Name 'aip-tenant-key' -Operation Verify -Algorithm RS256 -Digest $digest -Signature $signed.Signature", "Verifies the signature: IsValid is True or False."),
     ]
 }
