@@ -596,3 +596,75 @@ fn throttling_answers_429_with_retry_after_once_a_vault_exceeds_its_limit() {
         403
     );
 }
+
+#[test]
+fn sign_and_verify_over_https_with_the_permissions_they_need() {
+    let ep = Endpoint::start("sign", &[VAULT], ServeOptions::default());
+    let (app, secret) = ep.principal_with(VAULT, &["create", "sign", "verify"]);
+    let token = ep.token(&app, &secret);
+    assert_eq!(
+        ep.call(
+            VAULT,
+            &token,
+            "POST",
+            "/keys/k1/create",
+            Some(json!({"kty": "RSA"}))
+        )
+        .status,
+        200
+    );
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, b"payload");
+    for alg in ["RS256", "PS256"] {
+        let signed = ep.call(
+            VAULT,
+            &token,
+            "POST",
+            "/keys/k1/sign",
+            Some(json!({"alg": alg, "value": b64url(digest.as_ref())})),
+        );
+        assert_eq!(signed.status, 200, "{:?}", signed.body);
+        let signature = signed.body["value"].as_str().unwrap().to_string();
+        assert_eq!(from_b64url(&signature).len(), 256);
+        let verified = ep.call(
+            VAULT,
+            &token,
+            "POST",
+            "/keys/k1/verify",
+            Some(json!({"alg": alg, "digest": b64url(digest.as_ref()), "value": signature})),
+        );
+        assert_eq!(verified.body, json!({"value": true}), "{alg}");
+        let other = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, b"other");
+        let refused = ep.call(
+            VAULT,
+            &token,
+            "POST",
+            "/keys/k1/verify",
+            Some(json!({"alg": alg, "digest": b64url(other.as_ref()), "value": signature})),
+        );
+        assert_eq!(refused.body, json!({"value": false}), "{alg}");
+    }
+    let short = ep.call(
+        VAULT,
+        &token,
+        "POST",
+        "/keys/k1/sign",
+        Some(json!({"alg": "RS512", "value": b64url(digest.as_ref())})),
+    );
+    assert_eq!(short.status, 400);
+    assert!(
+        short.message().contains("64-byte digest"),
+        "{}",
+        short.message()
+    );
+    let (reader, reader_secret) = ep.principal_with(VAULT, &["get"]);
+    let reader_token = ep.token(&reader, &reader_secret);
+    let forbidden = ep.call(
+        VAULT,
+        &reader_token,
+        "POST",
+        "/keys/k1/sign",
+        Some(json!({"alg": "RS256", "value": b64url(digest.as_ref())})),
+    );
+    assert_eq!(forbidden.status, 403);
+    assert!(forbidden.message().contains("keys/sign"));
+}

@@ -525,11 +525,8 @@ fn crypto_operation(
         "unwrapkey" => "Unwrap",
         "encrypt" => "Encrypt",
         "decrypt" => "Decrypt",
-        "sign" | "verify" => {
-            return Err(ApiError::bad_parameter(format!(
-                "Operation '{op}' is not supported by this endpoint yet"
-            )))
-        }
+        "sign" => return sign(req, name, version, body),
+        "verify" => return verify(req, name, version, body),
         _ => {
             return Err(ApiError::new(
                 StatusCode::NOT_FOUND,
@@ -563,4 +560,68 @@ fn crypto_operation(
             .unwrap_or_default(),
     );
     Ok(json!({ "kid": req.kid(name, Some(used_version)), "value": base64url(&raw) }))
+}
+
+fn signature_args(
+    name: &str,
+    version: &str,
+    operation: &str,
+    alg: &str,
+    digest: &[u8],
+) -> Map<String, Value> {
+    let mut args = Map::new();
+    args.insert("Name".into(), json!(name));
+    if !version.is_empty() {
+        args.insert("Version".into(), json!(version));
+    }
+    args.insert("Operation".into(), json!(operation));
+    args.insert("Algorithm".into(), json!(alg));
+    args.insert("Digest".into(), json!(crate::b64::encode(digest)));
+    args
+}
+
+#[derive(Deserialize)]
+struct SignIn {
+    alg: String,
+    /// The digest to sign.
+    value: String,
+}
+
+fn sign(req: &VaultRequest<'_>, name: &str, version: &str, body: &[u8]) -> Result<Value, ApiError> {
+    let input: SignIn = parse_json(body)?;
+    let digest = from_base64url("value", &input.value)?;
+    let out = req.call(
+        "Invoke-KeyVaultKeySignature",
+        signature_args(name, version, "Sign", &input.alg, &digest),
+    )?;
+    let used_version = out["KeyId"]
+        .as_str()
+        .and_then(|id| id.rsplit('/').next())
+        .unwrap_or_default();
+    Ok(
+        json!({ "kid": req.kid(name, Some(used_version)), "value": std_b64_to_url(&out["Signature"]) }),
+    )
+}
+
+#[derive(Deserialize)]
+struct VerifyIn {
+    alg: String,
+    digest: String,
+    /// The signature.
+    value: String,
+}
+
+fn verify(
+    req: &VaultRequest<'_>,
+    name: &str,
+    version: &str,
+    body: &[u8],
+) -> Result<Value, ApiError> {
+    let input: VerifyIn = parse_json(body)?;
+    let digest = from_base64url("digest", &input.digest)?;
+    let signature = from_base64url("value", &input.value)?;
+    let mut args = signature_args(name, version, "Verify", &input.alg, &digest);
+    args.insert("Signature".into(), json!(crate::b64::encode(&signature)));
+    let out = req.call("Invoke-KeyVaultKeySignature", args)?;
+    Ok(json!({ "value": out["IsValid"] }))
 }
