@@ -222,7 +222,12 @@ fn page(req: &VaultRequest<'_>, path: &str, items: Vec<Value>) -> Result<Value, 
             req.base, req.api_version
         )
     });
-    Ok(json!({"value": value, "nextLink": next}))
+    // The spec types nextLink as a string: absent on the last page, never null.
+    let mut result = json!({ "value": value });
+    if let Some(next) = next {
+        result["nextLink"] = json!(next);
+    }
+    Ok(result)
 }
 
 #[derive(Deserialize, Default)]
