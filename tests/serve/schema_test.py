@@ -6,6 +6,7 @@ Usage: schema_test.py CUSTOMER_KEY_BINARY STORE_DIR SPEC_FILE
 """
 
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -13,7 +14,7 @@ import urllib.parse
 import urllib.request
 import ssl
 
-BINARY, STORE, SPEC = sys.argv[1], sys.argv[2], sys.argv[3]
+BINARY, STORE, SPEC = (os.path.abspath(a) for a in sys.argv[1:4])
 VAULT = "schema-vault"
 ADMIN = "admin@contoso.com"
 
@@ -70,6 +71,8 @@ def main():
             "--suppress-health-check", "all",
             "--generation-deterministic",
         ]
+        # schemathesis keeps its state in the working directory: the store's, not the repo's.
+        os.chdir(STORE)
         try:
             cli.main(args, standalone_mode=False)
             code = 0
