@@ -19,6 +19,7 @@ use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 mod import;
 pub use import::import_rsa;
+pub mod der;
 mod signatures;
 pub use signatures::{sign_digest, verify_digest, SignatureAlgorithm, SIGNATURE_ALGORITHMS};
 

@@ -109,40 +109,6 @@ pub fn sign_digest(
     Ok(signature)
 }
 
-/// DER of PKCS#1 RSAPublicKey: SEQUENCE { INTEGER n, INTEGER e }.
-fn rsa_public_key_der(modulus: &[u8], exponent: &[u8]) -> Vec<u8> {
-    fn length(len: usize, out: &mut Vec<u8>) {
-        if len < 0x80 {
-            out.push(len as u8);
-        } else {
-            let bytes: Vec<u8> = len
-                .to_be_bytes()
-                .into_iter()
-                .skip_while(|b| *b == 0)
-                .collect();
-            out.push(0x80 | bytes.len() as u8);
-            out.extend(bytes);
-        }
-    }
-    fn integer(value: &[u8], out: &mut Vec<u8>) {
-        let trimmed: Vec<u8> = value.iter().copied().skip_while(|b| *b == 0).collect();
-        let needs_zero = trimmed.first().is_none_or(|b| b & 0x80 != 0);
-        out.push(0x02);
-        length(trimmed.len() + usize::from(needs_zero), out);
-        if needs_zero {
-            out.push(0);
-        }
-        out.extend(trimmed);
-    }
-    let mut body = Vec::new();
-    integer(modulus, &mut body);
-    integer(exponent, &mut body);
-    let mut der = vec![0x30];
-    length(body.len(), &mut der);
-    der.extend(body);
-    der
-}
-
 /// Whether `signature` is `algorithm`'s signature of `digest` under the public key (n, e).
 pub fn verify_digest(
     modulus: &[u8],
@@ -152,7 +118,7 @@ pub fn verify_digest(
     signature: &[u8],
 ) -> Result<bool> {
     let digest = algorithm.digest("Digest", digest)?;
-    let der = rsa_public_key_der(modulus, exponent);
+    let der = super::der::rsa_public_key(modulus, exponent);
     Ok(UnparsedPublicKey::new(algorithm.verification(), &der)
         .verify_digest(&digest, signature)
         .is_ok())

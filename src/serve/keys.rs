@@ -31,7 +31,11 @@ pub struct VaultRequest<'a> {
 }
 
 impl VaultRequest<'_> {
-    fn call(&self, operation: &str, mut args: Map<String, Value>) -> Result<Value, ApiError> {
+    pub(super) fn call(
+        &self,
+        operation: &str,
+        mut args: Map<String, Value>,
+    ) -> Result<Value, ApiError> {
         args.insert("VaultName".into(), json!(self.vault));
         let text = crate::registry()
             .call_json_as(
@@ -45,7 +49,7 @@ impl VaultRequest<'_> {
             .map_err(|_| ApiError::from(crate::Error::internal("result decoding")))
     }
 
-    fn kid(&self, name: &str, version: Option<&str>) -> String {
+    pub(super) fn kid(&self, name: &str, version: Option<&str>) -> String {
         match version {
             Some(v) => format!("{}/keys/{name}/{v}", self.base),
             None => format!("{}/keys/{name}", self.base),
@@ -66,19 +70,23 @@ pub fn handle(
         (&Method::GET, ["keys"]) => ok(list_keys(req)?),
         (&Method::POST, ["keys", "restore"]) => ok(restore(req, body)?),
         (&Method::POST, ["keys", name, "create"]) => ok(create(req, name, body)?),
-        (&Method::PUT, ["keys", _name]) => Err(ApiError::bad_parameter(
-            "Importing a JSON Web Key is not supported by this endpoint; import a .pfx or PKCS#8 file with Add-CkKeyVaultKey -KeyFilePath",
-        )),
+        (&Method::PUT, ["keys", name]) => ok(import(req, name, body)?),
         (&Method::DELETE, ["keys", name]) => ok(delete(req, name)?),
         (&Method::GET, ["keys", name, "versions"]) => ok(list_versions(req, name)?),
         (&Method::POST, ["keys", name, "backup"]) => ok(backup(req, name)?),
         (&Method::POST, ["keys", name, "rotate"]) => ok(rotate(req, name)?),
-        (&Method::GET, ["keys", name]) | (&Method::GET, ["keys", name, ""]) => ok(get(req, name, None)?),
+        (&Method::GET, ["keys", name]) | (&Method::GET, ["keys", name, ""]) => {
+            ok(get(req, name, None)?)
+        }
         (&Method::GET, ["keys", name, version]) => ok(get(req, name, Some(version))?),
         (&Method::PATCH, ["keys", name]) => ok(update(req, name, None, body)?),
         (&Method::PATCH, ["keys", name, version]) => ok(update(req, name, Some(version), body)?),
-        (&Method::POST, ["keys", name, version, op]) => ok(crypto_operation(req, name, version, op, body)?),
-        (&Method::POST, ["keys", name, op]) => ok(crypto_operation(req, name, "", op, body)?),
+        (&Method::POST, ["keys", name, version, op]) => ok(super::key_crypto::crypto_operation(
+            req, name, version, op, body,
+        )?),
+        (&Method::POST, ["keys", name, op]) => ok(super::key_crypto::crypto_operation(
+            req, name, "", op, body,
+        )?),
         (&Method::GET, ["deletedkeys"]) => ok(list_deleted(req)?),
         (&Method::GET, ["deletedkeys", name]) => ok(get_deleted(req, name)?),
         (&Method::DELETE, ["deletedkeys", name]) => {
@@ -100,7 +108,7 @@ fn unix_of(iso: &Value) -> Option<i64> {
         .map(|t| t.timestamp())
 }
 
-fn std_b64_to_url(v: &Value) -> String {
+pub(super) fn std_b64_to_url(v: &Value) -> String {
     v.as_str()
         .and_then(|s| crate::b64::decode(s).ok())
         .map(|b| base64url(&b))
@@ -474,6 +482,10 @@ impl ScratchFile {
 
 impl Drop for ScratchFile {
     fn drop(&mut self) {
+        // An imported private key passes through here: overwrite it before unlinking.
+        if let Ok(len) = std::fs::metadata(&self.0).map(|m| m.len()) {
+            let _ = std::fs::write(&self.0, vec![0u8; len as usize]);
+        }
         let _ = std::fs::remove_file(&self.0);
     }
 }
@@ -511,122 +523,90 @@ fn restore(req: &VaultRequest<'_>, body: &[u8]) -> Result<Value, ApiError> {
     Ok(key_bundle(req, &req.call("Restore-KeyVaultKey", args)?))
 }
 
+/// An RSA private JSON Web Key; every private field wiped when dropped.
 #[derive(Deserialize)]
-struct KeyOperationIn {
-    alg: String,
-    /// The value to wrap or encrypt may be a key: wiped when dropped.
-    value: Zeroizing<String>,
+struct JsonWebKeyIn {
+    kty: String,
+    key_ops: Option<Vec<String>>,
+    n: Option<String>,
+    e: Option<String>,
+    d: Option<Zeroizing<String>>,
+    p: Option<Zeroizing<String>>,
+    q: Option<Zeroizing<String>>,
+    dp: Option<Zeroizing<String>>,
+    dq: Option<Zeroizing<String>>,
+    qi: Option<Zeroizing<String>>,
 }
 
-fn crypto_operation(
-    req: &VaultRequest<'_>,
-    name: &str,
-    version: &str,
-    op: &str,
-    body: &[u8],
-) -> Result<Value, ApiError> {
-    let operation = match op {
-        "wrapkey" => "Wrap",
-        "unwrapkey" => "Unwrap",
-        "encrypt" => "Encrypt",
-        "decrypt" => "Decrypt",
-        "sign" => return sign(req, name, version, body),
-        "verify" => return verify(req, name, version, body),
-        _ => {
-            return Err(ApiError::new(
-                StatusCode::NOT_FOUND,
-                "NotFound",
-                format!(
-                    "'{}' is not a key operation",
-                    op.chars().take(32).collect::<String>()
-                ),
+#[derive(Deserialize)]
+struct ImportKeyIn {
+    key: JsonWebKeyIn,
+    /// The spec spells it with a capital H.
+    #[serde(rename = "Hsm")]
+    hsm: Option<bool>,
+    attributes: Option<AttributesIn>,
+    tags: Option<BTreeMap<String, String>>,
+}
+
+/// Import (bring your own key) of an RSA JSON Web Key: its fields become a PKCS#8 file in the
+/// store's private scratch folder, imported by Add-KeyVaultKey -KeyFilePath (the keys/import
+/// permission, a new version when the name exists), then overwritten and removed.
+fn import(req: &VaultRequest<'_>, name: &str, body: &[u8]) -> Result<Value, ApiError> {
+    let input: ImportKeyIn = parse_json(body)?;
+    let jwk = &input.key;
+    if !matches!(jwk.kty.as_str(), "RSA" | "RSA-HSM") {
+        return Err(ApiError::bad_parameter(
+            "Property 'key.kty': only RSA keys can be imported into this vault",
+        ));
+    }
+    let field = |label: &str, value: Option<&str>| -> Result<Zeroizing<Vec<u8>>, ApiError> {
+        let text = value.ok_or_else(|| {
+            ApiError::bad_parameter(format!(
+                "Property 'key.{label}': is required to import an RSA private key"
             ))
-        }
+        })?;
+        Ok(Zeroizing::new(from_base64url(
+            &format!("key.{label}"),
+            text,
+        )?))
     };
-    let input: KeyOperationIn = parse_json(body)?;
-    let value = Zeroizing::new(from_base64url("value", &input.value)?);
-    let mut args = Map::new();
-    args.insert("Name".into(), json!(name));
-    if !version.is_empty() {
-        args.insert("Version".into(), json!(version));
+    fn secret(v: &Option<Zeroizing<String>>) -> Option<&str> {
+        v.as_ref().map(|s| s.as_str())
     }
-    args.insert("Operation".into(), json!(operation));
-    args.insert("Algorithm".into(), json!(input.alg));
-    args.insert("ByteArrayValue".into(), json!(crate::b64::encode(&value)));
-    let out = req.call("Invoke-KeyVaultKeyOperation", args)?;
-    let used_version = out["KeyId"]
-        .as_str()
-        .and_then(|id| id.rsplit('/').next())
-        .unwrap_or_default();
-    let raw = Zeroizing::new(
-        out["RawResult"]
-            .as_str()
-            .and_then(|s| crate::b64::decode(s).ok())
-            .unwrap_or_default(),
+    let (n, e) = (field("n", jwk.n.as_deref())?, field("e", jwk.e.as_deref())?);
+    let (d, p, q) = (
+        field("d", secret(&jwk.d))?,
+        field("p", secret(&jwk.p))?,
+        field("q", secret(&jwk.q))?,
     );
-    Ok(json!({ "kid": req.kid(name, Some(used_version)), "value": base64url(&raw) }))
-}
-
-fn signature_args(
-    name: &str,
-    version: &str,
-    operation: &str,
-    alg: &str,
-    digest: &[u8],
-) -> Map<String, Value> {
+    let (dp, dq, qi) = (
+        field("dp", secret(&jwk.dp))?,
+        field("dq", secret(&jwk.dq))?,
+        field("qi", secret(&jwk.qi))?,
+    );
+    let pkcs8 = crate::crypto::der::rsa_private_pkcs8(&crate::crypto::der::RsaPrivateComponents {
+        n: &n,
+        e: &e,
+        d: &d,
+        p: &p,
+        q: &q,
+        dp: &dp,
+        dq: &dq,
+        qi: &qi,
+    });
+    let scratch = ScratchFile::new(req)?;
+    crate::store::write_private_file(&scratch.0, pkcs8.expose(), false).map_err(ApiError::from)?;
+    drop(pkcs8);
     let mut args = Map::new();
     args.insert("Name".into(), json!(name));
-    if !version.is_empty() {
-        args.insert("Version".into(), json!(version));
+    args.insert("KeyFilePath".into(), json!(scratch.path()));
+    if input.hsm.unwrap_or(false) || jwk.kty == "RSA-HSM" {
+        args.insert("Destination".into(), json!("HSM"));
     }
-    args.insert("Operation".into(), json!(operation));
-    args.insert("Algorithm".into(), json!(alg));
-    args.insert("Digest".into(), json!(crate::b64::encode(digest)));
-    args
-}
-
-#[derive(Deserialize)]
-struct SignIn {
-    alg: String,
-    /// The digest to sign.
-    value: String,
-}
-
-fn sign(req: &VaultRequest<'_>, name: &str, version: &str, body: &[u8]) -> Result<Value, ApiError> {
-    let input: SignIn = parse_json(body)?;
-    let digest = from_base64url("value", &input.value)?;
-    let out = req.call(
-        "Invoke-KeyVaultKeySignature",
-        signature_args(name, version, "Sign", &input.alg, &digest),
-    )?;
-    let used_version = out["KeyId"]
-        .as_str()
-        .and_then(|id| id.rsplit('/').next())
-        .unwrap_or_default();
-    Ok(
-        json!({ "kid": req.kid(name, Some(used_version)), "value": std_b64_to_url(&out["Signature"]) }),
-    )
-}
-
-#[derive(Deserialize)]
-struct VerifyIn {
-    alg: String,
-    digest: String,
-    /// The signature.
-    value: String,
-}
-
-fn verify(
-    req: &VaultRequest<'_>,
-    name: &str,
-    version: &str,
-    body: &[u8],
-) -> Result<Value, ApiError> {
-    let input: VerifyIn = parse_json(body)?;
-    let digest = from_base64url("digest", &input.digest)?;
-    let signature = from_base64url("value", &input.value)?;
-    let mut args = signature_args(name, version, "Verify", &input.alg, &digest);
-    args.insert("Signature".into(), json!(crate::b64::encode(&signature)));
-    let out = req.call("Invoke-KeyVaultKeySignature", args)?;
-    Ok(json!({ "value": out["IsValid"] }))
+    if let Some(ops) = &jwk.key_ops {
+        args.insert("KeyOps".into(), json!(ops));
+    }
+    put_attributes(&mut args, &input.attributes, false)?;
+    put_tags(&mut args, input.tags);
+    Ok(key_bundle(req, &req.call("Add-KeyVaultKey", args)?))
 }

@@ -10,6 +10,7 @@
 
 mod auth;
 mod http;
+mod key_crypto;
 mod keys;
 mod tls;
 

@@ -165,6 +165,25 @@ def main():
         except HttpResponseError as e:
             check("sign and verify (RS256)", False, str(e.message)[:200])
 
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.asymmetric import padding, rsa
+        from azure.keyvault.keys import JsonWebKey
+
+        local = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        numbers = local.private_numbers()
+
+        def be(i):
+            return i.to_bytes((i.bit_length() + 7) // 8, "big")
+
+        jwk = JsonWebKey(kty="RSA", n=be(numbers.public_numbers.n), e=be(numbers.public_numbers.e), d=be(numbers.d),
+                         p=be(numbers.p), q=be(numbers.q), dp=be(numbers.dmp1), dq=be(numbers.dmq1), qi=be(numbers.iqmp),
+                         key_ops=["wrapKey", "unwrapKey"])
+        imported = client.import_key("byok-key", jwk)
+        check("import_key keeps the public key", imported.key.n == be(numbers.public_numbers.n))
+        locally_wrapped = local.public_key().encrypt(plain, padding.OAEP(mgf=padding.MGF1(hashes.SHA256()), algorithm=hashes.SHA256(), label=None))
+        byok = CryptographyClient(imported.id, credential=credential, connection_verify=ca)
+        check("the imported key unwraps what its local copy wrapped", byok.unwrap_key(KeyWrapAlgorithm.rsa_oaep_256, locally_wrapped).key == plain)
+
         expect("get_key of a missing key: ResourceNotFoundError", ResourceNotFoundError, lambda: client.get_key("never-made"))
         reader_credential = EndpointCredential(info["TokenUrl"], reader["ApplicationId"], reader["ClientSecret"], ca)
         reader_client = KeyClient(vault_url=vault_url, credential=reader_credential, connection_verify=ca)
