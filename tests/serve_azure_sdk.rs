@@ -124,11 +124,9 @@ fn microsofts_rust_sdk_creates_gets_wraps_and_unwraps() {
             .unwrap();
         assert_eq!(unwrapped.result, Some(plain));
 
-        let missing = client
-            .get_key("never-made", None)
-            .await
-            .err()
-            .expect("not found");
+        let Err(missing) = client.get_key("never-made", None).await else {
+            panic!("a key never made was found");
+        };
         assert_eq!(missing.http_status().map(u16::from), Some(404));
     });
 }
