@@ -239,20 +239,25 @@ pub fn run_until_signal(
     options: ServeOptions,
     announce: impl FnOnce(&ServeInfo),
 ) -> Result<()> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let rt = runtime()?;
+    // Handlers first: a SIGTERM sent the moment the JSON line is read must stop us cleanly,
+    // not find the default action still in place.
+    let (mut interrupt, mut terminate) = {
+        let _entered = rt.enter();
+        let listen =
+            |kind| signal(kind).map_err(|e| Error::io(format!("cannot handle signals: {e}"), ""));
+        (
+            listen(SignalKind::interrupt())?,
+            listen(SignalKind::terminate())?,
+        )
+    };
     let server = Server::start(session, options)?;
     announce(server.info());
-    runtime()?.block_on(async {
-        use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
+    rt.block_on(async {
+        tokio::select! {
+            _ = interrupt.recv() => {}
+            _ = terminate.recv() => {}
         }
     });
     server.shutdown();
