@@ -668,3 +668,27 @@ fn sign_and_verify_over_https_with_the_permissions_they_need() {
     assert_eq!(forbidden.status, 403);
     assert!(forbidden.message().contains("keys/sign"));
 }
+
+#[test]
+fn a_client_that_stalls_in_its_headers_is_cut_off_and_the_others_are_served() {
+    use std::time::Duration;
+    use tokio::io::AsyncReadExt;
+    let options = ServeOptions {
+        header_timeout: Duration::from_millis(200),
+        ..ServeOptions::default()
+    };
+    let ep = Endpoint::start("stall", &[VAULT], options);
+    ep.admin("Add-KeyVaultKey", json!({"VaultName": VAULT, "Name": "k1"}));
+    let (app, secret) = ep.principal_with(VAULT, &["get"]);
+    let token = ep.token(&app, &secret);
+    let mut stalled = ep.stalled("vault-a.localhost");
+    assert_eq!(ep.call(VAULT, &token, "GET", "/keys/k1", None).status, 200);
+    // The server ends the stalled connection itself: reading it reaches its end (the bound
+    // only keeps a regression from hanging the suite).
+    let closed = ep.rt.block_on(async {
+        let mut rest = Vec::new();
+        tokio::time::timeout(Duration::from_secs(60), stalled.read_to_end(&mut rest)).await
+    });
+    assert!(closed.is_ok(), "the stalled connection was not closed");
+    assert_eq!(ep.call(VAULT, &token, "GET", "/keys/k1", None).status, 200);
+}

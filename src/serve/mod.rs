@@ -33,9 +33,6 @@ use tokio::sync::watch;
 
 /// Requests larger than this are refused with 413 (Key Vault's own limit is near it).
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
-/// A client that takes longer to send its headers, or its body, is cut off.
-const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
-const BODY_TIMEOUT: Duration = Duration::from_secs(30);
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a stop waits for requests in flight.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
@@ -52,6 +49,9 @@ pub struct ServeOptions {
     /// Answer 429 once a vault exceeds this many requests per 10 seconds.
     pub throttle: Option<u32>,
     pub token_lifetime_seconds: i64,
+    /// A client that takes longer to send its headers is cut off; its body gets three times
+    /// as long (408).
+    pub header_timeout: Duration,
 }
 
 impl Default for ServeOptions {
@@ -61,6 +61,7 @@ impl Default for ServeOptions {
             tenant: "customerkey".into(),
             throttle: None,
             token_lifetime_seconds: 3600,
+            header_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -104,6 +105,7 @@ struct State {
     tokens: Tokens,
     port: u16,
     throttle: Option<Throttle>,
+    header_timeout: Duration,
 }
 
 impl State {
@@ -185,6 +187,7 @@ impl Server {
                 limit,
                 windows: Mutex::new(HashMap::new()),
             }),
+            header_timeout: options.header_timeout,
         });
         let info = ServeInfo {
             url: format!("https://{{vault}}.localhost:{port}"),
@@ -302,13 +305,14 @@ async fn serve_connection(
     let Ok(Ok(tls)) = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await else {
         return;
     };
+    let header_timeout = state.header_timeout;
     let service = hyper::service::service_fn(move |req| {
         let state = Arc::clone(&state);
         async move { Ok::<_, Infallible>(answer(state, req).await) }
     });
     let connection = hyper::server::conn::http1::Builder::new()
         .timer(hyper_util::rt::TokioTimer::new())
-        .header_read_timeout(HEADER_TIMEOUT)
+        .header_read_timeout(header_timeout)
         .serve_connection(hyper_util::rt::TokioIo::new(tls), service);
     tokio::pin!(connection);
     if *stopped.borrow() {
@@ -327,6 +331,7 @@ async fn serve_connection(
 async fn read_body(
     body: Incoming,
     declared: Option<u64>,
+    timeout: Duration,
 ) -> std::result::Result<Vec<u8>, HttpResponse> {
     let too_large = || {
         ApiError::new(
@@ -340,7 +345,7 @@ async fn read_body(
         return Err(too_large());
     }
     let limited = http_body_util::Limited::new(body, MAX_BODY_BYTES);
-    match tokio::time::timeout(BODY_TIMEOUT, limited.collect()).await {
+    match tokio::time::timeout(timeout, limited.collect()).await {
         Ok(Ok(collected)) => Ok(collected.to_bytes().to_vec()),
         Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => Err(too_large()),
         Ok(Err(_)) => {
@@ -445,7 +450,7 @@ async fn answer(state: Arc<State>, req: Request<Incoming>) -> HttpResponse {
                 .next()
                 .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"))
         });
-    let body = match read_body(req.into_body(), declared).await {
+    let body = match read_body(req.into_body(), declared, state.header_timeout * 3).await {
         Ok(b) => b,
         Err(response) => return response,
     };
@@ -494,7 +499,7 @@ async fn token_request(state: Arc<State>, req: Request<Incoming>, path: &str) ->
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse().ok());
-    let body = match read_body(req.into_body(), declared).await {
+    let body = match read_body(req.into_body(), declared, state.header_timeout * 3).await {
         Ok(b) => b,
         Err(response) => return response,
     };
