@@ -499,8 +499,9 @@ async fn token_request(state: Arc<State>, req: Request<Incoming>, path: &str) ->
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse().ok());
+    // The form carries the client secret: wiped when dropped.
     let body = match read_body(req.into_body(), declared, state.header_timeout * 3).await {
-        Ok(b) => b,
+        Ok(b) => zeroize::Zeroizing::new(b),
         Err(response) => return response,
     };
     // The secret check is a slow hash, on purpose: off the runtime's worker.
