@@ -17,7 +17,9 @@ pub mod identity;
 pub mod jobs;
 #[macro_use]
 pub mod operations;
+pub mod directory;
 pub mod registry;
+pub mod serve;
 pub mod session;
 pub mod sharepoint;
 pub mod store;

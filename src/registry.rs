@@ -19,6 +19,7 @@ static REGISTRY: Lazy<Registry> = Lazy::new(|| {
         crate::aip::operations::operations(),
         crate::sharepoint::operations::operations(),
         crate::exchange::operations::operations(),
+        crate::directory::operations::operations(),
     ])
     .unwrap_or_else(|duplicate| panic!("the operation registry is inconsistent: {duplicate}"))
 });

@@ -514,6 +514,30 @@ const PLACEHOLDER_OUTCOMES: &[(&str, Option<&str>, &str, &str)] = &[
         "DataEncryptionPolicyNotFound",
         "Identity: no data encryption policy",
     ),
+    (
+        "Invoke-KeyVaultKeySignature",
+        None,
+        "BadParameter",
+        "Parameter 'Signature'",
+    ),
+    (
+        "New-ServicePrincipal",
+        None,
+        "BadParameter",
+        "Parameter 'EndDate'",
+    ),
+    (
+        "Get-ServicePrincipal",
+        None,
+        "BadParameter",
+        "Parameter 'ApplicationId'",
+    ),
+    (
+        "Remove-ServicePrincipal",
+        None,
+        "BadParameter",
+        "Parameter 'ApplicationId'",
+    ),
 ];
 
 #[test]

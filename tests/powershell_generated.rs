@@ -113,3 +113,29 @@ fn every_format_file_the_manifest_names_exists() {
         );
     }
 }
+
+#[test]
+fn every_output_type_has_a_table_view_the_manifest_loads() {
+    let module = Path::new(env!("CARGO_MANIFEST_DIR")).join("powershell/CustomerKey");
+    let manifest = std::fs::read_to_string(module.join("CustomerKey.psd1")).unwrap();
+    let line = manifest
+        .lines()
+        .find(|l| l.trim_start().starts_with("FormatsToProcess"))
+        .expect("FormatsToProcess");
+    let views: String = line
+        .split('\'')
+        .skip(1)
+        .step_by(2)
+        .map(|name| std::fs::read_to_string(module.join(name)).unwrap_or_default())
+        .collect();
+    for op in customer_key::registry().operations() {
+        let types = std::iter::once(op.output_type).chain(op.output_type_when.map(|(_, t)| t));
+        for ty in types.filter(|t| t.starts_with("CustomerKey.")) {
+            assert!(
+                views.contains(&format!("<TypeName>{ty}</TypeName>")),
+                "{} emits {ty}, which no loaded Format.ps1xml has a view for",
+                op.name
+            );
+        }
+    }
+}

@@ -77,11 +77,14 @@ step "first workflow (README)" bash tests/first-workflow.sh
 step "C program against the header, under valgrind" bash tests/c/run.sh
 step "Mono interop driver over Native.cs" env CK_NO_BUILD=1 bash tests/mono/run.sh
 step "static PowerShell checks (tree-sitter-powershell)" env CK_NO_BUILD=1 bash tests/static/run.sh
+step "Key Vault endpoint: Microsoft's Python SDK, schemathesis on the 7.6 spec" bash tests/serve/sdk-test.sh
 step "Pester tests (when pwsh exists)" pester
 step "benchmark figures (cargo bench, short)" env CK_BENCH_SECONDS=0.5 cargo bench --quiet --bench throughput
 # The workloads' figures at a short scale; the long runs are CK_BENCH_SCALE=100000.
 step "SharePoint benchmark (10,000 sites)" cargo bench --quiet --bench sharepoint
 step "AIP benchmark (200 items)" env CK_BENCH_SCALE=200 cargo bench --quiet --bench aip
+step "Exchange benchmark (10,000 mailboxes)" env CK_BENCH_SCALE=10000 cargo bench --quiet --bench exchange
+step "Key Vault endpoint benchmark (HTTPS vs in-process, short)" env CK_BENCH_SECONDS=0.3 cargo bench --quiet --bench serve
 
 echo
 if [ ${#failures[@]} -gt 0 ]; then

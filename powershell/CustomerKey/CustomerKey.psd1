@@ -9,7 +9,7 @@
     Description          = 'Customer Key / BYOK workflows for Microsoft 365 admins: Az.KeyVault-style cmdlets (noun prefix Ck) over the customer_key native engine.'
     PowerShellVersion    = '7.2'
     CompatiblePSEditions = @('Core')
-    FormatsToProcess     = @('CustomerKey.Format.ps1xml', 'Formats/Aip.Format.ps1xml', 'Formats/SharePoint.Format.ps1xml', 'Formats/Exchange.Format.ps1xml')
+    FormatsToProcess     = @('CustomerKey.Format.ps1xml', 'Formats/Aip.Format.ps1xml', 'Formats/SharePoint.Format.ps1xml', 'Formats/Exchange.Format.ps1xml', 'Formats/Directory.Format.ps1xml')
     FunctionsToExport    = @(
         'Connect-CkService',
         'Disconnect-CkService',
@@ -30,6 +30,7 @@
         'Invoke-CkKeyVaultKeyOperation',
         'Get-CkKeyVaultKeyUsage',
         'Set-CkKeyVault',
+        'Invoke-CkKeyVaultKeySignature',
         'Get-CkAipServiceKeys',
         'Use-CkAipServiceKeyVaultKey',
         'Set-CkAipServiceKeyProperties',
@@ -59,7 +60,10 @@
         'Get-CkMoveRequestStatistics',
         'New-CkDataEncryptionPolicy',
         'Get-CkDataEncryptionPolicy',
-        'Set-CkDataEncryptionPolicy'
+        'Set-CkDataEncryptionPolicy',
+        'New-CkServicePrincipal',
+        'Get-CkServicePrincipal',
+        'Remove-CkServicePrincipal'
     )
     CmdletsToExport      = @()
     AliasesToExport      = @()

@@ -20,6 +20,9 @@ use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 mod import;
 pub mod tpd;
 pub use import::import_rsa;
+pub mod der;
+mod signatures;
+pub use signatures::{sign_digest, verify_digest, SignatureAlgorithm, SIGNATURE_ALGORITHMS};
 
 pub(crate) const MASTER_KEY_LEN: usize = 32;
 

@@ -403,40 +403,53 @@ pub fn add_mailbox_item(ctx: &Context<'_>, a: AddItemArgs) -> Result<MailboxItem
         ));
     }
     let service = Service::for_call(ctx);
-    let m = ctx.read(|tx| find_mailbox(tx, "Identity", &a.identity))?;
-    let content_key = open_mailbox_key(ctx, &service, &m)?;
     let text = ItemText {
         subject: a.subject.clone(),
         body: a.body.clone(),
     };
-    let sealed = keys::seal_item(&content_key, &m.guid, &text)?;
     let size = (a.subject.len() + a.body.len()) as i64;
-    let now = ctx.now();
-    ctx.transaction(&m.smtp.clone(), |tx| {
-        // The key the item was sealed under must still be the mailbox's.
-        let current =
-            sql::get_mailbox(tx, m.seq)?.ok_or_else(|| Error::internal("mailbox vanished"))?;
-        if current.wrapped_content_key != m.wrapped_content_key {
-            return Err(Error::new(
-                crate::error::CkStatus::Busy,
-                "MailboxBusy",
-                format!(
-                    "mailbox '{}' is being re-encrypted; repeat the command",
-                    m.smtp
-                ),
-                m.smtp.clone(),
-            ));
+    // Delivery does not stop while the Refresh job re-encrypts a mailbox: an item sealed under a
+    // content key the job has just replaced is sealed again under the new one. The job moves a
+    // mailbox in one transaction, so a few attempts always suffice; past them the caller is told.
+    const ATTEMPTS: usize = 8;
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let m = ctx.read(|tx| find_mailbox(tx, "Identity", &a.identity))?;
+        let content_key = open_mailbox_key(ctx, &service, &m)?;
+        let sealed = keys::seal_item(&content_key, &m.guid, &text)?;
+        let now = ctx.now();
+        // An error rolls the attempt back, so a retried delivery leaves one item and one row.
+        let stored = ctx.transaction(&m.smtp.clone(), |tx| {
+            let current =
+                sql::get_mailbox(tx, m.seq)?.ok_or_else(|| Error::internal("mailbox vanished"))?;
+            if current.wrapped_content_key != m.wrapped_content_key {
+                return Err(Error::new(
+                    crate::error::CkStatus::Busy,
+                    "MailboxBusy",
+                    format!(
+                        "mailbox '{}' is being re-encrypted; repeat the command",
+                        m.smtp
+                    ),
+                    m.smtp.clone(),
+                ));
+            }
+            sql::insert_item(tx, m.seq, now, size, &sealed)
+        });
+        match stored {
+            Ok(_) => {
+                return Ok(MailboxItemOut {
+                    mailbox: m.smtp,
+                    subject: a.subject,
+                    body: a.body,
+                    received: iso_from_unix(now),
+                    size,
+                })
+            }
+            Err(e) if e.code == "MailboxBusy" && attempt < ATTEMPTS => continue,
+            Err(e) => return Err(e),
         }
-        sql::insert_item(tx, m.seq, now, size, &sealed)?;
-        Ok(())
-    })?;
-    Ok(MailboxItemOut {
-        mailbox: m.smtp,
-        subject: a.subject,
-        body: a.body,
-        received: iso_from_unix(now),
-        size,
-    })
+    }
 }
 
 pub fn get_mailbox_item(ctx: &Context<'_>, a: IdentityArgs) -> Result<Vec<MailboxItemOut>> {

@@ -38,7 +38,8 @@ static RUNTIME: Lazy<Option<tokio::runtime::Runtime>> = Lazy::new(|| {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .thread_name("customer-key-jobs")
-        .enable_time()
+        // IO as well: `customer-key serve` listens on this runtime.
+        .enable_all()
         .build()
         .ok()
 });

@@ -35,7 +35,9 @@ pub struct Runner {
     stop: Arc<AtomicBool>,
     store: Arc<Store>,
     /// Disconnects when the loop has ended.
-    loop_ended: Option<mpsc::Receiver<()>>,
+    /// In a Mutex only so that a Session (which holds the runner) is Sync: the HTTPS endpoint
+    /// shares one between its request threads.
+    loop_ended: Option<std::sync::Mutex<mpsc::Receiver<()>>>,
 }
 
 impl Runner {
@@ -57,7 +59,7 @@ impl Runner {
                 let _ended = ended;
                 worker.run();
             });
-            loop_ended
+            std::sync::Mutex::new(loop_ended)
         });
         Runner {
             stop,
@@ -75,7 +77,10 @@ impl Drop for Runner {
         self.stop.store(true, Ordering::SeqCst);
         self.store.job_wakeup().notify();
         if let Some(loop_ended) = self.loop_ended.take() {
-            let _ = loop_ended.recv();
+            let _ = loop_ended
+                .into_inner()
+                .unwrap_or_else(|p| p.into_inner())
+                .recv();
         }
     }
 }

@@ -10,6 +10,7 @@
 
 pub mod aip;
 mod audit;
+pub mod directory;
 pub mod exchange;
 mod files;
 pub mod jobs;

@@ -301,6 +301,21 @@ const MIGRATIONS: &[&str] = &[
     -- Set-KeyVault -Unreachable (a rehearsal of an outage): the vault answers every call as if down.
     ALTER TABLE vaults ADD COLUMN unreachable INTEGER NOT NULL DEFAULT 0;
     "#,
+    // directory
+    // 7: service principals of `customer-key serve`. secret_hash is PBKDF2-HMAC-SHA256 of the
+    // client secret under secret_salt; the secret itself is never stored.
+    r#"
+    CREATE TABLE service_principals (
+        application_id TEXT PRIMARY KEY COLLATE NOCASE,
+        display_name TEXT NOT NULL,
+        secret_salt BLOB NOT NULL,
+        secret_hash BLOB NOT NULL,
+        secret_iterations INTEGER NOT NULL,
+        secret_start INTEGER NOT NULL,
+        secret_end INTEGER NOT NULL,
+        created INTEGER NOT NULL
+    );
+    "#,
 ];
 
 pub fn migrate(conn: &mut Connection) -> Result<()> {

@@ -40,8 +40,9 @@ pub enum KeyOperation {
     Decrypt,
     Wrap,
     Unwrap,
-    /// RS256 over a SHA-256 digest (the algorithm argument does not apply).
+    /// Signatures run in `vault::signatures`, after the same checks.
     Sign,
+    Verify,
 }
 
 impl KeyOperation {
@@ -62,6 +63,7 @@ impl KeyOperation {
             KeyOperation::Wrap => "wrapKey",
             KeyOperation::Unwrap => "unwrapKey",
             KeyOperation::Sign => "sign",
+            KeyOperation::Verify => "verify",
         }
     }
 }
@@ -181,6 +183,9 @@ fn run_key_operation(
             )?;
             crate::crypto::rsa_sign_sha256_digest(&pkcs8, value).map(Secret::new)
         }
+        KeyOperation::Verify => Err(Error::internal(
+            "verification is made by Invoke-KeyVaultKeySignature, not with an encryption algorithm",
+        )),
     }
 }
 

@@ -10,6 +10,7 @@ pub mod local;
 pub mod model;
 pub mod operations;
 pub mod reachability;
+pub mod signatures;
 pub mod usage;
 
 pub use backup::{backup_key, restore_key};

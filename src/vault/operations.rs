@@ -1,7 +1,7 @@
 //! The vault domain's operations: each declared once, with its presentation (help, examples,
 //! ShouldProcess wording), next to the handlers in this folder.
 
-use super::{backup, key_operations, keys, reachability, usage};
+use super::{backup, key_operations, keys, reachability, signatures, usage};
 use crate::operations::{Impact, Operation};
 
 pub(crate) const AREA: &str = "KeyVault";
@@ -148,5 +148,11 @@ pub fn operations() -> Vec<Operation> {
             .description("A project extension. With -Unreachable $true, every call a workload (Exchange, SharePoint, AIP) makes to the vault fails with a ConnectionError, as when the vault cannot be reached; Exchange then uses a policy's availability key only if both its keys' vaults are unreachable. -Unreachable $false ends the rehearsal. Owner only.")
             .changes(Impact::Medium, VAULT_TARGET, "Set Unreachable to '{Unreachable}'")
             .example("Set-CkKeyVault -VaultName 'contoso-ck-weu' -Unreachable $true", "Makes the vault answer as if down."),
+        Operation::new("Invoke-KeyVaultKeySignature", AREA, signatures::invoke_key_signature)
+            .synopsis("Signs a digest with a key, or verifies a signature.")
+            .description("Signs a digest the caller computed (SHA-256 for RS256 and PS256, SHA-384, SHA-512), or verifies a signature of it, with a key version, as Key Vault's sign and verify do. Needs the sign or verify permission and key operation. Emits KeyId (the version used), Algorithm, and Signature (Sign) or IsValid (Verify).")
+            .output("CustomerKey.KeySignatureResult")
+            .example("$digest = [System.Security.Cryptography.SHA256]::HashData([Text.Encoding]::UTF8.GetBytes('payload'))\n$signed = Invoke-CkKeyVaultKeySignature -VaultName 'contoso-ck-weu' -Name 'aip-tenant-key' -Operation Sign -Algorithm RS256 -Digest $digest", "Signs the SHA-256 digest of a payload.")
+            .example("Invoke-CkKeyVaultKeySignature -VaultName 'contoso-ck-weu' -Name 'aip-tenant-key' -Operation Verify -Algorithm RS256 -Digest $digest -Signature $signed.Signature", "Verifies the signature: IsValid is True or False."),
     ]
 }

@@ -12,6 +12,7 @@ mod generate_powershell;
 const USAGE: &str = "usage: customer-key [--store DIR] [--upn USER] [--time-shift SECONDS] <Operation> [-Param value ...]
        customer-key --list | --describe | --version
        customer-key generate-powershell [--check] [DIR]
+       customer-key [--store DIR] serve [--listen 127.0.0.1:0] [--tenant NAME] [--throttle N]
 Switches take no value (-Disable); arrays take comma-separated values (-KeyOps wrapKey,unwrapKey);
 hashtables take name=value pairs (-Tag owner=alice,env=prod); booleans take true/false; byte values
 and passwords take @file to read the value from a file (-ByteArrayValue @data.bin, -KeyFilePassword
@@ -97,6 +98,9 @@ fn run(args: Vec<String>) -> Result<Option<String>, Error> {
         }
     }
     let operation = operation.ok_or_else(|| usage_error("no operation given"))?;
+    if operation == "serve" {
+        return serve(options, rest.collect()).map(|()| None);
+    }
     let op = customer_key::registry().find(&operation).ok_or_else(|| {
         Error::invalid_argument(
             "operation",
@@ -128,6 +132,50 @@ fn run(args: Vec<String>) -> Result<Option<String>, Error> {
     Ok(Some(
         serde_json::to_string_pretty(&result).unwrap_or_default(),
     ))
+}
+
+/// `serve`: the Key Vault endpoint in the foreground until Ctrl-C or SIGTERM; one JSON line on
+/// stdout once it accepts connections.
+fn serve(options: SessionOptions, args: Vec<String>) -> Result<(), Error> {
+    let mut serve = customer_key::serve::ServeOptions::default();
+    let mut args = args.into_iter();
+    while let Some(flag) = args.next() {
+        let mut value = || {
+            args.next()
+                .ok_or_else(|| usage_error(format!("{flag} needs a value")))
+        };
+        match flag.as_str() {
+            "--listen" => {
+                serve.listen = value()?.parse().map_err(|_| {
+                    Error::invalid_argument(
+                        "--listen",
+                        "must be an address and port such as 127.0.0.1:8443",
+                    )
+                })?
+            }
+            "--tenant" => serve.tenant = value()?,
+            "--throttle" => {
+                serve.throttle = Some(value()?.parse().map_err(|_| {
+                    Error::invalid_argument(
+                        "--throttle",
+                        "must be a whole number of requests per 10 seconds",
+                    )
+                })?)
+            }
+            _ => {
+                return Err(usage_error(format!(
+                    "serve takes --listen, --tenant and --throttle, not {flag}"
+                )))
+            }
+        }
+    }
+    let session = std::sync::Arc::new(customer_key::open_session(options)?);
+    customer_key::serve::run_until_signal(session, serve, |info| {
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{}", serde_json::to_string(info).unwrap_or_default());
+        let _ = out.flush();
+    })
 }
 
 fn parse_value(name: &str, ty: ParamType, raw: &str) -> Result<Value, Error> {

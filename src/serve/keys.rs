@@ -1,0 +1,612 @@
+//! The keys REST operations of Key Vault 7.6 mapped onto the engine's operations, run through
+//! the registry as the token's principal: access policies, validation and audit are the same
+//! as for the cmdlets. Bodies in the spec's shapes (KeyBundle, DeletedKeyBundle, KeyListResult,
+//! KeyOperationResult, BackupKeyResult).
+
+use super::http::{
+    base64url, empty_response, from_base64url, json_response, parse_json, ApiError, HttpResponse,
+};
+use crate::identity::Principal;
+use crate::session::Session;
+use hyper::{Method, StatusCode};
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
+use zeroize::Zeroizing;
+
+/// Key Vault's page size limit for list operations.
+const MAX_PAGE: usize = 25;
+const MAX_UNIX_TIME: i64 = 253_402_300_799;
+
+/// One authenticated request to a vault host.
+pub struct VaultRequest<'a> {
+    pub session: &'a Session,
+    pub principal: &'a Principal,
+    pub vault: &'a str,
+    /// `https://{vault}.localhost:{port}` from the request's Host: ids point where the client
+    /// sent the request, so SDK crypto clients follow them back here.
+    pub base: &'a str,
+    pub api_version: &'a str,
+    pub query: &'a [(String, String)],
+}
+
+impl VaultRequest<'_> {
+    pub(super) fn call(
+        &self,
+        operation: &str,
+        mut args: Map<String, Value>,
+    ) -> Result<Value, ApiError> {
+        args.insert("VaultName".into(), json!(self.vault));
+        let text = crate::registry()
+            .call_json_as(
+                self.session,
+                self.principal,
+                operation,
+                &Value::Object(args),
+            )
+            .map_err(ApiError::from)?;
+        serde_json::from_str(&text)
+            .map_err(|_| ApiError::from(crate::Error::internal("result decoding")))
+    }
+
+    pub(super) fn kid(&self, name: &str, version: Option<&str>) -> String {
+        match version {
+            Some(v) => format!("{}/keys/{name}/{v}", self.base),
+            None => format!("{}/keys/{name}", self.base),
+        }
+    }
+}
+
+/// Routes `method path` (the path after the host) of a vault request.
+pub fn handle(
+    req: &VaultRequest<'_>,
+    method: &Method,
+    path: &str,
+    body: &[u8],
+) -> Result<HttpResponse, ApiError> {
+    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let ok = |v: Value| Ok(json_response(StatusCode::OK, &v));
+    match (method, segments.as_slice()) {
+        (&Method::GET, ["keys"]) => ok(list_keys(req)?),
+        (&Method::POST, ["keys", "restore"]) => ok(restore(req, body)?),
+        (&Method::POST, ["keys", name, "create"]) => ok(create(req, name, body)?),
+        (&Method::PUT, ["keys", name]) => ok(import(req, name, body)?),
+        (&Method::DELETE, ["keys", name]) => ok(delete(req, name)?),
+        (&Method::GET, ["keys", name, "versions"]) => ok(list_versions(req, name)?),
+        (&Method::POST, ["keys", name, "backup"]) => ok(backup(req, name)?),
+        (&Method::POST, ["keys", name, "rotate"]) => ok(rotate(req, name)?),
+        (&Method::GET, ["keys", name]) | (&Method::GET, ["keys", name, ""]) => {
+            ok(get(req, name, None)?)
+        }
+        (&Method::GET, ["keys", name, version]) => ok(get(req, name, Some(version))?),
+        (&Method::PATCH, ["keys", name]) => ok(update(req, name, None, body)?),
+        (&Method::PATCH, ["keys", name, version]) => ok(update(req, name, Some(version), body)?),
+        (&Method::POST, ["keys", name, version, op]) => ok(super::key_crypto::crypto_operation(
+            req, name, version, op, body,
+        )?),
+        (&Method::POST, ["keys", name, op]) => ok(super::key_crypto::crypto_operation(
+            req, name, "", op, body,
+        )?),
+        (&Method::GET, ["deletedkeys"]) => ok(list_deleted(req)?),
+        (&Method::GET, ["deletedkeys", name]) => ok(get_deleted(req, name)?),
+        (&Method::DELETE, ["deletedkeys", name]) => {
+            purge(req, name)?;
+            Ok(empty_response(StatusCode::NO_CONTENT))
+        }
+        (&Method::POST, ["deletedkeys", name, "recover"]) => ok(recover(req, name)?),
+        _ => Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "NotFound",
+            format!("{method} {path} is not an operation of this endpoint"),
+        )),
+    }
+}
+
+fn unix_of(iso: &Value) -> Option<i64> {
+    iso.as_str()
+        .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
+        .map(|t| t.timestamp())
+}
+
+pub(super) fn std_b64_to_url(v: &Value) -> String {
+    v.as_str()
+        .and_then(|s| crate::b64::decode(s).ok())
+        .map(|b| base64url(&b))
+        .unwrap_or_default()
+}
+
+fn attributes(out: &Value) -> Value {
+    let a = &out["Attributes"];
+    let mut attrs = json!({
+        "enabled": a["Enabled"],
+        "created": unix_of(&a["Created"]),
+        "updated": unix_of(&a["Updated"]),
+        "recoveryLevel": a["RecoveryLevel"],
+        "recoverableDays": a["RecoverableDays"],
+        "exportable": false,
+    });
+    if let Some(nbf) = unix_of(&a["NotBefore"]) {
+        attrs["nbf"] = json!(nbf);
+    }
+    if let Some(exp) = unix_of(&a["Expires"]) {
+        attrs["exp"] = json!(exp);
+    }
+    attrs
+}
+
+fn tags(out: &Value) -> Option<Value> {
+    out["Tags"]
+        .as_object()
+        .filter(|t| !t.is_empty())
+        .map(|t| Value::Object(t.clone()))
+}
+
+fn name_of(out: &Value) -> &str {
+    out["Name"].as_str().unwrap_or_default()
+}
+
+/// A KeyBundle from an engine key (CustomerKey.KeyVaultKey).
+fn key_bundle(req: &VaultRequest<'_>, out: &Value) -> Value {
+    let kid = req.kid(name_of(out), out["Version"].as_str());
+    let mut bundle = json!({
+        "key": {
+            "kid": kid,
+            "kty": out["Key"]["Kty"],
+            "key_ops": out["Key"]["KeyOps"],
+            "n": std_b64_to_url(&out["Key"]["N"]),
+            "e": std_b64_to_url(&out["Key"]["E"]),
+        },
+        "attributes": attributes(out),
+    });
+    if let Some(t) = tags(out) {
+        bundle["tags"] = t;
+    }
+    bundle
+}
+
+fn deleted_fields(req: &VaultRequest<'_>, out: &Value, into: &mut Value) {
+    into["recoveryId"] = json!(format!("{}/deletedkeys/{}", req.base, name_of(out)));
+    into["deletedDate"] = json!(unix_of(&out["DeletedDate"]));
+    into["scheduledPurgeDate"] = json!(unix_of(&out["ScheduledPurgeDate"]));
+}
+
+fn deleted_bundle(req: &VaultRequest<'_>, out: &Value) -> Value {
+    let mut bundle = key_bundle(req, out);
+    deleted_fields(req, out, &mut bundle);
+    bundle
+}
+
+fn key_item(req: &VaultRequest<'_>, out: &Value, with_version: bool) -> Value {
+    let version = with_version.then(|| out["Version"].as_str().unwrap_or_default());
+    let mut item = json!({"kid": req.kid(name_of(out), version), "attributes": attributes(out)});
+    if let Some(t) = tags(out) {
+        item["tags"] = t;
+    }
+    item
+}
+
+fn first(value: Value) -> Result<Value, ApiError> {
+    match value {
+        Value::Array(mut items) if !items.is_empty() => Ok(items.swap_remove(0)),
+        _ => Err(ApiError::from(crate::Error::internal(
+            "the engine returned no key",
+        ))),
+    }
+}
+
+/// One page of `items` with `maxresults` and `$skiptoken` (an offset), and the next page's link.
+fn page(req: &VaultRequest<'_>, path: &str, items: Vec<Value>) -> Result<Value, ApiError> {
+    let param = |name: &str| {
+        req.query
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    };
+    let size = match param("maxresults") {
+        None | Some("") => MAX_PAGE,
+        Some(v) => match v.parse::<usize>() {
+            Ok(n) if (1..=MAX_PAGE).contains(&n) => n,
+            _ => {
+                return Err(ApiError::bad_parameter(format!(
+                    "Parameter 'maxresults': must be a whole number from 1 to {MAX_PAGE}"
+                )))
+            }
+        },
+    };
+    let offset = match param("$skiptoken") {
+        None | Some("") => 0,
+        Some(v) => v.parse::<usize>().map_err(|_| {
+            ApiError::bad_parameter("Parameter '$skiptoken': is not a token this endpoint issued")
+        })?,
+    };
+    let end = offset.saturating_add(size).min(items.len());
+    let value: Vec<Value> = items
+        .get(offset.min(items.len())..end)
+        .unwrap_or_default()
+        .to_vec();
+    let next = (end < items.len()).then(|| {
+        format!(
+            "{}{path}?api-version={}&maxresults={size}&$skiptoken={end}",
+            req.base, req.api_version
+        )
+    });
+    // The spec types nextLink as a string: absent on the last page, never null.
+    let mut result = json!({ "value": value });
+    if let Some(next) = next {
+        result["nextLink"] = json!(next);
+    }
+    Ok(result)
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct AttributesIn {
+    enabled: Option<bool>,
+    nbf: Option<i64>,
+    exp: Option<i64>,
+    exportable: Option<bool>,
+}
+
+fn iso_time(field: &str, t: i64) -> Result<String, ApiError> {
+    if !(0..=MAX_UNIX_TIME).contains(&t) {
+        return Err(ApiError::bad_parameter(format!(
+            "Property '{field}': must be unix seconds between 1970 and 9999"
+        )));
+    }
+    Ok(crate::time::iso_from_unix(t))
+}
+
+fn put_attributes(
+    args: &mut Map<String, Value>,
+    attributes: &Option<AttributesIn>,
+    for_update: bool,
+) -> Result<(), ApiError> {
+    let Some(a) = attributes else { return Ok(()) };
+    if a.exportable == Some(true) {
+        return Err(ApiError::bad_parameter(
+            "Property 'attributes.exportable': keys of this vault are not exportable",
+        ));
+    }
+    if let Some(nbf) = a.nbf {
+        args.insert("NotBefore".into(), json!(iso_time("attributes.nbf", nbf)?));
+    }
+    if let Some(exp) = a.exp {
+        args.insert("Expires".into(), json!(iso_time("attributes.exp", exp)?));
+    }
+    match (a.enabled, for_update) {
+        (Some(e), true) => {
+            args.insert("Enable".into(), json!(e));
+        }
+        (Some(false), false) => {
+            args.insert("Disable".into(), json!(true));
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+fn put_tags(args: &mut Map<String, Value>, tags: Option<BTreeMap<String, String>>) {
+    if let Some(t) = tags {
+        args.insert("Tag".into(), json!(t));
+    }
+}
+
+#[derive(Deserialize)]
+struct CreateKeyIn {
+    kty: String,
+    key_size: Option<i64>,
+    key_ops: Option<Vec<String>>,
+    attributes: Option<AttributesIn>,
+    tags: Option<BTreeMap<String, String>>,
+    public_exponent: Option<i64>,
+    crv: Option<String>,
+}
+
+fn create(req: &VaultRequest<'_>, name: &str, body: &[u8]) -> Result<Value, ApiError> {
+    let input: CreateKeyIn = parse_json(body)?;
+    let mut args = Map::new();
+    args.insert("Name".into(), json!(name));
+    match input.kty.as_str() {
+        "RSA" => {}
+        "RSA-HSM" => {
+            args.insert("Destination".into(), json!("HSM"));
+        }
+        other => {
+            return Err(ApiError::bad_parameter(format!(
+                "Property 'kty': '{}' is not supported by this vault; RSA and RSA-HSM are",
+                other.chars().take(16).collect::<String>()
+            )))
+        }
+    }
+    args.insert("KeyType".into(), json!(input.kty));
+    if input.crv.is_some() {
+        return Err(ApiError::bad_parameter(
+            "Property 'crv': applies to EC keys only",
+        ));
+    }
+    if input.public_exponent.is_some_and(|e| e != 65537) {
+        return Err(ApiError::bad_parameter(
+            "Property 'public_exponent': only 65537 is supported",
+        ));
+    }
+    if let Some(size) = input.key_size {
+        args.insert("Size".into(), json!(size));
+    }
+    if let Some(ops) = input.key_ops {
+        args.insert("KeyOps".into(), json!(ops));
+    }
+    put_attributes(&mut args, &input.attributes, false)?;
+    put_tags(&mut args, input.tags);
+    let out = req.call("Add-KeyVaultKey", args)?;
+    Ok(key_bundle(req, &out))
+}
+
+fn get(req: &VaultRequest<'_>, name: &str, version: Option<&str>) -> Result<Value, ApiError> {
+    let mut args = Map::new();
+    args.insert("Name".into(), json!(name));
+    if let Some(v) = version.filter(|v| !v.is_empty()) {
+        args.insert("Version".into(), json!(v));
+    }
+    Ok(key_bundle(req, &first(req.call("Get-KeyVaultKey", args)?)?))
+}
+
+#[derive(Deserialize)]
+struct UpdateKeyIn {
+    key_ops: Option<Vec<String>>,
+    attributes: Option<AttributesIn>,
+    tags: Option<BTreeMap<String, String>>,
+}
+
+fn update(
+    req: &VaultRequest<'_>,
+    name: &str,
+    version: Option<&str>,
+    body: &[u8],
+) -> Result<Value, ApiError> {
+    let input: UpdateKeyIn = parse_json(body)?;
+    let mut args = Map::new();
+    args.insert("Name".into(), json!(name));
+    args.insert("PassThru".into(), json!(true));
+    if let Some(v) = version.filter(|v| !v.is_empty()) {
+        args.insert("Version".into(), json!(v));
+    }
+    if let Some(ops) = input.key_ops {
+        args.insert("KeyOps".into(), json!(ops));
+    }
+    put_attributes(&mut args, &input.attributes, true)?;
+    put_tags(&mut args, input.tags);
+    Ok(key_bundle(req, &req.call("Update-KeyVaultKey", args)?))
+}
+
+fn list_versions(req: &VaultRequest<'_>, name: &str) -> Result<Value, ApiError> {
+    let mut args = Map::new();
+    args.insert("Name".into(), json!(name));
+    args.insert("IncludeVersions".into(), json!(true));
+    let versions = req.call("Get-KeyVaultKey", args)?;
+    let items = versions
+        .as_array()
+        .map(|v| v.iter().map(|k| key_item(req, k, true)).collect())
+        .unwrap_or_default();
+    page(req, &format!("/keys/{name}/versions"), items)
+}
+
+fn list_keys(req: &VaultRequest<'_>) -> Result<Value, ApiError> {
+    let keys = req.call("Get-KeyVaultKey", Map::new())?;
+    let items = keys
+        .as_array()
+        .map(|v| v.iter().map(|k| key_item(req, k, false)).collect())
+        .unwrap_or_default();
+    page(req, "/keys", items)
+}
+
+fn delete(req: &VaultRequest<'_>, name: &str) -> Result<Value, ApiError> {
+    let mut args = Map::new();
+    args.insert("Name".into(), json!(name));
+    args.insert("PassThru".into(), json!(true));
+    Ok(deleted_bundle(req, &req.call("Remove-KeyVaultKey", args)?))
+}
+
+fn get_deleted(req: &VaultRequest<'_>, name: &str) -> Result<Value, ApiError> {
+    let mut args = Map::new();
+    args.insert("Name".into(), json!(name));
+    args.insert("InRemovedState".into(), json!(true));
+    Ok(deleted_bundle(
+        req,
+        &first(req.call("Get-KeyVaultKey", args)?)?,
+    ))
+}
+
+fn list_deleted(req: &VaultRequest<'_>) -> Result<Value, ApiError> {
+    let mut args = Map::new();
+    args.insert("InRemovedState".into(), json!(true));
+    let keys = req.call("Get-KeyVaultKey", args)?;
+    let items = keys
+        .as_array()
+        .map(|v| {
+            v.iter()
+                .map(|k| {
+                    let mut item = key_item(req, k, false);
+                    deleted_fields(req, k, &mut item);
+                    item
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    page(req, "/deletedkeys", items)
+}
+
+fn purge(req: &VaultRequest<'_>, name: &str) -> Result<(), ApiError> {
+    let mut args = Map::new();
+    args.insert("Name".into(), json!(name));
+    args.insert("InRemovedState".into(), json!(true));
+    req.call("Remove-KeyVaultKey", args).map(|_| ())
+}
+
+fn recover(req: &VaultRequest<'_>, name: &str) -> Result<Value, ApiError> {
+    let mut args = Map::new();
+    args.insert("Name".into(), json!(name));
+    Ok(key_bundle(req, &req.call("Undo-KeyVaultKeyRemoval", args)?))
+}
+
+/// A rotation: a new version with the newest version's type, size and operations.
+fn rotate(req: &VaultRequest<'_>, name: &str) -> Result<Value, ApiError> {
+    let mut get_args = Map::new();
+    get_args.insert("Name".into(), json!(name));
+    let latest = first(req.call("Get-KeyVaultKey", get_args)?)?;
+    let mut args = Map::new();
+    args.insert("Name".into(), json!(name));
+    args.insert("KeyType".into(), latest["KeyType"].clone());
+    if latest["KeyType"] == "RSA-HSM" {
+        args.insert("Destination".into(), json!("HSM"));
+    }
+    args.insert("Size".into(), latest["KeySize"].clone());
+    args.insert("KeyOps".into(), latest["Key"]["KeyOps"].clone());
+    Ok(key_bundle(req, &req.call("Add-KeyVaultKey", args)?))
+}
+
+/// A private scratch file in the store's `serve/` folder, removed when dropped: backup and
+/// restore are file operations in the engine, and the blob passes through here.
+struct ScratchFile(std::path::PathBuf);
+
+impl ScratchFile {
+    fn new(req: &VaultRequest<'_>) -> Result<ScratchFile, ApiError> {
+        let dir = req.session.store().dir().join("serve").join("scratch");
+        crate::store::create_private_dir(&dir).map_err(ApiError::from)?;
+        let id = crate::crypto::new_version_id().map_err(ApiError::from)?;
+        Ok(ScratchFile(dir.join(format!("{id}.keybackup"))))
+    }
+    fn path(&self) -> String {
+        self.0.display().to_string()
+    }
+}
+
+impl Drop for ScratchFile {
+    fn drop(&mut self) {
+        // An imported private key passes through here: overwrite it before unlinking.
+        if let Ok(len) = std::fs::metadata(&self.0).map(|m| m.len()) {
+            let _ = std::fs::write(&self.0, vec![0u8; len as usize]);
+        }
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+fn backup(req: &VaultRequest<'_>, name: &str) -> Result<Value, ApiError> {
+    let mut args = Map::new();
+    args.insert("Name".into(), json!(name));
+    // Into the store's backups folder (the engine refuses files inside the store elsewhere);
+    // the blob is read back, answered, and the file removed.
+    let out = req.call("Backup-KeyVaultKey", args)?;
+    let file = std::path::PathBuf::from(out["OutputFile"].as_str().unwrap_or_default());
+    let blob = std::fs::read(&file);
+    let _ = std::fs::remove_file(&file);
+    let blob = blob.map_err(|e| {
+        ApiError::from(crate::Error::io(
+            format!("the backup could not be read back: {e}"),
+            "",
+        ))
+    })?;
+    Ok(json!({ "value": base64url(&blob) }))
+}
+
+#[derive(Deserialize)]
+struct RestoreIn {
+    value: String,
+}
+
+fn restore(req: &VaultRequest<'_>, body: &[u8]) -> Result<Value, ApiError> {
+    let input: RestoreIn = parse_json(body)?;
+    let blob = from_base64url("value", &input.value)?;
+    let scratch = ScratchFile::new(req)?;
+    crate::store::write_private_file(&scratch.0, &blob, false).map_err(ApiError::from)?;
+    let mut args = Map::new();
+    args.insert("InputFile".into(), json!(scratch.path()));
+    Ok(key_bundle(req, &req.call("Restore-KeyVaultKey", args)?))
+}
+
+/// An RSA private JSON Web Key; every private field wiped when dropped.
+#[derive(Deserialize)]
+struct JsonWebKeyIn {
+    kty: String,
+    key_ops: Option<Vec<String>>,
+    n: Option<String>,
+    e: Option<String>,
+    d: Option<Zeroizing<String>>,
+    p: Option<Zeroizing<String>>,
+    q: Option<Zeroizing<String>>,
+    dp: Option<Zeroizing<String>>,
+    dq: Option<Zeroizing<String>>,
+    qi: Option<Zeroizing<String>>,
+}
+
+#[derive(Deserialize)]
+struct ImportKeyIn {
+    key: JsonWebKeyIn,
+    /// The spec spells it with a capital H.
+    #[serde(rename = "Hsm")]
+    hsm: Option<bool>,
+    attributes: Option<AttributesIn>,
+    tags: Option<BTreeMap<String, String>>,
+}
+
+/// Import (bring your own key) of an RSA JSON Web Key: its fields become a PKCS#8 file in the
+/// store's private scratch folder, imported by Add-KeyVaultKey -KeyFilePath (the keys/import
+/// permission, a new version when the name exists), then overwritten and removed.
+fn import(req: &VaultRequest<'_>, name: &str, body: &[u8]) -> Result<Value, ApiError> {
+    let input: ImportKeyIn = parse_json(body)?;
+    let jwk = &input.key;
+    if !matches!(jwk.kty.as_str(), "RSA" | "RSA-HSM") {
+        return Err(ApiError::bad_parameter(
+            "Property 'key.kty': only RSA keys can be imported into this vault",
+        ));
+    }
+    let field = |label: &str, value: Option<&str>| -> Result<Zeroizing<Vec<u8>>, ApiError> {
+        let text = value.ok_or_else(|| {
+            ApiError::bad_parameter(format!(
+                "Property 'key.{label}': is required to import an RSA private key"
+            ))
+        })?;
+        Ok(Zeroizing::new(from_base64url(
+            &format!("key.{label}"),
+            text,
+        )?))
+    };
+    fn secret(v: &Option<Zeroizing<String>>) -> Option<&str> {
+        v.as_ref().map(|s| s.as_str())
+    }
+    let (n, e) = (field("n", jwk.n.as_deref())?, field("e", jwk.e.as_deref())?);
+    let (d, p, q) = (
+        field("d", secret(&jwk.d))?,
+        field("p", secret(&jwk.p))?,
+        field("q", secret(&jwk.q))?,
+    );
+    let (dp, dq, qi) = (
+        field("dp", secret(&jwk.dp))?,
+        field("dq", secret(&jwk.dq))?,
+        field("qi", secret(&jwk.qi))?,
+    );
+    let pkcs8 = crate::crypto::der::rsa_private_pkcs8(&crate::crypto::der::RsaPrivateComponents {
+        n: &n,
+        e: &e,
+        d: &d,
+        p: &p,
+        q: &q,
+        dp: &dp,
+        dq: &dq,
+        qi: &qi,
+    });
+    let scratch = ScratchFile::new(req)?;
+    crate::store::write_private_file(&scratch.0, pkcs8.expose(), false).map_err(ApiError::from)?;
+    drop(pkcs8);
+    let mut args = Map::new();
+    args.insert("Name".into(), json!(name));
+    args.insert("KeyFilePath".into(), json!(scratch.path()));
+    if input.hsm.unwrap_or(false) || jwk.kty == "RSA-HSM" {
+        args.insert("Destination".into(), json!("HSM"));
+    }
+    if let Some(ops) = &jwk.key_ops {
+        args.insert("KeyOps".into(), json!(ops));
+    }
+    put_attributes(&mut args, &input.attributes, false)?;
+    put_tags(&mut args, input.tags);
+    Ok(key_bundle(req, &req.call("Add-KeyVaultKey", args)?))
+}

@@ -1,0 +1,77 @@
+//! SQL for the directory: service principals and their hashed client secrets.
+
+use super::Tx;
+use crate::error::Result;
+use rusqlite::{params, OptionalExtension, Row};
+
+#[derive(Debug, Clone)]
+pub struct ServicePrincipalRow {
+    pub application_id: String,
+    pub display_name: String,
+    pub secret_salt: Vec<u8>,
+    pub secret_hash: Vec<u8>,
+    pub secret_iterations: i64,
+    pub secret_start: i64,
+    pub secret_end: i64,
+    pub created: i64,
+}
+
+const COLUMNS: &str = "application_id, display_name, secret_salt, secret_hash, secret_iterations, secret_start, secret_end, created";
+
+fn from_row(r: &Row<'_>) -> rusqlite::Result<ServicePrincipalRow> {
+    Ok(ServicePrincipalRow {
+        application_id: r.get(0)?,
+        display_name: r.get(1)?,
+        secret_salt: r.get(2)?,
+        secret_hash: r.get(3)?,
+        secret_iterations: r.get(4)?,
+        secret_start: r.get(5)?,
+        secret_end: r.get(6)?,
+        created: r.get(7)?,
+    })
+}
+
+pub fn insert_service_principal(tx: &Tx<'_>, sp: &ServicePrincipalRow) -> Result<()> {
+    tx.prepare_cached(&format!(
+        "INSERT INTO service_principals ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+    ))?
+    .execute(params![
+        sp.application_id,
+        sp.display_name,
+        sp.secret_salt,
+        sp.secret_hash,
+        sp.secret_iterations,
+        sp.secret_start,
+        sp.secret_end,
+        sp.created
+    ])?;
+    Ok(())
+}
+
+pub fn get_service_principal(
+    tx: &Tx<'_>,
+    application_id: &str,
+) -> Result<Option<ServicePrincipalRow>> {
+    Ok(tx
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM service_principals WHERE application_id = ?1"
+        ))?
+        .query_row([application_id], from_row)
+        .optional()?)
+}
+
+pub fn list_service_principals(tx: &Tx<'_>) -> Result<Vec<ServicePrincipalRow>> {
+    let mut stmt = tx.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM service_principals ORDER BY display_name, application_id"
+    ))?;
+    let rows = stmt.query_map([], from_row)?;
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+/// Whether a row went.
+pub fn delete_service_principal(tx: &Tx<'_>, application_id: &str) -> Result<bool> {
+    Ok(tx
+        .prepare_cached("DELETE FROM service_principals WHERE application_id = ?1")?
+        .execute([application_id])?
+        > 0)
+}
