@@ -130,7 +130,7 @@ impl Registry {
             session.time_shift(),
             op.name,
         );
-        let result = validate(op, arguments).and_then(|args| op.run(&ctx, args));
+        let result = validate(op, arguments).and_then(|args| op.run(&ctx, &args));
         if let Err(e) = &result {
             ctx.audit_failure(&audit_target(arguments, e), e);
         }

@@ -572,7 +572,8 @@ fn every_registered_parameter_reaches_its_operation() {
                 };
                 args.insert(p.name.to_string(), value);
             }
-            let validated = customer_key::operations::validate(op, &Value::Object(args.clone()));
+            let given = Value::Object(args.clone());
+            let validated = customer_key::operations::validate(op, &given);
             assert!(validated.is_ok(), "{} {set:?}: {validated:?}", op.name);
             let expected = PLACEHOLDER_OUTCOMES
                 .iter()

@@ -67,7 +67,7 @@ fn every_parameter_set_decodes_into_its_operations_struct() {
                     );
                     continue;
                 };
-                op.decode_only(Value::Object(valid))
+                op.decode_only(Value::Object(valid.into_map()))
                     .unwrap_or_else(|e| panic!("{} set {set:?} ({args}): {}", op.name, e.message));
                 checked += 1;
             }

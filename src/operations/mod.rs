@@ -7,7 +7,7 @@
 use crate::error::{Error, Result};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 #[macro_use]
 pub mod arguments;
@@ -17,7 +17,7 @@ mod validate;
 pub use crate::identity::Principal;
 pub use arguments::{kinds, Arguments, Fits};
 pub use context::Context;
-pub use validate::validate;
+pub use validate::{validate, Validated};
 
 /// The PowerShell type of a parameter, which fixes its JSON type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -171,7 +171,7 @@ pub struct Example {
 
 /// Runs the operation on validated arguments and returns its result as JSON text: the result
 /// is serialized once, straight to the text the caller receives.
-type Handler = Box<dyn Fn(&Context<'_>, Value) -> Result<String> + Send + Sync>;
+type Handler = Box<dyn Fn(&Context<'_>, &Value) -> Result<String> + Send + Sync>;
 
 /// One operation: everything ck_describe, the CLI and the generated cmdlet say of it, and its
 /// handler. Declared once, in its domain's `operations.rs`.
@@ -196,15 +196,17 @@ pub struct Operation {
     /// PowerShell's `-Wait` for an operation that starts background work.
     pub wait: Option<WaitFor>,
     handler: Handler,
-    decode: fn(Value) -> Result<()>,
+    decode: fn(&Value) -> Result<()>,
+    /// The parameter sets as bit masks over `params`, computed on the first call.
+    set_masks: std::sync::OnceLock<Option<validate::SetMasks>>,
 }
 
-fn decode_arguments<A: DeserializeOwned>(args: Value) -> Result<A> {
+fn decode_arguments<A: DeserializeOwned>(args: &Value) -> Result<A> {
     // Validation already checked every value's form against the parameters this same
     // declaration produced, and `Fits` ties each field's type to its parameter's, so a failure
     // here is a declaration bug. serde's message is not passed on: it can quote the value,
     // and the value may be a secret.
-    serde_json::from_value(args).map_err(|_| {
+    A::deserialize(args).map_err(|_| {
         Error::internal("the arguments passed validation but do not decode into the operation's argument struct")
     })
 }
@@ -241,6 +243,7 @@ impl Operation {
                     .map_err(|e| Error::internal(format!("result encoding: {e}")))
             }),
             decode: |args| decode_arguments::<A>(args).map(|_| ()),
+            set_masks: std::sync::OnceLock::new(),
         }
     }
     pub fn synopsis(mut self, text: &'static str) -> Self {
@@ -317,6 +320,13 @@ impl Operation {
         )
     }
 
+    /// The parameter sets as bit masks (None when the operation has more than 64 parameters).
+    pub(crate) fn set_masks(&self) -> Option<&validate::SetMasks> {
+        self.set_masks
+            .get_or_init(|| validate::SetMasks::of(self))
+            .as_ref()
+    }
+
     /// The operation's parameter sets, in the order their parameters name them.
     pub fn parameter_sets(&self) -> Vec<&'static str> {
         let mut sets = Vec::new();
@@ -329,14 +339,14 @@ impl Operation {
     }
 
     /// Runs the handler on arguments that passed [`validate`]; the result as JSON text.
-    pub fn run(&self, ctx: &Context<'_>, args: Map<String, Value>) -> Result<String> {
-        (self.handler)(ctx, Value::Object(args))
+    pub fn run(&self, ctx: &Context<'_>, args: &Validated<'_>) -> Result<String> {
+        (self.handler)(ctx, args.value())
     }
 
     /// Decodes arguments into the operation's struct without running it (the registry's
     /// self-test: every parameter set's arguments fit the struct).
     pub fn decode_only(&self, args: Value) -> Result<()> {
-        (self.decode)(args)
+        (self.decode)(&args)
     }
 
     pub fn describe(&self) -> Value {

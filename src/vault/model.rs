@@ -168,8 +168,20 @@ pub fn vault_uri(name: &str) -> String {
     format!("https://{}.vault.azure.net/", name.to_ascii_lowercase())
 }
 
+/// Built by hand rather than by `format!`: every cryptographic call answers with its key id.
 pub fn key_id(vault: &str, name: &str, version: &str) -> String {
-    format!("{}keys/{name}/{version}", vault_uri(vault))
+    const HEAD: &str = "https://";
+    const DOMAIN: &str = ".vault.azure.net/keys/";
+    let mut id = String::with_capacity(
+        HEAD.len() + vault.len() + DOMAIN.len() + name.len() + 1 + version.len(),
+    );
+    id.push_str(HEAD);
+    id.extend(vault.chars().map(|c| c.to_ascii_lowercase()));
+    id.push_str(DOMAIN);
+    id.push_str(name);
+    id.push('/');
+    id.push_str(version);
+    id
 }
 
 #[derive(Serialize)]
