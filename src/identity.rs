@@ -1,5 +1,21 @@
 //! Who acts: the identity every call, access check and audit row names.
 
+/// The Microsoft 365 services that use customer keys, by the application id their access
+/// policies name, with the workload name their key references are recorded under.
+pub const WORKLOAD_SERVICE_PRINCIPALS: &[(&str, &str)] = &[
+    ("00000002-0000-0ff1-ce00-000000000000", "Exchange"),
+    ("00000003-0000-0ff1-ce00-000000000000", "SharePoint"),
+    ("00000012-0000-0000-c000-000000000000", "AIP"),
+];
+
+/// The workload a service principal's application id is, if it is one.
+pub fn workload_of(application_id: &str) -> Option<&'static str> {
+    WORKLOAD_SERVICE_PRINCIPALS
+        .iter()
+        .find(|(id, _)| id.eq_ignore_ascii_case(application_id))
+        .map(|(_, workload)| *workload)
+}
+
 /// Who a call acts as. Access policies are matched against it the way Key Vault matches them:
 /// a user by user principal name or object id, a service principal by application id.
 #[derive(Debug, Clone, PartialEq, Eq)]

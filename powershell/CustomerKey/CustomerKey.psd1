@@ -29,6 +29,7 @@
         'Restore-CkKeyVaultKey',
         'Invoke-CkKeyVaultKeyOperation',
         'Get-CkKeyVaultKeyUsage',
+        'Get-CkKeyVaultChangeImpact',
         'Set-CkKeyVault',
         'Invoke-CkKeyVaultKeySignature',
         'Get-CkAipServiceKeys',

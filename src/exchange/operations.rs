@@ -82,16 +82,17 @@ pub fn operations() -> Vec<Operation> {
             .example("Get-CkDataEncryptionPolicy -Identity (Get-CkMailboxStatistics ada@contoso.com).DataEncryptionPolicyID", "Finds the policy of a mailbox."),
         Operation::new("Set-DataEncryptionPolicy", AREA, policies::set_policy)
             .synopsis("Refreshes, changes, re-keys or purges a data encryption policy.")
-            .description("-Refresh (after a key roll) wraps a new policy key under the keys' newest enabled versions, a new revision with a new DataEncryptionPolicyID; a background job rewraps each mailbox's content key. -Name/-Description/-Enabled change settings. -AzureKeyIDs with -Replace moves the policy to other keys. -PermanentDataPurgeRequested destroys the policy and its mailboxes' content for good, only once the service principal has lost wrapKey and unwrapKey on both vaults. Asks for confirmation (ConfirmImpact High) unless -Force (purge) or -Confirm:$false is given.")
+            .description("-Refresh (after a key roll) wraps a new policy key under the keys' newest enabled versions, a new revision with a new DataEncryptionPolicyID; a background job rewraps each mailbox's content key. -Name/-Description/-Enabled change settings. -AzureKeyIDs with -Replace moves the policy to other keys. -PermanentDataPurgeRequested destroys the policy and its mailboxes' content for good, only once the service principal has lost wrapKey and unwrapKey on both vaults. The purge asks for confirmation, a question of its own, unless -Force is given; -WhatIf shows every change without making it.")
             .output("CustomerKey.DataEncryptionPolicy")
             .default_set(SET_SETTINGS)
-            // High for the purge's sake: one cmdlet has one ConfirmImpact, and the purge cannot
-            // be undone, so the other sets ask too unless -Confirm:$false is given.
-            .changes(Impact::High, "Data encryption policy '{Identity}'", "Change data encryption policy")
+            // Medium, so that -Refresh in a script does not stop at a prompt; the purge, which
+            // cannot be undone, asks its own question (ShouldContinue) unless -Force is given.
+            .changes(Impact::Medium, "Data encryption policy '{Identity}'", "Change data encryption policy")
             .action_when("Refresh", "Wrap a new policy key under the newest key versions")
             .action_when("Replace", "Replace the policy's keys")
             .action_when("PermanentDataPurgeRequested", "Permanently purge the policy and its mailboxes' data (cannot be undone)")
-            .example("Set-CkDataEncryptionPolicy -Identity 'EXO-DEP-1' -Refresh -Confirm:$false", "After Add-CkKeyVaultKey rolled a key: re-wraps under the new version.")
+            .continue_when("PermanentDataPurgeRequested", "Purge every mailbox's data under data encryption policy '{Identity}' for good? This cannot be undone.")
+            .example("Set-CkDataEncryptionPolicy -Identity 'EXO-DEP-1' -Refresh", "After Add-CkKeyVaultKey rolled a key: re-wraps under the new version.")
             .example("Set-CkDataEncryptionPolicy -Identity 'EXO-DEP-1' -PermanentDataPurgeRequested -PermanentDataPurgeReason 'Leaving the service' -PermanentDataPurgeContact 'ciso@contoso.com' -Force", "Purges the policy's data (parameter set PermanentDataPurge)."),
     ]
 }

@@ -162,6 +162,40 @@ pub struct WaitFor {
     pub status: &'static str,
 }
 
+/// A read-only call the cmdlet makes before ShouldProcess, so that -WhatIf and the prompt say
+/// what still needs what the change takes away: `operation` gets those of `parameters` that
+/// were given, and its `Impact` property, when `InUse`, is added to the ShouldProcess action.
+/// With `when_false`, only when that boolean parameter was given as `$false` (a disable).
+#[derive(Debug, Clone)]
+pub struct ImpactPreview {
+    pub operation: &'static str,
+    pub parameters: &'static [&'static str],
+    pub when_false: Option<&'static str>,
+}
+
+impl ImpactPreview {
+    pub fn of(operation: &'static str, parameters: &'static [&'static str]) -> Self {
+        ImpactPreview {
+            operation,
+            parameters,
+            when_false: None,
+        }
+    }
+    pub fn when_false(mut self, parameter: &'static str) -> Self {
+        self.when_false = Some(parameter);
+        self
+    }
+}
+
+/// A question asked with ShouldContinue, after ShouldProcess, when `parameter` (a switch) is
+/// given, unless -Force is: for what cannot be undone in a cmdlet whose other uses need no
+/// prompt. `{Param}` placeholders name the operation's parameters.
+#[derive(Debug, Clone)]
+pub struct ContinueWhen {
+    pub parameter: &'static str,
+    pub query: &'static str,
+}
+
 /// A help example: the code an admin types and what it does.
 #[derive(Debug, Clone)]
 pub struct Example {
@@ -195,6 +229,8 @@ pub struct Operation {
     pub params: Vec<Param>,
     /// PowerShell's `-Wait` for an operation that starts background work.
     pub wait: Option<WaitFor>,
+    pub impact_preview: Option<ImpactPreview>,
+    pub continue_when: Option<ContinueWhen>,
     handler: Handler,
     decode: fn(&Value) -> Result<()>,
     /// The parameter sets as bit masks over `params`, computed on the first call.
@@ -236,6 +272,8 @@ impl Operation {
             examples: Vec::new(),
             params: A::parameters(),
             wait: None,
+            impact_preview: None,
+            continue_when: None,
             handler: Box::new(move |ctx, args| {
                 let typed: A = decode_arguments(args)?;
                 let result = handler(ctx, typed)?;
@@ -290,6 +328,17 @@ impl Operation {
     /// Gives the cmdlet a `-Wait` switch (see [`WaitFor`]).
     pub fn wait_for(mut self, wait: WaitFor) -> Self {
         self.wait = Some(wait);
+        self
+    }
+    /// Makes the cmdlet preview the change's impact before ShouldProcess (see [`ImpactPreview`]).
+    pub fn preview_impact(mut self, preview: ImpactPreview) -> Self {
+        self.impact_preview = Some(preview);
+        self
+    }
+    /// Makes the cmdlet ask `query` when `parameter` is given, unless -Force is (see
+    /// [`ContinueWhen`]).
+    pub fn continue_when(mut self, parameter: &'static str, query: &'static str) -> Self {
+        self.continue_when = Some(ContinueWhen { parameter, query });
         self
     }
     pub fn example(mut self, code: &'static str, remarks: &'static str) -> Self {
@@ -392,16 +441,46 @@ impl Operation {
                 "Action": sp.action,
                 "ActionWhen": sp.action_when.iter().map(|(p, a)| json!({"Parameter": p, "Action": a})).collect::<Vec<_>>(),
             })),
-            "PowerShell": self.wait.as_ref().map(|w| json!({
-                "Wait": {
+            "PowerShell": self.power_shell_extension(),
+        })
+    }
+
+    /// What the cmdlet does in PowerShell around the native call, or null.
+    fn power_shell_extension(&self) -> Value {
+        let mut extension = serde_json::Map::new();
+        if let Some(w) = &self.wait {
+            extension.insert(
+                "Wait".into(),
+                json!({
                     "Poll": w.poll,
                     "Activity": w.activity,
                     "StateProperty": w.state_property,
                     "DoneStates": w.done_states,
                     "PercentProperty": w.percent_property,
                     "Status": w.status,
-                }
-            })),
-        })
+                }),
+            );
+        }
+        if let Some(p) = &self.impact_preview {
+            extension.insert(
+                "ImpactPreview".into(),
+                json!({
+                    "Operation": p.operation,
+                    "Parameters": p.parameters,
+                    "WhenFalse": p.when_false,
+                }),
+            );
+        }
+        if let Some(c) = &self.continue_when {
+            extension.insert(
+                "ContinueWhen".into(),
+                json!({"Parameter": c.parameter, "Query": c.query}),
+            );
+        }
+        if extension.is_empty() {
+            Value::Null
+        } else {
+            Value::Object(extension)
+        }
     }
 }

@@ -4,6 +4,7 @@
 
 pub mod backup;
 pub mod boundary;
+pub mod impact;
 pub mod key_operations;
 pub mod keys;
 pub mod local;

@@ -1,8 +1,8 @@
 //! The vault domain's operations: each declared once, with its presentation (help, examples,
 //! ShouldProcess wording), next to the handlers in this folder.
 
-use super::{backup, key_operations, keys, reachability, signatures, usage};
-use crate::operations::{Impact, Operation};
+use super::{backup, impact, key_operations, keys, reachability, signatures, usage};
+use crate::operations::{Impact, ImpactPreview, Operation};
 
 pub(crate) const AREA: &str = "KeyVault";
 pub(crate) const VAULT_NAME_HELP: &str = "Name of the key vault";
@@ -28,6 +28,8 @@ pub(crate) const BY_OBJECT_ID: &str = "ByObjectId";
 pub(crate) const BY_SPN: &str = "ByServicePrincipalName";
 
 const KEY_TARGET: &str = "Key '{Name}' in vault '{VaultName}'";
+/// Get-KeyVaultChangeImpact, called by the cmdlets that take away what policies may need.
+const CHANGE_IMPACT: &str = "Get-KeyVaultChangeImpact";
 const VAULT_TARGET: &str = "Vault '{VaultName}'";
 
 pub fn operations() -> Vec<Operation> {
@@ -50,6 +52,7 @@ pub fn operations() -> Vec<Operation> {
             .description("Deletes a vault with its keys. With soft delete on, the vault can be recovered with Undo-CkKeyVaultRemoval until its retention ends. With -InRemovedState, purges a deleted vault for good. Asks for confirmation (ConfirmImpact High) unless -Force is given; -WhatIf is honoured even with -Force. The engine refuses to remove a vault whose key a data encryption policy uses unless -Force is given.")
             .changes(Impact::High, VAULT_TARGET, "Remove key vault with all its keys")
             .action_when("InRemovedState", "Purge deleted key vault (cannot be undone)")
+            .preview_impact(ImpactPreview::of(CHANGE_IMPACT, &["VaultName"]))
             .example("Remove-CkKeyVault -VaultName 'contoso-ck-test'", "Deletes the vault after confirmation.")
             .example("Remove-CkKeyVault -VaultName 'contoso-ck-test' -InRemovedState -Force", "Purges the deleted vault without asking."),
         Operation::new("Undo-KeyVaultRemoval", AREA, super::undo_key_vault_removal)
@@ -73,6 +76,7 @@ pub fn operations() -> Vec<Operation> {
             .output("CustomerKey.KeyVault")
             .default_set(BY_UPN)
             .changes(Impact::High, VAULT_TARGET, "Remove the access policy of '{UserPrincipalName}{ObjectId}{ServicePrincipalName}'")
+            .preview_impact(ImpactPreview::of(CHANGE_IMPACT, &["VaultName", "UserPrincipalName", "ObjectId", "ServicePrincipalName"]))
             .example("Remove-CkKeyVaultAccessPolicy -VaultName 'contoso-ck-weu' -UserPrincipalName 'old-admin@contoso.onmicrosoft.com'", "Removes a former admin's permissions after confirmation.")
             .example("Remove-CkKeyVaultAccessPolicy -VaultName 'contoso-ck-weu' -ObjectId '6f1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d' -PassThru", "Removes the permissions of a principal given by its object id and shows the vault (parameter set ByObjectId).")
             .example("Remove-CkKeyVaultAccessPolicy -VaultName 'contoso-ck-test' -ServicePrincipalName '00000002-0000-0ff1-ce00-000000000000'", "Stops Exchange Online from using the keys of a test vault (parameter set ByServicePrincipalName)."),
@@ -102,6 +106,7 @@ pub fn operations() -> Vec<Operation> {
             .output("CustomerKey.KeyVaultKey")
             .changes(Impact::Medium, KEY_TARGET, "Update key attributes")
             .action_when("Version", "Update the attributes of version '{Version}'")
+            .preview_impact(ImpactPreview::of(CHANGE_IMPACT, &["VaultName", "Name", "Version"]).when_false("Enable"))
             .example("Update-CkKeyVaultKey -VaultName 'contoso-ck-weu' -Name 'exo-dep-key' -Expires (Get-Date).AddYears(2) -PassThru", "Sets a new expiry on the newest version and shows the key."),
         Operation::new("Remove-KeyVaultKey", AREA, keys::remove_key)
             .synopsis("Deletes a key with all its versions (soft delete when enabled), or purges a deleted key.")
@@ -109,6 +114,7 @@ pub fn operations() -> Vec<Operation> {
             .output("CustomerKey.DeletedKeyVaultKey")
             .changes(Impact::High, KEY_TARGET, "Remove key with all its versions")
             .action_when("InRemovedState", "Purge deleted key (cannot be undone)")
+            .preview_impact(ImpactPreview::of(CHANGE_IMPACT, &["VaultName", "Name"]))
             .example("Remove-CkKeyVaultKey -VaultName 'contoso-ck-test' -Name 'old-key' -PassThru", "Soft-deletes the key after confirmation and shows its scheduled purge date.")
             .example("Remove-CkKeyVaultKey -VaultName 'contoso-ck-test' -Name 'old-key' -InRemovedState -Force", "Purges the deleted key without asking."),
         Operation::new("Undo-KeyVaultKeyRemoval", AREA, keys::undo_key_removal)
@@ -143,6 +149,12 @@ pub fn operations() -> Vec<Operation> {
             .description("For each version of a key (or of every key of the vault): the policies of each workload that need it, how many of their items still do (Exchange: mailboxes not yet moved to a policy's newest revision), InUse, SafeToDisable, and Impact, what disabling, deleting or purging the version would make unreadable (\"3 policies, 5,000 mailboxes\"). Nothing is ever deleted: after a roll and a refresh the old versions show as unused once the last mailbox moved.")
             .output("CustomerKey.KeyVaultKeyUsage")
             .example("Get-CkKeyVaultKeyUsage -VaultName 'contoso-ck-weu' -Name 'exo-dep-key' | Format-Table Version, InUse, SafeToDisable, Impact", "Shows which versions of the key may be disabled after a roll."),
+        Operation::new(CHANGE_IMPACT, AREA, impact::get_change_impact)
+            .synopsis("Says which policies, and how many mailboxes, still need what a change would take away.")
+            .description("A project extension, and the read-only call that -WhatIf and the confirmation prompt of Remove-CkKeyVaultKey, Remove-CkKeyVault, Update-CkKeyVaultKey -Enable $false and Remove-CkKeyVaultAccessPolicy make first. With -Name (and -Version), for that key (version); with -ServicePrincipalName or -ObjectId, for the vault's keys that the principal's workload (Exchange, SharePoint, AIP) uses; with -VaultName alone, for every key of the vault. Impact reads like \"3 policies, 5,000 mailboxes\", or \"nothing\". The vault's owner, or anyone with the get key permission, may ask. Nothing is changed.")
+            .output("CustomerKey.KeyVaultChangeImpact")
+            .example("Get-CkKeyVaultChangeImpact -VaultName 'contoso-ck-weu' -Name 'exo-dep-key'", "Shows what still needs the key before it is removed.")
+            .example("Get-CkKeyVaultChangeImpact -VaultName 'contoso-ck-weu' -ServicePrincipalName '00000002-0000-0ff1-ce00-000000000000'", "Shows which Exchange policies and mailboxes use the vault's keys, before Exchange Online's access policy is removed."),
         Operation::new("Set-KeyVault", AREA, reachability::set_key_vault)
             .synopsis("Rehearses a vault outage: the vault answers workload calls as if down.")
             .description("A project extension. With -Unreachable $true, every call a workload (Exchange, SharePoint, AIP) makes to the vault fails with a ConnectionError, as when the vault cannot be reached; Exchange then uses a policy's availability key only if both its keys' vaults are unreachable. -Unreachable $false ends the rehearsal. Owner only.")

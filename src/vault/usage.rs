@@ -57,7 +57,7 @@ pub struct KeyReferrer {
     pub needed_by: Option<i64>,
 }
 
-fn referrers(refs: &[&KeyReference]) -> Vec<KeyReferrer> {
+pub(super) fn referrers(refs: &[&KeyReference]) -> Vec<KeyReferrer> {
     let mut out: Vec<KeyReferrer> = Vec::new();
     for r in refs {
         match out
@@ -99,7 +99,7 @@ pub(crate) fn referrers_text(refs: &[KeyReference]) -> Vec<String> {
 }
 
 /// "3 policies, 5,000 mailboxes": what becomes unreadable without the version.
-fn impact_text(referrers: &[KeyReferrer]) -> String {
+pub(super) fn impact_text(referrers: &[KeyReferrer]) -> String {
     if referrers.is_empty() {
         return "nothing".into();
     }

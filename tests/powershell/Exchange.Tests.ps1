@@ -103,7 +103,8 @@ Describe 'Rolling a key and refreshing the policy' {
     BeforeAll {
         $oldId = (Get-CkDataEncryptionPolicy -Identity 'EXO-DEP-1').DataEncryptionPolicyID
         $null = Add-CkKeyVaultKey -VaultName $vaultA -Name 'exo-key' -Destination 'Software' -KeyOps 'wrapKey', 'unwrapKey'
-        $refreshed = Set-CkDataEncryptionPolicy -Identity 'EXO-DEP-1' -Refresh -Confirm:$false
+        # No -Confirm:$false: -Refresh must not stop a script at a prompt (ConfirmImpact Medium).
+        $refreshed = Set-CkDataEncryptionPolicy -Identity 'EXO-DEP-1' -Refresh
     }
 
     It 'gives the policy a new DataEncryptionPolicyID that the mailboxes take up' {
@@ -123,6 +124,26 @@ Describe 'Rolling a key and refreshing the policy' {
         $usage[0].PSTypeNames[0] | Should -Be 'CustomerKey.KeyVaultKeyUsage'
         ($usage | Where-Object { $_.SafeToDisable }).Count | Should -Be 1
         ($usage | Where-Object { $_.InUse }).MailboxesNeedingIt | Should -Be 2
+    }
+}
+
+Describe 'What a removal would take away' {
+    It 'is said by Get-CkKeyVaultChangeImpact, the call -WhatIf makes first' {
+        $impact = Get-CkKeyVaultChangeImpact -VaultName $vaultB -Name 'exo-key'
+        $impact.PSTypeNames[0] | Should -Be 'CustomerKey.KeyVaultChangeImpact'
+        $impact.InUse | Should -BeTrue
+        $impact.Impact | Should -Be '1 policy, 2 mailboxes'
+        $access = Get-CkKeyVaultChangeImpact -VaultName $vaultB -ServicePrincipalName $exchangeServicePrincipal
+        $access.Workload | Should -Be 'Exchange'
+        $access.Impact | Should -Be '1 policy, 2 mailboxes'
+    }
+
+    It 'changes nothing under -WhatIf' {
+        Remove-CkKeyVaultKey -VaultName $vaultB -Name 'exo-key' -WhatIf
+        Update-CkKeyVaultKey -VaultName $vaultB -Name 'exo-key' -Enable $false -WhatIf
+        Remove-CkKeyVaultAccessPolicy -VaultName $vaultB -ServicePrincipalName $exchangeServicePrincipal -WhatIf
+        (Get-CkKeyVaultKey -VaultName $vaultB -Name 'exo-key').Enabled | Should -BeTrue
+        (Get-CkMailboxStatistics -Identity 'ada').EncryptionState | Should -Be 'Encrypted'
     }
 }
 
@@ -185,6 +206,17 @@ Describe 'The permanent data purge' {
         { Set-CkDataEncryptionPolicy -Identity 'EXO-DEP-1' -PermanentDataPurgeRequested -PermanentDataPurgeReason 'Leaving' -PermanentDataPurgeContact 'ciso@contoso.com' -Force -ErrorAction Stop } |
             Should -Throw '*wrapKey and unwrapKey*'
         (Get-CkMailboxItem -Identity 'ada').Subject | Should -Be 'Q3'
+    }
+
+    It 'asks its own question unless -Force, even with -Confirm:$false' -Skip:(-not ([Environment]::GetCommandLineArgs() -contains '-NonInteractive')) {
+        # Non-interactive, the question cannot be asked, so the purge cannot happen.
+        Revoke-Exchange -VaultName $vaultA
+        Revoke-Exchange -VaultName $vaultB
+        { Set-CkDataEncryptionPolicy -Identity 'EXO-DEP-1' -PermanentDataPurgeRequested -PermanentDataPurgeReason 'Leaving' -PermanentDataPurgeContact 'ciso@contoso.com' -Confirm:$false -ErrorAction Stop } |
+            Should -Throw
+        (Get-CkDataEncryptionPolicy -Identity 'EXO-DEP-1').PermanentDataPurgeRequested | Should -BeFalse
+        Grant-Exchange -VaultName $vaultA
+        Grant-Exchange -VaultName $vaultB
     }
 
     It 'destroys the data for good once both vaults are cut off' {

@@ -3,7 +3,7 @@ function Invoke-NativeOperation {
     .SYNOPSIS
     Runs one registry operation through ck_call and writes its results or errors.
     .DESCRIPTION
-    Private; every operation cmdlet calls it, and it is the only place that calls ck_call.
+    Private; every operation cmdlet calls it (Invoke-NativeCall makes the ck_call itself).
     It sends the operation's own parameters (never PowerShell's common parameters) as a JSON object:
     switches as true (omitted when off), [datetime] as ISO 8601 UTC, byte[] as base64, hashtables
     as objects of strings, paths resolved against PowerShell's location, and SecureString converted
@@ -107,45 +107,9 @@ function Invoke-NativeOperation {
         }
     }
 
-    # The first call opens the default store when Connect-CkService was not used.
-    if (-not (Test-NativeSession)) {
-        Open-NativeSession -Cmdlet $Cmdlet -Options ([ordered]@{})
-    }
-    if (-not (Test-NativeSession)) {
-        $record = New-NativeErrorRecord -Code 'NoSession' -Category 'ConnectionError' -Message 'No CustomerKey session is open; run Connect-CkService.' -Target $null
-        $Cmdlet.ThrowTerminatingError($record)
-    }
-
-    Write-Verbose ("CustomerKey: calling {0}" -f $Operation)
-
-    $outPointer = [System.IntPtr]::Zero
-    $status = -1
-    $text = $null
-    $json = $null
-    try {
-        foreach ($secretName in $secrets.Keys) {
-            $arguments[$secretName] = ConvertFrom-SecureString -SecureString $secrets[$secretName] -AsPlainText
-        }
-        $json = ConvertTo-Json -InputObject $arguments -Depth 10 -Compress
-        foreach ($secretName in $secrets.Keys) {
-            $arguments[$secretName] = $null
-        }
-        $status = [CustomerKey.Native.NativeMethods]::ck_call($script:CkSession, $Operation, $json, [ref] $outPointer)
-    }
-    catch {
-        $record = New-NativeErrorRecord -Code 'NativeCallFailed' -Category 'NotSpecified' -Message ("The native call for {0} failed: {1}" -f $Operation, $_.Exception.Message) -Target $Operation -InnerException $_.Exception
-        $Cmdlet.ThrowTerminatingError($record)
-    }
-    finally {
-        # Drop the JSON (it may hold a secret) and read + free the returned string exactly once.
-        $json = $null
-        $text = [CustomerKey.Native.NativeMethods]::TakeString($outPointer)
-    }
-
-    $parsed = $null
-    if (-not [string]::IsNullOrEmpty($text)) {
-        $parsed = ConvertFrom-Json -InputObject $text
-    }
+    $call = Invoke-NativeCall -Cmdlet $Cmdlet -Operation $Operation -Arguments $arguments -Secrets $secrets
+    $status = $call.Status
+    $parsed = $call.Result
 
     if ($status -ne 0) {
         $record = New-ErrorRecordFromEnvelope -Envelope $parsed -Status $status -What $Operation

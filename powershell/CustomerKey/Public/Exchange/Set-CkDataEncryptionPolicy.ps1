@@ -8,8 +8,9 @@ function Set-CkDataEncryptionPolicy {
     new revision with a new DataEncryptionPolicyID; a background job rewraps each mailbox's content
     key. -Name/-Description/-Enabled change settings. -AzureKeyIDs with -Replace moves the policy to
     other keys. -PermanentDataPurgeRequested destroys the policy and its mailboxes' content for
-    good, only once the service principal has lost wrapKey and unwrapKey on both vaults. Asks for
-    confirmation (ConfirmImpact High) unless -Force (purge) or -Confirm:$false is given.
+    good, only once the service principal has lost wrapKey and unwrapKey on both vaults. The purge
+    asks for confirmation, a question of its own, unless -Force is given; -WhatIf shows every change
+    without making it.
     .PARAMETER Identity
     Name, Guid or any DataEncryptionPolicyID of the policy.
     .PARAMETER Refresh
@@ -33,7 +34,7 @@ function Set-CkDataEncryptionPolicy {
     .PARAMETER Replace
     Replace the policy's keys by -AzureKeyIDs.
     .EXAMPLE
-    Set-CkDataEncryptionPolicy -Identity 'EXO-DEP-1' -Refresh -Confirm:$false
+    Set-CkDataEncryptionPolicy -Identity 'EXO-DEP-1' -Refresh
 
     After Add-CkKeyVaultKey rolled a key: re-wraps under the new version.
     .EXAMPLE
@@ -43,7 +44,7 @@ function Set-CkDataEncryptionPolicy {
     .OUTPUTS
     CustomerKey.DataEncryptionPolicy
     #>
-    [CmdletBinding(DefaultParameterSetName = 'Settings', SupportsShouldProcess, ConfirmImpact = 'High')]
+    [CmdletBinding(DefaultParameterSetName = 'Settings', SupportsShouldProcess, ConfirmImpact = 'Medium')]
     [OutputType('CustomerKey.DataEncryptionPolicy')]
     param(
         [Parameter(Mandatory, ValueFromPipelineByPropertyName, HelpMessage = 'Name, Guid or any DataEncryptionPolicyID of the policy')]
@@ -92,12 +93,12 @@ function Set-CkDataEncryptionPolicy {
         elseif ($PSBoundParameters.ContainsKey('PermanentDataPurgeRequested') -and $PSBoundParameters['PermanentDataPurgeRequested'].IsPresent) {
             $shouldProcessAction = "Permanently purge the policy and its mailboxes' data (cannot be undone)"
         }
-        # -Force skips the confirmation prompt, as in Az, but never -WhatIf: lowering
-        # $ConfirmPreference leaves ShouldProcess in charge of -WhatIf. An explicit -Confirm wins.
-        if ($PSBoundParameters.ContainsKey('Force') -and $PSBoundParameters['Force'].IsPresent -and -not $PSBoundParameters.ContainsKey('Confirm')) {
-            $ConfirmPreference = 'None'
-        }
         if ($PSCmdlet.ShouldProcess($shouldProcessTarget, $shouldProcessAction)) {
+            if (($PSBoundParameters.ContainsKey('PermanentDataPurgeRequested') -and $PSBoundParameters['PermanentDataPurgeRequested'].IsPresent) -and -not ($PSBoundParameters.ContainsKey('Force') -and $PSBoundParameters['Force'].IsPresent)) {
+                if (-not $PSCmdlet.ShouldContinue(("Purge every mailbox's data under data encryption policy '{0}' for good? This cannot be undone." -f $PSBoundParameters['Identity']), $shouldProcessTarget)) {
+                    return
+                }
+            }
             Invoke-NativeOperation -Cmdlet $PSCmdlet -Operation 'Set-DataEncryptionPolicy' -BoundParameters $PSBoundParameters
         }
     }

@@ -44,6 +44,11 @@ function Remove-CkKeyVault {
         if ($PSBoundParameters.ContainsKey('InRemovedState') -and $PSBoundParameters['InRemovedState'].IsPresent) {
             $shouldProcessAction = 'Purge deleted key vault (cannot be undone)'
         }
+        # What still needs what this takes away, said by -WhatIf and the confirmation prompt.
+        $impact = Get-NativeChangeImpact -Cmdlet $PSCmdlet -Operation 'Get-KeyVaultChangeImpact' -BoundParameters $PSBoundParameters -Parameters @('VaultName')
+        if (-not [string]::IsNullOrEmpty($impact)) {
+            $shouldProcessAction = '{0} (still needed by {1})' -f $shouldProcessAction, $impact
+        }
         # -Force skips the confirmation prompt, as in Az, but never -WhatIf: lowering
         # $ConfirmPreference leaves ShouldProcess in charge of -WhatIf. An explicit -Confirm wins.
         if ($PSBoundParameters.ContainsKey('Force') -and $PSBoundParameters['Force'].IsPresent -and -not $PSBoundParameters.ContainsKey('Confirm')) {

@@ -57,6 +57,11 @@ function Remove-CkKeyVaultAccessPolicy {
     process {
         $shouldProcessTarget = ("Vault '{0}'" -f $PSBoundParameters['VaultName'])
         $shouldProcessAction = ("Remove the access policy of '{0}{1}{2}'" -f $PSBoundParameters['UserPrincipalName'], $PSBoundParameters['ObjectId'], $PSBoundParameters['ServicePrincipalName'])
+        # What still needs what this takes away, said by -WhatIf and the confirmation prompt.
+        $impact = Get-NativeChangeImpact -Cmdlet $PSCmdlet -Operation 'Get-KeyVaultChangeImpact' -BoundParameters $PSBoundParameters -Parameters @('VaultName', 'UserPrincipalName', 'ObjectId', 'ServicePrincipalName')
+        if (-not [string]::IsNullOrEmpty($impact)) {
+            $shouldProcessAction = '{0} (still needed by {1})' -f $shouldProcessAction, $impact
+        }
         if ($PSCmdlet.ShouldProcess($shouldProcessTarget, $shouldProcessAction)) {
             Invoke-NativeOperation -Cmdlet $PSCmdlet -Operation 'Remove-KeyVaultAccessPolicy' -BoundParameters $PSBoundParameters
         }

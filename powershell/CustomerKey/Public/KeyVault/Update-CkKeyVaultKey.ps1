@@ -74,6 +74,13 @@ function Update-CkKeyVaultKey {
         if ($PSBoundParameters.ContainsKey('Version')) {
             $shouldProcessAction = ("Update the attributes of version '{0}'" -f $PSBoundParameters['Version'])
         }
+        # What still needs what this takes away, said by -WhatIf and the confirmation prompt.
+        if ($PSBoundParameters.ContainsKey('Enable') -and -not $PSBoundParameters['Enable']) {
+            $impact = Get-NativeChangeImpact -Cmdlet $PSCmdlet -Operation 'Get-KeyVaultChangeImpact' -BoundParameters $PSBoundParameters -Parameters @('VaultName', 'Name', 'Version')
+            if (-not [string]::IsNullOrEmpty($impact)) {
+                $shouldProcessAction = '{0} (still needed by {1})' -f $shouldProcessAction, $impact
+            }
+        }
         if ($PSCmdlet.ShouldProcess($shouldProcessTarget, $shouldProcessAction)) {
             Invoke-NativeOperation -Cmdlet $PSCmdlet -Operation 'Update-KeyVaultKey' -BoundParameters $PSBoundParameters
         }

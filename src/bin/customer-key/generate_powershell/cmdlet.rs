@@ -2,7 +2,7 @@
 //! declaration PowerShell binds with, then a `process {}` block that asks ShouldProcess and
 //! hands `$PSBoundParameters` to the private `Invoke-NativeOperation`.
 
-use super::registry::{Operation, Parameter, ShouldProcess, Wait};
+use super::registry::{ContinueWhen, ImpactPreview, Operation, Parameter, ShouldProcess, Wait};
 use super::text::{self, quote, Piece};
 use super::HEADER;
 
@@ -221,6 +221,9 @@ fn process_block(op: &Operation, out: &mut Lines) {
             out.push(&format!(
                 "{i}if ($PSCmdlet.ShouldProcess($shouldProcessTarget, $shouldProcessAction)) {{"
             ));
+            if let Some(question) = op.continue_when() {
+                continue_question(op, question, &format!("{i}    "), out);
+            }
             call_lines(op, &call, &format!("{i}    "), out);
             out.push(&format!("{i}}}"));
         }
@@ -299,6 +302,9 @@ fn should_process(op: &Operation, sp: &ShouldProcess, out: &mut Lines) {
     if !sp.action_when.is_empty() {
         out.push(&format!("{i}}}"));
     }
+    if let Some(preview) = op.impact_preview() {
+        impact_preview(preview, out);
+    }
     if op.confirm_impact == "High" && op.parameter("Force").is_some() {
         out.push(&format!(
             "{i}# -Force skips the confirmation prompt, as in Az, but never -WhatIf: lowering"
@@ -311,6 +317,58 @@ fn should_process(op: &Operation, sp: &ShouldProcess, out: &mut Lines) {
         out.push(&format!("{i}    $ConfirmPreference = 'None'"));
         out.push(&format!("{i}}}"));
     }
+}
+
+/// Asks the engine, before ShouldProcess, what still needs what the change takes away, and
+/// says it in the action -WhatIf and the prompt show.
+fn impact_preview(preview: &ImpactPreview, out: &mut Lines) {
+    let i = BODY_INDENT;
+    let parameters: Vec<String> = preview.parameters.iter().map(|p| quote(p)).collect();
+    let call = format!(
+        "$impact = Get-NativeChangeImpact -Cmdlet $PSCmdlet -Operation {} -BoundParameters $PSBoundParameters -Parameters @({})",
+        quote(&preview.operation),
+        parameters.join(", ")
+    );
+    out.push(&format!(
+        "{i}# What still needs what this takes away, said by -WhatIf and the confirmation prompt."
+    ));
+    let inner = match &preview.when_false {
+        Some(name) => {
+            let key = quote(name);
+            out.push(&format!(
+                "{i}if ($PSBoundParameters.ContainsKey({key}) -and -not $PSBoundParameters[{key}]) {{"
+            ));
+            format!("{i}    ")
+        }
+        None => i.to_string(),
+    };
+    out.push(&format!("{inner}{call}"));
+    out.push(&format!(
+        "{inner}if (-not [string]::IsNullOrEmpty($impact)) {{"
+    ));
+    out.push(&format!(
+        "{inner}    $shouldProcessAction = '{{0}} (still needed by {{1}})' -f $shouldProcessAction, $impact"
+    ));
+    out.push(&format!("{inner}}}"));
+    if preview.when_false.is_some() {
+        out.push(&format!("{i}}}"));
+    }
+}
+
+/// ShouldContinue for what cannot be undone, after ShouldProcess agreed, unless -Force.
+fn continue_question(op: &Operation, question: &ContinueWhen, indent: &str, out: &mut Lines) {
+    out.push(&format!(
+        "{indent}if (({}) -and -not ({})) {{",
+        bound(op, &question.parameter),
+        bound(op, "Force")
+    ));
+    out.push(&format!(
+        "{indent}    if (-not $PSCmdlet.ShouldContinue({}, $shouldProcessTarget)) {{",
+        formatted(op, &question.query)
+    ));
+    out.push(&format!("{indent}        return"));
+    out.push(&format!("{indent}    }}"));
+    out.push(&format!("{indent}}}"));
 }
 
 /// The condition "parameter `name` was given": a switch must also be on (-X:$false is not

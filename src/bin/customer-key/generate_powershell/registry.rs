@@ -37,6 +37,30 @@ pub struct Operation {
 pub struct PowerShellExtension {
     #[serde(default)]
     pub wait: Option<Wait>,
+    #[serde(default)]
+    pub impact_preview: Option<ImpactPreview>,
+    #[serde(default)]
+    pub continue_when: Option<ContinueWhen>,
+}
+
+/// A read-only operation called before ShouldProcess with the given `parameters` that were
+/// bound; its `Impact`, when `InUse`, is added to the ShouldProcess action. With `when_false`,
+/// only when that boolean parameter was given as `$false`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct ImpactPreview {
+    pub operation: String,
+    pub parameters: Vec<String>,
+    #[serde(default)]
+    pub when_false: Option<String>,
+}
+
+/// ShouldContinue with `query` when the switch `parameter` is on, unless -Force is.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct ContinueWhen {
+    pub parameter: String,
+    pub query: String,
 }
 
 /// `-Wait`: poll `poll` until `state_property` is one of `done_states`, with Write-Progress.
@@ -129,6 +153,16 @@ impl Operation {
     pub fn wait(&self) -> Option<&Wait> {
         self.power_shell.as_ref().and_then(|e| e.wait.as_ref())
     }
+    pub fn impact_preview(&self) -> Option<&ImpactPreview> {
+        self.power_shell
+            .as_ref()
+            .and_then(|e| e.impact_preview.as_ref())
+    }
+    pub fn continue_when(&self) -> Option<&ContinueWhen> {
+        self.power_shell
+            .as_ref()
+            .and_then(|e| e.continue_when.as_ref())
+    }
 }
 
 impl Parameter {
@@ -164,6 +198,37 @@ pub fn operations(registry: &Value) -> Result<Vec<Operation>, String> {
             ));
         }
         out.push(op);
+    }
+    for op in &out {
+        let Some(preview) = op.impact_preview() else {
+            continue;
+        };
+        let label = format!("registry operation '{}': PowerShell.ImpactPreview", op.name);
+        let target = out
+            .iter()
+            .find(|o| o.name == preview.operation)
+            .ok_or_else(|| {
+                format!(
+                    "{label}.Operation {:?} is not an operation",
+                    preview.operation
+                )
+            })?;
+        if target.state_changing {
+            return Err(format!(
+                "{label}.Operation {:?} changes state: a preview must only read",
+                target.name
+            ));
+        }
+        if let Some(name) = preview
+            .parameters
+            .iter()
+            .find(|n| target.parameter(n).is_none())
+        {
+            return Err(format!(
+                "{label}.Parameters: {:?} is not a parameter of {}",
+                name, target.name
+            ));
+        }
     }
     Ok(out)
 }
@@ -285,6 +350,7 @@ fn check(op: &Operation) -> Result<(), String> {
     if let Some(set) = &op.default_parameter_set_name {
         identifier("DefaultParameterSetName", set)?;
     }
+    check_impact_preview_and_continue(op)?;
     match (&op.should_process, op.state_changing) {
         (None, true) => Err("changes state (StateChanging) but has no ShouldProcess".into()),
         (Some(_), false) => {
@@ -310,6 +376,52 @@ fn check(op: &Operation) -> Result<(), String> {
             Ok(())
         }
     }
+}
+
+/// The preview's and the question's parameters exist with the types the generated code
+/// assumes, and both belong to a cmdlet that asks ShouldProcess. (That the preview operation
+/// exists and reads only is checked against the whole registry, in `operations`.)
+fn check_impact_preview_and_continue(op: &Operation) -> Result<(), String> {
+    if let Some(preview) = op.impact_preview() {
+        if op.should_process.is_none() {
+            return Err("has PowerShell.ImpactPreview but no ShouldProcess".into());
+        }
+        for name in &preview.parameters {
+            if op.parameter(name).is_none() {
+                return Err(format!(
+                    "PowerShell.ImpactPreview.Parameters: {name:?} is not a parameter of the operation"
+                ));
+            }
+        }
+        if let Some(name) = &preview.when_false {
+            if op.parameter(name).map(|p| p.power_shell_type.as_str()) != Some("bool") {
+                return Err(format!(
+                    "PowerShell.ImpactPreview.WhenFalse: {name:?} is not a bool parameter of the operation"
+                ));
+            }
+        }
+    }
+    if let Some(question) = op.continue_when() {
+        if op.should_process.is_none() {
+            return Err("has PowerShell.ContinueWhen but no ShouldProcess".into());
+        }
+        if !op
+            .parameter(&question.parameter)
+            .is_some_and(|p| p.is_switch())
+        {
+            return Err(format!(
+                "PowerShell.ContinueWhen.Parameter {:?} is not a switch of the operation",
+                question.parameter
+            ));
+        }
+        if !op.parameter("Force").is_some_and(|p| p.is_switch()) {
+            return Err(
+                "has PowerShell.ContinueWhen but no -Force switch to skip the question".into(),
+            );
+        }
+        check_placeholders(op, "PowerShell.ContinueWhen.Query", &question.query)?;
+    }
+    Ok(())
 }
 
 fn check_placeholders(op: &Operation, field: &str, value: &str) -> Result<(), String> {

@@ -269,3 +269,108 @@ fn wait_adds_a_powershell_switch_that_never_reaches_the_engine_and_polls_with_pr
     let call = cmdlet.find("Invoke-NativeOperation").unwrap();
     assert!(remove < call);
 }
+
+/// A read-only operation a preview may call.
+fn preview_operation() -> Value {
+    operation(json!({
+        "Name": "Get-ThingImpact", "Verb": "Get", "Noun": "ThingImpact",
+        "StateChanging": false, "ConfirmImpact": "None", "ShouldProcess": null,
+    }))
+}
+
+#[test]
+fn impact_preview_asks_the_engine_before_should_process_and_only_when_false_if_told() {
+    let op = operation(json!({"PowerShell": {"ImpactPreview": {
+        "Operation": "Get-ThingImpact", "Parameters": ["Name", "Version"]
+    }}}));
+    let files = generate(&registry(vec![op, preview_operation()]), &[]).unwrap();
+    let cmdlet = &files["Public/Things/Remove-CkThing.ps1"];
+    let preview = cmdlet
+        .find("$impact = Get-NativeChangeImpact -Cmdlet $PSCmdlet -Operation 'Get-ThingImpact' -BoundParameters $PSBoundParameters -Parameters @('Name', 'Version')")
+        .unwrap_or_else(|| panic!("{cmdlet}"));
+    assert!(cmdlet.contains(
+        "$shouldProcessAction = '{0} (still needed by {1})' -f $shouldProcessAction, $impact"
+    ));
+    // After the action is chosen, before ShouldProcess uses it.
+    assert!(
+        cmdlet.find("$shouldProcessAction = (\"Purge").unwrap() < preview,
+        "{cmdlet}"
+    );
+    assert!(preview < cmdlet.find("$PSCmdlet.ShouldProcess(").unwrap());
+
+    let mut op = operation(json!({"PowerShell": {"ImpactPreview": {
+        "Operation": "Get-ThingImpact", "Parameters": ["Name"], "WhenFalse": "Enable"
+    }}}));
+    op["Parameters"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"Name": "Enable", "PowerShellType": "bool", "HelpMessage": "On or off"}));
+    let files = generate(&registry(vec![op, preview_operation()]), &[]).unwrap();
+    let cmdlet = &files["Public/Things/Remove-CkThing.ps1"];
+    assert!(cmdlet.contains(
+        "        if ($PSBoundParameters.ContainsKey('Enable') -and -not $PSBoundParameters['Enable']) {\n            $impact = Get-NativeChangeImpact"
+    ), "{cmdlet}");
+}
+
+#[test]
+fn impact_previews_and_questions_that_cannot_work_are_refused() {
+    let preview = |p: Value| operation(json!({"PowerShell": {"ImpactPreview": p}}));
+    let cases = [
+        (
+            vec![preview(
+                json!({"Operation": "Get-Nope", "Parameters": ["Name"]}),
+            )],
+            "is not an operation",
+        ),
+        (
+            vec![
+                preview(json!({"Operation": "Add-Thing", "Parameters": ["Name"]})),
+                operation(json!({"Name": "Add-Thing", "Verb": "Add"})),
+            ],
+            "changes state",
+        ),
+        (
+            vec![
+                preview(json!({"Operation": "Get-ThingImpact", "Parameters": ["Nope"]})),
+                preview_operation(),
+            ],
+            "\"Nope\"",
+        ),
+        (
+            vec![preview(
+                json!({"Operation": "Get-ThingImpact", "Parameters": ["Name"], "WhenFalse": "Purge"}),
+            )],
+            "not a bool parameter",
+        ),
+        (
+            vec![operation(
+                json!({"PowerShell": {"ContinueWhen": {"Parameter": "Name", "Query": "Sure?"}}}),
+            )],
+            "not a switch",
+        ),
+        (
+            vec![operation(
+                json!({"PowerShell": {"ContinueWhen": {"Parameter": "Purge", "Query": "Purge {Nope}?"}}}),
+            )],
+            "{Nope}",
+        ),
+    ];
+    for (ops, needle) in cases {
+        let err = generate(&registry(ops), &[]).unwrap_err();
+        assert!(err.contains(needle), "{needle}: {err}");
+    }
+}
+
+#[test]
+fn continue_when_asks_should_continue_inside_should_process_unless_force() {
+    let op = operation(json!({"PowerShell": {"ContinueWhen": {
+        "Parameter": "Purge", "Query": "Purge '{Name}' for good?"
+    }}}));
+    let cmdlet = one_cmdlet(op);
+    let should_process = cmdlet.find("if ($PSCmdlet.ShouldProcess(").unwrap();
+    let question = cmdlet
+        .find("if (($PSBoundParameters.ContainsKey('Purge') -and $PSBoundParameters['Purge'].IsPresent) -and -not ($PSBoundParameters.ContainsKey('Force') -and $PSBoundParameters['Force'].IsPresent)) {\n                if (-not $PSCmdlet.ShouldContinue((\"Purge '{0}' for good?\" -f $PSBoundParameters['Name']), $shouldProcessTarget)) {\n                    return")
+        .unwrap_or_else(|| panic!("{cmdlet}"));
+    let call = cmdlet.find("Invoke-NativeOperation").unwrap();
+    assert!(should_process < question && question < call, "{cmdlet}");
+}
