@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The README's first workflow, through the CLI on a fresh embedded store: two vaults, a key in
 # each, roll one key, back it up and restore it into the other vault, then prove the restored
-# copy opens what the original wrapped; then a SharePoint data encryption policy registered over
+# copy opens what the original wrapped; then an Exchange data encryption policy assigned to a
+# mailbox, a key rolled and the policy refreshed (-Refresh: a new DataEncryptionPolicyID, the
+# mailbox moved to it and still readable); then a SharePoint data encryption policy registered over
 # the two keys and rolled to the new version (files readable after), and AIP content protected
 # with the tenant key and opened. Prints every JSON answer. Exits non-zero on any failure.
 set -euo pipefail
@@ -43,6 +45,42 @@ else
     echo "FAILED: the restored key did not unwrap the data key" >&2
     exit 1
 fi
+
+# --- Exchange Online: a data encryption policy over the two keys, a mailbox assigned to it,
+# then a key roll and Set-DataEncryptionPolicy -Refresh: the mailbox's DataEncryptionPolicyID
+# changes once the background job rewrapped its content key, and its mail still reads.
+exo=00000002-0000-0ff1-ce00-000000000000
+for v in Contoso-O365EX-VaultA1 Contoso-O365EX-VaultA2; do
+    ck Set-KeyVaultAccessPolicy -VaultName "$v" -ServicePrincipalName "$exo" -PermissionsToKeys get,wrapKey,unwrapKey
+done
+key_a=$(ck Get-KeyVaultKey -VaultName Contoso-O365EX-VaultA1 -Name Contoso-O365EX-Key001 | field Id | sed 's#/[0-9a-f]*$##')
+key_b=$(ck Get-KeyVaultKey -VaultName Contoso-O365EX-VaultA2 -Name Contoso-O365EX-Key002 | field Id | sed 's#/[0-9a-f]*$##')
+ck New-DataEncryptionPolicy -Name Contoso-EXO-DEP1 -Description "Customer Key for Exchange Online" -AzureKeyIDs "$key_a,$key_b"
+ck New-Mailbox -Name "Ada Lovelace" -Alias ada -PrimarySmtpAddress ada@contoso.com -DataEncryptionPolicy Contoso-EXO-DEP1
+ck Add-MailboxItem -Identity ada@contoso.com -Subject "Q3 numbers" -Body "Revenue up 12%"
+wait_mailbox_under() {
+    for _ in $(seq 1 200); do
+        stats=$(ck Get-MailboxStatistics -Identity ada@contoso.com 2>/dev/null)
+        if [ "$(echo "$stats" | field IsEncrypted)" = True ] && [ "$(echo "$stats" | field DataEncryptionPolicyID)" = "$1" ]; then
+            echo "$stats"
+            return 0
+        fi
+        sleep 0.1
+    done
+    echo "FAILED: the mailbox did not reach policy revision $1: $stats" >&2
+    exit 1
+}
+first_id=$(ck Get-DataEncryptionPolicy -Identity Contoso-EXO-DEP1 | field DataEncryptionPolicyID)
+wait_mailbox_under "$first_id"
+# Roll the second key (a new version), then refresh the policy onto the newest versions.
+ck Add-KeyVaultKey -VaultName Contoso-O365EX-VaultA2 -Name Contoso-O365EX-Key002 -Destination HSM -KeyOps wrapKey,unwrapKey
+second_id=$(ck Set-DataEncryptionPolicy -Identity Contoso-EXO-DEP1 -Refresh | field DataEncryptionPolicyID)
+[ "$second_id" != "$first_id" ] || { echo "FAILED: -Refresh kept DataEncryptionPolicyID $first_id" >&2; exit 1; }
+wait_mailbox_under "$second_id"
+subject=$(ck Get-MailboxItem -Identity ada@contoso.com | field Subject)
+[ "$subject" = "Q3 numbers" ] || { echo "FAILED: the mailbox item did not read back after the refresh" >&2; exit 1; }
+ck Get-DataEncryptionPolicy -Identity "$first_id" >/dev/null
+echo "OK: Exchange policy assigned; after the roll and -Refresh the mailbox moved from DataEncryptionPolicyID $first_id to $second_id and reads; the old ID still resolves to the policy"
 
 # --- SharePoint Online: register a data encryption policy over two customer keys, roll one.
 spo=00000003-0000-0ff1-ce00-000000000000
