@@ -125,8 +125,10 @@ pub fn parse(args: Vec<String>, env: &dyn CliEnv) -> Result<Command, Error> {
     })?;
     let mut arguments = Map::new();
     while let Some(flag) = rest.next() {
+        // A bare "-" names no parameter: refused as the command line's, not as a parameter ''.
         let name = flag
             .strip_prefix('-')
+            .filter(|name| !name.is_empty())
             .ok_or_else(|| usage_error(format!("expected -Parameter, found '{flag}'")))?;
         let param = op.param(name).ok_or_else(|| op.unknown_parameter(name))?;
         let value = if param.ty == ParamType::Switch

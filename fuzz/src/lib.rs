@@ -67,6 +67,12 @@ pub fn check_outcome(operation: &[u8], status: i32, out: &Value) {
 /// An open session over the C ABI.
 pub struct Session(*mut ck_session);
 
+// SAFETY: ck_call's contract lets a session be used from several threads at once, and this
+// type holds nothing but the pointer (closed once, on drop).
+unsafe impl Send for Session {}
+// SAFETY: as for Send: every method takes `&self` and only passes the pointer to the C ABI.
+unsafe impl Sync for Session {}
+
 impl Session {
     pub fn open(store: &Path) -> Session {
         let options = c_string(
@@ -144,6 +150,7 @@ pub fn populate(session: &Session) {
 pub fn copy_store(template: &Path, to: &Path) {
     use std::os::unix::fs::DirBuilderExt;
     std::fs::DirBuilder::new()
+        .recursive(true)
         .mode(0o700)
         .create(to)
         .expect("store folder");
