@@ -23,7 +23,15 @@ fn template() -> &'static PathBuf {
     TEMPLATE.get_or_init(|| {
         let dir = scratch().join("template");
         let _ = std::fs::remove_dir_all(&dir);
-        populate(&Session::open(&dir));
+        let session = Session::open(&dir);
+        populate(&session);
+        // The AIP tenant key is made by the first protection (an RSA key generation): made
+        // here once, not in every input that protects.
+        session.ok(
+            "Protect-AipContent",
+            serde_json::json!({"Value": "template", "OutputFile": scratch().join("template.ckaip")}),
+        );
+        drop(session);
         dir
     })
 }
