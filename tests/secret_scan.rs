@@ -31,6 +31,9 @@ enum Emitted {
     Returned,
 }
 
+/// One form of one secret: (the secret's index, the form's name, its bytes).
+type Needle = (usize, &'static str, Vec<u8>);
+
 #[derive(Default)]
 struct Scan {
     secrets: Vec<(String, Vec<u8>)>,
@@ -126,7 +129,7 @@ impl Scan {
     /// Finds every (haystack, secret, form) hit, indexing the needles by their first 8 bytes
     /// so each haystack is walked once.
     fn findings(&self) -> Vec<String> {
-        let mut needles: HashMap<[u8; 8], Vec<(usize, &'static str, Vec<u8>)>> = HashMap::new();
+        let mut needles: HashMap<[u8; 8], Vec<Needle>> = HashMap::new();
         for (i, (_, secret)) in self.secrets.iter().enumerate() {
             for (form, bytes) in Self::forms(secret) {
                 let key: [u8; 8] = bytes[..8].try_into().unwrap();
