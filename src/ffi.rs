@@ -20,6 +20,12 @@ pub struct ck_session {
     session: Session,
 }
 
+impl ck_session {
+    pub(crate) fn session(&self) -> &Session {
+        &self.session
+    }
+}
+
 fn to_c_string(json: &Value) -> *mut c_char {
     // serde_json escapes NUL as \u0000, so the text never holds an interior NUL.
     CString::new(json.to_string())

@@ -10,6 +10,7 @@
 #![deny(clippy::undocumented_unsafe_blocks)]
 
 pub mod b64;
+pub mod cli;
 pub mod crypto;
 pub mod error;
 pub mod ffi;
@@ -28,6 +29,9 @@ pub mod vault;
 // Workloads after the vault domain (and after `operations`, whose macro they use).
 pub mod aip;
 pub mod exchange;
+// For the fuzz targets in fuzz/ only: not a supported API.
+#[doc(hidden)]
+pub mod fuzzing;
 
 pub use error::{CkStatus, Error, Result};
 pub use identity::Principal;

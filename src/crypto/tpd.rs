@@ -292,7 +292,7 @@ fn encode_keys(keys: &[TpdKey]) -> Result<Secret> {
     Ok(Secret::new(out))
 }
 
-fn decode_keys(payload: &Secret) -> Result<Vec<TpdKey>> {
+pub(crate) fn decode_keys(payload: &Secret) -> Result<Vec<TpdKey>> {
     // The payload was authenticated, so a malformed one is a writer's bug, not tampering;
     // it is still refused cleanly.
     let mut r = Reader::new(payload.expose(), "TpdFile", "TPD key list");

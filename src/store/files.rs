@@ -9,20 +9,66 @@ use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 /// Creates a directory (and parents) with mode 0700 when missing; leaves an existing one alone.
+/// The mode is set after creation too, so the umask (even 000 or 077) never changes it.
 pub fn create_private_dir(dir: &Path) -> Result<()> {
     if dir.is_dir() {
         return Ok(());
     }
+    let failed = |e: std::io::Error| {
+        Error::io(
+            format!("cannot create directory {}: {e}", dir.display()),
+            dir.display().to_string(),
+        )
+    };
     fs::DirBuilder::new()
         .recursive(true)
         .mode(0o700)
         .create(dir)
-        .map_err(|e| {
-            Error::io(
-                format!("cannot create directory {}: {e}", dir.display()),
-                dir.display().to_string(),
-            )
-        })
+        .map_err(failed)?;
+    fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(failed)
+}
+
+/// Refuses a store directory that someone else could change under the store: one owned by
+/// another user than the one running (root included: a store is its owner's), or writable by
+/// its group or by everyone (they could swap master.key or store.db for their own).
+pub fn check_store_dir(dir: &Path) -> Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let shown = dir.display().to_string();
+    let meta = fs::metadata(dir).map_err(|e| {
+        Error::io(
+            format!("cannot read the store directory {shown}: {e}"),
+            shown.clone(),
+        )
+    })?;
+    let refuse = |rule: String| {
+        Error::new(
+            crate::CkStatus::Forbidden,
+            "InsecureStore",
+            format!("Parameter 'Store': {rule}"),
+            "Store",
+        )
+    };
+    if !meta.is_dir() {
+        return Err(Error::invalid_argument(
+            "Store",
+            format!("{shown} is not a directory"),
+        ));
+    }
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let me = unsafe { libc::geteuid() };
+    if meta.uid() != me {
+        return Err(refuse(format!(
+            "{shown} is owned by another user (uid {}, this process runs as uid {me}); a store directory must belong to the user who runs CustomerKey",
+            meta.uid()
+        )));
+    }
+    let mode = meta.mode() & 0o777;
+    if mode & 0o022 != 0 {
+        return Err(refuse(format!(
+            "{shown} is writable by its group or by other users (mode {mode:04o}); a store directory must be writable by its owner only: run chmod 700 {shown}"
+        )));
+    }
+    Ok(())
 }
 
 /// Writes a file with mode 0600, atomically (temporary file, then rename), and syncs it and its
@@ -93,6 +139,8 @@ fn write_synced_temp(path: &Path, bytes: &[u8]) -> std::io::Result<PathBuf> {
         .mode(0o600)
         .open(&tmp)
         .and_then(|mut f| {
+            // 0600 whatever the umask: open's mode is masked by it, fchmod's is not.
+            f.set_permissions(fs::Permissions::from_mode(0o600))?;
             f.write_all(bytes)?;
             f.sync_all()
         });

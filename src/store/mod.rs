@@ -30,7 +30,7 @@ use crate::error::{Error, Result};
 use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
 use std::collections::HashMap;
 use std::fs::OpenOptions;
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
@@ -79,6 +79,7 @@ impl Store {
     /// `create_as_rehearsal` accepts a shifted clock (TimeShiftSeconds); no other store does.
     pub fn open(dir: &Path, create_as_rehearsal: bool) -> Result<Store> {
         create_private_dir(dir)?;
+        files::check_store_dir(dir)?;
         let db_path = dir.join(DB_FILE);
         let master_path = dir.join(MASTER_FILE);
         let db_has_data = std::fs::metadata(&db_path).is_ok_and(|m| m.len() > 0);
@@ -105,8 +106,10 @@ impl Store {
                 .create_new(true)
                 .mode(0o600)
                 .open(&db_path)
+                // 0600 whatever the umask (open's mode is masked by it, fchmod's is not).
+                .and_then(|f| f.set_permissions(std::fs::Permissions::from_mode(0o600)))
             {
-                Ok(_) => {}
+                Ok(()) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
                 Err(e) => {
                     return Err(Error::io(

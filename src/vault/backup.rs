@@ -18,7 +18,7 @@ use crate::store::write_private_file;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
-const MAGIC: &[u8] = b"CKBACKUP1\n";
+pub(crate) const MAGIC: &[u8] = b"CKBACKUP1\n";
 
 /// Test hook, for the panic boundary of the C ABI: no input reaches a panic, so when this
 /// environment variable names the key being restored, Restore-KeyVaultKey panics inside its
