@@ -39,118 +39,29 @@ const fn case(
     }
 }
 
+#[rustfmt::skip]
 const KEY_CASES: &[KeyCase] = &[
-    case(
-        "Add-KeyVaultKey",
-        "create",
-        "POST /keys/{name}/create",
-        &["create"],
-    ),
+    case("Add-KeyVaultKey", "create", "POST /keys/{name}/create", &["create"]),
     case("Add-KeyVaultKey", "import", "PUT /keys/{name}", &["import"]),
-    case(
-        "Get-KeyVaultKey",
-        "get",
-        "GET /keys/{name}/{version}",
-        &["get"],
-    ),
+    case("Get-KeyVaultKey", "get", "GET /keys/{name}/{version}", &["get"]),
     case("Get-KeyVaultKey", "list", "GET /keys", &["list"]),
-    case(
-        "Get-KeyVaultKey",
-        "versions",
-        "GET /keys/{name}/versions",
-        &["list"],
-    ),
-    case(
-        "Get-KeyVaultKey",
-        "get deleted",
-        "GET /deletedkeys/{name}",
-        &["get"],
-    ),
-    case(
-        "Get-KeyVaultKey",
-        "list deleted",
-        "GET /deletedkeys",
-        &["list"],
-    ),
-    case(
-        "Update-KeyVaultKey",
-        "update",
-        "PATCH /keys/{name}/{version}",
-        &["update"],
-    ),
-    case(
-        "Remove-KeyVaultKey",
-        "delete",
-        "DELETE /keys/{name}",
-        &["delete"],
-    ),
-    case(
-        "Remove-KeyVaultKey",
-        "purge",
-        "DELETE /deletedkeys/{name}",
-        &["purge"],
-    ),
-    case(
-        "Undo-KeyVaultKeyRemoval",
-        "recover",
-        "POST /deletedkeys/{name}/recover",
-        &["recover"],
-    ),
-    case(
-        "Backup-KeyVaultKey",
-        "backup",
-        "POST /keys/{name}/backup",
-        &["backup"],
-    ),
-    case(
-        "Restore-KeyVaultKey",
-        "restore",
-        "POST /keys/restore",
-        &["restore"],
-    ),
-    case(
-        "Invoke-KeyVaultKeyOperation",
-        "Encrypt",
-        "POST /keys/{name}/{version}/encrypt",
-        &["encrypt"],
-    ),
-    case(
-        "Invoke-KeyVaultKeyOperation",
-        "Decrypt",
-        "POST /keys/{name}/{version}/decrypt",
-        &["decrypt"],
-    ),
-    case(
-        "Invoke-KeyVaultKeyOperation",
-        "Wrap",
-        "POST /keys/{name}/{version}/wrapkey",
-        &["wrapKey"],
-    ),
-    case(
-        "Invoke-KeyVaultKeyOperation",
-        "Unwrap",
-        "POST /keys/{name}/{version}/unwrapkey",
-        &["unwrapKey"],
-    ),
-    case(
-        "Invoke-KeyVaultKeySignature",
-        "Sign",
-        "POST /keys/{name}/{version}/sign",
-        &["sign"],
-    ),
-    case(
-        "Invoke-KeyVaultKeySignature",
-        "Verify",
-        "POST /keys/{name}/{version}/verify",
-        &["verify"],
-    ),
+    case("Get-KeyVaultKey", "versions", "GET /keys/{name}/versions", &["list"]),
+    case("Get-KeyVaultKey", "get deleted", "GET /deletedkeys/{name}", &["get"]),
+    case("Get-KeyVaultKey", "list deleted", "GET /deletedkeys", &["list"]),
+    case("Update-KeyVaultKey", "update", "PATCH /keys/{name}/{version}", &["update"]),
+    case("Remove-KeyVaultKey", "delete", "DELETE /keys/{name}", &["delete"]),
+    case("Remove-KeyVaultKey", "purge", "DELETE /deletedkeys/{name}", &["purge"]),
+    case("Undo-KeyVaultKeyRemoval", "recover", "POST /deletedkeys/{name}/recover", &["recover"]),
+    case("Backup-KeyVaultKey", "backup", "POST /keys/{name}/backup", &["backup"]),
+    case("Restore-KeyVaultKey", "restore", "POST /keys/restore", &["restore"]),
+    case("Invoke-KeyVaultKeyOperation", "Encrypt", "POST /keys/{name}/{version}/encrypt", &["encrypt"]),
+    case("Invoke-KeyVaultKeyOperation", "Decrypt", "POST /keys/{name}/{version}/decrypt", &["decrypt"]),
+    case("Invoke-KeyVaultKeyOperation", "Wrap", "POST /keys/{name}/{version}/wrapkey", &["wrapKey"]),
+    case("Invoke-KeyVaultKeyOperation", "Unwrap", "POST /keys/{name}/{version}/unwrapkey", &["unwrapKey"]),
+    case("Invoke-KeyVaultKeySignature", "Sign", "POST /keys/{name}/{version}/sign", &["sign"]),
+    case("Invoke-KeyVaultKeySignature", "Verify", "POST /keys/{name}/{version}/verify", &["verify"]),
     // A project extension that reads a key's metadata (who uses which version): as GET /keys.
-    case(
-        "Get-KeyVaultKeyUsage",
-        "usage",
-        "GET /keys/{name}/{version} (extension)",
-        &["get"],
-    ),
+    case("Get-KeyVaultKeyUsage", "usage", "GET /keys/{name}/{version} (extension)", &["get"]),
 ];
 
 /// Operations of the KeyVault area that need no key permission: Azure's control plane, where
@@ -360,10 +271,13 @@ fn judge(
 ) -> Option<String> {
     match (outcome, refused_expected) {
         (Ok(_), false) => None,
-        (Ok(v), true) => Some(format!(
-            "{label}: succeeded without keys/{} ({v})",
-            missing.unwrap_or("?")
-        )),
+        (Ok(v), true) => {
+            let shown: String = v.to_string().chars().take(160).collect();
+            Some(format!(
+                "{label}: succeeded without keys/{} ({shown}...)",
+                missing.unwrap_or("?")
+            ))
+        }
         (Err(e), true) => {
             let named = format!("keys/{}", missing.unwrap_or_default());
             (e.category() != "PermissionDenied" || !e.message().contains(&named)).then(|| {
