@@ -30,8 +30,8 @@ pub struct Tally {
     pub checks: u64,
     pub violations: Vec<String>,
     /// Per operation: calls acknowledged, and calls in flight at a kill.
-    acked_by_op: BTreeMap<String, u64>,
-    in_flight_by_op: BTreeMap<String, u64>,
+    pub acked_by_op: BTreeMap<String, u64>,
+    pub in_flight_by_op: BTreeMap<String, u64>,
     /// Every acknowledged item, file and protected item, for the final sweep.
     readable: Vec<Value>,
     failed_jobs: BTreeSet<String>,

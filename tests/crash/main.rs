@@ -212,6 +212,10 @@ fn crash_trials_leave_every_acknowledged_operation_whole() {
         tally.violations.len(),
         started.elapsed().as_secs_f64()
     );
+    for (op, acked) in &tally.acked_by_op {
+        let in_flight = tally.in_flight_by_op.get(op).copied().unwrap_or(0);
+        println!("  {op:<32} {acked:>5} acknowledged {in_flight:>4} in flight at a kill");
+    }
     for v in &tally.violations {
         println!("  violation: {v}");
     }
