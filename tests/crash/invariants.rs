@@ -382,15 +382,13 @@ pub fn check_trial(dir: &TempDir, trial: u64, tally: &mut Tally) {
                     entry.1 = true;
                 }
             }
-            "mailbox" => {
-                if c.ok().is_some() {
-                    tally.checks += 1;
-                    if let Err(e) = ck.call("Get-Mailbox", json!({"Identity": note["alias"]})) {
-                        violation(
-                            tally,
-                            format!("acknowledged mailbox {}: {}", note["alias"], e.message()),
-                        );
-                    }
+            "mailbox" if c.ok().is_some() => {
+                tally.checks += 1;
+                if let Err(e) = ck.call("Get-Mailbox", json!({"Identity": note["alias"]})) {
+                    violation(
+                        tally,
+                        format!("acknowledged mailbox {}: {}", note["alias"], e.message()),
+                    );
                 }
             }
             "item" | "file" | "protect" => {
@@ -412,15 +410,13 @@ pub fn check_trial(dir: &TempDir, trial: u64, tally: &mut Tally) {
                     tally.readable.push(c.intent.clone());
                 }
             }
-            "site" => {
-                if c.ok().is_some() {
-                    tally.checks += 1;
-                    if let Err(e) = ck.call("Get-SPOSite", json!({"Identity": note["url"]})) {
-                        violation(
-                            tally,
-                            format!("acknowledged site {}: {}", note["url"], e.message()),
-                        );
-                    }
+            "site" if c.ok().is_some() => {
+                tally.checks += 1;
+                if let Err(e) = ck.call("Get-SPOSite", json!({"Identity": note["url"]})) {
+                    violation(
+                        tally,
+                        format!("acknowledged site {}: {}", note["url"], e.message()),
+                    );
                 }
             }
             "spo-roll" => {
