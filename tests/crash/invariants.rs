@@ -35,6 +35,11 @@ pub struct Tally {
     /// Every acknowledged item, file and protected item, for the final sweep.
     readable: Vec<Value>,
     failed_jobs: BTreeSet<String>,
+    /// What the previous trial left: the SharePoint policy's primary key version and the
+    /// Active AIP key (a trial that acknowledges no change must leave these or its in-flight
+    /// change).
+    spo_primary: Option<Value>,
+    aip_active: Option<Value>,
 }
 
 /// One journaled call: its intent and, if it came back before the kill, its outcome.
@@ -357,8 +362,8 @@ pub fn check_trial(dir: &TempDir, trial: u64, tally: &mut Tally) {
     tally.checks += 1;
 
     let mut cycle_steps: BTreeMap<String, (usize, bool)> = BTreeMap::new();
-    let mut spo_expected: Vec<Value> = Vec::new();
-    let mut aip_expected: Vec<Value> = Vec::new();
+    let mut spo_expected: Vec<Value> = tally.spo_primary.iter().cloned().collect();
+    let mut aip_expected: Vec<Value> = tally.aip_active.iter().cloned().collect();
     for c in &calls {
         let note = &c.intent["note"];
         match c.kind() {
@@ -382,13 +387,31 @@ pub fn check_trial(dir: &TempDir, trial: u64, tally: &mut Tally) {
                     entry.1 = true;
                 }
             }
-            "mailbox" if c.ok().is_some() => {
+            "mailbox" | "assign" if c.ok().is_some() => {
+                // Created with its policy, or assigned it; a later assignment only adds one.
                 tally.checks += 1;
-                if let Err(e) = ck.call("Get-Mailbox", json!({"Identity": note["alias"]})) {
-                    violation(
+                match ck.call("Get-Mailbox", json!({"Identity": note["alias"]})) {
+                    Ok(m)
+                        if note["policy"].is_null()
+                            || m[0]["DataEncryptionPolicy"] == note["policy"] => {}
+                    Ok(m) => violation(
                         tally,
-                        format!("acknowledged mailbox {}: {}", note["alias"], e.message()),
-                    );
+                        format!(
+                            "acknowledged {} {}: policy {}",
+                            c.kind(),
+                            note["alias"],
+                            m[0]["DataEncryptionPolicy"]
+                        ),
+                    ),
+                    Err(e) => violation(
+                        tally,
+                        format!(
+                            "acknowledged {} {}: {}",
+                            c.kind(),
+                            note["alias"],
+                            e.message()
+                        ),
+                    ),
                 }
             }
             "item" | "file" | "protect" => {
@@ -450,10 +473,14 @@ pub fn check_trial(dir: &TempDir, trial: u64, tally: &mut Tally) {
             );
         }
     }
+    let policy = ck.ok("Get-SPODataEncryptionPolicy", json!({}));
+    let uri = policy["PrimaryKeyVaultUri"]
+        .as_str()
+        .unwrap_or("")
+        .to_string();
+    tally.spo_primary = uri.rsplit('/').next().map(|v| json!(v));
     if !spo_expected.is_empty() {
         tally.checks += 1;
-        let policy = ck.ok("Get-SPODataEncryptionPolicy", json!({}));
-        let uri = policy["PrimaryKeyVaultUri"].as_str().unwrap_or("");
         if !spo_expected
             .iter()
             .any(|v| uri.ends_with(v.as_str().unwrap()))
@@ -472,11 +499,20 @@ pub fn check_trial(dir: &TempDir, trial: u64, tally: &mut Tally) {
         .iter()
         .filter(|k| k["Status"] == "Active")
         .collect();
+    tally.aip_active = active.first().map(|k| k["KeyIdentifier"].clone());
     match active.as_slice() {
         [one] if aip_expected.is_empty() || aip_expected.contains(&one["KeyIdentifier"]) => {}
         _ => violation(
             tally,
-            format!("Active AIP keys {active:?}, expected one of {aip_expected:?}"),
+            format!(
+                "Active AIP keys {:?}, expected one of {aip_expected:?}; the trial's AIP calls: {:?}",
+                active.iter().map(|k| &k["KeyIdentifier"]).collect::<Vec<_>>(),
+                calls
+                    .iter()
+                    .filter(|c| c.kind().starts_with("aip"))
+                    .map(|c| format!("{} {} -> {}", c.intent["op"], c.intent["args"], c.outcome.as_ref().map_or("in flight".to_string(), |o| o.to_string())))
+                    .collect::<Vec<_>>()
+            ),
         ),
     }
 }

@@ -22,6 +22,8 @@ use std::time::{Duration, Instant};
 const CHILD_ENV: &str = "CK_CRASH_CHILD";
 const TRIAL_ENV: &str = "CK_CRASH_CHILD_TRIAL";
 const SEED_ENV: &str = "CK_CRASH_CHILD_SEED";
+/// A PKCS#8 key the workload imports, in the trials' directory.
+pub const KEY_FILE: &str = "import.der";
 /// The principal the workload runs as: its audit rows are told from the set-up's by it.
 pub const CRASH_USER: &str = "crash@contoso.com";
 
@@ -177,6 +179,8 @@ fn crash_trials_leave_every_acknowledged_operation_whole() {
     let dir = TempDir::new("crash");
     let store = dir.join("store");
     set_up(&store);
+    let material = customer_key::crypto::generate_rsa(2048).unwrap();
+    std::fs::write(dir.join(KEY_FILE), material.pkcs8.expose()).unwrap();
     let mut rng = workload::Rng::new(seed);
     let mut tally = invariants::Tally::default();
     let started = Instant::now();

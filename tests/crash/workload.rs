@@ -83,6 +83,16 @@ struct Cycle {
 
 pub const CYCLE_STEPS: &[&str] = &["create", "backup", "remove", "purge", "restore"];
 
+/// Add-KeyVaultKey's arguments: mostly an import (quick, so kills land as often in the other
+/// calls and in commits), sometimes a key generated (long enough for kills before the commit).
+fn new_key(rng: &mut Rng, vault: &str, name: &str, key_file: &Path) -> Value {
+    if rng.below(4) == 0 {
+        json!({"VaultName": vault, "Name": name})
+    } else {
+        json!({"VaultName": vault, "Name": name, "KeyFilePath": key_file})
+    }
+}
+
 /// Runs operations until killed.
 pub fn run(store: &Path, dir: &Path, trial: u64, seed: u64) -> ! {
     let ck = Ck::at(store, CRASH_USER);
@@ -90,8 +100,10 @@ pub fn run(store: &Path, dir: &Path, trial: u64, seed: u64) -> ! {
     let mut journal = Journal::create(&dir.join(format!("journal-{trial}.jsonl")));
     let mut rng = Rng::new(seed);
     let mut mailboxes = vec![s.base_mailbox.to_string()];
+    let mut unassigned: Vec<String> = Vec::new();
     let mut sites = vec![s.base_site.to_string()];
     let mut cycle: Option<Cycle> = None;
+    let key_file = dir.join(crate::KEY_FILE);
     let mut n = 0u64;
     loop {
         n += 1;
@@ -102,7 +114,7 @@ pub fn run(store: &Path, dir: &Path, trial: u64, seed: u64) -> ! {
                     &ck,
                     "roll",
                     "Add-KeyVaultKey",
-                    json!({"VaultName": s.vault_a, "Name": s.roll_key}),
+                    new_key(&mut rng, s.vault_a, s.roll_key, &key_file),
                     json!({}),
                 );
             }
@@ -114,7 +126,7 @@ pub fn run(store: &Path, dir: &Path, trial: u64, seed: u64) -> ! {
                 });
                 let (vault, name) = (s.vault_c, c.name.clone());
                 let args = match CYCLE_STEPS[c.step] {
-                    "create" => json!({"VaultName": vault, "Name": name}),
+                    "create" => new_key(&mut rng, vault, &name, &key_file),
                     "backup" => json!({"VaultName": vault, "Name": name, "OutputFile": c.backup}),
                     "remove" => json!({"VaultName": vault, "Name": name}),
                     "purge" => json!({"VaultName": vault, "Name": name, "InRemovedState": true}),
@@ -136,11 +148,21 @@ pub fn run(store: &Path, dir: &Path, trial: u64, seed: u64) -> ! {
             }
             28..=37 => {
                 let alias = format!("m{tag}");
-                let args = json!({"Name": format!("User {alias}"), "Alias": alias, "PrimarySmtpAddress": format!("{alias}@contoso.com"), "DataEncryptionPolicy": s.dep});
+                // Half are created under the DEP, half under Microsoft-managed keys, to be
+                // assigned the DEP later (Set-Mailbox).
+                let assigned = rng.below(2) == 0;
+                let mut args = json!({"Name": format!("User {alias}"), "Alias": alias, "PrimarySmtpAddress": format!("{alias}@contoso.com")});
+                if assigned {
+                    args["DataEncryptionPolicy"] = json!(s.dep);
+                }
+                let note = json!({"alias": alias, "policy": assigned.then_some(s.dep)});
                 if journal
-                    .call(&ck, "mailbox", "New-Mailbox", args, json!({"alias": alias}))
+                    .call(&ck, "mailbox", "New-Mailbox", args, note)
                     .is_ok()
                 {
+                    if !assigned {
+                        unassigned.push(alias.clone());
+                    }
                     mailboxes.push(alias);
                 }
             }
@@ -155,6 +177,12 @@ pub fn run(store: &Path, dir: &Path, trial: u64, seed: u64) -> ! {
                     args,
                     json!({"mailbox": mailbox, "subject": subject, "body": body}),
                 );
+            }
+            53..=54 if !unassigned.is_empty() => {
+                let alias = unassigned.remove(0);
+                let args = json!({"Identity": alias, "DataEncryptionPolicy": s.dep});
+                let note = json!({"alias": alias, "policy": s.dep});
+                let _ = journal.call(&ck, "assign", "Set-Mailbox", args, note);
             }
             53..=56 => {
                 let _ = journal.call(
