@@ -210,10 +210,16 @@ pub fn protect(ctx: &Context<'_>, a: ProtectArgs) -> Result<ProtectedContent> {
     file.extend_from_slice(&signature);
     write_output(&a.output_file, &file, a.force)?;
     let content_id = crypto::hex(&content_id);
-    ctx.audit_success(
+    // Committed before the call returns, as for a backup: a protected file the caller was told
+    // about must have its row even if the process dies the next moment (the group-committing
+    // writer could lose it).
+    if let Err(e) = ctx.audit_success_now(
         &key.key_identifier,
         &format!("Protect content {content_id}"),
-    );
+    ) {
+        let _ = std::fs::remove_file(&a.output_file);
+        return Err(e);
+    }
     Ok(ProtectedContent {
         output_file: a.output_file,
         key_identifier: key.key_identifier,

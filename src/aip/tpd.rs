@@ -119,10 +119,15 @@ pub fn export_tpd(ctx: &Context<'_>, a: ExportTpdArgs) -> Result<TpdExport> {
         e
     })?;
     let ids: Vec<String> = keys.iter().map(|k| k.key_identifier.clone()).collect();
-    ctx.audit_success(
+    // Committed before the call returns, as for a backup: key material written to disk must
+    // never go unrecorded, even if the process dies the next moment.
+    if let Err(e) = ctx.audit_success_now(
         &ids.join(","),
         &format!("Exported {} tenant keys to a TPD", ids.len()),
-    );
+    ) {
+        let _ = std::fs::remove_file(&a.output_file);
+        return Err(e);
+    }
     Ok(TpdExport {
         output_file: a.output_file,
         key_identifiers: ids,
