@@ -131,15 +131,20 @@ impl Registry {
             op.name,
         );
         let result = validate(op, arguments).and_then(|args| op.run(&ctx, &args));
-        if let Err(e) = &result {
-            ctx.audit_failure(&audit_target(arguments, e), e);
+        match &result {
+            Err(e) => ctx.audit_failure(&audit_target(arguments, &e.target), e),
+            // Every call has its row: a read the handler did not audit itself (a workload's
+            // content read, a listing) gets one here, through the group-committing writer.
+            Ok(_) if !ctx.has_audited() => ctx.audit_success(&audit_target(arguments, ""), ""),
+            Ok(_) => {}
         }
         result
     }
 }
 
-/// The object a failed call concerned, for its audit row: VaultName[/Name] when given.
-fn audit_target(arguments: &Value, e: &Error) -> String {
+/// The object a call concerned, for its audit row: VaultName[/Name] when given, else the
+/// workloads' Identity, Site or Url, else `fallback` (a failure's target).
+fn audit_target(arguments: &Value, fallback: &str) -> String {
     let field = |name: &str| {
         arguments
             .as_object()
@@ -150,6 +155,9 @@ fn audit_target(arguments: &Value, e: &Error) -> String {
     match (field("VaultName"), field("Name")) {
         (Some(v), Some(n)) => format!("{v}/{n}"),
         (Some(v), None) => v,
-        _ => e.target.chars().take(160).collect(),
+        _ => ["Identity", "Site", "Url", "KeyIdentifier"]
+            .iter()
+            .find_map(|name| field(name))
+            .unwrap_or_else(|| fallback.chars().take(160).collect()),
     }
 }

@@ -166,3 +166,62 @@ fn no_cached_permission_or_key_state_outlives_a_change_made_by_another_session()
     );
     assert_eq!(after["KeyId"], newest[0]["Id"]);
 }
+
+#[test]
+fn every_workload_call_has_exactly_one_row_of_the_caller_reads_included() {
+    let (dir, admin) = store_with_vaults("audit-workloads", &[("vault-a", "westeurope")]);
+    let calls: Vec<(&str, serde_json::Value)> = vec![
+        (
+            "New-Mailbox",
+            json!({"Name": "Ada", "Alias": "ada", "PrimarySmtpAddress": "ada@contoso.com"}),
+        ),
+        (
+            "Add-MailboxItem",
+            json!({"Identity": "ada", "Subject": "s", "Body": "b"}),
+        ),
+        ("Get-MailboxItem", json!({"Identity": "ada"})),
+        ("Get-Mailbox", json!({})),
+        (
+            "Get-MailboxStatistics",
+            json!({"Identity": "ada@contoso.com"}),
+        ),
+        ("Get-DataEncryptionPolicy", json!({})),
+        (
+            "New-SPOSite",
+            json!({"Url": "https://contoso.sharepoint.com/sites/a", "Title": "A"}),
+        ),
+        (
+            "Add-SPOFile",
+            json!({"Site": "https://contoso.sharepoint.com/sites/a", "Name": "f.txt", "Value": "x"}),
+        ),
+        (
+            "Get-SPOFile",
+            json!({"Site": "https://contoso.sharepoint.com/sites/a", "Name": "f.txt"}),
+        ),
+        ("Get-SPOSite", json!({})),
+        ("Get-SPODataEncryptionPolicy", json!({})),
+        ("Get-AipServiceKeys", json!({})),
+        ("Get-ServicePrincipal", json!({})),
+        ("Get-KeyVault", json!({})),
+    ];
+    for (op, args) in &calls {
+        admin.ok(op, args.clone());
+    }
+    drop(admin);
+    // store_with_vaults made the vault: one call before these.
+    assert_eq!(
+        audit_rows(&dir.join("store"), ADMIN),
+        1 + calls.len() as i64
+    );
+    let db = rusqlite::Connection::open(dir.join("store").join("store.db")).unwrap();
+    for (op, _) in &calls {
+        let n: i64 = db
+            .query_row(
+                "SELECT COUNT(*) FROM audit WHERE principal = ?1 AND operation = ?2 AND result LIKE 'Succeeded%'",
+                [ADMIN, op],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(n, 1, "{op}");
+    }
+}

@@ -389,14 +389,16 @@ fn four_processes_of_four_threads_lose_nothing_under_load() {
             rows("Add-SPOFile", "Succeeded%"),
         ),
         (
+            "SharePoint read audit rows",
+            seen("spo-read"),
+            rows("Get-SPOFile", "Succeeded%"),
+        ),
+        (
             "versions of the rolled key",
             seen("roll") + 1,
             count("SELECT COUNT(*) FROM key_versions WHERE vault = 'load-a' AND name = 'roll'"),
         ),
     ];
-    // Get-SPOFile has no row of its own: the product audits key access and changes, not
-    // workload content reads (the key use under them is the service principal's, audited when
-    // it reaches the vault); its answers are checked above instead.
     let mut mismatches = Vec::new();
     let compared = checks.len() + 1;
     for (what, clients, store_count) in checks {

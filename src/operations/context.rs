@@ -4,6 +4,7 @@
 use crate::error::{Error, Result};
 use crate::identity::Principal;
 use crate::store::{AuditEntry, Store, Tx};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 /// One running operation.
@@ -12,6 +13,9 @@ pub struct Context<'a> {
     principal: &'a Principal,
     time_shift: i64,
     operation: &'a str,
+    /// Whether this call wrote (or queued) its own audit row, so the dispatcher can give every
+    /// call that did not one of its own.
+    audited: AtomicBool,
 }
 
 impl<'a> Context<'a> {
@@ -26,6 +30,7 @@ impl<'a> Context<'a> {
             principal,
             time_shift,
             operation,
+            audited: AtomicBool::new(false),
         }
     }
 
@@ -36,7 +41,17 @@ impl<'a> Context<'a> {
             principal,
             time_shift: self.time_shift,
             operation: self.operation,
+            audited: AtomicBool::new(false),
         }
+    }
+
+    /// Whether this call has its audit row: written in its transaction, or queued.
+    pub fn has_audited(&self) -> bool {
+        self.audited.load(Ordering::Relaxed)
+    }
+
+    fn mark_audited(&self) {
+        self.audited.store(true, Ordering::Relaxed);
     }
 
     /// The call's clock in unix seconds: wall clock plus the session's TimeShiftSeconds.
@@ -75,6 +90,7 @@ impl<'a> Context<'a> {
     /// Audits this operation's failure (once, whatever stage it came from), through the
     /// store's group-committing audit writer.
     pub fn audit_failure(&self, target: &str, error: &Error) {
+        self.mark_audited();
         self.store.audit(
             &self.audit_entry(target),
             &format!("Failed: {}", error.code),
@@ -89,12 +105,14 @@ impl<'a> Context<'a> {
         } else {
             format!("Succeeded: {detail}")
         };
+        self.mark_audited();
         self.store.audit(&self.audit_entry(target), &result);
     }
 
     /// Audits a success at once, in a transaction of its own, for what must not be lost to a
     /// crash (a backup file written): an error when the row cannot be written.
     pub fn audit_success_now(&self, target: &str, detail: &str) -> Result<()> {
+        self.mark_audited();
         self.store
             .audit_now(&self.audit_entry(target), &format!("Succeeded: {detail}"))
     }
@@ -123,7 +141,10 @@ impl<'a> Context<'a> {
         target: &str,
         work: impl FnOnce(&Tx<'_>) -> Result<R>,
     ) -> Result<R> {
-        self.store
-            .transaction(&self.audit_entry(target), self.now(), work)
+        let value = self
+            .store
+            .transaction(&self.audit_entry(target), self.now(), work)?;
+        self.mark_audited();
+        Ok(value)
     }
 }
