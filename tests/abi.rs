@@ -401,6 +401,12 @@ const PLACEHOLDER_OUTCOMES: &[(&str, Option<&str>, &str, &str)] = &[
     ),
     // Exchange (and the vault's Set-KeyVault outage rehearsal).
     (
+        "Get-KeyVaultChangeImpact",
+        None,
+        "BadParameter",
+        "give at most one of -ServicePrincipalName, -ObjectId and -UserPrincipalName",
+    ),
+    (
         "Get-KeyVaultKeyUsage",
         None,
         "VaultNotFound",
