@@ -64,6 +64,8 @@ const KEY_CASES: &[KeyCase] = &[
     case("Invoke-KeyVaultKeySignature", "Verify", "POST /keys/{name}/{version}/verify", &["verify"]),
     // A project extension that reads a key's metadata (who uses which version): as GET /keys.
     case("Get-KeyVaultKeyUsage", "usage", "GET /keys/{name}/{version} (extension)", &["get"]),
+    // The -WhatIf preview, another reading of key metadata (the vault's owner may also ask).
+    case("Get-KeyVaultChangeImpact", "impact", "GET /keys/{name}/{version} (extension)", &["get"]),
 ];
 
 /// Operations of the KeyVault area that need no key permission: Azure's control plane, where
@@ -243,7 +245,9 @@ impl Fixture {
             ("Invoke-KeyVaultKeySignature", "Verify") => {
                 json!({"VaultName": VAULT, "Name": FIXED, "Operation": "Verify", "Algorithm": "RS256", "Digest": b64(&DIGEST), "Signature": self.signature})
             }
-            ("Get-KeyVaultKeyUsage", _) => json!({"VaultName": VAULT, "Name": FIXED}),
+            ("Get-KeyVaultKeyUsage" | "Get-KeyVaultChangeImpact", _) => {
+                json!({"VaultName": VAULT, "Name": FIXED})
+            }
             (operation, case) => panic!("no arguments for {operation} ({case})"),
         }
     }
