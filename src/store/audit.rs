@@ -180,10 +180,24 @@ fn run(conn: &mut rusqlite::Connection, shared: &Shared) {
             }
             let asked = pending.flush_requested != pending.flush_done || pending.closed;
             if !asked && pending.rows.len() < MAX_BATCH {
-                // Let the batch fill for a moment: one commit for many rows.
-                drop(pending);
-                std::thread::sleep(MAX_DELAY);
-                pending = shared.lock();
+                // Let the batch fill for a moment: one commit for many rows. A flush or the
+                // store closing ends the wait at once (a caller is waiting for the commit);
+                // rows arriving do not wake it (only a batch's first row notifies).
+                let deadline = Instant::now() + MAX_DELAY;
+                loop {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    if left.is_zero()
+                        || pending.flush_requested != pending.flush_done
+                        || pending.closed
+                    {
+                        break;
+                    }
+                    pending = shared
+                        .work
+                        .wait_timeout(pending, left)
+                        .unwrap_or_else(|p| p.into_inner())
+                        .0;
+                }
             }
             (
                 std::mem::take(&mut pending.rows),
