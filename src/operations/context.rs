@@ -4,6 +4,7 @@
 use crate::error::{Error, Result};
 use crate::identity::Principal;
 use crate::store::{AuditEntry, Store, Tx};
+use crate::vault::remote::RemoteVaults;
 use std::sync::Arc;
 
 /// One running operation.
@@ -12,6 +13,8 @@ pub struct Context<'a> {
     principal: &'a Principal,
     time_shift: i64,
     operation: &'a str,
+    /// The session's Azure Key Vault backend, when its Environment names a cloud.
+    remote: Option<&'a Arc<RemoteVaults>>,
 }
 
 impl<'a> Context<'a> {
@@ -26,7 +29,19 @@ impl<'a> Context<'a> {
             principal,
             time_shift,
             operation,
+            remote: None,
         }
+    }
+
+    /// The same call against the session's remote vaults (none for a local session).
+    pub fn with_remote(mut self, remote: Option<&'a Arc<RemoteVaults>>) -> Self {
+        self.remote = remote;
+        self
+    }
+
+    /// The session's Azure Key Vault backend, if it has one.
+    pub fn remote(&self) -> Option<&'a Arc<RemoteVaults>> {
+        self.remote
     }
 
     /// The same call acting as someone else (a workload's service principal).
@@ -36,6 +51,7 @@ impl<'a> Context<'a> {
             principal,
             time_shift: self.time_shift,
             operation: self.operation,
+            remote: self.remote,
         }
     }
 

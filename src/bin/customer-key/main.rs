@@ -9,7 +9,10 @@ use std::process::ExitCode;
 
 mod generate_powershell;
 
-const USAGE: &str = "usage: customer-key [--store DIR] [--upn USER] [--time-shift SECONDS] <Operation> [-Param value ...]
+const USAGE: &str = "usage: customer-key [--store DIR] [--upn USER] [--time-shift SECONDS] [REMOTE] <Operation> [-Param value ...]
+       REMOTE: [--environment Local|AzureCloud|AzureUSGovernment|AzureChinaCloud] [--vault-domain HOST[:PORT]]
+               [--ca-file PEM] [--access-token-file FILE] [--api-version 7.6]
+               (a token is read from a file, never given on the command line)
        customer-key --list | --describe | --version
        customer-key generate-powershell [--check] [DIR]
        customer-key [--store DIR] serve [--listen 127.0.0.1:0] [--tenant NAME] [--throttle N]
@@ -39,6 +42,15 @@ fn main() -> ExitCode {
         Ok(None) => ExitCode::SUCCESS,
         Err(e) => fail(&e),
     }
+}
+
+fn absolute(path: PathBuf) -> Result<PathBuf, Error> {
+    if path.is_absolute() {
+        return Ok(path);
+    }
+    Ok(std::env::current_dir()
+        .map_err(|e| Error::io(format!("no current directory: {e}"), ""))?
+        .join(path))
 }
 
 fn usage_error(message: impl Into<String>) -> Error {
@@ -89,6 +101,32 @@ fn run(args: Vec<String>) -> Result<Option<String>, Error> {
                 options.time_shift_seconds = Some(v.parse().map_err(|_| {
                     Error::invalid_argument("--time-shift", "must be a whole number of seconds")
                 })?);
+            }
+            "--environment"
+            | "--vault-domain"
+            | "--ca-file"
+            | "--access-token-file"
+            | "--api-version" => {
+                let v = rest
+                    .next()
+                    .ok_or_else(|| usage_error(format!("{a} needs a value")))?;
+                match a.as_str() {
+                    "--environment" => options.environment = Some(v),
+                    "--vault-domain" => options.vault_domain = Some(v),
+                    "--api-version" => options.api_version = Some(v),
+                    "--ca-file" => options.ca_file = Some(absolute(PathBuf::from(v))?),
+                    _ => {
+                        let text =
+                            zeroize::Zeroizing::new(std::fs::read_to_string(&v).map_err(|e| {
+                                Error::invalid_argument(
+                                    "--access-token-file",
+                                    format!("cannot be read ({e})"),
+                                )
+                            })?);
+                        options.access_token =
+                            Some(zeroize::Zeroizing::new(text.trim().to_string()));
+                    }
+                }
             }
             _ if a.starts_with("--") => return Err(usage_error(format!("unknown option {a}"))),
             _ => {
