@@ -257,6 +257,15 @@ fn backup_version(v: &VersionRow) -> BackupVersion {
     }
 }
 
+/// The store a CustomerKey backup was made by, when `blob` is one.
+pub(crate) fn backup_store_id(blob: &[u8]) -> Option<String> {
+    let rest = blob.strip_prefix(MAGIC)?;
+    let end = rest.iter().position(|b| *b == b'\n')?;
+    serde_json::from_slice::<Header>(&rest[..end])
+        .ok()
+        .map(|h| h.store_id)
+}
+
 fn json_line<T: Serialize>(v: &T) -> Result<Vec<u8>> {
     let mut line = serde_json::to_vec(v).map_err(|e| Error::internal(e.to_string()))?;
     line.push(b'\n');

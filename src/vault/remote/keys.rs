@@ -475,13 +475,15 @@ pub fn backup_key(ctx: &Context<'_>, a: BackupKeyArgs) -> Result<BackupResult> {
 }
 
 pub fn restore_key(ctx: &Context<'_>, a: RestoreKeyArgs) -> Result<KeyVaultKeyOut> {
-    use crate::vault::backup::{MAGIC, MAX_BACKUP_BYTES};
+    use crate::vault::backup::{backup_store_id, MAX_BACKUP_BYTES};
     let blob = crate::vault::keys::read_limited(&a.input_file, "InputFile", MAX_BACKUP_BYTES)?;
-    if blob.starts_with(MAGIC) {
+    // The vault's blob is opaque; only a backup this session's own store made is known to
+    // be one no vault can take.
+    if backup_store_id(&blob).as_deref() == Some(ctx.store().store_id()) {
         return Err(Error::invalid_argument(
             "InputFile",
             format!(
-                "{} is a CustomerKey store's backup: it restores only into the store that made it (Environment Local), never into an Azure vault",
+                "{} is a backup of this session's local store: it restores only into that store (Environment Local), never into an Azure vault",
                 a.input_file
             ),
         ));
