@@ -366,3 +366,77 @@ fn throttling_is_retried_after_the_services_wait_or_with_backoff_then_reported()
     assert!(waited >= Duration::from_millis(112), "{waited:?}");
     assert!(waited < Duration::from_secs(5), "{waited:?}");
 }
+
+#[test]
+fn an_exchange_policy_with_keys_behind_the_endpoint_locks_its_mailboxes_when_access_is_revoked() {
+    let ep = Endpoint::start("remote-exo", &[], ServeOptions::default());
+    let mut ids = Vec::new();
+    for (vault, location) in [
+        ("contoso-exo-a", "westeurope"),
+        ("contoso-exo-b", "northeurope"),
+    ] {
+        ep.admin(
+            "New-KeyVault",
+            json!({"VaultName": vault, "Location": location, "EnablePurgeProtection": true}),
+        );
+        ep.admin(
+            "Add-KeyVaultKey",
+            json!({"VaultName": vault, "Name": "exo-key", "KeyOps": ["wrapKey", "unwrapKey"]}),
+        );
+        ids.push(format!(
+            "https://{vault}.localhost:{}/keys/exo-key",
+            ep.port
+        ));
+    }
+    let vaults = ["contoso-exo-a", "contoso-exo-b"];
+    let (admin, app) = admin_for(
+        &ep,
+        "remote-exo-admin",
+        &vaults,
+        &["get", "wrapKey", "unwrapKey"],
+    );
+    // The workload's code is unchanged: it reaches the keys through the boundary, remote now.
+    admin.ok(
+        "New-DataEncryptionPolicy",
+        json!({"Name": "DEP", "AzureKeyIDs": ids}),
+    );
+    admin.ok(
+        "New-Mailbox",
+        json!({"Name": "User ada", "Alias": "ada", "PrimarySmtpAddress": "ada@contoso.com", "DataEncryptionPolicy": "DEP"}),
+    );
+    admin.ok(
+        "Add-MailboxItem",
+        json!({"Identity": "ada", "Subject": "kept", "Body": "hello"}),
+    );
+    let start = Instant::now();
+    loop {
+        let s = admin.ok("Get-MailboxStatistics", json!({"Identity": "ada"}));
+        if s["IsEncrypted"] == json!(true) {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(60), "{s}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let items = admin.ok("Get-MailboxItem", json!({"Identity": "ada"}));
+    assert_eq!(items[0]["Subject"], "kept");
+    // The endpoint saw the workload's unwraps.
+    let served_audit = format!("{:?}", ep.session.store().audit_log().unwrap());
+    assert!(served_audit.contains("Unwrap"), "{served_audit}");
+
+    // Revoked there: unreadable here.
+    for v in vaults {
+        ep.admin(
+            "Remove-KeyVaultAccessPolicy",
+            json!({"VaultName": v, "ServicePrincipalName": app}),
+        );
+    }
+    let e = admin.err("Get-MailboxItem", json!({"Identity": "ada"}));
+    assert_eq!(e.category(), "PermissionDenied", "{e}");
+    // Access back on one vault: readable again.
+    ep.admin(
+        "Set-KeyVaultAccessPolicy",
+        json!({"VaultName": vaults[0], "ServicePrincipalName": app, "PermissionsToKeys": ["get", "wrapKey", "unwrapKey"]}),
+    );
+    let items = admin.ok("Get-MailboxItem", json!({"Identity": "ada"}));
+    assert_eq!(items[0]["Subject"], "kept");
+}
