@@ -131,6 +131,19 @@ fn check_api_version(v: &str) -> Result<String> {
     }
 }
 
+/// Whether `link` (a nextLink) is on the vault at `vault_url`: https, the same host and port
+/// (Key Vault writes the default port out: `https://{vault}.vault.azure.net:443/keys?...`).
+pub fn same_vault(link: &str, vault_url: &str) -> bool {
+    match (reqwest::Url::parse(link), reqwest::Url::parse(vault_url)) {
+        (Ok(l), Ok(v)) => {
+            l.scheme() == "https"
+                && l.host_str() == v.host_str()
+                && l.port_or_known_default() == v.port_or_known_default()
+        }
+        _ => false,
+    }
+}
+
 impl RemoteVaults {
     /// The remote backend the options ask for: none for `Local`.
     pub fn open(options: RemoteOptions) -> Result<Option<Arc<RemoteVaults>>> {
@@ -288,7 +301,7 @@ impl RemoteVaults {
             match page["nextLink"].as_str().filter(|l| !l.is_empty()) {
                 None => return Ok(items),
                 Some(next) => {
-                    if !next.starts_with(&format!("{vault_url}/")) {
+                    if !same_vault(next, &vault_url) {
                         return Err(Error::new(
                             crate::CkStatus::Unavailable,
                             "UnexpectedResponse",
