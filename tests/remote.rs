@@ -393,7 +393,7 @@ fn an_exchange_policy_with_keys_behind_the_endpoint_locks_its_mailboxes_when_acc
         &ep,
         "remote-exo-admin",
         &vaults,
-        &["get", "wrapKey", "unwrapKey"],
+        &["get", "wrapKey", "unwrapKey", "update"],
     );
     // The workload's code is unchanged: it reaches the keys through the boundary, remote now.
     admin.ok(
@@ -422,6 +422,24 @@ fn an_exchange_policy_with_keys_behind_the_endpoint_locks_its_mailboxes_when_acc
     // The endpoint saw the workload's unwraps.
     let served_audit = format!("{:?}", ep.session.store().audit_log().unwrap());
     assert!(served_audit.contains("Unwrap"), "{served_audit}");
+
+    // The policy's keys are protected as the engine protects its own: not disabled or deleted
+    // in Azure without -Force.
+    let e = admin.err(
+        "Update-KeyVaultKey",
+        json!({"VaultName": vaults[0], "Name": "exo-key", "Enable": false}),
+    );
+    assert_eq!(e.code, "KeyInUse", "{e}");
+    let e = admin.err(
+        "Remove-KeyVaultKey",
+        json!({"VaultName": vaults[1], "Name": "exo-key"}),
+    );
+    assert_eq!(e.code, "KeyInUse", "{e}");
+    let tagged = admin.ok(
+        "Update-KeyVaultKey",
+        json!({"VaultName": vaults[0], "Name": "exo-key", "Tag": {"dep": "DEP"}, "PassThru": true}),
+    );
+    assert_eq!(tagged["Tags"]["dep"], "DEP");
 
     // Revoked there: unreadable here.
     for v in vaults {

@@ -323,6 +323,35 @@ pub fn get_key(ctx: &Context<'_>, a: GetKeyArgs) -> Result<Vec<KeyVaultKeyOut>> 
     Ok(out)
 }
 
+/// The workloads' policies in this store that use the key: refused unless -Force, as the
+/// engine refuses for its own vaults (`version`: only references to that version, or to the
+/// newest, count; None: any reference).
+fn refuse_if_in_use(
+    ctx: &Context<'_>,
+    vault: &str,
+    name: &str,
+    version: Option<&str>,
+    force: bool,
+    action: &str,
+) -> Result<()> {
+    if force {
+        return Ok(());
+    }
+    let vault = vault.to_ascii_lowercase();
+    ctx.read(|tx| {
+        let refs = crate::store::vaults::key_references(tx, &vault, Some(name))?;
+        let concerned = refs.iter().any(|r| match (version, r.version.as_deref()) {
+            (None, _) | (_, None) => true,
+            (Some(v), Some(used)) => v.eq_ignore_ascii_case(used),
+        });
+        if concerned {
+            crate::vault::refuse_if_referenced(tx, &vault, Some(name), false, action)
+        } else {
+            Ok(())
+        }
+    })
+}
+
 pub fn update_key(ctx: &Context<'_>, a: UpdateKeyArgs) -> Result<Option<KeyVaultKeyOut>> {
     crate::vault::model::check_key_name(&a.name)?;
     if let Some(v) = &a.version {
@@ -333,6 +362,24 @@ pub fn update_key(ctx: &Context<'_>, a: UpdateKeyArgs) -> Result<Option<KeyVault
         crate::vault::keys::unix(a.expires),
     );
     crate::vault::keys::check_dates(nbf, exp)?;
+    // What would stop a policy's unwraps: disabled, dated out, or unwrapKey dropped.
+    let now = ctx.now();
+    let stops_unwrapping = a.enable == Some(false)
+        || exp.is_some_and(|e| e <= now)
+        || nbf.is_some_and(|n| n > now)
+        || a.key_ops
+            .as_ref()
+            .is_some_and(|ops| !ops.iter().any(|o| o == "unwrapKey"));
+    if stops_unwrapping {
+        refuse_if_in_use(
+            ctx,
+            &a.vault_name,
+            &a.name,
+            a.version.as_deref(),
+            a.force,
+            "disable, date out or restrict this version of",
+        )?;
+    }
     let mut body = json!({ "attributes": attributes_json(a.enable, nbf, exp) });
     if let Some(ops) = &a.key_ops {
         if ops.is_empty() {
@@ -368,6 +415,12 @@ pub fn remove_key(ctx: &Context<'_>, a: RemoveKeyArgs) -> Result<Option<KeyVault
     crate::vault::model::check_key_name(&a.name)?;
     let r = remote(ctx)?;
     let target = target_of(&a.vault_name, &a.name);
+    let action = if a.in_removed_state {
+        "purge"
+    } else {
+        "delete"
+    };
+    refuse_if_in_use(ctx, &a.vault_name, &a.name, None, a.force, action)?;
     let out = if a.in_removed_state {
         let shown = if a.pass_thru {
             let deleted = r.json(
