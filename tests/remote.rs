@@ -423,6 +423,35 @@ fn an_exchange_policy_with_keys_behind_the_endpoint_locks_its_mailboxes_when_acc
     let served_audit = format!("{:?}", ep.session.store().audit_log().unwrap());
     assert!(served_audit.contains("Unwrap"), "{served_audit}");
 
+    // A mailbox moved to the policy later: the background job re-encrypts it, reaching the
+    // keys behind the endpoint too.
+    admin.ok(
+        "New-Mailbox",
+        json!({"Name": "User bob", "Alias": "bob", "PrimarySmtpAddress": "bob@contoso.com"}),
+    );
+    admin.ok(
+        "Add-MailboxItem",
+        json!({"Identity": "bob", "Subject": "moved", "Body": "hi"}),
+    );
+    admin.ok(
+        "Set-Mailbox",
+        json!({"Identity": "bob", "DataEncryptionPolicy": "DEP"}),
+    );
+    let start = Instant::now();
+    loop {
+        let s = admin.ok("Get-MailboxStatistics", json!({"Identity": "bob"}));
+        if s["IsEncrypted"] == json!(true) {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "the job did not finish: {s}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let items = admin.ok("Get-MailboxItem", json!({"Identity": "bob"}));
+    assert_eq!(items[0]["Subject"], "moved");
+
     // The policy's keys are protected as the engine protects its own: not disabled or deleted
     // in Azure without -Force.
     let e = admin.err(

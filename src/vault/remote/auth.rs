@@ -294,10 +294,13 @@ impl Credentials {
     ) -> Result<(Zeroizing<String>, Duration)> {
         let source = self.source.name();
         let response = sent.map_err(|e| {
-            auth_error(format!(
-                "no token from {source}: {}",
-                super::errors::from_transport(&e, "").message
-            ))
+            let why = super::errors::from_transport(&e, "").message;
+            match self.source {
+                Source::ManagedIdentity { endpoint: None, .. } => auth_error(format!(
+                    "no credentials for Key Vault: AccessToken was not given, AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET are not all set, and managed identity did not answer ({why})"
+                )),
+                _ => auth_error(format!("no token from {source}: {why}")),
+            }
         })?;
         let status = response.status().as_u16();
         let body = Zeroizing::new(
