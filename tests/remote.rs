@@ -487,3 +487,58 @@ fn an_exchange_policy_with_keys_behind_the_endpoint_locks_its_mailboxes_when_acc
     let items = admin.ok("Get-MailboxItem", json!({"Identity": "ada"}));
     assert_eq!(items[0]["Subject"], "kept");
 }
+
+#[test]
+fn the_options_are_checked_and_the_cli_reaches_the_vault_with_a_token_from_a_file() {
+    let ep = Endpoint::start("remote-cli", &[VAULT], ServeOptions::default());
+    ep.admin("Add-KeyVaultKey", json!({"VaultName": VAULT, "Name": "k1"}));
+    let (app, secret) = ep.principal_with(VAULT, &["get"]);
+    let token = ep.token(&app, &secret);
+    let dir = serve_common::tempdir::Dir::new("remote-cli-admin");
+    let token_file = dir.0.join("token.txt");
+    std::fs::write(&token_file, format!("{token}\n")).unwrap();
+    let ca = ep.server.as_ref().unwrap().info().ca_file.clone();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_customer-key"))
+        .arg("--store")
+        .arg(dir.0.join("store"))
+        .args(["--environment", "AzureCloud"])
+        .args(["--vault-domain", &format!("localhost:{}", ep.port)])
+        .args(["--ca-file", &ca])
+        .arg("--access-token-file")
+        .arg(&token_file)
+        .args(["Get-KeyVaultKey", "-VaultName", VAULT, "-Name", "k1"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let keys: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(keys[0]["Name"], "k1");
+    assert!(!stdout.contains(&token));
+
+    // ck_open's JSON: remote options only with an Azure Environment, each checked by name.
+    let open = |options: Value| {
+        customer_key::Session::open_json(&options, Vec::new())
+            .map(|_| ())
+            .unwrap_err()
+    };
+    let store = dir.0.join("store2").display().to_string();
+    let e = open(json!({"Store": store, "VaultDomain": "localhost:1"}));
+    assert_eq!(e.target, "VaultDomain");
+    let e = open(json!({"Store": store, "Environment": "Mars"}));
+    assert_eq!(e.target, "Environment");
+    assert!(e.message.contains("AzureUSGovernment"), "{e}");
+    let e = open(json!({"Store": store, "Environment": "AzureCloud", "VaultDomain": "bad domain"}));
+    assert_eq!(e.target, "VaultDomain");
+    let e = open(json!({"Store": store, "Environment": "AzureCloud", "ApiVersion": "7.6/../x"}));
+    assert_eq!(e.target, "ApiVersion");
+    let e = open(json!({"Store": store, "Environment": "AzureCloud", "CaFile": "relative.pem"}));
+    assert_eq!(e.target, "CaFile");
+    let e = open(json!({"Store": store, "Environment": "AzureCloud", "AccessToken": "  "}));
+    assert_eq!(e.target, "AccessToken");
+    let e = open(json!({"Store": store, "MaxRetries": 3}));
+    assert_eq!(e.target, "MaxRetries");
+}
