@@ -4,7 +4,8 @@
 //! service principal; in a rehearsal, the session's credentials stand for it). Each call is
 //! audited in the local store under the acting principal, success or failure.
 
-use super::keys::{crypto, public_key_of, split_kid, unexpected};
+use super::json::{public_key_of, split_kid, unexpected};
+use super::keys::crypto;
 use super::{RemoteVaults, Replay};
 use crate::crypto::{RsaAlgorithm, Secret};
 use crate::error::Result;

@@ -9,6 +9,7 @@ pub mod auth;
 pub mod boundary;
 pub mod client;
 pub mod errors;
+pub mod json;
 pub mod keys;
 pub mod retry;
 
