@@ -75,6 +75,7 @@ fn main() {
         store: Some(dir.0.join("store")),
         user_principal_name: Some("bench@contoso.com".into()),
         time_shift_seconds: None,
+        ..Default::default()
     })
     .unwrap();
     println!("AIP content protection, 1 KiB items, one thread, RSA-2048 tenant keys");

@@ -52,6 +52,7 @@ fn run(n: usize) {
         store: Some(dir.0.join("store")),
         user_principal_name: Some("admin@contoso.com".into()),
         time_shift_seconds: None,
+        ..Default::default()
     })
     .unwrap();
     let mut ids = Vec::new();

@@ -64,6 +64,7 @@ fn run(sites: usize) {
         store: Some(dir.0.join("store")),
         user_principal_name: Some("admin@contoso.com".into()),
         time_shift_seconds: None,
+        ..Default::default()
     })
     .expect("store opens");
     let mut versions = Vec::new();

@@ -22,6 +22,10 @@ typedef enum CkStatus {
   CK_STATUS_PANIC = 9,
   // The service (a key vault) could not be reached.
   CK_STATUS_UNAVAILABLE = 10,
+  // The service refused the caller's credentials (Key Vault's 401).
+  CK_STATUS_UNAUTHENTICATED = 11,
+  // The service kept throttling after every retry (Key Vault's 429).
+  CK_STATUS_LIMITS_EXCEEDED = 12,
 } CkStatus;
 
 // An open store. Created by `ck_open`, released by `ck_close`; safe to use from several

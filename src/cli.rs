@@ -9,7 +9,10 @@ use crate::session::SessionOptions;
 use serde_json::{Map, Value};
 use std::path::PathBuf;
 
-pub const USAGE: &str = "usage: customer-key [--store DIR] [--upn USER] [--time-shift SECONDS] <Operation> [-Param value ...]
+pub const USAGE: &str = "usage: customer-key [--store DIR] [--upn USER] [--time-shift SECONDS] [REMOTE] <Operation> [-Param value ...]
+       REMOTE: [--environment Local|AzureCloud|AzureUSGovernment|AzureChinaCloud] [--vault-domain HOST[:PORT]]
+               [--ca-file PEM] [--access-token-file FILE] [--api-version 7.6]
+               (a token is read from a file, never given on the command line)
        customer-key --list | --describe | --version
        customer-key generate-powershell [--check] [DIR]
        customer-key [--store DIR] serve [--listen 127.0.0.1:0] [--tenant NAME] [--throttle N]
@@ -105,6 +108,34 @@ pub fn parse(args: Vec<String>, env: &dyn CliEnv) -> Result<Command, Error> {
                 options.time_shift_seconds = Some(v.parse().map_err(|_| {
                     Error::invalid_argument("--time-shift", "must be a whole number of seconds")
                 })?);
+            }
+            "--environment"
+            | "--vault-domain"
+            | "--ca-file"
+            | "--access-token-file"
+            | "--api-version" => {
+                let v = rest
+                    .next()
+                    .ok_or_else(|| usage_error(format!("{a} needs a value")))?;
+                match a.as_str() {
+                    "--environment" => options.environment = Some(v),
+                    "--vault-domain" => options.vault_domain = Some(v),
+                    "--api-version" => options.api_version = Some(v),
+                    "--ca-file" => options.ca_file = Some(absolute(env, PathBuf::from(v))?),
+                    _ => {
+                        let bytes = zeroize::Zeroizing::new(env.read_file(&v).map_err(|e| {
+                            Error::invalid_argument(
+                                "--access-token-file",
+                                format!("cannot be read ({e})"),
+                            )
+                        })?);
+                        let text = std::str::from_utf8(&bytes).map_err(|_| {
+                            Error::invalid_argument("--access-token-file", "must hold UTF-8 text")
+                        })?;
+                        options.access_token =
+                            Some(zeroize::Zeroizing::new(text.trim().to_string()));
+                    }
+                }
             }
             _ if a.starts_with("--") => return Err(usage_error(format!("unknown option {a}"))),
             _ => {

@@ -19,6 +19,10 @@ pub enum CkStatus {
     Panic = 9,
     /// The service (a key vault) could not be reached.
     Unavailable = 10,
+    /// The service refused the caller's credentials (Key Vault's 401).
+    Unauthenticated = 11,
+    /// The service kept throttling after every retry (Key Vault's 429).
+    LimitsExceeded = 12,
 }
 
 impl CkStatus {
@@ -36,6 +40,8 @@ impl CkStatus {
             CkStatus::Internal => "NotSpecified",
             CkStatus::Panic => "NotSpecified",
             CkStatus::Unavailable => "ConnectionError",
+            CkStatus::Unauthenticated => "AuthenticationError",
+            CkStatus::LimitsExceeded => "LimitsExceeded",
         }
     }
 }

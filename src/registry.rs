@@ -129,7 +129,8 @@ impl Registry {
             principal,
             session.time_shift(),
             op.name,
-        );
+        )
+        .with_remote(session.remote());
         let result = validate(op, arguments).and_then(|args| op.run(&ctx, &args));
         match &result {
             Err(e) => ctx.audit_failure(&audit_target(arguments, &e.target), e),

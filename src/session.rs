@@ -19,6 +19,107 @@ pub struct SessionOptions {
     pub user_principal_name: Option<String>,
     /// Added to the wall clock, to rehearse retention periods.
     pub time_shift_seconds: Option<i64>,
+    /// `Local` (the default: the embedded engine's vaults), `AzureCloud`, `AzureUSGovernment`
+    /// or `AzureChinaCloud`: where the key operations and the workloads' keys go.
+    #[serde(default)]
+    pub environment: Option<String>,
+    /// Overrides the cloud's vault domain (`vault.azure.net`), e.g. `localhost:8443`.
+    #[serde(default)]
+    pub vault_domain: Option<String>,
+    /// A PEM file of extra trust anchors for the vaults' TLS certificates.
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
+    /// A bearer token for Key Vault (as from Get-AzAccessToken); wiped when dropped.
+    #[serde(default)]
+    pub access_token: Option<zeroize::Zeroizing<String>>,
+    /// Key Vault's api-version (7.6 by default).
+    #[serde(default)]
+    pub api_version: Option<String>,
+    /// The first retry's wait in milliseconds (1000 by default; each retry doubles it).
+    #[serde(default)]
+    pub retry_delay_milliseconds: Option<u64>,
+    /// Retries after the first attempt (5 by default).
+    #[serde(default)]
+    pub max_retries: Option<u32>,
+    /// A request with no complete answer after this long fails (60000 by default).
+    #[serde(default)]
+    pub request_timeout_milliseconds: Option<u64>,
+}
+
+impl SessionOptions {
+    /// The remote part of the options, checked.
+    fn remote(&mut self) -> Result<crate::vault::remote::RemoteOptions> {
+        use crate::vault::remote::{Environment, RemoteOptions, Timing};
+        use std::time::Duration;
+        let environment = match self.environment.as_deref() {
+            None => Environment::Local,
+            Some(e) => Environment::parse(e)?,
+        };
+        let mut timing = Timing::default();
+        if let Some(ms) = self.retry_delay_milliseconds {
+            if !(1..=60_000).contains(&ms) {
+                return Err(Error::invalid_argument(
+                    "RetryDelayMilliseconds",
+                    "must be from 1 to 60000",
+                ));
+            }
+            timing.retry.base_delay = Duration::from_millis(ms);
+        }
+        if let Some(n) = self.max_retries {
+            if n > 10 {
+                return Err(Error::invalid_argument(
+                    "MaxRetries",
+                    "must be from 0 to 10",
+                ));
+            }
+            timing.retry.max_retries = n;
+        }
+        if let Some(ms) = self.request_timeout_milliseconds {
+            if !(100..=600_000).contains(&ms) {
+                return Err(Error::invalid_argument(
+                    "RequestTimeoutMilliseconds",
+                    "must be from 100 to 600000",
+                ));
+            }
+            timing.request = Duration::from_millis(ms);
+            timing.connect = timing.connect.min(timing.request);
+        }
+        let remote_only = [
+            (
+                self.retry_delay_milliseconds.is_some(),
+                "RetryDelayMilliseconds",
+            ),
+            (self.max_retries.is_some(), "MaxRetries"),
+            (
+                self.request_timeout_milliseconds.is_some(),
+                "RequestTimeoutMilliseconds",
+            ),
+        ];
+        if environment == Environment::Local {
+            if let Some((_, name)) = remote_only.iter().find(|(given, _)| *given) {
+                return Err(Error::invalid_argument(
+                    name,
+                    "is given only with an Azure Environment (AzureCloud, AzureUSGovernment, AzureChinaCloud)",
+                ));
+            }
+        }
+        if let Some(ca) = &self.ca_file {
+            if !ca.is_absolute() {
+                return Err(Error::invalid_argument(
+                    "CaFile",
+                    "must be an absolute path",
+                ));
+            }
+        }
+        Ok(RemoteOptions {
+            environment,
+            vault_domain: self.vault_domain.take(),
+            ca_file: self.ca_file.take(),
+            access_token: self.access_token.take(),
+            api_version: self.api_version.take(),
+            timing,
+        })
+    }
 }
 
 /// Where the store lives when `Store` is not given.
@@ -56,6 +157,8 @@ pub struct Session {
     store: Arc<Store>,
     principal: Principal,
     time_shift: i64,
+    /// The Azure Key Vault backend when the Environment names a cloud.
+    remote: Option<Arc<crate::vault::remote::RemoteVaults>>,
     /// Resumes and runs this store's jobs and purges expired objects; stopped on close.
     _jobs: crate::jobs::Runner,
 }
@@ -64,9 +167,10 @@ impl Session {
     /// Opens the store and starts its job runner with `job_kinds` (the crate root's
     /// [`crate::open_session`] passes every domain's kinds).
     pub fn open(
-        options: SessionOptions,
+        mut options: SessionOptions,
         job_kinds: Vec<Arc<dyn crate::jobs::JobKind>>,
     ) -> Result<Session> {
+        let remote = crate::vault::remote::RemoteVaults::open(options.remote()?)?;
         let dir = match options.store {
             Some(d) if d.is_absolute() => d,
             Some(d) if d.as_os_str().is_empty() => {
@@ -106,11 +210,17 @@ impl Session {
             ));
         }
         let store = Arc::new(store);
-        let jobs = crate::jobs::Runner::start(Arc::clone(&store), time_shift, job_kinds);
+        let jobs = crate::jobs::Runner::start_with(
+            Arc::clone(&store),
+            time_shift,
+            job_kinds,
+            remote.clone(),
+        );
         Ok(Session {
             store,
             principal: Principal::user(principal),
             time_shift,
+            remote,
             _jobs: jobs,
         })
     }
@@ -125,7 +235,7 @@ impl Session {
             Value::Object(_) => serde_json::from_value(options.clone()).map_err(|e| {
                 Error::invalid_argument(
                     "options",
-                    format!("takes Store, UserPrincipalName and TimeShiftSeconds ({e})"),
+                    format!("takes Store, UserPrincipalName, TimeShiftSeconds, Environment, VaultDomain, CaFile, AccessToken, ApiVersion, RetryDelayMilliseconds, MaxRetries and RequestTimeoutMilliseconds ({e})"),
                 )
             })?,
             _ => return Err(Error::invalid_argument("options", "must be a JSON object")),
@@ -150,6 +260,11 @@ impl Session {
         self.time_shift
     }
 
+    /// The Azure Key Vault backend, when the session's Environment names a cloud.
+    pub fn remote(&self) -> Option<&Arc<crate::vault::remote::RemoteVaults>> {
+        self.remote.as_ref()
+    }
+
     /// The session's clock in unix seconds: wall clock plus TimeShiftSeconds.
     pub fn now(&self) -> i64 {
         crate::time::unix_now() + self.time_shift
@@ -160,6 +275,11 @@ impl Session {
         serde_json::json!({
             "Store": self.store.dir().display().to_string(),
             "UserPrincipalName": self.principal.name(),
+            "Environment": match &self.remote {
+                Some(r) => format!("{:?}", r.environment()),
+                None => "Local".to_string(),
+            },
+            "VaultDomain": self.remote.as_ref().map(|r| r.domain().to_string()),
             "Version": crate::VERSION,
         })
     }

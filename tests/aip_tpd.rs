@@ -181,6 +181,7 @@ fn passwords_and_key_material_stay_out_of_the_audit_table_and_the_json() {
         store: Some(dir.join("store")),
         user_principal_name: Some(ADMIN.into()),
         time_shift_seconds: None,
+        ..Default::default()
     })
     .unwrap();
     let audit = session.store().audit_log().unwrap();

@@ -16,6 +16,7 @@ fn usage(dir: &TempDir) -> Vec<TenantKeyUsage> {
         store: Some(dir.join("store")),
         user_principal_name: Some(ADMIN.into()),
         time_shift_seconds: None,
+        ..Default::default()
     })
     .unwrap();
     session.store().read(tenant_key_usage).unwrap()
@@ -149,6 +150,7 @@ fn byok_sign_and_decrypt_are_audited_at_the_vault_under_the_aip_service_principa
         store: Some(dir.join("store")),
         user_principal_name: Some(ADMIN.into()),
         time_shift_seconds: None,
+        ..Default::default()
     })
     .unwrap();
     let audit = session.store().audit_log().unwrap();

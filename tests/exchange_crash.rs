@@ -45,6 +45,7 @@ fn observer(dir: &common::TempDir) -> Session {
             store: Some(dir.join("store")),
             user_principal_name: Some(ADMIN.into()),
             time_shift_seconds: None,
+            ..Default::default()
         },
         Vec::new(),
     )

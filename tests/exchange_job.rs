@@ -18,6 +18,7 @@ fn held(dir: &common::TempDir) -> Session {
             store: Some(dir.join("store")),
             user_principal_name: Some(ADMIN.into()),
             time_shift_seconds: None,
+            ..Default::default()
         },
         Vec::new(),
     )
@@ -55,6 +56,7 @@ fn a_batch_computed_before_an_item_arrived_is_refused_and_a_repeated_batch_moves
     let ctx = JobContext {
         store: s.store_arc().clone(),
         time_shift: 0,
+        remote: None,
     };
 
     // The batch re-encrypts the mailbox under a new content key; an item arrives meanwhile.

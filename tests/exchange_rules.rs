@@ -177,6 +177,7 @@ fn availability_key_only_when_both_vaults_are_unreachable_and_it_is_audited() {
         store: Some(t.dir.join("store")),
         user_principal_name: Some(ADMIN.into()),
         time_shift_seconds: None,
+        ..Default::default()
     })
     .unwrap();
     let uses = session
@@ -441,6 +442,7 @@ fn the_job_waits_for_unreachable_vaults_instead_of_using_the_availability_key() 
             store: Some(dir.join("store")),
             user_principal_name: Some(ADMIN.into()),
             time_shift_seconds: None,
+            ..Default::default()
         },
         Vec::new(),
     )

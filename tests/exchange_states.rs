@@ -59,6 +59,7 @@ fn an_assignment_is_pending_then_encrypting_then_encrypted() {
             store: Some(store),
             user_principal_name: Some(ADMIN.into()),
             time_shift_seconds: None,
+            ..Default::default()
         },
         paced,
     )

@@ -82,6 +82,7 @@ fn old_versions_stay_needed_until_the_last_mailbox_moved_then_show_unused() {
             store: Some(t.dir.join("store")),
             user_principal_name: Some(ADMIN.into()),
             time_shift_seconds: None,
+            ..Default::default()
         },
         Vec::new(),
     )

@@ -80,6 +80,7 @@ fn session_at(store: &Path) -> Session {
         store: Some(store.to_path_buf()),
         user_principal_name: Some(ADMIN.into()),
         time_shift_seconds: None,
+        ..Default::default()
     })
     .expect("session opens")
 }

@@ -68,6 +68,15 @@ pester() {
         if ($result.FailedCount -gt 0 -or $result.PassedCount -eq 0) { exit 1 }'
 }
 
+live_vault() {
+    if [ -z "${CUSTOMER_KEY_LIVE_VAULT:-}" ]; then
+        echo "SKIPPED: the live Azure Key Vault test did not run: set CUSTOMER_KEY_LIVE_VAULT (a vault name)"
+        echo "and credentials (CUSTOMER_KEY_LIVE_ACCESS_TOKEN_FILE, or AZURE_TENANT_ID/AZURE_CLIENT_ID/AZURE_CLIENT_SECRET)."
+        return 77
+    fi
+    cargo test --quiet --test remote_live -- --nocapture
+}
+
 step "install apt packages (mono, valgrind, venv)" install_packages
 step "cargo fmt --check" cargo fmt --all -- --check
 step "cargo clippy -D warnings" cargo clippy --all-targets --quiet -- -D warnings
@@ -80,6 +89,7 @@ step "static PowerShell checks (tree-sitter-powershell)" env CK_NO_BUILD=1 bash 
 step "fuzz every parser and the C ABI (fuzz/run.sh, 20 s a target)" bash fuzz/run.sh
 step "Key Vault endpoint: Microsoft's Python SDK, schemathesis on the 7.6 spec" bash tests/serve/sdk-test.sh
 step "Pester tests (when pwsh exists)" pester
+step "remote target against a real Azure vault (when CUSTOMER_KEY_LIVE_VAULT is set)" live_vault
 step "benchmark figures (cargo bench, short)" env CK_BENCH_SECONDS=0.5 cargo bench --quiet --bench throughput
 # The workloads' figures at a short scale; the long runs are CK_BENCH_SCALE=100000.
 step "SharePoint benchmark (10,000 sites)" cargo bench --quiet --bench sharepoint

@@ -34,6 +34,7 @@ fn fixture(tag: &str) -> Fixture {
         store: Some(dir.join("store")),
         user_principal_name: Some("admin@contoso.com".into()),
         time_shift_seconds: None,
+        ..Default::default()
     })
     .unwrap();
     let mut ids = Vec::new();

@@ -106,7 +106,12 @@ impl JobKind for ApplyPolicyKind {
             .last()
             .map(|m| m.seq.to_string())
             .or(job.cursor.clone());
-        let service = Service::for_store(store, ctx.time_shift, "Apply-DataEncryptionPolicy");
+        let service = Service::for_store(
+            store,
+            ctx.remote.as_ref(),
+            ctx.time_shift,
+            "Apply-DataEncryptionPolicy",
+        );
         let mut policy_keys: HashMap<String, Secret> = HashMap::new();
         let mut moves = Vec::with_capacity(rows.len());
         for m in &rows {

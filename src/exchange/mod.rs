@@ -52,9 +52,14 @@ impl Service {
         }
     }
 
-    pub(crate) fn for_store(store: &Arc<Store>, time_shift: i64, operation: &str) -> Service {
+    pub(crate) fn for_store(
+        store: &Arc<Store>,
+        remote: Option<&Arc<crate::vault::remote::RemoteVaults>>,
+        time_shift: i64,
+        operation: &str,
+    ) -> Service {
         Service {
-            vaults: crate::vault::vaults_for_store(store),
+            vaults: crate::vault::vaults_for_store(store, remote),
             principal: Principal::service(EXCHANGE_APP_ID),
             time_shift,
             operation: operation.to_string(),

@@ -66,6 +66,9 @@ pub struct JobContext {
     pub store: Arc<Store>,
     /// Seconds added to the wall clock (the session's TimeShiftSeconds).
     pub time_shift: i64,
+    /// The session's Azure Key Vault backend, when its Environment names a cloud: jobs reach
+    /// keys where the session's calls do.
+    pub remote: Option<Arc<crate::vault::remote::RemoteVaults>>,
 }
 
 impl JobContext {

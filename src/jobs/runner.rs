@@ -42,6 +42,16 @@ pub struct Runner {
 
 impl Runner {
     pub fn start(store: Arc<Store>, time_shift: i64, kinds: Vec<Arc<dyn JobKind>>) -> Runner {
+        Runner::start_with(store, time_shift, kinds, None)
+    }
+
+    /// The same for a session whose keys are in Azure (`remote`).
+    pub fn start_with(
+        store: Arc<Store>,
+        time_shift: i64,
+        kinds: Vec<Arc<dyn JobKind>>,
+        remote: Option<Arc<crate::vault::remote::RemoteVaults>>,
+    ) -> Runner {
         let stop = Arc::new(AtomicBool::new(false));
         let loop_ended = super::runtime().map(|runtime| {
             let (ended, loop_ended) = mpsc::channel::<()>();
@@ -49,6 +59,7 @@ impl Runner {
                 ctx: JobContext {
                     store: Arc::clone(&store),
                     time_shift,
+                    remote,
                 },
                 kinds,
                 owner: new_owner_id(),

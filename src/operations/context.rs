@@ -4,6 +4,7 @@
 use crate::error::{Error, Result};
 use crate::identity::Principal;
 use crate::store::{AuditEntry, Store, Tx};
+use crate::vault::remote::RemoteVaults;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
@@ -16,6 +17,8 @@ pub struct Context<'a> {
     /// Whether this call wrote (or queued) its own audit row, so the dispatcher can give every
     /// call that did not one of its own.
     audited: AtomicBool,
+    /// The session's Azure Key Vault backend, when its Environment names a cloud.
+    remote: Option<&'a Arc<RemoteVaults>>,
 }
 
 impl<'a> Context<'a> {
@@ -31,7 +34,19 @@ impl<'a> Context<'a> {
             time_shift,
             operation,
             audited: AtomicBool::new(false),
+            remote: None,
         }
+    }
+
+    /// The same call against the session's remote vaults (none for a local session).
+    pub fn with_remote(mut self, remote: Option<&'a Arc<RemoteVaults>>) -> Self {
+        self.remote = remote;
+        self
+    }
+
+    /// The session's Azure Key Vault backend, if it has one.
+    pub fn remote(&self) -> Option<&'a Arc<RemoteVaults>> {
+        self.remote
     }
 
     /// The same call acting as someone else (a workload's service principal).
@@ -42,6 +57,7 @@ impl<'a> Context<'a> {
             time_shift: self.time_shift,
             operation: self.operation,
             audited: AtomicBool::new(false),
+            remote: self.remote,
         }
     }
 

@@ -232,10 +232,29 @@ pub struct Operation {
     pub impact_preview: Option<ImpactPreview>,
     pub continue_when: Option<ContinueWhen>,
     handler: Handler,
+    /// The handler for a session whose keys are in Azure (its Environment names a cloud).
+    remote_handler: Option<Handler>,
     decode: fn(&Value) -> Result<()>,
     /// The parameter sets as bit masks over `params`, computed on the first call.
     set_masks: std::sync::OnceLock<Option<validate::SetMasks>>,
 }
+
+fn boxed<A, R>(handler: fn(&Context<'_>, A) -> Result<R>) -> Handler
+where
+    A: Arguments + 'static,
+    R: Serialize + 'static,
+{
+    Box::new(move |ctx, args| {
+        let typed: A = decode_arguments(args)?;
+        let result = handler(ctx, typed)?;
+        serde_json::to_string(&result).map_err(|e| Error::internal(format!("result encoding: {e}")))
+    })
+}
+
+/// The area whose operations act on vaults themselves: in a remote session they run against
+/// Azure when they declare a remote handler, and are refused otherwise (the store's vaults are
+/// not the session's then).
+const VAULT_AREA: &str = "KeyVault";
 
 fn decode_arguments<A: DeserializeOwned>(args: &Value) -> Result<A> {
     // Validation already checked every value's form against the parameters this same
@@ -274,15 +293,20 @@ impl Operation {
             wait: None,
             impact_preview: None,
             continue_when: None,
-            handler: Box::new(move |ctx, args| {
-                let typed: A = decode_arguments(args)?;
-                let result = handler(ctx, typed)?;
-                serde_json::to_string(&result)
-                    .map_err(|e| Error::internal(format!("result encoding: {e}")))
-            }),
+            handler: boxed(handler),
+            remote_handler: None,
             decode: |args| decode_arguments::<A>(args).map(|_| ()),
             set_masks: std::sync::OnceLock::new(),
         }
+    }
+    /// The handler for remote sessions: the same arguments, the same output type.
+    pub fn remote<A, R>(mut self, handler: fn(&Context<'_>, A) -> Result<R>) -> Self
+    where
+        A: Arguments + 'static,
+        R: Serialize + 'static,
+    {
+        self.remote_handler = Some(boxed(handler));
+        self
     }
     pub fn synopsis(mut self, text: &'static str) -> Self {
         self.synopsis = text;
@@ -389,7 +413,25 @@ impl Operation {
 
     /// Runs the handler on arguments that passed [`validate`]; the result as JSON text.
     pub fn run(&self, ctx: &Context<'_>, args: &Validated<'_>) -> Result<String> {
-        (self.handler)(ctx, args.value())
+        // The one place a call is routed to Azure or to the store.
+        match (ctx.remote(), &self.remote_handler) {
+            (None, _) => (self.handler)(ctx, args.value()),
+            (Some(_), Some(remote)) => remote(ctx, args.value()),
+            (Some(_), None) if self.area == VAULT_AREA => Err(Error::invalid_operation(
+                "NotSupportedRemotely",
+                format!(
+                    "{} is not supported against Azure by this session's remote target; run it with Az.KeyVault, or in a session with -Environment Local",
+                    self.name
+                ),
+                self.name,
+            )),
+            (Some(_), None) => (self.handler)(ctx, args.value()),
+        }
+    }
+
+    /// Whether the operation runs against Azure in a remote session.
+    pub fn supports_remote(&self) -> bool {
+        self.remote_handler.is_some()
     }
 
     /// Decodes arguments into the operation's struct without running it (the registry's

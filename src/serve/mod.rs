@@ -48,6 +48,9 @@ pub struct ServeOptions {
     pub tenant: String,
     /// Answer 429 once a vault exceeds this many requests per 10 seconds.
     pub throttle: Option<u32>,
+    /// Throttled answers leave out Retry-After, as some proxies in front of a vault do (the
+    /// remote target's tests use it to see the client's own backoff).
+    pub throttle_without_retry_after: bool,
     pub token_lifetime_seconds: i64,
     /// A client that takes longer to send its headers is cut off; its body gets three times
     /// as long (408).
@@ -60,6 +63,7 @@ impl Default for ServeOptions {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             tenant: "customerkey".into(),
             throttle: None,
+            throttle_without_retry_after: false,
             token_lifetime_seconds: 3600,
             header_timeout: Duration::from_secs(10),
         }
@@ -105,6 +109,7 @@ struct State {
     tokens: Tokens,
     port: u16,
     throttle: Option<Throttle>,
+    throttle_retry_after: bool,
     header_timeout: Duration,
 }
 
@@ -187,6 +192,7 @@ impl Server {
                 limit,
                 windows: Mutex::new(HashMap::new()),
             }),
+            throttle_retry_after: !options.throttle_without_retry_after,
             header_timeout: options.header_timeout,
         });
         let info = ServeInfo {
@@ -415,9 +421,11 @@ async fn answer(state: Arc<State>, req: Request<Incoming>) -> HttpResponse {
     if let Some(throttle) = &state.throttle {
         if let Some(wait) = throttle.admit(&vault) {
             let mut response = ApiError::new(StatusCode::TOO_MANY_REQUESTS, "Throttled", "Request was not processed because too many requests were received. Reason: VaultRequestTypeLimitReached").into_response();
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, header::HeaderValue::from(wait));
+            if state.throttle_retry_after {
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, header::HeaderValue::from(wait));
+            }
             return response;
         }
     }

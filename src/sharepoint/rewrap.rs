@@ -224,7 +224,7 @@ fn rewrap_sites(
         time_shift: ctx.time_shift,
         operation: p.purpose.operation(),
     };
-    let vaults = crate::vault::vaults_for_store(&ctx.store);
+    let vaults = crate::vault::vaults_for_store(&ctx.store, ctx.remote.as_ref());
     let new_tik = keys::unwrap_tik(vaults.as_ref(), &caller, target)?;
     let mut old: HashMap<Option<i64>, Secret> = HashMap::new();
     let mut out = Vec::with_capacity(pending.len());

@@ -32,7 +32,7 @@ pub const PANIC_HOOK_ENV: &str = "CK_TEST_PANIC_RESTORING_KEY";
 fn panic_hook_names(key_name: &str) -> bool {
     std::env::var_os(PANIC_HOOK_ENV).is_some_and(|v| v.eq_ignore_ascii_case(key_name))
 }
-const MAX_BACKUP_BYTES: u64 = 16 * 1024 * 1024;
+pub(crate) const MAX_BACKUP_BYTES: u64 = 16 * 1024 * 1024;
 
 #[derive(Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
@@ -155,12 +155,12 @@ pub fn backup_key(ctx: &Context<'_>, a: BackupKeyArgs) -> Result<BackupResult> {
     })
 }
 
-const BACKUP_DIR: &str = "backups";
+pub(crate) const BACKUP_DIR: &str = "backups";
 
 /// Where a backup may go: not into the store's own files (a caller allowed only to back up
 /// must not be able to overwrite master.key or store.db), and over an existing file only with
 /// -Force and only when that file is itself a key backup.
-fn check_output_file(
+pub(crate) fn check_output_file(
     store_dir: &std::path::Path,
     path: &std::path::Path,
     force: bool,
@@ -257,6 +257,15 @@ fn backup_version(v: &VersionRow) -> BackupVersion {
     }
 }
 
+/// The store a CustomerKey backup was made by, when `blob` is one.
+pub(crate) fn backup_store_id(blob: &[u8]) -> Option<String> {
+    let rest = blob.strip_prefix(MAGIC)?;
+    let end = rest.iter().position(|b| *b == b'\n')?;
+    serde_json::from_slice::<Header>(&rest[..end])
+        .ok()
+        .map(|h| h.store_id)
+}
+
 fn json_line<T: Serialize>(v: &T) -> Result<Vec<u8>> {
     let mut line = serde_json::to_vec(v).map_err(|e| Error::internal(e.to_string()))?;
     line.push(b'\n');
@@ -283,7 +292,7 @@ pub fn restore_key(ctx: &Context<'_>, a: RestoreKeyArgs) -> Result<KeyVaultKeyOu
     };
     let rest = blob
         .strip_prefix(MAGIC)
-        .ok_or_else(|| invalid("is not a CustomerKey key backup"))?;
+        .ok_or_else(|| invalid("is not a CustomerKey key backup (a backup made by Azure Key Vault restores only into an Azure vault: connect with -Environment and restore there)"))?;
     let header_end = rest
         .iter()
         .position(|b| *b == b'\n')

@@ -211,10 +211,10 @@ pub(crate) fn perform_key_operation_wiped(
     Ok((usable.key_id, result))
 }
 
-pub fn invoke_key_operation(
-    ctx: &Context<'_>,
-    a: InvokeKeyOperationArgs,
-) -> Result<KeyOperationResult> {
+/// The operation, algorithm and value an Invoke-KeyVaultKeyOperation call asks for, checked.
+pub(crate) fn parse_key_operation(
+    a: &InvokeKeyOperationArgs,
+) -> Result<(KeyOperation, RsaAlgorithm, Secret)> {
     let op = KeyOperation::parse(&a.operation).ok_or_else(|| {
         Error::invalid_argument("Operation", "must be Encrypt, Decrypt, Wrap or Unwrap")
     })?;
@@ -229,6 +229,14 @@ pub fn invoke_key_operation(
             "must not be empty",
         ));
     }
+    Ok((op, algorithm, value))
+}
+
+pub fn invoke_key_operation(
+    ctx: &Context<'_>,
+    a: InvokeKeyOperationArgs,
+) -> Result<KeyOperationResult> {
+    let (op, algorithm, value) = parse_key_operation(&a)?;
     let (key_id, result) = perform_key_operation_wiped(
         ctx,
         &a.vault_name,

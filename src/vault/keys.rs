@@ -58,11 +58,11 @@ pub(crate) fn find_version(tx: &Tx<'_>, key: &KeyRow, version: Option<&str>) -> 
     })
 }
 
-fn unix(t: Option<DateTime<Utc>>) -> Option<i64> {
+pub(crate) fn unix(t: Option<DateTime<Utc>>) -> Option<i64> {
     t.map(|t| t.timestamp())
 }
 
-fn check_dates(not_before: Option<i64>, expires: Option<i64>) -> Result<()> {
+pub(crate) fn check_dates(not_before: Option<i64>, expires: Option<i64>) -> Result<()> {
     if let (Some(nbf), Some(exp)) = (not_before, expires) {
         if exp <= nbf {
             return Err(Error::invalid_argument(

@@ -11,6 +11,7 @@ pub mod local;
 pub mod model;
 pub mod operations;
 pub mod reachability;
+pub mod remote;
 pub mod signatures;
 pub mod usage;
 
@@ -522,16 +523,24 @@ pub fn remove_access_policy(
     })
 }
 
-/// The vaults a workload reaches keys through, for this call: the store's own (the remote
-/// Azure Key Vault backend will be chosen here too, from the session's environment). Workloads
-/// hold what this returns and never reach vault internals otherwise.
+/// The vaults a workload reaches keys through, for this call: the store's own, or Azure Key
+/// Vault when the session's Environment names a cloud. Workloads hold what this returns and
+/// never reach vault internals otherwise.
 pub fn vaults_for(ctx: &Context<'_>) -> std::sync::Arc<dyn boundary::KeyVaultBoundary> {
-    vaults_for_store(ctx.store_arc())
+    vaults_for_store(ctx.store_arc(), ctx.remote())
 }
 
-/// The same for background jobs, which run on a store rather than inside a call.
+/// The same for background jobs, which run on a store (and the session's remote backend, if
+/// any) rather than inside a call.
 pub fn vaults_for_store(
     store: &std::sync::Arc<crate::store::Store>,
+    remote: Option<&std::sync::Arc<remote::RemoteVaults>>,
 ) -> std::sync::Arc<dyn boundary::KeyVaultBoundary> {
-    std::sync::Arc::new(local::LocalKeyVault::new(store.clone()))
+    match remote {
+        Some(r) => std::sync::Arc::new(remote::boundary::RemoteKeyVault::new(
+            r.clone(),
+            store.clone(),
+        )),
+        None => std::sync::Arc::new(local::LocalKeyVault::new(store.clone())),
+    }
 }

@@ -1,7 +1,7 @@
 //! The vault domain's operations: each declared once, with its presentation (help, examples,
 //! ShouldProcess wording), next to the handlers in this folder.
 
-use super::{backup, impact, key_operations, keys, reachability, signatures, usage};
+use super::{backup, impact, key_operations, keys, reachability, remote, signatures, usage};
 use crate::operations::{Impact, ImpactPreview, Operation};
 
 pub(crate) const AREA: &str = "KeyVault";
@@ -81,6 +81,7 @@ pub fn operations() -> Vec<Operation> {
             .example("Remove-CkKeyVaultAccessPolicy -VaultName 'contoso-ck-weu' -ObjectId '6f1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d' -PassThru", "Removes the permissions of a principal given by its object id and shows the vault (parameter set ByObjectId).")
             .example("Remove-CkKeyVaultAccessPolicy -VaultName 'contoso-ck-test' -ServicePrincipalName '00000002-0000-0ff1-ce00-000000000000'", "Stops Exchange Online from using the keys of a test vault (parameter set ByServicePrincipalName)."),
         Operation::new("Add-KeyVaultKey", AREA, keys::add_key)
+            .remote(remote::keys::add_key)
             .synopsis("Creates a key, or a new version of an existing key (a key roll).")
             .description("Creates a key in a vault, like Add-AzKeyVaultKey. When the name exists, a new version is added and the older versions are kept: this is how a Customer Key is rolled. With -KeyFilePath (parameter set InteractiveImport), imports the key from a .pfx (PKCS#12) or PKCS#8 file instead of generating one; -Size and -KeyType belong to the default set, InteractiveCreate, and cannot be combined with -KeyFilePath or -KeyFilePassword.")
             .output("CustomerKey.KeyVaultKey")
@@ -91,6 +92,7 @@ pub fn operations() -> Vec<Operation> {
             .example("Add-CkKeyVaultKey -VaultName 'contoso-ck-weu' -Name 'exo-dep-key' -Destination Software", "Rolls the key: adds a new version; the older versions stay enabled.")
             .example("$password = Read-Host -AsSecureString -Prompt 'PFX password'\nAdd-CkKeyVaultKey -VaultName 'contoso-ck-weu' -Name 'aip-tenant-key' -KeyFilePath ./tenant-key.pfx -KeyFilePassword $password", "Imports (bring your own key) the RSA key held in a password-protected .pfx file (parameter set InteractiveImport)."),
         Operation::new("Get-KeyVaultKey", AREA, keys::get_key)
+            .remote(remote::keys::get_key)
             .synopsis("Gets keys, key versions, or soft-deleted keys.")
             .description("Gets the keys of a vault or one key (its newest version), or soft-deleted keys with -InRemovedState (CustomerKey.DeletedKeyVaultKey): parameter set ByVaultName, the default. With -Name and -Version, gets that version of the key (ByKeyVersion); with -Name and -IncludeVersions, every version of the key (ByKeyVersions).")
             .output("CustomerKey.KeyVaultKey")
@@ -101,6 +103,7 @@ pub fn operations() -> Vec<Operation> {
             .example("Get-CkKeyVaultKey -VaultName 'contoso-ck-weu' -Name 'exo-dep-key' -IncludeVersions", "Lists every version of the key, as after a roll (parameter set ByKeyVersions).")
             .example("Get-CkKeyVaultKey -VaultName 'contoso-ck-weu' -InRemovedState", "Lists deleted keys with their scheduled purge dates."),
         Operation::new("Update-KeyVaultKey", AREA, keys::update_key)
+            .remote(remote::keys::update_key)
             .synopsis("Changes a key version's attributes (enabled, dates, operations, tags).")
             .description("Updates the newest version of a key, or the version given. Do not disable a version a data encryption policy still needs: the engine refuses unless -Force is given.")
             .output("CustomerKey.KeyVaultKey")
@@ -109,6 +112,7 @@ pub fn operations() -> Vec<Operation> {
             .preview_impact(ImpactPreview::of(CHANGE_IMPACT, &["VaultName", "Name", "Version"]).when_false("Enable"))
             .example("Update-CkKeyVaultKey -VaultName 'contoso-ck-weu' -Name 'exo-dep-key' -Expires (Get-Date).AddYears(2) -PassThru", "Sets a new expiry on the newest version and shows the key."),
         Operation::new("Remove-KeyVaultKey", AREA, keys::remove_key)
+            .remote(remote::keys::remove_key)
             .synopsis("Deletes a key with all its versions (soft delete when enabled), or purges a deleted key.")
             .description("Deletes a key, like Remove-AzKeyVaultKey. With soft delete on, the key can be recovered with Undo-CkKeyVaultKeyRemoval until its retention ends. With -InRemovedState, purges a deleted key for good. Asks for confirmation (ConfirmImpact High) unless -Force is given; -WhatIf is honoured even with -Force. The engine refuses to remove a key a data encryption policy uses unless -Force is given.")
             .output("CustomerKey.DeletedKeyVaultKey")
@@ -118,6 +122,7 @@ pub fn operations() -> Vec<Operation> {
             .example("Remove-CkKeyVaultKey -VaultName 'contoso-ck-test' -Name 'old-key' -PassThru", "Soft-deletes the key after confirmation and shows its scheduled purge date.")
             .example("Remove-CkKeyVaultKey -VaultName 'contoso-ck-test' -Name 'old-key' -InRemovedState -Force", "Purges the deleted key without asking."),
         Operation::new("Undo-KeyVaultKeyRemoval", AREA, keys::undo_key_removal)
+            .remote(remote::keys::undo_key_removal)
             .synopsis("Recovers a soft-deleted key with all its versions.")
             .description("Recovers a key deleted with Remove-CkKeyVaultKey while its retention has not ended, like Undo-AzKeyVaultKeyRemoval.")
             .output("CustomerKey.KeyVaultKey")
@@ -125,6 +130,7 @@ pub fn operations() -> Vec<Operation> {
             .example("Undo-CkKeyVaultKeyRemoval -VaultName 'contoso-ck-weu' -Name 'exo-dep-key'", "Recovers the key.")
             .example("Get-CkKeyVaultKey -VaultName 'contoso-ck-weu' -InRemovedState | Undo-CkKeyVaultKeyRemoval", "Recovers every deleted key of the vault."),
         Operation::new("Backup-KeyVaultKey", AREA, backup::backup_key)
+            .remote(remote::keys::backup_key)
             .synopsis("Writes every version of a key, with its metadata, to an encrypted backup file.")
             .description("Backs up a key, like Backup-AzKeyVaultKey, and emits the path of the file written. An existing file is an error unless -Force is given. The backup restores only into a vault of the same geography.")
             .output("System.String")
@@ -134,12 +140,14 @@ pub fn operations() -> Vec<Operation> {
             .example("Backup-CkKeyVaultKey -VaultName 'contoso-ck-weu' -Name 'exo-dep-key' -OutputFile ./exo-dep-key.keybackup", "Writes the backup to the given file.")
             .example("Get-CkKeyVaultKey -VaultName 'contoso-ck-weu' | Backup-CkKeyVaultKey", "Backs up every key of the vault into the store's backups folder."),
         Operation::new("Restore-KeyVaultKey", AREA, backup::restore_key)
+            .remote(remote::keys::restore_key)
             .synopsis("Restores a key with all its versions from a backup file.")
             .description("Restores a key written by Backup-CkKeyVaultKey, like Restore-AzKeyVaultKey. Fails when a key of that name exists in the vault, also as a soft-deleted key, and when the vault is in another geography than the one backed up from.")
             .output("CustomerKey.KeyVaultKey")
             .changes(Impact::Medium, VAULT_TARGET, "Restore key from '{InputFile}'")
             .example("Restore-CkKeyVaultKey -VaultName 'contoso-ck-weu-2' -InputFile ./exo-dep-key.keybackup", "Restores the key, with all its versions, into another vault of the same geography."),
         Operation::new("Invoke-KeyVaultKeyOperation", AREA, key_operations::invoke_key_operation)
+            .remote(remote::keys::invoke_key_operation)
             .synopsis("Wraps, unwraps, encrypts or decrypts a value with a key.")
             .description("Runs one cryptographic operation with a key version, like Invoke-AzKeyVaultKeyOperation. Emits KeyId (the version used), RawResult (byte[]) and Algorithm.")
             .output("CustomerKey.KeyOperationResult")
@@ -161,6 +169,7 @@ pub fn operations() -> Vec<Operation> {
             .changes(Impact::Medium, VAULT_TARGET, "Set Unreachable to '{Unreachable}'")
             .example("Set-CkKeyVault -VaultName 'contoso-ck-weu' -Unreachable $true", "Makes the vault answer as if down."),
         Operation::new("Invoke-KeyVaultKeySignature", AREA, signatures::invoke_key_signature)
+            .remote(remote::keys::invoke_key_signature)
             .synopsis("Signs a digest with a key, or verifies a signature.")
             .description("Signs a digest the caller computed (SHA-256 for RS256 and PS256, SHA-384, SHA-512), or verifies a signature of it, with a key version, as Key Vault's sign and verify do. Needs the sign or verify permission and key operation. Emits KeyId (the version used), Algorithm, and Signature (Sign) or IsValid (Verify).")
             .output("CustomerKey.KeySignatureResult")

@@ -37,10 +37,10 @@ fn bytes(parameter: &str, text: &str) -> Result<Vec<u8>> {
         .map_err(|_| Error::invalid_argument(parameter, "must be standard base64"))
 }
 
-pub fn invoke_key_signature(
-    ctx: &Context<'_>,
-    a: InvokeKeySignatureArgs,
-) -> Result<KeySignatureResult> {
+/// The algorithm, digest and operation (Sign or Verify) a call asks for, checked.
+pub(crate) fn parse_signature(
+    a: &InvokeKeySignatureArgs,
+) -> Result<(SignatureAlgorithm, Vec<u8>, KeyOperation)> {
     let algorithm = SignatureAlgorithm::parse(&a.algorithm).ok_or_else(|| {
         Error::invalid_argument(
             "Algorithm",
@@ -70,6 +70,18 @@ pub fn invoke_key_signature(
             ))
         }
     };
+    Ok((algorithm, digest, op))
+}
+
+pub(crate) fn signature_bytes(parameter: &str, text: &str) -> Result<Vec<u8>> {
+    bytes(parameter, text)
+}
+
+pub fn invoke_key_signature(
+    ctx: &Context<'_>,
+    a: InvokeKeySignatureArgs,
+) -> Result<KeySignatureResult> {
+    let (algorithm, digest, op) = parse_signature(&a)?;
     let usable = usable_version(ctx, &a.vault_name, &a.name, a.version.as_deref(), op)?;
     let row = &usable.row;
     let result = match &a.signature {

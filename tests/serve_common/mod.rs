@@ -162,6 +162,7 @@ impl Endpoint {
                 store: Some(dir.0.join("store")),
                 user_principal_name: Some(ADMIN.into()),
                 time_shift_seconds: None,
+                ..Default::default()
             })
             .unwrap(),
         );

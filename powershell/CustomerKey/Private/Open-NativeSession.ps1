@@ -8,16 +8,35 @@ function Open-NativeSession {
     .PARAMETER Cmdlet
     The calling cmdlet's $PSCmdlet.
     .PARAMETER Options
-    The ck_open options: Store (absolute path), UserPrincipalName, TimeShiftSeconds; empty for the default store.
+    The ck_open options: Store (absolute path), UserPrincipalName, TimeShiftSeconds, Environment,
+    VaultDomain, CaFile, ApiVersion; empty for the default store.
+    .PARAMETER AccessToken
+    A Key Vault bearer token, kept a SecureString until it is put into the ck_open options.
     .EXAMPLE
     Open-NativeSession -Cmdlet $PSCmdlet -Options ([ordered]@{})
     #>
     param(
         [System.Management.Automation.PSCmdlet] $Cmdlet,
-        [System.Collections.IDictionary] $Options
+        [System.Collections.IDictionary] $Options,
+        [securestring] $AccessToken
     )
 
     $optionsJson = ConvertTo-Json -InputObject $Options -Depth 10 -Compress
+    if ($null -ne $AccessToken) {
+        $withToken = [ordered]@{}
+        foreach ($key in $Options.Keys) {
+            $withToken[$key] = $Options[$key]
+        }
+        $pointer = [System.Runtime.InteropServices.Marshal]::SecureStringToGlobalAllocUnicode($AccessToken)
+        try {
+            $withToken['AccessToken'] = [System.Runtime.InteropServices.Marshal]::PtrToStringUni($pointer)
+        }
+        finally {
+            [System.Runtime.InteropServices.Marshal]::ZeroFreeGlobalAllocUnicode($pointer)
+        }
+        $optionsJson = ConvertTo-Json -InputObject $withToken -Depth 10 -Compress
+        $withToken = $null
+    }
     # ck_open fills in a CkSessionHandle, which calls ck_close when disposed.
     $sessionHandle = $null
     $outPointer = [System.IntPtr]::Zero
@@ -49,6 +68,8 @@ function Open-NativeSession {
     $store = $null
     $userPrincipalName = $null
     $version = $script:CkVersion
+    $environment = 'Local'
+    $vaultDomain = $null
     if ($Options.Keys -contains 'Store') {
         $store = [string] $Options['Store']
     }
@@ -65,6 +86,12 @@ function Open-NativeSession {
         if ($null -ne $reply.PSObject.Properties['Version']) {
             $version = [string] $reply.Version
         }
+        if ($null -ne $reply.PSObject.Properties['Environment']) {
+            $environment = [string] $reply.Environment
+        }
+        if ($null -ne $reply.PSObject.Properties['VaultDomain']) {
+            $vaultDomain = $reply.VaultDomain
+        }
     }
 
     # The new session is open: only now close the previous one, so a failed Connect-CkService
@@ -76,5 +103,7 @@ function Open-NativeSession {
         Store             = $store
         UserPrincipalName = $userPrincipalName
         Version           = $version
+        Environment       = $environment
+        VaultDomain       = $vaultDomain
     }
 }

@@ -15,6 +15,21 @@ function Connect-CkService {
     Seconds to add to the engine's clock, to try expiry and retention without waiting. Accepted
     only by a rehearsal store: one created by a Connect-CkService that gave -TimeShiftSeconds
     (even 0). A store of real keys refuses a shifted clock, which would purge for real.
+    .PARAMETER Environment
+    Where the keys are: Local (the default, the store's own vaults), or an Azure cloud
+    (AzureCloud, AzureUSGovernment, AzureChinaCloud), whose Key Vault then serves every key
+    operation and the keys of the Exchange, SharePoint and AIP workloads. The store keeps the
+    workloads' own state and the audit either way.
+    .PARAMETER VaultDomain
+    Overrides the cloud's vault domain (vault.azure.net), for example localhost:8443 for
+    customer-key serve. Vaults are addressed as https://<name>.<VaultDomain>.
+    .PARAMETER CaFile
+    A PEM file of extra trust anchors for the vaults' certificates (customer-key serve's CaFile).
+    .PARAMETER AccessToken
+    A Key Vault bearer token, as from (Get-AzAccessToken -ResourceUrl https://vault.azure.net -AsSecureString).Token.
+    Without it, the engine uses AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET, then managed identity.
+    .PARAMETER ApiVersion
+    The Key Vault api-version (7.6 by default).
     .EXAMPLE
     Connect-CkService -Path ./ck-store -UserPrincipalName admin@contoso.onmicrosoft.com
     Opens (or creates) the store in ./ck-store as admin@contoso.onmicrosoft.com.
@@ -23,6 +38,10 @@ function Connect-CkService {
     Connect-CkService -Path ./ck-rehearsal -TimeShiftSeconds (91 * 24 * 3600)
     Creates a rehearsal store, then reopens it with the clock 91 days ahead, past the default
     soft-delete retention.
+    .EXAMPLE
+    $token = (Get-AzAccessToken -ResourceUrl 'https://vault.azure.net' -AsSecureString).Token
+    Connect-CkService -Path ./ck-store -Environment AzureCloud -AccessToken $token
+    Points every key operation at Azure Key Vault, with the token of the signed-in Az account.
     .OUTPUTS
     CustomerKey.Connection
     #>
@@ -36,7 +55,23 @@ function Connect-CkService {
         [string] $UserPrincipalName,
 
         [Parameter(HelpMessage = 'Seconds to add to the engine clock')]
-        [long] $TimeShiftSeconds
+        [long] $TimeShiftSeconds,
+
+        [Parameter(HelpMessage = 'Local, or the Azure cloud whose Key Vault holds the keys')]
+        [ValidateSet('Local', 'AzureCloud', 'AzureUSGovernment', 'AzureChinaCloud')]
+        [string] $Environment,
+
+        [Parameter(HelpMessage = 'The vault domain, overriding the cloud''s (host[:port])')]
+        [string] $VaultDomain,
+
+        [Parameter(HelpMessage = 'A PEM file of extra trust anchors')]
+        [string] $CaFile,
+
+        [Parameter(HelpMessage = 'A Key Vault bearer token')]
+        [securestring] $AccessToken,
+
+        [Parameter(HelpMessage = 'The Key Vault api-version')]
+        [string] $ApiVersion
     )
 
     process {
@@ -50,7 +85,16 @@ function Connect-CkService {
         if ($PSBoundParameters.ContainsKey('TimeShiftSeconds')) {
             $options['TimeShiftSeconds'] = $TimeShiftSeconds
         }
-        Open-NativeSession -Cmdlet $PSCmdlet -Options $options
+        foreach ($name in 'Environment', 'VaultDomain', 'ApiVersion') {
+            if ($PSBoundParameters.ContainsKey($name)) {
+                $options[$name] = $PSBoundParameters[$name]
+            }
+        }
+        if ($PSBoundParameters.ContainsKey('CaFile')) {
+            $options['CaFile'] = $PSCmdlet.GetUnresolvedProviderPathFromPSPath($CaFile)
+        }
+        # The token stays a SecureString until the native call itself.
+        Open-NativeSession -Cmdlet $PSCmdlet -Options $options -AccessToken $AccessToken
         $script:CkConnection
     }
 }

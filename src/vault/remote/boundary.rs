@@ -1,0 +1,301 @@
+//! The workloads' vault boundary over Azure Key Vault: Exchange, SharePoint and AIP reach
+//! keys in real vaults without a change of their own. Azure checks permissions and key state
+//! on each call, as the identity of the session's token (in Azure a workload acts as its own
+//! service principal; in a rehearsal, the session's credentials stand for it). Each call is
+//! audited in the local store under the acting principal, success or failure.
+
+use super::json::{public_key_of, split_kid, unexpected};
+use super::keys::crypto;
+use super::{RemoteVaults, Replay};
+use crate::crypto::{RsaAlgorithm, Secret};
+use crate::error::Result;
+use crate::operations::Context;
+use crate::store::Store;
+use crate::vault::boundary::{
+    Caller, KeyReference, KeyVaultBoundary, RsaPublicKey, VaultKey, VaultProperties, Wrapped,
+};
+use crate::vault::key_operations::KeyOperation;
+use reqwest::Method;
+use serde_json::{json, Value};
+use std::sync::Arc;
+
+pub struct RemoteKeyVault {
+    remote: Arc<RemoteVaults>,
+    /// Where the audit rows go.
+    store: Arc<Store>,
+}
+
+impl RemoteKeyVault {
+    pub fn new(remote: Arc<RemoteVaults>, store: Arc<Store>) -> Self {
+        RemoteKeyVault { remote, store }
+    }
+
+    fn audited<R>(
+        &self,
+        caller: &Caller<'_>,
+        key: &KeyReference,
+        detail: &str,
+        work: impl FnOnce() -> Result<R>,
+    ) -> Result<R> {
+        let ctx = Context::new(
+            &self.store,
+            caller.principal,
+            caller.time_shift,
+            caller.operation,
+        );
+        let result = self.remote.check_key_reference(key).and_then(|()| work());
+        match &result {
+            Ok(_) => ctx.audit_success(&key.id(), detail),
+            Err(e) => ctx.audit_failure(&key.id(), e),
+        }
+        result
+    }
+
+    fn bundle(&self, key: &KeyReference, path: &str) -> Result<Value> {
+        self.remote.json(
+            Method::GET,
+            &key.vault_name,
+            path,
+            None,
+            Replay::Harmless,
+            &key.id(),
+        )
+    }
+
+    fn operation(
+        &self,
+        key: &KeyReference,
+        op: KeyOperation,
+        algorithm: &str,
+        value: &[u8],
+    ) -> Result<(String, Secret)> {
+        let body = json!({ "alg": algorithm, "value": super::keys::to_base64url(value) });
+        let (kid, mut bytes) = crypto(
+            &self.remote,
+            &key.vault_name,
+            &key.name,
+            key.version.as_deref(),
+            op,
+            &body,
+            &key.id(),
+        )?;
+        Ok((kid, Secret::new(std::mem::take(&mut *bytes))))
+    }
+}
+
+/// A KeyBundle as a workload's view of one version.
+fn vault_key(bundle: &Value, target: &str) -> Result<VaultKey> {
+    let jwk = &bundle["key"];
+    let kid = jwk["kid"]
+        .as_str()
+        .ok_or_else(|| unexpected("the key has no kid", target))?;
+    let reference = KeyReference::parse("kid", kid)
+        .map_err(|_| unexpected("the key's kid is not a key id", target))?;
+    let version = split_kid(kid)
+        .and_then(|(_, v)| v)
+        .ok_or_else(|| unexpected("the key's kid has no version", target))?;
+    let (modulus, exponent) = public_key_of(jwk, target)?;
+    let a = &bundle["attributes"];
+    Ok(VaultKey {
+        key: reference.at_version(&version),
+        version,
+        enabled: a["enabled"].as_bool().unwrap_or(true),
+        not_before: a["nbf"].as_i64(),
+        expires: a["exp"].as_i64(),
+        created: a["created"].as_i64().unwrap_or(0),
+        updated: a["updated"].as_i64().unwrap_or(0),
+        key_ops: jwk["key_ops"]
+            .as_array()
+            .map(|o| {
+                o.iter()
+                    .filter_map(|x| x.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        key_type: jwk["kty"].as_str().unwrap_or("RSA").to_string(),
+        key_size: u32::try_from(super::keys::modulus_bits(&modulus)).unwrap_or(0),
+        public_key: RsaPublicKey { modulus, exponent },
+    })
+}
+
+fn key_path(key: &KeyReference) -> String {
+    match &key.version {
+        Some(v) => format!("/keys/{}/{v}", key.name),
+        None => format!("/keys/{}", key.name),
+    }
+}
+
+impl KeyVaultBoundary for RemoteKeyVault {
+    fn get_key(&self, caller: &Caller<'_>, key: &KeyReference) -> Result<VaultKey> {
+        self.audited(caller, key, "Get", || {
+            vault_key(&self.bundle(key, &key_path(key))?, &key.id())
+        })
+    }
+
+    fn list_versions(&self, caller: &Caller<'_>, key: &KeyReference) -> Result<Vec<VaultKey>> {
+        self.audited(caller, key, "ListVersions", || {
+            let target = key.id();
+            let items = self.remote.list(
+                &key.vault_name,
+                &format!("/keys/{}/versions", key.name),
+                &target,
+            )?;
+            let mut versions = Vec::with_capacity(items.len());
+            for item in &items {
+                let kid = item["kid"]
+                    .as_str()
+                    .ok_or_else(|| unexpected("a listed version has no kid", &target))?;
+                let (_, version) = split_kid(kid)
+                    .ok_or_else(|| unexpected("a listed kid is not a key id", &target))?;
+                let version = version
+                    .ok_or_else(|| unexpected("a listed version has no version", &target))?;
+                let path = format!("/keys/{}/{version}", key.name);
+                versions.push(vault_key(&self.bundle(key, &path)?, &target)?);
+            }
+            versions.sort_by_key(|v| v.created);
+            Ok(versions)
+        })
+    }
+
+    fn vault_properties(&self, caller: &Caller<'_>, key: &KeyReference) -> Result<VaultProperties> {
+        // The data plane tells the vault's protection through each key's recovery level:
+        // "Recoverable" (soft delete and purge protection), "Recoverable+Purgeable" (soft
+        // delete only), "Purgeable" (neither); the "CustomizedRecoverable" levels likewise.
+        self.audited(caller, key, "VaultProperties", || {
+            let bundle = self.bundle(key, &format!("/keys/{}", key.name))?;
+            let level = bundle["attributes"]["recoveryLevel"].as_str().unwrap_or("");
+            let soft_delete = level.contains("Recoverable");
+            Ok(VaultProperties {
+                vault_uri: key.vault_uri.clone(),
+                soft_delete,
+                purge_protection: soft_delete && !level.contains("Purgeable"),
+            })
+        })
+    }
+
+    fn wrap_key(
+        &self,
+        caller: &Caller<'_>,
+        key: &KeyReference,
+        algorithm: RsaAlgorithm,
+        value: &[u8],
+    ) -> Result<Wrapped> {
+        self.audited(caller, key, &format!("Wrap {}", algorithm.name()), || {
+            let (key_id, wrapped) =
+                self.operation(key, KeyOperation::Wrap, algorithm.name(), value)?;
+            Ok(Wrapped {
+                key_id,
+                value: wrapped.into_unprotected(),
+            })
+        })
+    }
+
+    fn unwrap_key(
+        &self,
+        caller: &Caller<'_>,
+        key: &KeyReference,
+        algorithm: RsaAlgorithm,
+        value: &[u8],
+    ) -> Result<Secret> {
+        self.audited(caller, key, &format!("Unwrap {}", algorithm.name()), || {
+            self.operation(key, KeyOperation::Unwrap, algorithm.name(), value)
+                .map(|(_, s)| s)
+        })
+    }
+
+    fn decrypt(
+        &self,
+        caller: &Caller<'_>,
+        key: &KeyReference,
+        algorithm: RsaAlgorithm,
+        value: &[u8],
+    ) -> Result<Secret> {
+        self.audited(
+            caller,
+            key,
+            &format!("Decrypt {}", algorithm.name()),
+            || {
+                self.operation(key, KeyOperation::Decrypt, algorithm.name(), value)
+                    .map(|(_, s)| s)
+            },
+        )
+    }
+
+    fn sign(&self, caller: &Caller<'_>, key: &KeyReference, digest: &[u8]) -> Result<Wrapped> {
+        self.audited(caller, key, "Sign RS256", || {
+            let (key_id, signature) = self.operation(key, KeyOperation::Sign, "RS256", digest)?;
+            Ok(Wrapped {
+                key_id,
+                value: signature.into_unprotected(),
+            })
+        })
+    }
+
+    /// Azure has no "may I" question: the permission is checked by asking for what it allows,
+    /// with nothing at stake (a get, or a wrap and unwrap of random bytes).
+    fn check_permission(
+        &self,
+        caller: &Caller<'_>,
+        key: &KeyReference,
+        permission: &str,
+    ) -> Result<()> {
+        self.audited(caller, key, &format!("CheckPermission {permission}"), || {
+            match permission {
+                "get" => self.bundle(key, &key_path(key)).map(|_| ()),
+                "list" => self
+                    .remote
+                    .list(&key.vault_name, &format!("/keys/{}/versions", key.name), &key.id())
+                    .map(|_| ()),
+                "wrapKey" | "unwrapKey" => {
+                    let probe = crate::crypto::random_bytes(32)?;
+                    let (kid, wrapped) = self.operation(
+                        key,
+                        KeyOperation::Wrap,
+                        RsaAlgorithm::OaepSha256.name(),
+                        &probe,
+                    )?;
+                    if permission == "unwrapKey" {
+                        let at = KeyReference::parse("kid", &kid).unwrap_or_else(|_| key.clone());
+                        self.operation(
+                            &at,
+                            KeyOperation::Unwrap,
+                            RsaAlgorithm::OaepSha256.name(),
+                            wrapped.expose(),
+                        )?;
+                    }
+                    Ok(())
+                }
+                "decrypt" => {
+                    // Encrypted here with the public key, decrypted there.
+                    let v = vault_key(&self.bundle(key, &key_path(key))?, &key.id())?;
+                    let probe = crate::crypto::random_bytes(32)?;
+                    let sealed = crate::crypto::rsa_encrypt(
+                        &v.public_key.modulus,
+                        &v.public_key.exponent,
+                        RsaAlgorithm::OaepSha256,
+                        &probe,
+                    )?;
+                    self.operation(
+                        &v.key,
+                        KeyOperation::Decrypt,
+                        RsaAlgorithm::OaepSha256.name(),
+                        &sealed,
+                    )
+                    .map(|_| ())
+                }
+                "sign" => {
+                    let digest = crate::crypto::random_bytes(32)?;
+                    self.operation(key, KeyOperation::Sign, "RS256", &digest)
+                        .map(|_| ())
+                }
+                other => Err(crate::error::Error::invalid_operation(
+                    "PermissionNotCheckable",
+                    format!(
+                        "keys/{other} cannot be checked against Azure without using it; it is checked when it is used"
+                    ),
+                    key.id(),
+                )),
+            }
+        })
+    }
+}

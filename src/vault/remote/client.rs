@@ -1,0 +1,271 @@
+//! One HTTPS client per session: connection reuse, connect and request timeouts, HTTP/2 where
+//! the service offers it (ALPN), rustls on aws-lc-rs, an extra trust anchor (`CaFile`), and
+//! names under `localhost` resolved to loopback by the client itself (RFC 6761), so
+//! `{vault}.localhost:{port}` reaches `customer-key serve` whatever the system resolver says.
+//! Every request carries a bearer token and goes through the retry policy.
+
+use super::auth::Credentials;
+use super::retry::{self, Attempt, Replay, RetryPolicy, TokioSleeper};
+use crate::error::{Error, Result};
+use reqwest::dns::{Addrs, Name, Resolve, Resolving};
+use reqwest::{Method, StatusCode};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::path::Path;
+use std::time::Duration;
+use zeroize::Zeroizing;
+
+/// Answers larger than this are refused (a key list page or a backup blob is far smaller).
+const MAX_ANSWER_BYTES: usize = 32 * 1024 * 1024;
+
+/// Resolves `localhost` and `*.localhost` to loopback, anything else through the system.
+struct LoopbackForLocalhost;
+
+impl Resolve for LoopbackForLocalhost {
+    fn resolve(&self, name: Name) -> Resolving {
+        let host = name.as_str().trim_end_matches('.').to_ascii_lowercase();
+        Box::pin(async move {
+            if host == "localhost" || host.ends_with(".localhost") {
+                let addrs: Addrs = Box::new(
+                    [
+                        SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
+                        SocketAddr::new(IpAddr::V6(Ipv6Addr::LOCALHOST), 0),
+                    ]
+                    .into_iter(),
+                );
+                return Ok(addrs);
+            }
+            let found: Vec<SocketAddr> =
+                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            let addrs: Addrs = Box::new(found.into_iter());
+            Ok(addrs)
+        })
+    }
+}
+
+/// Timeouts and retries of a session's client.
+#[derive(Debug, Clone, Copy)]
+pub struct Timing {
+    pub connect: Duration,
+    pub request: Duration,
+    pub retry: RetryPolicy,
+}
+
+impl Default for Timing {
+    fn default() -> Self {
+        Timing {
+            connect: Duration::from_secs(10),
+            request: Duration::from_secs(60),
+            retry: RetryPolicy::default(),
+        }
+    }
+}
+
+pub struct Client {
+    http: reqwest::Client,
+    credentials: Credentials,
+    retry: RetryPolicy,
+}
+
+/// A successful answer: its status and body (wiped when dropped: it may hold an unwrapped key).
+pub struct Answer {
+    pub status: u16,
+    pub body: Zeroizing<Vec<u8>>,
+}
+
+impl Answer {
+    pub fn json(&self, target: &str) -> Result<serde_json::Value> {
+        serde_json::from_slice(&self.body).map_err(|_| {
+            Error::new(
+                crate::CkStatus::Unavailable,
+                "UnexpectedResponse",
+                "Key Vault answered with a body that is not JSON",
+                target,
+            )
+        })
+    }
+}
+
+impl Client {
+    pub fn new(ca_file: Option<&Path>, timing: Timing, credentials: Credentials) -> Result<Client> {
+        let mut builder = reqwest::Client::builder()
+            .connect_timeout(timing.connect)
+            .timeout(timing.request)
+            .pool_idle_timeout(Duration::from_secs(90))
+            .tcp_nodelay(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("customer-key/", env!("CARGO_PKG_VERSION")))
+            .dns_resolver(LoopbackForLocalhost);
+        if let Some(path) = ca_file {
+            let pem = std::fs::read(path)
+                .map_err(|e| Error::invalid_argument("CaFile", format!("cannot be read ({e})")))?;
+            let certs = reqwest::Certificate::from_pem_bundle(&pem)
+                .map_err(|_| Error::invalid_argument("CaFile", "must hold PEM certificates"))?;
+            if certs.is_empty() {
+                return Err(Error::invalid_argument(
+                    "CaFile",
+                    "must hold at least one PEM certificate",
+                ));
+            }
+            builder = builder.tls_certs_merge(certs);
+        }
+        let http = builder
+            .build()
+            .map_err(|e| Error::internal(format!("the HTTPS client could not be set up: {e}")))?;
+        Ok(Client {
+            http,
+            credentials,
+            retry: timing.retry,
+        })
+    }
+
+    /// Sends `method url` with `body` as JSON, with a token (refreshed once on a 401) and
+    /// retries as `replay` allows; the 2xx answer, or the service's error as ours.
+    pub async fn call(
+        &self,
+        method: Method,
+        url: &str,
+        body: Option<&[u8]>,
+        replay: Replay,
+        target: &str,
+    ) -> Result<Answer> {
+        let host = reqwest::Url::parse(url)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_string))
+            .unwrap_or_default();
+        self.retry
+            .run(replay, &TokioSleeper, jitter, |_| {
+                self.attempt(method.clone(), url, body, &host, target)
+            })
+            .await
+    }
+
+    async fn attempt(
+        &self,
+        method: Method,
+        url: &str,
+        body: Option<&[u8]>,
+        host: &str,
+        target: &str,
+    ) -> Attempt<Answer, Error> {
+        let mut refreshed = false;
+        loop {
+            let bearer = match self.credentials.bearer(&self.http).await {
+                Ok(b) => b,
+                Err(e) => return Attempt::Failed(e),
+            };
+            let Ok(mut auth) = reqwest::header::HeaderValue::from_str(&bearer) else {
+                return Attempt::Failed(Error::invalid_argument(
+                    "AccessToken",
+                    "must be a bearer token (printable characters only)",
+                ));
+            };
+            auth.set_sensitive(true);
+            let mut request = self
+                .http
+                .request(method.clone(), url)
+                .header(reqwest::header::AUTHORIZATION, auth);
+            if let Some(b) = body {
+                request = request
+                    .header(reqwest::header::CONTENT_TYPE, "application/json")
+                    .body(b.to_vec());
+            }
+            let response = match request.send().await {
+                Ok(r) => r,
+                Err(e) => {
+                    return Attempt::Retryable {
+                        sent: !e.is_connect(),
+                        retry_after: None,
+                        error: super::errors::from_transport(&e, target),
+                    }
+                }
+            };
+            let status = response.status();
+            let retry_after = retry::retry_after(response.headers(), crate::time::unix_now());
+            let challenge = response
+                .headers()
+                .get(reqwest::header::WWW_AUTHENTICATE)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string);
+            let body = match read_limited(response).await {
+                Ok(Some(b)) => b,
+                Ok(None) => {
+                    return Attempt::Failed(Error::new(
+                        crate::CkStatus::Unavailable,
+                        "UnexpectedResponse",
+                        format!("Key Vault's answer is larger than {MAX_ANSWER_BYTES} bytes"),
+                        target,
+                    ))
+                }
+                Err(e) => {
+                    return Attempt::Retryable {
+                        sent: true,
+                        retry_after: None,
+                        error: super::errors::from_transport(&e, target),
+                    }
+                }
+            };
+            if status.is_success() {
+                return Attempt::Done(Answer {
+                    status: status.as_u16(),
+                    body,
+                });
+            }
+            if status == StatusCode::UNAUTHORIZED && !refreshed {
+                // A 401 applied nothing: ask again once with a new token.
+                match self.credentials.on_unauthorized(challenge.as_deref(), host) {
+                    Ok(true) => {
+                        refreshed = true;
+                        continue;
+                    }
+                    Ok(false) => {}
+                    Err(e) => return Attempt::Failed(e),
+                }
+            }
+            let error = super::errors::from_response(status.as_u16(), &body, target);
+            return if retry::is_retryable_status(status.as_u16()) {
+                Attempt::Retryable {
+                    error,
+                    retry_after,
+                    sent: true,
+                }
+            } else {
+                Attempt::Failed(error)
+            };
+        }
+    }
+}
+
+/// The body, or None when it is over the limit.
+async fn read_limited(
+    mut response: reqwest::Response,
+) -> std::result::Result<Option<Zeroizing<Vec<u8>>>, reqwest::Error> {
+    let mut body = Zeroizing::new(Vec::new());
+    while let Some(chunk) = response.chunk().await? {
+        if body.len() + chunk.len() > MAX_ANSWER_BYTES {
+            return Ok(None);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(Some(body))
+}
+
+/// A factor in [0, 1) from the system's random source.
+fn jitter() -> f64 {
+    let mut b = [0u8; 4];
+    let _ = aws_lc_rs::rand::fill(&mut b);
+    f64::from(u32::from_le_bytes(b)) / (f64::from(u32::MAX) + 1.0)
+}
+
+/// Runs `future` to its end on the library's runtime, from a caller's thread (or, inside the
+/// runtime, without stalling its worker).
+pub fn block_on<F: std::future::Future>(future: F) -> Result<F::Output> {
+    let rt = crate::jobs::runtime()
+        .ok_or_else(|| Error::internal("the library's runtime could not start a thread"))?;
+    if tokio::runtime::Handle::try_current().is_ok() {
+        Ok(tokio::task::block_in_place(|| {
+            tokio::runtime::Handle::current().block_on(future)
+        }))
+    } else {
+        Ok(rt.block_on(future))
+    }
+}

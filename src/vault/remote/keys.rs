@@ -1,0 +1,560 @@
+//! The key operations against Azure Key Vault: the same typed arguments as the embedded
+//! engine's handlers, the same output types, from Key Vault's REST answers (KeyBundle,
+//! DeletedKeyBundle, KeyOperationResult, BackupKeyResult).
+
+use super::{RemoteVaults, Replay};
+use crate::error::{Error, Result};
+use crate::operations::Context;
+use crate::vault::backup::{BackupKeyArgs, BackupResult, RestoreKeyArgs};
+use crate::vault::key_operations::{InvokeKeyOperationArgs, KeyOperation, KeyOperationResult};
+use crate::vault::keys::{
+    AddKeyArgs, GetKeyArgs, RemoveKeyArgs, UndoKeyRemovalArgs, UpdateKeyArgs,
+};
+use crate::vault::model::{KeyVaultKeyOut, DEFAULT_RSA_KEY_OPS};
+use crate::vault::signatures::{InvokeKeySignatureArgs, KeySignatureResult};
+use reqwest::Method;
+use serde_json::{json, Value};
+use zeroize::Zeroizing;
+
+use super::json::{attributes_json, unexpected};
+pub use super::json::{
+    from_base64url, key_out, modulus_bits, public_key_of, split_kid, tags_of, to_base64url,
+};
+
+pub(crate) fn remote<'a>(ctx: &'a Context<'_>) -> Result<&'a RemoteVaults> {
+    ctx.remote()
+        .map(|r| r.as_ref())
+        .ok_or_else(|| Error::internal("a remote handler ran in a local session"))
+}
+
+/// Path segments are names the engine checked (letters, digits, hyphens), versions hex.
+fn check_version(v: &str) -> Result<()> {
+    if v.len() == 32 && v.chars().all(|c| c.is_ascii_hexdigit()) {
+        Ok(())
+    } else {
+        Err(Error::invalid_argument(
+            "Version",
+            "must be 32 hexadecimal characters",
+        ))
+    }
+}
+
+fn target_of(vault: &str, name: &str) -> String {
+    format!("{vault}/{name}")
+}
+
+pub fn add_key(ctx: &Context<'_>, a: AddKeyArgs) -> Result<KeyVaultKeyOut> {
+    crate::vault::model::check_key_name(&a.name)?;
+    if a.key_file_path.is_some() {
+        return Err(Error::invalid_operation(
+            "ImportNotSupportedRemotely",
+            "Parameter 'KeyFilePath': importing a key file into an Azure vault is not supported by this session's remote target; import it with Add-AzKeyVaultKey -KeyFilePath, or use -Environment Local",
+            "KeyFilePath",
+        ));
+    }
+    let hsm = match (a.destination.as_deref(), a.key_type.as_deref()) {
+        (Some("Software"), Some("RSA-HSM")) => {
+            return Err(Error::invalid_argument(
+                "KeyType",
+                "RSA-HSM needs -Destination HSM",
+            ))
+        }
+        (Some("HSM"), _) | (_, Some("RSA-HSM")) => true,
+        _ => false,
+    };
+    let (nbf, exp) = (
+        crate::vault::keys::unix(a.not_before),
+        crate::vault::keys::unix(a.expires),
+    );
+    crate::vault::keys::check_dates(nbf, exp)?;
+    let size = a.size.unwrap_or(2048);
+    if ![2048, 3072, 4096].contains(&size) {
+        return Err(Error::invalid_argument(
+            "Size",
+            "must be 2048, 3072 or 4096",
+        ));
+    }
+    let key_ops: Vec<String> = match &a.key_ops {
+        Some(ops) if ops.is_empty() => {
+            return Err(Error::invalid_argument(
+                "KeyOps",
+                "must name at least one operation",
+            ))
+        }
+        Some(ops) => ops.clone(),
+        None => DEFAULT_RSA_KEY_OPS.iter().map(|s| s.to_string()).collect(),
+    };
+    let mut body = json!({
+        "kty": if hsm { "RSA-HSM" } else { "RSA" },
+        "key_size": size,
+        "key_ops": key_ops,
+        "attributes": attributes_json(Some(!a.disable), nbf, exp),
+    });
+    if let Some(t) = &a.tag {
+        body["tags"] = json!(t);
+    }
+    let target = target_of(&a.vault_name, &a.name);
+    let bundle = remote(ctx)?.json(
+        Method::POST,
+        &a.vault_name,
+        &format!("/keys/{}/create", a.name),
+        Some(&body),
+        Replay::OnlyIfUnsent,
+        &target,
+    )?;
+    let out = key_out(&a.vault_name, &bundle, &target)?;
+    ctx.audit_success(
+        &target,
+        &format!("created version {} in Azure", out.version),
+    );
+    Ok(out)
+}
+
+/// The full bundle of each listed item (listings carry no public key).
+fn bundles_of_items(
+    r: &RemoteVaults,
+    vault: &str,
+    items: &[Value],
+    deleted: bool,
+    target: &str,
+) -> Result<Vec<KeyVaultKeyOut>> {
+    let mut out = Vec::with_capacity(items.len());
+    for item in items {
+        let kid = item["kid"]
+            .as_str()
+            .ok_or_else(|| unexpected("a listed key has no kid", target))?;
+        let (name, version) =
+            split_kid(kid).ok_or_else(|| unexpected("a listed kid is not a key id", target))?;
+        let path = match (deleted, version) {
+            (true, _) => format!("/deletedkeys/{name}"),
+            (false, Some(v)) => format!("/keys/{name}/{v}"),
+            (false, None) => format!("/keys/{name}"),
+        };
+        let bundle = r.json(Method::GET, vault, &path, None, Replay::Harmless, target)?;
+        out.push(key_out(vault, &bundle, target)?);
+    }
+    Ok(out)
+}
+
+pub fn get_key(ctx: &Context<'_>, a: GetKeyArgs) -> Result<Vec<KeyVaultKeyOut>> {
+    let r = remote(ctx)?;
+    let target = target_of(&a.vault_name, a.name.as_deref().unwrap_or("*"));
+    let v = &a.vault_name;
+    let get = |path: String| r.json(Method::GET, v, &path, None, Replay::Harmless, &target);
+    let out = match (&a.name, &a.version) {
+        (Some(n), _) if a.in_removed_state => {
+            crate::vault::model::check_key_name(n)?;
+            vec![key_out(v, &get(format!("/deletedkeys/{n}"))?, &target)?]
+        }
+        (None, _) => {
+            let path = if a.in_removed_state {
+                "/deletedkeys"
+            } else {
+                "/keys"
+            };
+            let items = r.list(v, path, &target)?;
+            bundles_of_items(r, v, &items, a.in_removed_state, &target)?
+        }
+        (Some(n), _) if a.include_versions => {
+            crate::vault::model::check_key_name(n)?;
+            let items = r.list(v, &format!("/keys/{n}/versions"), &target)?;
+            let mut versions = bundles_of_items(r, v, &items, false, &target)?;
+            // Oldest first, as the engine lists them.
+            versions.sort_by(|x, y| x.created.cmp(&y.created));
+            versions
+        }
+        (Some(n), Some(version)) => {
+            crate::vault::model::check_key_name(n)?;
+            check_version(version)?;
+            vec![key_out(v, &get(format!("/keys/{n}/{version}"))?, &target)?]
+        }
+        (Some(n), None) => {
+            crate::vault::model::check_key_name(n)?;
+            vec![key_out(v, &get(format!("/keys/{n}"))?, &target)?]
+        }
+    };
+    ctx.audit_success(&target, "");
+    Ok(out)
+}
+
+/// The workloads' policies in this store that use the key: refused unless -Force, as the
+/// engine refuses for its own vaults (`version`: only references to that version, or to the
+/// newest, count; None: any reference).
+fn refuse_if_in_use(
+    ctx: &Context<'_>,
+    vault: &str,
+    name: &str,
+    version: Option<&str>,
+    force: bool,
+    action: &str,
+) -> Result<()> {
+    if force {
+        return Ok(());
+    }
+    let vault = vault.to_ascii_lowercase();
+    ctx.read(|tx| {
+        let refs = crate::store::vaults::key_references(tx, &vault, Some(name))?;
+        let concerned = refs.iter().any(|r| match (version, r.version.as_deref()) {
+            (None, _) | (_, None) => true,
+            (Some(v), Some(used)) => v.eq_ignore_ascii_case(used),
+        });
+        if concerned {
+            crate::vault::refuse_if_referenced(tx, &vault, Some(name), false, action)
+        } else {
+            Ok(())
+        }
+    })
+}
+
+pub fn update_key(ctx: &Context<'_>, a: UpdateKeyArgs) -> Result<Option<KeyVaultKeyOut>> {
+    crate::vault::model::check_key_name(&a.name)?;
+    if let Some(v) = &a.version {
+        check_version(v)?;
+    }
+    let (nbf, exp) = (
+        crate::vault::keys::unix(a.not_before),
+        crate::vault::keys::unix(a.expires),
+    );
+    crate::vault::keys::check_dates(nbf, exp)?;
+    // What would stop a policy's unwraps: disabled, dated out, or unwrapKey dropped.
+    let now = ctx.now();
+    let stops_unwrapping = a.enable == Some(false)
+        || exp.is_some_and(|e| e <= now)
+        || nbf.is_some_and(|n| n > now)
+        || a.key_ops
+            .as_ref()
+            .is_some_and(|ops| !ops.iter().any(|o| o == "unwrapKey"));
+    if stops_unwrapping {
+        refuse_if_in_use(
+            ctx,
+            &a.vault_name,
+            &a.name,
+            a.version.as_deref(),
+            a.force,
+            "disable, date out or restrict this version of",
+        )?;
+    }
+    let mut body = json!({ "attributes": attributes_json(a.enable, nbf, exp) });
+    if let Some(ops) = &a.key_ops {
+        if ops.is_empty() {
+            return Err(Error::invalid_argument(
+                "KeyOps",
+                "must name at least one operation",
+            ));
+        }
+        body["key_ops"] = json!(ops);
+    }
+    if let Some(t) = &a.tag {
+        body["tags"] = json!(t);
+    }
+    let target = target_of(&a.vault_name, &a.name);
+    // The same attributes set twice are the same attributes: repeating is harmless.
+    let bundle = remote(ctx)?.json(
+        Method::PATCH,
+        &a.vault_name,
+        &format!("/keys/{}/{}", a.name, a.version.as_deref().unwrap_or("")),
+        Some(&body),
+        Replay::Harmless,
+        &target,
+    )?;
+    let out = key_out(&a.vault_name, &bundle, &target)?;
+    ctx.audit_success(
+        &target,
+        &format!("updated version {} in Azure", out.version),
+    );
+    Ok(a.pass_thru.then_some(out))
+}
+
+pub fn remove_key(ctx: &Context<'_>, a: RemoveKeyArgs) -> Result<Option<KeyVaultKeyOut>> {
+    crate::vault::model::check_key_name(&a.name)?;
+    let r = remote(ctx)?;
+    let target = target_of(&a.vault_name, &a.name);
+    let action = if a.in_removed_state {
+        "purge"
+    } else {
+        "delete"
+    };
+    refuse_if_in_use(ctx, &a.vault_name, &a.name, None, a.force, action)?;
+    let out = if a.in_removed_state {
+        let shown = if a.pass_thru {
+            let deleted = r.json(
+                Method::GET,
+                &a.vault_name,
+                &format!("/deletedkeys/{}", a.name),
+                None,
+                Replay::Harmless,
+                &target,
+            )?;
+            Some(key_out(&a.vault_name, &deleted, &target)?)
+        } else {
+            None
+        };
+        r.request(
+            Method::DELETE,
+            &a.vault_name,
+            &format!("/deletedkeys/{}", a.name),
+            None,
+            Replay::OnlyIfUnsent,
+            &target,
+        )?;
+        ctx.audit_success(&target, "purged in Azure");
+        shown
+    } else {
+        let deleted = r.json(
+            Method::DELETE,
+            &a.vault_name,
+            &format!("/keys/{}", a.name),
+            None,
+            Replay::OnlyIfUnsent,
+            &target,
+        )?;
+        ctx.audit_success(&target, "deleted in Azure");
+        Some(key_out(&a.vault_name, &deleted, &target)?).filter(|_| a.pass_thru)
+    };
+    Ok(out)
+}
+
+pub fn undo_key_removal(ctx: &Context<'_>, a: UndoKeyRemovalArgs) -> Result<KeyVaultKeyOut> {
+    crate::vault::model::check_key_name(&a.name)?;
+    let target = target_of(&a.vault_name, &a.name);
+    let bundle = remote(ctx)?.json(
+        Method::POST,
+        &a.vault_name,
+        &format!("/deletedkeys/{}/recover", a.name),
+        None,
+        Replay::OnlyIfUnsent,
+        &target,
+    )?;
+    ctx.audit_success(&target, "recovered in Azure");
+    key_out(&a.vault_name, &bundle, &target)
+}
+
+pub fn backup_key(ctx: &Context<'_>, a: BackupKeyArgs) -> Result<BackupResult> {
+    use crate::vault::backup::{check_output_file, BACKUP_DIR};
+    crate::vault::model::check_key_name(&a.name)?;
+    let store = ctx.store();
+    if let Some(p) = &a.output_file {
+        check_output_file(store.dir(), std::path::Path::new(p), a.force)?;
+    }
+    let target = target_of(&a.vault_name, &a.name);
+    let answer = remote(ctx)?.json(
+        Method::POST,
+        &a.vault_name,
+        &format!("/keys/{}/backup", a.name),
+        None,
+        Replay::Harmless,
+        &target,
+    )?;
+    let value = answer["value"]
+        .as_str()
+        .ok_or_else(|| unexpected("the backup answer has no value", &target))?;
+    // The service's opaque blob, as Backup-AzKeyVaultKey writes it.
+    let blob = from_base64url("value", value, &target)?;
+    let path = match &a.output_file {
+        Some(p) => std::path::PathBuf::from(p),
+        None => {
+            let dir = store.dir().join(BACKUP_DIR);
+            crate::store::create_private_dir(&dir)?;
+            dir.join(format!(
+                "{}-{}-{}.azure.keybackup",
+                a.vault_name,
+                a.name,
+                crate::time::file_stamp(ctx.now())
+            ))
+        }
+    };
+    crate::store::write_private_file(&path, &blob, a.force).map_err(|mut e| {
+        if e.code == "FileExists" {
+            e.message = format!("Parameter 'OutputFile': {}", e.message);
+        }
+        e
+    })?;
+    let shown = path.display().to_string();
+    if let Err(e) = ctx.audit_success_now(&target, &format!("Azure backup written to {shown}")) {
+        let _ = std::fs::remove_file(&path);
+        return Err(e);
+    }
+    Ok(BackupResult {
+        vault_name: a.vault_name,
+        name: a.name,
+        output_file: shown,
+    })
+}
+
+pub fn restore_key(ctx: &Context<'_>, a: RestoreKeyArgs) -> Result<KeyVaultKeyOut> {
+    use crate::vault::backup::{backup_store_id, MAX_BACKUP_BYTES};
+    let blob = crate::vault::keys::read_limited(&a.input_file, "InputFile", MAX_BACKUP_BYTES)?;
+    // The vault's blob is opaque; only a backup this session's own store made is known to
+    // be one no vault can take.
+    if backup_store_id(&blob).as_deref() == Some(ctx.store().store_id()) {
+        return Err(Error::invalid_argument(
+            "InputFile",
+            format!(
+                "{} is a backup of this session's local store: it restores only into that store (Environment Local), never into an Azure vault",
+                a.input_file
+            ),
+        ));
+    }
+    if blob.is_empty() {
+        return Err(Error::invalid_argument("InputFile", "is empty"));
+    }
+    let target = a.vault_name.clone();
+    let bundle = remote(ctx)?.json(
+        Method::POST,
+        &a.vault_name,
+        "/keys/restore",
+        Some(&json!({ "value": to_base64url(&blob) })),
+        Replay::OnlyIfUnsent,
+        &target,
+    )?;
+    let out = key_out(&a.vault_name, &bundle, &target)?;
+    ctx.audit_success(
+        &target_of(&a.vault_name, &out.name),
+        &format!("restored in Azure from {}", a.input_file),
+    );
+    Ok(out)
+}
+
+/// Key Vault's path segment of a crypto operation.
+pub fn operation_path(op: KeyOperation) -> &'static str {
+    match op {
+        KeyOperation::Encrypt => "encrypt",
+        KeyOperation::Decrypt => "decrypt",
+        KeyOperation::Wrap => "wrapkey",
+        KeyOperation::Unwrap => "unwrapkey",
+        KeyOperation::Sign => "sign",
+        KeyOperation::Verify => "verify",
+    }
+}
+
+/// One crypto operation: (kid used, result bytes, wiped).
+pub fn crypto(
+    r: &RemoteVaults,
+    vault: &str,
+    name: &str,
+    version: Option<&str>,
+    op: KeyOperation,
+    body: &Value,
+    target: &str,
+) -> Result<(String, Zeroizing<Vec<u8>>)> {
+    crate::vault::model::check_key_name(name)?;
+    if let Some(v) = version {
+        check_version(v)?;
+    }
+    // The SDKs' form: an empty version segment asks for the newest version.
+    let path = format!(
+        "/keys/{name}/{}/{}",
+        version.unwrap_or(""),
+        operation_path(op)
+    );
+    let answer = r.request(
+        Method::POST,
+        vault,
+        &path,
+        Some(body),
+        Replay::Harmless,
+        target,
+    )?;
+    let json: Value = answer.json(target)?;
+    let kid = json["kid"].as_str().unwrap_or_default().to_string();
+    let value = json["value"]
+        .as_str()
+        .ok_or_else(|| unexpected("the operation's answer has no value", target))?;
+    let bytes = Zeroizing::new(from_base64url("value", value, target)?);
+    Ok((kid, bytes))
+}
+
+pub fn invoke_key_operation(
+    ctx: &Context<'_>,
+    a: InvokeKeyOperationArgs,
+) -> Result<KeyOperationResult> {
+    let (op, algorithm, value) = crate::vault::key_operations::parse_key_operation(&a)?;
+    let target = target_of(&a.vault_name, &a.name);
+    let body = json!({ "alg": algorithm.name(), "value": to_base64url(value.expose()) });
+    let (kid, result) = crypto(
+        remote(ctx)?,
+        &a.vault_name,
+        &a.name,
+        a.version.as_deref(),
+        op,
+        &body,
+        &target,
+    )?;
+    ctx.audit_success(&kid, &format!("{op:?} {} in Azure", algorithm.name()));
+    Ok(KeyOperationResult {
+        key_id: kid,
+        raw_result: Zeroizing::new(crate::b64::encode(&result)),
+        algorithm: algorithm.name().to_string(),
+    })
+}
+
+pub fn invoke_key_signature(
+    ctx: &Context<'_>,
+    a: InvokeKeySignatureArgs,
+) -> Result<KeySignatureResult> {
+    let (algorithm, digest, op) = crate::vault::signatures::parse_signature(&a)?;
+    let r = remote(ctx)?;
+    let target = target_of(&a.vault_name, &a.name);
+    crate::vault::model::check_key_name(&a.name)?;
+    let result = match &a.signature {
+        None => {
+            let body = json!({ "alg": algorithm.name(), "value": to_base64url(&digest) });
+            let (kid, signature) = crypto(
+                r,
+                &a.vault_name,
+                &a.name,
+                a.version.as_deref(),
+                op,
+                &body,
+                &target,
+            )?;
+            KeySignatureResult {
+                key_id: kid,
+                algorithm: algorithm.name().into(),
+                signature: Some(crate::b64::encode(&signature)),
+                is_valid: None,
+            }
+        }
+        Some(sig) => {
+            let signature = crate::vault::signatures::signature_bytes("Signature", sig)?;
+            let body = json!({
+                "alg": algorithm.name(),
+                "digest": to_base64url(&digest),
+                "value": to_base64url(&signature),
+            });
+            if let Some(v) = &a.version {
+                check_version(v)?;
+            }
+            let path = format!(
+                "/keys/{}/{}/verify",
+                a.name,
+                a.version.as_deref().unwrap_or("")
+            );
+            let answer = r.json(
+                Method::POST,
+                &a.vault_name,
+                &path,
+                Some(&body),
+                Replay::Harmless,
+                &target,
+            )?;
+            let valid = answer["value"]
+                .as_bool()
+                .ok_or_else(|| unexpected("the verify answer has no boolean value", &target))?;
+            KeySignatureResult {
+                key_id: answer["kid"]
+                    .as_str()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| target.clone()),
+                algorithm: algorithm.name().into(),
+                signature: None,
+                is_valid: Some(valid),
+            }
+        }
+    };
+    ctx.audit_success(
+        &result.key_id,
+        &format!("{op:?} {} in Azure", algorithm.name()),
+    );
+    Ok(result)
+}

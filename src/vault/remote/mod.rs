@@ -1,0 +1,326 @@
+//! The remote target: the key operations and the workloads' vault boundary against Azure Key
+//! Vault's REST API (keys, api-version 7.6 by default), chosen by the session's `Environment`.
+//! One HTTPS client per session ([`client`]), tokens from [`auth`], retries from [`retry`],
+//! Key Vault's errors as ours ([`errors`]); the REST calls and their JSON in [`keys`], the
+//! workloads' boundary in [`boundary`]. The local store keeps the workloads' own state and
+//! the audit table; the keys live in the vaults.
+
+pub mod auth;
+pub mod boundary;
+pub mod client;
+pub mod errors;
+pub mod json;
+pub mod keys;
+pub mod retry;
+
+use crate::error::{Error, Result};
+use reqwest::Method;
+use serde_json::Value;
+use std::path::PathBuf;
+use std::sync::Arc;
+use zeroize::Zeroizing;
+
+pub use client::Timing;
+pub use retry::Replay;
+
+/// Where the keys are: the embedded engine, or an Azure cloud.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Environment {
+    #[default]
+    Local,
+    AzureCloud,
+    AzureUSGovernment,
+    AzureChinaCloud,
+}
+
+pub const ENVIRONMENTS: &[&str] = &[
+    "Local",
+    "AzureCloud",
+    "AzureUSGovernment",
+    "AzureChinaCloud",
+];
+
+impl Environment {
+    pub fn parse(text: &str) -> Result<Environment> {
+        match text.to_ascii_lowercase().as_str() {
+            "local" => Ok(Environment::Local),
+            "azurecloud" => Ok(Environment::AzureCloud),
+            "azureusgovernment" => Ok(Environment::AzureUSGovernment),
+            "azurechinacloud" => Ok(Environment::AzureChinaCloud),
+            _ => Err(Error::invalid_argument(
+                "Environment",
+                format!("must be one of {}", ENVIRONMENTS.join(", ")),
+            )),
+        }
+    }
+
+    /// The cloud's key vault DNS suffix.
+    pub fn vault_domain(self) -> &'static str {
+        match self {
+            Environment::Local | Environment::AzureCloud => "vault.azure.net",
+            Environment::AzureUSGovernment => "vault.usgovcloudapi.net",
+            Environment::AzureChinaCloud => "vault.azure.cn",
+        }
+    }
+
+    /// The cloud's Entra ID authority.
+    pub fn authority_host(self) -> &'static str {
+        match self {
+            Environment::Local | Environment::AzureCloud => "https://login.microsoftonline.com",
+            Environment::AzureUSGovernment => "https://login.microsoftonline.us",
+            Environment::AzureChinaCloud => "https://login.chinacloudapi.cn",
+        }
+    }
+}
+
+/// The remote options of a session (`ck_open`, `Connect-CkService`, the CLI).
+#[derive(Default)]
+pub struct RemoteOptions {
+    pub environment: Environment,
+    /// Overrides the cloud's vault domain: `host[:port]`.
+    pub vault_domain: Option<String>,
+    pub ca_file: Option<PathBuf>,
+    pub access_token: Option<Zeroizing<String>>,
+    pub api_version: Option<String>,
+    pub timing: Timing,
+}
+
+pub const DEFAULT_API_VERSION: &str = "7.6";
+
+/// A session's way to its vaults in Azure.
+pub struct RemoteVaults {
+    client: client::Client,
+    environment: Environment,
+    /// `host[:port]` vaults live under, lower-cased.
+    domain: String,
+    api_version: String,
+}
+
+fn check_domain(domain: &str) -> Result<String> {
+    let d = domain.trim().trim_end_matches('/').to_ascii_lowercase();
+    let (host, port) = match d.rsplit_once(':') {
+        Some((h, p)) => (h, Some(p)),
+        None => (d.as_str(), None),
+    };
+    let host_ok = !host.is_empty()
+        && host.len() <= 253
+        && host
+            .split('.')
+            .all(|l| !l.is_empty() && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'));
+    let port_ok = port.is_none_or(|p| p.parse::<u16>().is_ok_and(|n| n > 0));
+    if host_ok && port_ok {
+        Ok(d)
+    } else {
+        Err(Error::invalid_argument(
+            "VaultDomain",
+            "must be a DNS name with an optional port, such as vault.azure.net or localhost:8443",
+        ))
+    }
+}
+
+fn check_api_version(v: &str) -> Result<String> {
+    let ok = (1..=32).contains(&v.len())
+        && v.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-');
+    if ok {
+        Ok(v.to_string())
+    } else {
+        Err(Error::invalid_argument(
+            "ApiVersion",
+            "must be a Key Vault api-version such as 7.6",
+        ))
+    }
+}
+
+/// Whether `link` (a nextLink) is on the vault at `vault_url`: https, the same host and port
+/// (Key Vault writes the default port out: `https://{vault}.vault.azure.net:443/keys?...`).
+pub fn same_vault(link: &str, vault_url: &str) -> bool {
+    match (reqwest::Url::parse(link), reqwest::Url::parse(vault_url)) {
+        (Ok(l), Ok(v)) => {
+            l.scheme() == "https"
+                && l.host_str() == v.host_str()
+                && l.port_or_known_default() == v.port_or_known_default()
+        }
+        _ => false,
+    }
+}
+
+impl RemoteVaults {
+    /// The remote backend the options ask for: none for `Local`.
+    pub fn open(options: RemoteOptions) -> Result<Option<Arc<RemoteVaults>>> {
+        if options.environment == Environment::Local {
+            for (given, name) in [
+                (options.vault_domain.is_some(), "VaultDomain"),
+                (options.ca_file.is_some(), "CaFile"),
+                (options.access_token.is_some(), "AccessToken"),
+                (options.api_version.is_some(), "ApiVersion"),
+            ] {
+                if given {
+                    return Err(Error::invalid_argument(
+                        name,
+                        "is given only with an Azure Environment (AzureCloud, AzureUSGovernment, AzureChinaCloud)",
+                    ));
+                }
+            }
+            return Ok(None);
+        }
+        let domain = check_domain(
+            options
+                .vault_domain
+                .as_deref()
+                .unwrap_or(options.environment.vault_domain()),
+        )?;
+        let api_version = check_api_version(
+            options
+                .api_version
+                .as_deref()
+                .unwrap_or(DEFAULT_API_VERSION),
+        )?;
+        if let Some(t) = &options.access_token {
+            if t.trim().is_empty() {
+                return Err(Error::invalid_argument("AccessToken", "must not be empty"));
+            }
+        }
+        let authority = std::env::var("AZURE_AUTHORITY_HOST")
+            .ok()
+            .filter(|v| !v.trim().is_empty())
+            .unwrap_or_else(|| options.environment.authority_host().to_string());
+        if !authority.starts_with("https://") {
+            return Err(Error::invalid_argument(
+                "AZURE_AUTHORITY_HOST",
+                "must be an https URL",
+            ));
+        }
+        let scope = format!("https://{}/.default", options.environment.vault_domain());
+        let credentials =
+            auth::Credentials::new(auth::Source::choose(options.access_token), authority, scope);
+        let client = client::Client::new(options.ca_file.as_deref(), options.timing, credentials)?;
+        Ok(Some(Arc::new(RemoteVaults {
+            client,
+            environment: options.environment,
+            domain,
+            api_version,
+        })))
+    }
+
+    pub fn environment(&self) -> Environment {
+        self.environment
+    }
+
+    pub fn domain(&self) -> &str {
+        &self.domain
+    }
+
+    /// `https://{vault}.{domain}`.
+    pub fn vault_url(&self, vault_name: &str) -> Result<String> {
+        super::model::check_vault_name(vault_name)?;
+        Ok(format!(
+            "https://{}.{}",
+            vault_name.to_ascii_lowercase(),
+            self.domain
+        ))
+    }
+
+    /// A key id given to a workload must name a vault of this session's domain: tokens go
+    /// to no other host.
+    pub fn check_key_reference(&self, key: &super::boundary::KeyReference) -> Result<()> {
+        let expected = self.vault_url(&key.vault_name)?;
+        if key.vault_uri == expected {
+            Ok(())
+        } else {
+            Err(Error::invalid_argument(
+                "AzureKeyIDs",
+                format!(
+                    "'{}' is not a vault of this session's domain {} (the session's Environment and VaultDomain choose where keys are)",
+                    key.vault_uri, self.domain
+                ),
+            ))
+        }
+    }
+
+    fn with_api_version(&self, url: &str) -> String {
+        let sep = if url.contains('?') { '&' } else { '?' };
+        format!("{url}{sep}api-version={}", self.api_version)
+    }
+
+    /// One request to `{vault_url}{path}` (path begins with /), JSON in and out.
+    pub fn request(
+        &self,
+        method: Method,
+        vault_name: &str,
+        path: &str,
+        body: Option<&Value>,
+        replay: Replay,
+        target: &str,
+    ) -> Result<client::Answer> {
+        let url = self.with_api_version(&format!("{}{path}", self.vault_url(vault_name)?));
+        let body = match body {
+            Some(v) => Some(Zeroizing::new(
+                serde_json::to_vec(v).map_err(|e| Error::internal(e.to_string()))?,
+            )),
+            None => None,
+        };
+        client::block_on(self.client.call(
+            method,
+            &url,
+            body.as_ref().map(|b| b.as_slice()),
+            replay,
+            target,
+        ))?
+    }
+
+    pub fn json(
+        &self,
+        method: Method,
+        vault_name: &str,
+        path: &str,
+        body: Option<&Value>,
+        replay: Replay,
+        target: &str,
+    ) -> Result<Value> {
+        self.request(method, vault_name, path, body, replay, target)?
+            .json(target)
+    }
+
+    /// Every item of a listing, following `nextLink` (only ever to the same vault).
+    pub fn list(&self, vault_name: &str, path: &str, target: &str) -> Result<Vec<Value>> {
+        let vault_url = self.vault_url(vault_name)?;
+        let mut url = self.with_api_version(&format!("{vault_url}{path}"));
+        let mut items = Vec::new();
+        for _ in 0..10_000 {
+            let page = client::block_on(self.client.call(
+                Method::GET,
+                &url,
+                None,
+                Replay::Harmless,
+                target,
+            ))??
+            .json(target)?;
+            if let Some(values) = page["value"].as_array() {
+                items.extend(values.iter().cloned());
+            }
+            match page["nextLink"].as_str().filter(|l| !l.is_empty()) {
+                None => return Ok(items),
+                Some(next) => {
+                    if !same_vault(next, &vault_url) {
+                        return Err(Error::new(
+                            crate::CkStatus::Unavailable,
+                            "UnexpectedResponse",
+                            format!(
+                                "Key Vault's nextLink leaves the vault {vault_url}; not followed"
+                            ),
+                            target,
+                        ));
+                    }
+                    url = next.to_string();
+                }
+            }
+        }
+        Err(Error::new(
+            crate::CkStatus::Unavailable,
+            "UnexpectedResponse",
+            "Key Vault's listing did not end after 10,000 pages",
+            target,
+        ))
+    }
+}
