@@ -44,6 +44,12 @@ export CARGO_TARGET_DIR="$here/target"
 # 16 codegen units instead of cargo fuzz's 1: the build (the whole engine, instrumented) takes
 # a fraction of the time, at a small cost in executions per second.
 cgu=(--codegen-units "${CK_FUZZ_CODEGEN_UNITS:-16}")
+# CK_FUZZ_PROFILE=dev (the test command's setting) builds without optimisation: about half the
+# build time, for a few times fewer executions a second; the long run keeps the optimised build.
+if [ "${CK_FUZZ_PROFILE:-release}" = dev ]; then
+    cgu+=(--dev)
+    echo "profile: dev (unoptimised build)"
+fi
 start=$SECONDS
 cargo "${toolchain[@]}" fuzz build "${cgu[@]}" || exit 1
 echo "build: $((SECONDS - start)) s"

@@ -86,7 +86,7 @@ step "first workflow (README)" bash tests/first-workflow.sh
 step "C program against the header, under valgrind" bash tests/c/run.sh
 step "Mono interop driver over Native.cs" env CK_NO_BUILD=1 bash tests/mono/run.sh
 step "static PowerShell checks (tree-sitter-powershell)" env CK_NO_BUILD=1 bash tests/static/run.sh
-step "fuzz every parser and the C ABI (fuzz/run.sh, 20 s a target)" bash fuzz/run.sh
+step "fuzz every parser and the C ABI (fuzz/run.sh, 20 s a target, unoptimised build)" env CK_FUZZ_PROFILE=dev bash fuzz/run.sh
 step "Key Vault endpoint: Microsoft's Python SDK, schemathesis on the 7.6 spec" bash tests/serve/sdk-test.sh
 step "Pester tests (when pwsh exists)" pester
 step "remote target against a real Azure vault (when CUSTOMER_KEY_LIVE_VAULT is set)" live_vault
