@@ -6,7 +6,7 @@
 use crate::error::{Error, Result};
 use crate::identity::Principal;
 use crate::jobs::JobKind;
-use crate::operations::{validate, Context, Operation};
+use crate::operations::{validate, Context, Operation, Output, ResultForm};
 use crate::session::{Session, SessionOptions};
 use once_cell::sync::Lazy;
 use serde_json::{json, Value};
@@ -92,8 +92,7 @@ impl Registry {
 
     /// Runs one operation as the session's user.
     pub fn call(&self, session: &Session, operation: &str, arguments: &Value) -> Result<Value> {
-        let text = self.call_json_as(session, session.principal(), operation, arguments)?;
-        serde_json::from_str(&text).map_err(|e| Error::internal(format!("result decoding: {e}")))
+        self.call_value_as(session, session.principal(), operation, arguments)
     }
 
     /// Runs one operation as the session's user; the result as JSON text (what `ck_call`
@@ -116,6 +115,31 @@ impl Registry {
         operation: &str,
         arguments: &Value,
     ) -> Result<String> {
+        self.call_as(session, principal, operation, arguments, ResultForm::Text)?
+            .into_text()
+    }
+
+    /// [`Registry::call_json_as`], the result as a JSON value (made from the result struct,
+    /// not parsed back from text).
+    pub fn call_value_as(
+        &self,
+        session: &Session,
+        principal: &Principal,
+        operation: &str,
+        arguments: &Value,
+    ) -> Result<Value> {
+        self.call_as(session, principal, operation, arguments, ResultForm::Value)?
+            .into_value()
+    }
+
+    fn call_as(
+        &self,
+        session: &Session,
+        principal: &Principal,
+        operation: &str,
+        arguments: &Value,
+        form: ResultForm,
+    ) -> Result<Output> {
         let op = self.find(operation).ok_or_else(|| {
             Error::invalid_argument(
                 "operation",
@@ -131,7 +155,7 @@ impl Registry {
             op.name,
         )
         .with_remote(session.remote());
-        let result = validate(op, arguments).and_then(|args| op.run(&ctx, &args));
+        let result = validate(op, arguments).and_then(|args| op.run(&ctx, &args, form));
         match &result {
             Err(e) => ctx.audit_failure(&audit_target(arguments, &e.target), e),
             // Every call has its row: a read the handler did not audit itself (a workload's

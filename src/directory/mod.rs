@@ -265,6 +265,6 @@ pub fn authenticate_client(
 /// to it is honoured only while this holds.
 pub fn may_sign_in(store: &Store, application_id: &str, now: i64) -> Result<bool> {
     Ok(store
-        .read(|tx| sql::get_service_principal(tx, application_id))?
-        .is_some_and(|r| now >= r.secret_start && now < r.secret_end))
+        .service_principal_window(application_id)?
+        .is_some_and(|(start, end)| now >= start && now < end))
 }

@@ -34,9 +34,14 @@ pub const PURGE_INTERVAL: Duration = Duration::from_secs(60);
 pub const TEST_JOB_KINDS_ENV: &str = "CUSTOMER_KEY_TEST_JOB_KINDS";
 
 static RUNTIME: Lazy<Option<tokio::runtime::Runtime>> = Lazy::new(|| {
-    // One worker: the jobs are small, and the host (PowerShell, a C program) owns the machine.
+    // Jobs alone would need one worker (their batches run on the blocking pool), but
+    // `customer-key serve` answers on these workers: one per core, up to four. Idle workers
+    // park, so a host that never serves pays only for the threads.
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, 4);
     tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
+        .worker_threads(workers)
         .thread_name("customer-key-jobs")
         // IO as well: `customer-key serve` listens on this runtime.
         .enable_all()

@@ -203,9 +203,45 @@ pub struct Example {
     pub remarks: &'static str,
 }
 
-/// Runs the operation on validated arguments and returns its result as JSON text: the result
-/// is serialized once, straight to the text the caller receives.
-type Handler = Box<dyn Fn(&Context<'_>, &Value) -> Result<String> + Send + Sync>;
+/// The form a caller takes an operation's result in, made straight from the result struct:
+/// JSON text (ck_call, the CLI), or a JSON value for a caller that reshapes it (the endpoint
+/// builds Key Vault's bodies from it) and would otherwise parse the text back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResultForm {
+    Text,
+    Value,
+}
+
+/// An operation's result in the [`ResultForm`] asked for.
+#[derive(Debug)]
+pub enum Output {
+    Text(String),
+    Value(Value),
+}
+
+impl Output {
+    /// The result as text, serializing a value if that is what was made.
+    pub fn into_text(self) -> Result<String> {
+        match self {
+            Output::Text(text) => Ok(text),
+            Output::Value(value) => serde_json::to_string(&value)
+                .map_err(|e| Error::internal(format!("result encoding: {e}"))),
+        }
+    }
+
+    /// The result as a value, parsing text if that is what was made.
+    pub fn into_value(self) -> Result<Value> {
+        match self {
+            Output::Value(value) => Ok(value),
+            Output::Text(text) => serde_json::from_str(&text)
+                .map_err(|e| Error::internal(format!("result decoding: {e}"))),
+        }
+    }
+}
+
+/// Runs the operation on validated arguments and returns its result in the form asked for:
+/// the result is serialized once, straight to what the caller receives.
+type Handler = Box<dyn Fn(&Context<'_>, &Value, ResultForm) -> Result<Output> + Send + Sync>;
 
 /// One operation: everything ck_describe, the CLI and the generated cmdlet say of it, and its
 /// handler. Declared once, in its domain's `operations.rs`.
@@ -244,10 +280,14 @@ where
     A: Arguments + 'static,
     R: Serialize + 'static,
 {
-    Box::new(move |ctx, args| {
+    Box::new(move |ctx, args, form| {
         let typed: A = decode_arguments(args)?;
         let result = handler(ctx, typed)?;
-        serde_json::to_string(&result).map_err(|e| Error::internal(format!("result encoding: {e}")))
+        let encoded = match form {
+            ResultForm::Text => serde_json::to_string(&result).map(Output::Text),
+            ResultForm::Value => serde_json::to_value(&result).map(Output::Value),
+        };
+        encoded.map_err(|e| Error::internal(format!("result encoding: {e}")))
     })
 }
 
@@ -412,11 +452,11 @@ impl Operation {
     }
 
     /// Runs the handler on arguments that passed [`validate`]; the result as JSON text.
-    pub fn run(&self, ctx: &Context<'_>, args: &Validated<'_>) -> Result<String> {
+    pub fn run(&self, ctx: &Context<'_>, args: &Validated<'_>, form: ResultForm) -> Result<Output> {
         // The one place a call is routed to Azure or to the store.
         match (ctx.remote(), &self.remote_handler) {
-            (None, _) => (self.handler)(ctx, args.value()),
-            (Some(_), Some(remote)) => remote(ctx, args.value()),
+            (None, _) => (self.handler)(ctx, args.value(), form),
+            (Some(_), Some(remote)) => remote(ctx, args.value(), form),
             (Some(_), None) if self.area == VAULT_AREA => Err(Error::invalid_operation(
                 "NotSupportedRemotely",
                 format!(
@@ -425,7 +465,7 @@ impl Operation {
                 ),
                 self.name,
             )),
-            (Some(_), None) => (self.handler)(ctx, args.value()),
+            (Some(_), None) => (self.handler)(ctx, args.value(), form),
         }
     }
 

@@ -15,6 +15,14 @@ struct KeyOperationIn {
     value: Zeroizing<String>,
 }
 
+/// The path segments [`crypto_operation`] answers.
+pub(super) fn is_key_operation(op: &str) -> bool {
+    matches!(
+        op,
+        "wrapkey" | "unwrapkey" | "encrypt" | "decrypt" | "sign" | "verify"
+    )
+}
+
 pub(super) fn crypto_operation(
     req: &VaultRequest<'_>,
     name: &str,

@@ -37,16 +37,14 @@ impl VaultRequest<'_> {
         mut args: Map<String, Value>,
     ) -> Result<Value, ApiError> {
         args.insert("VaultName".into(), json!(self.vault));
-        let text = crate::registry()
-            .call_json_as(
+        crate::registry()
+            .call_value_as(
                 self.session,
                 self.principal,
                 operation,
                 &Value::Object(args),
             )
-            .map_err(ApiError::from)?;
-        serde_json::from_str(&text)
-            .map_err(|_| ApiError::from(crate::Error::internal("result decoding")))
+            .map_err(ApiError::from)
     }
 
     pub(super) fn kid(&self, name: &str, version: Option<&str>) -> String {
@@ -58,6 +56,21 @@ impl VaultRequest<'_> {
 }
 
 /// Routes `method path` (the path after the host) of a vault request.
+/// Whether the request only reads the store (the audit row goes through the store's batching
+/// writer, which never waits): every GET, and the key operations (wrap, unwrap, encrypt,
+/// decrypt, sign, verify).
+pub fn answers_without_writing(method: &Method, path: &str) -> bool {
+    if method == Method::GET {
+        return true;
+    }
+    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let op = match segments.as_slice() {
+        ["keys", _, _, op] | ["keys", _, op] => *op,
+        _ => return false,
+    };
+    method == Method::POST && super::key_crypto::is_key_operation(op)
+}
+
 pub fn handle(
     req: &VaultRequest<'_>,
     method: &Method,

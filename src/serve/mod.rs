@@ -467,7 +467,8 @@ async fn answer(state: Arc<State>, req: Request<Incoming>) -> HttpResponse {
             .into_response();
     }
     let base = format!("https://{host}:{}", state.port);
-    let outcome = tokio::task::spawn_blocking(move || {
+    let inline = keys::answers_without_writing(&method, &path);
+    let run = move || {
         let request = keys::VaultRequest {
             session: &state.session,
             principal: &principal,
@@ -477,8 +478,16 @@ async fn answer(state: Arc<State>, req: Request<Incoming>) -> HttpResponse {
             query: &query,
         };
         keys::handle(&request, &method, &path, &body)
-    })
-    .await;
+    };
+    // Reads and key operations take microseconds to a millisecond of CPU and never wait on
+    // the store's write lock: they run on the worker, saving two thread hand-offs per request.
+    // Anything that writes may wait for another process's transaction, so it goes to the
+    // blocking pool rather than stall the connections sharing this worker.
+    let outcome = if inline {
+        Ok(run())
+    } else {
+        tokio::task::spawn_blocking(run).await
+    };
     match outcome {
         Ok(Ok(response)) => response,
         Ok(Err(e)) => e.into_response(),

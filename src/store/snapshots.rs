@@ -1,6 +1,7 @@
 //! An in-memory snapshot of a live key's metadata (its vault, the vault's access policies, the
 //! key and its versions), so a read or cryptographic call checks permissions and key state
-//! without a SQLite transaction.
+//! without a SQLite transaction; and, under the same rules, each service principal's sign-in
+//! window, which `customer-key serve` checks on every request.
 //!
 //! Validity, two ways:
 //! - Every write commit of this process to this database (any session's store handle) bumps a
@@ -75,6 +76,8 @@ struct Cache {
     checked: Instant,
     /// (lower-cased vault, lower-cased key) -> snapshot.
     keys: HashMap<(String, String), Arc<KeySnapshot>>,
+    /// application id -> its secret's (start, end), `None` when there is no such principal.
+    principals: HashMap<String, Option<(i64, i64)>>,
 }
 
 const MAX_ENTRIES: usize = 4096;
@@ -91,6 +94,7 @@ impl Snapshots {
                 data_version,
                 checked: Instant::now(),
                 keys: HashMap::new(),
+                principals: HashMap::new(),
             }),
             generation,
         })
@@ -114,6 +118,7 @@ impl Snapshots {
         let mut cache = self.cache.write().unwrap_or_else(|p| p.into_inner());
         if cache.generation != generation || cache.data_version != version {
             cache.keys.clear();
+            cache.principals.clear();
             cache.generation = generation;
             cache.data_version = version;
         }
@@ -178,6 +183,35 @@ impl Store {
                 cache.keys.clear();
             }
             cache.keys.insert(id, Arc::clone(snapshot));
+        }
+        Ok(loaded)
+    }
+}
+
+impl Store {
+    /// When a service principal's secret is valid (start, end), or `None` when the principal
+    /// does not exist: read through the snapshot cache, so a removal or a new secret is seen
+    /// as soon as a key change would be.
+    pub fn service_principal_window(&self, application_id: &str) -> Result<Option<(i64, i64)>> {
+        let snapshots = &self.snapshots;
+        let generation = snapshots.current()?;
+        {
+            let cache = snapshots.cache.read().unwrap_or_else(|p| p.into_inner());
+            if cache.generation == generation {
+                if let Some(found) = cache.principals.get(application_id) {
+                    return Ok(*found);
+                }
+            }
+        }
+        let loaded = self
+            .read(|tx| super::directory::get_service_principal(tx, application_id))?
+            .map(|row| (row.secret_start, row.secret_end));
+        let mut cache = snapshots.cache.write().unwrap_or_else(|p| p.into_inner());
+        if cache.generation == generation {
+            if cache.principals.len() >= MAX_ENTRIES {
+                cache.principals.clear();
+            }
+            cache.principals.insert(application_id.to_string(), loaded);
         }
         Ok(loaded)
     }

@@ -94,6 +94,28 @@ impl Connection {
         headers: &[(&str, &str)],
         body: Vec<u8>,
     ) -> Response {
+        let (status, headers, bytes) = self.send_raw(method, path, headers, body).await;
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
+        };
+        Response {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    /// The status, headers and body bytes, unparsed: what a load generator looks at.
+    pub async fn send_raw(
+        &mut self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Vec<u8>,
+    ) -> (u16, hyper::HeaderMap, Bytes) {
         let mut builder = hyper::Request::builder()
             .method(method)
             .uri(path)
@@ -107,17 +129,7 @@ impl Connection {
         let status = response.status().as_u16();
         let headers = response.headers().clone();
         let bytes = response.into_body().collect().await.unwrap().to_bytes();
-        let body = if bytes.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_slice(&bytes)
-                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
-        };
-        Response {
-            status,
-            headers,
-            body,
-        }
+        (status, headers, bytes)
     }
 }
 
