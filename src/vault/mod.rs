@@ -513,12 +513,12 @@ pub(crate) fn principal_policy(
 }
 
 pub fn set_access_policy(ctx: &Context<'_>, a: SetAccessPolicyArgs) -> Result<Option<KeyVaultOut>> {
-    check_local_location(ctx, &a.resource_group_name, &a.subscription_id)?;
     let mut policy = principal_policy(
         &a.user_principal_name,
         &a.object_id,
         &a.service_principal_name,
     )?;
+    check_local_location(ctx, &a.resource_group_name, &a.subscription_id)?;
     policy.permissions = granted_permissions(&a.permissions_to_keys);
     ctx.transaction(&a.vault_name, |tx| {
         let vault = active_vault(tx, &a.vault_name)?;
@@ -548,12 +548,12 @@ pub fn remove_access_policy(
     ctx: &Context<'_>,
     a: RemoveAccessPolicyArgs,
 ) -> Result<Option<KeyVaultOut>> {
-    check_local_location(ctx, &a.resource_group_name, &a.subscription_id)?;
     let policy = principal_policy(
         &a.user_principal_name,
         &a.object_id,
         &a.service_principal_name,
     )?;
+    check_local_location(ctx, &a.resource_group_name, &a.subscription_id)?;
     ctx.transaction(&a.vault_name, |tx| {
         let vault = active_vault(tx, &a.vault_name)?;
         require_owner(&vault, ctx.principal().name(), "change access policies")?;
