@@ -12,6 +12,8 @@ use std::path::PathBuf;
 pub const USAGE: &str = "usage: customer-key [--store DIR] [--upn USER] [--time-shift SECONDS] [REMOTE] <Operation> [-Param value ...]
        REMOTE: [--environment Local|AzureCloud|AzureUSGovernment|AzureChinaCloud] [--vault-domain HOST[:PORT]]
                [--ca-file PEM] [--access-token-file FILE] [--api-version 7.6]
+               [--management-endpoint URL] [--graph-endpoint URL]
+               [--management-access-token-file FILE] [--graph-access-token-file FILE]
                (a token is read from a file, never given on the command line)
        customer-key --list | --describe | --version
        customer-key generate-powershell [--check] [DIR]
@@ -113,6 +115,10 @@ pub fn parse(args: Vec<String>, env: &dyn CliEnv) -> Result<Command, Error> {
             | "--vault-domain"
             | "--ca-file"
             | "--access-token-file"
+            | "--management-access-token-file"
+            | "--graph-access-token-file"
+            | "--management-endpoint"
+            | "--graph-endpoint"
             | "--api-version" => {
                 let v = rest
                     .next()
@@ -121,19 +127,23 @@ pub fn parse(args: Vec<String>, env: &dyn CliEnv) -> Result<Command, Error> {
                     "--environment" => options.environment = Some(v),
                     "--vault-domain" => options.vault_domain = Some(v),
                     "--api-version" => options.api_version = Some(v),
+                    "--management-endpoint" => options.management_endpoint = Some(v),
+                    "--graph-endpoint" => options.graph_endpoint = Some(v),
                     "--ca-file" => options.ca_file = Some(absolute(env, PathBuf::from(v))?),
-                    _ => {
+                    flag => {
                         let bytes = zeroize::Zeroizing::new(env.read_file(&v).map_err(|e| {
-                            Error::invalid_argument(
-                                "--access-token-file",
-                                format!("cannot be read ({e})"),
-                            )
+                            Error::invalid_argument(flag, format!("cannot be read ({e})"))
                         })?);
-                        let text = std::str::from_utf8(&bytes).map_err(|_| {
-                            Error::invalid_argument("--access-token-file", "must hold UTF-8 text")
-                        })?;
-                        options.access_token =
-                            Some(zeroize::Zeroizing::new(text.trim().to_string()));
+                        let text = std::str::from_utf8(&bytes)
+                            .map_err(|_| Error::invalid_argument(flag, "must hold UTF-8 text"))?;
+                        let token = Some(zeroize::Zeroizing::new(text.trim().to_string()));
+                        match flag {
+                            "--management-access-token-file" => {
+                                options.management_access_token = token
+                            }
+                            "--graph-access-token-file" => options.graph_access_token = token,
+                            _ => options.access_token = token,
+                        }
                     }
                 }
             }

@@ -35,6 +35,20 @@ pub struct SessionOptions {
     /// Key Vault's api-version (7.6 by default).
     #[serde(default)]
     pub api_version: Option<String>,
+    /// Overrides the cloud's Azure Resource Manager endpoint (`https://management.azure.com`),
+    /// e.g. `localhost:8443`.
+    #[serde(default)]
+    pub management_endpoint: Option<String>,
+    /// Overrides the cloud's Microsoft Graph endpoint (`https://graph.microsoft.com`).
+    #[serde(default)]
+    pub graph_endpoint: Option<String>,
+    /// A bearer token for Azure Resource Manager (`AccessToken` is Key Vault's); wiped when
+    /// dropped.
+    #[serde(default)]
+    pub management_access_token: Option<zeroize::Zeroizing<String>>,
+    /// A bearer token for Microsoft Graph; wiped when dropped.
+    #[serde(default)]
+    pub graph_access_token: Option<zeroize::Zeroizing<String>>,
     /// The first retry's wait in milliseconds (1000 by default; each retry doubles it).
     #[serde(default)]
     pub retry_delay_milliseconds: Option<u64>,
@@ -117,6 +131,10 @@ impl SessionOptions {
             ca_file: self.ca_file.take(),
             access_token: self.access_token.take(),
             api_version: self.api_version.take(),
+            management_endpoint: self.management_endpoint.take(),
+            graph_endpoint: self.graph_endpoint.take(),
+            management_access_token: self.management_access_token.take(),
+            graph_access_token: self.graph_access_token.take(),
             timing,
         })
     }
@@ -235,7 +253,7 @@ impl Session {
             Value::Object(_) => serde_json::from_value(options.clone()).map_err(|e| {
                 Error::invalid_argument(
                     "options",
-                    format!("takes Store, UserPrincipalName, TimeShiftSeconds, Environment, VaultDomain, CaFile, AccessToken, ApiVersion, RetryDelayMilliseconds, MaxRetries and RequestTimeoutMilliseconds ({e})"),
+                    format!("takes Store, UserPrincipalName, TimeShiftSeconds, Environment, VaultDomain, CaFile, AccessToken, ApiVersion, ManagementEndpoint, GraphEndpoint, ManagementAccessToken, GraphAccessToken, RetryDelayMilliseconds, MaxRetries and RequestTimeoutMilliseconds ({e})"),
                 )
             })?,
             _ => return Err(Error::invalid_argument("options", "must be a JSON object")),
@@ -280,6 +298,8 @@ impl Session {
                 None => "Local".to_string(),
             },
             "VaultDomain": self.remote.as_ref().map(|r| r.domain().to_string()),
+            "ManagementEndpoint": self.remote.as_ref().map(|r| r.management_url().to_string()),
+            "GraphEndpoint": self.remote.as_ref().map(|r| r.graph_url().to_string()),
             "Version": crate::VERSION,
         })
     }

@@ -180,8 +180,9 @@ const PLACEHOLDER_OUTCOMES: &[(&str, Option<&str>, &str, &str)] = &[
     (
         "Get-KeyVault",
         None,
-        "VaultNotFound",
-        "Vault 'x' does not exist",
+        // The placeholder subscription is not the store's.
+        "SubscriptionNotFound",
+        "The subscription 'x' could not be found",
     ),
     (
         "Remove-KeyVault",
@@ -210,8 +211,9 @@ const PLACEHOLDER_OUTCOMES: &[(&str, Option<&str>, &str, &str)] = &[
     (
         "Set-KeyVaultAccessPolicy",
         Some("ByServicePrincipalName"),
-        "VaultNotFound",
-        "Vault 'x' does not exist",
+        // The placeholder subscription is not the store's.
+        "SubscriptionNotFound",
+        "The subscription 'x' could not be found",
     ),
     (
         "Remove-KeyVaultAccessPolicy",
@@ -228,8 +230,9 @@ const PLACEHOLDER_OUTCOMES: &[(&str, Option<&str>, &str, &str)] = &[
     (
         "Remove-KeyVaultAccessPolicy",
         Some("ByServicePrincipalName"),
-        "VaultNotFound",
-        "Vault 'x' does not exist",
+        // The placeholder subscription is not the store's.
+        "SubscriptionNotFound",
+        "The subscription 'x' could not be found",
     ),
     (
         "Add-KeyVaultKey",

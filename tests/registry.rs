@@ -170,6 +170,19 @@ fn describe_keeps_every_field_of_release_0_1_0_and_only_adds() {
                     contains(old_op, new_op, &format!("{path}[{name}]"));
                 }
             }
+            // New optional parameters come after the old ones, which keep their places.
+            (Value::Array(o), Value::Array(n)) if path.ends_with(".Parameters") => {
+                assert!(n.len() >= o.len(), "{path}: a parameter is gone");
+                for (i, (a, b)) in o.iter().zip(n).enumerate() {
+                    contains(a, b, &format!("{path}[{i}]"));
+                }
+                for added in &n[o.len()..] {
+                    assert_eq!(
+                        added["Mandatory"], false,
+                        "{path}: a new parameter is mandatory"
+                    );
+                }
+            }
             (Value::Array(o), Value::Array(n)) => {
                 assert_eq!(o.len(), n.len(), "{path}: length");
                 for (i, (a, b)) in o.iter().zip(n).enumerate() {

@@ -17,8 +17,23 @@ const TOKEN_BYTES: usize = 32;
 /// Tokens kept at most; past it, expired ones are dropped first, then the oldest.
 const MAX_TOKENS: usize = 100_000;
 
+/// The service a token is for (its `aud`): a token works only at its own service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Audience {
+    /// `https://vault.azure.net/.default`, or this endpoint's resource.
+    KeyVault,
+    /// `https://management.azure.com/.default`: the ARM routes (`/subscriptions/...`).
+    ResourceManager,
+    /// `https://graph.microsoft.com/.default`: the Graph routes (`/v1.0/...`).
+    Graph,
+}
+
+pub const MANAGEMENT_SCOPE: &str = "https://management.azure.com/.default";
+pub const GRAPH_SCOPE: &str = "https://graph.microsoft.com/.default";
+
 struct IssuedToken {
     application_id: String,
+    audience: Audience,
     expires: i64,
 }
 
@@ -57,7 +72,12 @@ impl Tokens {
         &self.tenant
     }
 
-    fn issue(&self, application_id: &str, now: i64) -> Result<Zeroizing<String>> {
+    fn issue(
+        &self,
+        application_id: &str,
+        audience: Audience,
+        now: i64,
+    ) -> Result<Zeroizing<String>> {
         let token = Zeroizing::new(super::http::base64url(&Zeroizing::new(
             crate::crypto::random_bytes(TOKEN_BYTES)?,
         )));
@@ -78,6 +98,7 @@ impl Tokens {
             digest(&token),
             IssuedToken {
                 application_id: application_id.to_string(),
+                audience,
                 expires: now + self.lifetime_seconds,
             },
         );
@@ -86,12 +107,29 @@ impl Tokens {
 
     /// The principal an `Authorization: Bearer` header signs in, while its token has not
     /// expired and its service principal still exists (a removed one is refused at once).
+    /// A token for another service is refused as one this endpoint did not issue for Key
+    /// Vault (AKV10022 names both cases).
     pub fn principal(
         &self,
         store: &Store,
         authorization: Option<&str>,
         now: i64,
     ) -> std::result::Result<Principal, Refusal> {
+        match self.principal_for(store, authorization, now, Audience::KeyVault) {
+            Ok(p) => Ok(p),
+            Err(None) => Err(Refusal::Unknown),
+            Err(Some(r)) => Err(r),
+        }
+    }
+
+    /// [`Tokens::principal`] for `audience`: `Err(None)` when the token is for another one.
+    pub fn principal_for(
+        &self,
+        store: &Store,
+        authorization: Option<&str>,
+        now: i64,
+        audience: Audience,
+    ) -> std::result::Result<Principal, Option<Refusal>> {
         let token = authorization
             .and_then(|h| {
                 h.strip_prefix("Bearer ")
@@ -99,18 +137,21 @@ impl Tokens {
             })
             .map(str::trim)
             .filter(|t| !t.is_empty())
-            .ok_or(Refusal::Missing)?;
+            .ok_or(Some(Refusal::Missing))?;
         let application_id = {
             let issued = self.issued.lock().unwrap_or_else(|p| p.into_inner());
-            let entry = issued.get(&digest(token)).ok_or(Refusal::Unknown)?;
+            let entry = issued.get(&digest(token)).ok_or(Some(Refusal::Unknown))?;
             if now >= entry.expires {
-                return Err(Refusal::Expired);
+                return Err(Some(Refusal::Expired));
+            }
+            if entry.audience != audience {
+                return Err(None);
             }
             entry.application_id.clone()
         };
         match crate::directory::may_sign_in(store, &application_id, now) {
             Ok(true) => Ok(Principal::service(application_id)),
-            _ => Err(Refusal::Revoked),
+            _ => Err(Some(Refusal::Revoked)),
         }
     }
 
@@ -165,20 +206,44 @@ impl Tokens {
                 "AADSTS70003: grant_type must be client_credentials",
             );
         }
-        let scopes_ok = scope.as_deref().is_some_and(|s| {
-            s.split(' ').filter(|s| !s.is_empty()).all(|s| {
-                s == "https://vault.azure.net/.default"
-                    || s == format!("{resource}/.default")
-                    || s == format!("{resource}.default")
-            })
-        });
-        if !scopes_ok {
-            return oauth_error(
-                StatusCode::BAD_REQUEST,
-                "invalid_scope",
-                "AADSTS70011: scope must be https://vault.azure.net/.default (or this endpoint's resource followed by /.default)",
-            );
-        }
+        let audience_of = |s: &str| {
+            if s == "https://vault.azure.net/.default"
+                || s == format!("{resource}/.default")
+                || s == format!("{resource}.default")
+            {
+                Some(Audience::KeyVault)
+            } else if s == MANAGEMENT_SCOPE {
+                Some(Audience::ResourceManager)
+            } else if s == GRAPH_SCOPE {
+                Some(Audience::Graph)
+            } else {
+                None
+            }
+        };
+        let audiences: Vec<Option<Audience>> = scope
+            .as_deref()
+            .unwrap_or("")
+            .split(' ')
+            .filter(|s| !s.is_empty())
+            .map(audience_of)
+            .collect();
+        let audience = match audiences.split_first() {
+            Some((Some(first), rest)) if rest.iter().all(|a| *a == Some(*first)) => *first,
+            Some((Some(_), rest)) if rest.iter().all(Option::is_some) => {
+                return oauth_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_scope",
+                    "AADSTS28000: the scopes name more than one resource; a token is for one resource",
+                )
+            }
+            _ => {
+                return oauth_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_scope",
+                    "AADSTS70011: scope must be https://vault.azure.net/.default (or this endpoint's resource followed by /.default), https://management.azure.com/.default or https://graph.microsoft.com/.default",
+                )
+            }
+        };
         let (Some(client_id), Some(client_secret)) = (client_id, client_secret) else {
             return oauth_error(
                 StatusCode::BAD_REQUEST,
@@ -195,7 +260,7 @@ impl Tokens {
                     "AADSTS7000215: Invalid client secret provided, or the application is unknown",
                 ),
             };
-        match self.issue(principal.name(), now) {
+        match self.issue(principal.name(), audience, now) {
             Ok(token) => json_response(
                 StatusCode::OK,
                 &json!({

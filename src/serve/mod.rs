@@ -8,7 +8,9 @@
 //! so the SDKs' challenge check (the vault host must end with the resource's) passes. Every
 //! keys operation runs through the operation registry as the token's service principal.
 
+mod arm;
 mod auth;
+mod graph;
 mod http;
 mod key_crypto;
 mod keys;
@@ -111,6 +113,8 @@ struct State {
     throttle: Option<Throttle>,
     throttle_retry_after: bool,
     header_timeout: Duration,
+    /// Users the Graph routes were asked about (see [`graph`]).
+    directory: graph::SeenUsers,
 }
 
 impl State {
@@ -194,6 +198,7 @@ impl Server {
             }),
             throttle_retry_after: !options.throttle_without_retry_after,
             header_timeout: options.header_timeout,
+            directory: graph::SeenUsers::default(),
         });
         let info = ServeInfo {
             url: format!("https://{{vault}}.localhost:{port}"),
@@ -384,6 +389,10 @@ async fn answer(state: Arc<State>, req: Request<Incoming>) -> HttpResponse {
     };
     let path = req.uri().path().to_string();
     if host == "localhost" || host == "127.0.0.1" {
+        // Azure Resource Manager and Microsoft Graph, for the management plane (see arm.rs).
+        if path.starts_with("/subscriptions/") || path.starts_with("/v1.0/") {
+            return arm::answer(state, req, &path).await;
+        }
         return token_request(state, req, &path).await;
     }
     let Some(vault) = host

@@ -42,6 +42,27 @@ pub struct KeyVaultChangeImpact {
 }
 
 pub fn get_change_impact(ctx: &Context<'_>, a: ChangeImpactArgs) -> Result<KeyVaultChangeImpact> {
+    let principal = principal_given(&a)?;
+    ctx.read_audited(&a.vault_name, |tx| {
+        // A deleted vault is still looked at: its purge is one of the changes previewed.
+        let vault = sql::get_vault(tx, &a.vault_name)?.ok_or_else(|| {
+            Error::not_found(
+                "VaultNotFound",
+                format!("Vault '{}' does not exist", a.vault_name),
+                a.vault_name.clone(),
+            )
+        })?;
+        may_preview(tx, &vault, ctx.principal())?;
+        let workload = match (&principal, a.user_principal_name.is_some()) {
+            (Some(_), true) | (None, _) => None,
+            (Some(id), false) => workload_acting_as(&sql::list_policies(tx, &vault.name)?, id),
+        };
+        impact_of(tx, &vault.name, &a, principal.clone(), workload)
+    })
+}
+
+/// The arguments checked: the principal whose access policy would go, if one is given.
+pub(crate) fn principal_given(a: &ChangeImpactArgs) -> Result<Option<String>> {
     if a.version.is_some() && a.name.is_none() {
         return Err(Error::invalid_argument(
             "Version",
@@ -69,53 +90,50 @@ pub fn get_change_impact(ctx: &Context<'_>, a: ChangeImpactArgs) -> Result<KeyVa
             "an access policy covers the whole vault: give a principal or a key, not both",
         ));
     }
-    ctx.read_audited(&a.vault_name, |tx| {
-        // A deleted vault is still looked at: its purge is one of the changes previewed.
-        let vault = sql::get_vault(tx, &a.vault_name)?.ok_or_else(|| {
-            Error::not_found(
-                "VaultNotFound",
-                format!("Vault '{}' does not exist", a.vault_name),
-                a.vault_name.clone(),
-            )
-        })?;
-        may_preview(tx, &vault, ctx.principal())?;
-        let workload = match (&principal, a.user_principal_name.is_some()) {
-            (Some(_), true) | (None, _) => None,
-            (Some(id), false) => workload_acting_as(&sql::list_policies(tx, &vault.name)?, id),
-        };
-        let refs = sql::key_references(tx, &vault.name, a.name.as_deref())?;
-        let affected: Vec<&KeyReference> = refs
-            .iter()
-            .filter(|r| match (&principal, workload) {
-                // A user's (or an unknown principal's) policy is nobody's workload access.
-                (Some(_), None) => false,
-                (Some(_), Some(w)) => r.referrer_kind == w,
-                (None, _) => a.version.as_deref().is_none_or(|v| {
-                    r.version
-                        .as_deref()
-                        .is_none_or(|rv| rv.eq_ignore_ascii_case(v))
-                }),
-            })
-            .collect();
-        let referrers = referrers(&affected);
-        Ok(KeyVaultChangeImpact {
-            vault_name: vault.name.clone(),
-            name: a.name.clone(),
-            version: a.version.clone(),
-            principal: principal.clone(),
-            workload: workload.map(str::to_string),
-            policies: referrers
-                .iter()
-                .map(|r| format!("{} '{}'", r.workload, r.policy))
-                .collect(),
-            mailboxes_needing_it: referrers
-                .iter()
-                .filter(|r| r.workload == crate::store::exchange::REFERRER_KIND)
-                .filter_map(|r| r.needed_by)
-                .sum(),
-            in_use: !referrers.is_empty(),
-            impact: impact_text(&referrers),
+    Ok(principal)
+}
+
+/// What still needs the keys of `vault` (the store's own, or a remote vault its workloads
+/// use) that the change takes away; `workload` is the one `principal` acts as, if any.
+pub(crate) fn impact_of(
+    tx: &Tx<'_>,
+    vault: &str,
+    a: &ChangeImpactArgs,
+    principal: Option<String>,
+    workload: Option<&'static str>,
+) -> Result<KeyVaultChangeImpact> {
+    let refs = sql::key_references(tx, vault, a.name.as_deref())?;
+    let affected: Vec<&KeyReference> = refs
+        .iter()
+        .filter(|r| match (&principal, workload) {
+            // A user's (or an unknown principal's) policy is nobody's workload access.
+            (Some(_), None) => false,
+            (Some(_), Some(w)) => r.referrer_kind == w,
+            (None, _) => a.version.as_deref().is_none_or(|v| {
+                r.version
+                    .as_deref()
+                    .is_none_or(|rv| rv.eq_ignore_ascii_case(v))
+            }),
         })
+        .collect();
+    let referrers = referrers(&affected);
+    Ok(KeyVaultChangeImpact {
+        vault_name: vault.to_string(),
+        name: a.name.clone(),
+        version: a.version.clone(),
+        principal,
+        workload: workload.map(str::to_string),
+        policies: referrers
+            .iter()
+            .map(|r| format!("{} '{}'", r.workload, r.policy))
+            .collect(),
+        mailboxes_needing_it: referrers
+            .iter()
+            .filter(|r| r.workload == crate::store::exchange::REFERRER_KIND)
+            .filter_map(|r| r.needed_by)
+            .sum(),
+        in_use: !referrers.is_empty(),
+        impact: impact_text(&referrers),
     })
 }
 

@@ -128,6 +128,59 @@ pub(crate) fn require_owner(vault: &VaultRow, principal: &str, action: &str) -> 
     }
 }
 
+const RESOURCE_GROUP_HELP: &str = "Resource group of the vault in Azure Resource Manager (default: found by listing the subscription's vaults; the store's own vaults are all in 'customer-key')";
+const SUBSCRIPTION_HELP: &str = "Azure subscription of the vault (default: AZURE_SUBSCRIPTION_ID; the store's own vaults are in the store's subscription)";
+
+/// The resource group every vault of a store is in, as its ResourceId shows.
+pub const LOCAL_RESOURCE_GROUP: &str = "customer-key";
+
+/// -SubscriptionId and -ResourceGroupName locate a vault in Azure Resource Manager. The store's
+/// own vaults are in the store's subscription and one resource group: other values find
+/// nothing there, as in Azure.
+fn check_local_location(
+    ctx: &Context<'_>,
+    resource_group: &Option<String>,
+    subscription: &Option<String>,
+) -> Result<()> {
+    let store_subscription = ctx.store().subscription_id();
+    if let Some(s) = subscription {
+        if !s.trim().eq_ignore_ascii_case(store_subscription) {
+            return Err(Error::not_found(
+                "SubscriptionNotFound",
+                format!("The subscription '{s}' could not be found: the store's vaults are in subscription '{store_subscription}'"),
+                "SubscriptionId",
+            ));
+        }
+    }
+    if let Some(g) = resource_group {
+        if !g.trim().eq_ignore_ascii_case(LOCAL_RESOURCE_GROUP) {
+            return Err(Error::not_found(
+                "ResourceGroupNotFound",
+                format!("Resource group '{g}' could not be found: the store's vaults are all in resource group '{LOCAL_RESOURCE_GROUP}'"),
+                "ResourceGroupName",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// -PermissionsToKeys as granted: `all` stands for every permission, duplicates dropped.
+pub(crate) fn granted_permissions(given: &[String]) -> Vec<String> {
+    let mut permissions: Vec<String> = Vec::new();
+    for p in given {
+        if p.eq_ignore_ascii_case("all") {
+            return model::ALL_KEY_PERMISSIONS
+                .iter()
+                .map(|s| s.to_string())
+                .collect();
+        }
+        if !permissions.contains(p) {
+            permissions.push(p.clone());
+        }
+    }
+    permissions
+}
+
 fn vault_output(ctx: &Context<'_>, tx: &Tx<'_>, v: &VaultRow) -> Result<KeyVaultOut> {
     let policies = sql::list_policies(tx, &v.name)?;
     let store = ctx.store();
@@ -225,22 +278,25 @@ pub fn new_key_vault(ctx: &Context<'_>, a: NewKeyVaultArgs) -> Result<KeyVaultOu
             scheduled_purge: None,
         };
         sql::insert_vault(tx, &vault)?;
-        // As in Azure, the creator gets a policy with every key permission.
-        sql::upsert_policy(
-            tx,
-            &vault.name,
-            &PolicyRow {
-                object_id: crypto::name_guid(&principal.to_lowercase()),
-                application_id: None,
-                user_principal_name: Some(principal.clone()),
-                service_principal_name: None,
-                display_name: principal.clone(),
-                permissions: model::ALL_KEY_PERMISSIONS
-                    .iter()
-                    .map(|s| s.to_string())
-                    .collect(),
-            },
-        )?;
+        // As in Azure, the creator gets a policy with every key permission: a user's, or a
+        // service principal's (by its application id) when one created the vault.
+        let mut creator = match ctx.principal() {
+            Principal::User(u) => principal_policy(&Some(u.clone()), &None, &None),
+            Principal::ServicePrincipal(app) => principal_policy(&None, &None, &Some(app.clone())),
+        }
+        .unwrap_or(PolicyRow {
+            object_id: crypto::name_guid(&principal.to_lowercase()),
+            application_id: None,
+            user_principal_name: Some(principal.clone()),
+            service_principal_name: None,
+            display_name: principal.clone(),
+            permissions: vec![],
+        });
+        creator.permissions = model::ALL_KEY_PERMISSIONS
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        sql::upsert_policy(tx, &vault.name, &creator)?;
         vault_output(ctx, tx, &vault)
     })
 }
@@ -249,10 +305,13 @@ arguments! {
     pub struct GetKeyVaultArgs {
         pub vault_name: Option<String> = "VaultName", String, VAULT_NAME_HELP, pipeline;
         pub in_removed_state: bool = "InRemovedState", Switch, "Get soft-deleted vaults";
+        pub resource_group_name: Option<String> = "ResourceGroupName", String, RESOURCE_GROUP_HELP;
+        pub subscription_id: Option<String> = "SubscriptionId", String, SUBSCRIPTION_HELP;
     }
 }
 
 pub fn get_key_vault(ctx: &Context<'_>, a: GetKeyVaultArgs) -> Result<Vec<KeyVaultOut>> {
+    check_local_location(ctx, &a.resource_group_name, &a.subscription_id)?;
     let target = a.vault_name.clone().unwrap_or_default();
     let now = ctx.now();
     // A read purges nothing: what passed its retention is treated as already gone.
@@ -381,10 +440,12 @@ arguments! {
         pub service_principal_name: Option<String> = "ServicePrincipalName", String, "Application id or name of the service principal", pipeline, in_set(BY_SPN, true);
         pub permissions_to_keys: Vec<String> = "PermissionsToKeys", StringArray, "Key permissions to grant (replaces the principal's current ones)", mandatory, allowed(KEY_PERMISSIONS);
         pub pass_thru: bool = "PassThru", Switch, "Return the vault";
+        pub resource_group_name: Option<String> = "ResourceGroupName", String, RESOURCE_GROUP_HELP;
+        pub subscription_id: Option<String> = "SubscriptionId", String, SUBSCRIPTION_HELP;
     }
 }
 
-fn is_guid(s: &str) -> bool {
+pub(crate) fn is_guid(s: &str) -> bool {
     let parts: Vec<&str> = s.split('-').collect();
     parts.len() == 5
         && parts
@@ -394,7 +455,7 @@ fn is_guid(s: &str) -> bool {
 }
 
 /// The policy row a principal argument stands for (permissions left empty).
-fn principal_policy(
+pub(crate) fn principal_policy(
     upn: &Option<String>,
     object_id: &Option<String>,
     spn: &Option<String>,
@@ -457,20 +518,8 @@ pub fn set_access_policy(ctx: &Context<'_>, a: SetAccessPolicyArgs) -> Result<Op
         &a.object_id,
         &a.service_principal_name,
     )?;
-    let mut permissions: Vec<String> = Vec::new();
-    for p in &a.permissions_to_keys {
-        if p.eq_ignore_ascii_case("all") {
-            permissions = model::ALL_KEY_PERMISSIONS
-                .iter()
-                .map(|s| s.to_string())
-                .collect();
-            break;
-        }
-        if !permissions.contains(p) {
-            permissions.push(p.clone());
-        }
-    }
-    policy.permissions = permissions;
+    check_local_location(ctx, &a.resource_group_name, &a.subscription_id)?;
+    policy.permissions = granted_permissions(&a.permissions_to_keys);
     ctx.transaction(&a.vault_name, |tx| {
         let vault = active_vault(tx, &a.vault_name)?;
         require_owner(&vault, ctx.principal().name(), "change access policies")?;
@@ -490,6 +539,8 @@ arguments! {
         pub object_id: Option<String> = "ObjectId", String, "Object id of the user, group or service principal", pipeline, in_set(BY_OBJECT_ID, true);
         pub service_principal_name: Option<String> = "ServicePrincipalName", String, "Application id or name of the service principal", pipeline, in_set(BY_SPN, true);
         pub pass_thru: bool = "PassThru", Switch, "Return the vault";
+        pub resource_group_name: Option<String> = "ResourceGroupName", String, RESOURCE_GROUP_HELP;
+        pub subscription_id: Option<String> = "SubscriptionId", String, SUBSCRIPTION_HELP;
     }
 }
 
@@ -502,6 +553,7 @@ pub fn remove_access_policy(
         &a.object_id,
         &a.service_principal_name,
     )?;
+    check_local_location(ctx, &a.resource_group_name, &a.subscription_id)?;
     ctx.transaction(&a.vault_name, |tx| {
         let vault = active_vault(tx, &a.vault_name)?;
         require_owner(&vault, ctx.principal().name(), "change access policies")?;

@@ -198,6 +198,7 @@ pub struct AccessPolicyOut {
 #[serde(rename_all = "PascalCase")]
 pub struct KeyVaultOut {
     pub vault_name: String,
+    pub resource_group_name: String,
     pub resource_id: String,
     pub location: String,
     pub vault_uri: String,
@@ -222,8 +223,10 @@ pub fn vault_out(
 ) -> KeyVaultOut {
     KeyVaultOut {
         vault_name: v.name.clone(),
+        resource_group_name: super::LOCAL_RESOURCE_GROUP.to_string(),
         resource_id: format!(
-            "/subscriptions/{subscription_id}/resourceGroups/customer-key/providers/Microsoft.KeyVault/vaults/{}",
+            "/subscriptions/{subscription_id}/resourceGroups/{}/providers/Microsoft.KeyVault/vaults/{}",
+            super::LOCAL_RESOURCE_GROUP,
             v.name
         ),
         location: v.location.clone(),

@@ -41,12 +41,14 @@ pub fn operations() -> Vec<Operation> {
             .changes(Impact::Medium, "Vault '{VaultName}' in '{Location}'", "Create key vault")
             .example("New-CkKeyVault -VaultName 'contoso-ck-weu' -Location 'westeurope' -EnablePurgeProtection", "Creates a vault with soft delete and purge protection."),
         Operation::new("Get-KeyVault", AREA, super::get_key_vault)
+            .remote(remote::management::get_key_vault)
             .synopsis("Gets key vaults, with their access policies.")
-            .description("Gets one vault by name, or every vault of the store. With -InRemovedState, gets soft-deleted vaults instead (CustomerKey.DeletedKeyVault).")
+            .description("Gets one vault by name, or every vault of the store. With -InRemovedState, gets soft-deleted vaults instead (CustomerKey.DeletedKeyVault). In a session with an Azure Environment, reads the vaults from Azure Resource Manager in the subscription of -SubscriptionId (default: AZURE_SUBSCRIPTION_ID): the one of -ResourceGroupName, or, without it, found among the subscription's vaults, as Get-AzKeyVault does; the store's own vaults are all in resource group 'customer-key' of the store's subscription.")
             .output("CustomerKey.KeyVault")
             .output_when("InRemovedState", "CustomerKey.DeletedKeyVault")
             .example("Get-CkKeyVault", "Lists the vaults of the store.")
-            .example("Get-CkKeyVault -VaultName 'contoso-ck-weu' -InRemovedState", "Shows a deleted vault with its deletion and scheduled purge dates."),
+            .example("Get-CkKeyVault -VaultName 'contoso-ck-weu' -InRemovedState", "Shows a deleted vault with its deletion and scheduled purge dates.")
+            .example("Get-CkKeyVault -VaultName 'contoso-ck-weu' -ResourceGroupName 'rg-customer-key' -SubscriptionId '2a3b4c5d-6e7f-4a8b-9c0d-1e2f3a4b5c6d'", "In a session connected with -Environment AzureCloud: reads the vault and its access policies from Azure Resource Manager."),
         Operation::new("Remove-KeyVault", AREA, super::remove_key_vault)
             .synopsis("Deletes a key vault (soft delete when enabled), or purges a deleted one.")
             .description("Deletes a vault with its keys. With soft delete on, the vault can be recovered with Undo-CkKeyVaultRemoval until its retention ends. With -InRemovedState, purges a deleted vault for good. Asks for confirmation (ConfirmImpact High) unless -Force is given; -WhatIf is honoured even with -Force. The engine refuses to remove a vault whose key a data encryption policy uses unless -Force is given.")
@@ -62,24 +64,28 @@ pub fn operations() -> Vec<Operation> {
             .changes(Impact::Medium, VAULT_TARGET, "Recover deleted key vault")
             .example("Undo-CkKeyVaultRemoval -VaultName 'contoso-ck-weu'", "Recovers the vault and its keys."),
         Operation::new("Set-KeyVaultAccessPolicy", AREA, super::set_access_policy)
+            .remote(remote::management::set_access_policy)
             .synopsis("Grants key permissions on a vault to a user or service principal.")
-            .description("Sets the key permissions of one principal on a vault, replacing its current ones. Give exactly one of -UserPrincipalName (parameter set ByUserPrincipalName, the default), -ObjectId (ByObjectId) and -ServicePrincipalName (ByServicePrincipalName).")
+            .description("Sets the key permissions of one principal on a vault, replacing its current ones. Give exactly one of -UserPrincipalName (parameter set ByUserPrincipalName, the default), -ObjectId (ByObjectId) and -ServicePrincipalName (ByServicePrincipalName). In a session with an Azure Environment, changes the vault's access policies through Azure Resource Manager (the vault located as Get-CkKeyVault does, by -SubscriptionId and -ResourceGroupName); -UserPrincipalName and -ServicePrincipalName are looked up in Microsoft Graph, and when the session's credentials may not read the directory the error says to pass -ObjectId.")
             .output("CustomerKey.KeyVault")
             .default_set(BY_UPN)
             .changes(Impact::Medium, VAULT_TARGET, "Set key permissions of '{UserPrincipalName}{ObjectId}{ServicePrincipalName}' to '{PermissionsToKeys}'")
             .example("Set-CkKeyVaultAccessPolicy -VaultName 'contoso-ck-weu' -UserPrincipalName 'admin@contoso.onmicrosoft.com' -PermissionsToKeys get, list, create, update, backup, restore", "Lets an admin manage the vault's keys (parameter set ByUserPrincipalName).")
             .example("Set-CkKeyVaultAccessPolicy -VaultName 'contoso-ck-weu' -ServicePrincipalName '00000002-0000-0ff1-ce00-000000000000' -PermissionsToKeys get, wrapKey, unwrapKey", "Lets Exchange Online (its service principal's application id) use the vault's keys (parameter set ByServicePrincipalName).")
-            .example("Set-CkKeyVaultAccessPolicy -VaultName 'contoso-ck-weu' -ObjectId '6f1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d' -PermissionsToKeys get, list", "Lets a group, given by its object id, read the vault's keys (parameter set ByObjectId)."),
+            .example("Set-CkKeyVaultAccessPolicy -VaultName 'contoso-ck-weu' -ObjectId '6f1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d' -PermissionsToKeys get, list", "Lets a group, given by its object id, read the vault's keys (parameter set ByObjectId).")
+            .example("Set-CkKeyVaultAccessPolicy -VaultName 'contoso-ck-weu' -ResourceGroupName 'rg-customer-key' -ObjectId '6f1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d' -PermissionsToKeys get, wrapKey, unwrapKey", "In a session connected with -Environment AzureCloud and a ManagementAccessToken: sets the principal's permissions on the vault in Azure (the subscription from AZURE_SUBSCRIPTION_ID)."),
         Operation::new("Remove-KeyVaultAccessPolicy", AREA, super::remove_access_policy)
+            .remote(remote::management::remove_access_policy)
             .synopsis("Removes a principal's access policy from a vault.")
-            .description("Removes every key permission of one principal on a vault. Give exactly one of -UserPrincipalName (parameter set ByUserPrincipalName, the default), -ObjectId (ByObjectId) and -ServicePrincipalName (ByServicePrincipalName). Removing a service's wrap and unwrap permissions makes the data it protects with the vault's keys unreadable to it.")
+            .description("Removes every key permission of one principal on a vault. Give exactly one of -UserPrincipalName (parameter set ByUserPrincipalName, the default), -ObjectId (ByObjectId) and -ServicePrincipalName (ByServicePrincipalName). Removing a service's wrap and unwrap permissions makes the data it protects with the vault's keys unreadable to it. In a session with an Azure Environment, removes the policy through Azure Resource Manager, as Set-CkKeyVaultAccessPolicy changes it.")
             .output("CustomerKey.KeyVault")
             .default_set(BY_UPN)
             .changes(Impact::High, VAULT_TARGET, "Remove the access policy of '{UserPrincipalName}{ObjectId}{ServicePrincipalName}'")
             .preview_impact(ImpactPreview::of(CHANGE_IMPACT, &["VaultName", "UserPrincipalName", "ObjectId", "ServicePrincipalName"]))
             .example("Remove-CkKeyVaultAccessPolicy -VaultName 'contoso-ck-weu' -UserPrincipalName 'old-admin@contoso.onmicrosoft.com'", "Removes a former admin's permissions after confirmation.")
             .example("Remove-CkKeyVaultAccessPolicy -VaultName 'contoso-ck-weu' -ObjectId '6f1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d' -PassThru", "Removes the permissions of a principal given by its object id and shows the vault (parameter set ByObjectId).")
-            .example("Remove-CkKeyVaultAccessPolicy -VaultName 'contoso-ck-test' -ServicePrincipalName '00000002-0000-0ff1-ce00-000000000000'", "Stops Exchange Online from using the keys of a test vault (parameter set ByServicePrincipalName)."),
+            .example("Remove-CkKeyVaultAccessPolicy -VaultName 'contoso-ck-test' -ServicePrincipalName '00000002-0000-0ff1-ce00-000000000000'", "Stops Exchange Online from using the keys of a test vault (parameter set ByServicePrincipalName).")
+            .example("Remove-CkKeyVaultAccessPolicy -VaultName 'contoso-ck-weu' -SubscriptionId '2a3b4c5d-6e7f-4a8b-9c0d-1e2f3a4b5c6d' -ObjectId '6f1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d' -WhatIf", "In a session with an Azure Environment: says what the store's policies would lose, then removes nothing."),
         Operation::new("Add-KeyVaultKey", AREA, keys::add_key)
             .remote(remote::keys::add_key)
             .synopsis("Creates a key, or a new version of an existing key (a key roll).")
@@ -158,8 +164,9 @@ pub fn operations() -> Vec<Operation> {
             .output("CustomerKey.KeyVaultKeyUsage")
             .example("Get-CkKeyVaultKeyUsage -VaultName 'contoso-ck-weu' -Name 'exo-dep-key' | Format-Table Version, InUse, SafeToDisable, Impact", "Shows which versions of the key may be disabled after a roll."),
         Operation::new(CHANGE_IMPACT, AREA, impact::get_change_impact)
+            .remote(remote::management::get_change_impact)
             .synopsis("Says which policies, and how many mailboxes, still need what a change would take away.")
-            .description("A project extension, and the read-only call that -WhatIf and the confirmation prompt of Remove-CkKeyVaultKey, Remove-CkKeyVault, Update-CkKeyVaultKey -Enable $false and Remove-CkKeyVaultAccessPolicy make first. With -Name (and -Version), for that key (version); with -ServicePrincipalName or -ObjectId, for the vault's keys that the principal's workload (Exchange, SharePoint, AIP) uses; with -VaultName alone, for every key of the vault. Impact reads like \"3 policies, 5,000 mailboxes\", or \"nothing\". The vault's owner, or anyone with the get key permission, may ask. Nothing is changed.")
+            .description("A project extension, and the read-only call that -WhatIf and the confirmation prompt of Remove-CkKeyVaultKey, Remove-CkKeyVault, Update-CkKeyVaultKey -Enable $false and Remove-CkKeyVaultAccessPolicy make first. With -Name (and -Version), for that key (version); with -ServicePrincipalName or -ObjectId, for the vault's keys that the principal's workload (Exchange, SharePoint, AIP) uses; with -VaultName alone, for every key of the vault. Impact reads like \"3 policies, 5,000 mailboxes\", or \"nothing\". The vault's owner, or anyone with the get key permission, may ask. Nothing is changed. In a session with an Azure Environment, it reads what this store's workloads use of the vault's keys.")
             .output("CustomerKey.KeyVaultChangeImpact")
             .example("Get-CkKeyVaultChangeImpact -VaultName 'contoso-ck-weu' -Name 'exo-dep-key'", "Shows what still needs the key before it is removed.")
             .example("Get-CkKeyVaultChangeImpact -VaultName 'contoso-ck-weu' -ServicePrincipalName '00000002-0000-0ff1-ce00-000000000000'", "Shows which Exchange policies and mailboxes use the vault's keys, before Exchange Online's access policy is removed."),

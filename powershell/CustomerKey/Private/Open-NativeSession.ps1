@@ -9,30 +9,38 @@ function Open-NativeSession {
     The calling cmdlet's $PSCmdlet.
     .PARAMETER Options
     The ck_open options: Store (absolute path), UserPrincipalName, TimeShiftSeconds, Environment,
-    VaultDomain, CaFile, ApiVersion; empty for the default store.
-    .PARAMETER AccessToken
-    A Key Vault bearer token, kept a SecureString until it is put into the ck_open options.
+    VaultDomain, CaFile, ApiVersion, ManagementEndpoint, GraphEndpoint; empty for the default
+    store.
+    .PARAMETER Tokens
+    Bearer tokens by option name (AccessToken, ManagementAccessToken, GraphAccessToken), kept
+    SecureStrings until they are put into the ck_open options.
     .EXAMPLE
     Open-NativeSession -Cmdlet $PSCmdlet -Options ([ordered]@{})
     #>
     param(
         [System.Management.Automation.PSCmdlet] $Cmdlet,
         [System.Collections.IDictionary] $Options,
-        [securestring] $AccessToken
+        [System.Collections.IDictionary] $Tokens
     )
 
     $optionsJson = ConvertTo-Json -InputObject $Options -Depth 10 -Compress
-    if ($null -ne $AccessToken) {
+    $given = @()
+    if ($null -ne $Tokens) {
+        $given = @($Tokens.Keys | Where-Object { $null -ne $Tokens[$_] })
+    }
+    if ($given.Count -gt 0) {
         $withToken = [ordered]@{}
         foreach ($key in $Options.Keys) {
             $withToken[$key] = $Options[$key]
         }
-        $pointer = [System.Runtime.InteropServices.Marshal]::SecureStringToGlobalAllocUnicode($AccessToken)
-        try {
-            $withToken['AccessToken'] = [System.Runtime.InteropServices.Marshal]::PtrToStringUni($pointer)
-        }
-        finally {
-            [System.Runtime.InteropServices.Marshal]::ZeroFreeGlobalAllocUnicode($pointer)
+        foreach ($name in $given) {
+            $pointer = [System.Runtime.InteropServices.Marshal]::SecureStringToGlobalAllocUnicode($Tokens[$name])
+            try {
+                $withToken[$name] = [System.Runtime.InteropServices.Marshal]::PtrToStringUni($pointer)
+            }
+            finally {
+                [System.Runtime.InteropServices.Marshal]::ZeroFreeGlobalAllocUnicode($pointer)
+            }
         }
         $optionsJson = ConvertTo-Json -InputObject $withToken -Depth 10 -Compress
         $withToken = $null

@@ -81,19 +81,51 @@ struct State {
     cached: Option<Cached>,
 }
 
+/// The service a token is for: its name in messages, the session option that gives one, and
+/// whether its 401 challenge names the tenant and resource (Key Vault's does; Azure Resource
+/// Manager's and Microsoft Graph's name a generic authority, which is not followed).
+#[derive(Debug, Clone, Copy)]
+pub struct Audience {
+    pub service: &'static str,
+    pub option: &'static str,
+    pub follows_challenge: bool,
+}
+
+pub const KEY_VAULT: Audience = Audience {
+    service: "Key Vault",
+    option: "AccessToken",
+    follows_challenge: true,
+};
+pub const RESOURCE_MANAGER: Audience = Audience {
+    service: "Azure Resource Manager",
+    option: "ManagementAccessToken",
+    follows_challenge: false,
+};
+pub const GRAPH: Audience = Audience {
+    service: "Microsoft Graph",
+    option: "GraphAccessToken",
+    follows_challenge: false,
+};
+
+/// The tokens of one audience (one scope), cached apart from the others'.
 pub struct Credentials {
     source: Source,
     authority_host: String,
+    audience: Audience,
     state: Mutex<State>,
 }
 
-fn auth_error(message: impl Into<String>) -> Error {
+fn auth_error_for(option: &str, message: impl Into<String>) -> Error {
     Error::new(
         CkStatus::Unauthenticated,
         "AuthenticationFailed",
         message,
-        "AccessToken",
+        option,
     )
+}
+
+fn auth_error(message: impl Into<String>) -> Error {
+    auth_error_for(KEY_VAULT.option, message)
 }
 
 /// `application/x-www-form-urlencoded` of one value.
@@ -147,9 +179,20 @@ fn https_host(url: &str) -> Option<String> {
 
 impl Credentials {
     pub fn new(source: Source, authority_host: String, default_scope: String) -> Credentials {
+        Credentials::for_audience(source, authority_host, default_scope, KEY_VAULT)
+    }
+
+    /// Credentials for another service than Key Vault (its own scope and cache).
+    pub fn for_audience(
+        source: Source,
+        authority_host: String,
+        default_scope: String,
+        audience: Audience,
+    ) -> Credentials {
         Credentials {
             source,
             authority_host: authority_host.trim_end_matches('/').to_string(),
+            audience,
             state: Mutex::new(State {
                 tenant: None,
                 scope: default_scope,
@@ -192,6 +235,9 @@ impl Credentials {
     pub fn on_unauthorized(&self, challenge: Option<&str>, vault_host: &str) -> Result<bool> {
         let mut state = self.state();
         state.cached = None;
+        if !self.audience.follows_challenge {
+            return Ok(!matches!(self.source, Source::Given(_)));
+        }
         if let Some(header) = challenge {
             let params = parse_challenge(header);
             let get = |k: &str| params.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
@@ -293,13 +339,17 @@ impl Credentials {
         sent: std::result::Result<reqwest::Response, reqwest::Error>,
     ) -> Result<(Zeroizing<String>, Duration)> {
         let source = self.source.name();
+        let Audience {
+            service, option, ..
+        } = self.audience;
+        let auth_error = |message: String| auth_error_for(option, message);
         let response = sent.map_err(|e| {
             let why = super::errors::from_transport(&e, "").message;
             match self.source {
                 Source::ManagedIdentity { endpoint: None, .. } => auth_error(format!(
-                    "no credentials for Key Vault: AccessToken was not given, AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET are not all set, and managed identity did not answer ({why})"
+                    "no credentials for {service}: {option} was not given, AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET are not all set, and managed identity did not answer ({why})"
                 )),
-                _ => auth_error(format!("no token from {source}: {why}")),
+                _ => auth_error(format!("no token for {service} from {source}: {why}")),
             }
         })?;
         let status = response.status().as_u16();
@@ -321,14 +371,16 @@ impl Credentials {
                 .take(400)
                 .collect();
             return Err(auth_error(format!(
-                "the token request ({source}) was refused with HTTP {status} {code}: {description}"
+                "the token request for {service} ({source}) was refused with HTTP {status} {code}: {description}"
             )));
         }
         let token = json["access_token"]
             .as_str()
             .filter(|t| !t.is_empty())
             .ok_or_else(|| {
-                auth_error(format!("the token answer ({source}) has no access_token"))
+                auth_error(format!(
+                    "the token answer for {service} ({source}) has no access_token"
+                ))
             })?;
         let lifetime = seconds(&json["expires_in"]).unwrap_or(300);
         let token = Zeroizing::new(token.to_string());

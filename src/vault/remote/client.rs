@@ -118,6 +118,16 @@ impl Client {
         })
     }
 
+    /// A client for another service (Azure Resource Manager, Microsoft Graph): the same
+    /// connections, timeouts and retries, its own tokens.
+    pub fn sharing(&self, credentials: Credentials) -> Client {
+        Client {
+            http: self.http.clone(),
+            credentials,
+            retry: self.retry,
+        }
+    }
+
     /// Sends `method url` with `body` as JSON, with a token (refreshed once on a 401) and
     /// retries as `replay` allows; the 2xx answer, or the service's error as ours.
     pub async fn call(

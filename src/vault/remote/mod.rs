@@ -9,8 +9,10 @@ pub mod auth;
 pub mod boundary;
 pub mod client;
 pub mod errors;
+pub mod graph;
 pub mod json;
 pub mod keys;
+pub mod management;
 pub mod retry;
 
 use crate::error::{Error, Result};
@@ -63,6 +65,24 @@ impl Environment {
         }
     }
 
+    /// The cloud's Azure Resource Manager endpoint.
+    pub fn management_endpoint(self) -> &'static str {
+        match self {
+            Environment::Local | Environment::AzureCloud => "https://management.azure.com",
+            Environment::AzureUSGovernment => "https://management.usgovcloudapi.net",
+            Environment::AzureChinaCloud => "https://management.chinacloudapi.cn",
+        }
+    }
+
+    /// The cloud's Microsoft Graph endpoint.
+    pub fn graph_endpoint(self) -> &'static str {
+        match self {
+            Environment::Local | Environment::AzureCloud => "https://graph.microsoft.com",
+            Environment::AzureUSGovernment => "https://graph.microsoft.us",
+            Environment::AzureChinaCloud => "https://microsoftgraph.chinacloudapi.cn",
+        }
+    }
+
     /// The cloud's Entra ID authority.
     pub fn authority_host(self) -> &'static str {
         match self {
@@ -82,6 +102,14 @@ pub struct RemoteOptions {
     pub ca_file: Option<PathBuf>,
     pub access_token: Option<Zeroizing<String>>,
     pub api_version: Option<String>,
+    /// Overrides the cloud's Azure Resource Manager endpoint: `https://host[:port]`.
+    pub management_endpoint: Option<String>,
+    /// Overrides the cloud's Microsoft Graph endpoint: `https://host[:port]`.
+    pub graph_endpoint: Option<String>,
+    /// A bearer token for Azure Resource Manager (the caller's `AccessToken` is Key Vault's).
+    pub management_access_token: Option<Zeroizing<String>>,
+    /// A bearer token for Microsoft Graph.
+    pub graph_access_token: Option<Zeroizing<String>>,
     pub timing: Timing,
 }
 
@@ -94,6 +122,12 @@ pub struct RemoteVaults {
     /// `host[:port]` vaults live under, lower-cased.
     domain: String,
     api_version: String,
+    /// Azure Resource Manager: `https://host[:port]`, and its client (its own tokens).
+    management_url: String,
+    management: client::Client,
+    /// Microsoft Graph: `https://host[:port]`, and its client.
+    graph_url: String,
+    graph: client::Client,
 }
 
 fn check_domain(domain: &str) -> Result<String> {
@@ -116,6 +150,29 @@ fn check_domain(domain: &str) -> Result<String> {
             "must be a DNS name with an optional port, such as vault.azure.net or localhost:8443",
         ))
     }
+}
+
+/// An endpoint override: `https://host[:port]` or `host[:port]`, as `https://host[:port]`.
+fn check_endpoint(option: &str, text: &str) -> Result<String> {
+    let bare = text.trim().trim_end_matches('/');
+    let bare = match bare.split_once("://") {
+        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("https") => rest,
+        Some(_) => {
+            return Err(Error::invalid_argument(
+                option,
+                "must be an https endpoint (tokens are sent to it)",
+            ))
+        }
+        None => bare,
+    };
+    check_domain(bare)
+        .map(|d| format!("https://{d}"))
+        .map_err(|_| {
+            Error::invalid_argument(
+                option,
+                "must be https://host[:port] (or host[:port]), such as https://management.azure.com or localhost:8443",
+            )
+        })
 }
 
 fn check_api_version(v: &str) -> Result<String> {
@@ -154,6 +211,13 @@ impl RemoteVaults {
                 (options.ca_file.is_some(), "CaFile"),
                 (options.access_token.is_some(), "AccessToken"),
                 (options.api_version.is_some(), "ApiVersion"),
+                (options.management_endpoint.is_some(), "ManagementEndpoint"),
+                (options.graph_endpoint.is_some(), "GraphEndpoint"),
+                (
+                    options.management_access_token.is_some(),
+                    "ManagementAccessToken",
+                ),
+                (options.graph_access_token.is_some(), "GraphAccessToken"),
             ] {
                 if given {
                     return Err(Error::invalid_argument(
@@ -176,11 +240,29 @@ impl RemoteVaults {
                 .as_deref()
                 .unwrap_or(DEFAULT_API_VERSION),
         )?;
-        if let Some(t) = &options.access_token {
-            if t.trim().is_empty() {
-                return Err(Error::invalid_argument("AccessToken", "must not be empty"));
+        for (token, name) in [
+            (&options.access_token, "AccessToken"),
+            (&options.management_access_token, "ManagementAccessToken"),
+            (&options.graph_access_token, "GraphAccessToken"),
+        ] {
+            if token.as_ref().is_some_and(|t| t.trim().is_empty()) {
+                return Err(Error::invalid_argument(name, "must not be empty"));
             }
         }
+        let management_url = check_endpoint(
+            "ManagementEndpoint",
+            options
+                .management_endpoint
+                .as_deref()
+                .unwrap_or(options.environment.management_endpoint()),
+        )?;
+        let graph_url = check_endpoint(
+            "GraphEndpoint",
+            options
+                .graph_endpoint
+                .as_deref()
+                .unwrap_or(options.environment.graph_endpoint()),
+        )?;
         let authority = std::env::var("AZURE_AUTHORITY_HOST")
             .ok()
             .filter(|v| !v.trim().is_empty())
@@ -192,14 +274,34 @@ impl RemoteVaults {
             ));
         }
         let scope = format!("https://{}/.default", options.environment.vault_domain());
+        // Each service's tokens are for its own audience, with the cloud's scope whatever the
+        // endpoint override (as Az's environments keep the resource ids apart from the URLs).
+        let management_credentials = auth::Credentials::for_audience(
+            auth::Source::choose(options.management_access_token),
+            authority.clone(),
+            format!("{}/.default", options.environment.management_endpoint()),
+            auth::RESOURCE_MANAGER,
+        );
+        let graph_credentials = auth::Credentials::for_audience(
+            auth::Source::choose(options.graph_access_token),
+            authority.clone(),
+            format!("{}/.default", options.environment.graph_endpoint()),
+            auth::GRAPH,
+        );
         let credentials =
             auth::Credentials::new(auth::Source::choose(options.access_token), authority, scope);
         let client = client::Client::new(options.ca_file.as_deref(), options.timing, credentials)?;
+        let management = client.sharing(management_credentials);
+        let graph = client.sharing(graph_credentials);
         Ok(Some(Arc::new(RemoteVaults {
             client,
             environment: options.environment,
             domain,
             api_version,
+            management_url,
+            management,
+            graph_url,
+            graph,
         })))
     }
 
@@ -209,6 +311,16 @@ impl RemoteVaults {
 
     pub fn domain(&self) -> &str {
         &self.domain
+    }
+
+    /// The Azure Resource Manager endpoint, `https://host[:port]`.
+    pub fn management_url(&self) -> &str {
+        &self.management_url
+    }
+
+    /// The Microsoft Graph endpoint, `https://host[:port]`.
+    pub fn graph_url(&self) -> &str {
+        &self.graph_url
     }
 
     /// `https://{vault}.{domain}`.

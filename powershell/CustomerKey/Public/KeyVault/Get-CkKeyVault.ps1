@@ -5,11 +5,21 @@ function Get-CkKeyVault {
     Gets key vaults, with their access policies.
     .DESCRIPTION
     Gets one vault by name, or every vault of the store. With -InRemovedState, gets soft-deleted
-    vaults instead (CustomerKey.DeletedKeyVault).
+    vaults instead (CustomerKey.DeletedKeyVault). In a session with an Azure Environment, reads the
+    vaults from Azure Resource Manager in the subscription of -SubscriptionId (default:
+    AZURE_SUBSCRIPTION_ID): the one of -ResourceGroupName, or, without it, found among the
+    subscription's vaults, as Get-AzKeyVault does; the store's own vaults are all in resource group
+    'customer-key' of the store's subscription.
     .PARAMETER VaultName
     Name of the key vault.
     .PARAMETER InRemovedState
     Get soft-deleted vaults.
+    .PARAMETER ResourceGroupName
+    Resource group of the vault in Azure Resource Manager (default: found by listing the
+    subscription's vaults; the store's own vaults are all in 'customer-key').
+    .PARAMETER SubscriptionId
+    Azure subscription of the vault (default: AZURE_SUBSCRIPTION_ID; the store's own vaults are in
+    the store's subscription).
     .EXAMPLE
     Get-CkKeyVault
 
@@ -18,6 +28,11 @@ function Get-CkKeyVault {
     Get-CkKeyVault -VaultName 'contoso-ck-weu' -InRemovedState
 
     Shows a deleted vault with its deletion and scheduled purge dates.
+    .EXAMPLE
+    Get-CkKeyVault -VaultName 'contoso-ck-weu' -ResourceGroupName 'rg-customer-key' -SubscriptionId '2a3b4c5d-6e7f-4a8b-9c0d-1e2f3a4b5c6d'
+
+    In a session connected with -Environment AzureCloud: reads the vault and its access policies
+    from Azure Resource Manager.
     .OUTPUTS
     CustomerKey.KeyVault
     CustomerKey.DeletedKeyVault
@@ -29,7 +44,13 @@ function Get-CkKeyVault {
         [string] $VaultName,
 
         [Parameter(HelpMessage = 'Get soft-deleted vaults')]
-        [switch] $InRemovedState
+        [switch] $InRemovedState,
+
+        [Parameter(HelpMessage = "Resource group of the vault in Azure Resource Manager (default: found by listing the subscription's vaults; the store's own vaults are all in 'customer-key')")]
+        [string] $ResourceGroupName,
+
+        [Parameter(HelpMessage = "Azure subscription of the vault (default: AZURE_SUBSCRIPTION_ID; the store's own vaults are in the store's subscription)")]
+        [string] $SubscriptionId
     )
 
     process {

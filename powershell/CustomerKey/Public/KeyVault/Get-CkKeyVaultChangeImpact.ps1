@@ -10,7 +10,8 @@ function Get-CkKeyVaultChangeImpact {
     with -ServicePrincipalName or -ObjectId, for the vault's keys that the principal's workload
     (Exchange, SharePoint, AIP) uses; with -VaultName alone, for every key of the vault. Impact
     reads like "3 policies, 5,000 mailboxes", or "nothing". The vault's owner, or anyone with the
-    get key permission, may ask. Nothing is changed.
+    get key permission, may ask. Nothing is changed. In a session with an Azure Environment, it
+    reads what this store's workloads use of the vault's keys.
     .PARAMETER VaultName
     Name of the key vault.
     .PARAMETER Name

@@ -7,7 +7,9 @@ function Remove-CkKeyVaultAccessPolicy {
     Removes every key permission of one principal on a vault. Give exactly one of -UserPrincipalName
     (parameter set ByUserPrincipalName, the default), -ObjectId (ByObjectId) and
     -ServicePrincipalName (ByServicePrincipalName). Removing a service's wrap and unwrap permissions
-    makes the data it protects with the vault's keys unreadable to it.
+    makes the data it protects with the vault's keys unreadable to it. In a session with an Azure
+    Environment, removes the policy through Azure Resource Manager, as Set-CkKeyVaultAccessPolicy
+    changes it.
     .PARAMETER VaultName
     Name of the key vault.
     .PARAMETER UserPrincipalName
@@ -18,6 +20,12 @@ function Remove-CkKeyVaultAccessPolicy {
     Application id or name of the service principal.
     .PARAMETER PassThru
     Return the vault.
+    .PARAMETER ResourceGroupName
+    Resource group of the vault in Azure Resource Manager (default: found by listing the
+    subscription's vaults; the store's own vaults are all in 'customer-key').
+    .PARAMETER SubscriptionId
+    Azure subscription of the vault (default: AZURE_SUBSCRIPTION_ID; the store's own vaults are in
+    the store's subscription).
     .EXAMPLE
     Remove-CkKeyVaultAccessPolicy -VaultName 'contoso-ck-weu' -UserPrincipalName 'old-admin@contoso.onmicrosoft.com'
 
@@ -32,6 +40,11 @@ function Remove-CkKeyVaultAccessPolicy {
 
     Stops Exchange Online from using the keys of a test vault (parameter set
     ByServicePrincipalName).
+    .EXAMPLE
+    Remove-CkKeyVaultAccessPolicy -VaultName 'contoso-ck-weu' -SubscriptionId '2a3b4c5d-6e7f-4a8b-9c0d-1e2f3a4b5c6d' -ObjectId '6f1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d' -WhatIf
+
+    In a session with an Azure Environment: says what the store's policies would lose, then removes
+    nothing.
     .OUTPUTS
     CustomerKey.KeyVault
     #>
@@ -51,7 +64,13 @@ function Remove-CkKeyVaultAccessPolicy {
         [string] $ServicePrincipalName,
 
         [Parameter(HelpMessage = 'Return the vault')]
-        [switch] $PassThru
+        [switch] $PassThru,
+
+        [Parameter(HelpMessage = "Resource group of the vault in Azure Resource Manager (default: found by listing the subscription's vaults; the store's own vaults are all in 'customer-key')")]
+        [string] $ResourceGroupName,
+
+        [Parameter(HelpMessage = "Azure subscription of the vault (default: AZURE_SUBSCRIPTION_ID; the store's own vaults are in the store's subscription)")]
+        [string] $SubscriptionId
     )
 
     process {

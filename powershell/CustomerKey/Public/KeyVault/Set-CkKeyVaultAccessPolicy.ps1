@@ -6,7 +6,11 @@ function Set-CkKeyVaultAccessPolicy {
     .DESCRIPTION
     Sets the key permissions of one principal on a vault, replacing its current ones. Give exactly
     one of -UserPrincipalName (parameter set ByUserPrincipalName, the default), -ObjectId
-    (ByObjectId) and -ServicePrincipalName (ByServicePrincipalName).
+    (ByObjectId) and -ServicePrincipalName (ByServicePrincipalName). In a session with an Azure
+    Environment, changes the vault's access policies through Azure Resource Manager (the vault
+    located as Get-CkKeyVault does, by -SubscriptionId and -ResourceGroupName); -UserPrincipalName
+    and -ServicePrincipalName are looked up in Microsoft Graph, and when the session's credentials
+    may not read the directory the error says to pass -ObjectId.
     .PARAMETER VaultName
     Name of the key vault.
     .PARAMETER UserPrincipalName
@@ -19,6 +23,12 @@ function Set-CkKeyVaultAccessPolicy {
     Key permissions to grant (replaces the principal's current ones).
     .PARAMETER PassThru
     Return the vault.
+    .PARAMETER ResourceGroupName
+    Resource group of the vault in Azure Resource Manager (default: found by listing the
+    subscription's vaults; the store's own vaults are all in 'customer-key').
+    .PARAMETER SubscriptionId
+    Azure subscription of the vault (default: AZURE_SUBSCRIPTION_ID; the store's own vaults are in
+    the store's subscription).
     .EXAMPLE
     Set-CkKeyVaultAccessPolicy -VaultName 'contoso-ck-weu' -UserPrincipalName 'admin@contoso.onmicrosoft.com' -PermissionsToKeys get, list, create, update, backup, restore
 
@@ -32,6 +42,11 @@ function Set-CkKeyVaultAccessPolicy {
     Set-CkKeyVaultAccessPolicy -VaultName 'contoso-ck-weu' -ObjectId '6f1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d' -PermissionsToKeys get, list
 
     Lets a group, given by its object id, read the vault's keys (parameter set ByObjectId).
+    .EXAMPLE
+    Set-CkKeyVaultAccessPolicy -VaultName 'contoso-ck-weu' -ResourceGroupName 'rg-customer-key' -ObjectId '6f1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d' -PermissionsToKeys get, wrapKey, unwrapKey
+
+    In a session connected with -Environment AzureCloud and a ManagementAccessToken: sets the
+    principal's permissions on the vault in Azure (the subscription from AZURE_SUBSCRIPTION_ID).
     .OUTPUTS
     CustomerKey.KeyVault
     #>
@@ -55,7 +70,13 @@ function Set-CkKeyVaultAccessPolicy {
         [string[]] $PermissionsToKeys,
 
         [Parameter(HelpMessage = 'Return the vault')]
-        [switch] $PassThru
+        [switch] $PassThru,
+
+        [Parameter(HelpMessage = "Resource group of the vault in Azure Resource Manager (default: found by listing the subscription's vaults; the store's own vaults are all in 'customer-key')")]
+        [string] $ResourceGroupName,
+
+        [Parameter(HelpMessage = "Azure subscription of the vault (default: AZURE_SUBSCRIPTION_ID; the store's own vaults are in the store's subscription)")]
+        [string] $SubscriptionId
     )
 
     process {

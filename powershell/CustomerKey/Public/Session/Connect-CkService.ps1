@@ -30,6 +30,20 @@ function Connect-CkService {
     Without it, the engine uses AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET, then managed identity.
     .PARAMETER ApiVersion
     The Key Vault api-version (7.6 by default).
+    .PARAMETER ManagementEndpoint
+    Overrides the cloud's Azure Resource Manager endpoint (https://management.azure.com), for
+    example localhost:8443 for customer-key serve. Get-CkKeyVault and the access policy cmdlets
+    go there in a session with an Azure Environment.
+    .PARAMETER GraphEndpoint
+    Overrides the cloud's Microsoft Graph endpoint (https://graph.microsoft.com), where
+    -UserPrincipalName and -ServicePrincipalName are looked up.
+    .PARAMETER ManagementAccessToken
+    An Azure Resource Manager bearer token, as from (Get-AzAccessToken -AsSecureString).Token.
+    -AccessToken is Key Vault's only; without this one, the engine uses the client credentials
+    of the environment, then managed identity, with the cloud's management scope.
+    .PARAMETER GraphAccessToken
+    A Microsoft Graph bearer token, as from (Get-AzAccessToken -ResourceTypeName MSGraph -AsSecureString).Token.
+    Without one that may read users and service principals, pass -ObjectId to the access policy cmdlets.
     .EXAMPLE
     Connect-CkService -Path ./ck-store -UserPrincipalName admin@contoso.onmicrosoft.com
     Opens (or creates) the store in ./ck-store as admin@contoso.onmicrosoft.com.
@@ -42,6 +56,13 @@ function Connect-CkService {
     $token = (Get-AzAccessToken -ResourceUrl 'https://vault.azure.net' -AsSecureString).Token
     Connect-CkService -Path ./ck-store -Environment AzureCloud -AccessToken $token
     Points every key operation at Azure Key Vault, with the token of the signed-in Az account.
+    .EXAMPLE
+    $vault = (Get-AzAccessToken -ResourceUrl 'https://vault.azure.net' -AsSecureString).Token
+    $arm = (Get-AzAccessToken -AsSecureString).Token
+    Connect-CkService -Path ./ck-store -Environment AzureCloud -AccessToken $vault -ManagementAccessToken $arm
+    $env:AZURE_SUBSCRIPTION_ID = (Get-AzContext).Subscription.Id
+    Get-CkKeyVault -VaultName contoso-ck-weu
+    Also reads and changes vaults' access policies through Azure Resource Manager.
     .OUTPUTS
     CustomerKey.Connection
     #>
@@ -71,7 +92,19 @@ function Connect-CkService {
         [securestring] $AccessToken,
 
         [Parameter(HelpMessage = 'The Key Vault api-version')]
-        [string] $ApiVersion
+        [string] $ApiVersion,
+
+        [Parameter(HelpMessage = 'The Azure Resource Manager endpoint, overriding the cloud''s')]
+        [string] $ManagementEndpoint,
+
+        [Parameter(HelpMessage = 'The Microsoft Graph endpoint, overriding the cloud''s')]
+        [string] $GraphEndpoint,
+
+        [Parameter(HelpMessage = 'An Azure Resource Manager bearer token')]
+        [securestring] $ManagementAccessToken,
+
+        [Parameter(HelpMessage = 'A Microsoft Graph bearer token')]
+        [securestring] $GraphAccessToken
     )
 
     process {
@@ -85,7 +118,7 @@ function Connect-CkService {
         if ($PSBoundParameters.ContainsKey('TimeShiftSeconds')) {
             $options['TimeShiftSeconds'] = $TimeShiftSeconds
         }
-        foreach ($name in 'Environment', 'VaultDomain', 'ApiVersion') {
+        foreach ($name in 'Environment', 'VaultDomain', 'ApiVersion', 'ManagementEndpoint', 'GraphEndpoint') {
             if ($PSBoundParameters.ContainsKey($name)) {
                 $options[$name] = $PSBoundParameters[$name]
             }
@@ -93,8 +126,14 @@ function Connect-CkService {
         if ($PSBoundParameters.ContainsKey('CaFile')) {
             $options['CaFile'] = $PSCmdlet.GetUnresolvedProviderPathFromPSPath($CaFile)
         }
-        # The token stays a SecureString until the native call itself.
-        Open-NativeSession -Cmdlet $PSCmdlet -Options $options -AccessToken $AccessToken
+        # The tokens stay SecureStrings until the native call itself.
+        $tokens = [ordered]@{}
+        foreach ($name in 'AccessToken', 'ManagementAccessToken', 'GraphAccessToken') {
+            if ($PSBoundParameters.ContainsKey($name)) {
+                $tokens[$name] = $PSBoundParameters[$name]
+            }
+        }
+        Open-NativeSession -Cmdlet $PSCmdlet -Options $options -Tokens $tokens
         $script:CkConnection
     }
 }

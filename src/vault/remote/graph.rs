@@ -1,0 +1,173 @@
+//! Microsoft Graph lookups for the management plane: the object id an access policy names,
+//! from `-UserPrincipalName` (`GET /v1.0/users/{upn}`) or `-ServicePrincipalName`
+//! (`GET /v1.0/servicePrincipals?$filter=appId eq '{id}'`, or by service principal name).
+//! `-ObjectId` needs no lookup and always works: when Graph refuses the session's token (401,
+//! 403) or no Graph token can be had, the error says to pass `-ObjectId`.
+
+use super::client::block_on;
+use super::{RemoteVaults, Replay};
+use crate::error::{CkStatus, Error, Result};
+use crate::vault::is_guid;
+use reqwest::Method;
+use serde_json::Value;
+
+/// Percent-encodes a path segment or query value (RFC 3986 unreserved characters kept).
+pub(crate) fn encode(value: &str) -> String {
+    let mut out = String::with_capacity(value.len() * 3);
+    for b in value.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                out.push(b as char)
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+/// An OData string literal's content: single quotes doubled.
+fn odata(value: &str) -> String {
+    value.replace('\'', "''")
+}
+
+impl RemoteVaults {
+    /// `GET {graph}{path_and_query}`, JSON out.
+    pub(crate) fn graph_get(&self, path_and_query: &str, target: &str) -> Result<Value> {
+        let url = format!("{}{path_and_query}", self.graph_url);
+        block_on(
+            self.graph
+                .call(Method::GET, &url, None, Replay::Harmless, target),
+        )??
+        .json(target)
+    }
+}
+
+/// A lookup Graph would not answer for this session: the way round is `-ObjectId`.
+fn pass_object_id(e: Error, parameter: &str, what: &str) -> Error {
+    match e.status {
+        CkStatus::Unauthenticated | CkStatus::Forbidden => Error::new(
+            e.status,
+            &e.code,
+            format!(
+                "Parameter '{parameter}': Microsoft Graph could not be asked for {what} with this session's credentials ({}). Pass the principal's object id with -ObjectId instead (Get-AzADUser or Get-AzADServicePrincipal shows it), or give a GraphAccessToken that may read the directory.",
+                e.message
+            ),
+            parameter,
+        ),
+        CkStatus::NotFound => Error::not_found(
+            "PrincipalNotFound",
+            format!("Parameter '{parameter}': Microsoft Graph has no {what} ({})", e.message),
+            parameter,
+        ),
+        _ => e,
+    }
+}
+
+fn id_of(v: &Value, parameter: &str, what: &str) -> Result<String> {
+    v["id"]
+        .as_str()
+        .filter(|id| is_guid(id))
+        .map(str::to_ascii_lowercase)
+        .ok_or_else(|| {
+            Error::new(
+                CkStatus::Unavailable,
+                "UnexpectedResponse",
+                format!("Microsoft Graph's answer for {what} has no object id"),
+                parameter,
+            )
+        })
+}
+
+/// The object id of the principal given by exactly one of the three parameters.
+pub fn object_id(
+    r: &RemoteVaults,
+    user_principal_name: Option<&str>,
+    object_id: Option<&str>,
+    service_principal_name: Option<&str>,
+) -> Result<String> {
+    match (user_principal_name, object_id, service_principal_name) {
+        (None, Some(o), None) => {
+            if is_guid(o) {
+                Ok(o.to_ascii_lowercase())
+            } else {
+                Err(Error::invalid_argument("ObjectId", "must be a GUID"))
+            }
+        }
+        (Some(u), None, None) => {
+            if u.trim().is_empty() || !u.contains('@') {
+                return Err(Error::invalid_argument(
+                    "UserPrincipalName",
+                    "must look like user@domain",
+                ));
+            }
+            let what = format!("the user '{u}'");
+            let user = r
+                .graph_get(
+                    &format!(
+                        "/v1.0/users/{}?$select=id,userPrincipalName,displayName",
+                        encode(u)
+                    ),
+                    "UserPrincipalName",
+                )
+                .map_err(|e| pass_object_id(e, "UserPrincipalName", &what))?;
+            id_of(&user, "UserPrincipalName", &what)
+        }
+        (None, None, Some(s)) => {
+            if s.trim().is_empty() {
+                return Err(Error::invalid_argument(
+                    "ServicePrincipalName",
+                    "must not be empty",
+                ));
+            }
+            let filter = if is_guid(s) {
+                format!("appId eq '{}'", odata(s))
+            } else {
+                format!("servicePrincipalNames/any(n:n eq '{}')", odata(s))
+            };
+            let what = format!("the service principal '{s}'");
+            let found = r
+                .graph_get(
+                    &format!(
+                        "/v1.0/servicePrincipals?$filter={}&$select=id,appId,displayName",
+                        encode(&filter)
+                    ),
+                    "ServicePrincipalName",
+                )
+                .map_err(|e| pass_object_id(e, "ServicePrincipalName", &what))?;
+            match found["value"].as_array().map(Vec::as_slice) {
+                Some([one]) => id_of(one, "ServicePrincipalName", &what),
+                Some([]) | None => Err(Error::not_found(
+                    "PrincipalNotFound",
+                    format!("Parameter 'ServicePrincipalName': Microsoft Graph has no {what}"),
+                    "ServicePrincipalName",
+                )),
+                Some(_) => Err(Error::invalid_argument(
+                    "ServicePrincipalName",
+                    format!("names more than one service principal in Microsoft Graph ('{s}'); pass -ObjectId"),
+                )),
+            }
+        }
+        _ => Err(Error::invalid_argument(
+            "UserPrincipalName",
+            "give exactly one of UserPrincipalName, ObjectId, ServicePrincipalName",
+        )),
+    }
+}
+
+/// The application id of a service principal given by object id, when Graph tells it (for
+/// the change-impact preview; any failure is "not known").
+pub fn application_id_of(r: &RemoteVaults, object_id: &str) -> Option<String> {
+    if !is_guid(object_id) {
+        return None;
+    }
+    r.graph_get(
+        &format!(
+            "/v1.0/servicePrincipals/{}?$select=id,appId",
+            encode(object_id)
+        ),
+        "ObjectId",
+    )
+    .ok()?["appId"]
+        .as_str()
+        .map(str::to_string)
+}
