@@ -1,5 +1,6 @@
 //! Tokens for the remote target: client credentials from the environment (AZURE_* with
-//! AZURE_AUTHORITY_HOST at the endpoint's token route), the cache, expiry, the one refresh
+//! AZURE_AUTHORITY_HOST at the endpoint's token route) for Key Vault, Azure Resource Manager
+//! and Microsoft Graph, the cache, expiry, the one refresh
 //! on a 401, a revoked service principal; no token or secret in errors or the audit table.
 //! One test: the environment variables are the process's.
 
@@ -41,6 +42,54 @@ fn client_credentials_are_fetched_cached_refreshed_and_never_shown() {
     let get = || admin.call("Get-KeyVaultKey", json!({"VaultName": VAULT, "Name": "k1"}));
     get().expect("a token from the client credentials");
     get().expect("the cached token");
+
+    // The same client credentials for Azure Resource Manager and Microsoft Graph, each scope's
+    // token fetched and cached on its own: the service principal owns a vault (so Graph lets it
+    // read the directory), grants a user access by user principal name and reads the policy
+    // back with Graph's display names.
+    const OWN_VAULT: &str = "contoso-identity-own";
+    customer_key::registry()
+        .call_json_as(
+            &ep.session,
+            &customer_key::Principal::service(&app),
+            "New-KeyVault",
+            &json!({"VaultName": OWN_VAULT, "Location": "westeurope"}),
+        )
+        .expect("the service principal creates its vault");
+    let management_dir = serve_common::tempdir::Dir::new("remote-identity-management");
+    let management = admin_with(
+        customer_key::SessionOptions {
+            management_endpoint: Some(format!("localhost:{}", ep.port)),
+            graph_endpoint: Some(format!("localhost:{}", ep.port)),
+            ..remote_common::options(&ep, &management_dir, None)
+        },
+        management_dir,
+    );
+    let at = json!({
+        "VaultName": OWN_VAULT,
+        "SubscriptionId": ep.session.store().subscription_id(),
+        "ResourceGroupName": "customer-key",
+    });
+    let mut grant = at.clone();
+    grant["UserPrincipalName"] = json!("dave@contoso.com");
+    grant["PermissionsToKeys"] = json!(["get", "wrapKey"]);
+    management
+        .call("Set-KeyVaultAccessPolicy", grant)
+        .expect("Graph and ARM tokens from the client credentials");
+    let vault = management
+        .call("Get-KeyVault", at.clone())
+        .expect("the cached ARM token");
+    let names: Vec<&str> = vault[0]["AccessPolicies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["DisplayName"].as_str().unwrap())
+        .collect();
+    assert!(names.contains(&"dave@contoso.com"), "{names:?}");
+    assert!(
+        names.contains(&format!("automation ({app})").as_str()),
+        "{names:?}"
+    );
 
     // Past the token's life: a new one is fetched before the request.
     std::thread::sleep(Duration::from_millis(2200));
@@ -92,6 +141,7 @@ fn client_credentials_are_fetched_cached_refreshed_and_never_shown() {
     for text in [
         e.envelope().to_string(),
         admin.audit_text(),
+        management.audit_text(),
         given.audit_text(),
         format!("{:?}", admin.session.info()),
     ] {

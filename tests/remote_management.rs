@@ -223,6 +223,35 @@ fn vaults_are_read_and_their_access_policies_changed_through_resource_manager_an
         "{e}"
     );
 
+    // DisplayName as Az shows it, from Graph's getByIds: "name (application id)" for a
+    // service principal, the user principal name for a user; an id Graph does not know stays.
+    let named = admin.ok(
+        "Get-KeyVault",
+        at(json!({"ResourceGroupName": "customer-key"})),
+    );
+    let display_name = |v: &Value, object_id: &str| {
+        v["AccessPolicies"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["ObjectId"] == object_id)
+            .map(|p| p["DisplayName"].as_str().unwrap().to_string())
+    };
+    let creator_id = object_id_of_service(&owner);
+    assert_eq!(
+        display_name(&named[0], &creator_id).unwrap(),
+        format!("ck-automation ({owner})")
+    );
+    assert_eq!(
+        display_name(&named[0], &object_id_of_service(&other)).unwrap(),
+        format!("ck-reader ({other})")
+    );
+    assert_eq!(
+        display_name(&named[0], &carol).unwrap(),
+        "carol@contoso.com"
+    );
+    assert_eq!(display_name(&named[0], group).unwrap(), group);
+
     // Remove, by user principal name; a second removal finds nothing.
     admin.ok(
         "Remove-KeyVaultAccessPolicy",
@@ -291,6 +320,12 @@ fn vaults_are_read_and_their_access_policies_changed_through_resource_manager_an
     // A principal that does not own the vault: ARM's 403, and Graph's 403 says -ObjectId.
     let reader_tokens = Tokens::of(&ep, &other, &other_secret);
     let reader = management_admin(&ep, "arm-reader", &reader_tokens);
+    // Graph refuses it the directory: the vault still reads, its policies named by object id.
+    let unnamed = reader.ok(
+        "Get-KeyVault",
+        at(json!({"ResourceGroupName": "customer-key"})),
+    );
+    assert_eq!(display_name(&unnamed[0], &creator_id).unwrap(), creator_id);
     let e = reader.err(
         "Set-KeyVaultAccessPolicy",
         at(json!({"ObjectId": group, "PermissionsToKeys": ["get"]})),
@@ -499,4 +534,68 @@ fn an_exchange_policy_locks_its_mailboxes_when_its_access_policy_is_removed_thro
     // The policy set by object id names the service principal, as one set by application id.
     let p = served_policy(&ep, vaults[0], &object_id_of_service(&app)).unwrap();
     assert_eq!(p["ApplicationId"], app.as_str());
+}
+
+#[test]
+fn resource_manager_throttling_is_waited_out_or_reported_as_limits_exceeded() {
+    const VAULT: &str = "contoso-arm-throttle";
+    let setup = |label: &str, without_retry_after: bool| {
+        let ep = Endpoint::start(
+            label,
+            &[],
+            ServeOptions {
+                throttle: Some(2),
+                throttle_without_retry_after: without_retry_after,
+                ..ServeOptions::default()
+            },
+        );
+        let (owner, secret) = service_principal(&ep, "ck-automation");
+        as_principal(
+            &ep,
+            &owner,
+            "New-KeyVault",
+            json!({"VaultName": VAULT, "Location": "westeurope"}),
+        );
+        let tokens = Tokens::of(&ep, &owner, &secret);
+        (ep, tokens)
+    };
+    let (ep, tokens) = setup("arm-throttle", false);
+    let args = json!({"VaultName": VAULT, "SubscriptionId": subscription(&ep), "ResourceGroupName": "customer-key"});
+    // No Graph token, so each Get-KeyVault is one ARM request; the third is over the limit.
+    let no_graph = Tokens {
+        graph: None,
+        ..tokens
+    };
+    let admin = management_admin(&ep, "arm-throttle-admin", &no_graph);
+    admin.ok("Get-KeyVault", args.clone());
+    admin.ok("Get-KeyVault", args.clone());
+    // ARM's 429 with Retry-After (whole seconds, up to the window's end): waited out.
+    let start = Instant::now();
+    let v = admin.ok("Get-KeyVault", args.clone());
+    let waited = start.elapsed();
+    assert_eq!(v[0]["VaultName"], VAULT);
+    assert!(waited >= Duration::from_millis(900), "{waited:?}");
+    println!("throttled Get-KeyVault succeeded after {waited:?} (Retry-After honoured)");
+
+    // Without Retry-After and few retries: the backoff, then ARM's code as LimitsExceeded.
+    let (quiet, tokens) = setup("arm-throttle-quiet", true);
+    let args = json!({"VaultName": VAULT, "SubscriptionId": subscription(&quiet), "ResourceGroupName": "customer-key"});
+    let dir = serve_common::tempdir::Dir::new("arm-throttle-quiet-admin");
+    let options = SessionOptions {
+        management_endpoint: Some(format!("localhost:{}", quiet.port)),
+        management_access_token: tokens.management.clone().map(zeroize::Zeroizing::new),
+        max_retries: Some(2),
+        ..remote_common::options(&quiet, &dir, tokens.vault.clone())
+    };
+    let admin = admin_with(options, dir);
+    admin.ok("Get-KeyVault", args.clone());
+    admin.ok("Get-KeyVault", args.clone());
+    let start = Instant::now();
+    let e = admin.err("Get-KeyVault", args);
+    assert_eq!(
+        (e.code.as_str(), e.category()),
+        ("SubscriptionRequestsThrottled", "LimitsExceeded"),
+        "{e}"
+    );
+    assert!(start.elapsed() < Duration::from_secs(5));
 }

@@ -1,7 +1,7 @@
 //! The remote target's reading of Key Vault's JSON, over responses the real service sent
 //! (recorded by the Azure SDK for JavaScript; see tests/data/azure-recordings/README.md).
 
-use customer_key::vault::remote::{auth, errors, keys, same_vault};
+use customer_key::vault::remote::{auth, errors, keys, management, same_vault};
 use serde_json::Value;
 
 fn recorded(name: &str) -> Value {
@@ -82,4 +82,53 @@ fn recorded_errors_and_challenges_read_as_ours() {
     )));
     let token = recorded("token.json");
     assert_eq!(token["expires_in"], 86399);
+}
+
+#[test]
+fn a_recorded_resource_manager_vault_reads_as_the_engines_vault_output() {
+    let out = management::vault_out(&recorded("arm-vault.json"), "myvaultzzzz").unwrap();
+    assert_eq!(out.vault_name, "myvaultzzzz");
+    assert_eq!(out.resource_group_name, "myjstest");
+    assert!(out
+        .resource_id
+        .ends_with("/Microsoft.KeyVault/vaults/myvaultzzzz"));
+    assert_eq!(out.location, "eastus");
+    assert_eq!(out.vault_uri, "https://myvaultzzzz.vault.azure.net/");
+    assert_eq!(out.tenant_id, "88888888-8888-8888-8888-888888888888");
+    assert_eq!(out.sku, "Standard");
+    // The recorded vault says nothing of retention or purge protection: Azure's defaults.
+    assert!(out.enable_soft_delete && !out.enable_purge_protection);
+    assert_eq!(out.soft_delete_retention_in_days, 90);
+    let [policy] = out.access_policies.as_slice() else {
+        panic!("one policy, not {}", out.access_policies.len())
+    };
+    assert_eq!(policy.object_id, "00000000-0000-0000-0000-000000000000");
+    assert_eq!(policy.tenant_id, out.tenant_id);
+    assert_eq!(policy.application_id, None);
+    // Azure's spelling (wrapKey, unwrapKey) is the engine's; the sixteen permissions are kept.
+    assert_eq!(policy.permissions_to_keys.len(), 16);
+    assert!(policy.permissions_to_keys.iter().any(|p| p == "wrapKey"));
+    assert!(policy.permissions_to_keys.iter().any(|p| p == "unwrapKey"));
+}
+
+#[test]
+fn recorded_resource_manager_pages_link_on_only_within_the_management_endpoint() {
+    let pages = recorded("arm-vault-list-pages.json");
+    let pages = pages.as_array().unwrap();
+    assert_eq!(pages.len(), 3);
+    let arm = "https://management.azure.com";
+    let vaults: Vec<String> = pages
+        .iter()
+        .flat_map(|p| p["value"].as_array().unwrap().iter())
+        .map(|v| management::vault_out(v, "t").unwrap().vault_name)
+        .collect();
+    assert_eq!(vaults, ["myvaultzzzz"]);
+    // The first two pages link on (the second though empty), the last does not.
+    for page in &pages[..2] {
+        let next = page["nextLink"].as_str().unwrap();
+        assert!(next.contains("$skiptoken="), "{next}");
+        assert!(same_vault(next, arm), "{next}");
+        assert!(!same_vault(next, "https://management.usgovcloudapi.net"));
+    }
+    assert!(pages[2].get("nextLink").is_none());
 }

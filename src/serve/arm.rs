@@ -59,6 +59,27 @@ pub(super) async fn answer(state: Arc<State>, req: Request<Incoming>, path: &str
             Ok(p) => p,
             Err(refusal) => return unauthorized(&state, graph, refusal),
         };
+    // ARM throttles by subscription, Graph by tenant: one bucket each here.
+    let throttled = if graph {
+        state.throttled("graph:", |_| {
+            (
+                "TooManyRequests",
+                "Too many requests. Please retry after the time in the Retry-After header."
+                    .to_string(),
+            )
+        })
+    } else {
+        let subscription = state.session.store().subscription_id().to_string();
+        state.throttled("arm:", |wait| {
+            (
+                "SubscriptionRequestsThrottled",
+                format!("Number of requests for subscription '{subscription}' exceeded. Please try again after '{wait}' seconds."),
+            )
+        })
+    };
+    if let Some(response) = throttled {
+        return response;
+    }
     let host = req
         .headers()
         .get(header::HOST)
@@ -85,7 +106,7 @@ pub(super) async fn answer(state: Arc<State>, req: Request<Incoming>, path: &str
             query: &query,
         };
         let answered = if graph {
-            super::graph::handle(&worker, &principal, &method, &path, &query)
+            super::graph::handle(&worker, &principal, &method, &path, &query, &body)
         } else {
             handle(&request, &method, &path, &body)
         };

@@ -1,7 +1,8 @@
 //! Microsoft Graph's directory reads on `localhost:{port}/v1.0/`, for the management plane's
 //! principal lookups: `GET /v1.0/users/{upn}`, `GET /v1.0/servicePrincipals?$filter=appId eq
-//! '{id}'` (or `servicePrincipalNames/any(n:n eq '{id}')`) and `GET
-//! /v1.0/servicePrincipals/{id}`.
+//! '{id}'` (or `servicePrincipalNames/any(n:n eq '{id}')`), `GET
+//! /v1.0/servicePrincipals/{id}`, and `POST /v1.0/directoryObjects/getByIds` (the display
+//! names of access policies' object ids).
 //!
 //! The directory is the store's: users are who sign in by user principal name (the engine
 //! registers none, so every `user@domain` is a user), service principals are those of
@@ -36,6 +37,11 @@ impl SeenUsers {
         if seen.len() < MAX_SEEN || seen.contains_key(object_id) {
             seen.insert(object_id.to_string(), upn.to_string());
         }
+    }
+
+    fn all(&self) -> Vec<(String, String)> {
+        let seen = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        seen.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
     }
 
     pub(super) fn user(&self, object_id: &str) -> Option<String> {
@@ -116,6 +122,81 @@ pub(super) fn owns_a_vault(state: &State, principal: &Principal) -> Result<bool,
         .map_err(ApiError::from)
 }
 
+/// Users by object id: those Graph was asked about, those access policies name by user
+/// principal name, and vault owners who are users.
+fn known_users(state: &State) -> Result<HashMap<String, String>, ApiError> {
+    let upns = state
+        .session
+        .store()
+        .read(|tx| {
+            let mut upns = Vec::new();
+            for vault in crate::store::vaults::list_vaults(tx, false)? {
+                if vault.owner.contains('@') {
+                    upns.push(vault.owner.clone());
+                }
+                upns.extend(
+                    crate::store::vaults::list_policies(tx, &vault.name)?
+                        .into_iter()
+                        .filter_map(|p| p.user_principal_name),
+                );
+            }
+            Ok(upns)
+        })
+        .map_err(ApiError::from)?;
+    let mut users: HashMap<String, String> = upns
+        .into_iter()
+        .map(|upn| (user_object_id(&upn), upn))
+        .collect();
+    users.extend(state.directory.all());
+    Ok(users)
+}
+
+#[derive(serde::Deserialize)]
+struct ByIds {
+    ids: Vec<String>,
+    #[serde(default)]
+    types: Vec<String>,
+}
+
+/// `POST /v1.0/directoryObjects/getByIds`: the directory objects of the ids that name one (of
+/// the types asked for), each with its `@odata.type`; unknown ids are left out, as Graph does.
+fn by_object_ids(state: &State, body: &[u8]) -> Result<Value, ApiError> {
+    let asked: ByIds = super::http::parse_json(body)?;
+    if asked.ids.len() > 1000 {
+        return Err(graph_error(
+            StatusCode::BAD_REQUEST,
+            "Request_BadRequest",
+            "Too many ids: getByIds takes at most 1000",
+        ));
+    }
+    let wanted =
+        |t: &str| asked.types.is_empty() || asked.types.iter().any(|x| x.eq_ignore_ascii_case(t));
+    let services = service_principals(state)?;
+    let users = known_users(state)?;
+    let mut found = Vec::new();
+    for id in &asked.ids {
+        let id = id.to_ascii_lowercase();
+        let service = services
+            .iter()
+            .find(|(app, _)| service_object_id(app) == id);
+        match (service, users.get(&id)) {
+            (Some((app, name)), _) if wanted("servicePrincipal") => {
+                let mut v = service_principal_json(app, name);
+                v["@odata.type"] = json!("#microsoft.graph.servicePrincipal");
+                found.push(v);
+            }
+            (_, Some(upn)) if wanted("user") => found.push(json!({
+                "@odata.type": "#microsoft.graph.user",
+                "id": id,
+                "userPrincipalName": upn,
+                "displayName": upn,
+            })),
+            _ => {}
+        }
+    }
+    Ok(json!({ "value": found }))
+}
+
 /// The value an OData `$filter` compares with: `appId eq '...'` or
 /// `servicePrincipalNames/any(x:x eq '...')`.
 fn filter_value(filter: &str) -> Option<String> {
@@ -142,12 +223,14 @@ pub(super) fn handle(
     method: &Method,
     path: &str,
     query: &[(String, String)],
+    body: &[u8],
 ) -> Result<HttpResponse, ApiError> {
-    if method != Method::GET {
+    let by_ids = path.trim_matches('/') == "v1.0/directoryObjects/getByIds";
+    if *method != Method::GET && !(by_ids && *method == Method::POST) {
         return Err(graph_error(
             StatusCode::METHOD_NOT_ALLOWED,
             "Request_BadRequest",
-            "This endpoint's Graph answers GET only",
+            "This endpoint's Graph answers GET, and POST of directoryObjects/getByIds",
         ));
     }
     if !owns_a_vault(state, principal)? {
@@ -164,6 +247,9 @@ pub(super) fn handle(
         .collect();
     let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
     let ok = |v: Value| Ok(json_response(StatusCode::OK, &v));
+    if by_ids {
+        return ok(by_object_ids(state, body)?);
+    }
     match segments.as_slice() {
         ["v1.0", "users", upn] => {
             let upn = upn.trim();

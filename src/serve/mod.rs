@@ -106,6 +106,27 @@ impl Throttle {
     }
 }
 
+impl State {
+    /// The 429 for a request over `--throttle` in `bucket`'s window (a vault, or ARM's or
+    /// Graph's), with the service's code and message for the seconds to wait.
+    fn throttled(
+        &self,
+        bucket: &str,
+        error: impl FnOnce(u64) -> (&'static str, String),
+    ) -> Option<HttpResponse> {
+        let wait = self.throttle.as_ref()?.admit(bucket)?;
+        let (code, message) = error(wait);
+        let mut response =
+            ApiError::new(StatusCode::TOO_MANY_REQUESTS, code, message).into_response();
+        if self.throttle_retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from(wait));
+        }
+        Some(response)
+    }
+}
+
 struct State {
     session: Arc<Session>,
     tokens: Tokens,
@@ -427,16 +448,13 @@ async fn answer(state: Arc<State>, req: Request<Incoming>) -> HttpResponse {
             return state.challenge(why);
         }
     };
-    if let Some(throttle) = &state.throttle {
-        if let Some(wait) = throttle.admit(&vault) {
-            let mut response = ApiError::new(StatusCode::TOO_MANY_REQUESTS, "Throttled", "Request was not processed because too many requests were received. Reason: VaultRequestTypeLimitReached").into_response();
-            if state.throttle_retry_after {
-                response
-                    .headers_mut()
-                    .insert(header::RETRY_AFTER, header::HeaderValue::from(wait));
-            }
-            return response;
-        }
+    if let Some(response) = state.throttled(&vault, |_| {
+        (
+            "Throttled",
+            "Request was not processed because too many requests were received. Reason: VaultRequestTypeLimitReached".to_string(),
+        )
+    }) {
+        return response;
     }
     let query = http::query_pairs(req.uri().query());
     let api_version = query

@@ -128,8 +128,9 @@ fn auth_error(message: impl Into<String>) -> Error {
     auth_error_for(KEY_VAULT.option, message)
 }
 
-/// `application/x-www-form-urlencoded` of one value.
-fn form_encode(value: &str) -> String {
+/// Percent-encodes one value (RFC 3986 unreserved characters kept): a form field of the token
+/// request, a URL path segment or a query value.
+pub(crate) fn percent_encode(value: &str) -> String {
     let mut out = String::with_capacity(value.len() * 3);
     for b in value.bytes() {
         match b {
@@ -198,6 +199,16 @@ impl Credentials {
                 scope: default_scope,
                 cached: None,
             }),
+        }
+    }
+
+    /// Whether tokens come from something the admin set up (a given token, client credentials,
+    /// an `IDENTITY_ENDPOINT`) rather than the guess of IMDS, which off Azure only times out:
+    /// optional lookups (display names) are made only then.
+    pub fn is_configured(&self) -> bool {
+        match &self.source {
+            Source::Given(_) | Source::ClientSecret { .. } => true,
+            Source::ManagedIdentity { endpoint, .. } => endpoint.is_some(),
         }
     }
 
@@ -291,14 +302,14 @@ impl Credentials {
                 let tenant = challenge_tenant.unwrap_or(tenant);
                 let form = Zeroizing::new(format!(
                     "grant_type=client_credentials&client_id={}&client_secret={}&scope={}",
-                    form_encode(client_id),
-                    form_encode(secret),
-                    form_encode(scope)
+                    percent_encode(client_id),
+                    percent_encode(secret),
+                    percent_encode(scope)
                 ));
                 http.post(format!(
                     "{}/{}/oauth2/v2.0/token",
                     self.authority_host,
-                    form_encode(tenant)
+                    percent_encode(tenant)
                 ))
                 .header("content-type", "application/x-www-form-urlencoded")
                 .body(form.as_bytes().to_vec())
@@ -324,7 +335,7 @@ impl Credentials {
                 };
                 let q: Vec<String> = query
                     .iter()
-                    .map(|(k, v)| format!("{k}={}", form_encode(v)))
+                    .map(|(k, v)| format!("{k}={}", percent_encode(v)))
                     .collect();
                 let sep = if url.contains('?') { '&' } else { '?' };
                 http.get(format!("{url}{sep}{}", q.join("&")))
@@ -438,6 +449,6 @@ mod tests {
 
     #[test]
     fn form_values_are_percent_encoded() {
-        assert_eq!(form_encode("a b/c~-._+="), "a%20b%2Fc~-._%2B%3D");
+        assert_eq!(percent_encode("a b/c~-._+="), "a%20b%2Fc~-._%2B%3D");
     }
 }

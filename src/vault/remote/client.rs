@@ -128,6 +128,11 @@ impl Client {
         }
     }
 
+    /// See [`Credentials::is_configured`].
+    pub fn has_configured_credentials(&self) -> bool {
+        self.credentials.is_configured()
+    }
+
     /// Sends `method url` with `body` as JSON, with a token (refreshed once on a 401) and
     /// retries as `replay` allows; the 2xx answer, or the service's error as ours.
     pub async fn call(

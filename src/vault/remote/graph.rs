@@ -4,26 +4,17 @@
 //! `-ObjectId` needs no lookup and always works: when Graph refuses the session's token (401,
 //! 403) or no Graph token can be had, the error says to pass `-ObjectId`.
 
+use super::auth::percent_encode as encode;
 use super::client::block_on;
 use super::{RemoteVaults, Replay};
 use crate::error::{CkStatus, Error, Result};
 use crate::vault::is_guid;
 use reqwest::Method;
-use serde_json::Value;
+use serde_json::{json, Value};
+use std::collections::HashMap;
 
-/// Percent-encodes a path segment or query value (RFC 3986 unreserved characters kept).
-pub(crate) fn encode(value: &str) -> String {
-    let mut out = String::with_capacity(value.len() * 3);
-    for b in value.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                out.push(b as char)
-            }
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
-}
+/// Ids per `directoryObjects/getByIds` request, Graph's limit.
+const IDS_PER_LOOKUP: usize = 1000;
 
 /// An OData string literal's content: single quotes doubled.
 fn odata(value: &str) -> String {
@@ -40,6 +31,70 @@ impl RemoteVaults {
         )??
         .json(target)
     }
+
+    /// `POST {graph}{path}` of a read (`getByIds`), JSON out.
+    fn graph_post(&self, path: &str, body: &Value, target: &str) -> Result<Value> {
+        let url = format!("{}{path}", self.graph_url);
+        let body = serde_json::to_vec(body).map_err(|e| Error::internal(e.to_string()))?;
+        block_on(
+            self.graph
+                .call(Method::POST, &url, Some(&body), Replay::Harmless, target),
+        )??
+        .json(target)
+    }
+}
+
+/// A principal as Az shows it in an access policy: `displayName (userPrincipalName)` for a
+/// user, `displayName (appId)` for a service principal, a group's display name.
+fn shown_name(o: &Value) -> Option<String> {
+    let name = o["displayName"].as_str().unwrap_or_default().trim();
+    let qualifier = o["userPrincipalName"]
+        .as_str()
+        .or_else(|| o["appId"].as_str())
+        .unwrap_or_default()
+        .trim();
+    match (name.is_empty(), qualifier.is_empty()) {
+        (true, true) => None,
+        (true, false) => Some(qualifier.to_string()),
+        (false, true) => Some(name.to_string()),
+        (false, false) if name.eq_ignore_ascii_case(qualifier) => Some(name.to_string()),
+        (false, false) => Some(format!("{name} ({qualifier})")),
+    }
+}
+
+/// The display names of the principals `object_ids` name, by lower-cased object id, from
+/// Graph's `directoryObjects/getByIds`. Names are for people to read and the object id stays
+/// the policy's identity, so any failure (no Graph token set up, 403) only leaves names out;
+/// without configured Graph credentials Graph is not asked at all (off Azure, managed identity
+/// would only time out).
+pub fn display_names(r: &RemoteVaults, object_ids: &[&str]) -> HashMap<String, String> {
+    let mut names = HashMap::new();
+    if !r.graph.has_configured_credentials() {
+        return names;
+    }
+    let mut ids: Vec<String> = object_ids
+        .iter()
+        .filter(|id| is_guid(id))
+        .map(|id| id.to_ascii_lowercase())
+        .collect();
+    ids.sort();
+    ids.dedup();
+    for chunk in ids.chunks(IDS_PER_LOOKUP) {
+        let body = json!({ "ids": chunk, "types": ["user", "servicePrincipal", "group"] });
+        let Ok(found) = r.graph_post("/v1.0/directoryObjects/getByIds", &body, "ObjectId") else {
+            break;
+        };
+        for o in found["value"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+        {
+            if let (Some(id), Some(name)) = (o["id"].as_str(), shown_name(o)) {
+                names.insert(id.to_ascii_lowercase(), name);
+            }
+        }
+    }
+    names
 }
 
 /// A lookup Graph would not answer for this session: the way round is `-ObjectId`.
@@ -170,4 +225,28 @@ pub fn application_id_of(r: &RemoteVaults, object_id: &str) -> Option<String> {
     .ok()?["appId"]
         .as_str()
         .map(str::to_string)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn principals_are_shown_as_az_shows_them() {
+        let user = json!({"displayName": "Carol Jones", "userPrincipalName": "carol@contoso.com"});
+        assert_eq!(
+            shown_name(&user).as_deref(),
+            Some("Carol Jones (carol@contoso.com)")
+        );
+        let app = json!({"displayName": "ck-automation", "appId": "a1"});
+        assert_eq!(shown_name(&app).as_deref(), Some("ck-automation (a1)"));
+        let same =
+            json!({"displayName": "carol@contoso.com", "userPrincipalName": "Carol@contoso.com"});
+        assert_eq!(shown_name(&same).as_deref(), Some("carol@contoso.com"));
+        assert_eq!(
+            shown_name(&json!({"displayName": "Admins"})).as_deref(),
+            Some("Admins")
+        );
+        assert_eq!(shown_name(&json!({"id": "x"})), None);
+    }
 }

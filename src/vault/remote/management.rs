@@ -161,7 +161,7 @@ impl RemoteVaults {
                     Method::GET,
                     &format!(
                         "/subscriptions/{subscription}/resourceGroups/{}/{PROVIDER}/{name}",
-                        graph::encode(rg)
+                        super::auth::percent_encode(rg)
                     ),
                     None,
                     name,
@@ -254,7 +254,8 @@ pub fn vault_out(vault: &Value, target: &str) -> Result<KeyVaultOut> {
             let object_id = e["objectId"].as_str().unwrap_or_default().to_string();
             AccessPolicyOut {
                 tenant_id: e["tenantId"].as_str().unwrap_or(&tenant_id).to_string(),
-                // ARM names no principal: Az's DisplayName comes from Graph; here, the id.
+                // ARM names no principal: Az's DisplayName comes from Graph, asked after
+                // (with_display_names); the object id until then.
                 display_name: object_id.clone(),
                 object_id,
                 application_id: e["applicationId"].as_str().map(str::to_string),
@@ -303,7 +304,7 @@ pub fn get_key_vault(ctx: &Context<'_>, a: GetKeyVaultArgs) -> Result<Vec<KeyVau
             r.arm_list(
                 &format!(
                     "/subscriptions/{subscription}/resourceGroups/{}/{PROVIDER}",
-                    graph::encode(rg)
+                    super::auth::percent_encode(rg)
                 ),
                 &target,
             )?
@@ -317,6 +318,7 @@ pub fn get_key_vault(ctx: &Context<'_>, a: GetKeyVaultArgs) -> Result<Vec<KeyVau
         .iter()
         .map(|v| vault_out(v, &target))
         .collect::<Result<Vec<_>>>()?;
+    let out = with_display_names(r, out);
     ctx.audit_success(&target, "read from Azure Resource Manager");
     Ok(out)
 }
@@ -366,25 +368,73 @@ fn pass_thru(
         return Ok(None);
     }
     let vault = r.arm_json(Method::GET, id, None, target)?;
-    vault_out(&vault, target).map(Some)
+    let out = vault_out(&vault, target)?;
+    Ok(with_display_names(r, vec![out]).pop())
+}
+
+/// The policies' DisplayName from Graph where it tells (ARM names only object ids).
+fn with_display_names(r: &RemoteVaults, mut vaults: Vec<KeyVaultOut>) -> Vec<KeyVaultOut> {
+    let ids: Vec<&str> = vaults
+        .iter()
+        .flat_map(|v| v.access_policies.iter().map(|p| p.object_id.as_str()))
+        .collect();
+    if ids.is_empty() {
+        return vaults;
+    }
+    let names = graph::display_names(r, &ids);
+    for policy in vaults.iter_mut().flat_map(|v| v.access_policies.iter_mut()) {
+        if let Some(name) = names.get(&policy.object_id.to_ascii_lowercase()) {
+            policy.display_name = name.clone();
+        }
+    }
+    vaults
+}
+
+/// What an access-policy change is about: the principal's object id (looked up in Graph unless
+/// given), the vault's resource and its resource id.
+struct PolicyTarget {
+    object_id: String,
+    vault: Value,
+    id: String,
+}
+
+fn policy_target(
+    r: &RemoteVaults,
+    principal: (Option<&str>, Option<&str>, Option<&str>),
+    subscription_id: Option<&str>,
+    resource_group_name: Option<&str>,
+    vault_name: &str,
+) -> Result<PolicyTarget> {
+    let subscription = subscription(subscription_id)?;
+    let (user_principal_name, object_id, service_principal_name) = principal;
+    let object_id = graph::object_id(r, user_principal_name, object_id, service_principal_name)?;
+    let vault = r.locate_vault(&subscription, resource_group_name, vault_name)?;
+    let (id, _) = vault_id(&vault, vault_name)?;
+    Ok(PolicyTarget {
+        object_id,
+        vault,
+        id,
+    })
 }
 
 pub fn set_access_policy(ctx: &Context<'_>, a: SetAccessPolicyArgs) -> Result<Option<KeyVaultOut>> {
     let r = remote(ctx)?;
-    let subscription = subscription(a.subscription_id.as_deref())?;
     let permissions = granted_permissions(&a.permissions_to_keys);
-    let object_id = graph::object_id(
+    let PolicyTarget {
+        object_id,
+        vault,
+        id,
+    } = policy_target(
         r,
-        a.user_principal_name.as_deref(),
-        a.object_id.as_deref(),
-        a.service_principal_name.as_deref(),
-    )?;
-    let vault = r.locate_vault(
-        &subscription,
+        (
+            a.user_principal_name.as_deref(),
+            a.object_id.as_deref(),
+            a.service_principal_name.as_deref(),
+        ),
+        a.subscription_id.as_deref(),
         a.resource_group_name.as_deref(),
         &a.vault_name,
     )?;
-    let (id, _) = vault_id(&vault, &a.vault_name)?;
     let tenant_id = vault["properties"]["tenantId"]
         .as_str()
         .ok_or_else(|| unexpected("the vault has no tenantId", &a.vault_name))?
@@ -415,19 +465,21 @@ pub fn remove_access_policy(
     a: RemoveAccessPolicyArgs,
 ) -> Result<Option<KeyVaultOut>> {
     let r = remote(ctx)?;
-    let subscription = subscription(a.subscription_id.as_deref())?;
-    let object_id = graph::object_id(
+    let PolicyTarget {
+        object_id,
+        vault,
+        id,
+    } = policy_target(
         r,
-        a.user_principal_name.as_deref(),
-        a.object_id.as_deref(),
-        a.service_principal_name.as_deref(),
-    )?;
-    let vault = r.locate_vault(
-        &subscription,
+        (
+            a.user_principal_name.as_deref(),
+            a.object_id.as_deref(),
+            a.service_principal_name.as_deref(),
+        ),
+        a.subscription_id.as_deref(),
         a.resource_group_name.as_deref(),
         &a.vault_name,
     )?;
-    let (id, _) = vault_id(&vault, &a.vault_name)?;
     let policies = policies_of(&vault);
     let shown = a
         .user_principal_name
