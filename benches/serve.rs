@@ -13,17 +13,80 @@
 //!
 //! Run: `cargo bench --bench serve`. `CK_BENCH_SECONDS` (default 1.5) sets the time per
 //! measurement; for profiling, `CK_BENCH_ONLY` runs only the measurements whose label starts
-//! with it (`CK_BENCH_ONLY="get-key over"`) and `CK_BENCH_CLIENTS=8` (a comma-separated list)
-//! picks the client counts.
+//! with it (`CK_BENCH_ONLY="get-key over"`), `CK_BENCH_CLIENTS=8` (a comma-separated list)
+//! picks the client counts, and `CK_BENCH_CLIENT_THREADS` the client runtime's threads (default
+//! 2; 0 is a current-thread runtime).
 
 #[path = "../tests/serve_common/mod.rs"]
 mod serve_common;
 
 use customer_key::serve::ServeOptions;
 use serde_json::json;
-use serve_common::{Connection, Endpoint};
+use serve_common::Endpoint;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio_rustls::rustls::pki_types::ServerName;
+
+/// A keep-alive HTTP/1.1 client as lean as a load generator (wrk, h2load): each request's
+/// bytes are made once and written at once, and the answer is read up to its Content-Length,
+/// all in the client's own task. (hyper's client connection runs as a second task, woken on
+/// every request, and that CPU would be taken from the server on these shared cores.)
+struct RawConnection {
+    tls: tokio_rustls::client::TlsStream<tokio::net::TcpStream>,
+    buf: Vec<u8>,
+}
+
+impl RawConnection {
+    async fn open(ep: &Endpoint, host: &str) -> RawConnection {
+        let tcp = tokio::net::TcpStream::connect(("127.0.0.1", ep.port))
+            .await
+            .unwrap();
+        tcp.set_nodelay(true).unwrap();
+        let name = ServerName::try_from(host.to_string()).unwrap();
+        let tls = tokio_rustls::TlsConnector::from(Arc::clone(&ep.config))
+            .connect(name, tcp)
+            .await
+            .unwrap();
+        RawConnection {
+            tls,
+            buf: Vec::with_capacity(16 * 1024),
+        }
+    }
+
+    /// Sends `request` (a whole HTTP/1.1 request) and reads the answer: (status, body).
+    async fn round_trip(&mut self, request: &[u8]) -> (u16, Vec<u8>) {
+        self.tls.write_all(request).await.unwrap();
+        self.tls.flush().await.unwrap();
+        self.buf.clear();
+        let (head_end, length) = loop {
+            let mut chunk = [0u8; 8192];
+            let n = self.tls.read(&mut chunk).await.unwrap();
+            assert!(n > 0, "the server closed the connection");
+            self.buf.extend_from_slice(&chunk[..n]);
+            if let Some(i) = self.buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                let head = std::str::from_utf8(&self.buf[..i]).unwrap();
+                let length = head
+                    .lines()
+                    .find_map(|l| {
+                        let (k, v) = l.split_once(':')?;
+                        k.eq_ignore_ascii_case("content-length")
+                            .then(|| v.trim().parse::<usize>().ok())?
+                    })
+                    .expect("answers carry a Content-Length");
+                break (i + 4, length);
+            }
+        };
+        while self.buf.len() < head_end + length {
+            let mut chunk = [0u8; 8192];
+            let n = self.tls.read(&mut chunk).await.unwrap();
+            assert!(n > 0, "the server closed the connection");
+            self.buf.extend_from_slice(&chunk[..n]);
+        }
+        let status = std::str::from_utf8(&self.buf[9..12]).unwrap().parse().unwrap();
+        (status, self.buf[head_end..head_end + length].to_vec())
+    }
+}
 
 fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
     std::env::var(name)
@@ -107,47 +170,48 @@ struct Request {
 }
 
 fn https(ep: &Endpoint, token: &str, clients: usize, request: &Request) -> Measurement {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let client_threads = env_or("CK_BENCH_CLIENT_THREADS", 2usize);
+    let rt = if client_threads == 0 {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(client_threads)
+            .enable_all()
+            .build()
+            .unwrap()
+    };
     let duration = seconds();
     let auth = format!("Bearer {token}");
     let (elapsed, latencies, cpu) = rt.block_on(async {
         let mut connections = Vec::new();
         for _ in 0..clients {
-            connections.push(
-                Connection::open(Arc::clone(&ep.config), ep.port, "vault-a.localhost")
-                    .await
-                    .unwrap(),
-            );
+            connections.push(RawConnection::open(ep, "vault-a.localhost").await);
         }
+        let mut bytes = format!(
+            "{} {} HTTP/1.1\r\nhost: vault-a.localhost:{}\r\nauthorization: {auth}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+            request.method,
+            request.path,
+            ep.port,
+            request.body.len()
+        )
+        .into_bytes();
+        bytes.extend_from_slice(&request.body);
+        let bytes = Arc::new(bytes);
         let cpu_before = process_cpu();
         let start = Instant::now();
         let mut tasks = Vec::new();
         for mut c in connections {
-            let auth = auth.clone();
-            let path = request.path.clone();
-            let body = request.body.clone();
-            let method = request.method;
+            let bytes = Arc::clone(&bytes);
             tasks.push(tokio::spawn(async move {
                 let mut latencies = Vec::new();
                 while start.elapsed() < duration {
                     let t = Instant::now();
                     // Status and bytes only, as a load generator reads them: the client's
                     // JSON parsing would be charged to the server's share of the machine.
-                    let (status, _, answer) = c
-                        .send_raw(
-                            method,
-                            &path,
-                            &[
-                                ("authorization", &auth),
-                                ("content-type", "application/json"),
-                            ],
-                            body.clone(),
-                        )
-                        .await;
+                    let (status, answer) = c.round_trip(&bytes).await;
                     assert_eq!(status, 200, "{}", String::from_utf8_lossy(&answer));
                     latencies.push(t.elapsed());
                 }
