@@ -83,7 +83,10 @@ impl RawConnection {
             assert!(n > 0, "the server closed the connection");
             self.buf.extend_from_slice(&chunk[..n]);
         }
-        let status = std::str::from_utf8(&self.buf[9..12]).unwrap().parse().unwrap();
+        let status = std::str::from_utf8(&self.buf[9..12])
+            .unwrap()
+            .parse()
+            .unwrap();
         (status, self.buf[head_end..head_end + length].to_vec())
     }
 }

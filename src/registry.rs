@@ -132,6 +132,26 @@ impl Registry {
             .into_value()
     }
 
+    /// [`Registry::call_value_as`] with the result struct itself when it is an `R` (see
+    /// [`ResultForm::Typed`]); otherwise its JSON value.
+    pub fn call_typed_as<R: 'static>(
+        &self,
+        session: &Session,
+        principal: &Principal,
+        operation: &str,
+        arguments: &Value,
+    ) -> Result<std::result::Result<R, Value>> {
+        match self.call_as(session, principal, operation, arguments, ResultForm::Typed)? {
+            Output::Typed(result) if result.as_any().is::<R>() => {
+                match result.into_any().downcast::<R>() {
+                    Ok(typed) => Ok(Ok(*typed)),
+                    Err(_) => Err(Error::internal("the result changed type")),
+                }
+            }
+            other => other.into_value().map(Err),
+        }
+    }
+
     fn call_as(
         &self,
         session: &Session,

@@ -206,17 +206,53 @@ pub struct Example {
 /// The form a caller takes an operation's result in, made straight from the result struct:
 /// JSON text (ck_call, the CLI), or a JSON value for a caller that reshapes it (the endpoint
 /// builds Key Vault's bodies from it) and would otherwise parse the text back.
+/// `Typed` hands over the result struct itself, for the endpoint's hottest reads, which write
+/// Key Vault's body straight from it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ResultForm {
     Text,
     Value,
+    Typed,
+}
+
+/// A result struct, still serializable, that a caller may take as its own type.
+pub trait TypedResult {
+    fn as_any(&self) -> &dyn std::any::Any;
+    fn into_any(self: Box<Self>) -> Box<dyn std::any::Any>;
+    fn to_value(&self) -> serde_json::Result<Value>;
+    fn to_text(&self) -> serde_json::Result<String>;
+}
+
+impl<R: Serialize + 'static> TypedResult for R {
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+    fn into_any(self: Box<Self>) -> Box<dyn std::any::Any> {
+        self
+    }
+    fn to_value(&self) -> serde_json::Result<Value> {
+        serde_json::to_value(self)
+    }
+    fn to_text(&self) -> serde_json::Result<String> {
+        serde_json::to_string(self)
+    }
 }
 
 /// An operation's result in the [`ResultForm`] asked for.
-#[derive(Debug)]
 pub enum Output {
     Text(String),
     Value(Value),
+    Typed(Box<dyn TypedResult>),
+}
+
+impl std::fmt::Debug for Output {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Output::Text(t) => f.debug_tuple("Text").field(t).finish(),
+            Output::Value(v) => f.debug_tuple("Value").field(v).finish(),
+            Output::Typed(_) => f.write_str("Typed(..)"),
+        }
+    }
 }
 
 impl Output {
@@ -225,6 +261,9 @@ impl Output {
         match self {
             Output::Text(text) => Ok(text),
             Output::Value(value) => serde_json::to_string(&value)
+                .map_err(|e| Error::internal(format!("result encoding: {e}"))),
+            Output::Typed(result) => result
+                .to_text()
                 .map_err(|e| Error::internal(format!("result encoding: {e}"))),
         }
     }
@@ -235,6 +274,9 @@ impl Output {
             Output::Value(value) => Ok(value),
             Output::Text(text) => serde_json::from_str(&text)
                 .map_err(|e| Error::internal(format!("result decoding: {e}"))),
+            Output::Typed(result) => result
+                .to_value()
+                .map_err(|e| Error::internal(format!("result encoding: {e}"))),
         }
     }
 }
@@ -286,6 +328,7 @@ where
         let encoded = match form {
             ResultForm::Text => serde_json::to_string(&result).map(Output::Text),
             ResultForm::Value => serde_json::to_value(&result).map(Output::Value),
+            ResultForm::Typed => Ok(Output::Typed(Box::new(result))),
         };
         encoded.map_err(|e| Error::internal(format!("result encoding: {e}")))
     })

@@ -5,7 +5,7 @@ use crate::error::{CkStatus, Error};
 use http_body_util::Full;
 use hyper::body::Bytes;
 use hyper::{header, Response, StatusCode};
-use serde_json::{json, Value};
+use serde_json::json;
 
 pub type HttpResponse = Response<Full<Bytes>>;
 
@@ -74,7 +74,7 @@ impl From<Error> for ApiError {
     }
 }
 
-pub fn json_response(status: StatusCode, body: &Value) -> HttpResponse {
+pub fn json_response(status: StatusCode, body: &impl serde::Serialize) -> HttpResponse {
     let bytes = serde_json::to_vec(body).unwrap_or_else(|_| b"{}".to_vec());
     let mut response = Response::new(Full::new(Bytes::from(bytes)));
     *response.status_mut() = status;

@@ -8,6 +8,7 @@ use super::http::{
 };
 use crate::identity::Principal;
 use crate::session::Session;
+use crate::vault::model::KeyVaultKeyOut;
 use hyper::{Method, StatusCode};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
@@ -48,10 +49,14 @@ impl VaultRequest<'_> {
     }
 
     pub(super) fn kid(&self, name: &str, version: Option<&str>) -> String {
-        match version {
-            Some(v) => format!("{}/keys/{name}/{v}", self.base),
-            None => format!("{}/keys/{name}", self.base),
-        }
+        kid_at(self.base, name, version)
+    }
+}
+
+pub(super) fn kid_at(base: &str, name: &str, version: Option<&str>) -> String {
+    match version {
+        Some(v) => format!("{base}/keys/{name}/{v}"),
+        None => format!("{base}/keys/{name}"),
     }
 }
 
@@ -88,10 +93,8 @@ pub fn handle(
         (&Method::GET, ["keys", name, "versions"]) => ok(list_versions(req, name)?),
         (&Method::POST, ["keys", name, "backup"]) => ok(backup(req, name)?),
         (&Method::POST, ["keys", name, "rotate"]) => ok(rotate(req, name)?),
-        (&Method::GET, ["keys", name]) | (&Method::GET, ["keys", name, ""]) => {
-            ok(get(req, name, None)?)
-        }
-        (&Method::GET, ["keys", name, version]) => ok(get(req, name, Some(version))?),
+        (&Method::GET, ["keys", name]) | (&Method::GET, ["keys", name, ""]) => get(req, name, None),
+        (&Method::GET, ["keys", name, version]) => get(req, name, Some(version)),
         (&Method::PATCH, ["keys", name]) => ok(update(req, name, None, body)?),
         (&Method::PATCH, ["keys", name, version]) => ok(update(req, name, Some(version), body)?),
         (&Method::POST, ["keys", name, version, op]) => ok(super::key_crypto::crypto_operation(
@@ -123,8 +126,7 @@ fn unix_of(iso: &Value) -> Option<i64> {
 
 pub(super) fn std_b64_to_url(v: &Value) -> String {
     v.as_str()
-        .and_then(|s| crate::b64::decode(s).ok())
-        .map(|b| base64url(&b))
+        .map(super::key_bundle::std_to_url_b64)
         .unwrap_or_default()
 }
 
@@ -160,7 +162,11 @@ fn name_of(out: &Value) -> &str {
 
 /// A KeyBundle from an engine key (CustomerKey.KeyVaultKey).
 fn key_bundle(req: &VaultRequest<'_>, out: &Value) -> Value {
-    let kid = req.kid(name_of(out), out["Version"].as_str());
+    key_bundle_at(req.base, out)
+}
+
+pub(super) fn key_bundle_at(base: &str, out: &Value) -> Value {
+    let kid = kid_at(base, name_of(out), out["Version"].as_str());
     let mut bundle = json!({
         "key": {
             "kid": kid,
@@ -354,13 +360,41 @@ fn create(req: &VaultRequest<'_>, name: &str, body: &[u8]) -> Result<Value, ApiE
     Ok(key_bundle(req, &out))
 }
 
-fn get(req: &VaultRequest<'_>, name: &str, version: Option<&str>) -> Result<Value, ApiError> {
+/// The hottest read: its KeyBundle is written straight from the engine's result struct.
+fn get(
+    req: &VaultRequest<'_>,
+    name: &str,
+    version: Option<&str>,
+) -> Result<HttpResponse, ApiError> {
     let mut args = Map::new();
     args.insert("Name".into(), json!(name));
     if let Some(v) = version.filter(|v| !v.is_empty()) {
         args.insert("Version".into(), json!(v));
     }
-    Ok(key_bundle(req, &first(req.call("Get-KeyVaultKey", args)?)?))
+    args.insert("VaultName".into(), json!(req.vault));
+    let found = crate::registry()
+        .call_typed_as::<Vec<KeyVaultKeyOut>>(
+            req.session,
+            req.principal,
+            "Get-KeyVaultKey",
+            &Value::Object(args),
+        )
+        .map_err(ApiError::from)?;
+    match found {
+        Ok(keys) => {
+            let key = keys.first().ok_or_else(|| {
+                ApiError::from(crate::Error::internal("the engine returned no key"))
+            })?;
+            Ok(json_response(
+                StatusCode::OK,
+                &super::key_bundle::KeyBundleBody::of(req.base, key),
+            ))
+        }
+        Err(value) => Ok(json_response(
+            StatusCode::OK,
+            &key_bundle(req, &first(value)?),
+        )),
+    }
 }
 
 #[derive(Deserialize)]

@@ -12,6 +12,7 @@ mod arm;
 mod auth;
 mod graph;
 mod http;
+mod key_bundle;
 mod key_crypto;
 mod keys;
 mod tls;
@@ -343,6 +344,9 @@ async fn serve_connection(
         async move { Ok::<_, Infallible>(answer(state, req).await) }
     });
     let connection = hyper::server::conn::http1::Builder::new()
+        // One buffer per answer, so rustls seals one record and the kernel sends one segment
+        // (vectored writes give a record per buffer: head and body apart).
+        .writev(false)
         .timer(hyper_util::rt::TokioTimer::new())
         .header_read_timeout(header_timeout)
         .serve_connection(hyper_util::rt::TokioIo::new(tls), service);

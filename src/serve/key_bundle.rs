@@ -1,0 +1,156 @@
+//! The KeyBundle of `GET /keys/{name}[/{version}]`, the endpoint's hottest answer, serialized
+//! straight from the engine's result struct: no JSON value is built and dropped on the way. It
+//! writes exactly what [`super::keys::key_bundle_at`] builds from the result's JSON (a test
+//! holds the two together).
+
+use crate::store::vaults::Tags;
+use crate::vault::model::KeyVaultKeyOut;
+use serde::Serialize;
+
+/// Standard base64 (the engine's) as base64url without padding (JWK's): the same digits but
+/// two, so no decoding is needed.
+pub(super) fn std_to_url_b64(standard: &str) -> String {
+    standard
+        .chars()
+        .filter(|c| *c != '=')
+        .map(|c| match c {
+            '+' => '-',
+            '/' => '_',
+            other => other,
+        })
+        .collect()
+}
+
+fn unix(iso: &str) -> Option<i64> {
+    chrono::DateTime::parse_from_rfc3339(iso)
+        .ok()
+        .map(|t| t.timestamp())
+}
+
+#[derive(Serialize)]
+struct JsonWebKeyBody<'a> {
+    kid: String,
+    kty: &'a str,
+    key_ops: &'a [String],
+    n: String,
+    e: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct AttributesBody<'a> {
+    enabled: bool,
+    created: Option<i64>,
+    updated: Option<i64>,
+    recovery_level: &'a str,
+    recoverable_days: i64,
+    exportable: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    nbf: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    exp: Option<i64>,
+}
+
+#[derive(Serialize)]
+pub(super) struct KeyBundleBody<'a> {
+    key: JsonWebKeyBody<'a>,
+    attributes: AttributesBody<'a>,
+    #[serde(skip_serializing_if = "Tags::is_empty")]
+    tags: &'a Tags,
+}
+
+impl<'a> KeyBundleBody<'a> {
+    /// The bundle of `out`, its kid under `base` (`https://{vault}.localhost:{port}`).
+    pub(super) fn of(base: &str, out: &'a KeyVaultKeyOut) -> KeyBundleBody<'a> {
+        let a = &out.attributes;
+        KeyBundleBody {
+            key: JsonWebKeyBody {
+                kid: super::keys::kid_at(base, &out.name, Some(&out.version)),
+                kty: &out.key.kty,
+                key_ops: &out.key.key_ops,
+                n: std_to_url_b64(&out.key.n),
+                e: std_to_url_b64(&out.key.e),
+            },
+            attributes: AttributesBody {
+                enabled: a.enabled,
+                created: unix(&a.created),
+                updated: unix(&a.updated),
+                recovery_level: &a.recovery_level,
+                recoverable_days: a.recoverable_days,
+                exportable: false,
+                nbf: a.not_before.as_deref().and_then(unix),
+                exp: a.expires.as_deref().and_then(unix),
+            },
+            tags: &out.tags,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::vault::model::{JsonWebKeyOut, KeyAttributesOut};
+
+    fn key(tags: Tags, dated: bool) -> KeyVaultKeyOut {
+        let date = |d: &str| dated.then(|| d.to_string());
+        KeyVaultKeyOut {
+            vault_name: "contoso".into(),
+            name: "k1".into(),
+            version: "0123456789abcdef0123456789abcdef".into(),
+            id: "https://contoso.vault.azure.net/keys/k1/0123456789abcdef0123456789abcdef".into(),
+            enabled: true,
+            expires: date("2031-01-01T00:00:00Z"),
+            not_before: date("2026-01-01T00:00:00Z"),
+            created: "2026-12-03T10:00:00Z".into(),
+            updated: "2026-12-03T10:05:00Z".into(),
+            recovery_level: "CustomizedRecoverable+Purgeable".into(),
+            recoverable_days: 90,
+            tags: tags.clone(),
+            key: JsonWebKeyOut {
+                kid: String::new(),
+                kty: "RSA".into(),
+                key_ops: vec!["wrapKey".into(), "unwrapKey".into()],
+                // Both digits that differ between the alphabets, and padding.
+                n: "u/+8AQIDBA==".into(),
+                e: "AQAB".into(),
+            },
+            key_type: "RSA".into(),
+            key_size: 2048,
+            attributes: KeyAttributesOut {
+                enabled: true,
+                not_before: date("2026-01-01T00:00:00Z"),
+                expires: date("2031-01-01T00:00:00Z"),
+                created: "2026-12-03T10:00:00Z".into(),
+                updated: "2026-12-03T10:05:00Z".into(),
+                recovery_level: "CustomizedRecoverable+Purgeable".into(),
+                recoverable_days: 90,
+                exportable: false,
+                key_ops: vec!["wrapKey".into(), "unwrapKey".into()],
+            },
+            deleted_date: None,
+            scheduled_purge_date: None,
+        }
+    }
+
+    #[test]
+    fn the_typed_bundle_is_the_one_built_from_json() {
+        let base = "https://contoso.localhost:8443";
+        let tagged = Tags::from([("env".to_string(), "prod".to_string())]);
+        for out in [key(Tags::new(), false), key(tagged, true)] {
+            let typed = serde_json::to_value(KeyBundleBody::of(base, &out)).unwrap();
+            let from_json =
+                super::super::keys::key_bundle_at(base, &serde_json::to_value(&out).unwrap());
+            assert_eq!(typed, from_json);
+        }
+        let typed = serde_json::to_value(KeyBundleBody::of(base, &key(Tags::new(), true))).unwrap();
+        assert_eq!(typed["key"]["n"], "u_-8AQIDBA");
+        assert_eq!(typed["attributes"]["exp"], 1_924_992_000);
+        assert!(typed.get("tags").is_none());
+    }
+
+    #[test]
+    fn standard_base64_becomes_base64url_without_padding() {
+        assert_eq!(std_to_url_b64("+/+/AA=="), "-_-_AA");
+        assert_eq!(std_to_url_b64("AQAB"), "AQAB");
+    }
+}
