@@ -5,7 +5,9 @@
 //! get-key over HTTPS, each client one TLS connection sending its next request when the answer
 //! arrives; then unwrap and get-key through the registry from 1, 8 and 64 threads. Prints
 //! requests/s, p50/p99 latency and, over HTTPS, the process's CPU time per request (client and
-//! server share the machine). Nothing asserts on speed.
+//! server share the machine) and the share of the machine's CPU its virtual machine host stole
+//! meanwhile (`host steal`: at 20% or more, the rates say more about the host than about this
+//! code). Nothing asserts on speed.
 //!
 //! A shared 2-core machine moves one measurement by 20% or more from run to run, so each is
 //! taken `CK_BENCH_ROUNDS` times (default 3), the HTTPS and in-process unwrap in alternation,
@@ -114,6 +116,21 @@ fn process_cpu() -> Duration {
     tv(usage.ru_utime) + tv(usage.ru_stime)
 }
 
+/// The machine's (steal, total) CPU ticks so far, from /proc/stat's `cpu` line: the share a
+/// virtual machine's host took from it, which no software here can win back.
+fn steal_ticks() -> (u64, u64) {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let ticks: Vec<u64> = stat
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|t| t.parse().ok())
+        .collect();
+    (ticks.get(7).copied().unwrap_or(0), ticks.iter().sum())
+}
+
 /// One measurement's figures.
 struct Measurement {
     rate: f64,
@@ -121,6 +138,8 @@ struct Measurement {
     p99: Duration,
     /// Over HTTPS: the process's CPU time per request.
     cpu_per_request: Option<Duration>,
+    /// Over HTTPS: the share of the machine's CPU time its host stole meanwhile.
+    steal: Option<f64>,
 }
 
 impl Measurement {
@@ -138,6 +157,7 @@ impl Measurement {
             p50: pct(0.50),
             p99: pct(0.99),
             cpu_per_request: cpu.map(|c| c / n as u32),
+            steal: None,
         }
     }
 
@@ -146,8 +166,12 @@ impl Measurement {
             .cpu_per_request
             .map(|c| format!("   CPU {:>6.1} us/req", c.as_secs_f64() * 1e6))
             .unwrap_or_default();
+        let steal = self
+            .steal
+            .map(|s| format!("   host steal {:>3.0}%", s * 100.0))
+            .unwrap_or_default();
         println!(
-            "{what:<34} {clients:>3} clients {:>10.0} req/s   p50 {:>8.2} ms   p99 {:>8.2} ms{cpu}",
+            "{what:<34} {clients:>3} clients {:>10.0} req/s   p50 {:>8.2} ms   p99 {:>8.2} ms{cpu}{steal}",
             self.rate,
             self.p50.as_secs_f64() * 1e3,
             self.p99.as_secs_f64() * 1e3
@@ -188,7 +212,7 @@ fn https(ep: &Endpoint, token: &str, clients: usize, request: &Request) -> Measu
     };
     let duration = seconds();
     let auth = format!("Bearer {token}");
-    let (elapsed, latencies, cpu) = rt.block_on(async {
+    let (elapsed, latencies, cpu, steal) = rt.block_on(async {
         let mut connections = Vec::new();
         for _ in 0..clients {
             connections.push(RawConnection::open(ep, "vault-a.localhost").await);
@@ -204,6 +228,7 @@ fn https(ep: &Endpoint, token: &str, clients: usize, request: &Request) -> Measu
         bytes.extend_from_slice(&request.body);
         let bytes = Arc::new(bytes);
         let cpu_before = process_cpu();
+        let steal_before = steal_ticks();
         let start = Instant::now();
         let mut tasks = Vec::new();
         for mut c in connections {
@@ -225,9 +250,14 @@ fn https(ep: &Endpoint, token: &str, clients: usize, request: &Request) -> Measu
         for t in tasks {
             all.extend(t.await.unwrap());
         }
-        (start.elapsed(), all, process_cpu() - cpu_before)
+        let steal_after = steal_ticks();
+        let stolen = steal_after.0.saturating_sub(steal_before.0) as f64;
+        let total = steal_after.1.saturating_sub(steal_before.1).max(1) as f64;
+        (start.elapsed(), all, process_cpu() - cpu_before, stolen / total)
     });
-    Measurement::of(elapsed, latencies, Some(cpu))
+    let mut m = Measurement::of(elapsed, latencies, Some(cpu));
+    m.steal = Some(steal);
+    m
 }
 
 fn in_process(
