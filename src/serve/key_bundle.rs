@@ -10,22 +10,16 @@ use serde::Serialize;
 /// Standard base64 (the engine's) as base64url without padding (JWK's): the same digits but
 /// two, so no decoding is needed.
 pub(super) fn std_to_url_b64(standard: &str) -> String {
-    let digits = standard.trim_end_matches('=');
-    let mut url = String::with_capacity(digits.len());
-    // Runs between the two digits that differ are copied whole; a separator sits at the
-    // length copied so far.
-    for (i, part) in digits.split(['+', '/']).enumerate() {
-        if i > 0 {
-            let at = url.len();
-            url.push(if digits.as_bytes()[at] == b'+' {
-                '-'
-            } else {
-                '_'
-            });
+    let mut digits = standard.trim_end_matches('=').as_bytes().to_vec();
+    for d in &mut digits {
+        match d {
+            b'+' => *d = b'-',
+            b'/' => *d = b'_',
+            _ => {}
         }
-        url.push_str(part);
     }
-    url
+    // Only ASCII bytes were swapped for ASCII bytes: still the UTF-8 it was.
+    String::from_utf8(digits).unwrap_or_default()
 }
 
 fn unix(iso: &str) -> Option<i64> {
