@@ -398,6 +398,23 @@ struct PolicyTarget {
     id: String,
 }
 
+/// [`policy_target`] of Set- or Remove-KeyVaultAccessPolicy's arguments (the same fields).
+macro_rules! policy_target_of {
+    ($r:expr, $a:expr) => {
+        policy_target(
+            $r,
+            (
+                $a.user_principal_name.as_deref(),
+                $a.object_id.as_deref(),
+                $a.service_principal_name.as_deref(),
+            ),
+            $a.subscription_id.as_deref(),
+            $a.resource_group_name.as_deref(),
+            &$a.vault_name,
+        )
+    };
+}
+
 fn policy_target(
     r: &RemoteVaults,
     principal: (Option<&str>, Option<&str>, Option<&str>),
@@ -424,17 +441,7 @@ pub fn set_access_policy(ctx: &Context<'_>, a: SetAccessPolicyArgs) -> Result<Op
         object_id,
         vault,
         id,
-    } = policy_target(
-        r,
-        (
-            a.user_principal_name.as_deref(),
-            a.object_id.as_deref(),
-            a.service_principal_name.as_deref(),
-        ),
-        a.subscription_id.as_deref(),
-        a.resource_group_name.as_deref(),
-        &a.vault_name,
-    )?;
+    } = policy_target_of!(r, a)?;
     let tenant_id = vault["properties"]["tenantId"]
         .as_str()
         .ok_or_else(|| unexpected("the vault has no tenantId", &a.vault_name))?
@@ -469,17 +476,7 @@ pub fn remove_access_policy(
         object_id,
         vault,
         id,
-    } = policy_target(
-        r,
-        (
-            a.user_principal_name.as_deref(),
-            a.object_id.as_deref(),
-            a.service_principal_name.as_deref(),
-        ),
-        a.subscription_id.as_deref(),
-        a.resource_group_name.as_deref(),
-        &a.vault_name,
-    )?;
+    } = policy_target_of!(r, a)?;
     let policies = policies_of(&vault);
     let shown = a
         .user_principal_name
