@@ -396,29 +396,7 @@ fn an_exchange_policy_with_keys_behind_the_endpoint_locks_its_mailboxes_when_acc
         &["get", "wrapKey", "unwrapKey", "update"],
     );
     // The workload's code is unchanged: it reaches the keys through the boundary, remote now.
-    admin.ok(
-        "New-DataEncryptionPolicy",
-        json!({"Name": "DEP", "AzureKeyIDs": ids}),
-    );
-    admin.ok(
-        "New-Mailbox",
-        json!({"Name": "User ada", "Alias": "ada", "PrimarySmtpAddress": "ada@contoso.com", "DataEncryptionPolicy": "DEP"}),
-    );
-    admin.ok(
-        "Add-MailboxItem",
-        json!({"Identity": "ada", "Subject": "kept", "Body": "hello"}),
-    );
-    let start = Instant::now();
-    loop {
-        let s = admin.ok("Get-MailboxStatistics", json!({"Identity": "ada"}));
-        if s["IsEncrypted"] == json!(true) {
-            break;
-        }
-        assert!(start.elapsed() < Duration::from_secs(60), "{s}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let items = admin.ok("Get-MailboxItem", json!({"Identity": "ada"}));
-    assert_eq!(items[0]["Subject"], "kept");
+    remote_common::encrypted_mailbox(&admin, &ids);
     // The endpoint saw the workload's unwraps.
     let served_audit = format!("{:?}", ep.session.store().audit_log().unwrap());
     assert!(served_audit.contains("Unwrap"), "{served_audit}");

@@ -476,29 +476,7 @@ fn an_exchange_policy_locks_its_mailboxes_when_its_access_policy_is_removed_thro
     let tokens = Tokens::of(&ep, &app, &secret);
     let admin = management_admin(&ep, "arm-exo-admin", &tokens);
     let sub = subscription(&ep);
-    admin.ok(
-        "New-DataEncryptionPolicy",
-        json!({"Name": "DEP", "AzureKeyIDs": ids}),
-    );
-    admin.ok(
-        "New-Mailbox",
-        json!({"Name": "User ada", "Alias": "ada", "PrimarySmtpAddress": "ada@contoso.com", "DataEncryptionPolicy": "DEP"}),
-    );
-    admin.ok(
-        "Add-MailboxItem",
-        json!({"Identity": "ada", "Subject": "kept", "Body": "hello"}),
-    );
-    let start = Instant::now();
-    loop {
-        let s = admin.ok("Get-MailboxStatistics", json!({"Identity": "ada"}));
-        if s["IsEncrypted"] == json!(true) {
-            break;
-        }
-        assert!(start.elapsed() < Duration::from_secs(60), "{s}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let items = admin.ok("Get-MailboxItem", json!({"Identity": "ada"}));
-    assert_eq!(items[0]["Subject"], "kept");
+    remote_common::encrypted_mailbox(&admin, &ids);
 
     // The preview the cmdlet makes before ShouldProcess answers in a remote session, from the
     // store's own references: Exchange's access is what the policy needs.

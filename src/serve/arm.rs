@@ -87,11 +87,7 @@ pub(super) async fn answer(state: Arc<State>, req: Request<Incoming>, path: &str
         .map_or_else(|| format!("localhost:{}", state.port), str::to_string);
     let query = query_pairs(req.uri().query());
     let method = req.method().clone();
-    let declared = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse().ok());
+    let declared = super::declared_length(&req);
     let body = match super::read_body(req.into_body(), declared, state.header_timeout * 3).await {
         Ok(b) => b,
         Err(response) => return response,
@@ -113,14 +109,7 @@ pub(super) async fn answer(state: Arc<State>, req: Request<Incoming>, path: &str
         answered.unwrap_or_else(ApiError::into_response)
     })
     .await
-    .unwrap_or_else(|_| {
-        ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "InternalServerError",
-            "The operation failed unexpectedly",
-        )
-        .into_response()
-    })
+    .unwrap_or_else(|_| ApiError::unexpected().into_response())
 }
 
 /// ARM's and Graph's 401: their error bodies, and a challenge naming this endpoint's

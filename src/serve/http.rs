@@ -32,6 +32,15 @@ impl ApiError {
         ApiError::new(StatusCode::BAD_REQUEST, "BadParameter", message)
     }
 
+    /// A handler that panicked or was cancelled: the service's 500, nothing of the cause.
+    pub fn unexpected() -> Self {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "InternalServerError",
+            "The operation failed unexpectedly",
+        )
+    }
+
     pub fn inner(mut self, code: &str) -> Self {
         self.inner_code = Some(code.to_string());
         self

@@ -364,6 +364,14 @@ async fn serve_connection(
 }
 
 /// Reads the body, refusing one over [`MAX_BODY_BYTES`] (413) or one sent too slowly (408).
+/// The request's Content-Length, when it gives a number.
+fn declared_length(req: &Request<Incoming>) -> Option<u64> {
+    req.headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+}
+
 async fn read_body(
     body: Incoming,
     declared: Option<u64>,
@@ -475,11 +483,7 @@ async fn answer(state: Arc<State>, req: Request<Incoming>) -> HttpResponse {
         .into_response();
     }
     let method = req.method().clone();
-    let declared = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse().ok());
+    let declared = declared_length(&req);
     let json_content = req
         .headers()
         .get(header::CONTENT_TYPE)
@@ -522,12 +526,7 @@ async fn answer(state: Arc<State>, req: Request<Incoming>) -> HttpResponse {
     match outcome {
         Ok(Ok(response)) => response,
         Ok(Err(e)) => e.into_response(),
-        Err(_) => ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "InternalServerError",
-            "The operation failed unexpectedly",
-        )
-        .into_response(),
+        Err(_) => ApiError::unexpected().into_response(),
     }
 }
 

@@ -89,3 +89,31 @@ pub const ALL_KEYS: &[&str] = &[
     "sign",
     "verify",
 ];
+
+/// A mailbox `ada` on a new DEP named `DEP` over the keys `ids`, with one item, waited for
+/// until the workload has encrypted it (its keys reached through the boundary, remote here).
+pub fn encrypted_mailbox(admin: &Admin, ids: &[String]) {
+    admin.ok(
+        "New-DataEncryptionPolicy",
+        json!({"Name": "DEP", "AzureKeyIDs": ids}),
+    );
+    admin.ok(
+        "New-Mailbox",
+        json!({"Name": "User ada", "Alias": "ada", "PrimarySmtpAddress": "ada@contoso.com", "DataEncryptionPolicy": "DEP"}),
+    );
+    admin.ok(
+        "Add-MailboxItem",
+        json!({"Identity": "ada", "Subject": "kept", "Body": "hello"}),
+    );
+    let start = std::time::Instant::now();
+    loop {
+        let s = admin.ok("Get-MailboxStatistics", json!({"Identity": "ada"}));
+        if s["IsEncrypted"] == json!(true) {
+            break;
+        }
+        assert!(start.elapsed() < std::time::Duration::from_secs(60), "{s}");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let items = admin.ok("Get-MailboxItem", json!({"Identity": "ada"}));
+    assert_eq!(items[0]["Subject"], "kept");
+}
