@@ -17,9 +17,13 @@ fn main() {
         println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libcustomer_key.so");
     }
 
+    // The ABI's files are parsed directly: `with_crate` would spawn `cargo metadata`, which fails
+    // in a fresh clone on some machines (its rustc probe reads a C compiler's error as output),
+    // so the first build failed there and only a second one passed.
     let config = header_config();
     let bindings = cbindgen::Builder::new()
-        .with_crate(&crate_dir)
+        .with_src(crate_dir.join("src/ffi.rs"))
+        .with_src(crate_dir.join("src/error.rs"))
         .with_config(config)
         .generate()
         .expect("cbindgen generates the header");

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Runs every check of the project, installing what it needs on a fresh Debian machine:
 # formatting, lints, the header check and the Rust tests, the C program under valgrind, the
-# Mono interop driver, the static PowerShell checks, Pester (where pwsh exists) and the
-# benchmark's figures. Ends with one line: "N passed, N failed, N skipped" (a step that exits 77
-# was skipped, and says why).
+# Pester suites in real PowerShell (pwsh 7.6 and Pester 5.7.1 installed from NuGet where
+# missing) and the benchmark's figures. Ends with the Pester cases' count and then one line:
+# "N passed, N failed, N skipped" of the steps (a step that exits 77 was skipped, and says why).
 set -uo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -36,8 +36,6 @@ step() {
 
 install_packages() {
     local missing=()
-    command -v mcs >/dev/null || missing+=(mono-mcs)
-    command -v mono >/dev/null || missing+=(mono-runtime)
     command -v valgrind >/dev/null || missing+=(valgrind)
     command -v cc >/dev/null || missing+=(gcc)
     command -v openssl >/dev/null || missing+=(openssl)
@@ -52,20 +50,9 @@ install_packages() {
     $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}"
 }
 
+pester_counts="$(mktemp)"
 pester() {
-    if ! command -v pwsh >/dev/null; then
-        echo "SKIPPED: pwsh is not on PATH, so the Pester tests in tests/powershell/ did not run"
-        echo "(the module is still checked by the Mono interop driver and the static checks)."
-        return 77
-    fi
-    pwsh -NoProfile -NonInteractive -Command '
-        $ErrorActionPreference = "Stop"
-        if (-not (Get-Module -ListAvailable Pester | Where-Object Version -ge "5.0.0")) {
-            Install-Module Pester -MinimumVersion 5.0.0 -Force -Scope CurrentUser -SkipPublisherCheck
-        }
-        Import-Module Pester -MinimumVersion 5.0.0
-        $result = Invoke-Pester -Path tests/powershell -Output Detailed -PassThru
-        if ($result.FailedCount -gt 0 -or $result.PassedCount -eq 0) { exit 1 }'
+    CK_NO_BUILD=1 bash tests/powershell/run.sh | tee "$pester_counts"
 }
 
 live_vault() {
@@ -77,18 +64,16 @@ live_vault() {
     cargo test --quiet --test remote_live -- --nocapture
 }
 
-step "install apt packages (mono, valgrind, venv)" install_packages
+step "install apt packages (valgrind, venv)" install_packages
 step "cargo fmt --check" cargo fmt --all -- --check
 step "cargo clippy -D warnings" cargo clippy --all-targets --quiet -- -D warnings
 step "cargo build --release" cargo build --release --quiet
 step "cargo test (engine, C ABI, header in sync)" cargo test --quiet
 step "first workflow (README)" bash tests/first-workflow.sh
 step "C program against the header, under valgrind" bash tests/c/run.sh
-step "Mono interop driver over Native.cs" env CK_NO_BUILD=1 bash tests/mono/run.sh
-step "static PowerShell checks (tree-sitter-powershell)" env CK_NO_BUILD=1 bash tests/static/run.sh
+step "Pester in pwsh: the module, its loader, the C ABI through Native.cs, every workload" pester
 step "fuzz every parser and the C ABI (fuzz/run.sh, 20 s a target, unoptimised build)" env CK_FUZZ_PROFILE=dev bash fuzz/run.sh
 step "Key Vault endpoint: Microsoft's Python SDK, schemathesis on the 7.6 spec" bash tests/serve/sdk-test.sh
-step "Pester tests (when pwsh exists)" pester
 step "remote target against a real Azure vault (when CUSTOMER_KEY_LIVE_VAULT is set)" live_vault
 step "benchmark figures (cargo bench, short)" env CK_BENCH_SECONDS=0.5 cargo bench --quiet --bench throughput
 # The workloads' figures at a short scale; the long runs are CK_BENCH_SCALE=100000.
@@ -101,6 +86,8 @@ step "Key Vault endpoint benchmark (HTTPS vs in-process, short)" env CK_BENCH_SE
 #   CK_CRASH_TRIALS=100 CK_LOAD_SECONDS=60 cargo test --release --test crash --test load -- --nocapture
 
 echo
+grep '^pester: ' "$pester_counts" | tail -n 1
+rm -f "$pester_counts"
 if [ ${#failures[@]} -gt 0 ]; then
     printf 'failed: %s\n' "${failures[@]}"
 fi

@@ -1,5 +1,5 @@
-// P/Invoke declarations for libcustomer_key. Nothing else lives here: the module compiles this
-// file with Add-Type, and tests/mono compiles the very same file with Mono's mcs.
+// P/Invoke declarations for libcustomer_key, and the resolver that points them at the library the
+// module found. Nothing else lives here: the module compiles this file with Add-Type.
 //
 // Ownership: strings go in as UTF-8 (LPUTF8Str) and stay owned by the caller. Every char* the
 // library returns through an out parameter is owned by the caller and must be released exactly
@@ -33,6 +33,30 @@ namespace CustomerKey.Native
     public static class NativeMethods
     {
         public const string Library = "customer_key";
+
+        private static IntPtr libraryHandle = IntPtr.Zero;
+        private static bool resolverSet;
+        private static readonly object resolverLock = new object();
+
+        /// Makes every DllImport of this class bind to the library already loaded at `handle`
+        /// (the module loads it by full path). The resolver is plain C#, not a script block,
+        /// because the runtime may run it on a thread that has no PowerShell runspace. A resolver
+        /// can be set once per assembly; a later call (Import-Module -Force) only swaps the handle
+        /// for functions not bound yet.
+        public static void UseLibrary(IntPtr handle)
+        {
+            lock (resolverLock)
+            {
+                libraryHandle = handle;
+                if (resolverSet)
+                {
+                    return;
+                }
+                NativeLibrary.SetDllImportResolver(typeof(NativeMethods).Assembly, (name, assembly, searchPath) =>
+                    name == Library ? libraryHandle : IntPtr.Zero);
+                resolverSet = true;
+            }
+        }
 
         [DllImport(Library, EntryPoint = "ck_open", CallingConvention = CallingConvention.Cdecl)]
         public static extern int ck_open(

@@ -6,6 +6,7 @@
 # tenant the previous one left.
 
 BeforeAll {
+    Set-StrictMode -Version Latest
     $repositoryRoot = Split-Path -Parent (Split-Path -Parent $PSScriptRoot)
     $manifestPath = Join-Path -Path $repositoryRoot -ChildPath 'powershell/CustomerKey/CustomerKey.psd1'
     Import-Module -Name $manifestPath -Force -ErrorAction Stop
@@ -18,6 +19,10 @@ BeforeAll {
     $vaultName = 'ck-aip-vault'
     $null = New-CkKeyVault -VaultName $vaultName -Location 'westeurope' -EnablePurgeProtection
     $null = Set-CkKeyVaultAccessPolicy -VaultName $vaultName -ServicePrincipalName $aipServicePrincipal -PermissionsToKeys 'get', 'decrypt', 'sign'
+    # Documents outlive the Describe that protects them, and Pester empties a Describe's
+    # TestDrive additions when it ends: they go in a folder of their own, removed in AfterAll.
+    $documentFolder = Join-Path -Path ([System.IO.Path]::GetTempPath()) -ChildPath ('ck-aip-' + [guid]::NewGuid().ToString('N'))
+    $null = New-Item -ItemType Directory -Path $documentFolder
     $password = ConvertTo-SecureString -String 'correct horse battery staple' -AsPlainText -Force
     $wrongPassword = ConvertTo-SecureString -String 'correct horse battery stapl' -AsPlainText -Force
 
@@ -28,6 +33,7 @@ BeforeAll {
 }
 
 AfterAll {
+    Remove-Item -LiteralPath $documentFolder -Recurse -Force -ErrorAction SilentlyContinue
     Disconnect-CkService
     Remove-Module -Name CustomerKey -Force -ErrorAction SilentlyContinue
 }
@@ -37,7 +43,7 @@ Describe 'A new tenant (Microsoft-managed)' {
         $keys = @(Get-CkAipServiceKeys)
         $firstKey = $keys[0]
         $lifecycle = Get-CkAipServiceTenantKeyLifecycle
-        $mmDocument = Join-Path -Path $TestDrive -ChildPath 'mm.ckaip'
+        $mmDocument = Join-Path -Path $documentFolder -ChildPath 'mm.ckaip'
         $protected = Protect-CkAipContent -Value 'Microsoft-managed era' -OutputFile $mmDocument
     }
 
@@ -94,7 +100,7 @@ Describe 'Moving to BYOK' {
         $byokDocument = Join-Path -Path $TestDrive -ChildPath 'byok.ckaip'
         $null = Protect-CkAipContent -Value 'BYOK era' -OutputFile $byokDocument
         $lifecycle = Get-CkAipServiceTenantKeyLifecycle
-        $mmDocument = Join-Path -Path $TestDrive -ChildPath 'mm.ckaip'
+        $mmDocument = Join-Path -Path $documentFolder -ChildPath 'mm.ckaip'
     }
 
     It 'refuses a key URL without a version, saying why' {

@@ -5,6 +5,7 @@
 # Every test works in a fresh store under $TestDrive.
 
 BeforeAll {
+    Set-StrictMode -Version Latest
     $repositoryRoot = Split-Path -Parent (Split-Path -Parent $PSScriptRoot)
     $manifestPath = Join-Path -Path $repositoryRoot -ChildPath 'powershell/CustomerKey/CustomerKey.psd1'
     Import-Module -Name $manifestPath -Force -ErrorAction Stop
@@ -68,7 +69,12 @@ Describe 'Importing the module' {
             $commandName = '{0}-Ck{1}' -f $operation.Verb, $operation.Noun
             $command = Get-Command -Name $commandName -Module CustomerKey
             $actual = @($command.Parameters.Keys | Where-Object { $commonParameterNames -notcontains $_ } | Sort-Object)
-            $expected = @($operation.Parameters | ForEach-Object { $_.Name } | Sort-Object)
+            $expected = @($operation.Parameters | ForEach-Object { $_.Name })
+            # An operation that starts background work gets PowerShell's -Wait (its PowerShell.Wait).
+            if ($null -ne $operation.PowerShell -and $null -ne $operation.PowerShell.PSObject.Properties['Wait']) {
+                $expected += 'Wait'
+            }
+            $expected = @($expected | Sort-Object)
             ($actual -join ',') | Should -Be ($expected -join ',') -Because $commandName
         }
     }
@@ -519,7 +525,7 @@ Describe 'Module layout' {
         @($definitions).Count | Should -Be 0
     }
 
-    It 'loads each operation cmdlet from its generated file in Public/<Area>' {
+    It 'loads each operation cmdlet from its generated file in Public, in its area''s folder' {
         foreach ($operation in $registry.Operations) {
             $commandName = '{0}-Ck{1}' -f $operation.Verb, $operation.Noun
             $path = [System.IO.Path]::GetFullPath((Join-Path -Path $moduleRoot -ChildPath ('Public/{0}/{1}.ps1' -f $operation.Area, $commandName)))

@@ -7,6 +7,7 @@
 # The tests share one fresh store under $TestDrive and run in order.
 
 BeforeAll {
+    Set-StrictMode -Version Latest
     $repositoryRoot = Split-Path -Parent (Split-Path -Parent $PSScriptRoot)
     $manifestPath = Join-Path -Path $repositoryRoot -ChildPath 'powershell/CustomerKey/CustomerKey.psd1'
     Import-Module -Name $manifestPath -Force -ErrorAction Stop
@@ -68,7 +69,7 @@ Describe 'A data encryption policy over two customer keys' {
         $policy.PSTypeNames[0] | Should -Be 'CustomerKey.DataEncryptionPolicy'
         $policy.Name | Should -Be 'EXO-DEP-1'
         $policy.KeyHealth.Count | Should -Be 2
-        ($policy.KeyHealth | Where-Object { -not $_.Usable }).Count | Should -Be 0
+        @($policy.KeyHealth | Where-Object { -not $_.Usable }).Count | Should -Be 0
     }
 
     It 'refuses a second policy of the same name' {
@@ -95,7 +96,7 @@ Describe 'A data encryption policy over two customer keys' {
     It 'takes mailboxes from the pipeline by property name' {
         $statistics = @(Get-CkMailbox | Get-CkMailboxStatistics)
         $statistics.Count | Should -Be 2
-        ($statistics | Where-Object { -not $_.IsEncrypted }).Count | Should -Be 0
+        @($statistics | Where-Object { -not $_.IsEncrypted }).Count | Should -Be 0
     }
 }
 
@@ -122,7 +123,7 @@ Describe 'Rolling a key and refreshing the policy' {
         $usage = @(Get-CkKeyVaultKeyUsage -VaultName $vaultA -Name 'exo-key')
         $usage.Count | Should -Be 2
         $usage[0].PSTypeNames[0] | Should -Be 'CustomerKey.KeyVaultKeyUsage'
-        ($usage | Where-Object { $_.SafeToDisable }).Count | Should -Be 1
+        @($usage | Where-Object { $_.SafeToDisable }).Count | Should -Be 1
         ($usage | Where-Object { $_.InUse }).MailboxesNeedingIt | Should -Be 2
     }
 }

@@ -14,6 +14,7 @@ BeforeDiscovery {
 }
 
 BeforeAll {
+    Set-StrictMode -Version Latest
     $repositoryRoot = Split-Path -Parent (Split-Path -Parent $PSScriptRoot)
     $manifestPath = Join-Path -Path $repositoryRoot -ChildPath 'powershell/CustomerKey/CustomerKey.psd1'
     Import-Module -Name $manifestPath -Force -ErrorAction Stop

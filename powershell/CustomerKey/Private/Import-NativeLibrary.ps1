@@ -3,20 +3,23 @@ function Import-NativeLibrary {
     .SYNOPSIS
     Finds and loads libcustomer_key, and binds the P/Invoke declarations of Native.cs to it.
     .DESCRIPTION
-    Private; the module runs it once at import. Looks for the library in bin/<os>-<arch>/ (a
-    packaged module), then in the repository's target/release (a checkout), loads it by full
-    path and binds every ck_* function now. Sets $script:CkLibraryPath and $script:CkLibraryHandle.
-    Throws, with what to do, when the library is missing or cannot be bound.
+    Private; the module runs it once at import. The library is looked for where a packaged module
+    carries it, runtimes/<rid>/native/ beside the manifest (rid: linux-x64, win-arm64, osx-arm64,
+    ... from the process's architecture), then in the repository's cargo output (target/release,
+    then target/debug) for development. CUSTOMER_KEY_LIB, the full path of a library file,
+    overrides both. Sets $script:CkLibraryPath and $script:CkLibraryHandle. Throws one error naming
+    the RID, every path tried and the override when the library is missing or cannot be bound.
     .PARAMETER ModuleRoot
     The module folder ($PSScriptRoot of the .psm1).
     .EXAMPLE
     Import-NativeLibrary -ModuleRoot $PSScriptRoot
     #>
+    [CmdletBinding()]
     param(
+        [Parameter(Mandatory)]
         [string] $ModuleRoot
     )
 
-    # Which file to look for, by platform. $IsWindows / $IsMacOS exist in PowerShell 7.
     $osName = 'linux'
     $libraryFile = 'libcustomer_key.so'
     if ($IsWindows) {
@@ -27,16 +30,23 @@ function Import-NativeLibrary {
         $osName = 'osx'
         $libraryFile = 'libcustomer_key.dylib'
     }
-    # Architecture enum values are X64, Arm64, ...: lower-cased they give the folder names x64, arm64.
-    $archName = [System.Runtime.InteropServices.RuntimeInformation]::OSArchitecture.ToString().ToLowerInvariant()
+    # The process's architecture, not the OS's: an x64 pwsh on an arm64 Mac loads an x64 library.
+    # Architecture values X64, Arm64, X86 lower-cased are the RID's x64, arm64, x86.
+    $architecture = [System.Runtime.InteropServices.RuntimeInformation]::ProcessArchitecture.ToString().ToLowerInvariant()
+    $runtimeIdentifier = '{0}-{1}' -f $osName, $architecture
 
-    # 1) A packaged module carries the library in bin/<os>-<arch>/.
-    # 2) In a checkout the module sits at <repo>/powershell/CustomerKey, so cargo's output is
-    #    ../../target/release.
-    $candidates = @(
-        [System.IO.Path]::GetFullPath([System.IO.Path]::Combine($ModuleRoot, 'bin', ($osName + '-' + $archName), $libraryFile)),
-        [System.IO.Path]::GetFullPath([System.IO.Path]::Combine($ModuleRoot, '..', '..', 'target', 'release', $libraryFile))
-    )
+    $override = [System.Environment]::GetEnvironmentVariable('CUSTOMER_KEY_LIB')
+    if (-not [string]::IsNullOrEmpty($override)) {
+        $candidates = @([System.IO.Path]::GetFullPath($override))
+    }
+    else {
+        # In a checkout the module sits at <repo>/powershell/CustomerKey, so cargo's output is ../../target.
+        $candidates = @(
+            [System.IO.Path]::GetFullPath([System.IO.Path]::Combine($ModuleRoot, 'runtimes', $runtimeIdentifier, 'native', $libraryFile)),
+            [System.IO.Path]::GetFullPath([System.IO.Path]::Combine($ModuleRoot, '..', '..', 'target', 'release', $libraryFile)),
+            [System.IO.Path]::GetFullPath([System.IO.Path]::Combine($ModuleRoot, '..', '..', 'target', 'debug', $libraryFile))
+        )
+    }
     $script:CkLibraryPath = $null
     foreach ($candidate in $candidates) {
         if ([System.IO.File]::Exists($candidate)) {
@@ -45,43 +55,28 @@ function Import-NativeLibrary {
         }
     }
     if ($null -eq $script:CkLibraryPath) {
-        throw ("CustomerKey: the native library '{0}' was not found. Looked for: {1}. In a checkout of the repository, run 'cargo build --release' in the repository root to build it." -f $libraryFile, ($candidates -join ', '))
+        if (-not [string]::IsNullOrEmpty($override)) {
+            throw ("CustomerKey: the native library for {0} was not found at '{1}', the path CUSTOMER_KEY_LIB names. Point CUSTOMER_KEY_LIB at an existing {2}, or unset it to use the module's own runtimes/{0}/native/{2}." -f $runtimeIdentifier, $candidates[0], $libraryFile)
+        }
+        throw ("CustomerKey: the native library for {0} ({1}) was not found. Paths tried: {2}. Install the module package built for {0}, run 'cargo build --release' in a checkout, or set CUSTOMER_KEY_LIB to the library's full path." -f $runtimeIdentifier, $libraryFile, ($candidates -join ', '))
     }
 
-    # Load the library by its full path. Native.cs imports it by the bare name 'customer_key':
-    # on Linux the library's SONAME is libcustomer_key.so, so the runtime's later dlopen of that
-    # name finds this already loaded copy; on Windows LoadLibrary matches loaded modules by name too.
+    # Loaded by full path. Native.cs imports it by the bare name 'customer_key'; the resolver
+    # below answers that name with this handle on every platform.
     try {
         $script:CkLibraryHandle = [System.Runtime.InteropServices.NativeLibrary]::Load($script:CkLibraryPath)
     }
     catch {
-        throw ("CustomerKey: could not load '{0}': {1}. Rebuild it for this platform with 'cargo build --release'." -f $script:CkLibraryPath, $_.Exception.Message)
+        throw ("CustomerKey: could not load '{0}' ({1}): {2}. Rebuild it for this platform with 'cargo build --release', or set CUSTOMER_KEY_LIB to a library built for {1}." -f $script:CkLibraryPath, $runtimeIdentifier, $_.Exception.Message)
     }
 
-    # For platforms where a loaded library is not matched by name (macOS), also tell the runtime
-    # directly: a DllImport resolver for the Native.cs assembly that answers 'customer_key' with
-    # the handle loaded above. A resolver can be set only once per assembly and the Add-Type
-    # assembly lives as long as the process, so on a re-import SetDllImportResolver throws: the
-    # first resolver (which returns the same library) stays in place and the error is ignored.
-    $resolvedHandle = $script:CkLibraryHandle
-    $resolverBody = {
-        param([string] $LibraryName, [System.Reflection.Assembly] $Assembly, $SearchPath)
-        if ($LibraryName -eq 'customer_key') {
-            return $resolvedHandle
-        }
-        return [System.IntPtr]::Zero
-    }
-    $resolver = $resolverBody.GetNewClosure()
-    try {
-        [System.Runtime.InteropServices.NativeLibrary]::SetDllImportResolver([CustomerKey.Native.NativeMethods].Assembly, [System.Runtime.InteropServices.DllImportResolver] $resolver)
-    }
-    catch {
-        Write-Verbose ('CustomerKey: DllImport resolver already set for this process ({0})' -f $_.Exception.Message)
-    }
+    # A resolver can be set only once per assembly, and the Add-Type assembly lives as long as the
+    # process: on a re-import SetDllImportResolver throws, and the first resolver stays. It must
+    # not be a script block: the runtime may call it on a thread with no runspace, where a script
+    # block cannot run. Native.cs's resolver is plain C# and reads the handle it was given.
+    [CustomerKey.Native.NativeMethods]::UseLibrary($script:CkLibraryHandle)
 
-    # Bind every P/Invoke now, on this thread: the resolver above is a script block, and script
-    # blocks need a runspace on the thread that runs them, which a later call from another thread
-    # may not have. This also reports a library that lacks a ck_* function at import, not at first use.
+    # Bind every P/Invoke now: a library that lacks a ck_* function is reported at import.
     try {
         [System.Runtime.InteropServices.Marshal]::PrelinkAll([CustomerKey.Native.NativeMethods])
     }

@@ -1,0 +1,38 @@
+#Requires -Version 7.2
+<#
+.SYNOPSIS
+Runs the CustomerKey Pester suites and prints one closing line: "pester: N passed, N failed, N skipped".
+.DESCRIPTION
+Called by tests/powershell/run.sh, which installs pwsh and Pester first. Exits 1 when any case
+fails, when a container fails to load (a BeforeAll or discovery error), or when no case ran.
+.PARAMETER Path
+Test files or folders; default: this folder.
+#>
+param(
+    [Parameter(Position = 0, ValueFromRemainingArguments)]
+    [string[]] $Path = @($PSScriptRoot)
+)
+Set-StrictMode -Version Latest
+$ErrorActionPreference = 'Stop'
+
+Import-Module -Name Pester -RequiredVersion 5.7.1
+
+$configuration = New-PesterConfiguration
+$configuration.Run.Path = $Path
+$configuration.Run.PassThru = $true
+$configuration.Output.Verbosity = 'Detailed'
+$configuration.Output.RenderMode = 'Plaintext'
+$result = Invoke-Pester -Configuration $configuration
+
+# A failed BeforeAll/AfterAll or a file that does not load fails its tests without counting them
+# as failed tests: count those blocks and containers too, so nothing fails silently.
+$blockFailures = $result.FailedBlocksCount + $result.FailedContainersCount
+foreach ($block in @($result.FailedBlocks) + @($result.FailedContainers)) {
+    if ($null -ne $block) {
+        Write-Output ('block or file failed: {0}' -f $(if ($block.PSObject.Properties['Path']) { $block.Path -join ' > ' } else { $block.Item }))
+    }
+}
+Write-Output ('pester: {0} passed, {1} failed, {2} skipped' -f $result.PassedCount, ($result.FailedCount + $blockFailures), $result.SkippedCount)
+if ($result.FailedCount -gt 0 -or $blockFailures -gt 0 -or $result.PassedCount -eq 0) {
+    exit 1
+}
