@@ -140,7 +140,7 @@ fn keys_a_policy_uses_are_not_removed_or_purged_without_force() {
     assert_eq!((e.code(), e.category()), ("KeyInUse", "InvalidOperation"));
     assert!(
         e.message().contains("Contoso-DEP1")
-            && e.message().contains("-Force")
+            && e.message().contains("-AcceptDataLoss")
             && e.message().contains("unreadable")
     );
     assert_eq!(
@@ -155,7 +155,7 @@ fn keys_a_policy_uses_are_not_removed_or_purged_without_force() {
     );
     ck.ok(
         "Remove-KeyVaultKey",
-        json!({"VaultName": "vault-a", "Name": "k", "Force": true}),
+        json!({"VaultName": "vault-a", "Name": "k", "AcceptDataLoss": true}),
     );
     let e = ck.err(
         "Remove-KeyVaultKey",
@@ -164,7 +164,7 @@ fn keys_a_policy_uses_are_not_removed_or_purged_without_force() {
     assert_eq!(e.code(), "KeyInUse");
     ck.ok(
         "Remove-KeyVaultKey",
-        json!({"VaultName": "vault-a", "Name": "k", "InRemovedState": true, "Force": true}),
+        json!({"VaultName": "vault-a", "Name": "k", "InRemovedState": true, "AcceptDataLoss": true}),
     );
 }
 
@@ -233,7 +233,7 @@ fn disabling_any_version_of_a_key_a_policy_uses_is_refused() {
     );
     ck.ok(
         "Update-KeyVaultKey",
-        json!({"VaultName": "vault-a", "Name": "k", "Version": v2, "Enable": false, "Force": true}),
+        json!({"VaultName": "vault-a", "Name": "k", "Version": v2, "Enable": false, "AcceptDataLoss": true}),
     );
 }
 

@@ -349,7 +349,7 @@ fn use_key_vault_key_checks_version_size_permissions_and_recoverability() {
     assert_eq!(keys(&ck).len(), 1, "nothing added by a refusal");
     ck.ok(
         "Use-AipServiceKeyVaultKey",
-        json!({"KeyVaultKeyUrl": plain, "Force": true}),
+        json!({"KeyVaultKeyUrl": plain, "AcceptUnrecoverableVault": true}),
     );
 
     let added = ck.ok(
@@ -377,7 +377,7 @@ fn byok_backup_and_recover_through_key_vault_and_tenant_keys_guarded_in_key_refe
     let url = vault_key(&ck, "contoso-purgeable", "tenant-key");
     let added = ck.ok(
         "Use-AipServiceKeyVaultKey",
-        json!({"KeyVaultKeyUrl": url, "Force": true}),
+        json!({"KeyVaultKeyUrl": url, "AcceptUnrecoverableVault": true}),
     );
     let byok = id(&added);
     activate(&ck, &byok);
@@ -430,7 +430,7 @@ fn byok_backup_and_recover_through_key_vault_and_tenant_keys_guarded_in_key_refe
     // Lost for good (the admin insisted), then recovered from the backup.
     ck.ok(
         "Remove-KeyVaultKey",
-        json!({"VaultName": "contoso-purgeable", "Name": "tenant-key", "Force": true}),
+        json!({"VaultName": "contoso-purgeable", "Name": "tenant-key", "AcceptDataLoss": true}),
     );
     let e = ck.err(
         "Remove-KeyVaultKey",
@@ -441,7 +441,7 @@ fn byok_backup_and_recover_through_key_vault_and_tenant_keys_guarded_in_key_refe
         "{}",
         e.message()
     );
-    ck.ok("Remove-KeyVaultKey", json!({"VaultName": "contoso-purgeable", "Name": "tenant-key", "InRemovedState": true, "Force": true}));
+    ck.ok("Remove-KeyVaultKey", json!({"VaultName": "contoso-purgeable", "Name": "tenant-key", "InRemovedState": true, "AcceptDataLoss": true}));
     let e = unprotect(&ck, &doc).unwrap_err();
     assert_eq!(e.category(), "ObjectNotFound", "{}", e.message());
     ck.ok(

@@ -78,7 +78,7 @@ fn a_disabled_tenant_key_version_stops_at_the_vault_and_force_is_needed_to_disab
         "KeyInUse"
     );
     let mut forced = disable.clone();
-    forced["Force"] = json!(true);
+    forced["AcceptDataLoss"] = json!(true);
     ck.ok("Update-KeyVaultKey", forced);
     let e = unprotect(&ck, &doc).unwrap_err();
     assert_eq!(e.code(), "KeyDisabled", "{}", e.message());

@@ -142,7 +142,7 @@ fn no_cached_permission_or_key_state_outlives_a_change_made_by_another_session()
     bob.ok("Invoke-KeyVaultKeyOperation", wrap_args.clone());
     admin.ok(
         "Update-KeyVaultKey",
-        json!({"VaultName": "vault-a", "Name": "k", "Enable": false, "Force": true}),
+        json!({"VaultName": "vault-a", "Name": "k", "Enable": false, "AcceptDataLoss": true}),
     );
     assert_eq!(
         bob.err("Invoke-KeyVaultKeyOperation", wrap_args.clone())

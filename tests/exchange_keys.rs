@@ -34,7 +34,7 @@ fn disabled_keys_are_a_customer_action_and_revoke_reads_until_enabled() {
     );
     t.ck.ok(
         "Update-KeyVaultKey",
-        json!({"VaultName": VAULT_A, "Name": "exo-key", "Enable": false, "Force": true}),
+        json!({"VaultName": VAULT_A, "Name": "exo-key", "Enable": false, "AcceptDataLoss": true}),
     );
     assert_eq!(subjects(&t.items("ada").unwrap()), ["kept"]);
     let s = t.stats("ada");
@@ -51,7 +51,7 @@ fn disabled_keys_are_a_customer_action_and_revoke_reads_until_enabled() {
     );
     t.ck.ok(
         "Update-KeyVaultKey",
-        json!({"VaultName": VAULT_B, "Name": "exo-key", "Enable": false, "Force": true}),
+        json!({"VaultName": VAULT_B, "Name": "exo-key", "Enable": false, "AcceptDataLoss": true}),
     );
     let e = t.items("ada").unwrap_err();
     assert_eq!(e.category(), "PermissionDenied");
@@ -71,7 +71,7 @@ fn a_deleted_vault_leaves_the_other_key_and_is_refused_without_force() {
     assert!(e.message().contains("Exchange 'DEP'"));
     t.ck.ok(
         "Remove-KeyVault",
-        json!({"VaultName": VAULT_B, "Force": true}),
+        json!({"VaultName": VAULT_B, "AcceptDataLoss": true}),
     );
     assert_eq!(subjects(&t.items("ada").unwrap()), ["kept"]);
     assert_eq!(t.stats("ada")["EncryptionState"], "OneKeyAvailable");

@@ -106,7 +106,7 @@ fn new_policy_checks_name_the_parameter_and_the_rule() {
     // A disabled newest version is refused for a versionless id.
     t.ck.ok(
         "Update-KeyVaultKey",
-        json!({"VaultName": VAULT_B, "Name": "exo-key", "Enable": false, "Force": true}),
+        json!({"VaultName": VAULT_B, "Name": "exo-key", "Enable": false, "AcceptDataLoss": true}),
     );
     let e = t.ck.err(
         "New-DataEncryptionPolicy",

@@ -142,6 +142,50 @@ fn exactly_the_state_changing_operations_have_should_process_wording_naming_real
     }
 }
 
+/// The one deliberate change since 0.1.0: -Force meant both "do not ask" and "override the
+/// guard against removing what a policy still needs". It now means only what it means in Az
+/// and Exchange Online; the guard's override is a switch of its own (AcceptDataLoss, or
+/// AcceptUnrecoverableVault for the AIP tenant key's vault), which a ported script must name.
+fn force_means_only_no_prompt(baseline: &mut Value) {
+    // (operation, the 0.1.0 Force's new name, and its new help where it stays Force)
+    const RENAMED: &[(&str, &str)] = &[
+        ("Update-KeyVaultKey", "AcceptDataLoss"),
+        ("Use-AipServiceKeyVaultKey", "AcceptUnrecoverableVault"),
+        ("Import-AipServiceTpd", "AcceptUnrecoverableVault"),
+    ];
+    const PROMPT_ONLY: &[&str] = &["Remove-KeyVaultKey", "Remove-KeyVault"];
+    let now = customer_key::registry().describe();
+    let find = |doc: &Value, op: &str, name: &str| -> Value {
+        doc["Operations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|o| o["Name"] == op)
+            .and_then(|o| {
+                o["Parameters"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|p| p["Name"] == name)
+            })
+            .unwrap_or_else(|| panic!("{op} -{name} is missing"))
+            .clone()
+    };
+    for op in baseline["Operations"].as_array_mut().unwrap() {
+        let name = op["Name"].as_str().unwrap().to_string();
+        for parameter in op["Parameters"].as_array_mut().unwrap() {
+            if parameter["Name"] != "Force" {
+                continue;
+            }
+            if let Some((_, renamed)) = RENAMED.iter().find(|(o, _)| *o == name) {
+                *parameter = find(&now, &name, renamed);
+            } else if PROMPT_ONLY.contains(&name.as_str()) {
+                parameter["HelpMessage"] = find(&now, &name, "Force")["HelpMessage"].clone();
+            }
+        }
+    }
+}
+
 #[test]
 fn describe_keeps_every_field_of_release_0_1_0_and_only_adds() {
     let baseline: Value = serde_json::from_str(
@@ -151,6 +195,8 @@ fn describe_keeps_every_field_of_release_0_1_0_and_only_adds() {
         .unwrap(),
     )
     .unwrap();
+    let mut baseline = baseline;
+    force_means_only_no_prompt(&mut baseline);
     let now = customer_key::registry().describe();
     fn contains(old: &Value, new: &Value, path: &str) {
         match (old, new) {

@@ -33,7 +33,7 @@ fn purge_protection_forbids_purge_until_retention_ends() {
     // -Force does not override purge protection.
     let e = ck.err(
         "Remove-KeyVaultKey",
-        json!({"VaultName": "vault-p", "Name": "k", "InRemovedState": true, "Force": true}),
+        json!({"VaultName": "vault-p", "Name": "k", "InRemovedState": true, "AcceptDataLoss": true}),
     );
     assert_eq!(e.code(), "Forbidden");
     drop(ck);

@@ -128,11 +128,11 @@ fn restore_recovers_onto_backups_in_new_vaults_after_both_keys_were_purged() {
         assert!(refused.message().contains("SharePoint"));
         ck.ok(
             "Remove-KeyVaultKey",
-            json!({"VaultName": vault, "Name": KEY, "Force": true}),
+            json!({"VaultName": vault, "Name": KEY, "AcceptDataLoss": true}),
         );
         ck.ok(
             "Remove-KeyVaultKey",
-            json!({"VaultName": vault, "Name": KEY, "InRemovedState": true, "Force": true}),
+            json!({"VaultName": vault, "Name": KEY, "InRemovedState": true, "AcceptDataLoss": true}),
         );
     }
     let e = ck.err(

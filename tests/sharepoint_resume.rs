@@ -176,11 +176,11 @@ fn both_keys_lost_during_a_stopped_roll_are_recovered_with_restore() {
         backups.push(file);
         ck.ok(
             "Remove-KeyVaultKey",
-            json!({"VaultName": vault, "Name": KEY, "Force": true}),
+            json!({"VaultName": vault, "Name": KEY, "AcceptDataLoss": true}),
         );
         ck.ok(
             "Remove-KeyVaultKey",
-            json!({"VaultName": vault, "Name": KEY, "InRemovedState": true, "Force": true}),
+            json!({"VaultName": vault, "Name": KEY, "InRemovedState": true, "AcceptDataLoss": true}),
         );
     }
     for ((vault, location), backup) in ["contoso-spo-a2", "contoso-spo-b2"]

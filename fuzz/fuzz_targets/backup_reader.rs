@@ -82,11 +82,11 @@ fuzz_target!(|data: &[u8]| {
         );
         t.session.ok(
             "Remove-KeyVaultKey",
-            json!({"VaultName": RESTORE_VAULT, "Name": name, "Force": true}),
+            json!({"VaultName": RESTORE_VAULT, "Name": name, "AcceptDataLoss": true}),
         );
         t.session.ok(
             "Remove-KeyVaultKey",
-            json!({"VaultName": RESTORE_VAULT, "Name": name, "InRemovedState": true, "Force": true}),
+            json!({"VaultName": RESTORE_VAULT, "Name": name, "InRemovedState": true, "AcceptDataLoss": true}),
         );
     }
 });

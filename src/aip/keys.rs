@@ -87,7 +87,7 @@ pub(crate) fn check_usable_by_service(
         if !force && !recoverable {
             return Err(Error::invalid_operation(
                 "VaultNotRecoverable",
-                format!("Vault '{}' does not have both soft delete and purge protection: a deleted tenant key could not be recovered, and everything it protects would be lost. Create the key in a vault with -EnablePurgeProtection, or repeat with -Force if you accept the risk", reference.vault_name),
+                format!("Vault '{}' does not have both soft delete and purge protection: a deleted tenant key could not be recovered, and everything it protects would be lost. Create the key in a vault with -EnablePurgeProtection, or repeat with -AcceptUnrecoverableVault if you accept the risk", reference.vault_name),
                 reference.vault_name.clone(),
             ));
         }
@@ -99,7 +99,7 @@ arguments! {
     pub struct UseKeyVaultKeyArgs {
         pub key_vault_key_url: String = "KeyVaultKeyUrl", String, URL_HELP, mandatory, pipeline;
         pub friendly_name: Option<String> = "FriendlyName", String, "A name for the key";
-        pub force: bool = "Force", Switch, "Accept a vault without soft delete and purge protection";
+        pub accept_unrecoverable_vault: bool = "AcceptUnrecoverableVault", Switch, "Accept a vault without soft delete and purge protection";
     }
 }
 
@@ -132,7 +132,12 @@ pub fn use_key_vault_key(ctx: &Context<'_>, a: UseKeyVaultKeyArgs) -> Result<Aip
     if let Some(existing) = ctx.read(|tx| sql::find_by_url(tx, &url))? {
         return Err(refuse_duplicate(&existing));
     }
-    let key = check_usable_by_service(ctx, "KeyVaultKeyUrl", &reference, a.force)?;
+    let key = check_usable_by_service(
+        ctx,
+        "KeyVaultKeyUrl",
+        &reference,
+        a.accept_unrecoverable_vault,
+    )?;
     let row = TenantKeyRow {
         key_identifier: crate::crypto::new_guid()?,
         key_type: CUSTOMER_MANAGED.to_string(),

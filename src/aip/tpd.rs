@@ -140,7 +140,7 @@ arguments! {
         pub protection_password: Zeroizing<String> = "ProtectionPassword", SecureString, "Password the TPD file was exported with", mandatory;
         pub friendly_name: Option<String> = "FriendlyName", String, "A name for the imported key";
         pub key_vault_key_url: Option<String> = "KeyVaultKeyUrl", String, URL_HELP;
-        pub force: bool = "Force", Switch, "With KeyVaultKeyUrl: accept a vault without soft delete and purge protection";
+        pub accept_unrecoverable_vault: bool = "AcceptUnrecoverableVault", Switch, "With KeyVaultKeyUrl: accept a vault without soft delete and purge protection";
     }
 }
 
@@ -212,7 +212,12 @@ pub fn import_tpd(ctx: &Context<'_>, a: ImportTpdArgs) -> Result<Vec<AipServiceK
                     ),
                 ));
             };
-            let vault_key = check_usable_by_service(ctx, "KeyVaultKeyUrl", reference, a.force)?;
+            let vault_key = check_usable_by_service(
+                ctx,
+                "KeyVaultKeyUrl",
+                reference,
+                a.accept_unrecoverable_vault,
+            )?;
             if vault_key.public_key.modulus != material.modulus
                 || vault_key.public_key.exponent != material.exponent
             {

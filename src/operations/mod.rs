@@ -151,7 +151,9 @@ pub struct ShouldProcess {
 /// return at once, as Microsoft's do): poll `poll` (an operation without mandatory parameters)
 /// until its `state_property` is one of `done_states`, showing Write-Progress with
 /// `percent_property` and `status` (`{Property}` placeholders name the polled object's
-/// properties), then emit the polled object.
+/// properties), then emit the polled object. When `failed_property` is one of `failed_states`
+/// (the background job gave up or was cancelled), the wait ends with an error carrying
+/// `error_property` (the job's last error) instead of polling forever.
 #[derive(Debug, Clone)]
 pub struct WaitFor {
     pub poll: &'static str,
@@ -160,6 +162,9 @@ pub struct WaitFor {
     pub done_states: &'static [&'static str],
     pub percent_property: &'static str,
     pub status: &'static str,
+    pub failed_property: &'static str,
+    pub failed_states: &'static [&'static str],
+    pub error_property: &'static str,
 }
 
 /// A read-only call the cmdlet makes before ShouldProcess, so that -WhatIf and the prompt say
@@ -583,6 +588,9 @@ impl Operation {
                     "DoneStates": w.done_states,
                     "PercentProperty": w.percent_property,
                     "Status": w.status,
+                    "FailedProperty": w.failed_property,
+                    "FailedStates": w.failed_states,
+                    "ErrorProperty": w.error_property,
                 }),
             );
         }

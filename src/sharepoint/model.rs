@@ -76,6 +76,9 @@ pub struct PolicyOut {
     pub key_usage: Vec<KeyVersionUsage>,
     /// The background job's last error, while it is being retried or once it failed.
     pub last_error: Option<String>,
+    /// The background job's state (Queued, Running, Failed, Cancelled) while a change is
+    /// under way; a -Wait ends with an error on Failed or Cancelled.
+    pub job_state: Option<&'static str>,
 }
 
 #[derive(Debug, Serialize, PartialEq, Eq)]

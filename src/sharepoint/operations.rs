@@ -81,5 +81,8 @@ fn wait(activity: &'static str) -> WaitFor {
         done_states: &["Registered"],
         percent_property: "PercentComplete",
         status: "{State}: {SitesDone} of {SitesTotal} sites",
+        failed_property: "JobState",
+        failed_states: &["Failed", "Cancelled"],
+        error_property: "LastError",
     }
 }

@@ -406,6 +406,7 @@ pub fn policy_out(ctx: &Context<'_>) -> Result<PolicyOut> {
             key_health: Vec::new(),
             key_usage,
             last_error: None,
+            job_state: None,
         });
     };
     let sp = service_principal();
@@ -413,12 +414,12 @@ pub fn policy_out(ctx: &Context<'_>) -> Result<PolicyOut> {
     let key_health = keys::key_health(vaults_for(ctx).as_ref(), &caller, &tik);
     // The job keeps its last error after a retry succeeded: only a change still under way
     // shows it.
-    let last_error = match policy.job_id {
-        Some(id) if policy.state != m::REGISTERED => {
-            crate::jobs::get(ctx.store(), id)?.and_then(|j| j.last_error)
-        }
+    let job = match policy.job_id {
+        Some(id) if policy.state != m::REGISTERED => crate::jobs::get(ctx.store(), id)?,
         _ => None,
     };
+    let job_state = job.as_ref().map(|j| j.state.as_str());
+    let last_error = job.and_then(|j| j.last_error);
     let state = match policy.state.as_str() {
         m::REGISTERING => m::REGISTERING,
         m::ROLLING => m::ROLLING,
@@ -436,6 +437,7 @@ pub fn policy_out(ctx: &Context<'_>) -> Result<PolicyOut> {
         key_health,
         key_usage,
         last_error,
+        job_state,
     })
 }
 

@@ -3,7 +3,8 @@
 
 use super::model::{check_key_name, key_out, KeyVaultKeyOut, DEFAULT_RSA_KEY_OPS};
 use super::operations::{
-    BY_KEY_VERSION, BY_KEY_VERSIONS, BY_VAULT_NAME, CREATE, IMPORT, KEY_OPS, VAULT_NAME_HELP,
+    BY_KEY_VERSION, BY_KEY_VERSIONS, BY_VAULT_NAME, CREATE, FORCE_HELP, IMPORT, KEY_OPS,
+    VAULT_NAME_HELP,
 };
 use super::{active_vault, authorize, refuse_if_referenced};
 use crate::crypto;
@@ -320,7 +321,7 @@ arguments! {
         pub not_before: Option<DateTime<Utc>> = "NotBefore", DateTime, "The key cannot be used before this time";
         pub key_ops: Option<Vec<String>> = "KeyOps", StringArray, "Operations the key may be used for", allowed(KEY_OPS);
         pub tag: Option<Tags> = "Tag", Hashtable, "Tags as name/value pairs (replaces the current ones)";
-        pub force: bool = "Force", Switch, "Disable even when a data encryption policy uses the version";
+        pub accept_data_loss: bool = "AcceptDataLoss", Switch, "Disable even when a data encryption policy uses the version, accepting that what it protects becomes unreadable";
         pub pass_thru: bool = "PassThru", Switch, "Return the updated key";
     }
 }
@@ -369,7 +370,7 @@ pub fn update_key(ctx: &Context<'_>, a: UpdateKeyArgs) -> Result<Option<KeyVault
                     tx,
                     &vault.name,
                     Some(&key.name),
-                    a.force,
+                    a.accept_data_loss,
                     "disable, date out or restrict this version of",
                 )?;
             }
@@ -393,8 +394,10 @@ arguments! {
         pub vault_name: String = "VaultName", String, VAULT_NAME_HELP, mandatory, pipeline;
         pub name: String = "Name", String, "Name of the key", mandatory, pipeline;
         pub in_removed_state: bool = "InRemovedState", Switch, "Purge the soft-deleted key for good";
-        pub force: bool = "Force", Switch, "Remove even when a data encryption policy uses the key";
+        // Az's -Force: only the prompt, which PowerShell asks; the engine has nothing to skip.
+        pub force: bool = "Force", Switch, FORCE_HELP;
         pub pass_thru: bool = "PassThru", Switch, "Return the deleted key";
+        pub accept_data_loss: bool = "AcceptDataLoss", Switch, "Remove even when a data encryption policy uses the key, accepting that what it protects becomes unreadable";
     }
 }
 
@@ -417,14 +420,14 @@ pub fn remove_key(ctx: &Context<'_>, a: RemoveKeyArgs) -> Result<Option<KeyVault
                     &key.name,
                 ));
             }
-            refuse_if_referenced(tx, &vault.name, Some(&key.name), a.force, "purge")?;
+            refuse_if_referenced(tx, &vault.name, Some(&key.name), a.accept_data_loss, "purge")?;
             let out = find_version(tx, &key, None).map(|v| key_out(&vault, &key, &v))?;
             sql::delete_key(tx, &vault.name, &key.name)?;
             return Ok(a.pass_thru.then_some(out));
         }
         authorize(tx, &vault, ctx.principal(), "delete")?;
         let mut key = active_key(tx, &vault, &a.name)?;
-        refuse_if_referenced(tx, &vault.name, Some(&key.name), a.force, "delete")?;
+        refuse_if_referenced(tx, &vault.name, Some(&key.name), a.accept_data_loss, "delete")?;
         let latest = find_version(tx, &key, None)?;
         if vault.soft_delete {
             let deleted = (now, now + vault.retention_days * 86_400);

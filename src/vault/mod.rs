@@ -26,7 +26,7 @@ use crate::operations::Context;
 use crate::store::vaults::{self as sql, PolicyRow, Tags, VaultRow};
 use crate::store::Tx;
 use model::{check_vault_name, normalize_location, vault_out, KeyVaultOut};
-use operations::{BY_OBJECT_ID, BY_SPN, BY_UPN, KEY_PERMISSIONS, VAULT_NAME_HELP};
+use operations::{BY_OBJECT_ID, BY_SPN, BY_UPN, FORCE_HELP, KEY_PERMISSIONS, VAULT_NAME_HELP};
 
 /// A vault that exists and is not deleted, or KeyVault's 404.
 pub(crate) fn active_vault(tx: &Tx<'_>, name: &str) -> Result<VaultRow> {
@@ -193,15 +193,15 @@ fn vault_output(ctx: &Context<'_>, tx: &Tx<'_>, v: &VaultRow) -> Result<KeyVault
 }
 
 /// Refuses to go on while policies use keys of `vault` (one key when `name` is given) unless
-/// the caller said -Force, naming who uses them and why it matters.
+/// the caller said -AcceptDataLoss, naming who uses them and why it matters.
 pub(crate) fn refuse_if_referenced(
     tx: &Tx<'_>,
     vault: &str,
     name: Option<&str>,
-    force: bool,
+    accept_data_loss: bool,
     action: &str,
 ) -> Result<()> {
-    if force {
+    if accept_data_loss {
         return Ok(());
     }
     let refs = sql::key_references(tx, vault, name)?;
@@ -216,7 +216,7 @@ pub(crate) fn refuse_if_referenced(
     Err(Error::invalid_operation(
         "KeyInUse",
         format!(
-            "Refusing to {action} {what}: it is used by {}. Data those policies protect would become unreadable. Move the policies to other keys first, or repeat with -Force if you accept the loss.",
+            "Refusing to {action} {what}: it is used by {}. Data those policies protect would become unreadable. Move the policies to other keys first, or repeat with -AcceptDataLoss if you accept the loss.",
             users.join(", ")
         ),
         name.unwrap_or(vault),
@@ -354,7 +354,9 @@ arguments! {
     pub struct RemoveKeyVaultArgs {
         pub vault_name: String = "VaultName", String, VAULT_NAME_HELP, mandatory, pipeline;
         pub in_removed_state: bool = "InRemovedState", Switch, "Purge a soft-deleted vault for good";
-        pub force: bool = "Force", Switch, "Remove even when a data encryption policy uses a key of the vault";
+        // Az's -Force: only the prompt, which PowerShell asks; the engine has nothing to skip.
+        pub force: bool = "Force", Switch, FORCE_HELP;
+        pub accept_data_loss: bool = "AcceptDataLoss", Switch, "Remove even when a data encryption policy uses a key of the vault, accepting that what it protects becomes unreadable";
     }
 }
 
@@ -382,7 +384,7 @@ fn remove_key_vault_in_store(ctx: &Context<'_>, a: &RemoveKeyVaultArgs, now: i64
                 )
             })?;
         require_owner(&vault, ctx.principal().name(), "delete or purge the vault")?;
-        refuse_if_referenced(tx, &vault.name, None, a.force, if a.in_removed_state { "purge" } else { "delete" })?;
+        refuse_if_referenced(tx, &vault.name, None, a.accept_data_loss, if a.in_removed_state { "purge" } else { "delete" })?;
         if a.in_removed_state || !vault.soft_delete {
             if a.in_removed_state && vault.purge_protection {
                 return Err(Error::forbidden(

@@ -6,6 +6,8 @@ use crate::operations::{Impact, ImpactPreview, Operation};
 
 pub(crate) const AREA: &str = "KeyVault";
 pub(crate) const VAULT_NAME_HELP: &str = "Name of the key vault";
+/// -Force as Az and Exchange Online mean it: skip the confirmation prompt, nothing else.
+pub(crate) const FORCE_HELP: &str = "Do not ask for confirmation";
 pub(crate) const KEY_PERMISSIONS: &[&str] = super::model::KEY_PERMISSION_VALUES;
 pub(crate) const KEY_OPS: &[&str] = &[
     "encrypt",
@@ -51,7 +53,7 @@ pub fn operations() -> Vec<Operation> {
             .example("Get-CkKeyVault -VaultName 'contoso-ck-weu' -ResourceGroupName 'rg-customer-key' -SubscriptionId '2a3b4c5d-6e7f-4a8b-9c0d-1e2f3a4b5c6d'", "In a session connected with -Environment AzureCloud: reads the vault and its access policies from Azure Resource Manager."),
         Operation::new("Remove-KeyVault", AREA, super::remove_key_vault)
             .synopsis("Deletes a key vault (soft delete when enabled), or purges a deleted one.")
-            .description("Deletes a vault with its keys. With soft delete on, the vault can be recovered with Undo-CkKeyVaultRemoval until its retention ends. With -InRemovedState, purges a deleted vault for good. Asks for confirmation (ConfirmImpact High) unless -Force is given; -WhatIf is honoured even with -Force. The engine refuses to remove a vault whose key a data encryption policy uses unless -Force is given.")
+            .description("Deletes a vault with its keys. With soft delete on, the vault can be recovered with Undo-CkKeyVaultRemoval until its retention ends. With -InRemovedState, purges a deleted vault for good. Asks for confirmation (ConfirmImpact High) unless -Force is given, as Remove-AzKeyVault does; -WhatIf is honoured even with -Force. The engine refuses to remove a vault whose key a data encryption policy uses unless -AcceptDataLoss is given, which never skips the prompt.")
             .changes(Impact::High, VAULT_TARGET, "Remove key vault with all its keys")
             .action_when("InRemovedState", "Purge deleted key vault (cannot be undone)")
             .preview_impact(ImpactPreview::of(CHANGE_IMPACT, &["VaultName"]))
@@ -111,7 +113,7 @@ pub fn operations() -> Vec<Operation> {
         Operation::new("Update-KeyVaultKey", AREA, keys::update_key)
             .remote(remote::keys::update_key)
             .synopsis("Changes a key version's attributes (enabled, dates, operations, tags).")
-            .description("Updates the newest version of a key, or the version given. Do not disable a version a data encryption policy still needs: the engine refuses unless -Force is given.")
+            .description("Updates the newest version of a key, or the version given. Do not disable a version a data encryption policy still needs: the engine refuses unless -AcceptDataLoss is given.")
             .output("CustomerKey.KeyVaultKey")
             .changes(Impact::Medium, KEY_TARGET, "Update key attributes")
             .action_when("Version", "Update the attributes of version '{Version}'")
@@ -120,13 +122,14 @@ pub fn operations() -> Vec<Operation> {
         Operation::new("Remove-KeyVaultKey", AREA, keys::remove_key)
             .remote(remote::keys::remove_key)
             .synopsis("Deletes a key with all its versions (soft delete when enabled), or purges a deleted key.")
-            .description("Deletes a key, like Remove-AzKeyVaultKey. With soft delete on, the key can be recovered with Undo-CkKeyVaultKeyRemoval until its retention ends. With -InRemovedState, purges a deleted key for good. Asks for confirmation (ConfirmImpact High) unless -Force is given; -WhatIf is honoured even with -Force. The engine refuses to remove a key a data encryption policy uses unless -Force is given.")
+            .description("Deletes a key, like Remove-AzKeyVaultKey. With soft delete on, the key can be recovered with Undo-CkKeyVaultKeyRemoval until its retention ends. With -InRemovedState, purges a deleted key for good. Asks for confirmation (ConfirmImpact High) unless -Force is given, as Remove-AzKeyVaultKey does; -WhatIf is honoured even with -Force. The engine refuses to remove a key a data encryption policy uses unless -AcceptDataLoss is given, which never skips the prompt.")
             .output("CustomerKey.DeletedKeyVaultKey")
             .changes(Impact::High, KEY_TARGET, "Remove key with all its versions")
             .action_when("InRemovedState", "Purge deleted key (cannot be undone)")
             .preview_impact(ImpactPreview::of(CHANGE_IMPACT, &["VaultName", "Name"]))
             .example("Remove-CkKeyVaultKey -VaultName 'contoso-ck-test' -Name 'old-key' -PassThru", "Soft-deletes the key after confirmation and shows its scheduled purge date.")
-            .example("Remove-CkKeyVaultKey -VaultName 'contoso-ck-test' -Name 'old-key' -InRemovedState -Force", "Purges the deleted key without asking."),
+            .example("Remove-CkKeyVaultKey -VaultName 'contoso-ck-test' -Name 'old-key' -InRemovedState -Force", "Purges the deleted key without asking.")
+            .example("Remove-CkKeyVaultKey -VaultName 'contoso-ck-test' -Name 'exo-old-key' -AcceptDataLoss", "Deletes a key a data encryption policy still uses, after a prompt that names what becomes unreadable; -AcceptDataLoss never skips the prompt."),
         Operation::new("Undo-KeyVaultKeyRemoval", AREA, keys::undo_key_removal)
             .remote(remote::keys::undo_key_removal)
             .synopsis("Recovers a soft-deleted key with all its versions.")

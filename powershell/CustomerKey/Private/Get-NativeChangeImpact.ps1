@@ -27,6 +27,14 @@ function Get-NativeChangeImpact {
         [string[]] $Parameters
     )
 
+    # Under -WhatIf nothing may be created or written: with no session open, the preview would
+    # open (or create) the default store and start its runner. Say instead why there is none.
+    $whatIf = $Cmdlet.MyInvocation.BoundParameters.ContainsKey('WhatIf') -or [bool] $WhatIfPreference
+    if ($whatIf -and -not (Test-NativeSession)) {
+        Write-Verbose 'CustomerKey: no impact preview: no session is open, and -WhatIf opens none (run Connect-CkService first)'
+        return 'what the store records (not previewed: no session is open; run Connect-CkService first)'
+    }
+
     $arguments = [ordered]@{}
     foreach ($name in $Parameters) {
         if ($BoundParameters.ContainsKey($name) -and $null -ne $BoundParameters[$name]) {

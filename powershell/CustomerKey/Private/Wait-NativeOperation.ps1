@@ -24,6 +24,14 @@ function Wait-NativeOperation {
     A -f format for the status line.
     .PARAMETER StatusProperty
     The result properties the format's {0}, {1}, ... stand for.
+    .PARAMETER FailedProperty
+    The result property that tells whether the background work failed.
+    .PARAMETER FailedState
+    The values of FailedProperty that end the wait with an error.
+    .PARAMETER ErrorProperty
+    The result property that holds the background work's last error.
+    .PARAMETER StallSeconds
+    How long the polled state, percentage and status may stay the same before the wait gives up.
     .PARAMETER IntervalMilliseconds
     How long to wait between polls.
     .EXAMPLE
@@ -38,10 +46,16 @@ function Wait-NativeOperation {
         [string] $PercentProperty,
         [string] $StatusFormat,
         [string[]] $StatusProperty,
+        [string] $FailedProperty,
+        [string[]] $FailedState = @(),
+        [string] $ErrorProperty,
+        [int] $StallSeconds = 600,
         [int] $IntervalMilliseconds = 500
     )
 
     $progressId = 1
+    $lastSeen = $null
+    $unchangedSince = [System.Diagnostics.Stopwatch]::StartNew()
     try {
         while ($true) {
             $current = Invoke-NativeOperation -Cmdlet $Cmdlet -Operation $Operation -BoundParameters @{}
@@ -58,6 +72,35 @@ function Wait-NativeOperation {
                 $values.Add($current.PSObject.Properties[$name].Value)
             }
             $status = $StatusFormat -f $values.ToArray()
+            $lastError = $null
+            if (-not [string]::IsNullOrEmpty($ErrorProperty) -and $null -ne $current.PSObject.Properties[$ErrorProperty]) {
+                $lastError = [string] $current.PSObject.Properties[$ErrorProperty].Value
+            }
+            $failedValue = $null
+            if (-not [string]::IsNullOrEmpty($FailedProperty) -and $null -ne $current.PSObject.Properties[$FailedProperty]) {
+                $failedValue = [string] $current.PSObject.Properties[$FailedProperty].Value
+            }
+            $seen = '{0}|{1}|{2}' -f $state, $status, $failedValue
+            if ($seen -ne $lastSeen) {
+                $lastSeen = $seen
+                $unchangedSince.Restart()
+            }
+            $giveUp = $null
+            if ($FailedState -contains $failedValue) {
+                $giveUp = 'OperationFailed', ("{0} stopped: its background job is {1} at {2}." -f $Activity, $failedValue, $status)
+            }
+            elseif ($unchangedSince.Elapsed.TotalSeconds -ge $StallSeconds) {
+                $giveUp = 'OperationStalled', ("{0} made no progress for {1} s at {2}; it goes on in the background." -f $Activity, $StallSeconds, $status)
+            }
+            if ($null -ne $giveUp) {
+                $message = $giveUp[1]
+                if (-not [string]::IsNullOrEmpty($lastError)) {
+                    $message = '{0} Last error: {1}' -f $message, $lastError
+                }
+                $record = New-NativeErrorRecord -Code $giveUp[0] -Category 'OperationStopped' -Message $message -Target $current
+                $Cmdlet.WriteError($record)
+                return
+            }
             $percent = 0
             $raw = $current.PSObject.Properties[$PercentProperty].Value
             if ($null -ne $raw) {

@@ -177,7 +177,7 @@ pub fn get_key(ctx: &Context<'_>, a: GetKeyArgs) -> Result<Vec<KeyVaultKeyOut>> 
     Ok(out)
 }
 
-/// The workloads' policies in this store that use the key: refused unless -Force, as the
+/// The workloads' policies in this store that use the key: refused unless -AcceptDataLoss, as the
 /// engine refuses for its own vaults (`version`: only references to that version, or to the
 /// newest, count; None: any reference).
 fn refuse_if_in_use(
@@ -185,10 +185,10 @@ fn refuse_if_in_use(
     vault: &str,
     name: &str,
     version: Option<&str>,
-    force: bool,
+    accept_data_loss: bool,
     action: &str,
 ) -> Result<()> {
-    if force {
+    if accept_data_loss {
         return Ok(());
     }
     let vault = vault.to_ascii_lowercase();
@@ -230,7 +230,7 @@ pub fn update_key(ctx: &Context<'_>, a: UpdateKeyArgs) -> Result<Option<KeyVault
             &a.vault_name,
             &a.name,
             a.version.as_deref(),
-            a.force,
+            a.accept_data_loss,
             "disable, date out or restrict this version of",
         )?;
     }
@@ -274,7 +274,14 @@ pub fn remove_key(ctx: &Context<'_>, a: RemoveKeyArgs) -> Result<Option<KeyVault
     } else {
         "delete"
     };
-    refuse_if_in_use(ctx, &a.vault_name, &a.name, None, a.force, action)?;
+    refuse_if_in_use(
+        ctx,
+        &a.vault_name,
+        &a.name,
+        None,
+        a.accept_data_loss,
+        action,
+    )?;
     let out = if a.in_removed_state {
         let shown = if a.pass_thru {
             let deleted = r.json(

@@ -17,7 +17,7 @@ function Import-CkAipServiceTpd {
     A name for the imported key.
     .PARAMETER KeyVaultKeyUrl
     Versioned Key Vault key URL (https://<vault>.vault.azure.net/keys/<name>/<version>).
-    .PARAMETER Force
+    .PARAMETER AcceptUnrecoverableVault
     With KeyVaultKeyUrl: accept a vault without soft delete and purge protection.
     .EXAMPLE
     $password = Read-Host -AsSecureString -Prompt 'TPD password'
@@ -43,7 +43,7 @@ function Import-CkAipServiceTpd {
         [string] $KeyVaultKeyUrl,
 
         [Parameter(HelpMessage = 'With KeyVaultKeyUrl: accept a vault without soft delete and purge protection')]
-        [switch] $Force
+        [switch] $AcceptUnrecoverableVault
     )
 
     process {

@@ -9,12 +9,12 @@ function Use-CkAipServiceKeyVaultKey {
     allows decrypt and sign, and that the service holds get, decrypt and sign on its vault. The URL
     must carry the key's version: a versionless tenant key would break at the key's next version.
     The key is added Archived; make it Active with Set-CkAipServiceKeyProperties. The vault must
-    have soft delete and purge protection unless -Force is given.
+    have soft delete and purge protection unless -AcceptUnrecoverableVault is given.
     .PARAMETER KeyVaultKeyUrl
     Versioned Key Vault key URL (https://<vault>.vault.azure.net/keys/<name>/<version>).
     .PARAMETER FriendlyName
     A name for the key.
-    .PARAMETER Force
+    .PARAMETER AcceptUnrecoverableVault
     Accept a vault without soft delete and purge protection.
     .EXAMPLE
     Set-CkKeyVaultAccessPolicy -VaultName 'contoso-aip' -ServicePrincipalName '00000012-0000-0000-c000-000000000000' -PermissionsToKeys get, decrypt, sign
@@ -34,7 +34,7 @@ function Use-CkAipServiceKeyVaultKey {
         [string] $FriendlyName,
 
         [Parameter(HelpMessage = 'Accept a vault without soft delete and purge protection')]
-        [switch] $Force
+        [switch] $AcceptUnrecoverableVault
     )
 
     process {

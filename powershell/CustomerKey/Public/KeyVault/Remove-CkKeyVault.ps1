@@ -6,15 +6,19 @@ function Remove-CkKeyVault {
     .DESCRIPTION
     Deletes a vault with its keys. With soft delete on, the vault can be recovered with
     Undo-CkKeyVaultRemoval until its retention ends. With -InRemovedState, purges a deleted vault
-    for good. Asks for confirmation (ConfirmImpact High) unless -Force is given; -WhatIf is honoured
-    even with -Force. The engine refuses to remove a vault whose key a data encryption policy uses
-    unless -Force is given.
+    for good. Asks for confirmation (ConfirmImpact High) unless -Force is given, as
+    Remove-AzKeyVault does; -WhatIf is honoured even with -Force. The engine refuses to remove a
+    vault whose key a data encryption policy uses unless -AcceptDataLoss is given, which never skips
+    the prompt.
     .PARAMETER VaultName
     Name of the key vault.
     .PARAMETER InRemovedState
     Purge a soft-deleted vault for good.
     .PARAMETER Force
-    Remove even when a data encryption policy uses a key of the vault.
+    Do not ask for confirmation.
+    .PARAMETER AcceptDataLoss
+    Remove even when a data encryption policy uses a key of the vault, accepting that what it
+    protects becomes unreadable.
     .EXAMPLE
     Remove-CkKeyVault -VaultName 'contoso-ck-test'
 
@@ -34,8 +38,11 @@ function Remove-CkKeyVault {
         [Parameter(HelpMessage = 'Purge a soft-deleted vault for good')]
         [switch] $InRemovedState,
 
-        [Parameter(HelpMessage = 'Remove even when a data encryption policy uses a key of the vault')]
-        [switch] $Force
+        [Parameter(HelpMessage = 'Do not ask for confirmation')]
+        [switch] $Force,
+
+        [Parameter(HelpMessage = 'Remove even when a data encryption policy uses a key of the vault, accepting that what it protects becomes unreadable')]
+        [switch] $AcceptDataLoss
     )
 
     process {
@@ -47,7 +54,12 @@ function Remove-CkKeyVault {
         # What still needs what this takes away, said by -WhatIf and the confirmation prompt.
         $impact = Get-NativeChangeImpact -Cmdlet $PSCmdlet -Operation 'Get-KeyVaultChangeImpact' -BoundParameters $PSBoundParameters -Parameters @('VaultName')
         if (-not [string]::IsNullOrEmpty($impact)) {
-            $shouldProcessAction = '{0} (still needed by {1})' -f $shouldProcessAction, $impact
+            if ($PSBoundParameters.ContainsKey('AcceptDataLoss') -and $PSBoundParameters['AcceptDataLoss'].IsPresent) {
+                $shouldProcessAction = '{0}, accepting that the data of {1} becomes unreadable' -f $shouldProcessAction, $impact
+            }
+            else {
+                $shouldProcessAction = '{0} (still needed by {1})' -f $shouldProcessAction, $impact
+            }
         }
         # -Force skips the confirmation prompt, as in Az, but never -WhatIf: lowering
         # $ConfirmPreference leaves ShouldProcess in charge of -WhatIf. An explicit -Confirm wins.

@@ -6,9 +6,9 @@ function Remove-CkKeyVaultKey {
     .DESCRIPTION
     Deletes a key, like Remove-AzKeyVaultKey. With soft delete on, the key can be recovered with
     Undo-CkKeyVaultKeyRemoval until its retention ends. With -InRemovedState, purges a deleted key
-    for good. Asks for confirmation (ConfirmImpact High) unless -Force is given; -WhatIf is honoured
-    even with -Force. The engine refuses to remove a key a data encryption policy uses unless -Force
-    is given.
+    for good. Asks for confirmation (ConfirmImpact High) unless -Force is given, as
+    Remove-AzKeyVaultKey does; -WhatIf is honoured even with -Force. The engine refuses to remove a
+    key a data encryption policy uses unless -AcceptDataLoss is given, which never skips the prompt.
     .PARAMETER VaultName
     Name of the key vault.
     .PARAMETER Name
@@ -16,9 +16,12 @@ function Remove-CkKeyVaultKey {
     .PARAMETER InRemovedState
     Purge the soft-deleted key for good.
     .PARAMETER Force
-    Remove even when a data encryption policy uses the key.
+    Do not ask for confirmation.
     .PARAMETER PassThru
     Return the deleted key.
+    .PARAMETER AcceptDataLoss
+    Remove even when a data encryption policy uses the key, accepting that what it protects becomes
+    unreadable.
     .EXAMPLE
     Remove-CkKeyVaultKey -VaultName 'contoso-ck-test' -Name 'old-key' -PassThru
 
@@ -27,6 +30,11 @@ function Remove-CkKeyVaultKey {
     Remove-CkKeyVaultKey -VaultName 'contoso-ck-test' -Name 'old-key' -InRemovedState -Force
 
     Purges the deleted key without asking.
+    .EXAMPLE
+    Remove-CkKeyVaultKey -VaultName 'contoso-ck-test' -Name 'exo-old-key' -AcceptDataLoss
+
+    Deletes a key a data encryption policy still uses, after a prompt that names what becomes
+    unreadable; -AcceptDataLoss never skips the prompt.
     .OUTPUTS
     CustomerKey.DeletedKeyVaultKey
     #>
@@ -42,11 +50,14 @@ function Remove-CkKeyVaultKey {
         [Parameter(HelpMessage = 'Purge the soft-deleted key for good')]
         [switch] $InRemovedState,
 
-        [Parameter(HelpMessage = 'Remove even when a data encryption policy uses the key')]
+        [Parameter(HelpMessage = 'Do not ask for confirmation')]
         [switch] $Force,
 
         [Parameter(HelpMessage = 'Return the deleted key')]
-        [switch] $PassThru
+        [switch] $PassThru,
+
+        [Parameter(HelpMessage = 'Remove even when a data encryption policy uses the key, accepting that what it protects becomes unreadable')]
+        [switch] $AcceptDataLoss
     )
 
     process {
@@ -58,7 +69,12 @@ function Remove-CkKeyVaultKey {
         # What still needs what this takes away, said by -WhatIf and the confirmation prompt.
         $impact = Get-NativeChangeImpact -Cmdlet $PSCmdlet -Operation 'Get-KeyVaultChangeImpact' -BoundParameters $PSBoundParameters -Parameters @('VaultName', 'Name')
         if (-not [string]::IsNullOrEmpty($impact)) {
-            $shouldProcessAction = '{0} (still needed by {1})' -f $shouldProcessAction, $impact
+            if ($PSBoundParameters.ContainsKey('AcceptDataLoss') -and $PSBoundParameters['AcceptDataLoss'].IsPresent) {
+                $shouldProcessAction = '{0}, accepting that the data of {1} becomes unreadable' -f $shouldProcessAction, $impact
+            }
+            else {
+                $shouldProcessAction = '{0} (still needed by {1})' -f $shouldProcessAction, $impact
+            }
         }
         # -Force skips the confirmation prompt, as in Az, but never -WhatIf: lowering
         # $ConfirmPreference leaves ShouldProcess in charge of -WhatIf. An explicit -Confirm wins.

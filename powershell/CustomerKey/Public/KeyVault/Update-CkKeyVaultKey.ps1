@@ -5,7 +5,7 @@ function Update-CkKeyVaultKey {
     Changes a key version's attributes (enabled, dates, operations, tags).
     .DESCRIPTION
     Updates the newest version of a key, or the version given. Do not disable a version a data
-    encryption policy still needs: the engine refuses unless -Force is given.
+    encryption policy still needs: the engine refuses unless -AcceptDataLoss is given.
     .PARAMETER VaultName
     Name of the key vault.
     .PARAMETER Name
@@ -22,8 +22,9 @@ function Update-CkKeyVaultKey {
     Operations the key may be used for.
     .PARAMETER Tag
     Tags as name/value pairs (replaces the current ones).
-    .PARAMETER Force
-    Disable even when a data encryption policy uses the version.
+    .PARAMETER AcceptDataLoss
+    Disable even when a data encryption policy uses the version, accepting that what it protects
+    becomes unreadable.
     .PARAMETER PassThru
     Return the updated key.
     .EXAMPLE
@@ -61,8 +62,8 @@ function Update-CkKeyVaultKey {
         [Parameter(HelpMessage = 'Tags as name/value pairs (replaces the current ones)')]
         [hashtable] $Tag,
 
-        [Parameter(HelpMessage = 'Disable even when a data encryption policy uses the version')]
-        [switch] $Force,
+        [Parameter(HelpMessage = 'Disable even when a data encryption policy uses the version, accepting that what it protects becomes unreadable')]
+        [switch] $AcceptDataLoss,
 
         [Parameter(HelpMessage = 'Return the updated key')]
         [switch] $PassThru
@@ -78,7 +79,12 @@ function Update-CkKeyVaultKey {
         if ($PSBoundParameters.ContainsKey('Enable') -and -not $PSBoundParameters['Enable']) {
             $impact = Get-NativeChangeImpact -Cmdlet $PSCmdlet -Operation 'Get-KeyVaultChangeImpact' -BoundParameters $PSBoundParameters -Parameters @('VaultName', 'Name', 'Version')
             if (-not [string]::IsNullOrEmpty($impact)) {
-                $shouldProcessAction = '{0} (still needed by {1})' -f $shouldProcessAction, $impact
+                if ($PSBoundParameters.ContainsKey('AcceptDataLoss') -and $PSBoundParameters['AcceptDataLoss'].IsPresent) {
+                    $shouldProcessAction = '{0}, accepting that the data of {1} becomes unreadable' -f $shouldProcessAction, $impact
+                }
+                else {
+                    $shouldProcessAction = '{0} (still needed by {1})' -f $shouldProcessAction, $impact
+                }
             }
         }
         if ($PSCmdlet.ShouldProcess($shouldProcessTarget, $shouldProcessAction)) {

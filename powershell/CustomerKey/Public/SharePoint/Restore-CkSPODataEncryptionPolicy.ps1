@@ -83,7 +83,7 @@ function Restore-CkSPODataEncryptionPolicy {
         if ($PSCmdlet.ShouldProcess($shouldProcessTarget, $shouldProcessAction)) {
             $started = Invoke-NativeOperation -Cmdlet $PSCmdlet -Operation 'Restore-SPODataEncryptionPolicy' -BoundParameters $PSBoundParameters
             if ($waitForIt -and $null -ne $started) {
-                Wait-NativeOperation -Cmdlet $PSCmdlet -Operation 'Get-SPODataEncryptionPolicy' -Activity 'Recovering the SharePoint data encryption policy' -StateProperty 'State' -DoneState @('Registered') -PercentProperty 'PercentComplete' -StatusFormat '{0}: {1} of {2} sites' -StatusProperty @('State', 'SitesDone', 'SitesTotal')
+                Wait-NativeOperation -Cmdlet $PSCmdlet -Operation 'Get-SPODataEncryptionPolicy' -Activity 'Recovering the SharePoint data encryption policy' -StateProperty 'State' -DoneState @('Registered') -PercentProperty 'PercentComplete' -StatusFormat '{0}: {1} of {2} sites' -StatusProperty @('State', 'SitesDone', 'SitesTotal') -FailedProperty 'JobState' -FailedState @('Failed', 'Cancelled') -ErrorProperty 'LastError'
             }
             else {
                 $started

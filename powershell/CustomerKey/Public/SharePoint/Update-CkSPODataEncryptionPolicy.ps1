@@ -79,7 +79,7 @@ function Update-CkSPODataEncryptionPolicy {
         if ($PSCmdlet.ShouldProcess($shouldProcessTarget, $shouldProcessAction)) {
             $started = Invoke-NativeOperation -Cmdlet $PSCmdlet -Operation 'Update-SPODataEncryptionPolicy' -BoundParameters $PSBoundParameters
             if ($waitForIt -and $null -ne $started) {
-                Wait-NativeOperation -Cmdlet $PSCmdlet -Operation 'Get-SPODataEncryptionPolicy' -Activity "Rolling the SharePoint data encryption policy's key" -StateProperty 'State' -DoneState @('Registered') -PercentProperty 'PercentComplete' -StatusFormat '{0}: {1} of {2} sites' -StatusProperty @('State', 'SitesDone', 'SitesTotal')
+                Wait-NativeOperation -Cmdlet $PSCmdlet -Operation 'Get-SPODataEncryptionPolicy' -Activity "Rolling the SharePoint data encryption policy's key" -StateProperty 'State' -DoneState @('Registered') -PercentProperty 'PercentComplete' -StatusFormat '{0}: {1} of {2} sites' -StatusProperty @('State', 'SitesDone', 'SitesTotal') -FailedProperty 'JobState' -FailedState @('Failed', 'Cancelled') -ErrorProperty 'LastError'
             }
             else {
                 $started

@@ -10,6 +10,8 @@ use super::HEADER;
 const WIDTH: usize = 100;
 const HELP_INDENT: &str = "    ";
 const BODY_INDENT: &str = "        ";
+/// The switch that overrides the engine's guard against removing what a policy still needs.
+const ACCEPT_DATA_LOSS: &str = "AcceptDataLoss";
 const WAIT_HELP: &str = "Wait until the work is done, showing its progress";
 const WAIT_HELP_TEXT: &str = "Waits until the background work this starts is done, showing its progress with Write-Progress, then emits the final object. Without -Wait the cmdlet returns at once, as Microsoft's does.";
 
@@ -262,15 +264,19 @@ fn wait_call(wait: &Wait) -> String {
         }
     }
     let done: Vec<String> = wait.done_states.iter().map(|d| quote(d)).collect();
+    let failed: Vec<String> = wait.failed_states.iter().map(|d| quote(d)).collect();
     format!(
-        "Wait-NativeOperation -Cmdlet $PSCmdlet -Operation {} -Activity {} -StateProperty {} -DoneState @({}) -PercentProperty {} -StatusFormat {} -StatusProperty @({})",
+        "Wait-NativeOperation -Cmdlet $PSCmdlet -Operation {} -Activity {} -StateProperty {} -DoneState @({}) -PercentProperty {} -StatusFormat {} -StatusProperty @({}) -FailedProperty {} -FailedState @({}) -ErrorProperty {}",
         quote(&wait.poll),
         quote(&wait.activity),
         quote(&wait.state_property),
         done.join(", "),
         quote(&wait.percent_property),
         quote(&format),
-        properties.join(", ")
+        properties.join(", "),
+        quote(&wait.failed_property),
+        failed.join(", "),
+        quote(&wait.error_property)
     )
 }
 
@@ -303,7 +309,7 @@ fn should_process(op: &Operation, sp: &ShouldProcess, out: &mut Lines) {
         out.push(&format!("{i}}}"));
     }
     if let Some(preview) = op.impact_preview() {
-        impact_preview(preview, out);
+        impact_preview(op, preview, out);
     }
     if op.confirm_impact == "High" && op.parameter("Force").is_some() {
         out.push(&format!(
@@ -321,7 +327,7 @@ fn should_process(op: &Operation, sp: &ShouldProcess, out: &mut Lines) {
 
 /// Asks the engine, before ShouldProcess, what still needs what the change takes away, and
 /// says it in the action -WhatIf and the prompt show.
-fn impact_preview(preview: &ImpactPreview, out: &mut Lines) {
+fn impact_preview(op: &Operation, preview: &ImpactPreview, out: &mut Lines) {
     let i = BODY_INDENT;
     let parameters: Vec<String> = preview.parameters.iter().map(|p| quote(p)).collect();
     let call = format!(
@@ -346,9 +352,26 @@ fn impact_preview(preview: &ImpactPreview, out: &mut Lines) {
     out.push(&format!(
         "{inner}if (-not [string]::IsNullOrEmpty($impact)) {{"
     ));
-    out.push(&format!(
-        "{inner}    $shouldProcessAction = '{{0}} (still needed by {{1}})' -f $shouldProcessAction, $impact"
-    ));
+    if op.parameter(ACCEPT_DATA_LOSS).is_some() {
+        // Accepting the loss is said in the prompt, never a reason to skip it.
+        out.push(&format!(
+            "{inner}    if ({}) {{",
+            bound(op, ACCEPT_DATA_LOSS)
+        ));
+        out.push(&format!(
+            "{inner}        $shouldProcessAction = '{{0}}, accepting that the data of {{1}} becomes unreadable' -f $shouldProcessAction, $impact"
+        ));
+        out.push(&format!("{inner}    }}"));
+        out.push(&format!("{inner}    else {{"));
+        out.push(&format!(
+            "{inner}        $shouldProcessAction = '{{0}} (still needed by {{1}})' -f $shouldProcessAction, $impact"
+        ));
+        out.push(&format!("{inner}    }}"));
+    } else {
+        out.push(&format!(
+            "{inner}    $shouldProcessAction = '{{0}} (still needed by {{1}})' -f $shouldProcessAction, $impact"
+        ));
+    }
     out.push(&format!("{inner}}}"));
     if preview.when_false.is_some() {
         out.push(&format!("{i}}}"));

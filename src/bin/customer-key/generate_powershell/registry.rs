@@ -74,6 +74,11 @@ pub struct Wait {
     pub percent_property: String,
     /// `{Property}` placeholders name the polled object's properties.
     pub status: String,
+    /// The wait fails, with `error_property` as the message, when this property is one of
+    /// `failed_states`.
+    pub failed_property: String,
+    pub failed_states: Vec<String>,
+    pub error_property: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -327,6 +332,8 @@ fn check(op: &Operation) -> Result<(), String> {
         }
         identifier("PowerShell.Wait.StateProperty", &wait.state_property)?;
         identifier("PowerShell.Wait.PercentProperty", &wait.percent_property)?;
+        identifier("PowerShell.Wait.FailedProperty", &wait.failed_property)?;
+        identifier("PowerShell.Wait.ErrorProperty", &wait.error_property)?;
         if wait.poll.split('-').count() != 2
             || !wait
                 .poll

@@ -128,11 +128,11 @@ fn refuses_registries_it_cannot_render() {
         ),
         (json!({"ConfirmImpact": "Huge"}), "ConfirmImpact"),
         (
-            json!({"PowerShell": {"Wait": {"Poll": "Get-Thing", "Activity": "a", "StateProperty": "State", "DoneStates": [], "PercentProperty": "Percent", "Status": "s"}}}),
+            json!({"PowerShell": {"Wait": {"Poll": "Get-Thing", "Activity": "a", "StateProperty": "State", "DoneStates": [], "PercentProperty": "Percent", "Status": "s", "FailedProperty": "JobState", "FailedStates": ["Failed"], "ErrorProperty": "LastError"}}}),
             "DoneStates is empty",
         ),
         (
-            json!({"PowerShell": {"Wait": {"Poll": "Get-Thing; rm", "Activity": "a", "StateProperty": "State", "DoneStates": ["Done"], "PercentProperty": "Percent", "Status": "s"}}}),
+            json!({"PowerShell": {"Wait": {"Poll": "Get-Thing; rm", "Activity": "a", "StateProperty": "State", "DoneStates": ["Done"], "PercentProperty": "Percent", "Status": "s", "FailedProperty": "JobState", "FailedStates": ["Failed"], "ErrorProperty": "LastError"}}}),
             "not an operation name",
         ),
     ];
@@ -250,7 +250,8 @@ fn wait_adds_a_powershell_switch_that_never_reaches_the_engine_and_polls_with_pr
     let op = operation(json!({"PowerShell": {"Wait": {
         "Poll": "Get-Thing", "Activity": "Removing the thing", "StateProperty": "State",
         "DoneStates": ["Done", "Gone"], "PercentProperty": "PercentComplete",
-        "Status": "{State}: {Done} of {Total}"
+        "Status": "{State}: {Done} of {Total}",
+        "FailedProperty": "JobState", "FailedStates": ["Failed", "Cancelled"], "ErrorProperty": "LastError"
     }}}));
     let files = generate(&registry(vec![op]), &[]).unwrap();
     let cmdlet = files
@@ -262,7 +263,7 @@ fn wait_adds_a_powershell_switch_that_never_reaches_the_engine_and_polls_with_pr
     assert!(cmdlet.contains("$waitForIt = $Wait.IsPresent"));
     assert!(cmdlet.contains("$null = $PSBoundParameters.Remove('Wait')"));
     assert!(cmdlet.contains(
-        "Wait-NativeOperation -Cmdlet $PSCmdlet -Operation 'Get-Thing' -Activity 'Removing the thing' -StateProperty 'State' -DoneState @('Done', 'Gone') -PercentProperty 'PercentComplete' -StatusFormat '{0}: {1} of {2}' -StatusProperty @('State', 'Done', 'Total')"
+        "Wait-NativeOperation -Cmdlet $PSCmdlet -Operation 'Get-Thing' -Activity 'Removing the thing' -StateProperty 'State' -DoneState @('Done', 'Gone') -PercentProperty 'PercentComplete' -StatusFormat '{0}: {1} of {2}' -StatusProperty @('State', 'Done', 'Total') -FailedProperty 'JobState' -FailedState @('Failed', 'Cancelled') -ErrorProperty 'LastError'"
     ), "{cmdlet}");
     // The switch is taken out before the native call, inside ShouldProcess.
     let remove = cmdlet.find("Remove('Wait')").unwrap();
