@@ -24,6 +24,17 @@ $script:CkCommonParameters = @(
     'ErrorVariable', 'WarningVariable', 'InformationVariable', 'OutVariable', 'OutBuffer',
     'PipelineVariable', 'WhatIf', 'Confirm'
 )
+# Each preference variable a cmdlet takes from its caller, and the common parameter that overrides it.
+$script:CkPreferenceParameters = [ordered]@{
+    ErrorActionPreference = 'ErrorAction'
+    WarningPreference     = 'WarningAction'
+    InformationPreference = 'InformationAction'
+    VerbosePreference     = 'Verbose'
+    DebugPreference       = 'Debug'
+    ProgressPreference    = 'ProgressAction'
+    ConfirmPreference     = 'Confirm'
+    WhatIfPreference      = 'WhatIf'
+}
 # Result properties that hold times: the engine sends ISO 8601 strings, the cmdlets emit [datetime].
 $script:CkDateProperties = @('Expires', 'NotBefore', 'Created', 'Updated', 'DeletedDate', 'ScheduledPurgeDate', 'CreationTime', 'Received')
 
@@ -33,7 +44,7 @@ $script:CkDateProperties = @('Expires', 'NotBefore', 'Created', 'Updated', 'Dele
 if ($null -eq ('CustomerKey.Native.NativeMethods' -as [type])) {
     Add-Type -Path (Join-Path -Path $PSScriptRoot -ChildPath 'Native.cs')
 }
-elseif ($null -eq [CustomerKey.Native.NativeMethods].GetMethod('UseLibrary')) {
+elseif ($null -eq [CustomerKey.Native.NativeMethods].GetMethod('UseLibrary') -or $null -eq ('CustomerKey.Native.CkItemNotFoundException' -as [type])) {
     throw 'CustomerKey: this PowerShell process holds an older Native.cs from an earlier import; start a new PowerShell session to import this version.'
 }
 

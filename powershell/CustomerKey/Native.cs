@@ -9,6 +9,7 @@
 // finalizer when nobody disposed it), never while a ck_call on another thread still uses the
 // session, and a disposed handle is refused by the marshaller instead of reaching the library.
 using System;
+using System.Management.Automation;
 using System.Runtime.InteropServices;
 using Microsoft.Win32.SafeHandles;
 
@@ -27,6 +28,28 @@ namespace CustomerKey.Native
         {
             NativeMethods.ck_close(handle);
             return true;
+        }
+    }
+
+    /// ObjectNotFound errors are ItemNotFoundException, so `catch [ItemNotFoundException]` works as
+    /// with the providers' errors. That type carries an ErrorRecord of its own, which PowerShell
+    /// shows in a typed catch; this one gives back the engine's (code, category, target) instead.
+    public sealed class CkItemNotFoundException : ItemNotFoundException
+    {
+        private ErrorRecord attached;
+
+        public CkItemNotFoundException(string message) : base(message)
+        {
+        }
+
+        public void Attach(ErrorRecord record)
+        {
+            attached = record;
+        }
+
+        public override ErrorRecord ErrorRecord
+        {
+            get { return attached ?? base.ErrorRecord; }
         }
     }
 

@@ -23,15 +23,37 @@ pub fn job_kinds() -> Vec<Arc<dyn JobKind>> {
     vec![Arc::new(ApplyPolicyKind)]
 }
 
-pub(crate) fn enqueue_for_policy(tx: &Tx<'_>, policy: &str, total: u64, now: i64) -> Result<i64> {
+fn policy_target(policy: &str) -> String {
+    format!("Policy:{policy}")
+}
+
+/// The job that moves every mailbox of `policy` under its new revision `revision` (the
+/// revision is recorded for [`rewrap_job`]; the job itself moves them to the current one).
+pub(crate) fn enqueue_for_policy(
+    tx: &Tx<'_>,
+    policy: &str,
+    revision: &str,
+    total: u64,
+    now: i64,
+) -> Result<i64> {
     jobs::enqueue(
         tx,
         APPLY_POLICY_KIND,
-        &format!("Policy:{policy}"),
+        &policy_target(policy),
         total,
-        &json!({"Policy": policy}),
+        &json!({"Policy": policy, "Revision": revision}),
         now,
     )
+}
+
+/// The job rewrapping the mailboxes of `policy` under its current revision `revision`: the
+/// policy's newest job, unless that one was for an earlier revision (a refresh with no mailbox
+/// assigned enqueues none). A job enqueued before jobs recorded their revision counts as the
+/// current one's.
+pub(crate) fn rewrap_job(tx: &Tx<'_>, policy: &str, revision: &str) -> Result<Option<JobRecord>> {
+    let newest =
+        crate::store::jobs::list(tx, Some(APPLY_POLICY_KIND), Some(&policy_target(policy)))?.pop();
+    Ok(newest.filter(|j| j.payload["Revision"].as_str().is_none_or(|r| r == revision)))
 }
 
 pub(crate) fn enqueue_for_mailbox(tx: &Tx<'_>, mailbox: &MailboxRow, now: i64) -> Result<i64> {

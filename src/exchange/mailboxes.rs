@@ -87,7 +87,7 @@ fn check_smtp(smtp: &str) -> Result<String> {
 
 arguments! {
     pub struct NewMailboxArgs {
-        pub name: String = "Name", String, "Display name of the mailbox", mandatory;
+        pub name: String = "Name", String, "Display name of the mailbox", mandatory, position(0);
         pub alias: String = "Alias", String, "Unique alias", mandatory;
         pub primary_smtp_address: String = "PrimarySmtpAddress", String, "Unique primary SMTP address", mandatory;
         pub data_encryption_policy: Option<String> = "DataEncryptionPolicy", String, "Data encryption policy (name, Guid or DataEncryptionPolicyID) to assign";
@@ -159,7 +159,7 @@ fn assignable_policy(tx: &Tx<'_>, identity: &str) -> Result<String> {
 
 arguments! {
     pub struct GetMailboxArgs {
-        pub identity: Option<String> = "Identity", String, "Name, alias, SMTP address or GUID", pipeline;
+        pub identity: Option<String> = "Identity", String, "Name, alias, SMTP address or GUID", pipeline, pipeline_value, position(0);
     }
 }
 
@@ -175,7 +175,7 @@ pub fn get_mailbox(ctx: &Context<'_>, a: GetMailboxArgs) -> Result<Vec<MailboxOu
 
 arguments! {
     pub struct SetMailboxArgs {
-        pub identity: String = "Identity", String, "Name, alias, SMTP address or GUID", mandatory, pipeline;
+        pub identity: String = "Identity", String, "Name, alias, SMTP address or GUID", mandatory, pipeline, pipeline_value, position(0);
         pub data_encryption_policy: Option<String> = "DataEncryptionPolicy", String, "Policy to assign (name, Guid or DataEncryptionPolicyID); $null or absent: back to the Microsoft-managed key";
     }
 }
@@ -255,7 +255,7 @@ pub(crate) fn size_text(bytes: i64) -> String {
 
 arguments! {
     pub struct IdentityArgs {
-        pub identity: String = "Identity", String, "Name, alias, SMTP address or GUID", mandatory, pipeline;
+        pub identity: String = "Identity", String, "Name, alias, SMTP address or GUID", mandatory, pipeline, pipeline_value, position(0);
     }
 }
 
@@ -371,7 +371,7 @@ pub(crate) fn open_content_key_with(
 
 arguments! {
     pub struct AddItemArgs {
-        pub identity: String = "Identity", String, "Name, alias, SMTP address or GUID", mandatory, pipeline;
+        pub identity: String = "Identity", String, "Name, alias, SMTP address or GUID", mandatory, pipeline, pipeline_value, position(0);
         pub subject: String = "Subject", String, "Subject of the item", mandatory;
         pub body: String = "Body", String, "Body of the item", mandatory;
     }

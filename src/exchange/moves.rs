@@ -11,13 +11,13 @@ use serde::Serialize;
 
 arguments! {
     pub struct MoveArgs {
-        pub identity: String = "Identity", String, "Name, alias, SMTP address or GUID of the mailbox or mail user", mandatory, pipeline;
+        pub identity: String = "Identity", String, "Name, alias, SMTP address or GUID of the mailbox or mail user", mandatory, pipeline, pipeline_value, position(0);
     }
 }
 
 arguments! {
     pub struct GetMoveArgs {
-        pub identity: Option<String> = "Identity", String, "Name, alias, SMTP address or GUID", pipeline;
+        pub identity: Option<String> = "Identity", String, "Name, alias, SMTP address or GUID", pipeline, pipeline_value, position(0);
     }
 }
 

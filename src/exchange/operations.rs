@@ -3,7 +3,7 @@
 
 use super::policies::{SET_KEYS, SET_PURGE, SET_REFRESH, SET_SETTINGS};
 use super::{mailboxes, moves, policies};
-use crate::operations::{Impact, Operation};
+use crate::operations::{Impact, Operation, WaitFor};
 
 pub(crate) const AREA: &str = "Exchange";
 const _: [&str; 4] = [SET_KEYS, SET_PURGE, SET_REFRESH, SET_SETTINGS];
@@ -55,10 +55,24 @@ pub fn operations() -> Vec<Operation> {
             .example("Get-CkMailboxItem -Identity ada@contoso.com", "Lists the items."),
         Operation::new("New-MoveRequest", AREA, moves::new_move_request)
             .synopsis("Migrates a mail user into a mailbox, or moves a mailbox.")
-            .description("A mail user becomes a mailbox and its content is encrypted under the pre-assigned policy as it moves; a mailbox is re-encrypted under its assigned policy now. The move is a background job.")
+            .description("A mail user becomes a mailbox and its content is encrypted under the pre-assigned policy as it moves; a mailbox is re-encrypted under its assigned policy now. The move is a background job: the cmdlet returns at once with Status Queued, as Exchange Online's does; Get-CkMoveRequestStatistics shows its progress, and -Wait shows it until the move is Completed, then emits those statistics (a move whose job failed ends the wait with an error carrying LastFailure).")
             .output("CustomerKey.MoveRequest")
             .changes(Impact::Medium, "Mailbox '{Identity}'", "Move mailbox")
-            .example("New-CkMoveRequest -Identity bob@contoso.com", "Migrates the mail user."),
+            .wait_for(WaitFor {
+                poll: "Get-MoveRequestStatistics",
+                activity: "Moving the mailbox",
+                state_property: "Status",
+                done_states: &["Completed"],
+                percent_property: "PercentComplete",
+                status: "{DisplayName}: {Status}, {PercentComplete}% moved",
+                failed_property: "Status",
+                failed_states: &["Failed"],
+                error_property: "LastFailure",
+                // The GUID: unique, where a name given as -Identity need not be.
+                poll_parameters: &[("Identity", "ExchangeGuid")],
+            })
+            .example("New-CkMoveRequest -Identity bob@contoso.com", "Migrates the mail user.")
+            .example("New-CkMoveRequest -Identity bob@contoso.com -Wait", "Migrates the mail user, showing the move's progress until it is Completed, then shows its statistics."),
         Operation::new("Get-MoveRequest", AREA, moves::get_move_request)
             .synopsis("Gets move requests and their status.")
             .description("Status: Queued, InProgress, Completed or Failed.")
@@ -66,7 +80,7 @@ pub fn operations() -> Vec<Operation> {
             .example("Get-CkMoveRequest", "Lists the move requests."),
         Operation::new("Get-MoveRequestStatistics", AREA, moves::get_move_request_statistics)
             .synopsis("Shows a move request's progress.")
-            .description("Status, PercentComplete and BytesTransferred of the mailbox's move request.")
+            .description("Status (Queued, InProgress, Completed or Failed), PercentComplete, BytesTransferred and LastFailure (the background job's last error) of the mailbox's move request.")
             .output("CustomerKey.MoveRequestStatistics")
             .example("Get-CkMoveRequestStatistics -Identity bob@contoso.com", "Shows the progress."),
         Operation::new("New-DataEncryptionPolicy", AREA, policies::new_policy)
@@ -77,12 +91,13 @@ pub fn operations() -> Vec<Operation> {
             .example("New-CkDataEncryptionPolicy -Name 'EXO-DEP-1' -AzureKeyIDs 'https://contoso-weu.vault.azure.net/keys/exo-key', 'https://contoso-neu.vault.azure.net/keys/exo-key'", "Creates a policy over the newest versions of two keys."),
         Operation::new("Get-DataEncryptionPolicy", AREA, policies::get_policy)
             .synopsis("Gets data encryption policies with their keys' health.")
-            .description("Gets one policy by name, Guid or any DataEncryptionPolicyID a mailbox ever reported, or every policy; KeyHealth says which key Exchange Online can use and why not.")
+            .description("Gets one policy by name, Guid or any DataEncryptionPolicyID a mailbox ever reported, or every policy; KeyHealth says which key Exchange Online can use and why not. RewrapState says whether the policy's mailboxes are under its current revision (Done), are being moved there by the background job after -Refresh, -Replace or an assignment (Rewrapping, with PercentComplete and MailboxesDone of MailboxesTotal), or wait on a job that failed or was cancelled (Stopped); JobState and LastError are that job's.")
             .output("CustomerKey.DataEncryptionPolicy")
-            .example("Get-CkDataEncryptionPolicy -Identity (Get-CkMailboxStatistics ada@contoso.com).DataEncryptionPolicyID", "Finds the policy of a mailbox."),
+            .example("Get-CkDataEncryptionPolicy -Identity (Get-CkMailboxStatistics ada@contoso.com).DataEncryptionPolicyID", "Finds the policy of a mailbox.")
+            .example("Get-CkDataEncryptionPolicy -Identity 'EXO-DEP-1' | Format-List RewrapState, PercentComplete, MailboxesDone, MailboxesTotal, JobState, LastError", "Shows how far the rewrap after a refresh is."),
         Operation::new("Set-DataEncryptionPolicy", AREA, policies::set_policy)
             .synopsis("Refreshes, changes, re-keys or purges a data encryption policy.")
-            .description("-Refresh (after a key roll) wraps a new policy key under the keys' newest enabled versions, a new revision with a new DataEncryptionPolicyID; a background job rewraps each mailbox's content key. -Name/-Description/-Enabled change settings. -AzureKeyIDs with -Replace moves the policy to other keys. -PermanentDataPurgeRequested destroys the policy and its mailboxes' content for good, only once the service principal has lost wrapKey and unwrapKey on both vaults. The purge asks for confirmation, a question of its own, unless -Force is given; -WhatIf shows every change without making it.")
+            .description("-Refresh (after a key roll) wraps a new policy key under the keys' newest enabled versions, a new revision with a new DataEncryptionPolicyID; a background job rewraps each mailbox's content key. -Name/-Description/-Enabled change settings. -AzureKeyIDs with -Replace moves the policy to other keys. -PermanentDataPurgeRequested destroys the policy and its mailboxes' content for good, only once the service principal has lost wrapKey and unwrapKey on both vaults. The purge asks for confirmation, a question of its own, unless -Force is given; -WhatIf shows every change without making it. Returns at once, as Exchange Online's cmdlet does; with -Wait it shows the rewrap (MailboxesDone of MailboxesTotal) until RewrapState is Done, then emits the policy as Get-CkDataEncryptionPolicy shows it, and ends with an error when the rewrap's job failed or was cancelled.")
             .output("CustomerKey.DataEncryptionPolicy")
             .default_set(SET_SETTINGS)
             // Medium, so that -Refresh in a script does not stop at a prompt; the purge, which
@@ -92,7 +107,21 @@ pub fn operations() -> Vec<Operation> {
             .action_when("Replace", "Replace the policy's keys")
             .action_when("PermanentDataPurgeRequested", "Permanently purge the policy and its mailboxes' data (cannot be undone)")
             .continue_when("PermanentDataPurgeRequested", "Purge every mailbox's data under data encryption policy '{Identity}' for good? This cannot be undone.")
+            .wait_for(WaitFor {
+                poll: "Get-DataEncryptionPolicy",
+                activity: "Rewrapping the mailboxes' content keys under the data encryption policy",
+                state_property: "RewrapState",
+                done_states: &[policies::REWRAP_DONE],
+                percent_property: "PercentComplete",
+                status: "{RewrapState}: {MailboxesDone} of {MailboxesTotal} mailboxes",
+                failed_property: "JobState",
+                failed_states: &["Failed", "Cancelled"],
+                error_property: "LastError",
+                // The Guid: the policy changed, even when -Name renamed it.
+                poll_parameters: &[("Identity", "Guid")],
+            })
             .example("Set-CkDataEncryptionPolicy -Identity 'EXO-DEP-1' -Refresh", "After Add-CkKeyVaultKey rolled a key: re-wraps under the new version.")
+            .example("Set-CkDataEncryptionPolicy -Identity 'EXO-DEP-1' -Refresh -Wait", "The same, showing the rewrap's progress (mailboxes done of total) until every mailbox is under the new DataEncryptionPolicyID, then shows the policy.")
             .example("Set-CkDataEncryptionPolicy -Identity 'EXO-DEP-1' -PermanentDataPurgeRequested -PermanentDataPurgeReason 'Leaving the service' -PermanentDataPurgeContact 'ciso@contoso.com' -Force", "Purges the policy's data (parameter set PermanentDataPurge)."),
     ]
 }

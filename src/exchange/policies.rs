@@ -5,6 +5,7 @@ use super::keys::{self, availability_aad, policy_key_aad};
 use super::{find_policy, job, Service, MAX_POLICIES};
 use crate::crypto::{self, gcm_seal, RsaAlgorithm, Secret};
 use crate::error::{Error, Result};
+use crate::jobs::JobState;
 use crate::operations::Context;
 use crate::store::exchange::{self as sql, PolicyRow, RevisionRow, WrapRow};
 use crate::store::Tx;
@@ -44,6 +45,68 @@ pub struct DataEncryptionPolicyOut {
     pub key_health: Vec<KeyHealth>,
     pub mailbox_count: i64,
     pub warnings: Vec<String>,
+    /// Done: every mailbox of the policy has its content key under the current revision;
+    /// Rewrapping: the background job is moving them (after -Refresh, -Replace or an
+    /// assignment); Stopped: its job failed or was cancelled with mailboxes left (JobState,
+    /// LastError), and a new -Refresh starts over.
+    pub rewrap_state: &'static str,
+    pub percent_complete: i64,
+    /// The user mailboxes assigned to the policy (mail users hold no content key yet), and
+    /// how many of them are under the current revision.
+    pub mailboxes_done: i64,
+    pub mailboxes_total: i64,
+    /// The rewrap job's state (Queued, Running, Completed, Failed, Cancelled), if one ran for
+    /// the current revision.
+    pub job_state: Option<&'static str>,
+    /// The rewrap job's last error, while the rewrap is not done.
+    pub last_error: Option<String>,
+}
+
+const REWRAPPING: &str = "Rewrapping";
+pub(crate) const REWRAP_DONE: &str = "Done";
+const REWRAP_STOPPED: &str = "Stopped";
+
+/// How far the mailboxes of `p` are moved under its current revision.
+struct RewrapProgress {
+    state: &'static str,
+    percent: i64,
+    done: i64,
+    total: i64,
+    job_state: Option<&'static str>,
+    last_error: Option<String>,
+}
+
+fn rewrap_progress(tx: &Tx<'_>, p: &PolicyRow) -> Result<RewrapProgress> {
+    let (total, left) = sql::rewrap_progress(tx, &p.guid)?;
+    let done = (total - left).max(0);
+    let job = job::rewrap_job(tx, &p.guid, &p.current_revision)?;
+    let job_state = job.as_ref().map(|j| j.state);
+    let state = if left <= 0 {
+        REWRAP_DONE
+    } else if matches!(
+        job_state,
+        Some(JobState::Failed) | Some(JobState::Cancelled)
+    ) {
+        REWRAP_STOPPED
+    } else {
+        REWRAPPING
+    };
+    Ok(RewrapProgress {
+        state,
+        percent: if left <= 0 {
+            100
+        } else {
+            // Below 100 until the last mailbox is moved.
+            done * 100 / total
+        },
+        done,
+        total,
+        job_state: job_state.map(JobState::as_str),
+        // The job keeps its last error after a retry succeeded: only a rewrap not done shows it.
+        last_error: job
+            .filter(|_| state != REWRAP_DONE)
+            .and_then(|j| j.last_error),
+    })
 }
 
 /// Re-targets a vault's refusal at the parameter that named the key, keeping its category.
@@ -254,6 +317,7 @@ pub(crate) fn policy_out(
     with_health: bool,
 ) -> Result<DataEncryptionPolicyOut> {
     let wraps = sql::revision_wraps(tx, &p.current_revision)?;
+    let rewrap = rewrap_progress(tx, p)?;
     Ok(DataEncryptionPolicyOut {
         identity: p.name.clone(),
         name: p.name.clone(),
@@ -272,6 +336,12 @@ pub(crate) fn policy_out(
         },
         mailbox_count: sql::count_assigned(tx, &p.guid)?,
         warnings,
+        rewrap_state: rewrap.state,
+        percent_complete: rewrap.percent,
+        mailboxes_done: rewrap.done,
+        mailboxes_total: rewrap.total,
+        job_state: rewrap.job_state,
+        last_error: rewrap.last_error,
     })
 }
 
@@ -288,7 +358,7 @@ fn check_policy_name(parameter: &str, name: &str) -> Result<String> {
 
 arguments! {
     pub struct NewPolicyArgs {
-        pub name: String = "Name", String, "Unique name of the data encryption policy", mandatory;
+        pub name: String = "Name", String, "Unique name of the data encryption policy", mandatory, position(0);
         pub azure_key_ids: Vec<String> = "AzureKeyIDs", StringArray, "Key ids of two customer keys in two different vaults (with or without version; versionless: the newest)", mandatory;
         pub description: Option<String> = "Description", String, "Description of the policy";
         pub enabled: Option<bool> = "Enabled", Bool, "Whether mailboxes may be assigned the policy (default true)";
@@ -353,7 +423,7 @@ pub fn new_policy(ctx: &Context<'_>, a: NewPolicyArgs) -> Result<DataEncryptionP
 
 arguments! {
     pub struct GetPolicyArgs {
-        pub identity: Option<String> = "Identity", String, "Name, Guid or any DataEncryptionPolicyID of the policy", pipeline;
+        pub identity: Option<String> = "Identity", String, "Name, Guid or any DataEncryptionPolicyID of the policy", pipeline, pipeline_value, position(0);
     }
 }
 
@@ -385,7 +455,7 @@ pub(crate) const SET_KEYS: &str = "AzureKeyIDs";
 
 arguments! {
     pub struct SetPolicyArgs {
-        pub identity: String = "Identity", String, "Name, Guid or any DataEncryptionPolicyID of the policy", mandatory, pipeline;
+        pub identity: String = "Identity", String, "Name, Guid or any DataEncryptionPolicyID of the policy", mandatory, pipeline, pipeline_value, position(0);
         pub refresh: bool = "Refresh", Switch, "Wrap a new policy key under the newest enabled versions of the policy's keys (after a key roll)", in_set(SET_REFRESH, true);
         pub name: Option<String> = "Name", String, "New unique name", in_set(SET_SETTINGS, false);
         pub description: Option<String> = "Description", String, "New description", in_set(SET_SETTINGS, false);
@@ -497,7 +567,7 @@ fn roll_policy_key(
         let assigned = sql::count_assigned(tx, &row.guid)?;
         let enqueued = assigned > 0;
         if enqueued {
-            job::enqueue_for_policy(tx, &row.guid, assigned as u64, now)?;
+            job::enqueue_for_policy(tx, &row.guid, &revision.id, assigned as u64, now)?;
         }
         Ok((policy_out(service, tx, &row, warnings, false)?, enqueued))
     })?;

@@ -72,6 +72,11 @@ pub struct Param {
     pub allowed: &'static [&'static str],
     pub range: Option<(i64, i64)>,
     pub pipeline_by_property_name: bool,
+    /// ValueFromPipeline: the piped object itself binds (Exchange's -Identity takes names).
+    pub pipeline_value: bool,
+    /// Where the parameter binds without its name, as Microsoft's cmdlet declares it; None:
+    /// by name only (cmdlets are generated with PositionalBinding off).
+    pub position: Option<u8>,
     pub help: &'static str,
     pub aliases: &'static [&'static str],
     /// The parameter sets the parameter belongs to, each with whether it is mandatory there.
@@ -88,6 +93,8 @@ impl Param {
             allowed: &[],
             range: None,
             pipeline_by_property_name: false,
+            pipeline_value: false,
+            position: None,
             help,
             aliases: &[],
             sets: Vec::new(),
@@ -111,6 +118,14 @@ impl Param {
     }
     pub fn pipeline(mut self) -> Self {
         self.pipeline_by_property_name = true;
+        self
+    }
+    pub fn pipeline_value(mut self) -> Self {
+        self.pipeline_value = true;
+        self
+    }
+    pub fn position(mut self, position: u8) -> Self {
+        self.position = Some(position);
         self
     }
     pub fn allowed(mut self, values: &'static [&'static str]) -> Self {
@@ -148,12 +163,15 @@ pub struct ShouldProcess {
 }
 
 /// A cmdlet's `-Wait`, written in PowerShell around the native call (the engine's operations
-/// return at once, as Microsoft's do): poll `poll` (an operation without mandatory parameters)
-/// until its `state_property` is one of `done_states`, showing Write-Progress with
+/// return at once, as Microsoft's do): poll `poll` (with `poll_parameters`, below; its other
+/// parameters optional) until its `state_property` is one of `done_states`, showing Write-Progress with
 /// `percent_property` and `status` (`{Property}` placeholders name the polled object's
 /// properties), then emit the polled object. When `failed_property` is one of `failed_states`
 /// (the background job gave up or was cancelled), the wait ends with an error carrying
-/// `error_property` (the job's last error) instead of polling forever.
+/// `error_property` (the job's last error) instead of polling forever. `poll_parameters` are the
+/// poll's parameters, each `(parameter, property)` taken from that property of the object the
+/// cmdlet returned (say, `("Identity", "Guid")` to poll the one policy it changed, whatever
+/// -Identity named it by or renamed it to); none: the poll gets no parameters.
 #[derive(Debug, Clone)]
 pub struct WaitFor {
     pub poll: &'static str,
@@ -165,6 +183,7 @@ pub struct WaitFor {
     pub failed_property: &'static str,
     pub failed_states: &'static [&'static str],
     pub error_property: &'static str,
+    pub poll_parameters: &'static [(&'static str, &'static str)],
 }
 
 /// A read-only call the cmdlet makes before ShouldProcess, so that -WhatIf and the prompt say
@@ -547,6 +566,8 @@ impl Operation {
                     "HelpMessage": p.help,
                     "ParameterSets": p.sets.iter().map(|(s, m)| json!({"Name": s, "Mandatory": m})).collect::<Vec<_>>(),
                     "Aliases": p.aliases,
+                    "ValueFromPipeline": p.pipeline_value,
+                    "Position": p.position,
                 })
             })
             .collect();
@@ -591,6 +612,7 @@ impl Operation {
                     "FailedProperty": w.failed_property,
                     "FailedStates": w.failed_states,
                     "ErrorProperty": w.error_property,
+                    "PollParameters": w.poll_parameters.iter().map(|(parameter, property)| json!({"Parameter": parameter, "Property": property})).collect::<Vec<_>>(),
                 }),
             );
         }

@@ -84,5 +84,6 @@ fn wait(activity: &'static str) -> WaitFor {
         failed_property: "JobState",
         failed_states: &["Failed", "Cancelled"],
         error_property: "LastError",
+        poll_parameters: &[],
     }
 }

@@ -211,7 +211,7 @@ arguments! {
         pub secondary_key_version: Option<String> = "SecondaryKeyVersion", String, "Version of the secondary key (required: SharePoint uses only this version)", in_set(BY_NAME, false);
         pub primary_key_vault_uri: Option<String> = "PrimaryKeyVaultUri", String, "Versioned key id of the primary key (https://<vault>.vault.azure.net/keys/<name>/<version>)", in_set(BY_URI, true);
         pub secondary_key_vault_uri: Option<String> = "SecondaryKeyVaultUri", String, "Versioned key id of the secondary key", in_set(BY_URI, true);
-        pub identity: Option<String> = "Identity", String, IDENTITY_HELP;
+        pub identity: Option<String> = "Identity", String, IDENTITY_HELP, position(0);
     }
 }
 
@@ -257,7 +257,7 @@ arguments! {
         pub key_name: Option<String> = "KeyName", String, "Name of the key", in_set(BY_NAME, true);
         pub key_version: Option<String> = "KeyVersion", String, "The new key version (required: SharePoint uses only this version)", in_set(BY_NAME, false);
         pub key_vault_uri: Option<String> = "KeyVaultUri", String, "Versioned key id of the new key version", in_set(BY_URI, true);
-        pub identity: Option<String> = "Identity", String, IDENTITY_HELP;
+        pub identity: Option<String> = "Identity", String, IDENTITY_HELP, position(0);
     }
 }
 
@@ -377,7 +377,7 @@ fn require_unchanged(tx: &Tx<'_>, before: &PolicyRow, or_stalled: bool) -> Resul
 
 arguments! {
     pub struct GetPolicyArgs {
-        pub identity: Option<String> = "Identity", String, IDENTITY_HELP;
+        pub identity: Option<String> = "Identity", String, IDENTITY_HELP, position(0);
     }
 }
 

@@ -191,7 +191,7 @@ pub fn new_site(ctx: &Context<'_>, a: NewSiteArgs) -> Result<SiteOut> {
 
 arguments! {
     pub struct GetSiteArgs {
-        pub identity: Option<String> = "Identity", String, "URL of the site; none: every site", pipeline, aliases(&["Url"]);
+        pub identity: Option<String> = "Identity", String, "URL of the site; none: every site", pipeline, pipeline_value, position(0), aliases(&["Url"]);
     }
 }
 

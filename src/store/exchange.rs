@@ -390,6 +390,12 @@ pub fn record_availability_use(tx: &Tx<'_>, seq: i64, now: i64) -> Result<()> {
     Ok(())
 }
 
+/// A user mailbox (with content) of `exo_mailboxes m` whose content key is not under the
+/// revision its assignment asks for: the apply job's work.
+const NEEDS_WORK: &str = "kind = 'UserMailbox' AND wrapped_content_key IS NOT NULL
+       AND applied_revision IS NOT (SELECT current_revision FROM exo_policies p
+                                    WHERE p.guid = m.assigned_policy AND p.purged = 0)";
+
 /// User mailboxes after `after` (by seq) whose content key is not under the revision their
 /// assignment asks for (the current revision of the assigned policy, or the Microsoft-managed
 /// key), optionally only those assigned to `policy` or only the mailbox `only`.
@@ -402,9 +408,6 @@ pub fn mailboxes_needing_work(
 ) -> Result<Vec<MailboxRow>> {
     // One statement per selection, each with a plain equality, so SQLite walks the index
     // (seq for one mailbox, (assigned_policy, seq) for a policy) instead of the whole table.
-    const NEEDS_WORK: &str = "kind = 'UserMailbox' AND wrapped_content_key IS NOT NULL
-           AND applied_revision IS NOT (SELECT current_revision FROM exo_policies p
-                                        WHERE p.guid = m.assigned_policy AND p.purged = 0)";
     let rows = match (only, policy) {
         (Some(seq), _) => tx
             .prepare_cached(&format!(
@@ -426,6 +429,17 @@ pub fn mailboxes_needing_work(
             .collect::<rusqlite::Result<Vec<_>>>()?,
     };
     Ok(rows)
+}
+
+/// Of the user mailboxes (with content) assigned to `policy`: how many, and how many of them
+/// the apply job has still to move under the policy's current revision.
+pub fn rewrap_progress(tx: &Tx<'_>, policy: &str) -> Result<(i64, i64)> {
+    Ok(tx
+        .prepare_cached(&format!(
+            "SELECT COUNT(*), COALESCE(SUM({NEEDS_WORK}), 0) FROM exo_mailboxes m
+             WHERE assigned_policy = ?1 AND kind = 'UserMailbox' AND wrapped_content_key IS NOT NULL"
+        ))?
+        .query_row([policy], |r| Ok((r.get(0)?, r.get(1)?)))?)
 }
 
 pub fn count_assigned(tx: &Tx<'_>, policy: &str) -> Result<i64> {

@@ -73,9 +73,9 @@ struct BackupVersion {
 
 arguments! {
     pub struct BackupKeyArgs {
-        pub vault_name: String = "VaultName", String, VAULT_NAME_HELP, mandatory, pipeline;
-        pub name: String = "Name", String, "Name of the key", mandatory, pipeline;
-        pub output_file: Option<String> = "OutputFile", Path, "File to write (default: a new file in the store's backups folder)";
+        pub vault_name: String = "VaultName", String, VAULT_NAME_HELP, mandatory, pipeline, position(0);
+        pub name: String = "Name", String, "Name of the key", mandatory, pipeline, position(1);
+        pub output_file: Option<String> = "OutputFile", Path, "File to write (default: a new file in the store's backups folder)", position(2);
         pub force: bool = "Force", Switch, "Overwrite an existing file";
     }
 }
@@ -274,8 +274,8 @@ fn json_line<T: Serialize>(v: &T) -> Result<Vec<u8>> {
 
 arguments! {
     pub struct RestoreKeyArgs {
-        pub vault_name: String = "VaultName", String, VAULT_NAME_HELP, mandatory, pipeline;
-        pub input_file: String = "InputFile", Path, "Backup file written by Backup-KeyVaultKey", mandatory, pipeline;
+        pub vault_name: String = "VaultName", String, VAULT_NAME_HELP, mandatory, pipeline, position(0);
+        pub input_file: String = "InputFile", Path, "Backup file written by Backup-KeyVaultKey", mandatory, pipeline, position(1);
     }
 }
 

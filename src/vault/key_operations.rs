@@ -14,8 +14,8 @@ use zeroize::Zeroizing;
 
 arguments! {
     pub struct InvokeKeyOperationArgs {
-        pub vault_name: String = "VaultName", String, VAULT_NAME_HELP, mandatory, pipeline;
-        pub name: String = "Name", String, "Name of the key", mandatory, pipeline;
+        pub vault_name: String = "VaultName", String, VAULT_NAME_HELP, mandatory, pipeline, position(0);
+        pub name: String = "Name", String, "Name of the key", mandatory, pipeline, position(1);
         pub version: Option<String> = "Version", String, "Version to use (default: the newest)", pipeline;
         pub operation: String = "Operation", String, "Encrypt, Decrypt, Wrap or Unwrap", mandatory, allowed(&["Encrypt", "Decrypt", "Wrap", "Unwrap"]);
         pub algorithm: String = "Algorithm", String, "RSA-OAEP-256 (recommended), RSA-OAEP or RSA1_5", mandatory, allowed(&["RSA-OAEP-256", "RSA-OAEP", "RSA1_5"]);

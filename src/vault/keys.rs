@@ -77,8 +77,8 @@ pub(crate) fn check_dates(not_before: Option<i64>, expires: Option<i64>) -> Resu
 
 arguments! {
     pub struct AddKeyArgs {
-        pub vault_name: String = "VaultName", String, VAULT_NAME_HELP, mandatory, pipeline;
-        pub name: String = "Name", String, "Name of the key", mandatory, pipeline;
+        pub vault_name: String = "VaultName", String, VAULT_NAME_HELP, mandatory, pipeline, position(0);
+        pub name: String = "Name", String, "Name of the key", mandatory, pipeline, position(1);
         pub destination: Option<String> = "Destination", String, "Software, or HSM (Premium vaults only)", allowed(&["Software", "HSM"]);
         pub key_ops: Option<Vec<String>> = "KeyOps", StringArray, "Operations the key may be used for", allowed(KEY_OPS);
         pub not_before: Option<DateTime<Utc>> = "NotBefore", DateTime, "The key cannot be used before this time";
@@ -244,9 +244,9 @@ pub(crate) fn read_limited(path: &str, parameter: &str, limit: u64) -> Result<Ve
 
 arguments! {
     pub struct GetKeyArgs {
-        pub vault_name: String = "VaultName", String, VAULT_NAME_HELP, mandatory, pipeline;
-        pub name: Option<String> = "Name", String, "Name of the key", pipeline, in_set(BY_VAULT_NAME, false), in_set(BY_KEY_VERSION, true), in_set(BY_KEY_VERSIONS, true);
-        pub version: Option<String> = "Version", String, "Version of the key", pipeline, in_set(BY_KEY_VERSION, true);
+        pub vault_name: String = "VaultName", String, VAULT_NAME_HELP, mandatory, pipeline, position(0);
+        pub name: Option<String> = "Name", String, "Name of the key", pipeline, position(1), in_set(BY_VAULT_NAME, false), in_set(BY_KEY_VERSION, true), in_set(BY_KEY_VERSIONS, true);
+        pub version: Option<String> = "Version", String, "Version of the key", pipeline, position(2), in_set(BY_KEY_VERSION, true);
         pub include_versions: bool = "IncludeVersions", Switch, "List every version of the key", in_set(BY_KEY_VERSIONS, true);
         pub in_removed_state: bool = "InRemovedState", Switch, "Get soft-deleted keys", in_set(BY_VAULT_NAME, false);
     }
@@ -313,8 +313,8 @@ pub fn get_key(ctx: &Context<'_>, a: GetKeyArgs) -> Result<Vec<KeyVaultKeyOut>> 
 
 arguments! {
     pub struct UpdateKeyArgs {
-        pub vault_name: String = "VaultName", String, VAULT_NAME_HELP, mandatory, pipeline;
-        pub name: String = "Name", String, "Name of the key", mandatory, pipeline;
+        pub vault_name: String = "VaultName", String, VAULT_NAME_HELP, mandatory, pipeline, position(0);
+        pub name: String = "Name", String, "Name of the key", mandatory, pipeline, position(1);
         pub version: Option<String> = "Version", String, "Version to update (default: the newest)", pipeline;
         pub enable: Option<bool> = "Enable", Bool, "Enable or disable the version";
         pub expires: Option<DateTime<Utc>> = "Expires", DateTime, "The key cannot be used after this time";
@@ -391,8 +391,8 @@ fn can_unwrap(v: &VersionRow, now: i64) -> bool {
 
 arguments! {
     pub struct RemoveKeyArgs {
-        pub vault_name: String = "VaultName", String, VAULT_NAME_HELP, mandatory, pipeline;
-        pub name: String = "Name", String, "Name of the key", mandatory, pipeline;
+        pub vault_name: String = "VaultName", String, VAULT_NAME_HELP, mandatory, pipeline, position(0);
+        pub name: String = "Name", String, "Name of the key", mandatory, pipeline, position(1);
         pub in_removed_state: bool = "InRemovedState", Switch, "Purge the soft-deleted key for good";
         // Az's -Force: only the prompt, which PowerShell asks; the engine has nothing to skip.
         pub force: bool = "Force", Switch, FORCE_HELP;
@@ -447,8 +447,8 @@ pub fn remove_key(ctx: &Context<'_>, a: RemoveKeyArgs) -> Result<Option<KeyVault
 
 arguments! {
     pub struct UndoKeyRemovalArgs {
-        pub vault_name: String = "VaultName", String, VAULT_NAME_HELP, mandatory, pipeline;
-        pub name: String = "Name", String, "Name of the key", mandatory, pipeline;
+        pub vault_name: String = "VaultName", String, VAULT_NAME_HELP, mandatory, pipeline, position(0);
+        pub name: String = "Name", String, "Name of the key", mandatory, pipeline, position(1);
     }
 }
 

@@ -225,7 +225,7 @@ pub(crate) fn refuse_if_referenced(
 
 arguments! {
     pub struct NewKeyVaultArgs {
-        pub vault_name: String = "VaultName", String, VAULT_NAME_HELP, mandatory, pipeline;
+        pub vault_name: String = "VaultName", String, VAULT_NAME_HELP, mandatory, pipeline, position(0);
         pub location: String = "Location", String, "Azure region of the vault (its geography bounds backup and restore)", mandatory, pipeline;
         pub sku: Option<String> = "Sku", String, "Standard, or Premium for HSM-protected keys", allowed(&["Standard", "Premium"]);
         pub soft_delete_retention_in_days: Option<i64> = "SoftDeleteRetentionInDays", Int, "Days a deleted vault or key is kept before it is purged (7-90, default 90)", range(7, 90);
@@ -303,7 +303,7 @@ pub fn new_key_vault(ctx: &Context<'_>, a: NewKeyVaultArgs) -> Result<KeyVaultOu
 
 arguments! {
     pub struct GetKeyVaultArgs {
-        pub vault_name: Option<String> = "VaultName", String, VAULT_NAME_HELP, pipeline;
+        pub vault_name: Option<String> = "VaultName", String, VAULT_NAME_HELP, pipeline, position(0);
         pub in_removed_state: bool = "InRemovedState", Switch, "Get soft-deleted vaults";
         pub resource_group_name: Option<String> = "ResourceGroupName", String, RESOURCE_GROUP_HELP;
         pub subscription_id: Option<String> = "SubscriptionId", String, SUBSCRIPTION_HELP;
@@ -352,7 +352,7 @@ pub fn get_key_vault(ctx: &Context<'_>, a: GetKeyVaultArgs) -> Result<Vec<KeyVau
 
 arguments! {
     pub struct RemoveKeyVaultArgs {
-        pub vault_name: String = "VaultName", String, VAULT_NAME_HELP, mandatory, pipeline;
+        pub vault_name: String = "VaultName", String, VAULT_NAME_HELP, mandatory, pipeline, position(0);
         pub in_removed_state: bool = "InRemovedState", Switch, "Purge a soft-deleted vault for good";
         // Az's -Force: only the prompt, which PowerShell asks; the engine has nothing to skip.
         pub force: bool = "Force", Switch, FORCE_HELP;
@@ -405,7 +405,7 @@ fn remove_key_vault_in_store(ctx: &Context<'_>, a: &RemoveKeyVaultArgs, now: i64
 
 arguments! {
     pub struct UndoKeyVaultRemovalArgs {
-        pub vault_name: String = "VaultName", String, VAULT_NAME_HELP, mandatory, pipeline;
+        pub vault_name: String = "VaultName", String, VAULT_NAME_HELP, mandatory, pipeline, position(0);
     }
 }
 
@@ -436,7 +436,7 @@ pub fn undo_key_vault_removal(
 
 arguments! {
     pub struct SetAccessPolicyArgs {
-        pub vault_name: String = "VaultName", String, VAULT_NAME_HELP, mandatory, pipeline;
+        pub vault_name: String = "VaultName", String, VAULT_NAME_HELP, mandatory, pipeline, position(0);
         pub user_principal_name: Option<String> = "UserPrincipalName", String, "User principal name of the user", pipeline, in_set(BY_UPN, true);
         pub object_id: Option<String> = "ObjectId", String, "Object id of the user, group or service principal", pipeline, in_set(BY_OBJECT_ID, true);
         pub service_principal_name: Option<String> = "ServicePrincipalName", String, "Application id or name of the service principal", pipeline, in_set(BY_SPN, true);
@@ -536,7 +536,7 @@ pub fn set_access_policy(ctx: &Context<'_>, a: SetAccessPolicyArgs) -> Result<Op
 
 arguments! {
     pub struct RemoveAccessPolicyArgs {
-        pub vault_name: String = "VaultName", String, VAULT_NAME_HELP, mandatory, pipeline;
+        pub vault_name: String = "VaultName", String, VAULT_NAME_HELP, mandatory, pipeline, position(0);
         pub user_principal_name: Option<String> = "UserPrincipalName", String, "User principal name of the user", pipeline, in_set(BY_UPN, true);
         pub object_id: Option<String> = "ObjectId", String, "Object id of the user, group or service principal", pipeline, in_set(BY_OBJECT_ID, true);
         pub service_principal_name: Option<String> = "ServicePrincipalName", String, "Application id or name of the service principal", pipeline, in_set(BY_SPN, true);

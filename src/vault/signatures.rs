@@ -11,8 +11,8 @@ use serde::Serialize;
 
 arguments! {
     pub struct InvokeKeySignatureArgs {
-        pub vault_name: String = "VaultName", String, VAULT_NAME_HELP, mandatory, pipeline;
-        pub name: String = "Name", String, "Name of the key", mandatory, pipeline;
+        pub vault_name: String = "VaultName", String, VAULT_NAME_HELP, mandatory, pipeline, position(0);
+        pub name: String = "Name", String, "Name of the key", mandatory, pipeline, position(1);
         pub version: Option<String> = "Version", String, "Version to use (default: the newest)", pipeline;
         pub operation: String = "Operation", String, "Sign or Verify", mandatory, allowed(&["Sign", "Verify"]);
         pub algorithm: String = "Algorithm", String, "RS256, RS384, RS512 (PKCS#1 v1.5) or PS256, PS384, PS512 (PSS)", mandatory, allowed(SIGNATURE_ALGORITHMS);

@@ -169,6 +169,13 @@ Describe 'Cmdlets and the operation registry' {
 
             # Sets: where the registry names none, the parameter is in every set.
             $setAttributes = @(Get-ParameterAttribute -Parameter $parameter -Type ([System.Management.Automation.ParameterAttribute]))
+            # Positions and ValueFromPipeline as Microsoft declares them, in every set alike;
+            # a parameter the registry gives no position binds by name only.
+            $expectedPosition = if ($null -ne $declared.Position) { [int] $declared.Position } else { [int]::MinValue }
+            foreach ($attribute in $setAttributes) {
+                $attribute.Position | Should -Be $expectedPosition -Because ('{0} position' -f $because)
+                $attribute.ValueFromPipeline | Should -Be ([bool] $declared.ValueFromPipeline) -Because ('{0} ValueFromPipeline' -f $because)
+            }
             if (@($declared.ParameterSets).Count -eq 0) {
                 $setAttributes.Count | Should -Be 1 -Because $because
                 $setAttributes[0].ParameterSetName | Should -Be '__AllParameterSets' -Because $because
@@ -203,6 +210,7 @@ Describe 'Cmdlets and the operation registry' {
             }
         }
 
+        $metadata.PositionalBinding | Should -BeFalse -Because 'only the registry''s positions are positional'
         $metadata.SupportsShouldProcess | Should -Be ($null -ne $operation.ShouldProcess)
         if ($null -ne $operation.ShouldProcess) {
             $metadata.ConfirmImpact.ToString() | Should -Be $operation.ConfirmImpact

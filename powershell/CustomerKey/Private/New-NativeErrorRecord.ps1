@@ -48,7 +48,7 @@ function New-NativeErrorRecord {
         $exception = [System.InvalidOperationException]::new($Message, $InnerException)
     }
     elseif ($errorCategory -eq [System.Management.Automation.ErrorCategory]::ObjectNotFound) {
-        $exception = [System.Management.Automation.ItemNotFoundException]::new($Message)
+        $exception = [CustomerKey.Native.CkItemNotFoundException]::new($Message)
     }
     elseif ($errorCategory -eq [System.Management.Automation.ErrorCategory]::InvalidArgument) {
         $exception = [System.ArgumentException]::new($Message)
@@ -66,5 +66,9 @@ function New-NativeErrorRecord {
     if ($null -ne $Target -and ($Target -is [string]) -and $Target.Length -eq 0) {
         $Target = $null
     }
-    return [System.Management.Automation.ErrorRecord]::new($exception, $Code, $errorCategory, $Target)
+    $record = [System.Management.Automation.ErrorRecord]::new($exception, $Code, $errorCategory, $Target)
+    if ($exception -is [CustomerKey.Native.CkItemNotFoundException]) {
+        $exception.Attach($record)
+    }
+    return $record
 }

@@ -4,7 +4,7 @@ function Wait-NativeOperation {
     Polls an operation until the background work it reports is done, with Write-Progress.
     .DESCRIPTION
     Private; the generated cmdlets call it for -Wait. Calls Operation (through
-    Invoke-NativeOperation, with no parameters) every IntervalMilliseconds until the result's
+    Invoke-NativeOperation, with PollParameters or none) every IntervalMilliseconds until the result's
     StateProperty is one of DoneState, showing PercentProperty and a status made from
     StatusFormat and StatusProperty; then emits that result. A poll that fails has written its
     error, and the wait ends. Ctrl+C stops waiting; the work goes on in the engine.
@@ -34,6 +34,8 @@ function Wait-NativeOperation {
     How long the polled state, percentage and status may stay the same before the wait gives up.
     .PARAMETER IntervalMilliseconds
     How long to wait between polls.
+    .PARAMETER PollParameters
+    The poll's parameters (say, the Identity of the object the cmdlet changed); none by default.
     .EXAMPLE
     Wait-NativeOperation -Cmdlet $PSCmdlet -Operation 'Get-SPODataEncryptionPolicy' -Activity 'Rolling' -StateProperty 'State' -DoneState @('Registered') -PercentProperty 'PercentComplete' -StatusFormat '{0} of {1} sites' -StatusProperty @('SitesDone', 'SitesTotal')
     #>
@@ -50,7 +52,8 @@ function Wait-NativeOperation {
         [string[]] $FailedState = @(),
         [string] $ErrorProperty,
         [int] $StallSeconds = 600,
-        [int] $IntervalMilliseconds = 500
+        [int] $IntervalMilliseconds = 500,
+        [System.Collections.IDictionary] $PollParameters = @{}
     )
 
     $progressId = 1
@@ -58,7 +61,7 @@ function Wait-NativeOperation {
     $unchangedSince = [System.Diagnostics.Stopwatch]::StartNew()
     try {
         while ($true) {
-            $current = Invoke-NativeOperation -Cmdlet $Cmdlet -Operation $Operation -BoundParameters @{}
+            $current = Invoke-NativeOperation -Cmdlet $Cmdlet -Operation $Operation -BoundParameters $PollParameters
             if ($null -eq $current) {
                 return
             }

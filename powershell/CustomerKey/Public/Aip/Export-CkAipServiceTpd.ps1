@@ -24,7 +24,7 @@ function Export-CkAipServiceTpd {
     .OUTPUTS
     CustomerKey.AipServiceTpdExport
     #>
-    [CmdletBinding(SupportsShouldProcess, ConfirmImpact = 'Medium')]
+    [CmdletBinding(PositionalBinding = $false, SupportsShouldProcess, ConfirmImpact = 'Medium')]
     [OutputType('CustomerKey.AipServiceTpdExport')]
     param(
         [Parameter(Mandatory, HelpMessage = 'The TPD file to write')]
@@ -39,6 +39,12 @@ function Export-CkAipServiceTpd {
         [Parameter(HelpMessage = 'Overwrite OutputFile when it exists')]
         [switch] $Force
     )
+
+    begin {
+        foreach ($preference in Get-CallerPreference -Cmdlet $PSCmdlet) {
+            $ExecutionContext.SessionState.PSVariable.Set($preference.Name, $preference.Value)
+        }
+    }
 
     process {
         $shouldProcessTarget = ("File '{0}'" -f $PSBoundParameters['OutputFile'])

@@ -19,10 +19,16 @@ function Get-CkAipServiceKeys {
     .OUTPUTS
     CustomerKey.AipServiceKey
     #>
-    [CmdletBinding()]
+    [CmdletBinding(PositionalBinding = $false)]
     [OutputType('CustomerKey.AipServiceKey')]
     param(
     )
+
+    begin {
+        foreach ($preference in Get-CallerPreference -Cmdlet $PSCmdlet) {
+            $ExecutionContext.SessionState.PSVariable.Set($preference.Name, $preference.Value)
+        }
+    }
 
     process {
         Invoke-NativeOperation -Cmdlet $PSCmdlet -Operation 'Get-AipServiceKeys' -BoundParameters $PSBoundParameters

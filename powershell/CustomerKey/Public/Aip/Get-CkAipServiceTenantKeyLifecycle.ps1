@@ -14,10 +14,16 @@ function Get-CkAipServiceTenantKeyLifecycle {
     .OUTPUTS
     CustomerKey.AipServiceTenantKeyLifecycle
     #>
-    [CmdletBinding()]
+    [CmdletBinding(PositionalBinding = $false)]
     [OutputType('CustomerKey.AipServiceTenantKeyLifecycle')]
     param(
     )
+
+    begin {
+        foreach ($preference in Get-CallerPreference -Cmdlet $PSCmdlet) {
+            $ExecutionContext.SessionState.PSVariable.Set($preference.Name, $preference.Value)
+        }
+    }
 
     process {
         Invoke-NativeOperation -Cmdlet $PSCmdlet -Operation 'Get-AipServiceTenantKeyLifecycle' -BoundParameters $PSBoundParameters

@@ -27,7 +27,7 @@ function Import-CkAipServiceTpd {
     .OUTPUTS
     CustomerKey.AipServiceKey
     #>
-    [CmdletBinding(SupportsShouldProcess, ConfirmImpact = 'Medium')]
+    [CmdletBinding(PositionalBinding = $false, SupportsShouldProcess, ConfirmImpact = 'Medium')]
     [OutputType('CustomerKey.AipServiceKey')]
     param(
         [Parameter(Mandatory, HelpMessage = 'The trusted publishing domain file')]
@@ -45,6 +45,12 @@ function Import-CkAipServiceTpd {
         [Parameter(HelpMessage = 'With KeyVaultKeyUrl: accept a vault without soft delete and purge protection')]
         [switch] $AcceptUnrecoverableVault
     )
+
+    begin {
+        foreach ($preference in Get-CallerPreference -Cmdlet $PSCmdlet) {
+            $ExecutionContext.SessionState.PSVariable.Set($preference.Name, $preference.Value)
+        }
+    }
 
     process {
         $shouldProcessTarget = ("TPD file '{0}'" -f $PSBoundParameters['TpdFile'])

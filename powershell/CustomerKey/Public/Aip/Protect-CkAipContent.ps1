@@ -28,7 +28,7 @@ function Protect-CkAipContent {
     .OUTPUTS
     CustomerKey.AipProtectedContent
     #>
-    [CmdletBinding(DefaultParameterSetName = 'ByValue', SupportsShouldProcess, ConfirmImpact = 'Medium')]
+    [CmdletBinding(PositionalBinding = $false, DefaultParameterSetName = 'ByValue', SupportsShouldProcess, ConfirmImpact = 'Medium')]
     [OutputType('CustomerKey.AipProtectedContent')]
     param(
         [Parameter(ParameterSetName = 'ByValue', Mandatory, HelpMessage = 'Text to protect')]
@@ -43,6 +43,12 @@ function Protect-CkAipContent {
         [Parameter(HelpMessage = 'Overwrite OutputFile when it exists')]
         [switch] $Force
     )
+
+    begin {
+        foreach ($preference in Get-CallerPreference -Cmdlet $PSCmdlet) {
+            $ExecutionContext.SessionState.PSVariable.Set($preference.Name, $preference.Value)
+        }
+    }
 
     process {
         $shouldProcessTarget = ("File '{0}'" -f $PSBoundParameters['OutputFile'])

@@ -21,7 +21,7 @@ function Set-CkAipServiceKeyProperties {
     .OUTPUTS
     CustomerKey.AipServiceKey
     #>
-    [CmdletBinding(SupportsShouldProcess, ConfirmImpact = 'High')]
+    [CmdletBinding(PositionalBinding = $false, SupportsShouldProcess, ConfirmImpact = 'High')]
     [OutputType('CustomerKey.AipServiceKey')]
     param(
         [Parameter(Mandatory, ValueFromPipelineByPropertyName, HelpMessage = 'KeyIdentifier of the tenant key (Get-CkAipServiceKeys)')]
@@ -33,6 +33,12 @@ function Set-CkAipServiceKeyProperties {
         [Parameter(HelpMessage = 'Do not ask for confirmation')]
         [switch] $Force
     )
+
+    begin {
+        foreach ($preference in Get-CallerPreference -Cmdlet $PSCmdlet) {
+            $ExecutionContext.SessionState.PSVariable.Set($preference.Name, $preference.Value)
+        }
+    }
 
     process {
         $shouldProcessTarget = ("Tenant key '{0}'" -f $PSBoundParameters['KeyIdentifier'])

@@ -21,7 +21,7 @@ function Unprotect-CkAipContent {
     .OUTPUTS
     CustomerKey.AipUnprotectedContent
     #>
-    [CmdletBinding(SupportsShouldProcess, ConfirmImpact = 'Medium')]
+    [CmdletBinding(PositionalBinding = $false, SupportsShouldProcess, ConfirmImpact = 'Medium')]
     [OutputType('CustomerKey.AipUnprotectedContent')]
     param(
         [Parameter(Mandatory, ValueFromPipelineByPropertyName, HelpMessage = 'The protected file')]
@@ -33,6 +33,12 @@ function Unprotect-CkAipContent {
         [Parameter(HelpMessage = 'Overwrite OutputFile when it exists')]
         [switch] $Force
     )
+
+    begin {
+        foreach ($preference in Get-CallerPreference -Cmdlet $PSCmdlet) {
+            $ExecutionContext.SessionState.PSVariable.Set($preference.Name, $preference.Value)
+        }
+    }
 
     process {
         $shouldProcessTarget = ("File '{0}'" -f $PSBoundParameters['InputFile'])

@@ -24,7 +24,7 @@ function Use-CkAipServiceKeyVaultKey {
     .OUTPUTS
     CustomerKey.AipServiceKey
     #>
-    [CmdletBinding(SupportsShouldProcess, ConfirmImpact = 'Medium')]
+    [CmdletBinding(PositionalBinding = $false, SupportsShouldProcess, ConfirmImpact = 'Medium')]
     [OutputType('CustomerKey.AipServiceKey')]
     param(
         [Parameter(Mandatory, ValueFromPipelineByPropertyName, HelpMessage = 'Versioned Key Vault key URL (https://<vault>.vault.azure.net/keys/<name>/<version>)')]
@@ -36,6 +36,12 @@ function Use-CkAipServiceKeyVaultKey {
         [Parameter(HelpMessage = 'Accept a vault without soft delete and purge protection')]
         [switch] $AcceptUnrecoverableVault
     )
+
+    begin {
+        foreach ($preference in Get-CallerPreference -Cmdlet $PSCmdlet) {
+            $ExecutionContext.SessionState.PSVariable.Set($preference.Name, $preference.Value)
+        }
+    }
 
     process {
         $shouldProcessTarget = ("Key Vault key '{0}'" -f $PSBoundParameters['KeyVaultKeyUrl'])

@@ -21,7 +21,7 @@ function Get-CkServicePrincipal {
     .OUTPUTS
     CustomerKey.ServicePrincipal
     #>
-    [CmdletBinding()]
+    [CmdletBinding(PositionalBinding = $false)]
     [OutputType('CustomerKey.ServicePrincipal')]
     param(
         [Parameter(ValueFromPipelineByPropertyName, HelpMessage = 'Application id of one service principal')]
@@ -30,6 +30,12 @@ function Get-CkServicePrincipal {
         [Parameter(HelpMessage = 'Only the service principals with this display name')]
         [string] $DisplayName
     )
+
+    begin {
+        foreach ($preference in Get-CallerPreference -Cmdlet $PSCmdlet) {
+            $ExecutionContext.SessionState.PSVariable.Set($preference.Name, $preference.Value)
+        }
+    }
 
     process {
         Invoke-NativeOperation -Cmdlet $PSCmdlet -Operation 'Get-ServicePrincipal' -BoundParameters $PSBoundParameters

@@ -27,7 +27,7 @@ function New-CkServicePrincipal {
     .OUTPUTS
     CustomerKey.ServicePrincipal
     #>
-    [CmdletBinding(SupportsShouldProcess, ConfirmImpact = 'Medium')]
+    [CmdletBinding(PositionalBinding = $false, SupportsShouldProcess, ConfirmImpact = 'Medium')]
     [OutputType('CustomerKey.ServicePrincipal')]
     param(
         [Parameter(Mandatory, HelpMessage = 'Display name of the application')]
@@ -39,6 +39,12 @@ function New-CkServicePrincipal {
         [Parameter(HelpMessage = 'The client secret stops working at this time (default: one year after StartDate)')]
         [datetime] $EndDate
     )
+
+    begin {
+        foreach ($preference in Get-CallerPreference -Cmdlet $PSCmdlet) {
+            $ExecutionContext.SessionState.PSVariable.Set($preference.Name, $preference.Value)
+        }
+    }
 
     process {
         $shouldProcessTarget = ("Service principal '{0}'" -f $PSBoundParameters['DisplayName'])

@@ -19,10 +19,10 @@ function Add-CkMailboxItem {
     .OUTPUTS
     CustomerKey.MailboxItem
     #>
-    [CmdletBinding(SupportsShouldProcess, ConfirmImpact = 'Medium')]
+    [CmdletBinding(PositionalBinding = $false, SupportsShouldProcess, ConfirmImpact = 'Medium')]
     [OutputType('CustomerKey.MailboxItem')]
     param(
-        [Parameter(Mandatory, ValueFromPipelineByPropertyName, HelpMessage = 'Name, alias, SMTP address or GUID')]
+        [Parameter(Mandatory, Position = 0, ValueFromPipeline, ValueFromPipelineByPropertyName, HelpMessage = 'Name, alias, SMTP address or GUID')]
         [string] $Identity,
 
         [Parameter(Mandatory, HelpMessage = 'Subject of the item')]
@@ -31,6 +31,12 @@ function Add-CkMailboxItem {
         [Parameter(Mandatory, HelpMessage = 'Body of the item')]
         [string] $Body
     )
+
+    begin {
+        foreach ($preference in Get-CallerPreference -Cmdlet $PSCmdlet) {
+            $ExecutionContext.SessionState.PSVariable.Set($preference.Name, $preference.Value)
+        }
+    }
 
     process {
         $shouldProcessTarget = ("Mailbox '{0}'" -f $PSBoundParameters['Identity'])

@@ -5,22 +5,36 @@ function Get-CkDataEncryptionPolicy {
     Gets data encryption policies with their keys' health.
     .DESCRIPTION
     Gets one policy by name, Guid or any DataEncryptionPolicyID a mailbox ever reported, or every
-    policy; KeyHealth says which key Exchange Online can use and why not.
+    policy; KeyHealth says which key Exchange Online can use and why not. RewrapState says whether
+    the policy's mailboxes are under its current revision (Done), are being moved there by the
+    background job after -Refresh, -Replace or an assignment (Rewrapping, with PercentComplete and
+    MailboxesDone of MailboxesTotal), or wait on a job that failed or was cancelled (Stopped);
+    JobState and LastError are that job's.
     .PARAMETER Identity
     Name, Guid or any DataEncryptionPolicyID of the policy.
     .EXAMPLE
     Get-CkDataEncryptionPolicy -Identity (Get-CkMailboxStatistics ada@contoso.com).DataEncryptionPolicyID
 
     Finds the policy of a mailbox.
+    .EXAMPLE
+    Get-CkDataEncryptionPolicy -Identity 'EXO-DEP-1' | Format-List RewrapState, PercentComplete, MailboxesDone, MailboxesTotal, JobState, LastError
+
+    Shows how far the rewrap after a refresh is.
     .OUTPUTS
     CustomerKey.DataEncryptionPolicy
     #>
-    [CmdletBinding()]
+    [CmdletBinding(PositionalBinding = $false)]
     [OutputType('CustomerKey.DataEncryptionPolicy')]
     param(
-        [Parameter(ValueFromPipelineByPropertyName, HelpMessage = 'Name, Guid or any DataEncryptionPolicyID of the policy')]
+        [Parameter(Position = 0, ValueFromPipeline, ValueFromPipelineByPropertyName, HelpMessage = 'Name, Guid or any DataEncryptionPolicyID of the policy')]
         [string] $Identity
     )
+
+    begin {
+        foreach ($preference in Get-CallerPreference -Cmdlet $PSCmdlet) {
+            $ExecutionContext.SessionState.PSVariable.Set($preference.Name, $preference.Value)
+        }
+    }
 
     process {
         Invoke-NativeOperation -Cmdlet $PSCmdlet -Operation 'Get-DataEncryptionPolicy' -BoundParameters $PSBoundParameters

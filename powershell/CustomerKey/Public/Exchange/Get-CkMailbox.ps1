@@ -15,12 +15,18 @@ function Get-CkMailbox {
     .OUTPUTS
     CustomerKey.Mailbox
     #>
-    [CmdletBinding()]
+    [CmdletBinding(PositionalBinding = $false)]
     [OutputType('CustomerKey.Mailbox')]
     param(
-        [Parameter(ValueFromPipelineByPropertyName, HelpMessage = 'Name, alias, SMTP address or GUID')]
+        [Parameter(Position = 0, ValueFromPipeline, ValueFromPipelineByPropertyName, HelpMessage = 'Name, alias, SMTP address or GUID')]
         [string] $Identity
     )
+
+    begin {
+        foreach ($preference in Get-CallerPreference -Cmdlet $PSCmdlet) {
+            $ExecutionContext.SessionState.PSVariable.Set($preference.Name, $preference.Value)
+        }
+    }
 
     process {
         Invoke-NativeOperation -Cmdlet $PSCmdlet -Operation 'Get-Mailbox' -BoundParameters $PSBoundParameters

@@ -4,7 +4,8 @@ function Get-CkMoveRequestStatistics {
     .SYNOPSIS
     Shows a move request's progress.
     .DESCRIPTION
-    Status, PercentComplete and BytesTransferred of the mailbox's move request.
+    Status (Queued, InProgress, Completed or Failed), PercentComplete, BytesTransferred and
+    LastFailure (the background job's last error) of the mailbox's move request.
     .PARAMETER Identity
     Name, alias, SMTP address or GUID of the mailbox or mail user.
     .EXAMPLE
@@ -14,12 +15,18 @@ function Get-CkMoveRequestStatistics {
     .OUTPUTS
     CustomerKey.MoveRequestStatistics
     #>
-    [CmdletBinding()]
+    [CmdletBinding(PositionalBinding = $false)]
     [OutputType('CustomerKey.MoveRequestStatistics')]
     param(
-        [Parameter(Mandatory, ValueFromPipelineByPropertyName, HelpMessage = 'Name, alias, SMTP address or GUID of the mailbox or mail user')]
+        [Parameter(Mandatory, Position = 0, ValueFromPipeline, ValueFromPipelineByPropertyName, HelpMessage = 'Name, alias, SMTP address or GUID of the mailbox or mail user')]
         [string] $Identity
     )
+
+    begin {
+        foreach ($preference in Get-CallerPreference -Cmdlet $PSCmdlet) {
+            $ExecutionContext.SessionState.PSVariable.Set($preference.Name, $preference.Value)
+        }
+    }
 
     process {
         Invoke-NativeOperation -Cmdlet $PSCmdlet -Operation 'Get-MoveRequestStatistics' -BoundParameters $PSBoundParameters

@@ -24,10 +24,10 @@ function New-CkDataEncryptionPolicy {
     .OUTPUTS
     CustomerKey.DataEncryptionPolicy
     #>
-    [CmdletBinding(SupportsShouldProcess, ConfirmImpact = 'Medium')]
+    [CmdletBinding(PositionalBinding = $false, SupportsShouldProcess, ConfirmImpact = 'Medium')]
     [OutputType('CustomerKey.DataEncryptionPolicy')]
     param(
-        [Parameter(Mandatory, HelpMessage = 'Unique name of the data encryption policy')]
+        [Parameter(Mandatory, Position = 0, HelpMessage = 'Unique name of the data encryption policy')]
         [string] $Name,
 
         [Parameter(Mandatory, HelpMessage = 'Key ids of two customer keys in two different vaults (with or without version; versionless: the newest)')]
@@ -39,6 +39,12 @@ function New-CkDataEncryptionPolicy {
         [Parameter(HelpMessage = 'Whether mailboxes may be assigned the policy (default true)')]
         [bool] $Enabled
     )
+
+    begin {
+        foreach ($preference in Get-CallerPreference -Cmdlet $PSCmdlet) {
+            $ExecutionContext.SessionState.PSVariable.Set($preference.Name, $preference.Value)
+        }
+    }
 
     process {
         $shouldProcessTarget = ("Data encryption policy '{0}'" -f $PSBoundParameters['Name'])

@@ -22,10 +22,10 @@ function New-CkMailUser {
     .OUTPUTS
     CustomerKey.Mailbox
     #>
-    [CmdletBinding(SupportsShouldProcess, ConfirmImpact = 'Medium')]
+    [CmdletBinding(PositionalBinding = $false, SupportsShouldProcess, ConfirmImpact = 'Medium')]
     [OutputType('CustomerKey.Mailbox')]
     param(
-        [Parameter(Mandatory, HelpMessage = 'Display name of the mailbox')]
+        [Parameter(Mandatory, Position = 0, HelpMessage = 'Display name of the mailbox')]
         [string] $Name,
 
         [Parameter(Mandatory, HelpMessage = 'Unique alias')]
@@ -37,6 +37,12 @@ function New-CkMailUser {
         [Parameter(HelpMessage = 'Data encryption policy (name, Guid or DataEncryptionPolicyID) to assign')]
         [string] $DataEncryptionPolicy
     )
+
+    begin {
+        foreach ($preference in Get-CallerPreference -Cmdlet $PSCmdlet) {
+            $ExecutionContext.SessionState.PSVariable.Set($preference.Name, $preference.Value)
+        }
+    }
 
     process {
         $shouldProcessTarget = ("Mail user '{0}'" -f $PSBoundParameters['PrimarySmtpAddress'])

@@ -21,10 +21,10 @@ function New-CkMailbox {
     .OUTPUTS
     CustomerKey.Mailbox
     #>
-    [CmdletBinding(SupportsShouldProcess, ConfirmImpact = 'Medium')]
+    [CmdletBinding(PositionalBinding = $false, SupportsShouldProcess, ConfirmImpact = 'Medium')]
     [OutputType('CustomerKey.Mailbox')]
     param(
-        [Parameter(Mandatory, HelpMessage = 'Display name of the mailbox')]
+        [Parameter(Mandatory, Position = 0, HelpMessage = 'Display name of the mailbox')]
         [string] $Name,
 
         [Parameter(Mandatory, HelpMessage = 'Unique alias')]
@@ -36,6 +36,12 @@ function New-CkMailbox {
         [Parameter(HelpMessage = 'Data encryption policy (name, Guid or DataEncryptionPolicyID) to assign')]
         [string] $DataEncryptionPolicy
     )
+
+    begin {
+        foreach ($preference in Get-CallerPreference -Cmdlet $PSCmdlet) {
+            $ExecutionContext.SessionState.PSVariable.Set($preference.Name, $preference.Value)
+        }
+    }
 
     process {
         $shouldProcessTarget = ("Mailbox '{0}'" -f $PSBoundParameters['PrimarySmtpAddress'])

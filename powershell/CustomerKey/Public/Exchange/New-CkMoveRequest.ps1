@@ -5,28 +5,57 @@ function New-CkMoveRequest {
     Migrates a mail user into a mailbox, or moves a mailbox.
     .DESCRIPTION
     A mail user becomes a mailbox and its content is encrypted under the pre-assigned policy as it
-    moves; a mailbox is re-encrypted under its assigned policy now. The move is a background job.
+    moves; a mailbox is re-encrypted under its assigned policy now. The move is a background job:
+    the cmdlet returns at once with Status Queued, as Exchange Online's does;
+    Get-CkMoveRequestStatistics shows its progress, and -Wait shows it until the move is Completed,
+    then emits those statistics (a move whose job failed ends the wait with an error carrying
+    LastFailure).
     .PARAMETER Identity
     Name, alias, SMTP address or GUID of the mailbox or mail user.
+    .PARAMETER Wait
+    Waits until the background work this starts is done, showing its progress with Write-Progress,
+    then emits the final object. Without -Wait the cmdlet returns at once, as Microsoft's does.
     .EXAMPLE
     New-CkMoveRequest -Identity bob@contoso.com
 
     Migrates the mail user.
+    .EXAMPLE
+    New-CkMoveRequest -Identity bob@contoso.com -Wait
+
+    Migrates the mail user, showing the move's progress until it is Completed, then shows its
+    statistics.
     .OUTPUTS
     CustomerKey.MoveRequest
     #>
-    [CmdletBinding(SupportsShouldProcess, ConfirmImpact = 'Medium')]
+    [CmdletBinding(PositionalBinding = $false, SupportsShouldProcess, ConfirmImpact = 'Medium')]
     [OutputType('CustomerKey.MoveRequest')]
     param(
-        [Parameter(Mandatory, ValueFromPipelineByPropertyName, HelpMessage = 'Name, alias, SMTP address or GUID of the mailbox or mail user')]
-        [string] $Identity
+        [Parameter(Mandatory, Position = 0, ValueFromPipeline, ValueFromPipelineByPropertyName, HelpMessage = 'Name, alias, SMTP address or GUID of the mailbox or mail user')]
+        [string] $Identity,
+
+        [Parameter(HelpMessage = 'Wait until the work is done, showing its progress')]
+        [switch] $Wait
     )
 
+    begin {
+        foreach ($preference in Get-CallerPreference -Cmdlet $PSCmdlet) {
+            $ExecutionContext.SessionState.PSVariable.Set($preference.Name, $preference.Value)
+        }
+    }
+
     process {
+        $waitForIt = $Wait.IsPresent
+        $null = $PSBoundParameters.Remove('Wait')
         $shouldProcessTarget = ("Mailbox '{0}'" -f $PSBoundParameters['Identity'])
         $shouldProcessAction = 'Move mailbox'
         if ($PSCmdlet.ShouldProcess($shouldProcessTarget, $shouldProcessAction)) {
-            Invoke-NativeOperation -Cmdlet $PSCmdlet -Operation 'New-MoveRequest' -BoundParameters $PSBoundParameters
+            $started = Invoke-NativeOperation -Cmdlet $PSCmdlet -Operation 'New-MoveRequest' -BoundParameters $PSBoundParameters
+            if ($waitForIt -and $null -ne $started) {
+                Wait-NativeOperation -Cmdlet $PSCmdlet -Operation 'Get-MoveRequestStatistics' -Activity 'Moving the mailbox' -StateProperty 'Status' -DoneState @('Completed') -PercentProperty 'PercentComplete' -StatusFormat '{0}: {1}, {2}% moved' -StatusProperty @('DisplayName', 'Status', 'PercentComplete') -FailedProperty 'Status' -FailedState @('Failed') -ErrorProperty 'LastFailure' -PollParameters @{ 'Identity' = $started.ExchangeGuid }
+            }
+            else {
+                $started
+            }
         }
     }
 }

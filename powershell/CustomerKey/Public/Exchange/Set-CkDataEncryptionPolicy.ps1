@@ -10,7 +10,10 @@ function Set-CkDataEncryptionPolicy {
     other keys. -PermanentDataPurgeRequested destroys the policy and its mailboxes' content for
     good, only once the service principal has lost wrapKey and unwrapKey on both vaults. The purge
     asks for confirmation, a question of its own, unless -Force is given; -WhatIf shows every change
-    without making it.
+    without making it. Returns at once, as Exchange Online's cmdlet does; with -Wait it shows the
+    rewrap (MailboxesDone of MailboxesTotal) until RewrapState is Done, then emits the policy as
+    Get-CkDataEncryptionPolicy shows it, and ends with an error when the rewrap's job failed or was
+    cancelled.
     .PARAMETER Identity
     Name, Guid or any DataEncryptionPolicyID of the policy.
     .PARAMETER Refresh
@@ -33,10 +36,18 @@ function Set-CkDataEncryptionPolicy {
     New key ids (two, in two different vaults).
     .PARAMETER Replace
     Replace the policy's keys by -AzureKeyIDs.
+    .PARAMETER Wait
+    Waits until the background work this starts is done, showing its progress with Write-Progress,
+    then emits the final object. Without -Wait the cmdlet returns at once, as Microsoft's does.
     .EXAMPLE
     Set-CkDataEncryptionPolicy -Identity 'EXO-DEP-1' -Refresh
 
     After Add-CkKeyVaultKey rolled a key: re-wraps under the new version.
+    .EXAMPLE
+    Set-CkDataEncryptionPolicy -Identity 'EXO-DEP-1' -Refresh -Wait
+
+    The same, showing the rewrap's progress (mailboxes done of total) until every mailbox is under
+    the new DataEncryptionPolicyID, then shows the policy.
     .EXAMPLE
     Set-CkDataEncryptionPolicy -Identity 'EXO-DEP-1' -PermanentDataPurgeRequested -PermanentDataPurgeReason 'Leaving the service' -PermanentDataPurgeContact 'ciso@contoso.com' -Force
 
@@ -44,10 +55,10 @@ function Set-CkDataEncryptionPolicy {
     .OUTPUTS
     CustomerKey.DataEncryptionPolicy
     #>
-    [CmdletBinding(DefaultParameterSetName = 'Settings', SupportsShouldProcess, ConfirmImpact = 'Medium')]
+    [CmdletBinding(PositionalBinding = $false, DefaultParameterSetName = 'Settings', SupportsShouldProcess, ConfirmImpact = 'Medium')]
     [OutputType('CustomerKey.DataEncryptionPolicy')]
     param(
-        [Parameter(Mandatory, ValueFromPipelineByPropertyName, HelpMessage = 'Name, Guid or any DataEncryptionPolicyID of the policy')]
+        [Parameter(Mandatory, Position = 0, ValueFromPipeline, ValueFromPipelineByPropertyName, HelpMessage = 'Name, Guid or any DataEncryptionPolicyID of the policy')]
         [string] $Identity,
 
         [Parameter(ParameterSetName = 'Refresh', Mandatory, HelpMessage = "Wrap a new policy key under the newest enabled versions of the policy's keys (after a key roll)")]
@@ -78,10 +89,21 @@ function Set-CkDataEncryptionPolicy {
         [string[]] $AzureKeyIDs,
 
         [Parameter(ParameterSetName = 'AzureKeyIDs', Mandatory, HelpMessage = "Replace the policy's keys by -AzureKeyIDs")]
-        [switch] $Replace
+        [switch] $Replace,
+
+        [Parameter(HelpMessage = 'Wait until the work is done, showing its progress')]
+        [switch] $Wait
     )
 
+    begin {
+        foreach ($preference in Get-CallerPreference -Cmdlet $PSCmdlet) {
+            $ExecutionContext.SessionState.PSVariable.Set($preference.Name, $preference.Value)
+        }
+    }
+
     process {
+        $waitForIt = $Wait.IsPresent
+        $null = $PSBoundParameters.Remove('Wait')
         $shouldProcessTarget = ("Data encryption policy '{0}'" -f $PSBoundParameters['Identity'])
         $shouldProcessAction = 'Change data encryption policy'
         if ($PSBoundParameters.ContainsKey('Refresh') -and $PSBoundParameters['Refresh'].IsPresent) {
@@ -99,7 +121,13 @@ function Set-CkDataEncryptionPolicy {
                     return
                 }
             }
-            Invoke-NativeOperation -Cmdlet $PSCmdlet -Operation 'Set-DataEncryptionPolicy' -BoundParameters $PSBoundParameters
+            $started = Invoke-NativeOperation -Cmdlet $PSCmdlet -Operation 'Set-DataEncryptionPolicy' -BoundParameters $PSBoundParameters
+            if ($waitForIt -and $null -ne $started) {
+                Wait-NativeOperation -Cmdlet $PSCmdlet -Operation 'Get-DataEncryptionPolicy' -Activity "Rewrapping the mailboxes' content keys under the data encryption policy" -StateProperty 'RewrapState' -DoneState @('Done') -PercentProperty 'PercentComplete' -StatusFormat '{0}: {1} of {2} mailboxes' -StatusProperty @('RewrapState', 'MailboxesDone', 'MailboxesTotal') -FailedProperty 'JobState' -FailedState @('Failed', 'Cancelled') -ErrorProperty 'LastError' -PollParameters @{ 'Identity' = $started.Guid }
+            }
+            else {
+                $started
+            }
         }
     }
 }

@@ -19,14 +19,20 @@ function Set-CkMailbox {
     .OUTPUTS
     None
     #>
-    [CmdletBinding(SupportsShouldProcess, ConfirmImpact = 'Medium')]
+    [CmdletBinding(PositionalBinding = $false, SupportsShouldProcess, ConfirmImpact = 'Medium')]
     param(
-        [Parameter(Mandatory, ValueFromPipelineByPropertyName, HelpMessage = 'Name, alias, SMTP address or GUID')]
+        [Parameter(Mandatory, Position = 0, ValueFromPipeline, ValueFromPipelineByPropertyName, HelpMessage = 'Name, alias, SMTP address or GUID')]
         [string] $Identity,
 
         [Parameter(HelpMessage = 'Policy to assign (name, Guid or DataEncryptionPolicyID); $null or absent: back to the Microsoft-managed key')]
         [string] $DataEncryptionPolicy
     )
+
+    begin {
+        foreach ($preference in Get-CallerPreference -Cmdlet $PSCmdlet) {
+            $ExecutionContext.SessionState.PSVariable.Set($preference.Name, $preference.Value)
+        }
+    }
 
     process {
         $shouldProcessTarget = ("Mailbox '{0}'" -f $PSBoundParameters['Identity'])

@@ -51,13 +51,13 @@ function Add-CkKeyVaultKey {
     .OUTPUTS
     CustomerKey.KeyVaultKey
     #>
-    [CmdletBinding(DefaultParameterSetName = 'InteractiveCreate', SupportsShouldProcess, ConfirmImpact = 'Medium')]
+    [CmdletBinding(PositionalBinding = $false, DefaultParameterSetName = 'InteractiveCreate', SupportsShouldProcess, ConfirmImpact = 'Medium')]
     [OutputType('CustomerKey.KeyVaultKey')]
     param(
-        [Parameter(Mandatory, ValueFromPipelineByPropertyName, HelpMessage = 'Name of the key vault')]
+        [Parameter(Mandatory, Position = 0, ValueFromPipelineByPropertyName, HelpMessage = 'Name of the key vault')]
         [string] $VaultName,
 
-        [Parameter(Mandatory, ValueFromPipelineByPropertyName, HelpMessage = 'Name of the key')]
+        [Parameter(Mandatory, Position = 1, ValueFromPipelineByPropertyName, HelpMessage = 'Name of the key')]
         [string] $Name,
 
         [Parameter(HelpMessage = 'Software, or HSM (Premium vaults only)')]
@@ -94,6 +94,12 @@ function Add-CkKeyVaultKey {
         [Parameter(ParameterSetName = 'InteractiveImport', HelpMessage = 'Password of a .pfx or encrypted PKCS#8 key file')]
         [securestring] $KeyFilePassword
     )
+
+    begin {
+        foreach ($preference in Get-CallerPreference -Cmdlet $PSCmdlet) {
+            $ExecutionContext.SessionState.PSVariable.Set($preference.Name, $preference.Value)
+        }
+    }
 
     process {
         $shouldProcessTarget = ("Key '{0}' in vault '{1}'" -f $PSBoundParameters['Name'], $PSBoundParameters['VaultName'])

@@ -27,21 +27,27 @@ function Backup-CkKeyVaultKey {
     .OUTPUTS
     System.String
     #>
-    [CmdletBinding(SupportsShouldProcess, ConfirmImpact = 'Medium')]
+    [CmdletBinding(PositionalBinding = $false, SupportsShouldProcess, ConfirmImpact = 'Medium')]
     [OutputType('System.String')]
     param(
-        [Parameter(Mandatory, ValueFromPipelineByPropertyName, HelpMessage = 'Name of the key vault')]
+        [Parameter(Mandatory, Position = 0, ValueFromPipelineByPropertyName, HelpMessage = 'Name of the key vault')]
         [string] $VaultName,
 
-        [Parameter(Mandatory, ValueFromPipelineByPropertyName, HelpMessage = 'Name of the key')]
+        [Parameter(Mandatory, Position = 1, ValueFromPipelineByPropertyName, HelpMessage = 'Name of the key')]
         [string] $Name,
 
-        [Parameter(HelpMessage = "File to write (default: a new file in the store's backups folder)")]
+        [Parameter(Position = 2, HelpMessage = "File to write (default: a new file in the store's backups folder)")]
         [string] $OutputFile,
 
         [Parameter(HelpMessage = 'Overwrite an existing file')]
         [switch] $Force
     )
+
+    begin {
+        foreach ($preference in Get-CallerPreference -Cmdlet $PSCmdlet) {
+            $ExecutionContext.SessionState.PSVariable.Set($preference.Name, $preference.Value)
+        }
+    }
 
     process {
         $shouldProcessTarget = ("Key '{0}' in vault '{1}'" -f $PSBoundParameters['Name'], $PSBoundParameters['VaultName'])

@@ -37,10 +37,10 @@ function Get-CkKeyVault {
     CustomerKey.KeyVault
     CustomerKey.DeletedKeyVault
     #>
-    [CmdletBinding()]
+    [CmdletBinding(PositionalBinding = $false)]
     [OutputType('CustomerKey.KeyVault', 'CustomerKey.DeletedKeyVault')]
     param(
-        [Parameter(ValueFromPipelineByPropertyName, HelpMessage = 'Name of the key vault')]
+        [Parameter(Position = 0, ValueFromPipelineByPropertyName, HelpMessage = 'Name of the key vault')]
         [string] $VaultName,
 
         [Parameter(HelpMessage = 'Get soft-deleted vaults')]
@@ -52,6 +52,12 @@ function Get-CkKeyVault {
         [Parameter(HelpMessage = "Azure subscription of the vault (default: AZURE_SUBSCRIPTION_ID; the store's own vaults are in the store's subscription)")]
         [string] $SubscriptionId
     )
+
+    begin {
+        foreach ($preference in Get-CallerPreference -Cmdlet $PSCmdlet) {
+            $ExecutionContext.SessionState.PSVariable.Set($preference.Name, $preference.Value)
+        }
+    }
 
     process {
         Invoke-NativeOperation -Cmdlet $PSCmdlet -Operation 'Get-KeyVault' -BoundParameters $PSBoundParameters

@@ -36,10 +36,10 @@ function Get-CkKeyVaultChangeImpact {
     .OUTPUTS
     CustomerKey.KeyVaultChangeImpact
     #>
-    [CmdletBinding()]
+    [CmdletBinding(PositionalBinding = $false)]
     [OutputType('CustomerKey.KeyVaultChangeImpact')]
     param(
-        [Parameter(Mandatory, ValueFromPipelineByPropertyName, HelpMessage = 'Name of the key vault')]
+        [Parameter(Mandatory, Position = 0, ValueFromPipelineByPropertyName, HelpMessage = 'Name of the key vault')]
         [string] $VaultName,
 
         [Parameter(ValueFromPipelineByPropertyName, HelpMessage = 'Name of the key (default: every key of the vault, as for a vault removal)')]
@@ -57,6 +57,12 @@ function Get-CkKeyVaultChangeImpact {
         [Parameter(HelpMessage = 'User principal name of a user whose access policy would be removed')]
         [string] $UserPrincipalName
     )
+
+    begin {
+        foreach ($preference in Get-CallerPreference -Cmdlet $PSCmdlet) {
+            $ExecutionContext.SessionState.PSVariable.Set($preference.Name, $preference.Value)
+        }
+    }
 
     process {
         Invoke-NativeOperation -Cmdlet $PSCmdlet -Operation 'Get-KeyVaultChangeImpact' -BoundParameters $PSBoundParameters

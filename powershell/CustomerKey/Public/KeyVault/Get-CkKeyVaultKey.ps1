@@ -39,18 +39,18 @@ function Get-CkKeyVaultKey {
     CustomerKey.KeyVaultKey
     CustomerKey.DeletedKeyVaultKey
     #>
-    [CmdletBinding(DefaultParameterSetName = 'ByVaultName')]
+    [CmdletBinding(PositionalBinding = $false, DefaultParameterSetName = 'ByVaultName')]
     [OutputType('CustomerKey.KeyVaultKey', 'CustomerKey.DeletedKeyVaultKey')]
     param(
-        [Parameter(Mandatory, ValueFromPipelineByPropertyName, HelpMessage = 'Name of the key vault')]
+        [Parameter(Mandatory, Position = 0, ValueFromPipelineByPropertyName, HelpMessage = 'Name of the key vault')]
         [string] $VaultName,
 
-        [Parameter(ParameterSetName = 'ByVaultName', ValueFromPipelineByPropertyName, HelpMessage = 'Name of the key')]
-        [Parameter(ParameterSetName = 'ByKeyVersion', Mandatory, ValueFromPipelineByPropertyName, HelpMessage = 'Name of the key')]
-        [Parameter(ParameterSetName = 'ByKeyVersions', Mandatory, ValueFromPipelineByPropertyName, HelpMessage = 'Name of the key')]
+        [Parameter(ParameterSetName = 'ByVaultName', Position = 1, ValueFromPipelineByPropertyName, HelpMessage = 'Name of the key')]
+        [Parameter(ParameterSetName = 'ByKeyVersion', Mandatory, Position = 1, ValueFromPipelineByPropertyName, HelpMessage = 'Name of the key')]
+        [Parameter(ParameterSetName = 'ByKeyVersions', Mandatory, Position = 1, ValueFromPipelineByPropertyName, HelpMessage = 'Name of the key')]
         [string] $Name,
 
-        [Parameter(ParameterSetName = 'ByKeyVersion', Mandatory, ValueFromPipelineByPropertyName, HelpMessage = 'Version of the key')]
+        [Parameter(ParameterSetName = 'ByKeyVersion', Mandatory, Position = 2, ValueFromPipelineByPropertyName, HelpMessage = 'Version of the key')]
         [string] $Version,
 
         [Parameter(ParameterSetName = 'ByKeyVersions', Mandatory, HelpMessage = 'List every version of the key')]
@@ -59,6 +59,12 @@ function Get-CkKeyVaultKey {
         [Parameter(ParameterSetName = 'ByVaultName', HelpMessage = 'Get soft-deleted keys')]
         [switch] $InRemovedState
     )
+
+    begin {
+        foreach ($preference in Get-CallerPreference -Cmdlet $PSCmdlet) {
+            $ExecutionContext.SessionState.PSVariable.Set($preference.Name, $preference.Value)
+        }
+    }
 
     process {
         Invoke-NativeOperation -Cmdlet $PSCmdlet -Operation 'Get-KeyVaultKey' -BoundParameters $PSBoundParameters

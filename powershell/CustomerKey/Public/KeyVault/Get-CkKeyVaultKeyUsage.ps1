@@ -22,10 +22,10 @@ function Get-CkKeyVaultKeyUsage {
     .OUTPUTS
     CustomerKey.KeyVaultKeyUsage
     #>
-    [CmdletBinding()]
+    [CmdletBinding(PositionalBinding = $false)]
     [OutputType('CustomerKey.KeyVaultKeyUsage')]
     param(
-        [Parameter(Mandatory, ValueFromPipelineByPropertyName, HelpMessage = 'Name of the key vault')]
+        [Parameter(Mandatory, Position = 0, ValueFromPipelineByPropertyName, HelpMessage = 'Name of the key vault')]
         [string] $VaultName,
 
         [Parameter(ValueFromPipelineByPropertyName, HelpMessage = 'Name of the key (default: every key of the vault)')]
@@ -34,6 +34,12 @@ function Get-CkKeyVaultKeyUsage {
         [Parameter(ValueFromPipelineByPropertyName, HelpMessage = 'Version of the key (default: every version)')]
         [string] $Version
     )
+
+    begin {
+        foreach ($preference in Get-CallerPreference -Cmdlet $PSCmdlet) {
+            $ExecutionContext.SessionState.PSVariable.Set($preference.Name, $preference.Value)
+        }
+    }
 
     process {
         Invoke-NativeOperation -Cmdlet $PSCmdlet -Operation 'Get-KeyVaultKeyUsage' -BoundParameters $PSBoundParameters

@@ -26,13 +26,13 @@ function Invoke-CkKeyVaultKeyOperation {
     .OUTPUTS
     CustomerKey.KeyOperationResult
     #>
-    [CmdletBinding()]
+    [CmdletBinding(PositionalBinding = $false)]
     [OutputType('CustomerKey.KeyOperationResult')]
     param(
-        [Parameter(Mandatory, ValueFromPipelineByPropertyName, HelpMessage = 'Name of the key vault')]
+        [Parameter(Mandatory, Position = 0, ValueFromPipelineByPropertyName, HelpMessage = 'Name of the key vault')]
         [string] $VaultName,
 
-        [Parameter(Mandatory, ValueFromPipelineByPropertyName, HelpMessage = 'Name of the key')]
+        [Parameter(Mandatory, Position = 1, ValueFromPipelineByPropertyName, HelpMessage = 'Name of the key')]
         [string] $Name,
 
         [Parameter(ValueFromPipelineByPropertyName, HelpMessage = 'Version to use (default: the newest)')]
@@ -49,6 +49,12 @@ function Invoke-CkKeyVaultKeyOperation {
         [Parameter(Mandatory, HelpMessage = 'The value (base64 in JSON)')]
         [byte[]] $ByteArrayValue
     )
+
+    begin {
+        foreach ($preference in Get-CallerPreference -Cmdlet $PSCmdlet) {
+            $ExecutionContext.SessionState.PSVariable.Set($preference.Name, $preference.Value)
+        }
+    }
 
     process {
         Invoke-NativeOperation -Cmdlet $PSCmdlet -Operation 'Invoke-KeyVaultKeyOperation' -BoundParameters $PSBoundParameters

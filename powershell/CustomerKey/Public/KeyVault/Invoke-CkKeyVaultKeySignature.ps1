@@ -34,13 +34,13 @@ function Invoke-CkKeyVaultKeySignature {
     .OUTPUTS
     CustomerKey.KeySignatureResult
     #>
-    [CmdletBinding()]
+    [CmdletBinding(PositionalBinding = $false)]
     [OutputType('CustomerKey.KeySignatureResult')]
     param(
-        [Parameter(Mandatory, ValueFromPipelineByPropertyName, HelpMessage = 'Name of the key vault')]
+        [Parameter(Mandatory, Position = 0, ValueFromPipelineByPropertyName, HelpMessage = 'Name of the key vault')]
         [string] $VaultName,
 
-        [Parameter(Mandatory, ValueFromPipelineByPropertyName, HelpMessage = 'Name of the key')]
+        [Parameter(Mandatory, Position = 1, ValueFromPipelineByPropertyName, HelpMessage = 'Name of the key')]
         [string] $Name,
 
         [Parameter(ValueFromPipelineByPropertyName, HelpMessage = 'Version to use (default: the newest)')]
@@ -60,6 +60,12 @@ function Invoke-CkKeyVaultKeySignature {
         [Parameter(HelpMessage = 'The signature to verify (base64 in JSON)')]
         [byte[]] $Signature
     )
+
+    begin {
+        foreach ($preference in Get-CallerPreference -Cmdlet $PSCmdlet) {
+            $ExecutionContext.SessionState.PSVariable.Set($preference.Name, $preference.Value)
+        }
+    }
 
     process {
         Invoke-NativeOperation -Cmdlet $PSCmdlet -Operation 'Invoke-KeyVaultKeySignature' -BoundParameters $PSBoundParameters

@@ -27,10 +27,10 @@ function New-CkKeyVault {
     .OUTPUTS
     CustomerKey.KeyVault
     #>
-    [CmdletBinding(SupportsShouldProcess, ConfirmImpact = 'Medium')]
+    [CmdletBinding(PositionalBinding = $false, SupportsShouldProcess, ConfirmImpact = 'Medium')]
     [OutputType('CustomerKey.KeyVault')]
     param(
-        [Parameter(Mandatory, ValueFromPipelineByPropertyName, HelpMessage = 'Name of the key vault')]
+        [Parameter(Mandatory, Position = 0, ValueFromPipelineByPropertyName, HelpMessage = 'Name of the key vault')]
         [string] $VaultName,
 
         [Parameter(Mandatory, ValueFromPipelineByPropertyName, HelpMessage = 'Azure region of the vault (its geography bounds backup and restore)')]
@@ -53,6 +53,12 @@ function New-CkKeyVault {
         [Parameter(HelpMessage = 'Tags as name/value pairs')]
         [hashtable] $Tag
     )
+
+    begin {
+        foreach ($preference in Get-CallerPreference -Cmdlet $PSCmdlet) {
+            $ExecutionContext.SessionState.PSVariable.Set($preference.Name, $preference.Value)
+        }
+    }
 
     process {
         $shouldProcessTarget = ("Vault '{0}' in '{1}'" -f $PSBoundParameters['VaultName'], $PSBoundParameters['Location'])

@@ -48,10 +48,10 @@ function Remove-CkKeyVaultAccessPolicy {
     .OUTPUTS
     CustomerKey.KeyVault
     #>
-    [CmdletBinding(DefaultParameterSetName = 'ByUserPrincipalName', SupportsShouldProcess, ConfirmImpact = 'High')]
+    [CmdletBinding(PositionalBinding = $false, DefaultParameterSetName = 'ByUserPrincipalName', SupportsShouldProcess, ConfirmImpact = 'High')]
     [OutputType('CustomerKey.KeyVault')]
     param(
-        [Parameter(Mandatory, ValueFromPipelineByPropertyName, HelpMessage = 'Name of the key vault')]
+        [Parameter(Mandatory, Position = 0, ValueFromPipelineByPropertyName, HelpMessage = 'Name of the key vault')]
         [string] $VaultName,
 
         [Parameter(ParameterSetName = 'ByUserPrincipalName', Mandatory, ValueFromPipelineByPropertyName, HelpMessage = 'User principal name of the user')]
@@ -72,6 +72,12 @@ function Remove-CkKeyVaultAccessPolicy {
         [Parameter(HelpMessage = "Azure subscription of the vault (default: AZURE_SUBSCRIPTION_ID; the store's own vaults are in the store's subscription)")]
         [string] $SubscriptionId
     )
+
+    begin {
+        foreach ($preference in Get-CallerPreference -Cmdlet $PSCmdlet) {
+            $ExecutionContext.SessionState.PSVariable.Set($preference.Name, $preference.Value)
+        }
+    }
 
     process {
         $shouldProcessTarget = ("Vault '{0}'" -f $PSBoundParameters['VaultName'])

@@ -38,13 +38,13 @@ function Remove-CkKeyVaultKey {
     .OUTPUTS
     CustomerKey.DeletedKeyVaultKey
     #>
-    [CmdletBinding(SupportsShouldProcess, ConfirmImpact = 'High')]
+    [CmdletBinding(PositionalBinding = $false, SupportsShouldProcess, ConfirmImpact = 'High')]
     [OutputType('CustomerKey.DeletedKeyVaultKey')]
     param(
-        [Parameter(Mandatory, ValueFromPipelineByPropertyName, HelpMessage = 'Name of the key vault')]
+        [Parameter(Mandatory, Position = 0, ValueFromPipelineByPropertyName, HelpMessage = 'Name of the key vault')]
         [string] $VaultName,
 
-        [Parameter(Mandatory, ValueFromPipelineByPropertyName, HelpMessage = 'Name of the key')]
+        [Parameter(Mandatory, Position = 1, ValueFromPipelineByPropertyName, HelpMessage = 'Name of the key')]
         [string] $Name,
 
         [Parameter(HelpMessage = 'Purge the soft-deleted key for good')]
@@ -59,6 +59,12 @@ function Remove-CkKeyVaultKey {
         [Parameter(HelpMessage = 'Remove even when a data encryption policy uses the key, accepting that what it protects becomes unreadable')]
         [switch] $AcceptDataLoss
     )
+
+    begin {
+        foreach ($preference in Get-CallerPreference -Cmdlet $PSCmdlet) {
+            $ExecutionContext.SessionState.PSVariable.Set($preference.Name, $preference.Value)
+        }
+    }
 
     process {
         $shouldProcessTarget = ("Key '{0}' in vault '{1}'" -f $PSBoundParameters['Name'], $PSBoundParameters['VaultName'])

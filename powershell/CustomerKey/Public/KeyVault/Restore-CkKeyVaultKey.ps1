@@ -19,15 +19,21 @@ function Restore-CkKeyVaultKey {
     .OUTPUTS
     CustomerKey.KeyVaultKey
     #>
-    [CmdletBinding(SupportsShouldProcess, ConfirmImpact = 'Medium')]
+    [CmdletBinding(PositionalBinding = $false, SupportsShouldProcess, ConfirmImpact = 'Medium')]
     [OutputType('CustomerKey.KeyVaultKey')]
     param(
-        [Parameter(Mandatory, ValueFromPipelineByPropertyName, HelpMessage = 'Name of the key vault')]
+        [Parameter(Mandatory, Position = 0, ValueFromPipelineByPropertyName, HelpMessage = 'Name of the key vault')]
         [string] $VaultName,
 
-        [Parameter(Mandatory, ValueFromPipelineByPropertyName, HelpMessage = 'Backup file written by Backup-KeyVaultKey')]
+        [Parameter(Mandatory, Position = 1, ValueFromPipelineByPropertyName, HelpMessage = 'Backup file written by Backup-KeyVaultKey')]
         [string] $InputFile
     )
+
+    begin {
+        foreach ($preference in Get-CallerPreference -Cmdlet $PSCmdlet) {
+            $ExecutionContext.SessionState.PSVariable.Set($preference.Name, $preference.Value)
+        }
+    }
 
     process {
         $shouldProcessTarget = ("Vault '{0}'" -f $PSBoundParameters['VaultName'])

@@ -46,15 +46,18 @@ function Connect-CkService {
     Without one that may read users and service principals, pass -ObjectId to the access policy cmdlets.
     .EXAMPLE
     Connect-CkService -Path ./ck-store -UserPrincipalName admin@contoso.onmicrosoft.com
+
     Opens (or creates) the store in ./ck-store as admin@contoso.onmicrosoft.com.
     .EXAMPLE
     Connect-CkService -Path ./ck-rehearsal -TimeShiftSeconds 0
     Connect-CkService -Path ./ck-rehearsal -TimeShiftSeconds (91 * 24 * 3600)
+
     Creates a rehearsal store, then reopens it with the clock 91 days ahead, past the default
     soft-delete retention.
     .EXAMPLE
     $token = (Get-AzAccessToken -ResourceUrl 'https://vault.azure.net' -AsSecureString).Token
     Connect-CkService -Path ./ck-store -Environment AzureCloud -AccessToken $token
+
     Points every key operation at Azure Key Vault, with the token of the signed-in Az account.
     .EXAMPLE
     $vault = (Get-AzAccessToken -ResourceUrl 'https://vault.azure.net' -AsSecureString).Token
@@ -62,6 +65,7 @@ function Connect-CkService {
     Connect-CkService -Path ./ck-store -Environment AzureCloud -AccessToken $vault -ManagementAccessToken $arm
     $env:AZURE_SUBSCRIPTION_ID = (Get-AzContext).Subscription.Id
     Get-CkKeyVault -VaultName contoso-ck-weu
+
     Also reads and changes vaults' access policies through Azure Resource Manager.
     .OUTPUTS
     CustomerKey.Connection
@@ -106,6 +110,12 @@ function Connect-CkService {
         [Parameter(HelpMessage = 'A Microsoft Graph bearer token')]
         [securestring] $GraphAccessToken
     )
+
+    begin {
+        foreach ($preference in Get-CallerPreference -Cmdlet $PSCmdlet) {
+            $ExecutionContext.SessionState.PSVariable.Set($preference.Name, $preference.Value)
+        }
+    }
 
     process {
         $options = [ordered]@{}

@@ -7,10 +7,17 @@ function Disconnect-CkService {
     Connect-CkService is run first.
     .EXAMPLE
     Disconnect-CkService
+
     Closes the current session.
     #>
     [CmdletBinding()]
     param()
+
+    begin {
+        foreach ($preference in Get-CallerPreference -Cmdlet $PSCmdlet) {
+            $ExecutionContext.SessionState.PSVariable.Set($preference.Name, $preference.Value)
+        }
+    }
 
     process {
         Close-NativeSession

@@ -6,6 +6,7 @@ function Get-CkConnection {
     Emits nothing when no session is open.
     .EXAMPLE
     Get-CkConnection
+
     Shows the store the cmdlets use.
     .OUTPUTS
     CustomerKey.Connection
@@ -13,6 +14,12 @@ function Get-CkConnection {
     [CmdletBinding()]
     [OutputType('CustomerKey.Connection')]
     param()
+
+    begin {
+        foreach ($preference in Get-CallerPreference -Cmdlet $PSCmdlet) {
+            $ExecutionContext.SessionState.PSVariable.Set($preference.Name, $preference.Value)
+        }
+    }
 
     process {
         if ($null -ne $script:CkConnection) {

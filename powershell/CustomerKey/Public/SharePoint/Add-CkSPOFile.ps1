@@ -27,7 +27,7 @@ function Add-CkSPOFile {
     .OUTPUTS
     CustomerKey.SPOFile
     #>
-    [CmdletBinding(DefaultParameterSetName = 'ByValue', SupportsShouldProcess, ConfirmImpact = 'Medium')]
+    [CmdletBinding(PositionalBinding = $false, DefaultParameterSetName = 'ByValue', SupportsShouldProcess, ConfirmImpact = 'Medium')]
     [OutputType('CustomerKey.SPOFile')]
     param(
         [Parameter(Mandatory, ValueFromPipelineByPropertyName, HelpMessage = 'URL of the site')]
@@ -42,6 +42,12 @@ function Add-CkSPOFile {
         [Parameter(ParameterSetName = 'ByPath', Mandatory, HelpMessage = 'A file whose bytes become the content')]
         [string] $Path
     )
+
+    begin {
+        foreach ($preference in Get-CallerPreference -Cmdlet $PSCmdlet) {
+            $ExecutionContext.SessionState.PSVariable.Set($preference.Name, $preference.Value)
+        }
+    }
 
     process {
         $shouldProcessTarget = ("File '{0}' in site '{1}'" -f $PSBoundParameters['Name'], $PSBoundParameters['Site'])

@@ -28,7 +28,7 @@ function Get-CkSPOFile {
     .OUTPUTS
     CustomerKey.SPOFile
     #>
-    [CmdletBinding()]
+    [CmdletBinding(PositionalBinding = $false)]
     [OutputType('CustomerKey.SPOFile')]
     param(
         [Parameter(Mandatory, ValueFromPipelineByPropertyName, HelpMessage = 'URL of the site')]
@@ -43,6 +43,12 @@ function Get-CkSPOFile {
         [Parameter(HelpMessage = 'Overwrite an existing OutputFile')]
         [switch] $Force
     )
+
+    begin {
+        foreach ($preference in Get-CallerPreference -Cmdlet $PSCmdlet) {
+            $ExecutionContext.SessionState.PSVariable.Set($preference.Name, $preference.Value)
+        }
+    }
 
     process {
         Invoke-NativeOperation -Cmdlet $PSCmdlet -Operation 'Get-SPOFile' -BoundParameters $PSBoundParameters

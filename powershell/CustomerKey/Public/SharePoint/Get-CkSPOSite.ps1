@@ -19,13 +19,19 @@ function Get-CkSPOSite {
     .OUTPUTS
     CustomerKey.SPOSite
     #>
-    [CmdletBinding()]
+    [CmdletBinding(PositionalBinding = $false)]
     [OutputType('CustomerKey.SPOSite')]
     param(
-        [Parameter(ValueFromPipelineByPropertyName, HelpMessage = 'URL of the site; none: every site')]
+        [Parameter(Position = 0, ValueFromPipeline, ValueFromPipelineByPropertyName, HelpMessage = 'URL of the site; none: every site')]
         [Alias('Url')]
         [string] $Identity
     )
+
+    begin {
+        foreach ($preference in Get-CallerPreference -Cmdlet $PSCmdlet) {
+            $ExecutionContext.SessionState.PSVariable.Set($preference.Name, $preference.Value)
+        }
+    }
 
     process {
         Invoke-NativeOperation -Cmdlet $PSCmdlet -Operation 'Get-SPOSite' -BoundParameters $PSBoundParameters

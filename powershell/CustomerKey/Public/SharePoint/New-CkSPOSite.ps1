@@ -25,7 +25,7 @@ function New-CkSPOSite {
     .OUTPUTS
     CustomerKey.SPOSite
     #>
-    [CmdletBinding(SupportsShouldProcess, ConfirmImpact = 'Medium')]
+    [CmdletBinding(PositionalBinding = $false, SupportsShouldProcess, ConfirmImpact = 'Medium')]
     [OutputType('CustomerKey.SPOSite')]
     param(
         [Parameter(Mandatory, ValueFromPipelineByPropertyName, HelpMessage = 'URL of the site, such as https://contoso.sharepoint.com/sites/finance')]
@@ -37,6 +37,12 @@ function New-CkSPOSite {
         [Parameter(ValueFromPipelineByPropertyName, HelpMessage = "User principal name of the site's owner")]
         [string] $Owner
     )
+
+    begin {
+        foreach ($preference in Get-CallerPreference -Cmdlet $PSCmdlet) {
+            $ExecutionContext.SessionState.PSVariable.Set($preference.Name, $preference.Value)
+        }
+    }
 
     process {
         $shouldProcessTarget = ("Site '{0}'" -f $PSBoundParameters['Url'])

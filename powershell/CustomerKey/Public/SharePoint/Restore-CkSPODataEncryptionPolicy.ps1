@@ -41,7 +41,7 @@ function Restore-CkSPODataEncryptionPolicy {
     .OUTPUTS
     CustomerKey.SPODataEncryptionPolicy
     #>
-    [CmdletBinding(DefaultParameterSetName = 'ByKeyVaultName', SupportsShouldProcess, ConfirmImpact = 'High')]
+    [CmdletBinding(PositionalBinding = $false, DefaultParameterSetName = 'ByKeyVaultName', SupportsShouldProcess, ConfirmImpact = 'High')]
     [OutputType('CustomerKey.SPODataEncryptionPolicy')]
     param(
         [Parameter(ParameterSetName = 'ByKeyVaultName', Mandatory, HelpMessage = 'Vault of the primary key')]
@@ -68,12 +68,18 @@ function Restore-CkSPODataEncryptionPolicy {
         [Parameter(ParameterSetName = 'ByKeyVaultUri', Mandatory, HelpMessage = 'Versioned key id of the secondary key')]
         [string] $SecondaryKeyVaultUri,
 
-        [Parameter(HelpMessage = "The tenant's SharePoint admin site URL (https://<tenant>-admin.sharepoint.com), as older SharePoint Online Management Shell versions take it; accepted and ignored when it names this tenant")]
+        [Parameter(Position = 0, HelpMessage = "The tenant's SharePoint admin site URL (https://<tenant>-admin.sharepoint.com), as older SharePoint Online Management Shell versions take it; accepted and ignored when it names this tenant")]
         [string] $Identity,
 
         [Parameter(HelpMessage = 'Wait until the work is done, showing its progress')]
         [switch] $Wait
     )
+
+    begin {
+        foreach ($preference in Get-CallerPreference -Cmdlet $PSCmdlet) {
+            $ExecutionContext.SessionState.PSVariable.Set($preference.Name, $preference.Value)
+        }
+    }
 
     process {
         $waitForIt = $Wait.IsPresent

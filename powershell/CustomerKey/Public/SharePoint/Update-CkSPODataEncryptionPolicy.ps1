@@ -45,7 +45,7 @@ function Update-CkSPODataEncryptionPolicy {
     .OUTPUTS
     CustomerKey.SPODataEncryptionPolicy
     #>
-    [CmdletBinding(DefaultParameterSetName = 'ByKeyVaultName', SupportsShouldProcess, ConfirmImpact = 'Medium')]
+    [CmdletBinding(PositionalBinding = $false, DefaultParameterSetName = 'ByKeyVaultName', SupportsShouldProcess, ConfirmImpact = 'Medium')]
     [OutputType('CustomerKey.SPODataEncryptionPolicy')]
     param(
         [Parameter(Mandatory, HelpMessage = 'Which key of the policy to roll')]
@@ -64,12 +64,18 @@ function Update-CkSPODataEncryptionPolicy {
         [Parameter(ParameterSetName = 'ByKeyVaultUri', Mandatory, HelpMessage = 'Versioned key id of the new key version')]
         [string] $KeyVaultUri,
 
-        [Parameter(HelpMessage = "The tenant's SharePoint admin site URL (https://<tenant>-admin.sharepoint.com), as older SharePoint Online Management Shell versions take it; accepted and ignored when it names this tenant")]
+        [Parameter(Position = 0, HelpMessage = "The tenant's SharePoint admin site URL (https://<tenant>-admin.sharepoint.com), as older SharePoint Online Management Shell versions take it; accepted and ignored when it names this tenant")]
         [string] $Identity,
 
         [Parameter(HelpMessage = 'Wait until the work is done, showing its progress')]
         [switch] $Wait
     )
+
+    begin {
+        foreach ($preference in Get-CallerPreference -Cmdlet $PSCmdlet) {
+            $ExecutionContext.SessionState.PSVariable.Set($preference.Name, $preference.Value)
+        }
+    }
 
     process {
         $waitForIt = $Wait.IsPresent

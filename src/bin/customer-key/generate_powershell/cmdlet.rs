@@ -120,7 +120,9 @@ fn output_types(op: &Operation) -> Vec<&str> {
 }
 
 fn declaration(op: &Operation, out: &mut Lines) {
-    let mut binding = Vec::new();
+    // Positions only where the registry declares them, as Microsoft's cmdlets do: without this,
+    // PowerShell would make every parameter positional in declaration order.
+    let mut binding = vec!["PositionalBinding = $false".to_string()];
     if let Some(set) = &op.default_parameter_set_name {
         binding.push(format!("DefaultParameterSetName = {}", quote(set)));
     }
@@ -178,6 +180,12 @@ fn parameter(p: &Parameter, last: bool, out: &mut Lines) {
         if mandatory {
             args.push("Mandatory".to_string());
         }
+        if let Some(position) = p.position {
+            args.push(format!("Position = {position}"));
+        }
+        if p.value_from_pipeline {
+            args.push("ValueFromPipeline".to_string());
+        }
         if p.value_from_pipeline_by_property_name {
             args.push("ValueFromPipelineByPropertyName".to_string());
         }
@@ -209,6 +217,18 @@ fn process_block(op: &Operation, out: &mut Lines) {
         "Invoke-NativeOperation -Cmdlet $PSCmdlet -Operation {} -BoundParameters $PSBoundParameters",
         quote(&op.name)
     );
+    // The caller's $ErrorActionPreference, $WhatIfPreference, ... as a compiled cmdlet would
+    // see them: a script module's function otherwise sees only its module's and the global ones.
+    out.push(&format!("{HELP_INDENT}begin {{"));
+    out.push(&format!(
+        "{i}foreach ($preference in Get-CallerPreference -Cmdlet $PSCmdlet) {{"
+    ));
+    out.push(&format!(
+        "{i}    $ExecutionContext.SessionState.PSVariable.Set($preference.Name, $preference.Value)"
+    ));
+    out.push(&format!("{i}}}"));
+    out.push(&format!("{HELP_INDENT}}}"));
+    out.push("");
     out.push(&format!("{HELP_INDENT}process {{"));
     if op.wait().is_some() {
         // Read from the variable, which stays bound for every pipeline item, then keep the
@@ -265,8 +285,19 @@ fn wait_call(wait: &Wait) -> String {
     }
     let done: Vec<String> = wait.done_states.iter().map(|d| quote(d)).collect();
     let failed: Vec<String> = wait.failed_states.iter().map(|d| quote(d)).collect();
+    // Both names passed the registry's identifier check, so `$started.<Property>` is safe.
+    let poll_parameters = if wait.poll_parameters.is_empty() {
+        String::new()
+    } else {
+        let pairs: Vec<String> = wait
+            .poll_parameters
+            .iter()
+            .map(|p| format!("{} = $started.{}", quote(&p.parameter), p.property))
+            .collect();
+        format!(" -PollParameters @{{ {} }}", pairs.join("; "))
+    };
     format!(
-        "Wait-NativeOperation -Cmdlet $PSCmdlet -Operation {} -Activity {} -StateProperty {} -DoneState @({}) -PercentProperty {} -StatusFormat {} -StatusProperty @({}) -FailedProperty {} -FailedState @({}) -ErrorProperty {}",
+        "Wait-NativeOperation -Cmdlet $PSCmdlet -Operation {} -Activity {} -StateProperty {} -DoneState @({}) -PercentProperty {} -StatusFormat {} -StatusProperty @({}) -FailedProperty {} -FailedState @({}) -ErrorProperty {}{}",
         quote(&wait.poll),
         quote(&wait.activity),
         quote(&wait.state_property),
@@ -276,7 +307,8 @@ fn wait_call(wait: &Wait) -> String {
         properties.join(", "),
         quote(&wait.failed_property),
         failed.join(", "),
-        quote(&wait.error_property)
+        quote(&wait.error_property),
+        poll_parameters
     )
 }
 

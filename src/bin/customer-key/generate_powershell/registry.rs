@@ -79,6 +79,17 @@ pub struct Wait {
     pub failed_property: String,
     pub failed_states: Vec<String>,
     pub error_property: String,
+    /// The poll's parameters, each taken from a property of the object the cmdlet returned.
+    #[serde(default)]
+    pub poll_parameters: Vec<PollParameter>,
+}
+
+/// One parameter of a `-Wait` poll: `parameter` gets the returned object's `property`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct PollParameter {
+    pub parameter: String,
+    pub property: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -108,6 +119,10 @@ pub struct Parameter {
     pub parameter_sets: Vec<SetMembership>,
     #[serde(default)]
     pub aliases: Vec<String>,
+    #[serde(default)]
+    pub value_from_pipeline: bool,
+    #[serde(default)]
+    pub position: Option<u8>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -334,6 +349,10 @@ fn check(op: &Operation) -> Result<(), String> {
         identifier("PowerShell.Wait.PercentProperty", &wait.percent_property)?;
         identifier("PowerShell.Wait.FailedProperty", &wait.failed_property)?;
         identifier("PowerShell.Wait.ErrorProperty", &wait.error_property)?;
+        for p in &wait.poll_parameters {
+            identifier("PowerShell.Wait.PollParameters: Parameter", &p.parameter)?;
+            identifier("PowerShell.Wait.PollParameters: Property", &p.property)?;
+        }
         if wait.poll.split('-').count() != 2
             || !wait
                 .poll

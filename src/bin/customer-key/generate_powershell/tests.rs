@@ -54,7 +54,7 @@ fn renders_declaration_help_and_should_process() {
         "    The file's path. Relative paths are resolved against the current PowerShell location.",
         "    Remove-CkThing -Name 'a'\n    $x\n\n    Removes a.",
         "    .OUTPUTS\n    CustomerKey.Thing\n    #>",
-        "    [CmdletBinding(DefaultParameterSetName = 'ByName', SupportsShouldProcess, ConfirmImpact = 'High')]",
+        "    [CmdletBinding(PositionalBinding = $false, DefaultParameterSetName = 'ByName', SupportsShouldProcess, ConfirmImpact = 'High')]",
         "    [OutputType('CustomerKey.Thing')]",
         "        [Parameter(ParameterSetName = 'ByName', Mandatory, ValueFromPipelineByPropertyName, HelpMessage = 'Name of the thing')]\n        [Parameter(ParameterSetName = 'ById', ValueFromPipelineByPropertyName, HelpMessage = 'Name of the thing')]\n        [Alias('ThingName')]\n        [string] $Name,",
         "        [ValidateSet('a', 'b')]\n        [string[]] $Tags,",
@@ -80,7 +80,12 @@ fn read_only_operations_call_directly_and_medium_impact_keeps_the_prompt() {
     let read = one_cmdlet(operation(json!({
         "StateChanging": false, "ConfirmImpact": "None", "ShouldProcess": null,
         "DefaultParameterSetName": null})));
-    assert!(read.contains("    [CmdletBinding()]\n"), "{read}");
+    assert!(
+        read.contains("    [CmdletBinding(PositionalBinding = $false)]\n"),
+        "{read}"
+    );
+    // The caller's preference variables reach every cmdlet, as they reach compiled ones.
+    assert!(read.contains("    begin {\n        foreach ($preference in Get-CallerPreference -Cmdlet $PSCmdlet) {"), "{read}");
     assert!(read.contains("    process {\n        Invoke-NativeOperation -Cmdlet $PSCmdlet"));
     assert!(!read.contains("ShouldProcess"), "{read}");
 
