@@ -55,6 +55,17 @@ pester() {
     CK_NO_BUILD=1 bash tests/powershell/run.sh | tee "$pester_counts"
 }
 
+# The module's figures in pwsh (Get-CkKeyVaultKey against the pwsh floor, a 10,000-mailbox
+# pipeline, Import-Module time). The long run: -Seconds 10 -MailboxCount 100000.
+pwsh_figures() {
+    local pwsh_path
+    pwsh_path="$(PATH="$PATH:$HOME/.dotnet/tools" command -v pwsh)" || {
+        echo "SKIPPED: pwsh is not installed (the Pester step installs it where dotnet exists)"
+        return 77
+    }
+    "$pwsh_path" -NoProfile -NonInteractive -File tests/powershell/Measure-CkModule.ps1 -Seconds 2 -MailboxCount 10000
+}
+
 live_vault() {
     if [ -z "${CUSTOMER_KEY_LIVE_VAULT:-}" ]; then
         echo "SKIPPED: the live Azure Key Vault test did not run: set CUSTOMER_KEY_LIVE_VAULT (a vault name)"
@@ -74,6 +85,7 @@ step "C program against the header, under valgrind" bash tests/c/run.sh
 step "Pester in pwsh: the module, its loader, the C ABI through Native.cs, every workload" pester
 step "fuzz every parser and the C ABI (fuzz/run.sh, 20 s a target, unoptimised build)" env CK_FUZZ_PROFILE=dev bash fuzz/run.sh
 step "Key Vault endpoint: Microsoft's Python SDK, schemathesis on the 7.6 spec" bash tests/serve/sdk-test.sh
+step "PowerShell module figures (pwsh benchmark, short)" pwsh_figures
 step "remote target against a real Azure vault (when CUSTOMER_KEY_LIVE_VAULT is set)" live_vault
 step "benchmark figures (cargo bench, short)" env CK_BENCH_SECONDS=0.5 cargo bench --quiet --bench throughput
 # The workloads' figures at a short scale; the long runs are CK_BENCH_SCALE=100000.

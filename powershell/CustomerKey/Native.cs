@@ -131,14 +131,7 @@ namespace CustomerKey.Native
             {
                 return null;
             }
-            int length = 0;
-            while (Marshal.ReadByte(s, length) != 0)
-            {
-                length++;
-            }
-            byte[] bytes = new byte[length];
-            Marshal.Copy(s, bytes, 0, length);
-            return System.Text.Encoding.UTF8.GetString(bytes);
+            return Marshal.PtrToStringUTF8(s);
         }
     }
 }

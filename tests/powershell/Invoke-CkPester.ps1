@@ -18,6 +18,9 @@ $ErrorActionPreference = 'Stop'
 
 Import-Module -Name Pester -RequiredVersion 5.7.1
 
+$coverageWanted = $true
+$coverageGoal = 90
+
 $configuration = New-PesterConfiguration
 $configuration.Run.Path = $Path
 $configuration.Run.PassThru = $true
@@ -26,6 +29,19 @@ $configuration.Output.RenderMode = 'Plaintext'
 # Cases tagged KnownGap assert behaviour the module does not have yet; they are listed below
 # (and counted as skipped) rather than run, so that one open gap does not hide new failures.
 $configuration.Filter.ExcludeTag = @('KnownGap')
+# Code coverage of the module's Public/ and Private/ files, measured by Pester's profiler-based
+# tracer (not breakpoints). Reported in one line below; the percentage never fails the run.
+$coverageFile = $null
+if ($coverageWanted) {
+    $moduleRoot = Join-Path -Path (Split-Path -Parent (Split-Path -Parent $PSScriptRoot)) -ChildPath 'powershell/CustomerKey'
+    $coverageFile = Join-Path -Path ([System.IO.Path]::GetTempPath()) -ChildPath ('ck-coverage-{0}.xml' -f [guid]::NewGuid().ToString('N'))
+    $configuration.CodeCoverage.Enabled = $true
+    $configuration.CodeCoverage.Path = @((Join-Path -Path $moduleRoot -ChildPath 'Public'), (Join-Path -Path $moduleRoot -ChildPath 'Private'))
+    $configuration.CodeCoverage.UseBreakpoints = $false
+    $configuration.CodeCoverage.CoveragePercentTarget = $coverageGoal
+    # Pester always writes a report file; it goes to a temporary file, removed below.
+    $configuration.CodeCoverage.OutputPath = $coverageFile
+}
 $result = Invoke-Pester -Configuration $configuration
 
 $knownGaps = @($result.Tests | Where-Object { $_.Result -eq 'NotRun' -and $_.Tag -contains 'KnownGap' })
@@ -46,6 +62,17 @@ $blockFailures = $result.FailedBlocksCount + $result.FailedContainersCount
 foreach ($block in @($result.FailedBlocks) + @($result.FailedContainers)) {
     if ($null -ne $block) {
         Write-Output ('block or file failed: {0}' -f $(if ($block.PSObject.Properties['Path']) { $block.Path -join ' > ' } else { $block.Item }))
+    }
+}
+if ($coverageWanted) {
+    Remove-Item -LiteralPath $coverageFile -Force -ErrorAction SilentlyContinue
+    if ($null -ne $result.CodeCoverage) {
+        Write-Output ([string]::Format([System.Globalization.CultureInfo]::InvariantCulture,
+                'coverage: {0:0.0}% of {1} commands in Public/ and Private/ (goal: {2}%)',
+                [double] $result.CodeCoverage.CoveragePercent, $result.CodeCoverage.CommandsAnalyzedCount, $coverageGoal))
+    }
+    else {
+        Write-Output ('coverage: not measured (goal: {0}%)' -f $coverageGoal)
     }
 }
 Write-Output ('pester: {0} passed, {1} failed, {2} skipped' -f $result.PassedCount, ($result.FailedCount + $blockFailures), ($result.SkippedCount + $knownGaps.Count))

@@ -218,22 +218,19 @@ function Write-Breakdown {
     $module = Get-Module -Name CustomerKey
     $stages = & $module {
         param($Operation, $Arguments, $TypeName, $Measure)
-        $json = ConvertTo-Json -InputObject $Arguments -Compress
+        $json = [CustomerKey.Native.EngineJson]::Write($Arguments)
         $pointer = [System.IntPtr]::Zero
         $null = [CustomerKey.Native.NativeMethods]::ck_call($script:CkSession, $Operation, $json, [ref] $pointer)
         $text = [CustomerKey.Native.NativeMethods]::TakeString($pointer)
-        $parsed = [System.Collections.Generic.Queue[object]]::new()
-        for ($i = 0; $i -lt 1100; $i++) { $parsed.Enqueue((ConvertFrom-Json -InputObject $text)) }
+        $shape = $script:CkPlans[$Operation].Shape
         $stages = [ordered]@{}
         $stages['native ck_call + TakeString'] = {
             $p = [System.IntPtr]::Zero
             $null = [CustomerKey.Native.NativeMethods]::ck_call($script:CkSession, $Operation, $json, [ref] $p)
             [CustomerKey.Native.NativeMethods]::TakeString($p)
         }
-        $stages['ConvertTo-Json of the arguments'] = { ConvertTo-Json -InputObject $Arguments -Depth 10 -Compress }
-        $stages['ConvertFrom-Json of the answer'] = { ConvertFrom-Json -InputObject $text }
-        $stages['ConvertTo-OutputObject'] = { ConvertTo-OutputObject -InputObject $parsed.Dequeue() -TypeName $TypeName }
-        $stages['ConvertTo-UtcDateTime (one string)'] = { ConvertTo-UtcDateTime -Value '2026-01-01T00:00:00Z' }
+        $stages['EngineJson.Write of the arguments'] = { [CustomerKey.Native.EngineJson]::Write($Arguments) }
+        $stages['EngineJson.Read of the answer (typed objects)'] = { [CustomerKey.Native.EngineJson]::Read($text, $shape) }
         $stages['Test-NativeSession'] = { Test-NativeSession }
         $stages['Invoke-NativeCall'] = { Invoke-NativeCall -Cmdlet $null -Operation $Operation -Arguments $Arguments -Secrets ([ordered]@{}) }
         $stages['Invoke-NativeOperation'] = { Invoke-NativeOperation -Cmdlet $null -Operation $Operation -BoundParameters $Arguments }
@@ -241,11 +238,11 @@ function Write-Breakdown {
         function Test-EmptyCmdlet { [CmdletBinding()] param() process { } }
         function Test-CallerPreferenceCmdlet {
             [CmdletBinding()] param()
-            begin { foreach ($preference in Get-CallerPreference -Cmdlet $PSCmdlet) { $ExecutionContext.SessionState.PSVariable.Set($preference.Name, $preference.Value) } }
+            begin { [CustomerKey.Native.CallerPreference]::Apply($PSCmdlet, $ExecutionContext.SessionState) }
             process { }
         }
         $stages['empty advanced function'] = { Test-EmptyCmdlet }
-        $stages['advanced function with the Get-CallerPreference begin block'] = { Test-CallerPreferenceCmdlet }
+        $stages['advanced function with the caller-preference begin block'] = { Test-CallerPreferenceCmdlet }
         foreach ($name in $stages.Keys) {
             $microseconds = $null
             try {

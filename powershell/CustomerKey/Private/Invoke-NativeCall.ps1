@@ -17,8 +17,13 @@ function Invoke-NativeCall {
     The operation's arguments, ready for JSON.
     .PARAMETER Secrets
     Arguments given as SecureString, by name.
+    .PARAMETER Shape
+    The output type's conversions (a CustomerKey.Native.OutputShape): a successful answer is read
+    into typed objects with it. Without one, the answer is read as plain objects.
     .OUTPUTS
-    An object with Status (0 on success) and Result (the parsed JSON answer, or $null).
+    An object with Status (0 on success) and Result: the answer's objects (a list, with a Shape),
+    the plain answer or error envelope, or $null. An answer that is not JSON is a terminating
+    error of the calling cmdlet, never a half-read result.
     .EXAMPLE
     $call = Invoke-NativeCall -Cmdlet $PSCmdlet -Operation 'Get-KeyVault' -Arguments ([ordered]@{}) -Secrets ([ordered]@{})
     #>
@@ -26,19 +31,24 @@ function Invoke-NativeCall {
         [System.Management.Automation.PSCmdlet] $Cmdlet,
         [string] $Operation,
         [System.Collections.IDictionary] $Arguments,
-        [System.Collections.IDictionary] $Secrets
+        [System.Collections.IDictionary] $Secrets,
+        [CustomerKey.Native.OutputShape] $Shape
     )
 
     # The first call opens the default store when Connect-CkService was not used.
-    if (-not (Test-NativeSession)) {
+    $session = $script:CkSession
+    if ($null -eq $session -or $session.IsInvalid -or $session.IsClosed) {
         Open-NativeSession -Cmdlet $Cmdlet -Options ([ordered]@{})
-    }
-    if (-not (Test-NativeSession)) {
-        $record = New-NativeErrorRecord -Code 'NoSession' -Category 'ConnectionError' -Message 'No CustomerKey session is open; run Connect-CkService.' -Target $null
-        $Cmdlet.ThrowTerminatingError($record)
+        $session = $script:CkSession
+        if ($null -eq $session -or $session.IsInvalid -or $session.IsClosed) {
+            $record = New-NativeErrorRecord -Code 'NoSession' -Category 'ConnectionError' -Message 'No CustomerKey session is open; run Connect-CkService.' -Target $null
+            $Cmdlet.ThrowTerminatingError($record)
+        }
     }
 
-    Write-Verbose ("CustomerKey: calling {0}" -f $Operation)
+    if ($VerbosePreference -ne 'SilentlyContinue') {
+        Write-Verbose ("CustomerKey: calling {0}" -f $Operation)
+    }
 
     $outPointer = [System.IntPtr]::Zero
     $status = -1
@@ -48,11 +58,11 @@ function Invoke-NativeCall {
         foreach ($secretName in $Secrets.Keys) {
             $Arguments[$secretName] = ConvertFrom-SecureString -SecureString $Secrets[$secretName] -AsPlainText
         }
-        $json = ConvertTo-Json -InputObject $Arguments -Depth 10 -Compress
+        $json = [CustomerKey.Native.EngineJson]::Write($Arguments)
         foreach ($secretName in $Secrets.Keys) {
             $Arguments[$secretName] = $null
         }
-        $status = [CustomerKey.Native.NativeMethods]::ck_call($script:CkSession, $Operation, $json, [ref] $outPointer)
+        $status = [CustomerKey.Native.NativeMethods]::ck_call($session, $Operation, $json, [ref] $outPointer)
     }
     catch {
         $record = New-NativeErrorRecord -Code 'NativeCallFailed' -Category 'NotSpecified' -Message ("The native call for {0} failed: {1}" -f $Operation, $_.Exception.Message) -Target $Operation -InnerException $_.Exception
@@ -64,13 +74,22 @@ function Invoke-NativeCall {
         $text = [CustomerKey.Native.NativeMethods]::TakeString($outPointer)
     }
 
-    $parsed = $null
-    if (-not [string]::IsNullOrEmpty($text)) {
-        $parsed = ConvertFrom-Json -InputObject $text
+    $result = $null
+    try {
+        if ($status -eq 0 -and $null -ne $Shape) {
+            $result = [CustomerKey.Native.EngineJson]::Read($text, $Shape)
+        }
+        else {
+            $result = [CustomerKey.Native.EngineJson]::ReadPlain($text)
+        }
+    }
+    catch {
+        $record = New-NativeErrorRecord -Code 'InvalidEngineAnswer' -Category 'InvalidResult' -Message ("The engine's answer to {0} could not be read: {1}" -f $Operation, $_.Exception.GetBaseException().Message) -Target $Operation -InnerException $_.Exception
+        $Cmdlet.ThrowTerminatingError($record)
     }
 
     [pscustomobject]@{
         Status = $status
-        Result = $parsed
+        Result = $result
     }
 }

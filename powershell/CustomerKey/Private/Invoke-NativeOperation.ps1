@@ -8,7 +8,8 @@ function Invoke-NativeOperation {
     switches as true (omitted when off), [datetime] as ISO 8601 UTC, byte[] as base64, hashtables
     as objects of strings, paths resolved against PowerShell's location, and SecureString converted
     to text only while the JSON is built.
-    Results get their PSTypeName and [datetime] times; an operation with an output property
+    Results are read by the output type's shape (CustomerKey.Native.EngineJson): PSTypeName,
+    [datetime] times in UTC, byte[] and hashtables where the type has them; an operation with an output property
     (Backup-KeyVaultKey) emits that property; one with -PassThru emits only when -PassThru is on.
     A failed call becomes an ErrorRecord written with the calling cmdlet's WriteError; a call that
     cannot be made at all (no session, broken library) is a terminating error.
@@ -27,28 +28,13 @@ function Invoke-NativeOperation {
         [System.Collections.IDictionary] $BoundParameters
     )
 
-    $definition = $null
-    if ($script:CkOperations.ContainsKey($Operation)) {
-        $definition = $script:CkOperations[$Operation]
-    }
+    # Worked out once per operation at import (Read-OperationRegistry).
+    $plan = $script:CkPlans[$Operation]
 
-    # Which of the operation's parameters are paths (resolved here) and which are secrets.
-    $pathParameters = @()
-    $declaredParameters = @()
-    if ($null -ne $definition) {
-        foreach ($parameterDefinition in $definition.Parameters) {
-            $declaredParameters += [string] $parameterDefinition.Name
-            if ($parameterDefinition.IsPath) {
-                $pathParameters += [string] $parameterDefinition.Name
-            }
-        }
-    }
-
-    # Build the arguments.
     $arguments = [ordered]@{}
     $secrets = [ordered]@{}
     foreach ($key in $BoundParameters.Keys) {
-        if ($script:CkCommonParameters -contains $key) {
+        if ($script:CkCommonParameterSet.Contains($key)) {
             continue
         }
         $value = $BoundParameters[$key]
@@ -60,6 +46,16 @@ function Invoke-NativeOperation {
                 $arguments[$key] = $true
             }
         }
+        elseif ($value -is [string]) {
+            if ($null -ne $plan -and $plan.PathParameters.Contains($key)) {
+                # PowerShell's current location is not the process's working directory: resolve
+                # here and send an absolute path.
+                $arguments[$key] = $Cmdlet.GetUnresolvedProviderPathFromPSPath($value)
+            }
+            else {
+                $arguments[$key] = $value
+            }
+        }
         elseif ($value -is [bool]) {
             $arguments[$key] = $value
         }
@@ -67,7 +63,7 @@ function Invoke-NativeOperation {
             $arguments[$key] = $value.ToUniversalTime().ToString('o', [System.Globalization.CultureInfo]::InvariantCulture)
         }
         elseif ($value -is [System.Security.SecureString]) {
-            # Converted to text only just before the JSON is built, below.
+            # Converted to text only while Invoke-NativeCall builds the JSON.
             $secrets[$key] = $value
         }
         elseif ($value -is [byte[]]) {
@@ -84,16 +80,6 @@ function Invoke-NativeOperation {
             }
             $arguments[$key] = $pairs
         }
-        elseif ($value -is [string]) {
-            if ($pathParameters -contains $key) {
-                # PowerShell's current location is not the process's working directory: resolve
-                # here and send an absolute path.
-                $arguments[$key] = $Cmdlet.GetUnresolvedProviderPathFromPSPath($value)
-            }
-            else {
-                $arguments[$key] = $value
-            }
-        }
         elseif ($value -is [array]) {
             $items = [System.Collections.Generic.List[string]]::new()
             foreach ($element in $value) {
@@ -107,57 +93,42 @@ function Invoke-NativeOperation {
         }
     }
 
-    $call = Invoke-NativeCall -Cmdlet $Cmdlet -Operation $Operation -Arguments $arguments -Secrets $secrets
-    $status = $call.Status
-    $parsed = $call.Result
+    $shape = $null
+    if ($null -ne $plan) {
+        $shape = $plan.Shape
+        if ($null -ne $plan.WhenSwitch -and (Test-SwitchParameter -BoundParameters $BoundParameters -Name $plan.WhenSwitch)) {
+            $shape = $plan.WhenShape
+        }
+    }
+    $call = Invoke-NativeCall -Cmdlet $Cmdlet -Operation $Operation -Arguments $arguments -Secrets $secrets -Shape $shape
 
-    if ($status -ne 0) {
-        $record = New-ErrorRecordFromEnvelope -Envelope $parsed -Status $status -What $Operation
+    if ($call.Status -ne 0) {
+        $record = New-ErrorRecordFromEnvelope -Envelope $call.Result -Status $call.Status -What $Operation
         $Cmdlet.WriteError($record)
         return
     }
-
+    if ($null -eq $plan) {
+        return $call.Result
+    }
     # -PassThru: like Az, the result is emitted only when asked for.
-    if ($declaredParameters -contains 'PassThru') {
-        if (-not (Test-SwitchParameter -BoundParameters $BoundParameters -Name 'PassThru')) {
-            return
-        }
-    }
-
-    $typeName = $null
-    $outputProperty = $null
-    if ($null -ne $definition) {
-        $typeName = [string] $definition.OutputType
-        if ($null -ne $definition.OutputTypeWhen) {
-            if (Test-SwitchParameter -BoundParameters $BoundParameters -Name ([string] $definition.OutputTypeWhen.Switch)) {
-                $typeName = [string] $definition.OutputTypeWhen.OutputType
-            }
-        }
-        if (-not [string]::IsNullOrEmpty([string] $definition.OutputProperty)) {
-            $outputProperty = [string] $definition.OutputProperty
-        }
-    }
-    # Operations declared to return nothing (Remove-KeyVault) emit nothing, whatever the engine sends.
-    if ($typeName -eq 'None') {
+    if ($plan.HasPassThru -and -not (Test-SwitchParameter -BoundParameters $BoundParameters -Name 'PassThru')) {
         return
     }
-
-    # $parsed is $null, one object, or an array of objects; foreach handles all three.
-    foreach ($item in $parsed) {
+    # Operations declared to return nothing (Remove-KeyVault) emit nothing, whatever the engine sends.
+    if ($plan.ReturnsNothing) {
+        return
+    }
+    foreach ($item in $call.Result) {
         if ($null -eq $item) {
             continue
         }
-        if (-not ($item -is [System.Management.Automation.PSCustomObject])) {
-            $item
-            continue
-        }
-        if ($null -ne $outputProperty) {
-            $property = $item.PSObject.Properties[$outputProperty]
+        if (-not [string]::IsNullOrEmpty($plan.OutputProperty)) {
+            $property = $item.PSObject.Properties[$plan.OutputProperty]
             if ($null -ne $property) {
                 [string] $property.Value
             }
             continue
         }
-        ConvertTo-OutputObject -InputObject $item -TypeName $typeName
+        $item
     }
 }

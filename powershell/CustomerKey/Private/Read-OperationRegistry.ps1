@@ -4,8 +4,9 @@ function Read-OperationRegistry {
     Reads the operation registry once with ck_describe.
     .DESCRIPTION
     Private; the module runs it once at import. Fills $script:CkOperations (operation name ->
-    definition), which tells Invoke-NativeOperation which parameters are paths and what type
-    each operation returns, and $script:CkVersion. Throws when ck_describe fails.
+    definition), $script:CkPlans (operation name -> what Invoke-NativeOperation needs on every
+    call, worked out once: path parameters, -PassThru, output type and its conversions) and
+    $script:CkVersion. Throws when ck_describe fails.
     .EXAMPLE
     Read-OperationRegistry
     #>
@@ -27,7 +28,35 @@ function Read-OperationRegistry {
     $registry = ConvertFrom-Json -InputObject $describeText
     $script:CkVersion = [string] $registry.Version
     $script:CkOperations = @{}
+    $script:CkPlans = @{}
+    $shapes = @{}
     foreach ($operation in $registry.Operations) {
-        $script:CkOperations[[string] $operation.Name] = $operation
+        $name = [string] $operation.Name
+        $script:CkOperations[$name] = $operation
+        $paths = [System.Collections.Generic.HashSet[string]]::new([System.StringComparer]::OrdinalIgnoreCase)
+        $passThru = $false
+        foreach ($parameter in $operation.Parameters) {
+            if ($parameter.IsPath) {
+                $null = $paths.Add([string] $parameter.Name)
+            }
+            if ($parameter.Name -eq 'PassThru') {
+                $passThru = $true
+            }
+        }
+        $whenSwitch = $null
+        $whenType = $null
+        if ($null -ne $operation.OutputTypeWhen) {
+            $whenSwitch = [string] $operation.OutputTypeWhen.Switch
+            $whenType = [string] $operation.OutputTypeWhen.OutputType
+        }
+        $script:CkPlans[$name] = [pscustomobject]@{
+            PathParameters = $paths
+            HasPassThru    = $passThru
+            OutputProperty = [string] $operation.OutputProperty
+            Shape          = Get-OutputShape -TypeName ([string] $operation.OutputType) -Cache $shapes
+            WhenSwitch     = $whenSwitch
+            WhenShape      = $(if ($whenType) { Get-OutputShape -TypeName $whenType -Cache $shapes } else { $null })
+            ReturnsNothing = ([string] $operation.OutputType -eq 'None')
+        }
     }
 }

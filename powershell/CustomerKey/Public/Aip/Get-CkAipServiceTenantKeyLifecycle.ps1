@@ -20,9 +20,7 @@ function Get-CkAipServiceTenantKeyLifecycle {
     )
 
     begin {
-        foreach ($preference in Get-CallerPreference -Cmdlet $PSCmdlet) {
-            $ExecutionContext.SessionState.PSVariable.Set($preference.Name, $preference.Value)
-        }
+        [CustomerKey.Native.CallerPreference]::Apply($PSCmdlet, $ExecutionContext.SessionState)
     }
 
     process {

@@ -35,9 +35,7 @@ function Unprotect-CkAipContent {
     )
 
     begin {
-        foreach ($preference in Get-CallerPreference -Cmdlet $PSCmdlet) {
-            $ExecutionContext.SessionState.PSVariable.Set($preference.Name, $preference.Value)
-        }
+        [CustomerKey.Native.CallerPreference]::Apply($PSCmdlet, $ExecutionContext.SessionState)
     }
 
     process {

@@ -23,9 +23,7 @@ function Get-CkMailbox {
     )
 
     begin {
-        foreach ($preference in Get-CallerPreference -Cmdlet $PSCmdlet) {
-            $ExecutionContext.SessionState.PSVariable.Set($preference.Name, $preference.Value)
-        }
+        [CustomerKey.Native.CallerPreference]::Apply($PSCmdlet, $ExecutionContext.SessionState)
     }
 
     process {

@@ -14,9 +14,7 @@ function Disconnect-CkService {
     param()
 
     begin {
-        foreach ($preference in Get-CallerPreference -Cmdlet $PSCmdlet) {
-            $ExecutionContext.SessionState.PSVariable.Set($preference.Name, $preference.Value)
-        }
+        [CustomerKey.Native.CallerPreference]::Apply($PSCmdlet, $ExecutionContext.SessionState)
     }
 
     process {

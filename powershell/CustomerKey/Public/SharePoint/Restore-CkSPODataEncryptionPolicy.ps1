@@ -76,9 +76,7 @@ function Restore-CkSPODataEncryptionPolicy {
     )
 
     begin {
-        foreach ($preference in Get-CallerPreference -Cmdlet $PSCmdlet) {
-            $ExecutionContext.SessionState.PSVariable.Set($preference.Name, $preference.Value)
-        }
+        [CustomerKey.Native.CallerPreference]::Apply($PSCmdlet, $ExecutionContext.SessionState)
     }
 
     process {

@@ -221,12 +221,8 @@ fn process_block(op: &Operation, out: &mut Lines) {
     // see them: a script module's function otherwise sees only its module's and the global ones.
     out.push(&format!("{HELP_INDENT}begin {{"));
     out.push(&format!(
-        "{i}foreach ($preference in Get-CallerPreference -Cmdlet $PSCmdlet) {{"
+        "{i}[CustomerKey.Native.CallerPreference]::Apply($PSCmdlet, $ExecutionContext.SessionState)"
     ));
-    out.push(&format!(
-        "{i}    $ExecutionContext.SessionState.PSVariable.Set($preference.Name, $preference.Value)"
-    ));
-    out.push(&format!("{i}}}"));
     out.push(&format!("{HELP_INDENT}}}"));
     out.push("");
     out.push(&format!("{HELP_INDENT}process {{"));

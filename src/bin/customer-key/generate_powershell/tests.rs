@@ -85,7 +85,10 @@ fn read_only_operations_call_directly_and_medium_impact_keeps_the_prompt() {
         "{read}"
     );
     // The caller's preference variables reach every cmdlet, as they reach compiled ones.
-    assert!(read.contains("    begin {\n        foreach ($preference in Get-CallerPreference -Cmdlet $PSCmdlet) {"), "{read}");
+    assert!(
+        read.contains("    begin {\n        [CustomerKey.Native.CallerPreference]::Apply($PSCmdlet, $ExecutionContext.SessionState)\n    }"),
+        "{read}"
+    );
     assert!(read.contains("    process {\n        Invoke-NativeOperation -Cmdlet $PSCmdlet"));
     assert!(!read.contains("ShouldProcess"), "{read}");
 

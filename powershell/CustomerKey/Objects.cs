@@ -1,0 +1,300 @@
+// The JSON the engine takes and gives, turned into and out of PowerShell objects in one pass.
+// ConvertTo-Json/ConvertFrom-Json cost most of a call's time, turned every date-like string
+// (tag values too) into [datetime], and refused keys that differ only in case; this converts
+// by the output type's described properties instead. The module compiles it with Native.cs.
+using System;
+using System.Collections;
+using System.Collections.Generic;
+using System.Globalization;
+using System.IO;
+using System.Management.Automation;
+using System.Security;
+using System.Text;
+using System.Text.Json;
+
+namespace CustomerKey.Native
+{
+    /// How a result property is shaped in PowerShell; the registry describes each output type's.
+    public enum PropertyKind
+    {
+        Plain,
+        DateTime,
+        Bytes,
+        Hashtable,
+    }
+
+    /// One output type's conversions: property name -> kind, for the type and the objects nested
+    /// in it (Attributes, KeyHealth, ...), whose properties share the names.
+    public sealed class OutputShape
+    {
+        private readonly Dictionary<string, PropertyKind> kinds =
+            new Dictionary<string, PropertyKind>(StringComparer.OrdinalIgnoreCase);
+
+        public OutputShape(string typeName)
+        {
+            TypeName = typeName;
+        }
+
+        public string TypeName { get; private set; }
+
+        public void Add(string property, PropertyKind kind)
+        {
+            kinds[property] = kind;
+        }
+
+        public PropertyKind KindOf(string property)
+        {
+            PropertyKind kind;
+            return kinds.TryGetValue(property, out kind) ? kind : PropertyKind.Plain;
+        }
+    }
+
+    public static class EngineJson
+    {
+        /// The arguments of a call as JSON: strings, booleans, integers, string arrays and
+        /// string maps, as Invoke-NativeOperation prepared them.
+        public static string Write(IDictionary arguments)
+        {
+            using (var buffer = new MemoryStream())
+            {
+                using (var writer = new Utf8JsonWriter(buffer))
+                {
+                    WriteValue(writer, arguments);
+                }
+                return Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
+            }
+        }
+
+        private static void WriteValue(Utf8JsonWriter writer, object value)
+        {
+            value = value is PSObject wrapped ? wrapped.BaseObject : value;
+            switch (value)
+            {
+                case null:
+                    writer.WriteNullValue();
+                    break;
+                case string text:
+                    writer.WriteStringValue(text);
+                    break;
+                case bool flag:
+                    writer.WriteBooleanValue(flag);
+                    break;
+                case int number:
+                    writer.WriteNumberValue(number);
+                    break;
+                case long number:
+                    writer.WriteNumberValue(number);
+                    break;
+                case IDictionary map:
+                    writer.WriteStartObject();
+                    foreach (DictionaryEntry entry in map)
+                    {
+                        writer.WritePropertyName(Convert.ToString(entry.Key, CultureInfo.InvariantCulture));
+                        WriteValue(writer, entry.Value);
+                    }
+                    writer.WriteEndObject();
+                    break;
+                case IEnumerable items:
+                    writer.WriteStartArray();
+                    foreach (object item in items)
+                    {
+                        WriteValue(writer, item);
+                    }
+                    writer.WriteEndArray();
+                    break;
+                default:
+                    writer.WriteStringValue(Convert.ToString(value, CultureInfo.InvariantCulture));
+                    break;
+            }
+        }
+
+        /// The engine's answer as PowerShell objects: one per element of a top-level array, one
+        /// for an object, none for null. Objects are PSCustomObjects with the shape's type name
+        /// first in PSTypeNames (nested objects get none), dates [datetime] in UTC, bytes byte[],
+        /// maps Hashtables (case-sensitive only when two keys differ only in case).
+        public static List<object> Read(string json, OutputShape shape)
+        {
+            var results = new List<object>();
+            if (string.IsNullOrEmpty(json))
+            {
+                return results;
+            }
+            using (JsonDocument document = JsonDocument.Parse(json))
+            {
+                JsonElement root = document.RootElement;
+                if (root.ValueKind == JsonValueKind.Array)
+                {
+                    foreach (JsonElement item in root.EnumerateArray())
+                    {
+                        results.Add(ToObject(item, shape, true));
+                    }
+                }
+                else if (root.ValueKind != JsonValueKind.Null)
+                {
+                    results.Add(ToObject(root, shape, true));
+                }
+            }
+            return results;
+        }
+
+        /// An error envelope or any answer read without a shape: plain objects, no conversions.
+        public static object ReadPlain(string json)
+        {
+            if (string.IsNullOrEmpty(json))
+            {
+                return null;
+            }
+            using (JsonDocument document = JsonDocument.Parse(json))
+            {
+                return ToObject(document.RootElement, null, false);
+            }
+        }
+
+        private static object ToObject(JsonElement element, OutputShape shape, bool typed)
+        {
+            switch (element.ValueKind)
+            {
+                case JsonValueKind.Object:
+                    var result = new PSObject();
+                    foreach (JsonProperty property in element.EnumerateObject())
+                    {
+                        PropertyKind kind = shape == null ? PropertyKind.Plain : shape.KindOf(property.Name);
+                        object value = Shape(property.Value, kind, shape);
+                        // Two keys differing only in case cannot both be properties; the first wins.
+                        if (result.Properties[property.Name] == null)
+                        {
+                            result.Properties.Add(new PSNoteProperty(property.Name, value));
+                        }
+                    }
+                    if (typed && shape != null && !string.IsNullOrEmpty(shape.TypeName))
+                    {
+                        result.TypeNames.Insert(0, shape.TypeName);
+                    }
+                    return result;
+                case JsonValueKind.Array:
+                    var items = new List<object>();
+                    foreach (JsonElement item in element.EnumerateArray())
+                    {
+                        items.Add(ToObject(item, shape, false));
+                    }
+                    return items.ToArray();
+                case JsonValueKind.String:
+                    return element.GetString();
+                case JsonValueKind.Number:
+                    long whole;
+                    if (element.TryGetInt64(out whole))
+                    {
+                        return whole;
+                    }
+                    return element.GetDouble();
+                case JsonValueKind.True:
+                    return true;
+                case JsonValueKind.False:
+                    return false;
+                default:
+                    return null;
+            }
+        }
+
+        private static object Shape(JsonElement value, PropertyKind kind, OutputShape shape)
+        {
+            if (value.ValueKind == JsonValueKind.String)
+            {
+                string text = value.GetString();
+                switch (kind)
+                {
+                    case PropertyKind.DateTime:
+                        DateTime when;
+                        if (DateTime.TryParse(text, CultureInfo.InvariantCulture,
+                                DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal, out when))
+                        {
+                            return DateTime.SpecifyKind(when, DateTimeKind.Utc);
+                        }
+                        return text;
+                    case PropertyKind.Bytes:
+                        return FromBase64Url(text);
+                    default:
+                        return text;
+                }
+            }
+            if (kind == PropertyKind.Hashtable && value.ValueKind == JsonValueKind.Object)
+            {
+                return ToHashtable(value);
+            }
+            return ToObject(value, shape, false);
+        }
+
+        private static Hashtable ToHashtable(JsonElement element)
+        {
+            var table = new Hashtable(StringComparer.OrdinalIgnoreCase);
+            foreach (JsonProperty property in element.EnumerateObject())
+            {
+                if (table.ContainsKey(property.Name))
+                {
+                    // Tag names that differ only in case are distinct in Key Vault: keep both.
+                    var exact = new Hashtable(StringComparer.Ordinal);
+                    foreach (JsonProperty each in element.EnumerateObject())
+                    {
+                        exact[each.Name] = ToObject(each.Value, null, false);
+                    }
+                    return exact;
+                }
+                table[property.Name] = ToObject(property.Value, null, false);
+            }
+            return table;
+        }
+
+        private static byte[] FromBase64Url(string text)
+        {
+            var base64 = new StringBuilder(text.Length + 3);
+            foreach (char c in text)
+            {
+                base64.Append(c == '-' ? '+' : c == '_' ? '/' : c);
+            }
+            while (base64.Length % 4 != 0)
+            {
+                base64.Append('=');
+            }
+            return Convert.FromBase64String(base64.ToString());
+        }
+    }
+
+    /// The caller's preference variables, set in a cmdlet's own scope. A script module's
+    /// function sees only its module's and the global ones, so `$ErrorActionPreference = 'Stop'`
+    /// or `$WhatIfPreference = $true` in an admin's script would not reach our cmdlets as they
+    /// reach Microsoft's compiled ones. Called from each cmdlet's begin block: a .NET method adds
+    /// no PowerShell scope, so the variables land in the cmdlet's. A preference whose common
+    /// parameter was given (-ErrorAction, -WhatIf, ...) is left alone: the parameter wins.
+    public static class CallerPreference
+    {
+        private static readonly string[,] Preferences =
+        {
+            { "ErrorActionPreference", "ErrorAction" },
+            { "WarningPreference", "WarningAction" },
+            { "InformationPreference", "InformationAction" },
+            { "VerbosePreference", "Verbose" },
+            { "DebugPreference", "Debug" },
+            { "ProgressPreference", "ProgressAction" },
+            { "ConfirmPreference", "Confirm" },
+            { "WhatIfPreference", "WhatIf" },
+        };
+
+        public static void Apply(PSCmdlet cmdlet, SessionState own)
+        {
+            var bound = cmdlet.MyInvocation.BoundParameters;
+            PSVariableIntrinsics caller = cmdlet.SessionState.PSVariable;
+            for (int i = 0; i < Preferences.GetLength(0); i++)
+            {
+                if (bound.ContainsKey(Preferences[i, 1]))
+                {
+                    continue;
+                }
+                PSVariable variable = caller.Get(Preferences[i, 0]);
+                if (variable != null)
+                {
+                    own.PSVariable.Set(Preferences[i, 0], variable.Value);
+                }
+            }
+        }
+    }
+}
