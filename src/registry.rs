@@ -6,7 +6,7 @@
 use crate::error::{Error, Result};
 use crate::identity::Principal;
 use crate::jobs::JobKind;
-use crate::operations::{validate, Context, Operation, Output, ResultForm};
+use crate::operations::{validate, Context, Operation, Output, OutputType, ResultForm};
 use crate::session::{Session, SessionOptions};
 use once_cell::sync::Lazy;
 use serde_json::{json, Value};
@@ -21,7 +21,19 @@ static REGISTRY: Lazy<Registry> = Lazy::new(|| {
         crate::exchange::operations::operations(),
         crate::directory::operations::operations(),
     ])
-    .unwrap_or_else(|duplicate| panic!("the operation registry is inconsistent: {duplicate}"))
+    .and_then(|registry| {
+        registry.with_output_types(
+            [
+                crate::vault::operations::output_types(),
+                crate::aip::operations::output_types(),
+                crate::sharepoint::operations::output_types(),
+                crate::exchange::operations::output_types(),
+                crate::directory::operations::output_types(),
+            ]
+            .concat(),
+        )
+    })
+    .unwrap_or_else(|problem| panic!("the operation registry is inconsistent: {problem}"))
 });
 
 /// Every operation of every domain.
@@ -49,6 +61,7 @@ pub fn open_session_json(options: &Value) -> Result<Session> {
 
 pub struct Registry {
     operations: Vec<Operation>,
+    output_types: Vec<OutputType>,
     /// Lower-cased name -> index: names are matched case-insensitively, as PowerShell does.
     by_name: HashMap<String, usize>,
 }
@@ -65,8 +78,36 @@ impl Registry {
         }
         Ok(Registry {
             operations,
+            output_types: Vec::new(),
             by_name,
         })
+    }
+
+    /// Adds the domains' output types. Every `CustomerKey.*` type an operation returns must be
+    /// declared, once, so that the module converts each by its own description.
+    pub fn with_output_types(
+        mut self,
+        output_types: Vec<OutputType>,
+    ) -> std::result::Result<Registry, String> {
+        for (i, declared) in output_types.iter().enumerate() {
+            if output_types[..i].iter().any(|t| t.name == declared.name) {
+                return Err(format!("output type {} is declared twice", declared.name));
+            }
+        }
+        for op in &self.operations {
+            let returned = std::iter::once(op.output_type)
+                .chain(op.output_type_when.map(|(_, type_name)| type_name));
+            for type_name in returned.filter(|t| t.starts_with("CustomerKey.")) {
+                if !output_types.iter().any(|t| t.name == type_name) {
+                    return Err(format!(
+                        "operation {} returns {type_name}, which no domain declares",
+                        op.name
+                    ));
+                }
+            }
+        }
+        self.output_types = output_types;
+        Ok(self)
     }
 
     pub fn operations(&self) -> &[Operation] {
@@ -87,6 +128,7 @@ impl Registry {
         json!({
             "Version": crate::VERSION,
             "Operations": self.operations.iter().map(Operation::describe).collect::<Vec<_>>(),
+            "OutputTypes": self.output_types.iter().map(OutputType::describe).collect::<Vec<_>>(),
         })
     }
 

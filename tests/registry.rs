@@ -284,3 +284,40 @@ fn domain_code_never_names_rusqlite() {
         "SQL belongs in src/store: {offenders:?}"
     );
 }
+
+#[test]
+fn every_output_type_an_operation_returns_is_described_once() {
+    let described = customer_key::registry().describe();
+    let types: Vec<&str> = described["OutputTypes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["Name"].as_str().unwrap())
+        .collect();
+    for op in described["Operations"].as_array().unwrap() {
+        let returned = [&op["OutputType"], &op["OutputTypeWhen"]["OutputType"]];
+        for type_name in returned.iter().filter_map(|t| t.as_str()) {
+            if type_name.starts_with("CustomerKey.") {
+                assert!(types.contains(&type_name), "{type_name} is not described");
+            }
+        }
+    }
+    let key = &described["OutputTypes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["Name"] == "CustomerKey.KeyVaultKey")
+        .unwrap()["Properties"];
+    assert!(key
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|p| p["Name"] == "Expires" && p["Type"] == "datetime"));
+
+    let e = Registry::new(vec![customer_key::vault::operations::operations()])
+        .unwrap()
+        .with_output_types(Vec::new())
+        .err()
+        .expect("an operation returning an undescribed type is refused");
+    assert!(e.contains("which no domain declares"), "{e}");
+}

@@ -29,8 +29,6 @@ $script:CkCommonParameters = @(
 $script:CkCommonParameterSet = [System.Collections.Generic.HashSet[string]]::new([string[]] $script:CkCommonParameters, [System.StringComparer]::OrdinalIgnoreCase)
 # What Invoke-NativeOperation needs of each operation, worked out once by Read-OperationRegistry.
 $script:CkPlans = @{}
-# Result properties that hold times: the engine sends ISO 8601 strings, the cmdlets emit [datetime].
-$script:CkDateProperties = @('Expires', 'NotBefore', 'Created', 'Updated', 'DeletedDate', 'ScheduledPurgeDate', 'CreationTime', 'Received')
 
 # Ordinal order, so that every platform and culture loads the files the same way.
 $ckPrivateFiles = [System.IO.Directory]::GetFiles((Join-Path -Path $PSScriptRoot -ChildPath 'Private'), '*.ps1')

@@ -2,7 +2,7 @@
 //! presentation, next to the handlers in this folder.
 
 use super::{content, keys, lifecycle, tpd};
-use crate::operations::{Impact, Operation};
+use crate::operations::{Impact, Operation, OutputType, PropertyType};
 
 pub(crate) const AREA: &str = "Aip";
 
@@ -59,5 +59,19 @@ pub fn operations() -> Vec<Operation> {
             .changes(Impact::Medium, "File '{InputFile}'", "Open protected content")
             .action_when("OutputFile", "Open protected content into '{OutputFile}'")
             .example("(Unprotect-CkAipContent -InputFile ./q3.ckaip).Value", "Returns the protected text."),
+    ]
+}
+
+/// What the Azure Information Protection cmdlets return.
+pub fn output_types() -> Vec<OutputType> {
+    vec![
+        OutputType::new(
+            "CustomerKey.AipServiceKey",
+            &[("CreationTime", PropertyType::DateTime)],
+        ),
+        OutputType::new("CustomerKey.AipServiceTenantKeyLifecycle", &[]),
+        OutputType::new("CustomerKey.AipServiceTpdExport", &[]),
+        OutputType::new("CustomerKey.AipProtectedContent", &[]),
+        OutputType::new("CustomerKey.AipUnprotectedContent", &[]),
     ]
 }

@@ -1,6 +1,6 @@
 //! The directory domain's operations.
 
-use crate::operations::{Impact, Operation};
+use crate::operations::{Impact, Operation, OutputType, PropertyType};
 
 const AREA: &str = "Directory";
 
@@ -25,4 +25,12 @@ pub fn operations() -> Vec<Operation> {
             .changes(Impact::High, "Service principal '{ApplicationId}'", "Remove service principal (its tokens stop working)")
             .example("Remove-CkServicePrincipal -ApplicationId '6f1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d'", "Revokes the application after confirmation."),
     ]
+}
+
+/// What the directory cmdlets return.
+pub fn output_types() -> Vec<OutputType> {
+    vec![OutputType::new(
+        "CustomerKey.ServicePrincipal",
+        &[("Created", PropertyType::DateTime)],
+    )]
 }

@@ -3,7 +3,7 @@
 
 use super::policies::{SET_KEYS, SET_PURGE, SET_REFRESH, SET_SETTINGS};
 use super::{mailboxes, moves, policies};
-use crate::operations::{Impact, Operation, WaitFor};
+use crate::operations::{Impact, Operation, OutputType, PropertyType, WaitFor};
 
 pub(crate) const AREA: &str = "Exchange";
 const _: [&str; 4] = [SET_KEYS, SET_PURGE, SET_REFRESH, SET_SETTINGS];
@@ -123,5 +123,20 @@ pub fn operations() -> Vec<Operation> {
             .example("Set-CkDataEncryptionPolicy -Identity 'EXO-DEP-1' -Refresh", "After Add-CkKeyVaultKey rolled a key: re-wraps under the new version.")
             .example("Set-CkDataEncryptionPolicy -Identity 'EXO-DEP-1' -Refresh -Wait", "The same, showing the rewrap's progress (mailboxes done of total) until every mailbox is under the new DataEncryptionPolicyID, then shows the policy.")
             .example("Set-CkDataEncryptionPolicy -Identity 'EXO-DEP-1' -PermanentDataPurgeRequested -PermanentDataPurgeReason 'Leaving the service' -PermanentDataPurgeContact 'ciso@contoso.com' -Force", "Purges the policy's data (parameter set PermanentDataPurge)."),
+    ]
+}
+
+/// What the Exchange Online cmdlets return.
+pub fn output_types() -> Vec<OutputType> {
+    vec![
+        OutputType::new("CustomerKey.DataEncryptionPolicy", &[]),
+        OutputType::new("CustomerKey.Mailbox", &[]),
+        OutputType::new("CustomerKey.MailboxStatistics", &[]),
+        OutputType::new(
+            "CustomerKey.MailboxItem",
+            &[("Received", PropertyType::DateTime)],
+        ),
+        OutputType::new("CustomerKey.MoveRequest", &[]),
+        OutputType::new("CustomerKey.MoveRequestStatistics", &[]),
     ]
 }

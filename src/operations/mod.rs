@@ -63,6 +63,55 @@ impl ParamType {
     }
 }
 
+/// How a result property is typed in PowerShell where JSON has no type of its own for it.
+/// A property an [`OutputType`] does not list keeps its JSON type (string, number, bool,
+/// object, array); one it lists is converted by the module on every object of that output,
+/// nested ones included (a key's `Attributes` share the key's property names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PropertyType {
+    /// An ISO 8601 time: `[datetime]` in UTC.
+    DateTime,
+    /// Base64 (or base64url): `byte[]`, as Az's `RawResult`.
+    Bytes,
+    /// A JSON object of name/value pairs: a hashtable, as Az's `Tags`.
+    Hashtable,
+}
+
+impl PropertyType {
+    fn json_name(self) -> &'static str {
+        match self {
+            PropertyType::DateTime => "datetime",
+            PropertyType::Bytes => "bytes",
+            PropertyType::Hashtable => "hashtable",
+        }
+    }
+}
+
+/// What an operation returns, by the type name its objects carry (`CustomerKey.KeyVaultKey`),
+/// with the properties PowerShell types beyond JSON. Declared once per domain, next to the
+/// operations that return it; `ck_describe` lists them under `OutputTypes`.
+#[derive(Debug, Clone)]
+pub struct OutputType {
+    pub name: &'static str,
+    pub properties: &'static [(&'static str, PropertyType)],
+}
+
+impl OutputType {
+    pub const fn new(
+        name: &'static str,
+        properties: &'static [(&'static str, PropertyType)],
+    ) -> Self {
+        OutputType { name, properties }
+    }
+
+    pub fn describe(&self) -> Value {
+        json!({
+            "Name": self.name,
+            "Properties": self.properties.iter().map(|(name, ty)| json!({"Name": name, "Type": ty.json_name()})).collect::<Vec<_>>(),
+        })
+    }
+}
+
 /// One parameter of an operation, as PowerShell binds it.
 #[derive(Debug, Clone)]
 pub struct Param {

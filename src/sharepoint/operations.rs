@@ -2,7 +2,7 @@
 
 use super::policy::{self, BY_NAME};
 use super::sites;
-use crate::operations::{Impact, Operation, WaitFor};
+use crate::operations::{Impact, Operation, OutputType, PropertyType, WaitFor};
 
 pub(crate) const AREA: &str = "SharePoint";
 const POLICY_TARGET: &str = "The tenant's SharePoint Online data encryption policy";
@@ -86,4 +86,19 @@ fn wait(activity: &'static str) -> WaitFor {
         error_property: "LastError",
         poll_parameters: &[],
     }
+}
+
+/// What the SharePoint Online cmdlets return.
+pub fn output_types() -> Vec<OutputType> {
+    vec![
+        OutputType::new(
+            "CustomerKey.SPOSite",
+            &[("Created", PropertyType::DateTime)],
+        ),
+        OutputType::new(
+            "CustomerKey.SPOFile",
+            &[("Created", PropertyType::DateTime)],
+        ),
+        OutputType::new("CustomerKey.SPODataEncryptionPolicy", &[]),
+    ]
 }

@@ -2,7 +2,7 @@
 //! ShouldProcess wording), next to the handlers in this folder.
 
 use super::{backup, impact, key_operations, keys, reachability, remote, signatures, usage};
-use crate::operations::{Impact, ImpactPreview, Operation};
+use crate::operations::{Impact, ImpactPreview, Operation, OutputType, PropertyType};
 
 pub(crate) const AREA: &str = "KeyVault";
 pub(crate) const VAULT_NAME_HELP: &str = "Name of the key vault";
@@ -185,5 +185,36 @@ pub fn operations() -> Vec<Operation> {
             .output("CustomerKey.KeySignatureResult")
             .example("$digest = [System.Security.Cryptography.SHA256]::HashData([Text.Encoding]::UTF8.GetBytes('payload'))\n$signed = Invoke-CkKeyVaultKeySignature -VaultName 'contoso-ck-weu' -Name 'aip-tenant-key' -Operation Sign -Algorithm RS256 -Digest $digest", "Signs the SHA-256 digest of a payload.")
             .example("Invoke-CkKeyVaultKeySignature -VaultName 'contoso-ck-weu' -Name 'aip-tenant-key' -Operation Verify -Algorithm RS256 -Digest $digest -Signature $signed.Signature", "Verifies the signature: IsValid is True or False."),
+    ]
+}
+
+/// What the vault cmdlets return. A key's times are on the key and on its `Attributes`.
+pub fn output_types() -> Vec<OutputType> {
+    const KEY: &[(&str, PropertyType)] = &[
+        ("Created", PropertyType::DateTime),
+        ("Updated", PropertyType::DateTime),
+        ("NotBefore", PropertyType::DateTime),
+        ("Expires", PropertyType::DateTime),
+        ("DeletedDate", PropertyType::DateTime),
+        ("ScheduledPurgeDate", PropertyType::DateTime),
+        ("Tags", PropertyType::Hashtable),
+    ];
+    const VAULT: &[(&str, PropertyType)] = &[
+        ("DeletedDate", PropertyType::DateTime),
+        ("ScheduledPurgeDate", PropertyType::DateTime),
+        ("Tags", PropertyType::Hashtable),
+    ];
+    vec![
+        OutputType::new("CustomerKey.KeyVault", VAULT),
+        OutputType::new("CustomerKey.DeletedKeyVault", VAULT),
+        OutputType::new("CustomerKey.KeyVaultKey", KEY),
+        OutputType::new("CustomerKey.DeletedKeyVaultKey", KEY),
+        OutputType::new(
+            "CustomerKey.KeyOperationResult",
+            &[("RawResult", PropertyType::Bytes)],
+        ),
+        OutputType::new("CustomerKey.KeySignatureResult", &[]),
+        OutputType::new("CustomerKey.KeyVaultKeyUsage", &[]),
+        OutputType::new("CustomerKey.KeyVaultChangeImpact", &[]),
     ]
 }

@@ -3,20 +3,23 @@ function Get-OutputShape {
     .SYNOPSIS
     The conversions of one output type's properties, for CustomerKey.Native.EngineJson.
     .DESCRIPTION
-    Private; Read-OperationRegistry calls it once per output type at import. Times become
-    [datetime] in UTC, RawResult byte[], Tags a hashtable; everything else keeps its JSON type,
-    so a tag value or a name that looks like a date stays a string. Only CustomerKey.* types get
-    their name into PSTypeNames.
+    Private; Read-OperationRegistry calls it once per output type at import, with the type's
+    description from ck_describe's OutputTypes: each listed property becomes [datetime] in UTC,
+    byte[] or a hashtable; everything else keeps its JSON type, so a tag value or a name that
+    looks like a date stays a string. Only CustomerKey.* types get their name into PSTypeNames.
     .PARAMETER TypeName
     The output type the registry names (CustomerKey.KeyVaultKey, System.String, None, ...).
+    .PARAMETER Descriptions
+    ck_describe's OutputTypes, by type name.
     .PARAMETER Cache
     Shapes already made, by type name.
     .EXAMPLE
-    Get-OutputShape -TypeName 'CustomerKey.KeyVaultKey' -Cache @{}
+    Get-OutputShape -TypeName 'CustomerKey.KeyVaultKey' -Descriptions $descriptions -Cache @{}
     #>
     [CmdletBinding()]
     param(
         [string] $TypeName,
+        [hashtable] $Descriptions,
         [hashtable] $Cache
     )
 
@@ -28,11 +31,12 @@ function Get-OutputShape {
         $shownAs = $TypeName
     }
     $shape = [CustomerKey.Native.OutputShape]::new($shownAs)
-    foreach ($dateName in $script:CkDateProperties) {
-        $shape.Add($dateName, [CustomerKey.Native.PropertyKind]::DateTime)
+    $kinds = @{ datetime = 'DateTime'; bytes = 'Bytes'; hashtable = 'Hashtable' }
+    if ($Descriptions.ContainsKey($TypeName)) {
+        foreach ($property in $Descriptions[$TypeName].Properties) {
+            $shape.Add([string] $property.Name, [CustomerKey.Native.PropertyKind] $kinds[[string] $property.Type])
+        }
     }
-    $shape.Add('RawResult', [CustomerKey.Native.PropertyKind]::Bytes)
-    $shape.Add('Tags', [CustomerKey.Native.PropertyKind]::Hashtable)
     $Cache[$TypeName] = $shape
     return $shape
 }

@@ -70,7 +70,8 @@ function Invoke-NativeOperation {
             $arguments[$key] = [System.Convert]::ToBase64String($value)
         }
         elseif ($value -is [System.Collections.IDictionary]) {
-            $pairs = [ordered]@{}
+            # Key Vault's tag names are case-sensitive: keep 'Owner' and 'owner' apart.
+            $pairs = [System.Collections.Specialized.OrderedDictionary]::new([System.StringComparer]::Ordinal)
             foreach ($pairName in $value.Keys) {
                 $pairValue = $value[$pairName]
                 if ($null -eq $pairValue) {

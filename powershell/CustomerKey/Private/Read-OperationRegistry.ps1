@@ -30,6 +30,10 @@ function Read-OperationRegistry {
     $script:CkOperations = @{}
     $script:CkPlans = @{}
     $shapes = @{}
+    $descriptions = @{}
+    foreach ($outputType in $registry.OutputTypes) {
+        $descriptions[[string] $outputType.Name] = $outputType
+    }
     foreach ($operation in $registry.Operations) {
         $name = [string] $operation.Name
         $script:CkOperations[$name] = $operation
@@ -53,9 +57,9 @@ function Read-OperationRegistry {
             PathParameters = $paths
             HasPassThru    = $passThru
             OutputProperty = [string] $operation.OutputProperty
-            Shape          = Get-OutputShape -TypeName ([string] $operation.OutputType) -Cache $shapes
+            Shape          = Get-OutputShape -TypeName ([string] $operation.OutputType) -Descriptions $descriptions -Cache $shapes
             WhenSwitch     = $whenSwitch
-            WhenShape      = $(if ($whenType) { Get-OutputShape -TypeName $whenType -Cache $shapes } else { $null })
+            WhenShape      = $(if ($whenType) { Get-OutputShape -TypeName $whenType -Descriptions $descriptions -Cache $shapes } else { $null })
             ReturnsNothing = ([string] $operation.OutputType -eq 'None')
         }
     }
