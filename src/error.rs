@@ -1,6 +1,7 @@
 //! The one error type every operation returns, and the status codes the C ABI exposes.
 
 use std::fmt;
+use std::sync::Arc;
 
 /// Status codes returned by every `ck_*` function. `Ok` is zero; every failure is non-zero and
 /// comes with an error envelope in `out_json`.
@@ -23,6 +24,11 @@ pub enum CkStatus {
     Unauthenticated = 11,
     /// The service kept throttling after every retry (Key Vault's 429).
     LimitsExceeded = 12,
+    /// Stored data is damaged (a corrupt store file): restore from a backup.
+    InvalidData = 13,
+    /// Stored data could not be read (the disk failed a read, or a value is not what the
+    /// store's schema says it is).
+    ReadError = 14,
 }
 
 impl CkStatus {
@@ -42,6 +48,8 @@ impl CkStatus {
             CkStatus::Unavailable => "ConnectionError",
             CkStatus::Unauthenticated => "AuthenticationError",
             CkStatus::LimitsExceeded => "LimitsExceeded",
+            CkStatus::InvalidData => "InvalidData",
+            CkStatus::ReadError => "ReadError",
         }
     }
 }
@@ -55,6 +63,10 @@ pub struct Error {
     pub code: String,
     pub message: String,
     pub target: String,
+    /// The lower-level failure this one reports (SQLite's, say), for `source()` chains and the
+    /// Debug output a developer reads; the envelope shows only the message. Shared so the error
+    /// stays `Clone`.
+    pub source: Option<Arc<dyn std::error::Error + Send + Sync + 'static>>,
 }
 
 pub type Result<T> = std::result::Result<T, Error>;
@@ -76,7 +88,14 @@ impl Error {
             code: code.to_string(),
             message: message.into(),
             target: target.into(),
+            source: None,
         }
+    }
+
+    /// This error with `source` as its cause.
+    pub fn with_source(mut self, source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        self.source = Some(Arc::new(source));
+        self
     }
 
     /// A parameter broke a rule; the message names the parameter and the rule.
@@ -136,23 +155,196 @@ impl fmt::Display for Error {
     }
 }
 
-impl std::error::Error for Error {}
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
 
+/// SQLite's failures by what an admin does about them: wait (busy), fix the data or the call
+/// (constraint), restore (corrupt), free space (full), check the disk (read), each with its own
+/// code and category. The SQLite error stays attached as the source.
 impl From<rusqlite::Error> for Error {
     fn from(e: rusqlite::Error) -> Self {
-        if let rusqlite::Error::SqliteFailure(code, _) = &e {
-            if matches!(
-                code.code,
-                rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
-            ) {
-                return Error::new(
+        use rusqlite::ErrorCode as C;
+        let (status, code, message) = match &e {
+            rusqlite::Error::SqliteFailure(failure, _) => match failure.code {
+                C::DatabaseBusy | C::DatabaseLocked => (
                     CkStatus::Busy,
                     "StoreBusy",
-                    "The store is busy in another process; try again",
-                    "",
-                );
-            }
+                    "The store is busy in another process; try again".to_string(),
+                ),
+                C::ConstraintViolation => (
+                    CkStatus::InvalidOperation,
+                    "StoreConstraint",
+                    format!("The store refused a change that breaks one of its rules: {e}"),
+                ),
+                C::DatabaseCorrupt | C::NotADatabase => (
+                    CkStatus::InvalidData,
+                    "StoreCorrupt",
+                    format!("The store file is damaged ({e}); restore the store from a backup"),
+                ),
+                C::DiskFull => (
+                    CkStatus::Io,
+                    "StoreFull",
+                    format!(
+                        "The disk holding the store is full ({e}); free some space and try again"
+                    ),
+                ),
+                C::SystemIoFailure if is_read_failure(failure.extended_code) => (
+                    CkStatus::ReadError,
+                    "StoreReadError",
+                    format!("The store could not be read from disk: {e}"),
+                ),
+                C::CannotOpen => (
+                    CkStatus::ReadError,
+                    "StoreReadError",
+                    format!("The store file could not be opened: {e}"),
+                ),
+                _ => (CkStatus::Io, "StoreError", format!("Store error: {e}")),
+            },
+            // A value that is not what the schema says: the row was read, but cannot be used.
+            rusqlite::Error::FromSqlConversionFailure(..)
+            | rusqlite::Error::InvalidColumnType(..)
+            | rusqlite::Error::IntegralValueOutOfRange(..)
+            | rusqlite::Error::Utf8Error(..) => (
+                CkStatus::ReadError,
+                "StoreReadError",
+                format!("A value in the store could not be read: {e}"),
+            ),
+            _ => (CkStatus::Io, "StoreError", format!("Store error: {e}")),
+        };
+        Error::new(status, code, message, "").with_source(e)
+    }
+}
+
+/// SQLite's extended result codes for a failed read (SQLITE_IOERR_READ, _SHORT_READ).
+fn is_read_failure(extended_code: i32) -> bool {
+    matches!(
+        extended_code,
+        rusqlite::ffi::SQLITE_IOERR_READ | rusqlite::ffi::SQLITE_IOERR_SHORT_READ
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{CkStatus, Error};
+    use rusqlite::Connection;
+    use std::path::PathBuf;
+    use std::time::Duration;
+
+    fn scratch(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!(
+            "ck-error-{name}-{}-{}",
+            std::process::id(),
+            crate::crypto::hex(&crate::crypto::random_bytes(4).unwrap())
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    /// The code, the category the envelope carries, and SQLite's error kept as the source.
+    fn check(e: rusqlite::Error, code: &str, category: &str) -> Error {
+        let e = Error::from(e);
+        assert_eq!(e.code, code, "{e:?}");
+        assert_eq!(e.envelope()["error"]["category"], category, "{e:?}");
+        let source = std::error::Error::source(&e).expect("the SQLite error is kept");
+        assert!(
+            source.downcast_ref::<rusqlite::Error>().is_some(),
+            "{source:?}"
+        );
+        e
+    }
+
+    #[test]
+    fn constraint_failures_keep_their_kind() {
+        let db = Connection::open_in_memory().unwrap();
+        db.execute_batch("CREATE TABLE t (name TEXT UNIQUE); INSERT INTO t VALUES ('a');")
+            .unwrap();
+        let e = db.execute("INSERT INTO t VALUES ('a')", []).unwrap_err();
+        check(e, "StoreConstraint", "InvalidOperation");
+    }
+
+    #[test]
+    fn a_corrupt_file_is_store_corrupt() {
+        let dir = scratch("corrupt");
+        let path = dir.join("store.db");
+        Connection::open(&path)
+            .unwrap()
+            .execute_batch("CREATE TABLE t (x); INSERT INTO t VALUES (1);")
+            .unwrap();
+        // Overwrite the header ("SQLite format 3\0" and the page size after it).
+        let mut bytes = std::fs::read(&path).unwrap();
+        bytes[..32].fill(0x5A);
+        std::fs::write(&path, &bytes).unwrap();
+        let e = Connection::open(&path)
+            .and_then(|db| db.query_row("SELECT x FROM t", [], |r| r.get::<_, i64>(0)))
+            .unwrap_err();
+        let e = check(e, "StoreCorrupt", "InvalidData");
+        assert_eq!(e.status, CkStatus::InvalidData);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_full_store_is_store_full() {
+        let db = Connection::open_in_memory().unwrap();
+        // SQLite's own limit on the file's size: the same SQLITE_FULL a full disk gives.
+        db.execute_batch("PRAGMA max_page_count = 2; CREATE TABLE t (x BLOB);")
+            .unwrap();
+        let e = db
+            .execute("INSERT INTO t VALUES (zeroblob(100000))", [])
+            .unwrap_err();
+        check(e, "StoreFull", "WriteError");
+    }
+
+    #[test]
+    fn a_busy_store_is_store_busy() {
+        let dir = scratch("busy");
+        let path = dir.join("store.db");
+        let holder = Connection::open(&path).unwrap();
+        holder
+            .execute_batch("CREATE TABLE t (x); BEGIN EXCLUSIVE; INSERT INTO t VALUES (1);")
+            .unwrap();
+        let other = Connection::open(&path).unwrap();
+        other.busy_timeout(Duration::from_millis(50)).unwrap();
+        let e = other.execute("INSERT INTO t VALUES (2)", []).unwrap_err();
+        let e = check(e, "StoreBusy", "ResourceBusy");
+        assert_eq!(e.status, CkStatus::Busy);
+        drop(holder);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn an_unreadable_value_is_a_read_error() {
+        let db = Connection::open_in_memory().unwrap();
+        let e = db
+            .query_row("SELECT 'not a number'", [], |r| r.get::<_, i64>(0))
+            .unwrap_err();
+        check(e, "StoreReadError", "ReadError");
+    }
+
+    #[test]
+    fn a_store_with_a_corrupt_header_does_not_open_as_a_write_error() {
+        let dir = scratch("store");
+        drop(crate::store::Store::open(&dir, false).unwrap());
+        let db = dir.join("store.db");
+        let mut bytes = std::fs::read(&db).unwrap();
+        bytes[..32].fill(0x5A);
+        std::fs::write(&db, &bytes).unwrap();
+        for side in ["store.db-wal", "store.db-shm"] {
+            let _ = std::fs::remove_file(dir.join(side));
         }
-        Error::new(CkStatus::Io, "StoreError", format!("Store error: {e}"), "")
+        let e = match crate::store::Store::open(&dir, false) {
+            Ok(_) => panic!("a store with a corrupt header opened"),
+            Err(e) => e,
+        };
+        assert_eq!(
+            (e.code.as_str(), e.category()),
+            ("StoreCorrupt", "InvalidData"),
+            "{e:?}"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -216,8 +216,20 @@ pub unsafe extern "C" fn ck_free_string(s: *mut c_char) {
     if !s.is_null() {
         // SAFETY: by the contract `s` came from CString::into_raw in to_c_string, unmodified
         // and not yet released, so rebuilding the CString and dropping it frees it once.
-        let _ = catch_unwind(AssertUnwindSafe(|| drop(CString::from_raw(s))));
+        let _ = catch_unwind(AssertUnwindSafe(|| drop(wiped(CString::from_raw(s)))));
     }
+}
+
+/// The string's own buffer (the same allocation, NUL included), zeroed: a result can hold an
+/// unwrapped key or decrypted content, and freed memory keeps its bytes until reused. What a
+/// buffer holds after `free` cannot be read safely, so the tests check this step instead: the
+/// wiped bytes are the very allocation the caller was given, and every one of them is zero.
+fn wiped(s: CString) -> Vec<u8> {
+    use zeroize::Zeroize;
+    // `into_bytes_with_nul` hands over the allocation without copying it.
+    let mut bytes = s.into_bytes_with_nul();
+    bytes.as_mut_slice().zeroize();
+    bytes
 }
 
 /// Closes a session and releases it. NULL is ignored.
@@ -238,4 +250,27 @@ pub unsafe extern "C" fn ck_close(s: *mut ck_session) {
 pub extern "C" fn ck_version() -> *const c_char {
     static VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "\0");
     VERSION.as_ptr() as *const c_char
+}
+
+#[cfg(test)]
+mod tests {
+    use super::wiped;
+    use std::ffi::CString;
+
+    #[test]
+    fn strings_are_wiped_in_place_before_they_are_freed() {
+        let secret = CString::new("{\"Value\":\"UNWRAPPED-KEY\"}").unwrap();
+        let len = secret.as_bytes_with_nul().len();
+        // What ck_free_string receives: the pointer into_raw gave the caller.
+        let raw = secret.into_raw();
+        // SAFETY: `raw` came from into_raw just above and is rebuilt once.
+        let bytes = wiped(unsafe { CString::from_raw(raw) });
+        assert_eq!(
+            bytes.as_ptr(),
+            raw as *const u8,
+            "wiped a copy, not the buffer"
+        );
+        assert_eq!(bytes.len(), len);
+        assert!(bytes.iter().all(|&b| b == 0), "{bytes:?}");
+    }
 }

@@ -9,8 +9,9 @@ use serde_json::Value;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-/// Options of `ck_open`, keyed as in JSON.
-#[derive(Debug, Default, Deserialize)]
+/// Options of `ck_open`, keyed as in JSON. `Debug` is written out below so the tokens never
+/// reach a log or a panic message (a derived one would print them: `Zeroizing` shows its value).
+#[derive(Default, Deserialize)]
 #[serde(rename_all = "PascalCase", deny_unknown_fields)]
 pub struct SessionOptions {
     /// Directory of the store.
@@ -58,6 +59,55 @@ pub struct SessionOptions {
     /// A request with no complete answer after this long fails (60000 by default).
     #[serde(default)]
     pub request_timeout_milliseconds: Option<u64>,
+}
+
+/// How a token shows in `Debug`: whether one was given, never what it is.
+fn redacted_token(token: &Option<zeroize::Zeroizing<String>>) -> Option<&'static str> {
+    token.as_ref().map(|_| "<redacted>")
+}
+
+impl std::fmt::Debug for SessionOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Destructured so that a field added later fails to compile here until it is decided
+        // whether it is a secret.
+        let SessionOptions {
+            store,
+            user_principal_name,
+            time_shift_seconds,
+            environment,
+            vault_domain,
+            ca_file,
+            access_token,
+            api_version,
+            management_endpoint,
+            graph_endpoint,
+            management_access_token,
+            graph_access_token,
+            retry_delay_milliseconds,
+            max_retries,
+            request_timeout_milliseconds,
+        } = self;
+        f.debug_struct("SessionOptions")
+            .field("store", store)
+            .field("user_principal_name", user_principal_name)
+            .field("time_shift_seconds", time_shift_seconds)
+            .field("environment", environment)
+            .field("vault_domain", vault_domain)
+            .field("ca_file", ca_file)
+            .field("access_token", &redacted_token(access_token))
+            .field("api_version", api_version)
+            .field("management_endpoint", management_endpoint)
+            .field("graph_endpoint", graph_endpoint)
+            .field(
+                "management_access_token",
+                &redacted_token(management_access_token),
+            )
+            .field("graph_access_token", &redacted_token(graph_access_token))
+            .field("retry_delay_milliseconds", retry_delay_milliseconds)
+            .field("max_retries", max_retries)
+            .field("request_timeout_milliseconds", request_timeout_milliseconds)
+            .finish()
+    }
 }
 
 impl SessionOptions {
@@ -310,5 +360,29 @@ impl Drop for Session {
         // ck_close promises every audit row is committed when it returns; the store itself may
         // outlive the session by a moment (a job thread finishing with its handle).
         self.store.flush_audit();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SessionOptions;
+
+    #[test]
+    fn debug_redacts_every_token() {
+        let options: SessionOptions = serde_json::from_value(serde_json::json!({
+            "Store": "/tmp/store",
+            "AccessToken": "kv-token-SECRET-1",
+            "ManagementAccessToken": "arm-token-SECRET-2",
+            "GraphAccessToken": "graph-token-SECRET-3",
+        }))
+        .unwrap();
+        for text in [format!("{options:?}"), format!("{options:#?}")] {
+            assert!(!text.contains("SECRET"), "a token in Debug: {text}");
+            // Still useful: it says which tokens were given, and shows the other options.
+            assert!(
+                text.contains("<redacted>") && text.contains("/tmp/store"),
+                "{text}"
+            );
+        }
     }
 }

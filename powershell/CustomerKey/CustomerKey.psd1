@@ -71,8 +71,13 @@
     VariablesToExport    = @()
     PrivateData          = @{
         PSData = @{
-            Tags       = @('CustomerKey', 'KeyVault', 'BYOK', 'Microsoft365', 'Encryption')
-            LicenseUri = 'https://opensource.org/licenses/MIT'
+            Tags         = @('CustomerKey', 'BYOK', 'KeyVault', 'Microsoft365', 'Exchange', 'SharePoint', 'AIP', 'Encryption')
+            LicenseUri   = 'https://opensource.org/licenses/MIT'
+            ReleaseNotes = 'First release: the customer_key engine (embedded store, Azure Key Vault-style vaults and keys,
+Exchange Online, SharePoint Online and AIP Customer Key workflows) with a C ABI, the
+`customer-key` CLI and the CustomerKey PowerShell module (noun prefix Ck).
+Supported platforms: Linux x64 (the package carries runtimes/linux-x64 only).
+The packaged interop assembly is built for PowerShell 7.6 (.NET 10).'
         }
     }
 }

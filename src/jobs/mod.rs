@@ -14,10 +14,12 @@
 //! open for days) makes no calls.
 
 mod runner;
+#[cfg(feature = "test-hooks")]
 mod test_ledger;
 
 pub use crate::store::jobs::{JobRecord, JobState};
 pub use runner::{Runner, MAX_ATTEMPTS};
+#[cfg(feature = "test-hooks")]
 pub use test_ledger::LedgerKind;
 
 use crate::error::{Error, Result};
@@ -30,7 +32,9 @@ use std::time::Duration;
 pub const PURGE_INTERVAL: Duration = Duration::from_secs(60);
 
 /// Set to `1` when a session opens to register the test-only job kinds ([`LedgerKind`]).
-/// For the engine's own tests only; no operation enqueues these kinds.
+/// For the engine's own tests only; no operation enqueues these kinds. Compiled only with the
+/// `test-hooks` feature, so the library admins load has neither the kinds nor this switch.
+#[cfg(feature = "test-hooks")]
 pub const TEST_JOB_KINDS_ENV: &str = "CUSTOMER_KEY_TEST_JOB_KINDS";
 
 static RUNTIME: Lazy<Option<tokio::runtime::Runtime>> = Lazy::new(|| {
@@ -176,9 +180,12 @@ pub fn notify(store: &Store) {
 }
 
 /// The kinds every session's runner serves. The workloads add theirs here; the test-only
-/// kinds join only when [`TEST_JOB_KINDS_ENV`] is `1` as the session opens.
+/// kinds join (with the `test-hooks` feature) only when `CUSTOMER_KEY_TEST_JOB_KINDS` is `1`
+/// as the session opens.
 pub fn builtin_kinds() -> Vec<Arc<dyn JobKind>> {
+    #[allow(unused_mut)] // without test-hooks nothing is pushed
     let mut kinds: Vec<Arc<dyn JobKind>> = Vec::new();
+    #[cfg(feature = "test-hooks")]
     if std::env::var(TEST_JOB_KINDS_ENV).is_ok_and(|v| v == "1") {
         kinds.push(Arc::new(LedgerKind));
     }

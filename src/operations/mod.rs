@@ -318,11 +318,14 @@ pub enum Output {
     Typed(Box<dyn TypedResult>),
 }
 
+/// Shows the form and size of a result, never its content: a result can hold an unwrapped key
+/// or decrypted plaintext, and `Debug` output ends up in logs and panic messages (an `unwrap` on
+/// a `Result<Output>` prints it).
 impl std::fmt::Debug for Output {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Output::Text(t) => f.debug_tuple("Text").field(t).finish(),
-            Output::Value(v) => f.debug_tuple("Value").field(v).finish(),
+            Output::Text(t) => write!(f, "Text(<{} bytes redacted>)", t.len()),
+            Output::Value(_) => f.write_str("Value(<redacted>)"),
             Output::Typed(_) => f.write_str("Typed(..)"),
         }
     }
@@ -685,6 +688,25 @@ impl Operation {
             Value::Null
         } else {
             Value::Object(extension)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Output;
+
+    #[test]
+    fn output_debug_shows_no_result_content() {
+        let secret = "UNWRAPPED-KEY-SECRET";
+        let outputs = [
+            Output::Text(format!("{{\"Value\":\"{secret}\"}}")),
+            Output::Value(serde_json::json!({ "Value": secret })),
+        ];
+        for output in &outputs {
+            for text in [format!("{output:?}"), format!("{output:#?}")] {
+                assert!(!text.contains(secret), "result content in Debug: {text}");
+            }
         }
     }
 }

@@ -4,7 +4,9 @@ use super::Tx;
 use crate::error::Result;
 use rusqlite::{params, OptionalExtension, Row};
 
-#[derive(Debug, Clone)]
+/// `Debug` is written out below: the salted hash of the client secret is what an attacker
+/// would brute-force offline, so it stays out of logs along with its salt.
+#[derive(Clone)]
 pub struct ServicePrincipalRow {
     pub application_id: String,
     pub display_name: String,
@@ -14,6 +16,21 @@ pub struct ServicePrincipalRow {
     pub secret_start: i64,
     pub secret_end: i64,
     pub created: i64,
+}
+
+impl std::fmt::Debug for ServicePrincipalRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServicePrincipalRow")
+            .field("application_id", &self.application_id)
+            .field("display_name", &self.display_name)
+            .field("secret_salt", &"<redacted>")
+            .field("secret_hash", &"<redacted>")
+            .field("secret_iterations", &self.secret_iterations)
+            .field("secret_start", &self.secret_start)
+            .field("secret_end", &self.secret_end)
+            .field("created", &self.created)
+            .finish()
+    }
 }
 
 const COLUMNS: &str = "application_id, display_name, secret_salt, secret_hash, secret_iterations, secret_start, secret_end, created";
@@ -74,4 +91,27 @@ pub fn delete_service_principal(tx: &Tx<'_>, application_id: &str) -> Result<boo
         .prepare_cached("DELETE FROM service_principals WHERE application_id = ?1")?
         .execute([application_id])?
         > 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ServicePrincipalRow;
+
+    #[test]
+    fn debug_shows_neither_hash_nor_salt() {
+        let row = ServicePrincipalRow {
+            application_id: "app".into(),
+            display_name: "name".into(),
+            secret_salt: vec![0xA5; 16],
+            secret_hash: vec![0x5A; 32],
+            secret_iterations: 1,
+            secret_start: 0,
+            secret_end: 1,
+            created: 0,
+        };
+        let text = format!("{row:?}");
+        // A derived Debug prints the bytes as decimal lists: 165 (0xA5) and 90 (0x5A).
+        assert!(!text.contains("165") && !text.contains("90,"), "{text}");
+        assert!(text.contains("app"), "{text}");
+    }
 }

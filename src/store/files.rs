@@ -93,11 +93,7 @@ pub fn write_private_file(path: &Path, bytes: &[u8], overwrite: bool) -> Result<
     let placed = if overwrite {
         fs::rename(&tmp, path)
     } else {
-        // A hard link fails if the name exists, so a file that appeared since the check
-        // above is never clobbered.
-        let linked = fs::hard_link(&tmp, path);
-        let _ = fs::remove_file(&tmp);
-        linked
+        place_new(&tmp, path, bytes, |from, to| fs::hard_link(from, to))
     };
     if let Err(e) = placed {
         let _ = fs::remove_file(&tmp);
@@ -108,6 +104,58 @@ pub fn write_private_file(path: &Path, bytes: &[u8], overwrite: bool) -> Result<
         });
     }
     sync_dir(dir).map_err(io)
+}
+
+/// Puts the synced temporary file `tmp` (holding `bytes`) at `path`, which must not exist, and
+/// removes `tmp`. A hard link fails if the name exists, so a file that appeared since the
+/// caller's check is never clobbered, and the file is complete from the moment it has its name.
+/// Where the filesystem has no hard links (FAT and exFAT USB sticks, some SMB shares: typical
+/// backup targets) the file is created exclusively instead (which never clobbers either) and
+/// written and synced in place; a crash mid-write can then leave a truncated file, which a
+/// reader refuses, rather than fail every backup to such a target. `link` is `fs::hard_link`;
+/// a parameter so the tests can make it fail as those filesystems do.
+fn place_new(
+    tmp: &Path,
+    path: &Path,
+    bytes: &[u8],
+    link: impl FnOnce(&Path, &Path) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    let linked = link(tmp, path);
+    let _ = fs::remove_file(tmp);
+    match linked {
+        Err(e) if links_unsupported(&e) => create_new_synced(path, bytes),
+        other => other,
+    }
+}
+
+/// Whether a failed `link(2)` means the filesystem has no hard links: EPERM is what Linux's
+/// FAT and exFAT drivers answer, EOPNOTSUPP what CIFS and FUSE filesystems without `link` do.
+/// Any other failure (the name exists, no space, no permission on the folder) stands.
+fn links_unsupported(e: &std::io::Error) -> bool {
+    e.kind() == std::io::ErrorKind::Unsupported
+        || matches!(
+            e.raw_os_error(),
+            Some(libc::EPERM | libc::EOPNOTSUPP | libc::ENOSYS)
+        )
+}
+
+/// Creates `path` (mode 0600; failing if it exists) with `bytes`, synced. A partly written file
+/// is removed: it was made here, so it is no one else's.
+fn create_new_synced(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let mut file = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    let written = file
+        .set_permissions(fs::Permissions::from_mode(0o600))
+        .and_then(|()| file.write_all(bytes))
+        .and_then(|()| file.sync_all());
+    if written.is_err() {
+        drop(file);
+        let _ = fs::remove_file(path);
+    }
+    written
 }
 
 fn file_exists(target: &str) -> Error {
@@ -218,4 +266,74 @@ fn read_master_key(path: &Path) -> Result<crypto::Secret> {
     key.truncate(len);
     // StoreKeys::derive refuses a key of the wrong length with its own message.
     Ok(key)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// No filesystem without hard links can be mounted by an unprivileged test (a vfat image
+    /// needs a loop mount, and this kernel may not even have vfat), so the link fails here as
+    /// FAT's driver makes it fail: EPERM.
+    fn fat_link(_: &Path, _: &Path) -> std::io::Result<()> {
+        Err(std::io::Error::from_raw_os_error(libc::EPERM))
+    }
+
+    fn temp_with(dir: &Path, path: &Path, bytes: &[u8]) -> PathBuf {
+        let tmp = write_synced_temp(path, bytes).unwrap();
+        assert_eq!(tmp.parent(), Some(dir));
+        tmp
+    }
+
+    fn scratch(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!(
+            "ck-files-{name}-{}-{}",
+            std::process::id(),
+            crypto::hex(&crypto::random_bytes(4).unwrap())
+        ));
+        create_private_dir(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn without_hard_links_the_file_is_created_in_place() {
+        let dir = scratch("nolink");
+        let path = dir.join("key.backup");
+        let tmp = temp_with(&dir, &path, b"backup bytes");
+        place_new(&tmp, &path, b"backup bytes", fat_link).unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"backup bytes");
+        assert_eq!(
+            fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        // Only the file: the temporary one is gone.
+        assert_eq!(fs::read_dir(&dir).unwrap().count(), 1);
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn without_hard_links_an_existing_file_is_still_never_clobbered() {
+        let dir = scratch("exists");
+        let path = dir.join("key.backup");
+        fs::write(&path, b"someone else's").unwrap();
+        let tmp = temp_with(&dir, &path, b"ours");
+        let e = place_new(&tmp, &path, b"ours", fat_link).unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::AlreadyExists);
+        assert_eq!(fs::read(&path).unwrap(), b"someone else's");
+        assert_eq!(fs::read_dir(&dir).unwrap().count(), 1);
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn other_link_failures_are_not_papered_over() {
+        let dir = scratch("nospace");
+        let path = dir.join("key.backup");
+        let tmp = temp_with(&dir, &path, b"ours");
+        let no_space = |_: &Path, _: &Path| Err(std::io::Error::from_raw_os_error(libc::ENOSPC));
+        let e = place_new(&tmp, &path, b"ours", no_space).unwrap_err();
+        assert_eq!(e.raw_os_error(), Some(libc::ENOSPC));
+        assert!(!path.exists());
+        assert_eq!(fs::read_dir(&dir).unwrap().count(), 0);
+        fs::remove_dir_all(&dir).unwrap();
+    }
 }

@@ -298,7 +298,9 @@ pub fn cancel(tx: &Tx<'_>, id: i64, now: i64) -> Result<bool> {
 }
 
 /// The test-only ledger kind's writes: one row per item, UNIQUE per job, so applying a batch
-/// twice fails instead of passing unnoticed.
+/// twice fails instead of passing unnoticed. Test hooks only (the table stays in the schema,
+/// so a store keeps one layout with or without the feature).
+#[cfg(feature = "test-hooks")]
 pub fn insert_test_ledger_items(
     tx: &Tx<'_>,
     job_id: i64,

@@ -41,17 +41,18 @@ function Get-NativeChangeImpact {
             $arguments[$name] = [string] $BoundParameters[$name]
         }
     }
-    $call = Invoke-NativeCall -Cmdlet $Cmdlet -Operation $Operation -Arguments $arguments -Secrets ([ordered]@{})
+    $call = Invoke-NativeCall -Cmdlet $Cmdlet -Operation $Operation -Arguments $arguments
     if ($call.Status -ne 0) {
         $reason = ''
-        if ($null -ne $call.Result -and $null -ne $call.Result.error) {
-            $reason = [string] $call.Result.error.message
+        if ($null -ne $call.Envelope -and $null -ne $call.Envelope.error) {
+            $reason = [string] $call.Envelope.error.message
         }
         Write-Verbose ("CustomerKey: no impact preview ({0}): {1}" -f $Operation, $reason)
         return $null
     }
-    if ($null -ne $call.Result -and $call.Result.InUse) {
-        return [string] $call.Result.Impact
+    $preview = $call.Envelope
+    if ($null -ne $preview -and $preview.InUse) {
+        return [string] $preview.Impact
     }
     return $null
 }

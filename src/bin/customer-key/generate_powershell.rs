@@ -7,6 +7,7 @@
 
 mod cmdlet;
 mod manifest;
+pub use manifest::module_version;
 mod registry;
 mod text;
 
@@ -67,7 +68,7 @@ pub fn generate(registry: &Value, session_cmdlets: &[String]) -> Result<Files, S
     }
     files.insert(
         MANIFEST.to_string(),
-        manifest::render(&manifest::module_version(version)?, &exports, &areas),
+        manifest::render(&module_version(version)?, &exports, &areas),
     );
     Ok(files)
 }

@@ -7,6 +7,7 @@ use customer_key::Error;
 use std::process::ExitCode;
 
 mod generate_powershell;
+mod package_powershell;
 
 fn fail(e: &Error) -> ExitCode {
     eprintln!("{}", e.envelope());
@@ -17,6 +18,9 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.first().is_some_and(|a| a == "generate-powershell") {
         return generate_powershell::main(&args[1..]);
+    }
+    if args.first().is_some_and(|a| a == "package-powershell") {
+        return package_powershell::main(&args[1..]);
     }
     match run(args) {
         Ok(Some(out)) => {

@@ -1,8 +1,13 @@
-//! The module manifest, written whole: everything but FunctionsToExport and ModuleVersion is
-//! fixed here.
+//! The module manifest, written whole: everything but FunctionsToExport, ModuleVersion and the
+//! release notes (the version's section of CHANGELOG.md) is fixed here.
 
 use super::text::quote;
 use super::HEADER;
+
+/// The changelog whose section for the version becomes PrivateData.PSData.ReleaseNotes.
+const CHANGELOG: &str = include_str!("../../../../CHANGELOG.md");
+/// The crate's `repository` (Cargo.toml), the gallery's ProjectUri; omitted while it is empty.
+const PROJECT_URI: &str = env!("CARGO_PKG_REPOSITORY");
 
 /// `CustomerKey.psd1` exporting `functions` (in the order given) at `version`, with the
 /// module's own format views and one `Formats/<Area>.Format.ps1xml` per area in `areas`.
@@ -17,6 +22,12 @@ pub fn render(version: &str, functions: &[String], areas: &[String]) -> String {
             .iter()
             .map(|a| quote(&format!("Formats/{a}.Format.ps1xml"))),
     );
+    let release_notes = release_notes(CHANGELOG, version);
+    let project_uri = if PROJECT_URI.is_empty() {
+        String::new()
+    } else {
+        format!("\n            ProjectUri   = {}", quote(PROJECT_URI))
+    };
     format!(
         "{HEADER}
 @{{
@@ -38,8 +49,9 @@ pub fn render(version: &str, functions: &[String], areas: &[String]) -> String {
     VariablesToExport    = @()
     PrivateData          = @{{
         PSData = @{{
-            Tags       = @('CustomerKey', 'KeyVault', 'BYOK', 'Microsoft365', 'Encryption')
-            LicenseUri = 'https://opensource.org/licenses/MIT'
+            Tags         = @('CustomerKey', 'BYOK', 'KeyVault', 'Microsoft365', 'Exchange', 'SharePoint', 'AIP', 'Encryption')
+            LicenseUri   = 'https://opensource.org/licenses/MIT'{project_uri}
+            ReleaseNotes = {release_notes}
         }}
     }}
 }}
@@ -47,7 +59,19 @@ pub fn render(version: &str, functions: &[String], areas: &[String]) -> String {
         version = quote(version),
         exports = exports.join(",\n"),
         formats = formats.join(", "),
+        release_notes = quote(&release_notes),
     )
+}
+
+/// The body of `changelog`'s `## <version>` section, trimmed; a line saying so when it has none.
+pub fn release_notes(changelog: &str, version: &str) -> String {
+    let heading = format!("## {version}");
+    let mut lines = changelog.lines().skip_while(|l| l.trim_end() != heading);
+    if lines.next().is_none() {
+        return format!("No CHANGELOG.md entry for {version}.");
+    }
+    let body: Vec<&str> = lines.take_while(|l| !l.starts_with("## ")).collect();
+    body.join("\n").trim().to_string()
 }
 
 /// The engine version as a ModuleVersion, which PowerShell wants as 1 to 4 dot-separated

@@ -193,6 +193,20 @@ fn manifest_exports_session_cmdlets_then_registry_order() {
 }
 
 #[test]
+fn release_notes_are_the_version_section_of_the_changelog() {
+    let changelog =
+        "# Changelog\nintro\n\n## 1.2.3\n\nNew: it's here.\nSecond line.\n\n## 1.2.2\nOld.\n";
+    assert_eq!(
+        manifest::release_notes(changelog, "1.2.3"),
+        "New: it's here.\nSecond line."
+    );
+    assert_eq!(manifest::release_notes(changelog, "1.2.2"), "Old.");
+    assert!(manifest::release_notes(changelog, "9.9.9").contains("9.9.9"));
+    let rendered = manifest::render("1.2.3", &[], &[]);
+    assert!(rendered.contains("ReleaseNotes = "), "{rendered}");
+}
+
+#[test]
 fn the_real_registry_generates_every_cmdlet() {
     let files = generate(&customer_key::registry().describe(), &[]).unwrap();
     let count = customer_key::registry().operations().len();

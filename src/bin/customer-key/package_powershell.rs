@@ -1,0 +1,287 @@
+//! `customer-key package-powershell --out DIR`: the PowerShell module as a package that
+//! `Install-PSResource` installs. Stages `DIR/CustomerKey/<version>/` (the manifest, the .psm1,
+//! Private/, Public/, the format files, `lib/CustomerKey.Native.dll` built from the module's
+//! Native.cs and Objects.cs, and `runtimes/<rid>/native/` holding the stripped release library),
+//! then packs it into `DIR/CustomerKey.<version>.nupkg` with pwsh's `Compress-PSResource`, so
+//! that DIR can be registered as a PSResourceGet repository as it is. Prints the package's size.
+//!
+//! Run from the repository root after `cargo build --release`. Needs pwsh 7.4+ (PSResourceGet
+//! and the System.Management.Automation the assembly is compiled against), the .NET SDK and
+//! `strip`; it says which is missing.
+
+use super::generate_powershell;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+const USAGE: &str = "usage: customer-key package-powershell --out DIR
+Stages DIR/CustomerKey/<version>/ from powershell/CustomerKey, powershell/CustomerKey.Native and
+target/release (run from the repository root after 'cargo build --release'), then writes
+DIR/CustomerKey.<version>.nupkg; register DIR with Register-PSResourceRepository to install it.
+Needs pwsh (PSResourceGet), dotnet (the .NET SDK) and strip on PATH; CK_PWSH names another pwsh.";
+const MODULE_DIR: &str = "powershell/CustomerKey";
+const INTEROP_PROJECT: &str = "powershell/CustomerKey.Native/CustomerKey.Native.csproj";
+const MODULE: &str = "CustomerKey";
+
+/// The subcommand: exit 0 when the package is written, 2 on bad usage or failure.
+pub fn main(args: &[String]) -> ExitCode {
+    match run(args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("customer-key package-powershell: {message}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(args: &[String]) -> Result<(), String> {
+    let mut out: Option<PathBuf> = None;
+    let mut rest = args.iter();
+    while let Some(arg) = rest.next() {
+        match arg.as_str() {
+            "--out" => {
+                let dir = rest.next().ok_or(format!("--out needs a DIR\n{USAGE}"))?;
+                out = Some(PathBuf::from(dir));
+            }
+            "--help" | "-h" => {
+                println!("{USAGE}");
+                return Ok(());
+            }
+            _ => return Err(format!("unexpected argument {arg}\n{USAGE}")),
+        }
+    }
+    let out = out.ok_or(format!("--out DIR is required\n{USAGE}"))?;
+    let source = PathBuf::from(MODULE_DIR);
+    if !source.join("CustomerKey.psd1").is_file() || !Path::new(INTEROP_PROJECT).is_file() {
+        return Err(format!(
+            "{MODULE_DIR} or {INTEROP_PROJECT} is missing: run this from the repository root"
+        ));
+    }
+
+    // The package carries the manifest as committed: it must agree with this build's registry.
+    let files = generate_powershell::generate(
+        &customer_key::registry().describe(),
+        &generate_powershell::session_cmdlets(&source)?,
+    )?;
+    let drift = generate_powershell::drift(&source, &files)?;
+    if !drift.is_empty() {
+        return Err(format!(
+            "{MODULE_DIR} is out of date with the operation registry ({}); regenerate it with:\n    {}",
+            drift.join(", "),
+            generate_powershell::REGENERATE
+        ));
+    }
+
+    let library_name = format!(
+        "{}customer_key{}",
+        std::env::consts::DLL_PREFIX,
+        std::env::consts::DLL_SUFFIX
+    );
+    let library = Path::new("target/release").join(&library_name);
+    if !library.is_file() {
+        return Err(format!(
+            "{} is missing: run 'cargo build --release' first",
+            library.display()
+        ));
+    }
+    let pwsh = pwsh()?;
+    let dotnet = find_program("dotnet").ok_or(
+        "dotnet (the .NET SDK) is not on PATH; it builds lib/CustomerKey.Native.dll".to_string(),
+    )?;
+    let strip = find_program("strip")
+        .ok_or("strip (binutils) is not on PATH; it strips the native library".to_string())?;
+
+    let version = generate_powershell::module_version(env!("CARGO_PKG_VERSION"))?;
+    let stage = out.join(MODULE).join(&version);
+    let io = |path: &Path, e: std::io::Error| format!("{}: {e}", path.display());
+    if stage.exists() {
+        std::fs::remove_dir_all(&stage).map_err(|e| io(&stage, e))?;
+    }
+    std::fs::create_dir_all(&stage).map_err(|e| io(&stage, e))?;
+
+    let copied = copy_module(&source, &stage)?;
+
+    // The interop assembly, compiled against the System.Management.Automation of this pwsh.
+    let sma = capture(
+        Command::new(&pwsh).args([
+            "-NoProfile",
+            "-NonInteractive",
+            "-Command",
+            "[psobject].Assembly.Location",
+        ]),
+        "pwsh",
+    )?;
+    let pwsh_dir = Path::new(sma.trim())
+        .parent()
+        .ok_or(format!("pwsh reported no assembly folder ({sma:?})"))?
+        .to_path_buf();
+    let lib = stage.join("lib");
+    capture(
+        Command::new(&dotnet)
+            .args(["build", INTEROP_PROJECT, "--nologo", "-v", "quiet"])
+            .args([
+                "-c",
+                "Release",
+                "--artifacts-path",
+                "target/powershell-native",
+            ])
+            .arg(format!("-p:PwshDir={}", pwsh_dir.display()))
+            .arg("-o")
+            .arg(&lib)
+            .env("DOTNET_CLI_TELEMETRY_OPTOUT", "1")
+            .env("DOTNET_NOLOGO", "1"),
+        "dotnet build",
+    )?;
+    let dll = lib.join("CustomerKey.Native.dll");
+    if !dll.is_file() {
+        return Err(format!("dotnet build wrote no {}", dll.display()));
+    }
+    // Only the assembly: pwsh brings System.Management.Automation itself.
+    for entry in std::fs::read_dir(&lib).map_err(|e| io(&lib, e))? {
+        let path = entry.map_err(|e| io(&lib, e))?.path();
+        if path != dll {
+            std::fs::remove_file(&path).map_err(|e| io(&path, e))?;
+        }
+    }
+
+    // The native library for the platform this build is for, stripped.
+    let native = stage
+        .join("runtimes")
+        .join(runtime_identifier()?)
+        .join("native");
+    std::fs::create_dir_all(&native).map_err(|e| io(&native, e))?;
+    let packaged_library = native.join(&library_name);
+    std::fs::copy(&library, &packaged_library).map_err(|e| io(&packaged_library, e))?;
+    capture(
+        Command::new(&strip)
+            .arg("--strip-unneeded")
+            .arg(&packaged_library),
+        "strip",
+    )?;
+
+    let nupkg = out.join(format!("{MODULE}.{version}.nupkg"));
+    if nupkg.exists() {
+        std::fs::remove_file(&nupkg).map_err(|e| io(&nupkg, e))?;
+    }
+    capture(
+        Command::new(&pwsh)
+            .args(["-NoProfile", "-NonInteractive", "-Command"])
+            .arg(
+                "$ErrorActionPreference = 'Stop'; \
+                 Compress-PSResource -Path $env:CK_PACKAGE_STAGE -DestinationPath $env:CK_PACKAGE_OUT",
+            )
+            .env("CK_PACKAGE_STAGE", &stage)
+            .env("CK_PACKAGE_OUT", &out),
+        "pwsh Compress-PSResource",
+    )?;
+    let size = std::fs::metadata(&nupkg)
+        .map_err(|e| format!("Compress-PSResource wrote no {}: {e}", nupkg.display()))?
+        .len();
+    println!(
+        "staged {} ({copied} module files, lib/CustomerKey.Native.dll, {})",
+        stage.display(),
+        packaged_library
+            .strip_prefix(&stage)
+            .unwrap_or(&packaged_library)
+            .display()
+    );
+    println!(
+        "{}: {size} bytes ({:.2} MiB)",
+        nupkg.display(),
+        size as f64 / (1024.0 * 1024.0)
+    );
+    Ok(())
+}
+
+/// Copies the module's PowerShell files (.psd1, .psm1, .ps1, .ps1xml; no dotfiles, no C#
+/// sources: the package loads the compiled assembly) from `source` to `stage`; returns how many.
+fn copy_module(source: &Path, stage: &Path) -> Result<usize, String> {
+    fn walk(from: &Path, to: &Path, count: &mut usize) -> Result<(), String> {
+        let mut entries: Vec<_> = std::fs::read_dir(from)
+            .and_then(|e| e.collect::<Result<Vec<_>, _>>())
+            .map_err(|e| format!("cannot read {}: {e}", from.display()))?;
+        entries.sort_by_key(|e| e.file_name());
+        for entry in entries {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with('.') {
+                continue;
+            }
+            let path = entry.path();
+            let target = to.join(&name);
+            if path.is_dir() {
+                walk(&path, &target, count)?;
+            } else if [".psd1", ".psm1", ".ps1", ".ps1xml"]
+                .iter()
+                .any(|ext| name.ends_with(ext))
+            {
+                std::fs::create_dir_all(to).map_err(|e| format!("{}: {e}", to.display()))?;
+                std::fs::copy(&path, &target).map_err(|e| format!("{}: {e}", target.display()))?;
+                *count += 1;
+            }
+        }
+        Ok(())
+    }
+    let mut count = 0;
+    walk(source, stage, &mut count)?;
+    Ok(count)
+}
+
+/// The .NET runtime identifier of this build's platform (linux-x64, osx-arm64, win-x64, ...),
+/// the folder under runtimes/ where the module's loader looks.
+fn runtime_identifier() -> Result<String, String> {
+    let os = match std::env::consts::OS {
+        "linux" => "linux",
+        "macos" => "osx",
+        "windows" => "win",
+        other => return Err(format!("no .NET runtime identifier for the OS {other}")),
+    };
+    let arch = match std::env::consts::ARCH {
+        "x86_64" => "x64",
+        "aarch64" => "arm64",
+        "x86" => "x86",
+        other => {
+            return Err(format!(
+                "no .NET runtime identifier for the architecture {other}"
+            ))
+        }
+    };
+    Ok(format!("{os}-{arch}"))
+}
+
+/// pwsh: CK_PWSH, else pwsh on PATH, else the .NET global tool in ~/.dotnet/tools.
+fn pwsh() -> Result<PathBuf, String> {
+    if let Some(path) = std::env::var_os("CK_PWSH").filter(|p| !p.is_empty()) {
+        return Ok(PathBuf::from(path));
+    }
+    if let Some(path) = find_program("pwsh") {
+        return Ok(path);
+    }
+    let tool = std::env::var_os("HOME").map(|home| Path::new(&home).join(".dotnet/tools/pwsh"));
+    tool.filter(|p| p.is_file()).ok_or(
+        "pwsh (PowerShell 7.4 or later, with PSResourceGet) is not on PATH nor in ~/.dotnet/tools; \
+         install it with 'dotnet tool install --global PowerShell' or set CK_PWSH"
+            .to_string(),
+    )
+}
+
+fn find_program(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(name))
+        .find(|candidate| candidate.is_file())
+}
+
+/// Runs `command`; its standard output, or an error naming `what` with everything it printed.
+fn capture(command: &mut Command, what: &str) -> Result<String, String> {
+    let output = command
+        .output()
+        .map_err(|e| format!("cannot run {what}: {e}"))?;
+    if !output.status.success() {
+        return Err(format!(
+            "{what} failed ({}):\n{}{}",
+            output.status,
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        ));
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+}
