@@ -26,6 +26,11 @@ typedef enum CkStatus {
   CK_STATUS_UNAUTHENTICATED = 11,
   // The service kept throttling after every retry (Key Vault's 429).
   CK_STATUS_LIMITS_EXCEEDED = 12,
+  // Stored data is damaged (a corrupt store file): restore from a backup.
+  CK_STATUS_INVALID_DATA = 13,
+  // Stored data could not be read (the disk failed a read, or a value is not what the
+  // store's schema says it is).
+  CK_STATUS_READ_ERROR = 14,
 } CkStatus;
 
 // An open store. Created by `ck_open`, released by `ck_close`; safe to use from several

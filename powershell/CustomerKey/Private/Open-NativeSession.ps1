@@ -63,7 +63,7 @@ function Open-NativeSession {
 
     $reply = $null
     if (-not [string]::IsNullOrEmpty($text)) {
-        $reply = ConvertFrom-Json -InputObject $text
+        $reply = [CustomerKey.Native.EngineJson]::ReadPlain($text)
     }
     if ($status -ne 0 -or $null -eq $sessionHandle -or $sessionHandle.IsInvalid) {
         if ($null -ne $sessionHandle) {

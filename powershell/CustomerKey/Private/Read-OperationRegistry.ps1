@@ -25,7 +25,7 @@ function Read-OperationRegistry {
     if ($describeStatus -ne 0 -or [string]::IsNullOrEmpty($describeText)) {
         throw ("CustomerKey: ck_describe failed (status {0}): {1}" -f $describeStatus, $describeText)
     }
-    $registry = ConvertFrom-Json -InputObject $describeText
+    $registry = [CustomerKey.Native.EngineJson]::ReadPlain($describeText)
     $script:CkVersion = [string] $registry.Version
     $script:CkOperations = @{}
     $script:CkPlans = @{}
