@@ -417,3 +417,96 @@ fn a_written_backup_is_audited_with_where_it_went() {
         format!("Succeeded: written to {}", file.display())
     );
 }
+
+/// A FAT filesystem (a real one: an image made by mkfs.fat, mounted through FUSE by fusefat),
+/// unmounted when dropped.
+struct FatMount {
+    dir: std::path::PathBuf,
+}
+
+impl FatMount {
+    /// Needs root (or FUSE rights), `mkfs.fat` (dosfstools) and `fusefat`; tests/run-all.sh
+    /// installs both. Without them the test fails, saying so, unless CK_SKIP_FAT_TEST=1.
+    fn make(at: &std::path::Path) -> Option<FatMount> {
+        use std::process::Command;
+        let have = |tool: &str| {
+            Command::new("sh")
+                .args(["-c", &format!("command -v {tool}")])
+                .output()
+                .is_ok_and(|o| o.status.success())
+        };
+        if !(have("mkfs.fat") && have("fusefat")) {
+            if std::env::var_os("CK_SKIP_FAT_TEST").is_some() {
+                eprintln!("SKIPPED (CK_SKIP_FAT_TEST): the backup to a FAT filesystem");
+                return None;
+            }
+            panic!("mkfs.fat and fusefat are needed (apt-get install dosfstools fusefat), or set CK_SKIP_FAT_TEST=1");
+        }
+        let image = at.join("fat.img");
+        let dir = at.join("fat");
+        std::fs::create_dir(&dir).unwrap();
+        let made = Command::new("mkfs.fat")
+            .args(["-C", image.to_str().unwrap(), "8192"])
+            .output()
+            .unwrap();
+        assert!(made.status.success(), "{made:?}");
+        let mounted = Command::new("fusefat")
+            .args(["-o", "rw+", image.to_str().unwrap(), dir.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert!(mounted.status.success(), "{mounted:?}");
+        Some(FatMount { dir })
+    }
+}
+
+impl Drop for FatMount {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("fusermount")
+            .arg("-u")
+            .arg(&self.dir)
+            .status();
+    }
+}
+
+#[test]
+fn a_backup_goes_to_a_filesystem_without_hard_links() {
+    let (dir, ck) = store_with_vaults(
+        "backup-fat",
+        &[("vault-a1", "westeurope"), ("vault-a2", "northeurope")],
+    );
+    let Some(fat) = FatMount::make(dir.path()) else {
+        return;
+    };
+    // The point of the test: links fail here as on a FAT USB stick.
+    std::fs::write(fat.dir.join("probe"), b"x").unwrap();
+    let link = std::fs::hard_link(fat.dir.join("probe"), fat.dir.join("probe2"));
+    assert!(link.is_err(), "this FAT mount has hard links");
+    std::fs::remove_file(fat.dir.join("probe")).unwrap();
+
+    ck.ok(
+        "Add-KeyVaultKey",
+        json!({"VaultName": "vault-a1", "Name": "key001"}),
+    );
+    let file = fat.dir.join("key001.keybackup");
+    ck.ok(
+        "Backup-KeyVaultKey",
+        json!({"VaultName": "vault-a1", "Name": "key001", "OutputFile": file}),
+    );
+    // Only the backup: no temporary file left beside it.
+    let names: Vec<_> = std::fs::read_dir(&fat.dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, ["key001.keybackup"]);
+    // Still never replaced without -Force.
+    let e = ck.err(
+        "Backup-KeyVaultKey",
+        json!({"VaultName": "vault-a1", "Name": "key001", "OutputFile": file}),
+    );
+    assert_eq!(e.code(), "FileExists", "{e:?}");
+    let restored = ck.ok(
+        "Restore-KeyVaultKey",
+        json!({"VaultName": "vault-a2", "InputFile": file}),
+    );
+    assert_eq!(restored["Name"], "key001");
+}

@@ -39,6 +39,9 @@ install_packages() {
     command -v valgrind >/dev/null || missing+=(valgrind)
     command -v cc >/dev/null || missing+=(gcc)
     command -v openssl >/dev/null || missing+=(openssl)
+    # A FAT image mounted with FUSE: backups to a filesystem without hard links (backup_restore.rs).
+    command -v mkfs.fat >/dev/null || missing+=(dosfstools)
+    command -v fusefat >/dev/null || missing+=(fusefat)
     python3 -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)
     if [ ${#missing[@]} -eq 0 ]; then
         echo "apt packages present"
@@ -75,7 +78,7 @@ live_vault() {
     cargo test --quiet --test remote_live -- --nocapture
 }
 
-step "install apt packages (valgrind, venv)" install_packages
+step "install apt packages (valgrind, venv, dosfstools, fusefat)" install_packages
 step "cargo fmt --check" cargo fmt --all -- --check
 step "cargo clippy -D warnings" cargo clippy --all-targets --quiet -- -D warnings
 step "cargo build --release" cargo build --release --quiet

@@ -123,15 +123,27 @@ fn place_new(
     let linked = link(tmp, path);
     let _ = fs::remove_file(tmp);
     match linked {
-        Err(e) if links_unsupported(&e) => create_new_synced(path, bytes),
+        Err(e) if unsupported_here(&e) => create_new_synced(path, bytes),
         other => other,
     }
 }
 
-/// Whether a failed `link(2)` means the filesystem has no hard links: EPERM is what Linux's
-/// FAT and exFAT drivers answer, EOPNOTSUPP what CIFS and FUSE filesystems without `link` do.
-/// Any other failure (the name exists, no space, no permission on the folder) stands.
-fn links_unsupported(e: &std::io::Error) -> bool {
+/// Mode 0600 whatever the umask: open's mode is masked by it, fchmod's is not. A filesystem
+/// that keeps no Unix modes (FAT, exFAT, some SMB shares) refuses the fchmod; there the mount
+/// decides every file's mode, so the file is written anyway rather than no backup made. The
+/// master key is safe from this: its reader refuses a key file others can read.
+fn owner_only(file: &fs::File) -> std::io::Result<()> {
+    match file.set_permissions(fs::Permissions::from_mode(0o600)) {
+        Err(e) if unsupported_here(&e) => Ok(()),
+        other => other,
+    }
+}
+
+/// Whether a failed `link(2)` or `fchmod(2)` means the filesystem cannot do it at all: EPERM
+/// is what Linux's FAT and exFAT drivers answer, EOPNOTSUPP or ENOSYS what CIFS and FUSE
+/// filesystems without the operation do. Any other failure (the name exists, no space, no
+/// permission on the folder) stands.
+fn unsupported_here(e: &std::io::Error) -> bool {
     e.kind() == std::io::ErrorKind::Unsupported
         || matches!(
             e.raw_os_error(),
@@ -147,8 +159,7 @@ fn create_new_synced(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         .create_new(true)
         .mode(0o600)
         .open(path)?;
-    let written = file
-        .set_permissions(fs::Permissions::from_mode(0o600))
+    let written = owner_only(&file)
         .and_then(|()| file.write_all(bytes))
         .and_then(|()| file.sync_all());
     if written.is_err() {
@@ -187,8 +198,7 @@ fn write_synced_temp(path: &Path, bytes: &[u8]) -> std::io::Result<PathBuf> {
         .mode(0o600)
         .open(&tmp)
         .and_then(|mut f| {
-            // 0600 whatever the umask: open's mode is masked by it, fchmod's is not.
-            f.set_permissions(fs::Permissions::from_mode(0o600))?;
+            owner_only(&f)?;
             f.write_all(bytes)?;
             f.sync_all()
         });
