@@ -70,7 +70,11 @@
     AliasesToExport      = @()
     VariablesToExport    = @()
     PrivateData          = @{
-        PSData = @{
+        CkRegistry = @{
+            Version = '0.1.0'
+            Hash    = '199ee19334603ad3932a717f8a340de36e58fd86bf367641ec95d70faa4d1558'
+        }
+        PSData     = @{
             Tags         = @('CustomerKey', 'BYOK', 'KeyVault', 'Microsoft365', 'Exchange', 'SharePoint', 'AIP', 'Encryption')
             LicenseUri   = 'https://opensource.org/licenses/MIT'
             ReleaseNotes = 'First release: the customer_key engine (embedded store, Azure Key Vault-style vaults and keys,

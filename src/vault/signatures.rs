@@ -26,9 +26,9 @@ arguments! {
 pub struct KeySignatureResult {
     pub key_id: String,
     pub algorithm: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Both always present (null where the operation gives none), so that every result has
+    /// the same properties: the view's columns and Export-Csv's header stay the same.
     pub signature: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_valid: Option<bool>,
 }
 

@@ -3,21 +3,17 @@
 # fresh store under $TestDrive. Run from the repository root:
 #   CK_NO_BUILD=1 bash tests/powershell/run.sh tests/powershell/EveryCmdlet.Tests.ps1
 # The cases are built at discovery from Get-Command -Module CustomerKey and each command's
-# ParameterSets, and looked up in $cmdletTable by 'Verb-Noun/SetName'. A (cmdlet, set) pair with
-# no entry fails its own case, and an entry that names no pair fails too, so a new cmdlet or
-# parameter set cannot go untested silently.
-#
+# ParameterSets, and looked up in $cmdletTable by 'Verb-Noun/SetName'. A pair with no entry fails
+# its case, and an entry that names no pair fails too: a new cmdlet or set cannot go untested.
 # An entry:
-#   Arrange   makes the objects the run needs (destructive cmdlets get objects made for them) and
-#             returns the splat; -ErrorAction Stop (and -Confirm:$false where the cmdlet has it) is
-#             added, so any error fails the case.
+#   Arrange   makes what the run needs (destructive cmdlets get objects made for them) and returns
+#             the splat; -ErrorAction Stop (and -Confirm:$false where the cmdlet has it) is added.
 #   Type      the PSTypeName (or .NET type) of every output object; 'None' when nothing is emitted.
 #   Assert    optional, param($Result, $Arguments): what the run changed or returned.
-#   Store     optional: run in a fresh store of this name (for once-per-tenant operations); the
-#             main store is connected again afterwards.
+#   Store     optional: run in a fresh store of this name (once-per-tenant operations).
 #   KnownGap  optional: why the module cannot run this set yet (tagged KnownGap, not run).
-# Each case also checks the parameter set PowerShell bound: a command breakpoint's action reads
-# $PSCmdlet.ParameterSetName inside the cmdlet as it runs.
+# Each case also checks the set PowerShell bound: a command breakpoint's action reads
+# $PSCmdlet.ParameterSetName from the cmdlet's own call stack frame while it runs.
 
 BeforeDiscovery {
     $repositoryRoot = Split-Path -Parent (Split-Path -Parent $PSScriptRoot)
@@ -55,8 +51,7 @@ BeforeDiscovery {
             Assert = { (Get-CkKeyVault -VaultName 'ck-every-remove' -InRemovedState).PSTypeNames[0] | Should -Be 'CustomerKey.DeletedKeyVault' }
         }
         'Undo-CkKeyVaultRemoval/__AllParameterSets'             = @{
-            Type = 'CustomerKey.KeyVault'
-            Arrange = {
+            Type = 'CustomerKey.KeyVault'; Arrange = {
                 $null = New-CkKeyVault -VaultName 'ck-every-undo' -Location 'westeurope'
                 Remove-CkKeyVault -VaultName 'ck-every-undo' -Force
                 @{ VaultName = 'ck-every-undo' }
@@ -70,41 +65,38 @@ BeforeDiscovery {
         'Set-CkKeyVaultAccessPolicy/ByUserPrincipalName'        = @{
             Type = 'CustomerKey.KeyVault'
             Arrange = { @{ VaultName = $vault; UserPrincipalName = 'ops@contoso.com'; PermissionsToKeys = @('get', 'list'); PassThru = $true } }
-            Assert = { param($Result) Get-GrantedPermissions -Vault $Result[0] -Principal 'ops@contoso.com' | Should -Be 'get,list' }
+            Assert = { param($Result) Get-KeyPermission -Vault $Result[0] -Principal 'ops@contoso.com' | Should -Be 'get,list' }
         }
         'Set-CkKeyVaultAccessPolicy/ByObjectId'                 = @{
             Type = 'CustomerKey.KeyVault'
             Arrange = { @{ VaultName = $vault; ObjectId = $objectId; PermissionsToKeys = @('get'); PassThru = $true } }
-            Assert = { param($Result) Get-GrantedPermissions -Vault $Result[0] -Principal $objectId | Should -Be 'get' }
+            Assert = { param($Result) Get-KeyPermission -Vault $Result[0] -Principal $objectId | Should -Be 'get' }
         }
         'Set-CkKeyVaultAccessPolicy/ByServicePrincipalName'     = @{
             Type = 'CustomerKey.KeyVault'
             Arrange = { @{ VaultName = $vault; ServicePrincipalName = $exchange; PermissionsToKeys = @('get', 'wrapKey', 'unwrapKey'); PassThru = $true } }
-            Assert = { param($Result) Get-GrantedPermissions -Vault $Result[0] -Principal $exchange | Should -Be 'get,unwrapKey,wrapKey' }
+            Assert = { param($Result) Get-KeyPermission -Vault $Result[0] -Principal $exchange | Should -Be 'get,unwrapKey,wrapKey' }
         }
         'Remove-CkKeyVaultAccessPolicy/ByUserPrincipalName'     = @{
-            Type = 'CustomerKey.KeyVault'
-            Arrange = {
+            Type = 'CustomerKey.KeyVault'; Arrange = {
                 $null = Set-CkKeyVaultAccessPolicy -VaultName $vault -UserPrincipalName 'leaver@contoso.com' -PermissionsToKeys get
                 @{ VaultName = $vault; UserPrincipalName = 'leaver@contoso.com'; PassThru = $true }
             }
-            Assert = { param($Result) Get-GrantedPermissions -Vault $Result[0] -Principal 'leaver@contoso.com' | Should -BeNullOrEmpty }
+            Assert = { param($Result) Get-KeyPermission -Vault $Result[0] -Principal 'leaver@contoso.com' | Should -BeNullOrEmpty }
         }
         'Remove-CkKeyVaultAccessPolicy/ByObjectId'              = @{
-            Type = 'CustomerKey.KeyVault'
-            Arrange = {
+            Type = 'CustomerKey.KeyVault'; Arrange = {
                 $null = Set-CkKeyVaultAccessPolicy -VaultName $vault -ObjectId $removedObjectId -PermissionsToKeys get
                 @{ VaultName = $vault; ObjectId = $removedObjectId; PassThru = $true }
             }
-            Assert = { param($Result) Get-GrantedPermissions -Vault $Result[0] -Principal $removedObjectId | Should -BeNullOrEmpty }
+            Assert = { param($Result) Get-KeyPermission -Vault $Result[0] -Principal $removedObjectId | Should -BeNullOrEmpty }
         }
         'Remove-CkKeyVaultAccessPolicy/ByServicePrincipalName'  = @{
-            Type = 'CustomerKey.KeyVault'
-            Arrange = {
+            Type = 'CustomerKey.KeyVault'; Arrange = {
                 $null = Set-CkKeyVaultAccessPolicy -VaultName $vault -ServicePrincipalName $sharePoint -PermissionsToKeys get
                 @{ VaultName = $vault; ServicePrincipalName = $sharePoint; PassThru = $true }
             }
-            Assert = { param($Result) Get-GrantedPermissions -Vault $Result[0] -Principal $sharePoint | Should -BeNullOrEmpty }
+            Assert = { param($Result) Get-KeyPermission -Vault $Result[0] -Principal $sharePoint | Should -BeNullOrEmpty }
         }
 
         # Keys
@@ -114,8 +106,7 @@ BeforeDiscovery {
             Assert = { param($Result) $Result[0].Tags['team'] | Should -Be 'pester' }
         }
         'Add-CkKeyVaultKey/InteractiveImport'                   = @{
-            Type = 'CustomerKey.KeyVaultKey'
-            Arrange = {
+            Type = 'CustomerKey.KeyVaultKey'; Arrange = {
                 $rsa = [System.Security.Cryptography.RSA]::Create(2048)
                 $pbe = [System.Security.Cryptography.PbeParameters]::new('Aes256Cbc', 'SHA256', 100000)
                 $keyFile = Join-Path -Path $TestDrive -ChildPath 'imported.p8.pem'
@@ -148,8 +139,7 @@ BeforeDiscovery {
             Assert = { (Get-CkKeyVaultKey -VaultName $vault -Name 'remove-key' -InRemovedState).Name | Should -Be 'remove-key' }
         }
         'Undo-CkKeyVaultKeyRemoval/__AllParameterSets'          = @{
-            Type = 'CustomerKey.KeyVaultKey'
-            Arrange = {
+            Type = 'CustomerKey.KeyVaultKey'; Arrange = {
                 $null = Add-CkKeyVaultKey -VaultName $vault -Name 'undo-key' -Destination Software
                 Remove-CkKeyVaultKey -VaultName $vault -Name 'undo-key' -Force
                 @{ VaultName = $vault; Name = 'undo-key' }
@@ -162,8 +152,7 @@ BeforeDiscovery {
             Assert = { param($Result) Test-Path -LiteralPath $Result[0] -PathType Leaf | Should -BeTrue }
         }
         'Restore-CkKeyVaultKey/__AllParameterSets'              = @{
-            Type = 'CustomerKey.KeyVaultKey'
-            Arrange = {
+            Type = 'CustomerKey.KeyVaultKey'; Arrange = {
                 $null = Add-CkKeyVaultKey -VaultName $vault -Name 'restore-key' -Destination Software
                 $backup = Backup-CkKeyVaultKey -VaultName $vault -Name 'restore-key' -OutputFile (Join-Path -Path $TestDrive -ChildPath 'restore.keybackup')
                 $null = New-CkKeyVault -VaultName 'ck-every-restore' -Location 'northeurope'
@@ -220,8 +209,7 @@ BeforeDiscovery {
             Assert = { param($Result) $Result[0].Status | Should -Be 'Archived' }
         }
         'Set-CkAipServiceKeyProperties/__AllParameterSets'      = @{
-            Type = 'CustomerKey.AipServiceKey'
-            Arrange = {
+            Type = 'CustomerKey.AipServiceKey'; Arrange = {
                 $url = (Add-CkKeyVaultKey -VaultName $aipVault -Name 'aip-active' -Destination Software).Id
                 @{ KeyIdentifier = (Use-CkAipServiceKeyVaultKey -KeyVaultKeyUrl $url).KeyIdentifier; Active = $true; Force = $true }
             }
@@ -233,8 +221,7 @@ BeforeDiscovery {
             Assert = { param($Result) @($Result[0].KeyIdentifiers) | Should -Be @($microsoftManagedKey.KeyIdentifier) }
         }
         'Import-CkAipServiceTpd/__AllParameterSets'             = @{
-            Type = 'CustomerKey.AipServiceKey'
-            Arrange = {
+            Type = 'CustomerKey.AipServiceKey'; Arrange = {
                 # A TPD exported from another tenant (store), imported into the main one.
                 $null = Connect-CkService -Path (New-Item -ItemType Directory -Path (Join-Path -Path $TestDrive -ChildPath 'aip-source')).FullName
                 $tpd = Join-Path -Path $TestDrive -ChildPath 'source.tpd'
@@ -250,8 +237,7 @@ BeforeDiscovery {
             Assert = { param($Result, $Arguments) (Unprotect-CkAipContent -InputFile $Arguments.OutputFile).Value | Should -Be 'by value' }
         }
         'Protect-CkAipContent/ByPath'                           = @{
-            Type = 'CustomerKey.AipProtectedContent'
-            Arrange = {
+            Type = 'CustomerKey.AipProtectedContent'; Arrange = {
                 $plain = Join-Path -Path $TestDrive -ChildPath 'plain.txt'
                 Set-Content -LiteralPath $plain -Value 'by path' -NoNewline
                 @{ Path = $plain; OutputFile = (Join-Path -Path $TestDrive -ChildPath 'path.ckaip'); Force = $true }
@@ -259,8 +245,7 @@ BeforeDiscovery {
             Assert = { param($Result, $Arguments) Test-Path -LiteralPath $Arguments.OutputFile | Should -BeTrue }
         }
         'Unprotect-CkAipContent/__AllParameterSets'             = @{
-            Type = 'CustomerKey.AipUnprotectedContent'
-            Arrange = {
+            Type = 'CustomerKey.AipUnprotectedContent'; Arrange = {
                 $protected = Join-Path -Path $TestDrive -ChildPath 'unprotect.ckaip'
                 $null = Protect-CkAipContent -Value 'opened again' -OutputFile $protected
                 @{ InputFile = $protected }
@@ -282,8 +267,7 @@ BeforeDiscovery {
             Assert = { (Get-CkSPOFile -Site $siteUrl -Name 'value.txt').Value | Should -Be 'by value' }
         }
         'Add-CkSPOFile/ByPath'                                  = @{
-            Type = 'CustomerKey.SPOFile'
-            Arrange = {
+            Type = 'CustomerKey.SPOFile'; Arrange = {
                 $local = Join-Path -Path $TestDrive -ChildPath 'upload.txt'
                 Set-Content -LiteralPath $local -Value 'by path' -NoNewline
                 @{ Site = $siteUrl; Name = 'path.txt'; Path = $local }
@@ -316,8 +300,7 @@ BeforeDiscovery {
             Assert = { param($Result) $Result[0].State | Should -BeIn 'Registering', 'Registered' }
         }
         'Update-CkSPODataEncryptionPolicy/ByKeyVaultName'       = @{
-            Type = 'CustomerKey.SPODataEncryptionPolicy'
-            Arrange = {
+            Type = 'CustomerKey.SPODataEncryptionPolicy'; Arrange = {
                 $current = Split-KeyId -Id (Initialize-SpoPolicy).PrimaryKeyVaultUri
                 $next = Add-CkKeyVaultKey -VaultName $current.VaultName -Name $current.Name -Destination Software -KeyOps wrapKey, unwrapKey
                 @{ KeyType = 'Primary'; KeyVaultName = $next.VaultName; KeyName = $next.Name; KeyVersion = $next.Version; Wait = $true }
@@ -325,8 +308,7 @@ BeforeDiscovery {
             Assert = { param($Result, $Arguments) $Result[-1].PrimaryKeyVaultUri | Should -BeLike "*/$($Arguments.KeyVersion)" }
         }
         'Update-CkSPODataEncryptionPolicy/ByKeyVaultUri'        = @{
-            Type = 'CustomerKey.SPODataEncryptionPolicy'
-            Arrange = {
+            Type = 'CustomerKey.SPODataEncryptionPolicy'; Arrange = {
                 $current = Split-KeyId -Id (Initialize-SpoPolicy).SecondaryKeyVaultUri
                 $next = Add-CkKeyVaultKey -VaultName $current.VaultName -Name $current.Name -Destination Software -KeyOps wrapKey, unwrapKey
                 @{ KeyType = 'Secondary'; KeyVaultUri = $next.Id; Wait = $true }
@@ -334,8 +316,7 @@ BeforeDiscovery {
             Assert = { param($Result, $Arguments) $Result[-1].SecondaryKeyVaultUri | Should -Be $Arguments.KeyVaultUri }
         }
         'Restore-CkSPODataEncryptionPolicy/ByKeyVaultName'      = @{
-            Type = 'CustomerKey.SPODataEncryptionPolicy'
-            Arrange = {
+            Type = 'CustomerKey.SPODataEncryptionPolicy'; Arrange = {
                 Revoke-SpoPolicyKeys
                 $keys = New-GrantedKeyPair -Prefix 'ck-every-sn' -Principal $sharePoint
                 @{ PrimaryKeyVaultName = $keys[0].VaultName; PrimaryKeyName = $keys[0].Name; PrimaryKeyVersion = $keys[0].Version
@@ -344,8 +325,7 @@ BeforeDiscovery {
             Assert = { param($Result) $Result[-1].State | Should -Be 'Registered'; (Get-CkSPOFile -Site $siteUrl -Name 'figures.txt').Value | Should -Be 'figures' }
         }
         'Restore-CkSPODataEncryptionPolicy/ByKeyVaultUri'       = @{
-            Type = 'CustomerKey.SPODataEncryptionPolicy'
-            Arrange = {
+            Type = 'CustomerKey.SPODataEncryptionPolicy'; Arrange = {
                 Revoke-SpoPolicyKeys
                 $keys = New-GrantedKeyPair -Prefix 'ck-every-su' -Principal $sharePoint
                 @{ PrimaryKeyVaultUri = $keys[0].Id; SecondaryKeyVaultUri = $keys[1].Id; Wait = $true }
@@ -371,8 +351,7 @@ BeforeDiscovery {
             Assert = { @((Get-CkMailboxItem -Identity 'ada').Subject) | Should -Contain 'Q3' }
         }
         'Set-CkDataEncryptionPolicy/AzureKeyIDs'                = @{
-            Type = 'CustomerKey.DataEncryptionPolicy'
-            Arrange = {
+            Type = 'CustomerKey.DataEncryptionPolicy'; Arrange = {
                 $null = New-CkDataEncryptionPolicy -Name 'EVERY-DEP-REPLACE' -AzureKeyIDs $exoKeyIds
                 $replacements = foreach ($exoVault in $exoVaults) { (Add-CkKeyVaultKey -VaultName $exoVault -Name 'replacement-key' -Destination Software -KeyOps wrapKey, unwrapKey).Id }
                 @{ Identity = 'EVERY-DEP-REPLACE'; AzureKeyIDs = @($replacements); Replace = $true; Wait = $true }
@@ -380,8 +359,7 @@ BeforeDiscovery {
             Assert = { param($Result) @($Result[-1].AzureKeyIDs) -join ',' | Should -BeLike '*replacement-key*replacement-key*' }
         }
         'Set-CkDataEncryptionPolicy/PermanentDataPurge'         = @{
-            Type = 'CustomerKey.DataEncryptionPolicy'
-            Arrange = {
+            Type = 'CustomerKey.DataEncryptionPolicy'; Arrange = {
                 # A policy of its own, over two vaults of its own whose access is then revoked.
                 $keys = New-GrantedKeyPair -Prefix 'ck-every-purge' -Principal $exchange
                 $null = New-CkDataEncryptionPolicy -Name 'EVERY-DEP-PURGE' -AzureKeyIDs $keys.Id
@@ -462,6 +440,19 @@ BeforeAll {
 
     $storePath = (New-Item -ItemType Directory -Path (Join-Path -Path $TestDrive -ChildPath 'store') -Force).FullName
     # The store every case works in (a few connect to a store of their own, then back here).
+    # The properties a type's views show (table columns, list items): each must be on the real
+    # object, or the view prints an empty column where an admin expects a value.
+    function Get-ViewProperty {
+        param([string] $TypeName)
+        foreach ($view in @(Get-FormatData -TypeName $TypeName).FormatViewDefinition) {
+            $entries = switch ($view.Control) {
+                { $_ -is [System.Management.Automation.TableControl] } { $_.Rows.Columns.DisplayEntry }
+                { $_ -is [System.Management.Automation.ListControl] } { $_.Entries.Items.DisplayEntry }
+            }
+            $entries | Where-Object { $_.ValueType -eq 'Property' } | ForEach-Object { $_.Value }
+        }
+    }
+
     function Connect-MainStore {
         $null = Connect-CkService -Path $storePath -UserPrincipalName 'admin@contoso.com'
     }
@@ -492,14 +483,14 @@ BeforeAll {
         @{ VaultName = $uri.Host.Split('.')[0]; Name = $uri.Segments[2].TrimEnd('/'); Version = $uri.Segments[3] }
     }
 
-    # The principals' permissions on a vault, sorted and joined; nothing when it has none.
-    function Get-GrantedPermissions {
+    # A principal's permissions on a vault, sorted and joined; nothing when it has none.
+    function Get-KeyPermission {
         param([object] $Vault, [string] $Principal)
         $policy = @($Vault.AccessPolicies | Where-Object { $_.ObjectId -eq $Principal -or $_.ApplicationId -eq $Principal -or $_.DisplayName -eq $Principal })
         if ($policy.Count -gt 0) { @($policy[0].PermissionsToKeys | Sort-Object) -join ',' }
     }
 
-    # The main store's SharePoint policy, registered (and its roll done) if it was not yet.
+    # The main store's SharePoint policy, registered (and the registration done) if it was not yet.
     function Initialize-SpoPolicy {
         $policy = Get-CkSPODataEncryptionPolicy
         if ($policy.State -eq 'Unregistered') {
@@ -548,7 +539,7 @@ BeforeAll {
     $aipVault = 'ck-every-aip'
     $null = New-CkKeyVault -VaultName $aipVault -Location 'westeurope' -EnablePurgeProtection
     $null = Set-CkKeyVaultAccessPolicy -VaultName $aipVault -ServicePrincipalName $aipPrincipal -PermissionsToKeys 'get', 'decrypt', 'sign'
-    $microsoftManagedKey = @(Get-CkAipServiceKeys)[0]
+    $microsoftManagedKey = @(Get-CkAipServiceKeys | Where-Object { $_.KeyType -eq 'Microsoft-managed' })[0]
 }
 
 AfterAll {
@@ -604,6 +595,9 @@ Describe 'Every exported cmdlet in every parameter set' {
                     }
                     else {
                         $item.PSTypeNames[0] | Should -Be $Entry.Type
+                        foreach ($shown in Get-ViewProperty -TypeName $Entry.Type) {
+                            $item.PSObject.Properties.Name | Should -Contain $shown -Because "the view of $($Entry.Type) shows $shown"
+                        }
                     }
                 }
             }

@@ -206,3 +206,32 @@ $result | ConvertTo-Json -Compress
         $uninstalled.Available | Should -Be 0
     }
 }
+
+Describe 'A library from another build' {
+    It 'is refused at import with one error naming both versions' {
+        # The staged package with another registry hash recorded in its manifest, as if its
+        # cmdlets had been generated from another build of the library.
+        $skewed = Join-Path -Path $TestDrive -ChildPath 'skew/CustomerKey'
+        $null = New-Item -ItemType Directory -Path (Split-Path -Parent $skewed) -Force
+        Copy-Item -LiteralPath $stage -Destination $skewed -Recurse
+        $manifestPath = Join-Path -Path $skewed -ChildPath 'CustomerKey.psd1'
+        $text = Get-Content -LiteralPath $manifestPath -Raw
+        $text -match "Hash    = '[0-9a-f]{64}'" | Should -BeTrue
+        Set-Content -LiteralPath $manifestPath -Value ($text -replace "Hash    = '[0-9a-f]{64}'", ("Hash    = '{0}'" -f ('ab' * 32))) -NoNewline
+        $skewScript = @'
+$result = [ordered]@{}
+try {
+    Import-Module -Name '{MANIFEST}' -ErrorAction Stop
+    $result.Imported = $true
+}
+catch {
+    $result.Error = $_.Exception.Message
+}
+$result | ConvertTo-Json -Compress
+'@
+        $reply = Invoke-FreshPwsh -Script ($skewScript.Replace('{MANIFEST}', $manifestPath))
+        $reply.PSObject.Properties.Name | Should -Not -Contain 'Imported'
+        $reply.Error | Should -Match ('registry of customer_key {0} \(registry abababababab\)' -f [regex]::Escape($version))
+        $reply.Error | Should -Match ('is customer_key {0} \(registry [0-9a-f]{{12}}\)' -f [regex]::Escape($version))
+    }
+}

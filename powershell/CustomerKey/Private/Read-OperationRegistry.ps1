@@ -6,7 +6,8 @@ function Read-OperationRegistry {
     Private; the module runs it once at import. Fills $script:CkOperations (operation name ->
     definition), $script:CkPlans (operation name -> what Invoke-NativeOperation needs on every
     call, worked out once: path parameters, -PassThru, output type and its conversions) and
-    $script:CkVersion. Throws when ck_describe fails.
+    $script:CkVersion. Throws when ck_describe fails, and (Assert-RegistryMatch) when the
+    library's registry is not the one the manifest records.
     .EXAMPLE
     Read-OperationRegistry
     #>
@@ -27,6 +28,13 @@ function Read-OperationRegistry {
     }
     $registry = [CustomerKey.Native.EngineJson]::ReadPlain($describeText)
     $script:CkVersion = [string] $registry.Version
+    # The library must answer with the registry the cmdlets were generated from.
+    $privateData = $ExecutionContext.SessionState.Module.PrivateData
+    $recorded = $null
+    if ($privateData -is [System.Collections.IDictionary]) {
+        $recorded = $privateData['CkRegistry']
+    }
+    Assert-RegistryMatch -Recorded $recorded -DescribeText $describeText
     $script:CkOperations = @{}
     $script:CkPlans = @{}
     $shapes = @{}

@@ -68,9 +68,25 @@ pub fn generate(registry: &Value, session_cmdlets: &[String]) -> Result<Files, S
     }
     files.insert(
         MANIFEST.to_string(),
-        manifest::render(&module_version(version)?, &exports, &areas),
+        manifest::render(
+            &module_version(version)?,
+            &exports,
+            &areas,
+            &manifest::Registry {
+                version,
+                hash: &registry_hash(registry),
+            },
+        ),
     );
     Ok(files)
+}
+
+/// SHA-256 (lower-case hex) of the registry JSON exactly as `ck_describe` returns it, which the
+/// module compares at import with the library it loads.
+pub fn registry_hash(registry: &Value) -> String {
+    let digest =
+        aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, registry.to_string().as_bytes());
+    digest.as_ref().iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The hand-written cmdlets: the `*.ps1` file names in Public/Session, in ordinal order.

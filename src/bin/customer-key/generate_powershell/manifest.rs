@@ -9,9 +9,23 @@ const CHANGELOG: &str = include_str!("../../../../CHANGELOG.md");
 /// The crate's `repository` (Cargo.toml), the gallery's ProjectUri; omitted while it is empty.
 const PROJECT_URI: &str = env!("CARGO_PKG_REPOSITORY");
 
+/// The registry the module is generated from, recorded in PrivateData.CkRegistry: the module
+/// refuses at import a library whose `ck_describe` hashes differently.
+pub struct Registry<'a> {
+    /// The engine version the registry reports.
+    pub version: &'a str,
+    /// SHA-256 of the registry JSON as `ck_describe` returns it, lower-case hex.
+    pub hash: &'a str,
+}
+
 /// `CustomerKey.psd1` exporting `functions` (in the order given) at `version`, with the
 /// module's own format views and one `Formats/<Area>.Format.ps1xml` per area in `areas`.
-pub fn render(version: &str, functions: &[String], areas: &[String]) -> String {
+pub fn render(
+    version: &str,
+    functions: &[String],
+    areas: &[String],
+    registry: &Registry,
+) -> String {
     let exports: Vec<String> = functions
         .iter()
         .map(|f| format!("        {}", quote(f)))
@@ -48,7 +62,11 @@ pub fn render(version: &str, functions: &[String], areas: &[String]) -> String {
     AliasesToExport      = @()
     VariablesToExport    = @()
     PrivateData          = @{{
-        PSData = @{{
+        CkRegistry = @{{
+            Version = {registry_version}
+            Hash    = {registry_hash}
+        }}
+        PSData     = @{{
             Tags         = @('CustomerKey', 'BYOK', 'KeyVault', 'Microsoft365', 'Exchange', 'SharePoint', 'AIP', 'Encryption')
             LicenseUri   = 'https://opensource.org/licenses/MIT'{project_uri}
             ReleaseNotes = {release_notes}
@@ -60,6 +78,8 @@ pub fn render(version: &str, functions: &[String], areas: &[String]) -> String {
         exports = exports.join(",\n"),
         formats = formats.join(", "),
         release_notes = quote(&release_notes),
+        registry_version = quote(registry.version),
+        registry_hash = quote(registry.hash),
     )
 }
 

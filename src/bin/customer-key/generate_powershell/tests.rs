@@ -175,11 +175,8 @@ fn refuses_registries_it_cannot_render() {
 #[test]
 fn manifest_exports_session_cmdlets_then_registry_order() {
     let second = operation(json!({"Name": "Add-Thing", "Verb": "Add"}));
-    let files = generate(
-        &registry(vec![operation(json!({})), second]),
-        &["Connect-CkService".into()],
-    )
-    .unwrap();
+    let two = registry(vec![operation(json!({})), second]);
+    let files = generate(&two, &["Connect-CkService".into()]).unwrap();
     let manifest = &files["CustomerKey.psd1"];
     assert!(manifest.starts_with(HEADER));
     assert!(
@@ -190,6 +187,12 @@ fn manifest_exports_session_cmdlets_then_registry_order() {
         "    FunctionsToExport    = @(\n        'Connect-CkService',\n        'Remove-CkThing',\n        'Add-CkThing'\n    )"
     ), "{manifest}");
     assert!(manifest::module_version("1.x").is_err());
+    let hash = registry_hash(&two);
+    assert!(
+        manifest.contains(&format!("Hash    = '{hash}'")),
+        "{manifest}"
+    );
+    assert_eq!(hash.len(), 64);
 }
 
 #[test]
@@ -202,8 +205,18 @@ fn release_notes_are_the_version_section_of_the_changelog() {
     );
     assert_eq!(manifest::release_notes(changelog, "1.2.2"), "Old.");
     assert!(manifest::release_notes(changelog, "9.9.9").contains("9.9.9"));
-    let rendered = manifest::render("1.2.3", &[], &[]);
+    let registry = manifest::Registry {
+        version: "1.2.3-beta",
+        hash: "abc",
+    };
+    let rendered = manifest::render("1.2.3", &[], &[], &registry);
     assert!(rendered.contains("ReleaseNotes = "), "{rendered}");
+    assert!(
+        rendered.contains(
+            "CkRegistry = @{\n            Version = '1.2.3-beta'\n            Hash    = 'abc'"
+        ),
+        "{rendered}"
+    );
 }
 
 #[test]
