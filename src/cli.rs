@@ -12,7 +12,7 @@ use std::path::PathBuf;
 pub const USAGE: &str = "usage: customer-key [--store DIR] [--upn USER] [--time-shift SECONDS] [REMOTE] <Operation> [-Param value ...]
        REMOTE: [--environment Local|AzureCloud|AzureUSGovernment|AzureChinaCloud] [--vault-domain HOST[:PORT]]
                [--ca-file PEM] [--access-token-file FILE] [--api-version 7.6]
-               [--management-endpoint URL] [--graph-endpoint URL]
+               [--management-endpoint URL] [--graph-endpoint URL] [--subscription-id GUID]
                [--management-access-token-file FILE] [--graph-access-token-file FILE]
                (a token is read from a file, never given on the command line)
        customer-key --list | --describe | --version
@@ -119,6 +119,7 @@ pub fn parse(args: Vec<String>, env: &dyn CliEnv) -> Result<Command, Error> {
             | "--graph-access-token-file"
             | "--management-endpoint"
             | "--graph-endpoint"
+            | "--subscription-id"
             | "--api-version" => {
                 let v = rest
                     .next()
@@ -129,6 +130,7 @@ pub fn parse(args: Vec<String>, env: &dyn CliEnv) -> Result<Command, Error> {
                     "--api-version" => options.api_version = Some(v),
                     "--management-endpoint" => options.management_endpoint = Some(v),
                     "--graph-endpoint" => options.graph_endpoint = Some(v),
+                    "--subscription-id" => options.subscription_id = Some(v),
                     "--ca-file" => options.ca_file = Some(absolute(env, PathBuf::from(v))?),
                     flag => {
                         let bytes = zeroize::Zeroizing::new(env.read_file(&v).map_err(|e| {

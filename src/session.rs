@@ -43,6 +43,10 @@ pub struct SessionOptions {
     /// Overrides the cloud's Microsoft Graph endpoint (`https://graph.microsoft.com`).
     #[serde(default)]
     pub graph_endpoint: Option<String>,
+    /// The Azure subscription Azure Resource Manager is asked in when a call names none
+    /// (before `AZURE_SUBSCRIPTION_ID`); also where a workload's access policy is read.
+    #[serde(default)]
+    pub subscription_id: Option<String>,
     /// A bearer token for Azure Resource Manager (`AccessToken` is Key Vault's); wiped when
     /// dropped.
     #[serde(default)]
@@ -81,6 +85,7 @@ impl std::fmt::Debug for SessionOptions {
             api_version,
             management_endpoint,
             graph_endpoint,
+            subscription_id,
             management_access_token,
             graph_access_token,
             retry_delay_milliseconds,
@@ -98,6 +103,7 @@ impl std::fmt::Debug for SessionOptions {
             .field("api_version", api_version)
             .field("management_endpoint", management_endpoint)
             .field("graph_endpoint", graph_endpoint)
+            .field("subscription_id", subscription_id)
             .field(
                 "management_access_token",
                 &redacted_token(management_access_token),
@@ -183,6 +189,7 @@ impl SessionOptions {
             api_version: self.api_version.take(),
             management_endpoint: self.management_endpoint.take(),
             graph_endpoint: self.graph_endpoint.take(),
+            subscription_id: self.subscription_id.take(),
             management_access_token: self.management_access_token.take(),
             graph_access_token: self.graph_access_token.take(),
             timing,
@@ -303,7 +310,7 @@ impl Session {
             Value::Object(_) => serde_json::from_value(options.clone()).map_err(|e| {
                 Error::invalid_argument(
                     "options",
-                    format!("takes Store, UserPrincipalName, TimeShiftSeconds, Environment, VaultDomain, CaFile, AccessToken, ApiVersion, ManagementEndpoint, GraphEndpoint, ManagementAccessToken, GraphAccessToken, RetryDelayMilliseconds, MaxRetries and RequestTimeoutMilliseconds ({e})"),
+                    format!("takes Store, UserPrincipalName, TimeShiftSeconds, Environment, VaultDomain, CaFile, AccessToken, ApiVersion, ManagementEndpoint, GraphEndpoint, SubscriptionId, ManagementAccessToken, GraphAccessToken, RetryDelayMilliseconds, MaxRetries and RequestTimeoutMilliseconds ({e})"),
                 )
             })?,
             _ => return Err(Error::invalid_argument("options", "must be a JSON object")),

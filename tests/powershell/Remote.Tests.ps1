@@ -121,12 +121,18 @@ BeforeAll {
         $issuedTokens.Add($token)
         ConvertTo-SecureString -String $token -AsPlainText -Force
     }
-    $connection = Connect-CkService -Path $adminStore -UserPrincipalName 'remote-admin@contoso.com' `
-        -Environment AzureCloud -VaultDomain $vaultDomain -CaFile $caFile `
-        -AccessToken (Get-EndpointToken -Scope 'https://vault.azure.net/.default') `
-        -ManagementEndpoint $vaultDomain -GraphEndpoint ('https://{0}' -f $vaultDomain) `
-        -ManagementAccessToken (Get-EndpointToken -Scope 'https://management.azure.com/.default') `
-        -GraphAccessToken (Get-EndpointToken -Scope 'https://graph.microsoft.com/.default')
+    # The admin's connection; -SubscriptionId (or AZURE_SUBSCRIPTION_ID) also makes the
+    # workloads' key use checked against their access policies in Azure Resource Manager.
+    function Connect-Admin {
+        param([hashtable] $Extra = @{})
+        Connect-CkService -Path $adminStore -UserPrincipalName 'remote-admin@contoso.com' `
+            -Environment AzureCloud -VaultDomain $vaultDomain -CaFile $caFile `
+            -AccessToken (Get-EndpointToken -Scope 'https://vault.azure.net/.default') `
+            -ManagementEndpoint $vaultDomain -GraphEndpoint ('https://{0}' -f $vaultDomain) `
+            -ManagementAccessToken (Get-EndpointToken -Scope 'https://management.azure.com/.default') `
+            -GraphAccessToken (Get-EndpointToken -Scope 'https://graph.microsoft.com/.default') @Extra
+    }
+    $connection = Connect-Admin
 
     function Get-KeyPrefix {
         param([string] $VaultName, [string] $Name)
@@ -427,11 +433,12 @@ Describe 'An Exchange data encryption policy over two remote keys' {
     }
 
     # Exchange Online's New-DataEncryptionPolicy, and this engine over its own vaults, refuse a key
-    # whose vault gives the Exchange service principal no get, wrapKey and unwrapKey. In a remote
-    # session the checks run as the session's own token, so the policy is made anyway: a
-    # rehearsal that passes here fails in Exchange Online. Last here: when it is fixed and run,
-    # a policy wrongly made cannot change what the cases above count.
-    It 'refuses a policy over a vault where Exchange has no access, as Exchange Online does' -Tag 'KnownGap' {
+    # whose vault gives the Exchange service principal no get, wrapKey and unwrapKey. A remote
+    # session that knows its subscription reads that access policy in Azure Resource Manager (a
+    # probe with the session's own token would pass where Exchange Online refuses). Last here,
+    # so that its reconnection cannot change what the cases above count.
+    It 'refuses a policy over a vault where Exchange has no access, as Exchange Online does' {
+        $null = Connect-Admin -Extra @{ SubscriptionId = $subscriptionId }
         Remove-CkKeyVaultAccessPolicy -VaultName $exoVaults[1] -SubscriptionId $subscriptionId -ServicePrincipalName $exchange -Confirm:$false
         try {
             @(Get-ServedPolicy -VaultName $exoVaults[1] | Where-Object { $_.ApplicationId -eq $exchange }).Count | Should -Be 0
@@ -443,12 +450,15 @@ Describe 'An Exchange data encryption policy over two remote keys' {
         finally {
             $null = Set-CkKeyVaultAccessPolicy -VaultName $exoVaults[1] -SubscriptionId $subscriptionId -ServicePrincipalName $exchange -PermissionsToKeys 'get', 'wrapKey', 'unwrapKey'
         }
+        # With the access back, the same policy is made: the refusal was the policy's doing.
+        (New-CkDataEncryptionPolicy -Name 'EXO-ACCESS-BACK' -AzureKeyIDs $keyIds).Name | Should -Be 'EXO-ACCESS-BACK'
     }
 }
 
 Describe 'What the admin''s side keeps' {
     It 'shows no token in the connection, the errors met, or any file of the admin''s store' {
-        $issuedTokens.Count | Should -Be 3
+        # Three scopes for each of the two connections (the second with -SubscriptionId).
+        $issuedTokens.Count | Should -Be 6
         $seen = @(
             (Get-CkConnection | Format-List -Property * | Out-String)
             ($Error | ForEach-Object { $_ | Format-List -Property * -Force | Out-String })

@@ -8,7 +8,8 @@ use super::json::{public_key_of, split_kid, unexpected};
 use super::keys::crypto;
 use super::{RemoteVaults, Replay};
 use crate::crypto::{RsaAlgorithm, Secret};
-use crate::error::Result;
+use crate::error::{Error, Result};
+use crate::identity::Principal;
 use crate::operations::Context;
 use crate::store::Store;
 use crate::vault::boundary::{
@@ -240,6 +241,29 @@ impl KeyVaultBoundary for RemoteKeyVault {
         permission: &str,
     ) -> Result<()> {
         self.audited(caller, key, &format!("CheckPermission {permission}"), || {
+            // A workload acts in Azure as its own service principal, not with this session's
+            // token: where Azure Resource Manager can be asked, the vault's access policy for
+            // that principal decides, as Exchange Online's own check does. The probe below then
+            // shows the key is there and usable.
+            if let Principal::ServicePrincipal(application_id) = caller.principal {
+                if let Some(granted) = self
+                    .remote
+                    .service_principal_key_permissions(application_id, &key.vault_name)?
+                {
+                    let allowed = granted.iter().any(|g| {
+                        g.eq_ignore_ascii_case(permission) || g.eq_ignore_ascii_case("all")
+                    });
+                    if !allowed {
+                        return Err(Error::forbidden(
+                            format!(
+                                "Access denied: '{application_id}' does not have keys/{permission} permission on vault '{}' (its access policy in Azure). Grant it with Set-CkKeyVaultAccessPolicy -VaultName {} -ServicePrincipalName {application_id} -PermissionsToKeys {permission}",
+                                key.vault_name, key.vault_name
+                            ),
+                            &key.vault_name,
+                        ));
+                    }
+                }
+            }
             match permission {
                 "get" => self.bundle(key, &key_path(key)).map(|_| ()),
                 "list" => self

@@ -146,6 +146,42 @@ impl RemoteVaults {
         ))
     }
 
+    /// The subscription a call asks Azure Resource Manager in: its own `-SubscriptionId`, else
+    /// the session's `SubscriptionId`, else `AZURE_SUBSCRIPTION_ID`.
+    pub(crate) fn subscription_of(&self, given: Option<&str>) -> Result<String> {
+        subscription(given.or(self.subscription.as_deref()))
+    }
+
+    /// The key permissions the vault's access policies give a service principal (by its
+    /// object id, looked up in Microsoft Graph by application id), read from Azure Resource
+    /// Manager. None where this session cannot ask: no subscription is known (the session's
+    /// `SubscriptionId`, `AZURE_SUBSCRIPTION_ID`), so the caller can only probe with the
+    /// session's own token.
+    pub(crate) fn service_principal_key_permissions(
+        &self,
+        application_id: &str,
+        vault: &str,
+    ) -> Result<Option<Vec<String>>> {
+        let Ok(subscription) = self.subscription_of(None) else {
+            return Ok(None);
+        };
+        let resource = self.locate_vault(&subscription, None, vault)?;
+        let object_id = super::graph::object_id(self, None, None, Some(application_id))?;
+        let granted = resource["properties"]["accessPolicies"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|p| {
+                p["objectId"]
+                    .as_str()
+                    .is_some_and(|o| o.eq_ignore_ascii_case(&object_id))
+            })
+            .flat_map(|p| p["permissions"]["keys"].as_array().into_iter().flatten())
+            .filter_map(|k| k.as_str().map(str::to_string))
+            .collect();
+        Ok(Some(granted))
+    }
+
     /// The vault's resource: by resource group, or found among the subscription's vaults.
     fn locate_vault(
         &self,
@@ -295,7 +331,7 @@ pub fn get_key_vault(ctx: &Context<'_>, a: GetKeyVaultArgs) -> Result<Vec<KeyVau
         ));
     }
     let r = remote(ctx)?;
-    let subscription = subscription(a.subscription_id.as_deref())?;
+    let subscription = r.subscription_of(a.subscription_id.as_deref())?;
     let target = a.vault_name.clone().unwrap_or_default();
     let vaults = match (&a.vault_name, &a.resource_group_name) {
         (Some(name), rg) => vec![r.locate_vault(&subscription, rg.as_deref(), name)?],
@@ -422,7 +458,7 @@ fn policy_target(
     resource_group_name: Option<&str>,
     vault_name: &str,
 ) -> Result<PolicyTarget> {
-    let subscription = subscription(subscription_id)?;
+    let subscription = r.subscription_of(subscription_id)?;
     let (user_principal_name, object_id, service_principal_name) = principal;
     let object_id = graph::object_id(r, user_principal_name, object_id, service_principal_name)?;
     let vault = r.locate_vault(&subscription, resource_group_name, vault_name)?;

@@ -106,6 +106,8 @@ pub struct RemoteOptions {
     pub management_endpoint: Option<String>,
     /// Overrides the cloud's Microsoft Graph endpoint: `https://host[:port]`.
     pub graph_endpoint: Option<String>,
+    /// The subscription Azure Resource Manager is asked in when a call names none.
+    pub subscription_id: Option<String>,
     /// A bearer token for Azure Resource Manager (the caller's `AccessToken` is Key Vault's).
     pub management_access_token: Option<Zeroizing<String>>,
     /// A bearer token for Microsoft Graph.
@@ -128,6 +130,8 @@ pub struct RemoteVaults {
     /// Microsoft Graph: `https://host[:port]`, and its client.
     graph_url: String,
     graph: client::Client,
+    /// The session's subscription (`SubscriptionId`), checked to be a GUID.
+    subscription: Option<String>,
 }
 
 fn check_domain(domain: &str) -> Result<String> {
@@ -213,6 +217,7 @@ impl RemoteVaults {
                 (options.api_version.is_some(), "ApiVersion"),
                 (options.management_endpoint.is_some(), "ManagementEndpoint"),
                 (options.graph_endpoint.is_some(), "GraphEndpoint"),
+                (options.subscription_id.is_some(), "SubscriptionId"),
                 (
                     options.management_access_token.is_some(),
                     "ManagementAccessToken",
@@ -293,7 +298,13 @@ impl RemoteVaults {
         let client = client::Client::new(options.ca_file.as_deref(), options.timing, credentials)?;
         let management = client.sharing(management_credentials);
         let graph = client.sharing(graph_credentials);
+        let subscription = options
+            .subscription_id
+            .as_deref()
+            .map(|s| management::subscription(Some(s)))
+            .transpose()?;
         Ok(Some(Arc::new(RemoteVaults {
+            subscription,
             client,
             environment: options.environment,
             domain,

@@ -34,6 +34,12 @@ function Connect-CkService {
     Overrides the cloud's Azure Resource Manager endpoint (https://management.azure.com), for
     example localhost:8443 for customer-key serve. Get-CkKeyVault and the access policy cmdlets
     go there in a session with an Azure Environment.
+    .PARAMETER SubscriptionId
+    The Azure subscription of the vaults, for Azure Resource Manager: Get-CkKeyVault and the
+    access policy cmdlets use it when they are given no -SubscriptionId (before
+    AZURE_SUBSCRIPTION_ID), and a workload's key use is checked against its access policy there,
+    as Exchange Online and SharePoint Online check it, rather than only probed with this
+    session's token.
     .PARAMETER GraphEndpoint
     Overrides the cloud's Microsoft Graph endpoint (https://graph.microsoft.com), where
     -UserPrincipalName and -ServicePrincipalName are looked up.
@@ -104,6 +110,9 @@ function Connect-CkService {
         [Parameter(HelpMessage = 'The Microsoft Graph endpoint, overriding the cloud''s')]
         [string] $GraphEndpoint,
 
+        [Parameter(HelpMessage = 'The Azure subscription of the vaults')]
+        [string] $SubscriptionId,
+
         [Parameter(HelpMessage = 'An Azure Resource Manager bearer token')]
         [securestring] $ManagementAccessToken,
 
@@ -126,7 +135,7 @@ function Connect-CkService {
         if ($PSBoundParameters.ContainsKey('TimeShiftSeconds')) {
             $options['TimeShiftSeconds'] = $TimeShiftSeconds
         }
-        foreach ($name in 'Environment', 'VaultDomain', 'ApiVersion', 'ManagementEndpoint', 'GraphEndpoint') {
+        foreach ($name in 'Environment', 'VaultDomain', 'ApiVersion', 'ManagementEndpoint', 'GraphEndpoint', 'SubscriptionId') {
             if ($PSBoundParameters.ContainsKey($name)) {
                 $options[$name] = $PSBoundParameters[$name]
             }
