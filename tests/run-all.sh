@@ -101,6 +101,7 @@ step "Key Vault endpoint benchmark (HTTPS vs in-process, short)" env CK_BENCH_SE
 #   CK_CRASH_TRIALS=100 CK_LOAD_SECONDS=60 cargo test --release --test crash --test load -- --nocapture
 
 echo
+grep -E '^(block or file failed|failed case): ' "$pester_counts" || true
 grep '^pester: ' "$pester_counts" | tail -n 1
 rm -f "$pester_counts"
 if [ ${#failures[@]} -gt 0 ]; then

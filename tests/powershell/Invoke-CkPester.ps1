@@ -67,6 +67,15 @@ foreach ($block in @($result.FailedBlocks) + @($result.FailedContainers)) {
         Write-Output ('block or file failed: {0}' -f $(if ($block.PSObject.Properties['Path']) { $block.Path -join ' > ' } else { $block.Item }))
     }
 }
+# CI shows only the end of a run's output: name each failed case and its first error line here,
+# where run-all.sh can repeat them next to its closing line.
+foreach ($failedTest in @($result.Failed)) {
+    if ($null -eq $failedTest) { continue }
+    $firstError = @($failedTest.ErrorRecord)[0]
+    $message = if ($null -ne $firstError) { ([string] $firstError.Exception.Message -split "`r?`n")[0] } else { '' }
+    $where = if ($null -ne $failedTest.ScriptBlock) { '{0}:{1}' -f (Split-Path -Leaf $failedTest.ScriptBlock.File), $failedTest.ScriptBlock.StartPosition.StartLine } else { '' }
+    Write-Output ('failed case: {0} ({1}): {2}' -f $failedTest.ExpandedPath, $where, $message)
+}
 if ($coverageWanted) {
     Remove-Item -LiteralPath $coverageFile -Force -ErrorAction SilentlyContinue
     if ($null -ne $result.CodeCoverage) {
