@@ -99,6 +99,12 @@ impl Error {
     }
 
     /// A parameter broke a rule; the message names the parameter and the rule.
+    /// The same failure, reported against another parameter (the one the caller gave).
+    pub fn with_target(mut self, target: impl Into<String>) -> Self {
+        self.target = target.into();
+        self
+    }
+
     pub fn invalid_argument(parameter: &str, rule: impl fmt::Display) -> Self {
         Error::new(
             CkStatus::InvalidArgument,

@@ -290,7 +290,7 @@ const PLACEHOLDER_OUTCOMES: &[(&str, Option<&str>, &str, &str)] = &[
     ),
     (
         "Restore-KeyVaultKey",
-        None,
+        Some("ByVaultName"),
         "FileNotReadable",
         "Parameter 'InputFile'",
     ),
@@ -405,7 +405,7 @@ const PLACEHOLDER_OUTCOMES: &[(&str, Option<&str>, &str, &str)] = &[
     // Exchange (and the vault's Set-KeyVault outage rehearsal).
     (
         "Get-KeyVaultChangeImpact",
-        None,
+        Some("ByVaultName"),
         "BadParameter",
         "give at most one of -ServicePrincipalName, -ObjectId and -UserPrincipalName",
     ),
@@ -546,6 +546,85 @@ const PLACEHOLDER_OUTCOMES: &[(&str, Option<&str>, &str, &str)] = &[
         None,
         "BadParameter",
         "Parameter 'ApplicationId'",
+    ),
+    // The ResourceId sets: "x" is no vault's resource ID.
+    (
+        "Set-KeyVaultAccessPolicy",
+        Some("ResourceIdByUserPrincipalName"),
+        "BadParameter",
+        "Parameter 'ResourceId'",
+    ),
+    (
+        "Set-KeyVaultAccessPolicy",
+        Some("ResourceIdByObjectId"),
+        "BadParameter",
+        "Parameter 'ResourceId'",
+    ),
+    (
+        "Set-KeyVaultAccessPolicy",
+        Some("ResourceIdByServicePrincipalName"),
+        "BadParameter",
+        "Parameter 'ResourceId'",
+    ),
+    (
+        "Remove-KeyVaultAccessPolicy",
+        Some("ResourceIdByUserPrincipalName"),
+        "BadParameter",
+        "Parameter 'ResourceId'",
+    ),
+    (
+        "Remove-KeyVaultAccessPolicy",
+        Some("ResourceIdByObjectId"),
+        "BadParameter",
+        "Parameter 'ResourceId'",
+    ),
+    (
+        "Remove-KeyVaultAccessPolicy",
+        Some("ResourceIdByServicePrincipalName"),
+        "BadParameter",
+        "Parameter 'ResourceId'",
+    ),
+    (
+        "Add-KeyVaultKey",
+        Some("ResourceIdCreate"),
+        "BadParameter",
+        "Parameter 'ResourceId'",
+    ),
+    (
+        "Add-KeyVaultKey",
+        Some("ResourceIdImport"),
+        "BadParameter",
+        "Parameter 'ResourceId'",
+    ),
+    (
+        "Get-KeyVaultKey",
+        Some("ByResourceIdVaultName"),
+        "BadParameter",
+        "Parameter 'ResourceId'",
+    ),
+    (
+        "Get-KeyVaultKey",
+        Some("ByResourceIdKeyVersion"),
+        "BadParameter",
+        "Parameter 'ResourceId'",
+    ),
+    (
+        "Get-KeyVaultKey",
+        Some("ByResourceIdKeyVersions"),
+        "BadParameter",
+        "Parameter 'ResourceId'",
+    ),
+    (
+        "Restore-KeyVaultKey",
+        Some("ByResourceId"),
+        "BadParameter",
+        "Parameter 'ResourceId'",
+    ),
+    (
+        "Get-KeyVaultChangeImpact",
+        Some("ByResourceId"),
+        "BadParameter",
+        "Parameter 'ResourceId'",
     ),
 ];
 

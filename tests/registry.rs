@@ -186,6 +186,83 @@ fn force_means_only_no_prompt(baseline: &mut Value) {
     }
 }
 
+/// Parameter sets may be added (Az's ResourceId sets were, in 0.2.0), but every set of the
+/// old release keeps its members, each as mandatory as it was; an operation that had no sets
+/// had one implicit set, which is now its default set.
+fn same_sets(old_op: &Value, new_op: &Value, path: &str) {
+    let names = |op: &Value| -> Vec<String> {
+        op["ParameterSets"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|s| s.as_str().map(String::from))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let (old_sets, new_sets) = (names(old_op), names(new_op));
+    for set in &old_sets {
+        assert!(
+            new_sets.contains(set),
+            "{path}: parameter set {set} is gone"
+        );
+    }
+    if !old_sets.is_empty() {
+        assert_eq!(
+            old_op["DefaultParameterSetName"], new_op["DefaultParameterSetName"],
+            "{path}: the default parameter set changed"
+        );
+    }
+    let implicit = new_op["DefaultParameterSetName"].as_str().map(String::from);
+    let checked: Vec<Option<String>> = if old_sets.is_empty() {
+        vec![implicit]
+    } else {
+        old_sets.into_iter().map(Some).collect()
+    };
+    // (member, mandatory) of a described parameter in a set; None: the one implicit set.
+    let membership = |p: &Value, set: &Option<String>| -> Option<bool> {
+        let sets = p["ParameterSets"].as_array().filter(|a| !a.is_empty());
+        match (sets, set) {
+            (None, _) => p["Mandatory"].as_bool(),
+            (Some(sets), Some(set)) => sets
+                .iter()
+                .find(|s| s["Name"] == json!(set))
+                .map(|s| s["Mandatory"].as_bool().unwrap_or(false)),
+            (Some(_), None) => panic!("{path}: sets without a default set"),
+        }
+    };
+    let new_params = new_op["Parameters"].as_array().unwrap();
+    for old_param in old_op["Parameters"].as_array().unwrap() {
+        let name = &old_param["Name"];
+        let new_param = new_params.iter().find(|p| &p["Name"] == name).unwrap();
+        for set in &checked {
+            let set_name = set.clone().or_else(|| implicit_name(new_op));
+            assert_eq!(
+                membership(old_param, &set_name),
+                membership(new_param, &set_name),
+                "{path}: {name} in parameter set {set_name:?}"
+            );
+        }
+    }
+}
+
+fn implicit_name(op: &Value) -> Option<String> {
+    op["DefaultParameterSetName"].as_str().map(String::from)
+}
+
+/// An operation's description without its set memberships, which [`same_sets`] compares.
+fn without_sets(op: &Value) -> Value {
+    let mut op = op.clone();
+    let object = op.as_object_mut().unwrap();
+    object.remove("ParameterSets");
+    object.remove("DefaultParameterSetName");
+    for p in object["Parameters"].as_array_mut().unwrap() {
+        let p = p.as_object_mut().unwrap();
+        p.remove("ParameterSets");
+    }
+    op
+}
+
 #[test]
 fn describe_keeps_every_field_of_release_0_1_0_and_only_adds() {
     let baseline: Value = serde_json::from_str(
@@ -213,7 +290,9 @@ fn describe_keeps_every_field_of_release_0_1_0_and_only_adds() {
                         .iter()
                         .find(|x| &x["Name"] == name)
                         .unwrap_or_else(|| panic!("{name} is gone"));
-                    contains(old_op, new_op, &format!("{path}[{name}]"));
+                    let path = format!("{path}[{name}]");
+                    same_sets(old_op, new_op, &path);
+                    contains(&without_sets(old_op), &without_sets(new_op), &path);
                 }
             }
             // New optional parameters come after the old ones, which keep their places.

@@ -72,7 +72,7 @@
     PrivateData          = @{
         CkRegistry = @{
             Version = '0.1.0'
-            Hash    = '199ee19334603ad3932a717f8a340de36e58fd86bf367641ec95d70faa4d1558'
+            Hash    = 'd91f24821f4a2c40a3e94f6debf59175c9ece78e0d07540988f97eb169a5f383'
         }
         PSData     = @{
             Tags         = @('CustomerKey', 'BYOK', 'KeyVault', 'Microsoft365', 'Exchange', 'SharePoint', 'AIP', 'Encryption')

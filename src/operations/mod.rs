@@ -131,6 +131,9 @@ pub struct Param {
     /// The parameter sets the parameter belongs to, each with whether it is mandatory there.
     /// Empty: every set of the operation, mandatory as `mandatory` says.
     pub sets: Vec<(&'static str, bool)>,
+    /// Sets in which the parameter does not bind from the pipeline, though it does in its
+    /// others (Az.KeyVault's ResourceId sets: there only -ResourceId binds by property name).
+    pub pipeline_off_in: Vec<&'static str>,
 }
 
 impl Param {
@@ -147,12 +150,21 @@ impl Param {
             help,
             aliases: &[],
             sets: Vec::new(),
+            pipeline_off_in: Vec::new(),
         }
     }
     /// Puts the parameter in a parameter set (mandatory there or not).
     pub fn in_set(mut self, set: &'static str, mandatory: bool) -> Self {
         self.sets.push((set, mandatory));
         self
+    }
+    /// Whether the parameter binds by property name in `set` (a set it belongs to).
+    pub fn binds_by_property_name_in(&self, set: &str) -> bool {
+        self.pipeline_by_property_name && !self.pipeline_off_in.contains(&set)
+    }
+    /// Whether the parameter binds the piped object itself in `set`.
+    pub fn binds_value_in(&self, set: &str) -> bool {
+        self.pipeline_value && !self.pipeline_off_in.contains(&set)
     }
     /// Whether the parameter may be given in `set`, and must be.
     pub fn in_parameter_set(&self, set: &str) -> Option<bool> {
@@ -359,6 +371,22 @@ impl Output {
 
 /// Runs the operation on validated arguments and returns its result in the form asked for:
 /// the result is serialized once, straight to what the caller receives.
+/// -ResourceId, added by [`Operation::resource_id_sets`].
+pub const RESOURCE_ID: &str = "ResourceId";
+const RESOURCE_ID_HELP: &str = "Azure resource ID of the key vault, as Get-AzResource and Get-CkKeyVault give it: /subscriptions/{id}/resourceGroups/{group}/providers/Microsoft.KeyVault/vaults/{name}";
+
+/// Where a resource is in Azure Resource Manager, read from its resource ID.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResourceLocation {
+    pub subscription_id: String,
+    pub resource_group: String,
+    pub name: String,
+}
+
+/// Turns -ResourceId into the vault's location, or refuses it (naming ResourceId). The flag
+/// says whether -VaultName names the vault too: then -ResourceId only has to agree with it.
+pub type ResourceIdResolver = fn(&Context<'_>, &str, bool) -> Result<ResourceLocation>;
+
 type Handler = Box<dyn Fn(&Context<'_>, &Value, ResultForm) -> Result<Output> + Send + Sync>;
 
 /// One operation: everything ck_describe, the CLI and the generated cmdlet say of it, and its
@@ -385,6 +413,8 @@ pub struct Operation {
     pub wait: Option<WaitFor>,
     pub impact_preview: Option<ImpactPreview>,
     pub continue_when: Option<ContinueWhen>,
+    /// Set by [`Operation::resource_id_sets`]: how -ResourceId becomes -VaultName.
+    resource_id: Option<ResourceIdResolver>,
     handler: Handler,
     /// The handler for a session whose keys are in Azure (its Environment names a cloud).
     remote_handler: Option<Handler>,
@@ -452,6 +482,7 @@ impl Operation {
             wait: None,
             impact_preview: None,
             continue_when: None,
+            resource_id: None,
             handler: boxed(handler),
             remote_handler: None,
             decode: |args| decode_arguments::<A>(args).map(|_| ()),
@@ -524,6 +555,58 @@ impl Operation {
         self.continue_when = Some(ContinueWhen { parameter, query });
         self
     }
+    /// Az.KeyVault's ResourceId parameter sets: for each `(set, resource_id_set)`, a copy of
+    /// `set` (of the operation's one implicit set when it has none) in which a mandatory
+    /// -ResourceId, a vault's Azure resource ID bound by property name as Get-AzResource and
+    /// Get-AzKeyVault give it, stands for -VaultName (and -ResourceGroupName, -SubscriptionId).
+    /// No other parameter binds from the pipeline there, so an object with both a Name and a
+    /// ResourceId (Get-AzResource's) binds only its ResourceId, as in Az. `resolve` turns the ID
+    /// into the vault's location before the handler runs; the handler only ever sees VaultName.
+    pub fn resource_id_sets(
+        mut self,
+        sets: &[(&'static str, &'static str)],
+        resolve: ResourceIdResolver,
+    ) -> Self {
+        const LOCATION: [&str; 3] = ["VaultName", "ResourceGroupName", "SubscriptionId"];
+        let mut existing = self.parameter_sets();
+        if existing.is_empty() {
+            // The one implicit set gets the name the mapping gives it, as Az names it.
+            let implicit = sets.first().map_or("ByVaultName", |(from, _)| *from);
+            existing.push(implicit);
+            self.default_set.get_or_insert(implicit);
+        }
+        for p in &mut self.params {
+            if p.sets.is_empty() {
+                p.sets = existing.iter().map(|set| (*set, p.mandatory)).collect();
+            }
+            if p.name == "VaultName" {
+                // PowerShell's binder cannot choose between two sets that each take a
+                // mandatory parameter from the pipeline (VaultName, ResourceId) when neither
+                // is the default: an object with both (Get-CkKeyVault's, Az's PSKeyVault)
+                // piped with -ServicePrincipalName would fail. Optional (and bound by property
+                // name) in the ResourceId sets, -VaultName binds there beside -ResourceId, and
+                // must name the same vault.
+                p.sets.extend(sets.iter().map(|(_, to)| (*to, false)));
+                continue;
+            }
+            if LOCATION.contains(&p.name) {
+                continue;
+            }
+            for (from, to) in sets {
+                if let Some(mandatory) = p.in_parameter_set(from) {
+                    p.sets.push((to, mandatory));
+                    p.pipeline_off_in.push(to);
+                }
+            }
+        }
+        let mut resource_id =
+            Param::new(RESOURCE_ID, ParamType::String, RESOURCE_ID_HELP).pipeline();
+        resource_id.sets = sets.iter().map(|(_, to)| (*to, true)).collect();
+
+        self.params.push(resource_id);
+        self.resource_id = Some(resolve);
+        self
+    }
     pub fn example(mut self, code: &'static str, remarks: &'static str) -> Self {
         self.examples.push(Example { code, remarks });
         self
@@ -572,10 +655,19 @@ impl Operation {
 
     /// Runs the handler on arguments that passed [`validate`]; the result as JSON text.
     pub fn run(&self, ctx: &Context<'_>, args: &Validated<'_>, form: ResultForm) -> Result<Output> {
+        let by_vault_name;
+        let args = match (self.resource_id, args.value().get(RESOURCE_ID)) {
+            (Some(resolve), Some(Value::String(id))) => {
+                let named_too = args.value().get("VaultName").is_some();
+                by_vault_name = self.located_by(resolve(ctx, id, named_too)?, args.value())?;
+                &by_vault_name
+            }
+            _ => args.value(),
+        };
         // The one place a call is routed to Azure or to the store.
         match (ctx.remote(), &self.remote_handler) {
-            (None, _) => (self.handler)(ctx, args.value(), form),
-            (Some(_), Some(remote)) => remote(ctx, args.value(), form),
+            (None, _) => (self.handler)(ctx, args, form),
+            (Some(_), Some(remote)) => remote(ctx, args, form),
             (Some(_), None) if self.area == VAULT_AREA => Err(Error::invalid_operation(
                 "NotSupportedRemotely",
                 format!(
@@ -584,8 +676,40 @@ impl Operation {
                 ),
                 self.name,
             )),
-            (Some(_), None) => (self.handler)(ctx, args.value(), form),
+            (Some(_), None) => (self.handler)(ctx, args, form),
         }
+    }
+
+    /// The arguments with -ResourceId replaced by the vault's name, and by its subscription and
+    /// resource group where the operation takes them (so that Azure Resource Manager is asked
+    /// for that vault, and the store checks they are its own).
+    fn located_by(&self, location: ResourceLocation, args: &Value) -> Result<Value> {
+        let mut map = args.as_object().cloned().unwrap_or_default();
+        map.remove(RESOURCE_ID);
+        if let Some(given) = map.get("VaultName").and_then(Value::as_str) {
+            // -VaultName names the vault; a -ResourceId bound beside it (from an object that
+            // has both) only has to name the same one.
+            if !given.eq_ignore_ascii_case(&location.name) {
+                return Err(Error::invalid_argument(
+                    RESOURCE_ID,
+                    format!(
+                        "names vault '{}', not the vault -VaultName gives ('{given}'); give one of them, or both for the same vault",
+                        location.name
+                    ),
+                ));
+            }
+            return Ok(Value::Object(map));
+        }
+        map.insert("VaultName".into(), Value::String(location.name));
+        if self.param("SubscriptionId").is_some() {
+            map.entry("SubscriptionId")
+                .or_insert(Value::String(location.subscription_id));
+        }
+        if self.param("ResourceGroupName").is_some() {
+            map.entry("ResourceGroupName")
+                .or_insert(Value::String(location.resource_group));
+        }
+        Ok(Value::Object(map))
     }
 
     /// Whether the operation runs against Azure in a remote session.
@@ -595,8 +719,24 @@ impl Operation {
 
     /// Decodes arguments into the operation's struct without running it (the registry's
     /// self-test: every parameter set's arguments fit the struct).
+    /// Decodes arguments that passed validation as the handler would get them (-ResourceId
+    /// standing for the vault it names), without running anything.
     pub fn decode_only(&self, args: Value) -> Result<()> {
-        (self.decode)(&args)
+        match (self.resource_id, args.get(RESOURCE_ID)) {
+            (Some(_), Some(Value::String(id))) => {
+                let location = ResourceLocation {
+                    subscription_id: String::new(),
+                    resource_group: String::new(),
+                    name: id.clone(),
+                };
+                let mut args = args;
+                if let Some(map) = args.as_object_mut() {
+                    map.remove("VaultName");
+                }
+                (self.decode)(&self.located_by(location, &args)?)
+            }
+            _ => (self.decode)(&args),
+        }
     }
 
     pub fn describe(&self) -> Value {
@@ -616,7 +756,12 @@ impl Operation {
                     "IsPath": p.ty == ParamType::Path,
                     "IsSecret": p.ty == ParamType::SecureString,
                     "HelpMessage": p.help,
-                    "ParameterSets": p.sets.iter().map(|(s, m)| json!({"Name": s, "Mandatory": m})).collect::<Vec<_>>(),
+                    "ParameterSets": p.sets.iter().map(|(s, m)| json!({
+                        "Name": s,
+                        "Mandatory": m,
+                        "ValueFromPipelineByPropertyName": p.binds_by_property_name_in(s),
+                        "ValueFromPipeline": p.binds_value_in(s),
+                    })).collect::<Vec<_>>(),
                     "Aliases": p.aliases,
                     "ValueFromPipeline": p.pipeline_value,
                     "Position": p.position,

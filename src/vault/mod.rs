@@ -22,7 +22,7 @@ pub use keys::{add_key, get_key, remove_key, undo_key_removal, update_key};
 use crate::crypto;
 use crate::error::{Error, Result};
 use crate::identity::Principal;
-use crate::operations::Context;
+use crate::operations::{Context, ResourceLocation};
 use crate::store::vaults::{self as sql, PolicyRow, Tags, VaultRow};
 use crate::store::Tx;
 use model::{check_vault_name, normalize_location, vault_out, KeyVaultOut};
@@ -162,6 +162,57 @@ fn check_local_location(
         }
     }
     Ok(())
+}
+
+/// -ResourceId of the ResourceId parameter sets, as Get-AzResource and Get-AzKeyVault give it:
+/// `/subscriptions/{id}/resourceGroups/{group}/providers/Microsoft.KeyVault/vaults/{name}`.
+/// The store's own vaults are in its subscription and one resource group, so an ID elsewhere
+/// finds nothing, as in Azure (unless -VaultName is given too, below). Against Azure the ID is passed on whole (vault names are unique
+/// there, and Resource Manager is asked in that subscription and group).
+pub(crate) fn locate_by_resource_id(
+    ctx: &Context<'_>,
+    id: &str,
+    named_by_vault_name: bool,
+) -> Result<ResourceLocation> {
+    let location = parse_vault_resource_id(id).ok_or_else(|| {
+        Error::invalid_argument(
+            "ResourceId",
+            "must be a key vault's Azure resource ID: /subscriptions/{subscription id}/resourceGroups/{resource group}/providers/Microsoft.KeyVault/vaults/{vault name}",
+        )
+    })?;
+    // Beside -VaultName (an Az PSKeyVault piped in binds both) the ID only has to name the
+    // same vault: its subscription is Azure's, not the store's.
+    if ctx.remote().is_none() && !named_by_vault_name {
+        check_local_location(
+            ctx,
+            &Some(location.resource_group.clone()),
+            &Some(location.subscription_id.clone()),
+        )
+        .map_err(|e| e.with_target("ResourceId"))?;
+    }
+    Ok(location)
+}
+
+/// The parts of a key vault's resource ID; segment names compare without case, as Azure does.
+fn parse_vault_resource_id(id: &str) -> Option<ResourceLocation> {
+    let parts: Vec<&str> = id.trim().trim_end_matches('/').split('/').collect();
+    match parts.as_slice() {
+        ["", subscriptions, subscription, groups, group, providers, namespace, vaults, name]
+            if subscriptions.eq_ignore_ascii_case("subscriptions")
+                && groups.eq_ignore_ascii_case("resourceGroups")
+                && providers.eq_ignore_ascii_case("providers")
+                && namespace.eq_ignore_ascii_case("Microsoft.KeyVault")
+                && vaults.eq_ignore_ascii_case("vaults")
+                && [subscription, group, name].iter().all(|s| !s.is_empty()) =>
+        {
+            Some(ResourceLocation {
+                subscription_id: subscription.to_string(),
+                resource_group: group.to_string(),
+                name: name.to_string(),
+            })
+        }
+        _ => None,
+    }
 }
 
 /// -PermissionsToKeys as granted: `all` stands for every permission, duplicates dropped.

@@ -151,7 +151,7 @@ BeforeDiscovery {
             Arrange = { @{ VaultName = $vault; Name = 'general-key'; OutputFile = (Join-Path -Path $TestDrive -ChildPath 'general.keybackup') } }
             Assert = { param($Result) Test-Path -LiteralPath $Result[0] -PathType Leaf | Should -BeTrue }
         }
-        'Restore-CkKeyVaultKey/__AllParameterSets'              = @{
+        'Restore-CkKeyVaultKey/ByVaultName'                     = @{
             Type = 'CustomerKey.KeyVaultKey'; Arrange = {
                 $null = Add-CkKeyVaultKey -VaultName $vault -Name 'restore-key' -Destination Software
                 $backup = Backup-CkKeyVaultKey -VaultName $vault -Name 'restore-key' -OutputFile (Join-Path -Path $TestDrive -ChildPath 'restore.keybackup')
@@ -174,8 +174,85 @@ BeforeDiscovery {
             Type = 'CustomerKey.KeyVaultKeyUsage'; Arrange = { @{ VaultName = $exoVaults[0]; Name = 'key' } }
             Assert = { param($Result) @($Result | Where-Object { $_.InUse }).Count | Should -BeGreaterThan 0 }
         }
-        'Get-CkKeyVaultChangeImpact/__AllParameterSets'         = @{
+        'Get-CkKeyVaultChangeImpact/ByVaultName'                = @{
             Type = 'CustomerKey.KeyVaultChangeImpact'; Arrange = { @{ VaultName = $exoVaults[0]; Name = 'key' } }
+            Assert = { param($Result) $Result[0].InUse | Should -BeTrue }
+        }
+
+        # Az.KeyVault's ResourceId sets: the vault named by its Azure resource ID.
+        'Set-CkKeyVaultAccessPolicy/ResourceIdByUserPrincipalName' = @{
+            Type = 'CustomerKey.KeyVault'
+            Arrange = { @{ ResourceId = (Get-VaultResourceId -Name $vault); UserPrincipalName = 'rid-ops@contoso.com'; PermissionsToKeys = @('get'); PassThru = $true } }
+            Assert = { param($Result) Get-KeyPermission -Vault $Result[0] -Principal 'rid-ops@contoso.com' | Should -Be 'get' }
+        }
+        'Set-CkKeyVaultAccessPolicy/ResourceIdByObjectId'       = @{
+            Type = 'CustomerKey.KeyVault'
+            Arrange = { @{ ResourceId = (Get-VaultResourceId -Name $vault); ObjectId = $objectId; PermissionsToKeys = @('get', 'list'); PassThru = $true } }
+            Assert = { param($Result) Get-KeyPermission -Vault $Result[0] -Principal $objectId | Should -Be 'get,list' }
+        }
+        'Set-CkKeyVaultAccessPolicy/ResourceIdByServicePrincipalName' = @{
+            Type = 'CustomerKey.KeyVault'
+            Arrange = { @{ ResourceId = (Get-VaultResourceId -Name $vault); ServicePrincipalName = $exchange; PermissionsToKeys = @('get', 'wrapKey', 'unwrapKey'); PassThru = $true } }
+            Assert = { param($Result) Get-KeyPermission -Vault $Result[0] -Principal $exchange | Should -Be 'get,unwrapKey,wrapKey' }
+        }
+        'Remove-CkKeyVaultAccessPolicy/ResourceIdByUserPrincipalName' = @{
+            Type = 'CustomerKey.KeyVault'; Arrange = {
+                $null = Set-CkKeyVaultAccessPolicy -VaultName $vault -UserPrincipalName 'rid-leaver@contoso.com' -PermissionsToKeys get
+                @{ ResourceId = (Get-VaultResourceId -Name $vault); UserPrincipalName = 'rid-leaver@contoso.com'; PassThru = $true }
+            }
+            Assert = { param($Result) Get-KeyPermission -Vault $Result[0] -Principal 'rid-leaver@contoso.com' | Should -BeNullOrEmpty }
+        }
+        'Remove-CkKeyVaultAccessPolicy/ResourceIdByObjectId'    = @{
+            Type = 'CustomerKey.KeyVault'; Arrange = {
+                $null = Set-CkKeyVaultAccessPolicy -VaultName $vault -ObjectId $removedObjectId -PermissionsToKeys get
+                @{ ResourceId = (Get-VaultResourceId -Name $vault); ObjectId = $removedObjectId; PassThru = $true }
+            }
+            Assert = { param($Result) Get-KeyPermission -Vault $Result[0] -Principal $removedObjectId | Should -BeNullOrEmpty }
+        }
+        'Remove-CkKeyVaultAccessPolicy/ResourceIdByServicePrincipalName' = @{
+            Type = 'CustomerKey.KeyVault'; Arrange = {
+                $null = Set-CkKeyVaultAccessPolicy -VaultName $vault -ServicePrincipalName $sharePoint -PermissionsToKeys get
+                @{ ResourceId = (Get-VaultResourceId -Name $vault); ServicePrincipalName = $sharePoint; PassThru = $true }
+            }
+            Assert = { param($Result) Get-KeyPermission -Vault $Result[0] -Principal $sharePoint | Should -BeNullOrEmpty }
+        }
+        'Add-CkKeyVaultKey/ResourceIdCreate'                    = @{
+            Type = 'CustomerKey.KeyVaultKey'
+            Arrange = { @{ ResourceId = (Get-VaultResourceId -Name $vault); Name = 'rid-created-key'; Destination = 'Software'; Size = 2048 } }
+            Assert = { param($Result) $Result[0].VaultName | Should -Be $vault }
+        }
+        'Add-CkKeyVaultKey/ResourceIdImport'                    = @{
+            Type = 'CustomerKey.KeyVaultKey'; Arrange = {
+                $rsa = [System.Security.Cryptography.RSA]::Create(2048)
+                $keyFile = Join-Path -Path $TestDrive -ChildPath 'rid-imported.p8.pem'
+                Set-Content -LiteralPath $keyFile -Value $rsa.ExportPkcs8PrivateKeyPem()
+                @{ ResourceId = (Get-VaultResourceId -Name $vault); Name = 'rid-imported-key'; KeyFilePath = $keyFile }
+            }
+            Assert = { param($Result) $Result[0].Name | Should -Be 'rid-imported-key' }
+        }
+        'Get-CkKeyVaultKey/ByResourceIdVaultName'               = @{
+            Type = 'CustomerKey.KeyVaultKey'; Arrange = { @{ ResourceId = (Get-VaultResourceId -Name $vault); Name = 'general-key' } }
+            Assert = { param($Result) $Result[0].Version | Should -Be $generalKey.Version }
+        }
+        'Get-CkKeyVaultKey/ByResourceIdKeyVersions'             = @{
+            Type = 'CustomerKey.KeyVaultKey'; Arrange = { @{ ResourceId = (Get-VaultResourceId -Name $vault); Name = 'general-key'; IncludeVersions = $true } }
+            Assert = { param($Result) $Result.Count | Should -Be 1 }
+        }
+        'Get-CkKeyVaultKey/ByResourceIdKeyVersion'              = @{
+            Type = 'CustomerKey.KeyVaultKey'; Arrange = { @{ ResourceId = (Get-VaultResourceId -Name $vault); Name = 'general-key'; Version = $generalKey.Version } }
+            Assert = { param($Result) $Result[0].Id | Should -Be $generalKey.Id }
+        }
+        'Restore-CkKeyVaultKey/ByResourceId'                    = @{
+            Type = 'CustomerKey.KeyVaultKey'; Arrange = {
+                $null = Add-CkKeyVaultKey -VaultName $vault -Name 'rid-restore-key' -Destination Software
+                $backup = Backup-CkKeyVaultKey -VaultName $vault -Name 'rid-restore-key' -OutputFile (Join-Path -Path $TestDrive -ChildPath 'rid-restore.keybackup')
+                $null = New-CkKeyVault -VaultName 'ck-every-rid-restore' -Location 'northeurope'
+                @{ ResourceId = (Get-VaultResourceId -Name 'ck-every-rid-restore'); InputFile = $backup }
+            }
+            Assert = { param($Result) $Result[0].VaultName | Should -Be 'ck-every-rid-restore' }
+        }
+        'Get-CkKeyVaultChangeImpact/ByResourceId'               = @{
+            Type = 'CustomerKey.KeyVaultChangeImpact'; Arrange = { @{ ResourceId = (Get-VaultResourceId -Name $exoVaults[0]); Name = 'key' } }
             Assert = { param($Result) $Result[0].InUse | Should -BeTrue }
         }
 
@@ -488,6 +565,12 @@ BeforeAll {
         param([object] $Vault, [string] $Principal)
         $policy = @($Vault.AccessPolicies | Where-Object { $_.ObjectId -eq $Principal -or $_.ApplicationId -eq $Principal -or $_.DisplayName -eq $Principal })
         if ($policy.Count -gt 0) { @($policy[0].PermissionsToKeys | Sort-Object) -join ',' }
+    }
+
+    # A vault's Azure resource ID, as Get-CkKeyVault (and Get-AzResource) give it.
+    function Get-VaultResourceId {
+        param([string] $Name)
+        (Get-CkKeyVault -VaultName $Name).ResourceId
     }
 
     # The main store's SharePoint policy, registered (and the registration done) if it was not yet.

@@ -83,8 +83,8 @@ BeforeDiscovery {
         @{ Source = 'PSKeyVault'; Command = 'Get-CkKeyVaultKey'; Arguments = @{}; Binds = @{ VaultName = 'ByPropertyName' }; Check = 'KeysOfVault' }
         @{ Source = 'PSKeyVault'; Command = 'Get-CkKeyVault'; Arguments = @{}; Binds = @{ VaultName = 'ByPropertyName' }; Check = 'SameVault' }
         @{ Source = 'PSKeyVault'; Command = 'Add-CkKeyVaultKey'; Arguments = @{ Name = 'added-by-pipeline'; Destination = 'Software' }; Binds = @{ VaultName = 'ByPropertyName' }; Check = 'KeyAdded' }
-        @{ Source = 'PSKeyVault'; Command = 'Set-CkKeyVaultAccessPolicy'; Arguments = @{ ServicePrincipalName = $spn; PermissionsToKeys = 'get', 'wrapKey', 'unwrapKey'; PassThru = $true }; Binds = @{ VaultName = 'ByPropertyName' }; Check = 'PolicySet' }
-        @{ Source = 'PSKeyVault'; Command = 'Remove-CkKeyVaultAccessPolicy'; Arguments = @{ ServicePrincipalName = $spn; WhatIf = $true }; Binds = @{ VaultName = 'ByPropertyName' }; Check = 'PolicyKept' }
+        @{ Source = 'PSKeyVault'; Command = 'Set-CkKeyVaultAccessPolicy'; Arguments = @{ ServicePrincipalName = $spn; PermissionsToKeys = 'get', 'wrapKey', 'unwrapKey'; PassThru = $true }; Binds = @{ VaultName = 'ByPropertyName'; ResourceId = 'ByPropertyName' }; Check = 'PolicySet' }
+        @{ Source = 'PSKeyVault'; Command = 'Remove-CkKeyVaultAccessPolicy'; Arguments = @{ ServicePrincipalName = $spn; WhatIf = $true }; Binds = @{ VaultName = 'ByPropertyName'; ResourceId = 'ByPropertyName' }; Check = 'PolicyKept' }
         @{ Source = 'PSKeyVaultSecondWeu'; Command = 'Restore-CkKeyVaultKey'; Arguments = @{ InputFile = 'pipe-key.keybackup' }; Binds = @{ VaultName = 'ByPropertyName' }; Check = 'KeyRestored' }
         @{ Source = 'Mailbox'; Command = 'Get-CkMailbox'; Arguments = @{}; Binds = @{ Identity = 'ByPropertyName' }; Check = 'SameMailbox' }
         @{ Source = 'Mailbox'; Command = 'Get-CkMailboxStatistics'; Arguments = @{}; Binds = @{ Identity = 'ByPropertyName' }; Check = 'StatisticsOfMailbox' }
@@ -113,11 +113,15 @@ BeforeDiscovery {
         @{ Source = 'PolicyName'; Mirror = 'Get-DataEncryptionPolicy'; MirrorArguments = @{}; Command = 'Get-CkDataEncryptionPolicy'; Arguments = @{}; Binds = @{ Identity = 'ByValue' }; Check = 'SamePolicy' }
         @{ Source = 'PolicyName'; Mirror = 'Set-DataEncryptionPolicy'; MirrorArguments = @{ Description = 'set from a name' }; Command = 'Set-CkDataEncryptionPolicy'; Arguments = @{ Description = 'set from a name' }; Binds = @{ Identity = 'ByValue' }; Check = 'PolicyDescribedByName' }
         # Az.KeyVault's ResourceId sets take a vault's resource ID by property name, as Get-AzResource gives it.
+        # Open: Get-AzResource's Name (the vault's) binds to our -Name, which takes a key's name by
+        # property name in the default set since 0.1.0, so the ResourceId set never gets the
+        # object. Get-AzKeyVaultKey's -Name does not bind from the pipeline. Work-around, in the
+        # README: Get-AzResource ... | ForEach-Object { Get-CkKeyVaultKey -ResourceId $_.ResourceId }.
         @{ Open = $true; Source = 'AzResource'; Mirror = 'Get-AzKeyVaultKey'; MirrorArguments = @{}; Command = 'Get-CkKeyVaultKey'; Arguments = @{}; Binds = @{ ResourceId = 'ByPropertyName' }; Check = 'KeysOfVault' }
-        @{ Open = $true; Source = 'AzResource'; Mirror = 'Add-AzKeyVaultKey'; MirrorArguments = @{ Name = 'gap-key'; Destination = 'Software' }; Command = 'Add-CkKeyVaultKey'; Arguments = @{ Name = 'gap-key'; Destination = 'Software' }; Binds = @{ ResourceId = 'ByPropertyName' }; Check = 'GapKeyAdded' }
-        @{ Open = $true; Source = 'AzResource'; Mirror = 'Set-AzKeyVaultAccessPolicy'; MirrorArguments = @{ ServicePrincipalName = $spn; PermissionsToKeys = 'get' }; Command = 'Set-CkKeyVaultAccessPolicy'; Arguments = @{ ServicePrincipalName = $spn; PermissionsToKeys = 'get', 'wrapKey', 'unwrapKey'; PassThru = $true }; Binds = @{ ResourceId = 'ByPropertyName' }; Check = 'PolicySet' }
-        @{ Open = $true; Source = 'AzResource'; Mirror = 'Remove-AzKeyVaultAccessPolicy'; MirrorArguments = @{ ServicePrincipalName = $spn }; Command = 'Remove-CkKeyVaultAccessPolicy'; Arguments = @{ ServicePrincipalName = $spn; WhatIf = $true }; Binds = @{ ResourceId = 'ByPropertyName' }; Check = 'PolicyKept' }
-        @{ Open = $true; Source = 'AzResourceSecondWeu'; Mirror = 'Restore-AzKeyVaultKey'; MirrorArguments = @{ InputFile = 'gap.keybackup' }; Command = 'Restore-CkKeyVaultKey'; Arguments = @{ InputFile = 'gap.keybackup' }; Binds = @{ ResourceId = 'ByPropertyName' }; Check = 'GapKeyRestored' }
+        @{ Source = 'AzResource'; Mirror = 'Add-AzKeyVaultKey'; MirrorArguments = @{ Name = 'gap-key'; Destination = 'Software' }; Command = 'Add-CkKeyVaultKey'; Arguments = @{ Name = 'gap-key'; Destination = 'Software' }; Binds = @{ ResourceId = 'ByPropertyName' }; Check = 'GapKeyAdded' }
+        @{ Source = 'AzResource'; Mirror = 'Set-AzKeyVaultAccessPolicy'; MirrorArguments = @{ ServicePrincipalName = $spn; PermissionsToKeys = 'get' }; Command = 'Set-CkKeyVaultAccessPolicy'; Arguments = @{ ServicePrincipalName = $spn; PermissionsToKeys = 'get', 'wrapKey', 'unwrapKey'; PassThru = $true }; Binds = @{ ResourceId = 'ByPropertyName' }; Check = 'PolicySet' }
+        @{ Source = 'AzResource'; Mirror = 'Remove-AzKeyVaultAccessPolicy'; MirrorArguments = @{ ServicePrincipalName = $spn }; Command = 'Remove-CkKeyVaultAccessPolicy'; Arguments = @{ ServicePrincipalName = $spn; WhatIf = $true }; Binds = @{ ResourceId = 'ByPropertyName' }; Check = 'PolicyKept' }
+        @{ Source = 'AzResourceSecondWeu'; Mirror = 'Restore-AzKeyVaultKey'; MirrorArguments = @{ InputFile = 'gap.keybackup' }; Command = 'Restore-CkKeyVaultKey'; Arguments = @{ InputFile = 'gap.keybackup' }; Binds = @{ ResourceId = 'ByPropertyName' }; Check = 'GapKeyRestored' }
     ) | ForEach-Object {
         $case = $_
         if (-not $case.ContainsKey('Open')) { $case.Open = $false }
@@ -422,7 +426,6 @@ Describe 'Microsoft input that Microsoft cmdlets accept and ours should' {
         Assert-MirroredBinding -Source $Source -Mirror $Mirror -MirrorArguments $MirrorArguments -Command $Command -Arguments $Arguments -Binds $Binds -Check $Check
     }
 
-    # Still open: no -ResourceId parameter sets yet (see the README's pipeline table).
     It '<Pipeline> binds as <Mirror> does' -ForEach @($mirroredBindings | Where-Object { $_.Open }) -Tag 'KnownGap' {
         Assert-MirroredBinding -Source $Source -Mirror $Mirror -MirrorArguments $MirrorArguments -Command $Command -Arguments $Arguments -Binds $Binds -Check $Check
     }

@@ -174,20 +174,22 @@ Describe 'Cmdlets and the operation registry' {
             $expectedPosition = if ($null -ne $declared.Position) { [int] $declared.Position } else { [int]::MinValue }
             foreach ($attribute in $setAttributes) {
                 $attribute.Position | Should -Be $expectedPosition -Because ('{0} position' -f $because)
-                $attribute.ValueFromPipeline | Should -Be ([bool] $declared.ValueFromPipeline) -Because ('{0} ValueFromPipeline' -f $because)
             }
             if (@($declared.ParameterSets).Count -eq 0) {
                 $setAttributes.Count | Should -Be 1 -Because $because
                 $setAttributes[0].ParameterSetName | Should -Be '__AllParameterSets' -Because $because
                 $setAttributes[0].Mandatory | Should -Be ([bool] $declared.Mandatory) -Because $because
                 $setAttributes[0].ValueFromPipelineByPropertyName | Should -Be ([bool] $declared.ValueFromPipelineByPropertyName) -Because $because
+                $setAttributes[0].ValueFromPipeline | Should -Be ([bool] $declared.ValueFromPipeline) -Because $because
             }
             else {
                 (@($setAttributes.ParameterSetName | Sort-Object) -join ',') | Should -Be (@($declared.ParameterSets.Name | Sort-Object) -join ',') -Because $because
                 foreach ($set in $declared.ParameterSets) {
                     $attribute = $setAttributes | Where-Object { $_.ParameterSetName -eq $set.Name }
                     $attribute.Mandatory | Should -Be ([bool] $set.Mandatory) -Because ('{0} in set {1}' -f $because, $set.Name)
-                    $attribute.ValueFromPipelineByPropertyName | Should -Be ([bool] $declared.ValueFromPipelineByPropertyName) -Because ('{0} in set {1}' -f $because, $set.Name)
+                    # Pipeline binding is per set: in Az's ResourceId sets only -ResourceId binds.
+                    $attribute.ValueFromPipelineByPropertyName | Should -Be ([bool] $set.ValueFromPipelineByPropertyName) -Because ('{0} in set {1}' -f $because, $set.Name)
+                    $attribute.ValueFromPipeline | Should -Be ([bool] $set.ValueFromPipeline) -Because ('{0} ValueFromPipeline in set {1}' -f $because, $set.Name)
                 }
             }
 

@@ -34,6 +34,9 @@ function Add-CkKeyVaultKey {
     paths are resolved against the current PowerShell location.
     .PARAMETER KeyFilePassword
     Password of a .pfx or encrypted PKCS#8 key file.
+    .PARAMETER ResourceId
+    Azure resource ID of the key vault, as Get-AzResource and Get-CkKeyVault give it:
+    /subscriptions/{id}/resourceGroups/{group}/providers/Microsoft.KeyVault/vaults/{name}.
     .EXAMPLE
     Add-CkKeyVaultKey -VaultName 'contoso-ck-weu' -Name 'exo-dep-key' -Destination Software -Size 3072
 
@@ -54,45 +57,77 @@ function Add-CkKeyVaultKey {
     [CmdletBinding(PositionalBinding = $false, DefaultParameterSetName = 'InteractiveCreate', SupportsShouldProcess, ConfirmImpact = 'Medium')]
     [OutputType('CustomerKey.KeyVaultKey')]
     param(
-        [Parameter(Mandatory, Position = 0, ValueFromPipelineByPropertyName, HelpMessage = 'Name of the key vault')]
+        [Parameter(ParameterSetName = 'InteractiveCreate', Mandatory, Position = 0, ValueFromPipelineByPropertyName, HelpMessage = 'Name of the key vault')]
+        [Parameter(ParameterSetName = 'InteractiveImport', Mandatory, Position = 0, ValueFromPipelineByPropertyName, HelpMessage = 'Name of the key vault')]
+        [Parameter(ParameterSetName = 'ResourceIdCreate', Position = 0, ValueFromPipelineByPropertyName, HelpMessage = 'Name of the key vault')]
+        [Parameter(ParameterSetName = 'ResourceIdImport', Position = 0, ValueFromPipelineByPropertyName, HelpMessage = 'Name of the key vault')]
         [string] $VaultName,
 
-        [Parameter(Mandatory, Position = 1, ValueFromPipelineByPropertyName, HelpMessage = 'Name of the key')]
+        [Parameter(ParameterSetName = 'InteractiveCreate', Mandatory, Position = 1, ValueFromPipelineByPropertyName, HelpMessage = 'Name of the key')]
+        [Parameter(ParameterSetName = 'InteractiveImport', Mandatory, Position = 1, ValueFromPipelineByPropertyName, HelpMessage = 'Name of the key')]
+        [Parameter(ParameterSetName = 'ResourceIdCreate', Mandatory, Position = 1, HelpMessage = 'Name of the key')]
+        [Parameter(ParameterSetName = 'ResourceIdImport', Mandatory, Position = 1, HelpMessage = 'Name of the key')]
         [string] $Name,
 
-        [Parameter(HelpMessage = 'Software, or HSM (Premium vaults only)')]
+        [Parameter(ParameterSetName = 'InteractiveCreate', HelpMessage = 'Software, or HSM (Premium vaults only)')]
+        [Parameter(ParameterSetName = 'InteractiveImport', HelpMessage = 'Software, or HSM (Premium vaults only)')]
+        [Parameter(ParameterSetName = 'ResourceIdCreate', HelpMessage = 'Software, or HSM (Premium vaults only)')]
+        [Parameter(ParameterSetName = 'ResourceIdImport', HelpMessage = 'Software, or HSM (Premium vaults only)')]
         [ValidateSet('Software', 'HSM')]
         [string] $Destination,
 
-        [Parameter(HelpMessage = 'Operations the key may be used for')]
+        [Parameter(ParameterSetName = 'InteractiveCreate', HelpMessage = 'Operations the key may be used for')]
+        [Parameter(ParameterSetName = 'InteractiveImport', HelpMessage = 'Operations the key may be used for')]
+        [Parameter(ParameterSetName = 'ResourceIdCreate', HelpMessage = 'Operations the key may be used for')]
+        [Parameter(ParameterSetName = 'ResourceIdImport', HelpMessage = 'Operations the key may be used for')]
         [ValidateSet('encrypt', 'decrypt', 'sign', 'verify', 'wrapKey', 'unwrapKey', 'import', 'export')]
         [string[]] $KeyOps,
 
-        [Parameter(HelpMessage = 'The key cannot be used before this time')]
+        [Parameter(ParameterSetName = 'InteractiveCreate', HelpMessage = 'The key cannot be used before this time')]
+        [Parameter(ParameterSetName = 'InteractiveImport', HelpMessage = 'The key cannot be used before this time')]
+        [Parameter(ParameterSetName = 'ResourceIdCreate', HelpMessage = 'The key cannot be used before this time')]
+        [Parameter(ParameterSetName = 'ResourceIdImport', HelpMessage = 'The key cannot be used before this time')]
         [datetime] $NotBefore,
 
-        [Parameter(HelpMessage = 'The key cannot be used after this time')]
+        [Parameter(ParameterSetName = 'InteractiveCreate', HelpMessage = 'The key cannot be used after this time')]
+        [Parameter(ParameterSetName = 'InteractiveImport', HelpMessage = 'The key cannot be used after this time')]
+        [Parameter(ParameterSetName = 'ResourceIdCreate', HelpMessage = 'The key cannot be used after this time')]
+        [Parameter(ParameterSetName = 'ResourceIdImport', HelpMessage = 'The key cannot be used after this time')]
         [datetime] $Expires,
 
-        [Parameter(HelpMessage = 'Create the key disabled')]
+        [Parameter(ParameterSetName = 'InteractiveCreate', HelpMessage = 'Create the key disabled')]
+        [Parameter(ParameterSetName = 'InteractiveImport', HelpMessage = 'Create the key disabled')]
+        [Parameter(ParameterSetName = 'ResourceIdCreate', HelpMessage = 'Create the key disabled')]
+        [Parameter(ParameterSetName = 'ResourceIdImport', HelpMessage = 'Create the key disabled')]
         [switch] $Disable,
 
-        [Parameter(HelpMessage = 'Tags as name/value pairs')]
+        [Parameter(ParameterSetName = 'InteractiveCreate', HelpMessage = 'Tags as name/value pairs')]
+        [Parameter(ParameterSetName = 'InteractiveImport', HelpMessage = 'Tags as name/value pairs')]
+        [Parameter(ParameterSetName = 'ResourceIdCreate', HelpMessage = 'Tags as name/value pairs')]
+        [Parameter(ParameterSetName = 'ResourceIdImport', HelpMessage = 'Tags as name/value pairs')]
         [hashtable] $Tag,
 
         [Parameter(ParameterSetName = 'InteractiveCreate', HelpMessage = 'RSA key size in bits')]
+        [Parameter(ParameterSetName = 'ResourceIdCreate', HelpMessage = 'RSA key size in bits')]
         [ValidateRange(2048, 4096)]
         [int] $Size,
 
         [Parameter(ParameterSetName = 'InteractiveCreate', HelpMessage = 'RSA or RSA-HSM')]
+        [Parameter(ParameterSetName = 'ResourceIdCreate', HelpMessage = 'RSA or RSA-HSM')]
         [ValidateSet('RSA', 'RSA-HSM')]
         [string] $KeyType,
 
         [Parameter(ParameterSetName = 'InteractiveImport', Mandatory, HelpMessage = 'Import the key from this file: .pfx (PKCS#12) or PKCS#8 (PEM or DER, encrypted or not)')]
+        [Parameter(ParameterSetName = 'ResourceIdImport', Mandatory, HelpMessage = 'Import the key from this file: .pfx (PKCS#12) or PKCS#8 (PEM or DER, encrypted or not)')]
         [string] $KeyFilePath,
 
         [Parameter(ParameterSetName = 'InteractiveImport', HelpMessage = 'Password of a .pfx or encrypted PKCS#8 key file')]
-        [securestring] $KeyFilePassword
+        [Parameter(ParameterSetName = 'ResourceIdImport', HelpMessage = 'Password of a .pfx or encrypted PKCS#8 key file')]
+        [securestring] $KeyFilePassword,
+
+        [Parameter(ParameterSetName = 'ResourceIdCreate', Mandatory, ValueFromPipelineByPropertyName, HelpMessage = 'Azure resource ID of the key vault, as Get-AzResource and Get-CkKeyVault give it: /subscriptions/{id}/resourceGroups/{group}/providers/Microsoft.KeyVault/vaults/{name}')]
+        [Parameter(ParameterSetName = 'ResourceIdImport', Mandatory, ValueFromPipelineByPropertyName, HelpMessage = 'Azure resource ID of the key vault, as Get-AzResource and Get-CkKeyVault give it: /subscriptions/{id}/resourceGroups/{group}/providers/Microsoft.KeyVault/vaults/{name}')]
+        [string] $ResourceId
     )
 
     begin {
@@ -100,7 +135,7 @@ function Add-CkKeyVaultKey {
     }
 
     process {
-        $shouldProcessTarget = ("Key '{0}' in vault '{1}'" -f $PSBoundParameters['Name'], $PSBoundParameters['VaultName'])
+        $shouldProcessTarget = ("Key '{0}' in vault '{1}'" -f $PSBoundParameters['Name'], $(if ($PSBoundParameters.ContainsKey('ResourceId')) { $PSBoundParameters['ResourceId'] } else { $PSBoundParameters['VaultName'] }))
         $shouldProcessAction = 'Create key, or a new version of the key'
         if ($PSBoundParameters.ContainsKey('KeyFilePath')) {
             $shouldProcessAction = ("Import key from '{0}'" -f $PSBoundParameters['KeyFilePath'])

@@ -24,6 +24,9 @@ function Get-CkKeyVaultChangeImpact {
     Object id of a principal whose access policy would be removed.
     .PARAMETER UserPrincipalName
     User principal name of a user whose access policy would be removed.
+    .PARAMETER ResourceId
+    Azure resource ID of the key vault, as Get-AzResource and Get-CkKeyVault give it:
+    /subscriptions/{id}/resourceGroups/{group}/providers/Microsoft.KeyVault/vaults/{name}.
     .EXAMPLE
     Get-CkKeyVaultChangeImpact -VaultName 'contoso-ck-weu' -Name 'exo-dep-key'
 
@@ -36,26 +39,35 @@ function Get-CkKeyVaultChangeImpact {
     .OUTPUTS
     CustomerKey.KeyVaultChangeImpact
     #>
-    [CmdletBinding(PositionalBinding = $false)]
+    [CmdletBinding(PositionalBinding = $false, DefaultParameterSetName = 'ByVaultName')]
     [OutputType('CustomerKey.KeyVaultChangeImpact')]
     param(
-        [Parameter(Mandatory, Position = 0, ValueFromPipelineByPropertyName, HelpMessage = 'Name of the key vault')]
+        [Parameter(ParameterSetName = 'ByVaultName', Mandatory, Position = 0, ValueFromPipelineByPropertyName, HelpMessage = 'Name of the key vault')]
+        [Parameter(ParameterSetName = 'ByResourceId', Position = 0, ValueFromPipelineByPropertyName, HelpMessage = 'Name of the key vault')]
         [string] $VaultName,
 
-        [Parameter(ValueFromPipelineByPropertyName, HelpMessage = 'Name of the key (default: every key of the vault, as for a vault removal)')]
+        [Parameter(ParameterSetName = 'ByVaultName', ValueFromPipelineByPropertyName, HelpMessage = 'Name of the key (default: every key of the vault, as for a vault removal)')]
+        [Parameter(ParameterSetName = 'ByResourceId', HelpMessage = 'Name of the key (default: every key of the vault, as for a vault removal)')]
         [string] $Name,
 
-        [Parameter(ValueFromPipelineByPropertyName, HelpMessage = 'Version of the key (default: every version)')]
+        [Parameter(ParameterSetName = 'ByVaultName', ValueFromPipelineByPropertyName, HelpMessage = 'Version of the key (default: every version)')]
+        [Parameter(ParameterSetName = 'ByResourceId', HelpMessage = 'Version of the key (default: every version)')]
         [string] $Version,
 
-        [Parameter(HelpMessage = 'Application id of a service principal whose access policy would be removed')]
+        [Parameter(ParameterSetName = 'ByVaultName', HelpMessage = 'Application id of a service principal whose access policy would be removed')]
+        [Parameter(ParameterSetName = 'ByResourceId', HelpMessage = 'Application id of a service principal whose access policy would be removed')]
         [string] $ServicePrincipalName,
 
-        [Parameter(HelpMessage = 'Object id of a principal whose access policy would be removed')]
+        [Parameter(ParameterSetName = 'ByVaultName', HelpMessage = 'Object id of a principal whose access policy would be removed')]
+        [Parameter(ParameterSetName = 'ByResourceId', HelpMessage = 'Object id of a principal whose access policy would be removed')]
         [string] $ObjectId,
 
-        [Parameter(HelpMessage = 'User principal name of a user whose access policy would be removed')]
-        [string] $UserPrincipalName
+        [Parameter(ParameterSetName = 'ByVaultName', HelpMessage = 'User principal name of a user whose access policy would be removed')]
+        [Parameter(ParameterSetName = 'ByResourceId', HelpMessage = 'User principal name of a user whose access policy would be removed')]
+        [string] $UserPrincipalName,
+
+        [Parameter(ParameterSetName = 'ByResourceId', Mandatory, ValueFromPipelineByPropertyName, HelpMessage = 'Azure resource ID of the key vault, as Get-AzResource and Get-CkKeyVault give it: /subscriptions/{id}/resourceGroups/{group}/providers/Microsoft.KeyVault/vaults/{name}')]
+        [string] $ResourceId
     )
 
     begin {

@@ -18,6 +18,9 @@ function Get-CkKeyVaultKey {
     List every version of the key.
     .PARAMETER InRemovedState
     Get soft-deleted keys.
+    .PARAMETER ResourceId
+    Azure resource ID of the key vault, as Get-AzResource and Get-CkKeyVault give it:
+    /subscriptions/{id}/resourceGroups/{group}/providers/Microsoft.KeyVault/vaults/{name}.
     .EXAMPLE
     Get-CkKeyVaultKey -VaultName 'contoso-ck-weu'
 
@@ -42,22 +45,38 @@ function Get-CkKeyVaultKey {
     [CmdletBinding(PositionalBinding = $false, DefaultParameterSetName = 'ByVaultName')]
     [OutputType('CustomerKey.KeyVaultKey', 'CustomerKey.DeletedKeyVaultKey')]
     param(
-        [Parameter(Mandatory, Position = 0, ValueFromPipelineByPropertyName, HelpMessage = 'Name of the key vault')]
+        [Parameter(ParameterSetName = 'ByVaultName', Mandatory, Position = 0, ValueFromPipelineByPropertyName, HelpMessage = 'Name of the key vault')]
+        [Parameter(ParameterSetName = 'ByKeyVersion', Mandatory, Position = 0, ValueFromPipelineByPropertyName, HelpMessage = 'Name of the key vault')]
+        [Parameter(ParameterSetName = 'ByKeyVersions', Mandatory, Position = 0, ValueFromPipelineByPropertyName, HelpMessage = 'Name of the key vault')]
+        [Parameter(ParameterSetName = 'ByResourceIdVaultName', Position = 0, ValueFromPipelineByPropertyName, HelpMessage = 'Name of the key vault')]
+        [Parameter(ParameterSetName = 'ByResourceIdKeyVersion', Position = 0, ValueFromPipelineByPropertyName, HelpMessage = 'Name of the key vault')]
+        [Parameter(ParameterSetName = 'ByResourceIdKeyVersions', Position = 0, ValueFromPipelineByPropertyName, HelpMessage = 'Name of the key vault')]
         [string] $VaultName,
 
         [Parameter(ParameterSetName = 'ByVaultName', Position = 1, ValueFromPipelineByPropertyName, HelpMessage = 'Name of the key')]
         [Parameter(ParameterSetName = 'ByKeyVersion', Mandatory, Position = 1, ValueFromPipelineByPropertyName, HelpMessage = 'Name of the key')]
         [Parameter(ParameterSetName = 'ByKeyVersions', Mandatory, Position = 1, ValueFromPipelineByPropertyName, HelpMessage = 'Name of the key')]
+        [Parameter(ParameterSetName = 'ByResourceIdVaultName', Position = 1, HelpMessage = 'Name of the key')]
+        [Parameter(ParameterSetName = 'ByResourceIdKeyVersion', Mandatory, Position = 1, HelpMessage = 'Name of the key')]
+        [Parameter(ParameterSetName = 'ByResourceIdKeyVersions', Mandatory, Position = 1, HelpMessage = 'Name of the key')]
         [string] $Name,
 
         [Parameter(ParameterSetName = 'ByKeyVersion', Mandatory, Position = 2, ValueFromPipelineByPropertyName, HelpMessage = 'Version of the key')]
+        [Parameter(ParameterSetName = 'ByResourceIdKeyVersion', Mandatory, Position = 2, HelpMessage = 'Version of the key')]
         [string] $Version,
 
         [Parameter(ParameterSetName = 'ByKeyVersions', Mandatory, HelpMessage = 'List every version of the key')]
+        [Parameter(ParameterSetName = 'ByResourceIdKeyVersions', Mandatory, HelpMessage = 'List every version of the key')]
         [switch] $IncludeVersions,
 
         [Parameter(ParameterSetName = 'ByVaultName', HelpMessage = 'Get soft-deleted keys')]
-        [switch] $InRemovedState
+        [Parameter(ParameterSetName = 'ByResourceIdVaultName', HelpMessage = 'Get soft-deleted keys')]
+        [switch] $InRemovedState,
+
+        [Parameter(ParameterSetName = 'ByResourceIdVaultName', Mandatory, ValueFromPipelineByPropertyName, HelpMessage = 'Azure resource ID of the key vault, as Get-AzResource and Get-CkKeyVault give it: /subscriptions/{id}/resourceGroups/{group}/providers/Microsoft.KeyVault/vaults/{name}')]
+        [Parameter(ParameterSetName = 'ByResourceIdKeyVersion', Mandatory, ValueFromPipelineByPropertyName, HelpMessage = 'Azure resource ID of the key vault, as Get-AzResource and Get-CkKeyVault give it: /subscriptions/{id}/resourceGroups/{group}/providers/Microsoft.KeyVault/vaults/{name}')]
+        [Parameter(ParameterSetName = 'ByResourceIdKeyVersions', Mandatory, ValueFromPipelineByPropertyName, HelpMessage = 'Azure resource ID of the key vault, as Get-AzResource and Get-CkKeyVault give it: /subscriptions/{id}/resourceGroups/{group}/providers/Microsoft.KeyVault/vaults/{name}')]
+        [string] $ResourceId
     )
 
     begin {

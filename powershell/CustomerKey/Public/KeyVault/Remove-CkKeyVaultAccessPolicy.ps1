@@ -26,6 +26,9 @@ function Remove-CkKeyVaultAccessPolicy {
     .PARAMETER SubscriptionId
     Azure subscription of the vault (default: AZURE_SUBSCRIPTION_ID; the store's own vaults are in
     the store's subscription).
+    .PARAMETER ResourceId
+    Azure resource ID of the key vault, as Get-AzResource and Get-CkKeyVault give it:
+    /subscriptions/{id}/resourceGroups/{group}/providers/Microsoft.KeyVault/vaults/{name}.
     .EXAMPLE
     Remove-CkKeyVaultAccessPolicy -VaultName 'contoso-ck-weu' -UserPrincipalName 'old-admin@contoso.onmicrosoft.com'
 
@@ -51,26 +54,48 @@ function Remove-CkKeyVaultAccessPolicy {
     [CmdletBinding(PositionalBinding = $false, DefaultParameterSetName = 'ByUserPrincipalName', SupportsShouldProcess, ConfirmImpact = 'High')]
     [OutputType('CustomerKey.KeyVault')]
     param(
-        [Parameter(Mandatory, Position = 0, ValueFromPipelineByPropertyName, HelpMessage = 'Name of the key vault')]
+        [Parameter(ParameterSetName = 'ByUserPrincipalName', Mandatory, Position = 0, ValueFromPipelineByPropertyName, HelpMessage = 'Name of the key vault')]
+        [Parameter(ParameterSetName = 'ByObjectId', Mandatory, Position = 0, ValueFromPipelineByPropertyName, HelpMessage = 'Name of the key vault')]
+        [Parameter(ParameterSetName = 'ByServicePrincipalName', Mandatory, Position = 0, ValueFromPipelineByPropertyName, HelpMessage = 'Name of the key vault')]
+        [Parameter(ParameterSetName = 'ResourceIdByUserPrincipalName', Position = 0, ValueFromPipelineByPropertyName, HelpMessage = 'Name of the key vault')]
+        [Parameter(ParameterSetName = 'ResourceIdByObjectId', Position = 0, ValueFromPipelineByPropertyName, HelpMessage = 'Name of the key vault')]
+        [Parameter(ParameterSetName = 'ResourceIdByServicePrincipalName', Position = 0, ValueFromPipelineByPropertyName, HelpMessage = 'Name of the key vault')]
         [string] $VaultName,
 
         [Parameter(ParameterSetName = 'ByUserPrincipalName', Mandatory, ValueFromPipelineByPropertyName, HelpMessage = 'User principal name of the user')]
+        [Parameter(ParameterSetName = 'ResourceIdByUserPrincipalName', Mandatory, HelpMessage = 'User principal name of the user')]
         [string] $UserPrincipalName,
 
         [Parameter(ParameterSetName = 'ByObjectId', Mandatory, ValueFromPipelineByPropertyName, HelpMessage = 'Object id of the user, group or service principal')]
+        [Parameter(ParameterSetName = 'ResourceIdByObjectId', Mandatory, HelpMessage = 'Object id of the user, group or service principal')]
         [string] $ObjectId,
 
         [Parameter(ParameterSetName = 'ByServicePrincipalName', Mandatory, ValueFromPipelineByPropertyName, HelpMessage = 'Application id or name of the service principal')]
+        [Parameter(ParameterSetName = 'ResourceIdByServicePrincipalName', Mandatory, HelpMessage = 'Application id or name of the service principal')]
         [string] $ServicePrincipalName,
 
-        [Parameter(HelpMessage = 'Return the vault')]
+        [Parameter(ParameterSetName = 'ByUserPrincipalName', HelpMessage = 'Return the vault')]
+        [Parameter(ParameterSetName = 'ByObjectId', HelpMessage = 'Return the vault')]
+        [Parameter(ParameterSetName = 'ByServicePrincipalName', HelpMessage = 'Return the vault')]
+        [Parameter(ParameterSetName = 'ResourceIdByUserPrincipalName', HelpMessage = 'Return the vault')]
+        [Parameter(ParameterSetName = 'ResourceIdByObjectId', HelpMessage = 'Return the vault')]
+        [Parameter(ParameterSetName = 'ResourceIdByServicePrincipalName', HelpMessage = 'Return the vault')]
         [switch] $PassThru,
 
-        [Parameter(HelpMessage = "Resource group of the vault in Azure Resource Manager (default: found by listing the subscription's vaults; the store's own vaults are all in 'customer-key')")]
+        [Parameter(ParameterSetName = 'ByUserPrincipalName', HelpMessage = "Resource group of the vault in Azure Resource Manager (default: found by listing the subscription's vaults; the store's own vaults are all in 'customer-key')")]
+        [Parameter(ParameterSetName = 'ByObjectId', HelpMessage = "Resource group of the vault in Azure Resource Manager (default: found by listing the subscription's vaults; the store's own vaults are all in 'customer-key')")]
+        [Parameter(ParameterSetName = 'ByServicePrincipalName', HelpMessage = "Resource group of the vault in Azure Resource Manager (default: found by listing the subscription's vaults; the store's own vaults are all in 'customer-key')")]
         [string] $ResourceGroupName,
 
-        [Parameter(HelpMessage = "Azure subscription of the vault (default: AZURE_SUBSCRIPTION_ID; the store's own vaults are in the store's subscription)")]
-        [string] $SubscriptionId
+        [Parameter(ParameterSetName = 'ByUserPrincipalName', HelpMessage = "Azure subscription of the vault (default: AZURE_SUBSCRIPTION_ID; the store's own vaults are in the store's subscription)")]
+        [Parameter(ParameterSetName = 'ByObjectId', HelpMessage = "Azure subscription of the vault (default: AZURE_SUBSCRIPTION_ID; the store's own vaults are in the store's subscription)")]
+        [Parameter(ParameterSetName = 'ByServicePrincipalName', HelpMessage = "Azure subscription of the vault (default: AZURE_SUBSCRIPTION_ID; the store's own vaults are in the store's subscription)")]
+        [string] $SubscriptionId,
+
+        [Parameter(ParameterSetName = 'ResourceIdByUserPrincipalName', Mandatory, ValueFromPipelineByPropertyName, HelpMessage = 'Azure resource ID of the key vault, as Get-AzResource and Get-CkKeyVault give it: /subscriptions/{id}/resourceGroups/{group}/providers/Microsoft.KeyVault/vaults/{name}')]
+        [Parameter(ParameterSetName = 'ResourceIdByObjectId', Mandatory, ValueFromPipelineByPropertyName, HelpMessage = 'Azure resource ID of the key vault, as Get-AzResource and Get-CkKeyVault give it: /subscriptions/{id}/resourceGroups/{group}/providers/Microsoft.KeyVault/vaults/{name}')]
+        [Parameter(ParameterSetName = 'ResourceIdByServicePrincipalName', Mandatory, ValueFromPipelineByPropertyName, HelpMessage = 'Azure resource ID of the key vault, as Get-AzResource and Get-CkKeyVault give it: /subscriptions/{id}/resourceGroups/{group}/providers/Microsoft.KeyVault/vaults/{name}')]
+        [string] $ResourceId
     )
 
     begin {
@@ -78,10 +103,10 @@ function Remove-CkKeyVaultAccessPolicy {
     }
 
     process {
-        $shouldProcessTarget = ("Vault '{0}'" -f $PSBoundParameters['VaultName'])
+        $shouldProcessTarget = ("Vault '{0}'" -f $(if ($PSBoundParameters.ContainsKey('ResourceId')) { $PSBoundParameters['ResourceId'] } else { $PSBoundParameters['VaultName'] }))
         $shouldProcessAction = ("Remove the access policy of '{0}{1}{2}'" -f $PSBoundParameters['UserPrincipalName'], $PSBoundParameters['ObjectId'], $PSBoundParameters['ServicePrincipalName'])
         # What still needs what this takes away, said by -WhatIf and the confirmation prompt.
-        $impact = Get-NativeChangeImpact -Cmdlet $PSCmdlet -Operation 'Get-KeyVaultChangeImpact' -BoundParameters $PSBoundParameters -Parameters @('VaultName', 'UserPrincipalName', 'ObjectId', 'ServicePrincipalName')
+        $impact = Get-NativeChangeImpact -Cmdlet $PSCmdlet -Operation 'Get-KeyVaultChangeImpact' -BoundParameters $PSBoundParameters -Parameters @('VaultName', 'ResourceId', 'UserPrincipalName', 'ObjectId', 'ServicePrincipalName')
         if (-not [string]::IsNullOrEmpty($impact)) {
             $shouldProcessAction = '{0} (still needed by {1})' -f $shouldProcessAction, $impact
         }

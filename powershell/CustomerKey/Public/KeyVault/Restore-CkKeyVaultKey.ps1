@@ -12,6 +12,9 @@ function Restore-CkKeyVaultKey {
     .PARAMETER InputFile
     Backup file written by Backup-KeyVaultKey. Relative paths are resolved against the current
     PowerShell location.
+    .PARAMETER ResourceId
+    Azure resource ID of the key vault, as Get-AzResource and Get-CkKeyVault give it:
+    /subscriptions/{id}/resourceGroups/{group}/providers/Microsoft.KeyVault/vaults/{name}.
     .EXAMPLE
     Restore-CkKeyVaultKey -VaultName 'contoso-ck-weu-2' -InputFile ./exo-dep-key.keybackup
 
@@ -19,14 +22,19 @@ function Restore-CkKeyVaultKey {
     .OUTPUTS
     CustomerKey.KeyVaultKey
     #>
-    [CmdletBinding(PositionalBinding = $false, SupportsShouldProcess, ConfirmImpact = 'Medium')]
+    [CmdletBinding(PositionalBinding = $false, DefaultParameterSetName = 'ByVaultName', SupportsShouldProcess, ConfirmImpact = 'Medium')]
     [OutputType('CustomerKey.KeyVaultKey')]
     param(
-        [Parameter(Mandatory, Position = 0, ValueFromPipelineByPropertyName, HelpMessage = 'Name of the key vault')]
+        [Parameter(ParameterSetName = 'ByVaultName', Mandatory, Position = 0, ValueFromPipelineByPropertyName, HelpMessage = 'Name of the key vault')]
+        [Parameter(ParameterSetName = 'ByResourceId', Position = 0, ValueFromPipelineByPropertyName, HelpMessage = 'Name of the key vault')]
         [string] $VaultName,
 
-        [Parameter(Mandatory, Position = 1, ValueFromPipelineByPropertyName, HelpMessage = 'Backup file written by Backup-KeyVaultKey')]
-        [string] $InputFile
+        [Parameter(ParameterSetName = 'ByVaultName', Mandatory, Position = 1, ValueFromPipelineByPropertyName, HelpMessage = 'Backup file written by Backup-KeyVaultKey')]
+        [Parameter(ParameterSetName = 'ByResourceId', Mandatory, Position = 1, HelpMessage = 'Backup file written by Backup-KeyVaultKey')]
+        [string] $InputFile,
+
+        [Parameter(ParameterSetName = 'ByResourceId', Mandatory, ValueFromPipelineByPropertyName, HelpMessage = 'Azure resource ID of the key vault, as Get-AzResource and Get-CkKeyVault give it: /subscriptions/{id}/resourceGroups/{group}/providers/Microsoft.KeyVault/vaults/{name}')]
+        [string] $ResourceId
     )
 
     begin {
@@ -34,7 +42,7 @@ function Restore-CkKeyVaultKey {
     }
 
     process {
-        $shouldProcessTarget = ("Vault '{0}'" -f $PSBoundParameters['VaultName'])
+        $shouldProcessTarget = ("Vault '{0}'" -f $(if ($PSBoundParameters.ContainsKey('ResourceId')) { $PSBoundParameters['ResourceId'] } else { $PSBoundParameters['VaultName'] }))
         $shouldProcessAction = ("Restore key from '{0}'" -f $PSBoundParameters['InputFile'])
         if ($PSCmdlet.ShouldProcess($shouldProcessTarget, $shouldProcessAction)) {
             Invoke-NativeOperation -Cmdlet $PSCmdlet -Operation 'Restore-KeyVaultKey' -BoundParameters $PSBoundParameters

@@ -29,6 +29,9 @@ function Set-CkKeyVaultAccessPolicy {
     .PARAMETER SubscriptionId
     Azure subscription of the vault (default: AZURE_SUBSCRIPTION_ID; the store's own vaults are in
     the store's subscription).
+    .PARAMETER ResourceId
+    Azure resource ID of the key vault, as Get-AzResource and Get-CkKeyVault give it:
+    /subscriptions/{id}/resourceGroups/{group}/providers/Microsoft.KeyVault/vaults/{name}.
     .EXAMPLE
     Set-CkKeyVaultAccessPolicy -VaultName 'contoso-ck-weu' -UserPrincipalName 'admin@contoso.onmicrosoft.com' -PermissionsToKeys get, list, create, update, backup, restore
 
@@ -53,30 +56,57 @@ function Set-CkKeyVaultAccessPolicy {
     [CmdletBinding(PositionalBinding = $false, DefaultParameterSetName = 'ByUserPrincipalName', SupportsShouldProcess, ConfirmImpact = 'Medium')]
     [OutputType('CustomerKey.KeyVault')]
     param(
-        [Parameter(Mandatory, Position = 0, ValueFromPipelineByPropertyName, HelpMessage = 'Name of the key vault')]
+        [Parameter(ParameterSetName = 'ByUserPrincipalName', Mandatory, Position = 0, ValueFromPipelineByPropertyName, HelpMessage = 'Name of the key vault')]
+        [Parameter(ParameterSetName = 'ByObjectId', Mandatory, Position = 0, ValueFromPipelineByPropertyName, HelpMessage = 'Name of the key vault')]
+        [Parameter(ParameterSetName = 'ByServicePrincipalName', Mandatory, Position = 0, ValueFromPipelineByPropertyName, HelpMessage = 'Name of the key vault')]
+        [Parameter(ParameterSetName = 'ResourceIdByUserPrincipalName', Position = 0, ValueFromPipelineByPropertyName, HelpMessage = 'Name of the key vault')]
+        [Parameter(ParameterSetName = 'ResourceIdByObjectId', Position = 0, ValueFromPipelineByPropertyName, HelpMessage = 'Name of the key vault')]
+        [Parameter(ParameterSetName = 'ResourceIdByServicePrincipalName', Position = 0, ValueFromPipelineByPropertyName, HelpMessage = 'Name of the key vault')]
         [string] $VaultName,
 
         [Parameter(ParameterSetName = 'ByUserPrincipalName', Mandatory, ValueFromPipelineByPropertyName, HelpMessage = 'User principal name of the user')]
+        [Parameter(ParameterSetName = 'ResourceIdByUserPrincipalName', Mandatory, HelpMessage = 'User principal name of the user')]
         [string] $UserPrincipalName,
 
         [Parameter(ParameterSetName = 'ByObjectId', Mandatory, ValueFromPipelineByPropertyName, HelpMessage = 'Object id of the user, group or service principal')]
+        [Parameter(ParameterSetName = 'ResourceIdByObjectId', Mandatory, HelpMessage = 'Object id of the user, group or service principal')]
         [string] $ObjectId,
 
         [Parameter(ParameterSetName = 'ByServicePrincipalName', Mandatory, ValueFromPipelineByPropertyName, HelpMessage = 'Application id or name of the service principal')]
+        [Parameter(ParameterSetName = 'ResourceIdByServicePrincipalName', Mandatory, HelpMessage = 'Application id or name of the service principal')]
         [string] $ServicePrincipalName,
 
-        [Parameter(Mandatory, HelpMessage = "Key permissions to grant (replaces the principal's current ones)")]
+        [Parameter(ParameterSetName = 'ByUserPrincipalName', Mandatory, HelpMessage = "Key permissions to grant (replaces the principal's current ones)")]
+        [Parameter(ParameterSetName = 'ByObjectId', Mandatory, HelpMessage = "Key permissions to grant (replaces the principal's current ones)")]
+        [Parameter(ParameterSetName = 'ByServicePrincipalName', Mandatory, HelpMessage = "Key permissions to grant (replaces the principal's current ones)")]
+        [Parameter(ParameterSetName = 'ResourceIdByUserPrincipalName', Mandatory, HelpMessage = "Key permissions to grant (replaces the principal's current ones)")]
+        [Parameter(ParameterSetName = 'ResourceIdByObjectId', Mandatory, HelpMessage = "Key permissions to grant (replaces the principal's current ones)")]
+        [Parameter(ParameterSetName = 'ResourceIdByServicePrincipalName', Mandatory, HelpMessage = "Key permissions to grant (replaces the principal's current ones)")]
         [ValidateSet('all', 'decrypt', 'encrypt', 'unwrapKey', 'wrapKey', 'verify', 'sign', 'get', 'list', 'update', 'create', 'import', 'delete', 'backup', 'restore', 'recover', 'purge', 'rotate')]
         [string[]] $PermissionsToKeys,
 
-        [Parameter(HelpMessage = 'Return the vault')]
+        [Parameter(ParameterSetName = 'ByUserPrincipalName', HelpMessage = 'Return the vault')]
+        [Parameter(ParameterSetName = 'ByObjectId', HelpMessage = 'Return the vault')]
+        [Parameter(ParameterSetName = 'ByServicePrincipalName', HelpMessage = 'Return the vault')]
+        [Parameter(ParameterSetName = 'ResourceIdByUserPrincipalName', HelpMessage = 'Return the vault')]
+        [Parameter(ParameterSetName = 'ResourceIdByObjectId', HelpMessage = 'Return the vault')]
+        [Parameter(ParameterSetName = 'ResourceIdByServicePrincipalName', HelpMessage = 'Return the vault')]
         [switch] $PassThru,
 
-        [Parameter(HelpMessage = "Resource group of the vault in Azure Resource Manager (default: found by listing the subscription's vaults; the store's own vaults are all in 'customer-key')")]
+        [Parameter(ParameterSetName = 'ByUserPrincipalName', HelpMessage = "Resource group of the vault in Azure Resource Manager (default: found by listing the subscription's vaults; the store's own vaults are all in 'customer-key')")]
+        [Parameter(ParameterSetName = 'ByObjectId', HelpMessage = "Resource group of the vault in Azure Resource Manager (default: found by listing the subscription's vaults; the store's own vaults are all in 'customer-key')")]
+        [Parameter(ParameterSetName = 'ByServicePrincipalName', HelpMessage = "Resource group of the vault in Azure Resource Manager (default: found by listing the subscription's vaults; the store's own vaults are all in 'customer-key')")]
         [string] $ResourceGroupName,
 
-        [Parameter(HelpMessage = "Azure subscription of the vault (default: AZURE_SUBSCRIPTION_ID; the store's own vaults are in the store's subscription)")]
-        [string] $SubscriptionId
+        [Parameter(ParameterSetName = 'ByUserPrincipalName', HelpMessage = "Azure subscription of the vault (default: AZURE_SUBSCRIPTION_ID; the store's own vaults are in the store's subscription)")]
+        [Parameter(ParameterSetName = 'ByObjectId', HelpMessage = "Azure subscription of the vault (default: AZURE_SUBSCRIPTION_ID; the store's own vaults are in the store's subscription)")]
+        [Parameter(ParameterSetName = 'ByServicePrincipalName', HelpMessage = "Azure subscription of the vault (default: AZURE_SUBSCRIPTION_ID; the store's own vaults are in the store's subscription)")]
+        [string] $SubscriptionId,
+
+        [Parameter(ParameterSetName = 'ResourceIdByUserPrincipalName', Mandatory, ValueFromPipelineByPropertyName, HelpMessage = 'Azure resource ID of the key vault, as Get-AzResource and Get-CkKeyVault give it: /subscriptions/{id}/resourceGroups/{group}/providers/Microsoft.KeyVault/vaults/{name}')]
+        [Parameter(ParameterSetName = 'ResourceIdByObjectId', Mandatory, ValueFromPipelineByPropertyName, HelpMessage = 'Azure resource ID of the key vault, as Get-AzResource and Get-CkKeyVault give it: /subscriptions/{id}/resourceGroups/{group}/providers/Microsoft.KeyVault/vaults/{name}')]
+        [Parameter(ParameterSetName = 'ResourceIdByServicePrincipalName', Mandatory, ValueFromPipelineByPropertyName, HelpMessage = 'Azure resource ID of the key vault, as Get-AzResource and Get-CkKeyVault give it: /subscriptions/{id}/resourceGroups/{group}/providers/Microsoft.KeyVault/vaults/{name}')]
+        [string] $ResourceId
     )
 
     begin {
@@ -84,7 +114,7 @@ function Set-CkKeyVaultAccessPolicy {
     }
 
     process {
-        $shouldProcessTarget = ("Vault '{0}'" -f $PSBoundParameters['VaultName'])
+        $shouldProcessTarget = ("Vault '{0}'" -f $(if ($PSBoundParameters.ContainsKey('ResourceId')) { $PSBoundParameters['ResourceId'] } else { $PSBoundParameters['VaultName'] }))
         $shouldProcessAction = ("Set key permissions of '{0}{1}{2}' to '{3}'" -f $PSBoundParameters['UserPrincipalName'], $PSBoundParameters['ObjectId'], $PSBoundParameters['ServicePrincipalName'], ($PSBoundParameters['PermissionsToKeys'] -join ', '))
         if ($PSCmdlet.ShouldProcess($shouldProcessTarget, $shouldProcessAction)) {
             Invoke-NativeOperation -Cmdlet $PSCmdlet -Operation 'Set-KeyVaultAccessPolicy' -BoundParameters $PSBoundParameters

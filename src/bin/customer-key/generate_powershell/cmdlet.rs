@@ -12,6 +12,8 @@ const HELP_INDENT: &str = "    ";
 const BODY_INDENT: &str = "        ";
 /// The switch that overrides the engine's guard against removing what a policy still needs.
 const ACCEPT_DATA_LOSS: &str = "AcceptDataLoss";
+/// -ResourceId of Az.KeyVault's ResourceId parameter sets, which stands for -VaultName.
+const RESOURCE_ID: &str = "ResourceId";
 const WAIT_HELP: &str = "Wait until the work is done, showing its progress";
 const WAIT_HELP_TEXT: &str = "Waits until the background work this starts is done, showing its progress with Write-Progress, then emits the final object. Without -Wait the cmdlet returns at once, as Microsoft's does.";
 
@@ -164,15 +166,29 @@ fn declaration(op: &Operation, out: &mut Lines) {
 fn parameter(p: &Parameter, last: bool, out: &mut Lines) {
     let i = BODY_INDENT;
     // One [Parameter()] per set the parameter belongs to; none named means every set.
-    let sets: Vec<(Option<&str>, bool)> = if p.parameter_sets.is_empty() {
-        vec![(None, p.mandatory)]
+    // Pipeline binding may differ by set (Az's ResourceId sets bind only -ResourceId).
+    let sets: Vec<(Option<&str>, bool, bool, bool)> = if p.parameter_sets.is_empty() {
+        vec![(
+            None,
+            p.mandatory,
+            p.value_from_pipeline,
+            p.value_from_pipeline_by_property_name,
+        )]
     } else {
         p.parameter_sets
             .iter()
-            .map(|s| (Some(s.name.as_str()), s.mandatory))
+            .map(|s| {
+                (
+                    Some(s.name.as_str()),
+                    s.mandatory,
+                    s.value_from_pipeline.unwrap_or(p.value_from_pipeline),
+                    s.value_from_pipeline_by_property_name
+                        .unwrap_or(p.value_from_pipeline_by_property_name),
+                )
+            })
             .collect()
     };
-    for (set, mandatory) in sets {
+    for (set, mandatory, by_value, by_property_name) in sets {
         let mut args = Vec::new();
         if let Some(set) = set {
             args.push(format!("ParameterSetName = {}", quote(set)));
@@ -183,10 +199,10 @@ fn parameter(p: &Parameter, last: bool, out: &mut Lines) {
         if let Some(position) = p.position {
             args.push(format!("Position = {position}"));
         }
-        if p.value_from_pipeline {
+        if by_value {
             args.push("ValueFromPipeline".to_string());
         }
-        if p.value_from_pipeline_by_property_name {
+        if by_property_name {
             args.push("ValueFromPipelineByPropertyName".to_string());
         }
         if !p.help_message.is_empty() {
@@ -450,6 +466,12 @@ fn formatted(op: &Operation, text: &str) -> String {
             Piece::Literal(s) => format.push_str(&s.replace('{', "{{").replace('}', "}}")),
             Piece::Parameter(name) => {
                 let value = format!("$PSBoundParameters[{}]", quote(name));
+                // In a ResourceId set the vault is named by its resource ID.
+                let value = if name == "VaultName" && op.parameter(RESOURCE_ID).is_some() {
+                    format!("$(if ($PSBoundParameters.ContainsKey({0})) {{ $PSBoundParameters[{0}] }} else {{ {value} }})", quote(RESOURCE_ID))
+                } else {
+                    value
+                };
                 let value = match op.parameter(name) {
                     Some(p) if p.is_array() => format!("({value} -join ', ')"),
                     _ => value,

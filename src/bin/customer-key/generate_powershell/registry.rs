@@ -131,6 +131,11 @@ pub struct SetMembership {
     pub name: String,
     #[serde(default)]
     pub mandatory: bool,
+    /// Pipeline binding in this set; absent (an older library): the parameter's own.
+    #[serde(default)]
+    pub value_from_pipeline_by_property_name: Option<bool>,
+    #[serde(default)]
+    pub value_from_pipeline: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]
