@@ -31,6 +31,9 @@ typedef enum CkStatus {
   // Stored data could not be read (the disk failed a read, or a value is not what the
   // store's schema says it is).
   CK_STATUS_READ_ERROR = 14,
+  // Stored data needs a newer CustomerKey than this one (a store written by a later
+  // release, with a newer schema): upgrade CustomerKey. The data was left untouched.
+  CK_STATUS_UNSUPPORTED = 15,
 } CkStatus;
 
 // An open store. Created by `ck_open`, released by `ck_close`; safe to use from several

@@ -29,6 +29,9 @@ pub enum CkStatus {
     /// Stored data could not be read (the disk failed a read, or a value is not what the
     /// store's schema says it is).
     ReadError = 14,
+    /// Stored data needs a newer CustomerKey than this one (a store written by a later
+    /// release, with a newer schema): upgrade CustomerKey. The data was left untouched.
+    Unsupported = 15,
 }
 
 impl CkStatus {
@@ -50,6 +53,7 @@ impl CkStatus {
             CkStatus::LimitsExceeded => "LimitsExceeded",
             CkStatus::InvalidData => "InvalidData",
             CkStatus::ReadError => "ReadError",
+            CkStatus::Unsupported => "NotImplemented",
         }
     }
 }
@@ -136,6 +140,21 @@ impl Error {
 
     pub fn io(message: impl Into<String>, target: impl Into<String>) -> Self {
         Error::new(CkStatus::Io, "IOError", message, target)
+    }
+
+    /// A store whose schema (`found`) is newer than the newest this library knows
+    /// (`supported`): refused before anything in it is written.
+    pub fn store_version_too_new(found: i64, supported: usize, store: impl Into<String>) -> Self {
+        let store = store.into();
+        Error::new(
+            CkStatus::Unsupported,
+            "StoreVersionTooNew",
+            format!(
+                "The store {store} has schema version {found}, written by a newer CustomerKey; this CustomerKey ({}) reads schema versions up to {supported}. Upgrade CustomerKey to open it (the store was left untouched)",
+                crate::VERSION
+            ),
+            store,
+        )
     }
 
     pub fn internal(message: impl Into<String>) -> Self {

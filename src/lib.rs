@@ -9,6 +9,21 @@
 
 #![deny(clippy::undocumented_unsafe_blocks)]
 
+// Unix only, on purpose: the store's secrets rest on Unix file modes and owners (master.key and
+// store.db 0600, folders 0700, a store folder owned by the caller and writable by no one else),
+// the job runner checks another process is alive with `kill(pid, 0)`, the audit writer flushes
+// at exit through `atexit`, and `customer-key serve` stops on SIGTERM (`tokio::signal::unix`).
+// The code that needs them (its `std::os::unix` imports and the functions calling `libc` or
+// `tokio::signal::unix`) is marked `#[cfg(unix)]`; none has a Windows counterpart here, so a
+// Windows build stops with this one message rather than build a library that would leave keys
+// unprotected.
+#[cfg(not(unix))]
+compile_error!(
+    "CustomerKey supports Linux and macOS (unix) only: its store relies on Unix file modes and \
+     owners (0600/0700), kill(pid, 0), atexit and Unix signals, which have no Windows \
+     implementation here. Build it on Linux or macOS."
+);
+
 pub mod b64;
 pub mod cli;
 pub mod crypto;

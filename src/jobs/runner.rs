@@ -293,7 +293,9 @@ fn new_owner_id() -> String {
 }
 
 /// True only when the owner's process is certainly gone; any doubt (another user's process,
-/// an unparsable owner, this very process) keeps its lease until it ends.
+/// an unparsable owner, this very process) keeps its lease until it ends. Unix only:
+/// `kill(pid, 0)`.
+#[cfg(unix)]
 fn owner_is_gone(owner: &str) -> bool {
     let Some(pid) = owner
         .split('-')

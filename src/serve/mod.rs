@@ -270,6 +270,8 @@ fn check_tenant(tenant: &str) -> Result<()> {
 }
 
 /// Serves until Ctrl-C or SIGTERM, after calling `announce` once connections are accepted.
+/// Unix only: `tokio::signal::unix`.
+#[cfg(unix)]
 pub fn run_until_signal(
     session: Arc<Session>,
     options: ServeOptions,

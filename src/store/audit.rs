@@ -81,6 +81,8 @@ impl Shared {
 /// Every live writer, so the exit hook can flush them all.
 static LIVE: Mutex<Vec<Weak<Shared>>> = Mutex::new(Vec::new());
 
+/// Unix only (registered with `atexit`): see the compile_error! in lib.rs.
+#[cfg(unix)]
 extern "C" fn flush_all_at_exit() {
     let live: Vec<Arc<Shared>> = LIVE
         .lock()
@@ -93,6 +95,7 @@ extern "C" fn flush_all_at_exit() {
     }
 }
 
+#[cfg(unix)]
 fn register_exit_hook() {
     static HOOK: Once = Once::new();
     HOOK.call_once(|| {

@@ -5,6 +5,8 @@ use crate::crypto::{self, MASTER_KEY_LEN};
 use crate::error::{Error, Result};
 use std::fs::{self, OpenOptions};
 use std::io::{Read, Write};
+// Unix only (file modes 0600/0700, owner uids): see the compile_error! in lib.rs.
+#[cfg(unix)]
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
@@ -31,6 +33,8 @@ pub fn create_private_dir(dir: &Path) -> Result<()> {
 /// Refuses a store directory that someone else could change under the store: one owned by
 /// another user than the one running (root included: a store is its owner's), or writable by
 /// its group or by everyone (they could swap master.key or store.db for their own).
+/// Unix only: owner uids and mode bits.
+#[cfg(unix)]
 pub fn check_store_dir(dir: &Path) -> Result<()> {
     use std::os::unix::fs::MetadataExt;
     let shown = dir.display().to_string();
@@ -278,7 +282,7 @@ fn read_master_key(path: &Path) -> Result<crypto::Secret> {
     Ok(key)
 }
 
-#[cfg(test)]
+#[cfg(all(test, unix))]
 mod tests {
     use super::*;
 

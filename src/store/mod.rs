@@ -23,6 +23,7 @@ pub mod vaults;
 pub use tx::Tx;
 
 pub use files::{create_private_dir, write_private_file};
+pub use schema::SCHEMA_VERSION;
 pub use snapshots::KeySnapshot;
 
 use crate::crypto::{self, RsaPrivateKey, RsaPublicKey, StoreKeys};
@@ -30,6 +31,8 @@ use crate::error::{Error, Result};
 use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
 use std::collections::HashMap;
 use std::fs::OpenOptions;
+// Unix only (the database is created 0600): see the compile_error! in lib.rs.
+#[cfg(unix)]
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
@@ -82,6 +85,9 @@ impl Store {
         files::check_store_dir(dir)?;
         let db_path = dir.join(DB_FILE);
         let master_path = dir.join(MASTER_FILE);
+        // Before anything is created, changed or opened for writing: a store written by a
+        // newer CustomerKey is refused as it is (StoreVersionTooNew).
+        schema::refuse_newer_store(&db_path)?;
         let db_has_data = std::fs::metadata(&db_path).is_ok_and(|m| m.len() > 0);
         if db_has_data && !master_path.exists() {
             // A fresh master key would open nothing in this database: say what is missing

@@ -1,7 +1,10 @@
 //! The schema, versioned with `PRAGMA user_version`; each migration runs in one transaction.
 
 use crate::error::{Error, Result};
+use rusqlite::config::DbConfig;
 use rusqlite::{Connection, TransactionBehavior};
+use std::io::Read;
+use std::path::Path;
 
 const MIGRATIONS: &[&str] = &[
     // 1: key vaults and keys
@@ -318,18 +321,62 @@ const MIGRATIONS: &[&str] = &[
     "#,
 ];
 
+/// The schema version this library writes and reads: one per migration. A store with a
+/// higher `user_version` was written by a newer CustomerKey and is refused.
+pub const SCHEMA_VERSION: usize = MIGRATIONS.len();
+
+/// Offset and length of `user_version` in an SQLite database file's 100-byte header
+/// (a big-endian 32-bit integer), and the header's first bytes.
+const HEADER_LEN: usize = 100;
+const USER_VERSION_OFFSET: usize = 60;
+const SQLITE_MAGIC: &[u8; 16] = b"SQLite format 3\0";
+
+/// Refuses a store written by a newer CustomerKey before anything opens it for writing: reads
+/// the schema version from the database file's header with a plain read, so a too-new store
+/// gets no `-wal` or `-shm` file, no checkpoint and no audit row. A file that is missing,
+/// short or not an SQLite database is left to SQLite (a new store, or `StoreCorrupt`). A newer
+/// schema still only in the write-ahead log (its writer running, or crashed before a
+/// checkpoint) is caught by [`migrate`], inside its transaction.
+pub fn refuse_newer_store(db_path: &Path) -> Result<()> {
+    let mut header = [0u8; HEADER_LEN];
+    let read = std::fs::File::open(db_path).and_then(|mut f| f.read_exact(&mut header));
+    if read.is_err() || &header[..SQLITE_MAGIC.len()] != SQLITE_MAGIC {
+        return Ok(());
+    }
+    let version = i32::from_be_bytes(
+        header[USER_VERSION_OFFSET..USER_VERSION_OFFSET + 4]
+            .try_into()
+            .expect("four bytes"),
+    );
+    check_version(i64::from(version), db_path)
+}
+
+/// `Ok` for a schema version this library can migrate from (0 to [`SCHEMA_VERSION`]).
+fn check_version(version: i64, db_path: &Path) -> Result<()> {
+    match usize::try_from(version) {
+        Ok(v) if v <= SCHEMA_VERSION => Ok(()),
+        _ => Err(Error::store_version_too_new(
+            version,
+            SCHEMA_VERSION,
+            db_path.display().to_string(),
+        )),
+    }
+}
+
 pub fn migrate(conn: &mut Connection) -> Result<()> {
+    let db_path = Path::new(conn.path().unwrap_or("store.db")).to_path_buf();
     loop {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-        let version = usize::try_from(version).unwrap_or(usize::MAX);
-        if version > MIGRATIONS.len() {
-            return Err(Error::io(
-                format!("the store was written by a newer CustomerKey (schema {version}); upgrade CustomerKey"),
-                "store.db",
-            ));
+        if let Err(e) = check_version(version, &db_path) {
+            // Nothing was written (the transaction rolls back); closing this connection must not
+            // checkpoint the newer release's log into the database file either.
+            drop(tx);
+            conn.set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true)?;
+            return Err(e);
         }
-        if version == MIGRATIONS.len() {
+        let version = version as usize;
+        if version == SCHEMA_VERSION {
             return Ok(());
         }
         tx.execute_batch(MIGRATIONS[version])?;
@@ -377,6 +424,105 @@ mod tests {
             .unwrap()
             .collect::<rusqlite::Result<_>>()
             .unwrap()
+    }
+
+    fn scratch(name: &str) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!(
+            "ck-schema-{name}-{}-{}",
+            std::process::id(),
+            crate::crypto::hex(&crate::crypto::random_bytes(4).unwrap())
+        ));
+        crate::store::create_private_dir(&dir).unwrap();
+        dir
+    }
+
+    fn too_new(e: &Error) -> bool {
+        e.code == "StoreVersionTooNew"
+            && e.status == crate::CkStatus::Unsupported
+            && e.category() == "NotImplemented"
+    }
+
+    #[test]
+    fn the_header_check_reads_the_schema_version_without_sqlite() {
+        let dir = scratch("header");
+        let db = dir.join("store.db");
+        // Missing, empty and not SQLite at all: left to the rest of Store::open.
+        refuse_newer_store(&db).unwrap();
+        std::fs::write(&db, b"").unwrap();
+        refuse_newer_store(&db).unwrap();
+        std::fs::write(&db, [0x5Au8; 4096]).unwrap();
+        refuse_newer_store(&db).unwrap();
+        std::fs::remove_file(&db).unwrap();
+        for (version, refused) in [
+            (0, false),
+            (SCHEMA_VERSION as i64, false),
+            (SCHEMA_VERSION as i64 + 1, true),
+            (i64::from(i32::MAX), true),
+            (-1, true),
+        ] {
+            {
+                let conn = Connection::open(&db).unwrap();
+                conn.execute_batch("CREATE TABLE IF NOT EXISTS t (x)")
+                    .unwrap();
+                conn.pragma_update(None, "user_version", version).unwrap();
+            }
+            match refuse_newer_store(&db) {
+                Ok(()) => assert!(!refused, "schema {version} was not refused"),
+                Err(e) => {
+                    assert!(refused && too_new(&e), "schema {version}: {e:?}");
+                    assert!(
+                        e.message.contains(&format!("schema version {version}"))
+                            && e.message.contains(&format!("up to {SCHEMA_VERSION}")),
+                        "{e:?}"
+                    );
+                }
+            }
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// A newer schema that is still only in the write-ahead log (its writer crashed before a
+    /// checkpoint) passes the header check; `migrate` refuses it, and closing does not
+    /// checkpoint the log into store.db or remove it.
+    #[test]
+    fn a_newer_schema_only_in_the_log_is_refused_without_a_checkpoint() {
+        let made = scratch("wal-made");
+        drop(crate::store::Store::open(&made, false).unwrap());
+        let crashed = scratch("wal-crashed");
+        {
+            let writer = Connection::open(made.join("store.db")).unwrap();
+            writer.pragma_update(None, "wal_autocheckpoint", 0).unwrap();
+            writer
+                .pragma_update(None, "user_version", SCHEMA_VERSION as i64 + 1)
+                .unwrap();
+            // The files as a crash at this point leaves them.
+            for name in ["master.key", "store.db", "store.db-wal", "store.db-shm"] {
+                std::fs::copy(made.join(name), crashed.join(name)).unwrap();
+            }
+        }
+        let db = crashed.join("store.db");
+        refuse_newer_store(&db).expect("the header still has the old schema");
+        let read = |name: &str| std::fs::read(crashed.join(name)).unwrap();
+        let (db_before, wal_before) = (read("store.db"), read("store.db-wal"));
+        assert!(!wal_before.is_empty());
+        let e = match crate::store::Store::open(&crashed, false) {
+            Ok(_) => panic!("a store with a newer schema in its log opened"),
+            Err(e) => e,
+        };
+        assert!(too_new(&e), "{e:?}");
+        assert_eq!(read("store.db"), db_before, "store.db was changed");
+        assert_eq!(read("store.db-wal"), wal_before, "the log was changed");
+        let mut names: Vec<String> = std::fs::read_dir(&crashed)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        assert_eq!(
+            names,
+            ["master.key", "store.db", "store.db-shm", "store.db-wal"]
+        );
+        std::fs::remove_dir_all(&made).unwrap();
+        std::fs::remove_dir_all(&crashed).unwrap();
     }
 
     #[test]

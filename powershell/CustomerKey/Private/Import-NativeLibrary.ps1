@@ -4,11 +4,12 @@ function Import-NativeLibrary {
     Finds and loads libcustomer_key, and binds the P/Invoke declarations of Native.cs to it.
     .DESCRIPTION
     Private; the module runs it once at import. The library is looked for where a packaged module
-    carries it, runtimes/<rid>/native/ beside the manifest (rid: linux-x64, win-arm64, osx-arm64,
+    carries it, runtimes/<rid>/native/ beside the manifest (rid: linux-x64, osx-arm64,
     ... from the process's architecture), then in the repository's cargo output (target/release,
     then target/debug) for development. CUSTOMER_KEY_LIB, the full path of a library file,
     overrides both. Sets $script:CkLibraryPath and $script:CkLibraryHandle. Throws one error naming
-    the RID, every path tried and the override when the library is missing or cannot be bound.
+    the RID, every path tried and the override when the library is missing or cannot be bound. On
+    Windows it throws at once that Windows is not supported (the engine builds for Unix only).
     .PARAMETER ModuleRoot
     The module folder ($PSScriptRoot of the .psm1).
     .EXAMPLE
@@ -20,13 +21,14 @@ function Import-NativeLibrary {
         [string] $ModuleRoot
     )
 
+    # The engine is Unix only (its store rests on Unix file modes and owners): no Windows
+    # library exists, so say that instead of listing paths where none will ever be.
+    if ($IsWindows) {
+        throw 'CustomerKey supports Linux and macOS only: Windows is not supported (the engine protects its store with Unix file modes and owners, and builds for Unix only). Use the module on Linux, for example in WSL.'
+    }
     $osName = 'linux'
     $libraryFile = 'libcustomer_key.so'
-    if ($IsWindows) {
-        $osName = 'win'
-        $libraryFile = 'customer_key.dll'
-    }
-    elseif ($IsMacOS) {
+    if ($IsMacOS) {
         $osName = 'osx'
         $libraryFile = 'libcustomer_key.dylib'
     }
