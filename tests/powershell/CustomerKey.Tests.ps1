@@ -311,7 +311,8 @@ Describe 'Parameter sets' {
                 }
                 else {
                     foreach ($set in $parameter.ParameterSets) {
-                        $expected += '{0}:{1}:{2}' -f $set.Name, [bool] $set.Mandatory, [bool] $parameter.ValueFromPipelineByPropertyName
+                        # Pipeline binding is per set (only -ResourceId binds in the ResourceId sets).
+                        $expected += '{0}:{1}:{2}' -f $set.Name, [bool] $set.Mandatory, [bool] $set.ValueFromPipelineByPropertyName
                     }
                 }
                 $actual = @()

@@ -37,7 +37,9 @@ $configuration.Filter.ExcludeTag = @('KnownGap')
 $coverageFile = $null
 if ($coverageWanted) {
     $moduleRoot = Join-Path -Path (Split-Path -Parent (Split-Path -Parent $PSScriptRoot)) -ChildPath 'powershell/CustomerKey'
-    $coverageFile = Join-Path -Path ([System.IO.Path]::GetTempPath()) -ChildPath ('ck-coverage-{0}.xml' -f [guid]::NewGuid().ToString('N'))
+    # CK_PESTER_COVERAGE_FILE keeps the JaCoCo report there (to see which commands no case runs).
+    $coverageKept = -not [string]::IsNullOrEmpty($env:CK_PESTER_COVERAGE_FILE)
+    $coverageFile = if ($coverageKept) { $env:CK_PESTER_COVERAGE_FILE } else { Join-Path -Path ([System.IO.Path]::GetTempPath()) -ChildPath ('ck-coverage-{0}.xml' -f [guid]::NewGuid().ToString('N')) }
     $configuration.CodeCoverage.Enabled = $true
     $configuration.CodeCoverage.Path = @((Join-Path -Path $moduleRoot -ChildPath 'Public'), (Join-Path -Path $moduleRoot -ChildPath 'Private'))
     $configuration.CodeCoverage.UseBreakpoints = $false
@@ -77,7 +79,9 @@ foreach ($failedTest in @($result.Failed)) {
     Write-Output ('failed case: {0} ({1}): {2}' -f $failedTest.ExpandedPath, $where, $message)
 }
 if ($coverageWanted) {
-    Remove-Item -LiteralPath $coverageFile -Force -ErrorAction SilentlyContinue
+    if (-not $coverageKept) {
+        Remove-Item -LiteralPath $coverageFile -Force -ErrorAction SilentlyContinue
+    }
     if ($null -ne $result.CodeCoverage) {
         Write-Output ([string]::Format([System.Globalization.CultureInfo]::InvariantCulture,
                 'coverage: {0:0.0}% of {1} commands in Public/ and Private/ (goal: {2}%)',

@@ -109,7 +109,9 @@ Describe '-Wait on background work that fails' {
             $null = Set-CkKeyVaultAccessPolicy -VaultName $vault -ServicePrincipalName $sharePoint -PermissionsToKeys 'get', 'wrapKey', 'unwrapKey'
             $key
         }
-        foreach ($index in 0..199) {
+        # 600 sites in paced batches of 10 (tests/powershell/run.sh): the roll lasts over a
+        # second, time enough for this runspace to cut access once it sees the roll under way.
+        foreach ($index in 0..599) {
             $null = New-CkSPOSite -Url ('https://contoso.sharepoint.com/sites/wait{0:d3}' -f $index) -Title "Wait $index"
         }
         $null = Register-CkSPODataEncryptionPolicy -PrimaryKeyVaultUri $spoKeys[0].Id -SecondaryKeyVaultUri $spoKeys[1].Id -Wait

@@ -117,11 +117,12 @@ Describe 'Register-CkSPODataEncryptionPolicy' {
 Describe 'Update-CkSPODataEncryptionPolicy' {
     It 'rolls the primary key while a second roll is refused as busy with the progress' -Skip:(-not $pacedBatches) {
         $newA = Add-CkKeyVaultKey -VaultName $vaultA -Name $keyName -Destination Software -KeyOps 'wrapKey', 'unwrapKey'
+        # Both keys made first: generating one can take longer than the paced roll lasts.
+        $newB = Add-CkKeyVaultKey -VaultName $vaultB -Name $keyName -Destination Software -KeyOps 'wrapKey', 'unwrapKey'
         $rolling = Update-CkSPODataEncryptionPolicy -KeyType Primary -KeyVaultName $vaultA -KeyName $keyName -KeyVersion $newA.Version
         $rolling.State | Should -Be 'Rolling'
         $rolling.RollingKeyType | Should -Be 'Primary'
 
-        $newB = Add-CkKeyVaultKey -VaultName $vaultB -Name $keyName -Destination Software -KeyOps 'wrapKey', 'unwrapKey'
         Update-CkSPODataEncryptionPolicy -KeyType Secondary -KeyVaultUri $newB.Id -ErrorAction SilentlyContinue -ErrorVariable busyErrors
         $busyErrors[0].CategoryInfo.Category | Should -Be ([System.Management.Automation.ErrorCategory]::ResourceBusy)
         "$($busyErrors[0])" | Should -BeLike '*Rolling Primary: * of 300 sites, *%*'
