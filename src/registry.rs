@@ -225,7 +225,11 @@ impl Registry {
             Ok(_) if !ctx.has_audited() => ctx.audit_success(&audit_target(arguments, ""), ""),
             Ok(_) => {}
         }
-        result
+        // A call goes unaudited only by failing: a refused audit row withholds the result.
+        match ctx.audit_refused() {
+            Some(refused) => Err(refused),
+            None => result,
+        }
     }
 }
 

@@ -6,7 +6,7 @@ use crate::identity::Principal;
 use crate::store::{AuditEntry, Store, Tx};
 use crate::vault::remote::RemoteVaults;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 /// One running operation.
 pub struct Context<'a> {
@@ -17,6 +17,9 @@ pub struct Context<'a> {
     /// Whether this call wrote (or queued) its own audit row, so the dispatcher can give every
     /// call that did not one of its own.
     audited: AtomicBool,
+    /// An audit row of this call (or of a context acting for it) the audit writer refused:
+    /// the dispatcher fails the call with it rather than return an unaudited result.
+    audit_refused: Arc<Mutex<Option<Error>>>,
     /// The session's Azure Key Vault backend, when its Environment names a cloud.
     remote: Option<&'a Arc<RemoteVaults>>,
 }
@@ -34,6 +37,7 @@ impl<'a> Context<'a> {
             time_shift,
             operation,
             audited: AtomicBool::new(false),
+            audit_refused: Arc::default(),
             remote: None,
         }
     }
@@ -57,6 +61,7 @@ impl<'a> Context<'a> {
             time_shift: self.time_shift,
             operation: self.operation,
             audited: AtomicBool::new(false),
+            audit_refused: Arc::clone(&self.audit_refused),
             remote: self.remote,
         }
     }
@@ -107,10 +112,26 @@ impl<'a> Context<'a> {
     /// store's group-committing audit writer.
     pub fn audit_failure(&self, target: &str, error: &Error) {
         self.mark_audited();
-        self.store.audit(
+        let queued = self.store.audit(
             &self.audit_entry(target),
             &format!("Failed: {}", error.code),
         );
+        self.note_refusal(queued);
+    }
+
+    fn note_refusal(&self, queued: Result<()>) {
+        if let Err(refused) = queued {
+            let mut slot = self.audit_refused.lock().unwrap_or_else(|p| p.into_inner());
+            slot.get_or_insert(refused);
+        }
+    }
+
+    /// The refusal of one of this call's audit rows, if the audit writer refused one.
+    pub fn audit_refused(&self) -> Option<Error> {
+        self.audit_refused
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// Audits a success that is not a store change (a read, a cryptographic operation), with
@@ -122,7 +143,8 @@ impl<'a> Context<'a> {
             format!("Succeeded: {detail}")
         };
         self.mark_audited();
-        self.store.audit(&self.audit_entry(target), &result);
+        let queued = self.store.audit(&self.audit_entry(target), &result);
+        self.note_refusal(queued);
     }
 
     /// Audits a success at once, in a transaction of its own, for what must not be lost to a

@@ -31,9 +31,15 @@ struct Row {
     result: String,
 }
 
+/// Rows that may wait for a commit at most: past it (the store failing to take the writer's
+/// commits), calls fail instead of queuing (an unaudited call is worse than a failed one).
+const MAX_QUEUED: usize = 16 * MAX_BATCH;
+
 #[derive(Default)]
 struct Pending {
     rows: Vec<Row>,
+    /// Why the last commit failed, while rows wait for the next (cleared by a commit).
+    failing: Option<String>,
     /// Incremented by each flush request; the writer reports the last it has committed.
     flush_requested: u64,
     flush_done: u64,
@@ -138,8 +144,11 @@ impl AuditWriter {
     }
 
     /// Queues one row; it is committed within about [`MAX_DELAY`]. Rows carry the real
-    /// wall-clock time of the call, not of the commit.
-    pub fn record(&self, entry: &AuditEntry<'_>, result: &str) {
+    /// wall-clock time of the call, not of the commit. Refused (nothing queued) when
+    /// [`MAX_QUEUED`] rows already wait because the store keeps failing the writer's commits:
+    /// the caller then fails the call rather than leave it unaudited. Queued rows are never
+    /// dropped while the store is open.
+    pub fn record(&self, entry: &AuditEntry<'_>, result: &str) -> Result<()> {
         let row = Row {
             time: crate::time::unix_now(),
             principal: entry.principal.to_string(),
@@ -148,10 +157,26 @@ impl AuditWriter {
             result: result.to_string(),
         };
         let mut pending = self.shared.lock();
+        if pending.rows.len() >= MAX_QUEUED {
+            let cause = pending
+                .failing
+                .clone()
+                .unwrap_or_else(|| "its commits are waiting for a lock on the store".into());
+            return Err(crate::Error::new(
+                crate::CkStatus::Io,
+                "AuditUnavailable",
+                format!(
+                    "The audit log cannot be written: {} rows wait for the store ({cause}). The call's result is withheld rather than left unaudited; free disk space or end what holds the store, then try again",
+                    pending.rows.len()
+                ),
+                "audit",
+            ));
+        }
         pending.rows.push(row);
         if pending.rows.len() == 1 {
             self.shared.work.notify_one();
         }
+        Ok(())
     }
 
     /// Waits until every row queued so far is committed.
@@ -208,14 +233,14 @@ fn run(conn: &mut rusqlite::Connection, shared: &Shared) {
                 pending.closed,
             )
         };
-        commit(conn, &mut rows);
+        let failure = commit(conn, &mut rows);
         let mut pending = shared.lock();
+        pending.failing = failure;
         if !rows.is_empty() {
-            // Not written (a store error): keep them, oldest first, for the next batch.
+            // Not written (a store error): keep them, oldest first, for the next batch. The
+            // queue stays bounded because `record` refuses new rows past MAX_QUEUED.
             rows.append(&mut pending.rows);
             pending.rows = rows;
-            let excess = pending.rows.len().saturating_sub(16 * MAX_BATCH);
-            pending.rows.drain(..excess);
         }
         pending.flush_done = ticket;
         shared.committed.notify_all();
@@ -227,12 +252,13 @@ fn run(conn: &mut rusqlite::Connection, shared: &Shared) {
 }
 
 /// Commits `rows` in one transaction, retrying a busy store a few times; on success `rows` is
-/// emptied, otherwise left for the next batch (bounded by the caller, so a broken disk cannot
-/// grow memory without end).
-fn commit(conn: &mut rusqlite::Connection, rows: &mut Vec<Row>) {
+/// emptied, otherwise left for the next batch (bounded by `record`, so a broken disk cannot
+/// grow memory without end) and the last failure is returned, code and message.
+fn commit(conn: &mut rusqlite::Connection, rows: &mut Vec<Row>) -> Option<String> {
     if rows.is_empty() {
-        return;
+        return None;
     }
+    let mut failure = None;
     for _ in 0..5 {
         let written = (|| -> Result<()> {
             let tx = Tx::new(conn.transaction_with_behavior(TransactionBehavior::Immediate)?);
@@ -251,10 +277,14 @@ fn commit(conn: &mut rusqlite::Connection, rows: &mut Vec<Row>) {
             tx.commit()?;
             Ok(())
         })();
-        if written.is_ok() {
-            rows.clear();
-            return;
+        match written {
+            Ok(()) => {
+                rows.clear();
+                return None;
+            }
+            Err(e) => failure = Some(format!("{}: {}", e.code, e.message)),
         }
         std::thread::sleep(Duration::from_millis(20));
     }
+    failure
 }

@@ -319,8 +319,10 @@ impl Store {
     /// Records one audit row through the audit writer, which group-commits it within a few
     /// milliseconds: for reads, cryptographic operations and failures, never for a change
     /// (whose row is part of its own transaction).
-    pub fn audit(&self, audit: &AuditEntry<'_>, result: &str) {
-        self.audit_writer.record(audit, result);
+    /// Refused (`AuditUnavailable`) when the writer's queue is full because the store keeps
+    /// failing its commits.
+    pub fn audit(&self, audit: &AuditEntry<'_>, result: &str) -> Result<()> {
+        self.audit_writer.record(audit, result)
     }
 
     /// Appends one audit row now, in a transaction of its own (after the queued rows).
