@@ -12,6 +12,7 @@ use crate::session::Session;
 use serde_json::Value;
 use std::ffi::{c_char, CStr, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use zeroize::{Zeroize, Zeroizing};
 
 /// An open store. Created by `ck_open`, released by `ck_close`; safe to use from several
 /// threads at once.
@@ -45,16 +46,27 @@ unsafe fn put_json(out: *mut *mut c_char, value: &Value) {
     }
 }
 
-/// Writes JSON text to `*out` when `out` is not NULL.
+/// Writes JSON text to `*out` when `out` is not NULL. The text (which may hold a secret) is
+/// copied once into a buffer of its exact size plus the NUL, so `CString` never reallocates
+/// it; `json` is wiped when dropped, and the copy by `ck_free_string`.
 ///
 /// # Safety
 /// `out` is NULL or valid for one pointer write.
-unsafe fn put_text(out: *mut *mut c_char, json: String) {
+unsafe fn put_text(out: *mut *mut c_char, json: Zeroizing<String>) {
     if !out.is_null() {
+        let mut bytes = Vec::with_capacity(json.len() + 1);
+        bytes.extend_from_slice(json.as_bytes());
         // serde_json escapes NUL as \u0000, so the text never holds an interior NUL.
-        *out = CString::new(json)
-            .map(CString::into_raw)
-            .unwrap_or(std::ptr::null_mut());
+        let text = match CString::new(bytes) {
+            Ok(text) => text.into_raw(),
+            Err(e) => {
+                e.into_vec().zeroize();
+                std::ptr::null_mut()
+            }
+        };
+        // SAFETY: `out` is non-null here and, by this function's contract, valid for one
+        // pointer write.
+        *out = text;
     }
 }
 

@@ -12,6 +12,7 @@ use once_cell::sync::Lazy;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::sync::Arc;
+use zeroize::Zeroizing;
 
 static REGISTRY: Lazy<Registry> = Lazy::new(|| {
     Registry::new(vec![
@@ -144,7 +145,7 @@ impl Registry {
         session: &Session,
         operation: &str,
         arguments: &Value,
-    ) -> Result<String> {
+    ) -> Result<Zeroizing<String>> {
         self.call_json_as(session, session.principal(), operation, arguments)
     }
 
@@ -156,7 +157,7 @@ impl Registry {
         principal: &Principal,
         operation: &str,
         arguments: &Value,
-    ) -> Result<String> {
+    ) -> Result<Zeroizing<String>> {
         self.call_as(session, principal, operation, arguments, ResultForm::Text)?
             .into_text()
     }

@@ -8,6 +8,7 @@ use crate::error::{Error, Result};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::{json, Value};
+use zeroize::{Zeroize, Zeroizing};
 
 #[macro_use]
 pub mod arguments;
@@ -305,7 +306,7 @@ pub trait TypedResult {
     fn as_any(&self) -> &dyn std::any::Any;
     fn into_any(self: Box<Self>) -> Box<dyn std::any::Any>;
     fn to_value(&self) -> serde_json::Result<Value>;
-    fn to_text(&self) -> serde_json::Result<String>;
+    fn to_text(&self) -> serde_json::Result<Zeroizing<String>>;
 }
 
 impl<R: Serialize + 'static> TypedResult for R {
@@ -318,14 +319,15 @@ impl<R: Serialize + 'static> TypedResult for R {
     fn to_value(&self) -> serde_json::Result<Value> {
         serde_json::to_value(self)
     }
-    fn to_text(&self) -> serde_json::Result<String> {
-        serde_json::to_string(self)
+    fn to_text(&self) -> serde_json::Result<Zeroizing<String>> {
+        to_wiped_text(self)
     }
 }
 
 /// An operation's result in the [`ResultForm`] asked for.
 pub enum Output {
-    Text(String),
+    /// Wiped when dropped: the text can hold an unwrapped key or decrypted plaintext.
+    Text(Zeroizing<String>),
     Value(Value),
     Typed(Box<dyn TypedResult>),
 }
@@ -345,11 +347,12 @@ impl std::fmt::Debug for Output {
 
 impl Output {
     /// The result as text, serializing a value if that is what was made.
-    pub fn into_text(self) -> Result<String> {
+    pub fn into_text(self) -> Result<Zeroizing<String>> {
         match self {
             Output::Text(text) => Ok(text),
-            Output::Value(value) => serde_json::to_string(&value)
-                .map_err(|e| Error::internal(format!("result encoding: {e}"))),
+            Output::Value(value) => {
+                to_wiped_text(&value).map_err(|e| Error::internal(format!("result encoding: {e}")))
+            }
             Output::Typed(result) => result
                 .to_text()
                 .map_err(|e| Error::internal(format!("result encoding: {e}"))),
@@ -386,6 +389,49 @@ pub struct ResourceLocation {
 /// Turns -ResourceId into the vault's location, or refuses it (naming ResourceId). The flag
 /// says whether -VaultName names the vault too: then -ResourceId only has to agree with it.
 pub type ResourceIdResolver = fn(&Context<'_>, &str, bool) -> Result<ResourceLocation>;
+
+/// A result's JSON text, written so that no copy is left behind in freed memory: the buffer
+/// grows by copying into a larger one and wiping the smaller (serde_json's own `to_string`
+/// reallocates as it writes, freeing each smaller buffer as it was). A result can hold an
+/// unwrapped key or decrypted plaintext.
+pub fn to_wiped_text<R: Serialize + ?Sized>(value: &R) -> serde_json::Result<Zeroizing<String>> {
+    let mut buffer = WipingBuffer(Vec::with_capacity(256));
+    serde_json::to_writer(&mut buffer, value)?;
+    let bytes = std::mem::take(&mut buffer.0);
+    String::from_utf8(bytes).map(Zeroizing::new).map_err(|e| {
+        // serde_json writes UTF-8 only; should it not, the bytes are still wiped.
+        let mut bytes = e.into_bytes();
+        bytes.zeroize();
+        <serde_json::Error as serde::ser::Error>::custom("result encoding: not UTF-8")
+    })
+}
+
+/// An output buffer that wipes what it outgrows, and what it holds when dropped.
+struct WipingBuffer(Vec<u8>);
+
+impl std::io::Write for WipingBuffer {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        let needed = self.0.len() + data.len();
+        if needed > self.0.capacity() {
+            let mut bigger = Vec::with_capacity(needed.max(self.0.capacity() * 2));
+            bigger.extend_from_slice(&self.0);
+            self.0.zeroize();
+            self.0 = bigger;
+        }
+        self.0.extend_from_slice(data);
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Drop for WipingBuffer {
+    fn drop(&mut self) {
+        self.0.zeroize();
+    }
+}
 
 type Handler = Box<dyn Fn(&Context<'_>, &Value, ResultForm) -> Result<Output> + Send + Sync>;
 
@@ -432,7 +478,7 @@ where
         let typed: A = decode_arguments(args)?;
         let result = handler(ctx, typed)?;
         let encoded = match form {
-            ResultForm::Text => serde_json::to_string(&result).map(Output::Text),
+            ResultForm::Text => to_wiped_text(&result).map(Output::Text),
             ResultForm::Value => serde_json::to_value(&result).map(Output::Value),
             ResultForm::Typed => Ok(Output::Typed(Box::new(result))),
         };
@@ -840,12 +886,13 @@ impl Operation {
 #[cfg(test)]
 mod tests {
     use super::Output;
+    use zeroize::Zeroizing;
 
     #[test]
     fn output_debug_shows_no_result_content() {
         let secret = "UNWRAPPED-KEY-SECRET";
         let outputs = [
-            Output::Text(format!("{{\"Value\":\"{secret}\"}}")),
+            Output::Text(Zeroizing::new(format!("{{\"Value\":\"{secret}\"}}"))),
             Output::Value(serde_json::json!({ "Value": secret })),
         ];
         for output in &outputs {
