@@ -7,7 +7,7 @@
     CompanyName          = 'CustomerKey'
     Copyright            = '(c) CustomerKey contributors. MIT License.'
     Description          = 'Customer Key / BYOK workflows for Microsoft 365 admins: Az.KeyVault-style cmdlets (noun prefix Ck) over the customer_key native engine.'
-    PowerShellVersion    = '7.2'
+    PowerShellVersion    = '7.6'
     CompatiblePSEditions = @('Core')
     FormatsToProcess     = @('CustomerKey.Format.ps1xml', 'Formats/Aip.Format.ps1xml', 'Formats/SharePoint.Format.ps1xml', 'Formats/Exchange.Format.ps1xml', 'Formats/Directory.Format.ps1xml')
     FunctionsToExport    = @(

@@ -30,23 +30,32 @@ $script:CkCommonParameterSet = [System.Collections.Generic.HashSet[string]]::new
 # What Invoke-NativeOperation needs of each operation, worked out once by Read-OperationRegistry.
 $script:CkPlans = @{}
 
-# Ordinal order, so that every platform and culture loads the files the same way.
-$ckPrivateFiles = [System.IO.Directory]::GetFiles((Join-Path -Path $PSScriptRoot -ChildPath 'Private'), '*.ps1')
+# Ordinal order, so that every platform and culture loads the files the same way. The package
+# ('customer-key package-powershell') puts the files' text in place of each region below, in the
+# same order, so that an installed module parses one file instead of dot-sourcing one per function.
+#region ck-package: Private
+$ckPrivateFiles = [System.IO.Directory]::GetFiles([System.IO.Path]::Combine($PSScriptRoot, 'Private'), '*.ps1')
 [System.Array]::Sort($ckPrivateFiles, [System.StringComparer]::Ordinal)
 foreach ($ckFile in $ckPrivateFiles) {
     . $ckFile
 }
+#endregion ck-package: Private
 
-# The C# types (compiled once and cached), then the native library they bind to.
+# The C# types (compiled once and cached), then the native library they bind to. The import uses
+# .NET calls rather than Join-Path or Add-Type where it can: those would auto-load PowerShell's
+# Management and Utility modules, a good part of a fresh session's import time.
 Import-NativeTypes -ModuleRoot $PSScriptRoot
 Import-NativeLibrary -ModuleRoot $PSScriptRoot
 Read-OperationRegistry
 
-$ckPublicFiles = [System.IO.Directory]::GetFiles((Join-Path -Path $PSScriptRoot -ChildPath 'Public'), '*.ps1', [System.IO.SearchOption]::AllDirectories)
+#region ck-package: Public
+$ckPublicFiles = [System.IO.Directory]::GetFiles([System.IO.Path]::Combine($PSScriptRoot, 'Public'), '*.ps1', [System.IO.SearchOption]::AllDirectories)
 [System.Array]::Sort($ckPublicFiles, [System.StringComparer]::Ordinal)
 foreach ($ckFile in $ckPublicFiles) {
     . $ckFile
 }
+$ckPublicFunctions = @($ckPublicFiles | ForEach-Object { [System.IO.Path]::GetFileNameWithoutExtension($_) })
+#endregion ck-package: Public
 
 # Remove-Module (and Import-Module -Force) closes the session so the store is not left open.
 $ExecutionContext.SessionState.Module.OnRemove = {
@@ -54,4 +63,4 @@ $ExecutionContext.SessionState.Module.OnRemove = {
 }
 
 # One cmdlet per Public file, named as the file; the manifest's FunctionsToExport lists the same.
-Export-ModuleMember -Function @($ckPublicFiles | ForEach-Object { [System.IO.Path]::GetFileNameWithoutExtension($_) })
+Export-ModuleMember -Function $ckPublicFunctions

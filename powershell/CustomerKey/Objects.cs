@@ -49,6 +49,125 @@ namespace CustomerKey.Native
         }
     }
 
+    /// What Invoke-NativeOperation needs of one operation on every call, worked out once at import
+    /// from the registry (ck_describe) by OperationPlan.FromRegistry.
+    public sealed class OperationPlan
+    {
+        /// The parameters whose string values are file paths (resolved against PowerShell's location).
+        public HashSet<string> PathParameters { get; } = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        public bool HasPassThru { get; internal set; }
+        /// The result property the cmdlet emits instead of the whole result ('' for the result).
+        public string OutputProperty { get; internal set; } = string.Empty;
+        public OutputShape Shape { get; internal set; }
+        /// The switch that selects WhenShape (Get-CkKeyVault -InRemovedState), or null.
+        public string WhenSwitch { get; internal set; }
+        public OutputShape WhenShape { get; internal set; }
+        public bool ReturnsNothing { get; internal set; }
+
+        /// Every operation's plan, keyed by operation name (case-insensitive), from the registry
+        /// JSON. Output types of one name share one OutputShape.
+        public static Hashtable FromRegistry(string describeJson)
+        {
+            var plans = new Hashtable(StringComparer.OrdinalIgnoreCase);
+            var shapes = new Dictionary<string, OutputShape>(StringComparer.OrdinalIgnoreCase);
+            using (JsonDocument document = JsonDocument.Parse(describeJson))
+            {
+                JsonElement root = document.RootElement;
+                var descriptions = new Dictionary<string, JsonElement>(StringComparer.OrdinalIgnoreCase);
+                foreach (JsonElement outputType in Items(root, "OutputTypes"))
+                {
+                    descriptions[Text(outputType, "Name")] = outputType;
+                }
+                foreach (JsonElement operation in Items(root, "Operations"))
+                {
+                    var plan = new OperationPlan();
+                    foreach (JsonElement parameter in Items(operation, "Parameters"))
+                    {
+                        string name = Text(parameter, "Name");
+                        JsonElement isPath;
+                        if (parameter.TryGetProperty("IsPath", out isPath) && isPath.ValueKind == JsonValueKind.True)
+                        {
+                            plan.PathParameters.Add(name);
+                        }
+                        if (string.Equals(name, "PassThru", StringComparison.OrdinalIgnoreCase))
+                        {
+                            plan.HasPassThru = true;
+                        }
+                    }
+                    string outputTypeName = Text(operation, "OutputType");
+                    plan.OutputProperty = Text(operation, "OutputProperty");
+                    plan.Shape = ShapeOf(outputTypeName, descriptions, shapes);
+                    JsonElement when;
+                    if (operation.TryGetProperty("OutputTypeWhen", out when) && when.ValueKind == JsonValueKind.Object)
+                    {
+                        plan.WhenSwitch = Text(when, "Switch");
+                        string whenType = Text(when, "OutputType");
+                        if (whenType.Length > 0)
+                        {
+                            plan.WhenShape = ShapeOf(whenType, descriptions, shapes);
+                        }
+                    }
+                    plan.ReturnsNothing = string.Equals(outputTypeName, "None", StringComparison.OrdinalIgnoreCase);
+                    plans[Text(operation, "Name")] = plan;
+                }
+            }
+            return plans;
+        }
+
+        /// The conversions of output type typeName: its described properties' kinds; shown as
+        /// typeName when it is one of ours (CustomerKey.*).
+        private static OutputShape ShapeOf(string typeName, Dictionary<string, JsonElement> descriptions, Dictionary<string, OutputShape> shapes)
+        {
+            OutputShape shape;
+            if (shapes.TryGetValue(typeName, out shape))
+            {
+                return shape;
+            }
+            shape = new OutputShape(typeName.StartsWith("CustomerKey.", StringComparison.Ordinal) ? typeName : null);
+            JsonElement description;
+            if (descriptions.TryGetValue(typeName, out description))
+            {
+                foreach (JsonElement property in Items(description, "Properties"))
+                {
+                    string type = Text(property, "Type");
+                    PropertyKind kind;
+                    switch (type.ToLowerInvariant())
+                    {
+                        case "datetime": kind = PropertyKind.DateTime; break;
+                        case "bytes": kind = PropertyKind.Bytes; break;
+                        case "hashtable": kind = PropertyKind.Hashtable; break;
+                        default:
+                            throw new InvalidOperationException(string.Format(CultureInfo.InvariantCulture, "the registry describes property {0} of {1} as '{2}', which this module cannot convert", Text(property, "Name"), typeName, type));
+                    }
+                    shape.Add(Text(property, "Name"), kind);
+                }
+            }
+            shapes[typeName] = shape;
+            return shape;
+        }
+
+        private static IEnumerable<JsonElement> Items(JsonElement element, string name)
+        {
+            JsonElement items;
+            if (element.ValueKind == JsonValueKind.Object && element.TryGetProperty(name, out items) && items.ValueKind == JsonValueKind.Array)
+            {
+                return items.EnumerateArray();
+            }
+            return new JsonElement[0];
+        }
+
+        /// The property as a string, as PowerShell's [string] gives it: '' when missing or null.
+        private static string Text(JsonElement element, string name)
+        {
+            JsonElement value;
+            if (!element.TryGetProperty(name, out value) || value.ValueKind == JsonValueKind.Null)
+            {
+                return string.Empty;
+            }
+            return value.ValueKind == JsonValueKind.String ? value.GetString() : value.GetRawText();
+        }
+    }
+
     public static class EngineJson
     {
         /// The arguments of a call as JSON: strings, booleans, integers, string arrays and

@@ -21,8 +21,8 @@ function Import-NativeTypes {
         [string] $ModuleRoot
     )
 
-    $expected = @('CustomerKey.Native.NativeMethods', 'CustomerKey.Native.EngineJson', 'CustomerKey.Native.CkItemNotFoundException')
-    $loaded = @($expected | Where-Object { $null -ne ($_ -as [type]) })
+    $expected = @('CustomerKey.Native.NativeMethods', 'CustomerKey.Native.EngineJson', 'CustomerKey.Native.CkItemNotFoundException', 'CustomerKey.Native.OperationPlan')
+    $loaded = @($expected.Where({ $null -ne ($_ -as [type]) }))
     if ($loaded.Count -eq $expected.Count) {
         return
     }
@@ -30,9 +30,11 @@ function Import-NativeTypes {
         throw 'CustomerKey: this PowerShell process holds the native types of an older CustomerKey; start a new PowerShell session to import this version.'
     }
 
-    $prebuilt = Join-Path -Path $ModuleRoot -ChildPath 'lib/CustomerKey.Native.dll'
+    # A packaged module's compiled assembly, loaded as Add-Type -Path loads one (Assembly.LoadFrom)
+    # without auto-loading Microsoft.PowerShell.Utility for Add-Type at import.
+    $prebuilt = [System.IO.Path]::Combine($ModuleRoot, 'lib', 'CustomerKey.Native.dll')
     if ([System.IO.File]::Exists($prebuilt)) {
-        Add-Type -Path $prebuilt
+        $null = [System.Reflection.Assembly]::LoadFrom($prebuilt)
         return
     }
 
@@ -72,7 +74,7 @@ function Import-NativeTypes {
                 return
             }
         }
-        Add-Type -Path $cached
+        $null = [System.Reflection.Assembly]::LoadFrom($cached)
     }
     finally {
         $mutex.ReleaseMutex()

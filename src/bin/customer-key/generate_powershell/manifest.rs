@@ -6,6 +6,11 @@ use super::HEADER;
 
 /// The changelog whose section for the version becomes PrivateData.PSData.ReleaseNotes.
 const CHANGELOG: &str = include_str!("../../../../CHANGELOG.md");
+/// The oldest PowerShell the module runs on, the manifest's PowerShellVersion: 7.6, the first on
+/// .NET 10, which the packaged lib/CustomerKey.Native.dll targets (CustomerKey.Native.csproj's
+/// TargetFramework net10.0; PowerShell 7.4 runs on .NET 8, 7.5 on .NET 9, both out of support
+/// since November 2026). Keep the two together.
+pub const POWERSHELL_VERSION: &str = "7.6";
 /// The crate's `repository` (Cargo.toml), the gallery's ProjectUri; omitted while it is empty.
 const PROJECT_URI: &str = env!("CARGO_PKG_REPOSITORY");
 
@@ -52,7 +57,7 @@ pub fn render(
     CompanyName          = 'CustomerKey'
     Copyright            = '(c) CustomerKey contributors. MIT License.'
     Description          = 'Customer Key / BYOK workflows for Microsoft 365 admins: Az.KeyVault-style cmdlets (noun prefix Ck) over the customer_key native engine.'
-    PowerShellVersion    = '7.2'
+    PowerShellVersion    = {powershell_version}
     CompatiblePSEditions = @('Core')
     FormatsToProcess     = @({formats})
     FunctionsToExport    = @(
@@ -75,6 +80,7 @@ pub fn render(
 }}
 ",
         version = quote(version),
+        powershell_version = quote(POWERSHELL_VERSION),
         exports = exports.join(",\n"),
         formats = formats.join(", "),
         release_notes = quote(&release_notes),

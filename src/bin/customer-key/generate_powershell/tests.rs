@@ -220,6 +220,35 @@ fn release_notes_are_the_version_section_of_the_changelog() {
 }
 
 #[test]
+fn powershell_version_is_the_first_that_runs_the_interop_assemblys_framework() {
+    // PowerShell 7.4 runs on .NET 8, 7.5 on .NET 9, 7.6 on .NET 10: the manifest must not let an
+    // older pwsh import a module whose lib/CustomerKey.Native.dll it cannot load.
+    let csproj =
+        include_str!("../../../../powershell/CustomerKey.Native/CustomerKey.Native.csproj");
+    let framework = csproj
+        .split("<TargetFramework>")
+        .nth(1)
+        .and_then(|rest| rest.split("</TargetFramework>").next())
+        .expect("CustomerKey.Native.csproj names its TargetFramework");
+    let needs = match framework {
+        "net8.0" => "7.4",
+        "net9.0" => "7.5",
+        "net10.0" => "7.6",
+        other => panic!("no PowerShell version known for {other}"),
+    };
+    assert_eq!(manifest::POWERSHELL_VERSION, needs);
+    let registry = manifest::Registry {
+        version: "1.2.3",
+        hash: "abc",
+    };
+    let rendered = manifest::render("1.2.3", &[], &[], &registry);
+    assert!(
+        rendered.contains(&format!("PowerShellVersion    = '{needs}'")),
+        "{rendered}"
+    );
+}
+
+#[test]
 fn the_real_registry_generates_every_cmdlet() {
     let files = generate(&customer_key::registry().describe(), &[]).unwrap();
     let count = customer_key::registry().operations().len();
