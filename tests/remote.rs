@@ -253,13 +253,65 @@ fn listings_follow_next_link_across_pages() {
         );
     }
     let (admin, _) = admin_for(&ep, "remote-pages-admin", &[VAULT], &["get", "list"]);
+    // The requests the endpoint answered, from its audit: one row per keys request.
+    let requests = || {
+        ep.session
+            .store()
+            .audit_log()
+            .unwrap()
+            .iter()
+            .filter(|row| row.2 == "Get-KeyVaultKey")
+            .count()
+    };
+    let before = requests();
     let keys = admin.ok("Get-KeyVaultKey", json!({"VaultName": VAULT}));
     assert_eq!(keys.as_array().unwrap().len(), 30);
+    // One request per page (25 keys a page), none per key: as Az lists.
+    assert_eq!(requests() - before, 2, "requests for a listing of 30 keys");
+    // The listing's items carry what Key Vault lists: no key material, type or size, and no
+    // version (a vault's listing names none); the property names are those of a key.
+    let first = &keys[0];
+    assert_eq!(first["Name"], "k00");
+    assert_eq!(
+        first["Id"],
+        format!("https://{VAULT}.localhost:{}/keys/k00", ep.port)
+    );
+    for absent in ["Key", "KeyType", "KeySize", "Version"] {
+        assert!(first[absent].is_null(), "{absent}: {first}");
+    }
+    assert!(first["Attributes"]["KeyOps"].is_null(), "{first}");
+    assert_eq!(first["Enabled"], true);
+    assert!(first["Created"].is_string() && first["Updated"].is_string());
+    assert_eq!(first["RecoveryLevel"], "Recoverable+Purgeable");
+    assert_eq!(first["RecoverableDays"], 90);
+
+    let before = requests();
     let versions = admin.ok(
         "Get-KeyVaultKey",
         json!({"VaultName": VAULT, "Name": "k00", "IncludeVersions": true}),
     );
     assert_eq!(versions.as_array().unwrap().len(), 28);
+    assert_eq!(
+        requests() - before,
+        2,
+        "requests for a listing of 28 versions"
+    );
+    assert!(versions
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|v| v["Version"].as_str().is_some_and(|v| v.len() == 32) && v["Key"].is_null()));
+
+    // One key asked for by name: one request, with its public key.
+    let before = requests();
+    let one = admin.ok(
+        "Get-KeyVaultKey",
+        json!({"VaultName": VAULT, "Name": "k01"}),
+    );
+    assert_eq!(requests() - before, 1);
+    assert_eq!(one[0]["Key"]["E"], "AQAB");
+    assert_eq!(one[0]["KeySize"], 2048);
+    assert_eq!(one[0]["KeyType"], "RSA");
 }
 
 #[test]

@@ -435,7 +435,7 @@ fn bad_requests_get_key_vault_errors_and_the_server_keeps_serving() {
         (400, "BadParameter")
     );
     assert!(old_version.message().contains("7.9"));
-    for accepted in ["7.4", "7.5", "7.6", "2025-07-01"] {
+    for accepted in customer_key::serve::API_VERSIONS {
         let r = ep.send(
             host,
             "GET",
@@ -691,4 +691,189 @@ fn a_client_that_stalls_in_its_headers_is_cut_off_and_the_others_are_served() {
     });
     assert!(closed.is_ok(), "the stalled connection was not closed");
     assert_eq!(ep.call(VAULT, &token, "GET", "/keys/k1", None).status, 200);
+}
+
+/// Every api-version Key Vault's keys API accepts, each with that version's bodies: the
+/// attributes 7.1 (recoverableDays) and 7.3 (exportable) added are absent before, and rotate
+/// (7.3) is refused before it exists; unknown versions keep the refusal they had.
+#[test]
+fn every_api_version_key_vault_accepts_answers_with_that_versions_body_shapes() {
+    const VERSIONS: [&str; 9] = [
+        "2016-10-01",
+        "7.0",
+        "7.1",
+        "7.2",
+        "7.3",
+        "7.4",
+        "7.5",
+        "7.6",
+        "2025-07-01",
+    ];
+    assert_eq!(customer_key::serve::API_VERSIONS, VERSIONS);
+    let ep = Endpoint::start("versions", &[VAULT], ServeOptions::default());
+    let (app, secret) = ep.principal_with(VAULT, &["all"]);
+    let token = ep.token(&app, &secret);
+    // Fields of `attributes` only some versions have: (name, first version).
+    let later_fields = [("recoverableDays", "7.1"), ("exportable", "7.3")];
+    let index = |v: &str| VERSIONS.iter().position(|x| *x == v).unwrap();
+    let check_attributes = |version: &str, what: &str, attributes: &Value| {
+        assert!(
+            attributes["recoveryLevel"].is_string(),
+            "{version} {what}: {attributes}"
+        );
+        assert!(
+            attributes["enabled"].is_boolean(),
+            "{version} {what}: {attributes}"
+        );
+        assert!(
+            attributes["created"].is_i64(),
+            "{version} {what}: {attributes}"
+        );
+        for (field, since) in later_fields {
+            let expected = index(version) >= index(since);
+            assert_eq!(
+                attributes.get(field).is_some(),
+                expected,
+                "{version} {what}: {field} (since {since}) in {attributes}"
+            );
+        }
+        for never in ["hsmPlatform", "attestation"] {
+            assert!(
+                attributes.get(never).is_none(),
+                "{version} {what}: {attributes}"
+            );
+        }
+    };
+    for (i, version) in VERSIONS.iter().enumerate() {
+        let name = format!("k{i}");
+        let call = |method: &str, path: &str, body: Option<Value>| {
+            let r = ep.call_at(version, VAULT, &token, method, path, body);
+            assert_eq!(r.status, 200, "{version} {method} {path}: {:?}", r.body);
+            r
+        };
+        let created = call(
+            "POST",
+            &format!("/keys/{name}/create"),
+            Some(json!({"kty": "RSA", "key_size": 2048})),
+        );
+        check_attributes(version, "create", &created.body["attributes"]);
+        assert!(created.body.get("release_policy").is_none(), "{version}");
+        let kid = created.body["key"]["kid"].as_str().unwrap().to_string();
+
+        let got = call("GET", &format!("/keys/{name}"), None);
+        assert_eq!(got.body["key"]["kid"], kid.as_str(), "{version}");
+        assert_eq!(got.body["key"]["e"], "AQAB", "{version}");
+        check_attributes(version, "get", &got.body["attributes"]);
+        // A get's KeyBundle (written from the engine's struct) is the create's (built as JSON).
+        assert_eq!(got.body, created.body, "{version}");
+
+        let value = b64url(b"thirty-two bytes of key material");
+        let wrapped = call(
+            "POST",
+            &format!("/keys/{name}/wrapkey"),
+            Some(json!({"alg": "RSA-OAEP", "value": value})),
+        );
+        assert_eq!(wrapped.body["kid"], kid.as_str(), "{version}");
+        let unwrapped = call(
+            "POST",
+            &format!(
+                "/keys/{name}/{}/unwrapkey",
+                version_of(&wrapped.body["kid"])
+            ),
+            Some(json!({"alg": "RSA-OAEP", "value": wrapped.body["value"]})),
+        );
+        assert_eq!(unwrapped.body["value"], value.as_str(), "{version}");
+
+        let listed = call("GET", "/keys", None);
+        let item = listed.body["value"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|k| {
+                k["kid"]
+                    .as_str()
+                    .is_some_and(|k| k.ends_with(&format!("/keys/{name}")))
+            })
+            .unwrap_or_else(|| panic!("{version}: {name} listed in {:?}", listed.body))
+            .clone();
+        check_attributes(version, "list", &item["attributes"]);
+        let versions = call("GET", &format!("/keys/{name}/versions"), None);
+        check_attributes(
+            version,
+            "versions",
+            &versions.body["value"][0]["attributes"],
+        );
+
+        let rotated = ep.call_at(
+            version,
+            VAULT,
+            &token,
+            "POST",
+            &format!("/keys/{name}/rotate"),
+            None,
+        );
+        if index(version) >= index("7.3") {
+            assert_eq!(rotated.status, 200, "{version}: {:?}", rotated.body);
+            check_attributes(version, "rotate", &rotated.body["attributes"]);
+        } else {
+            assert_eq!(
+                (rotated.status, rotated.error_code()),
+                (400, "BadParameter"),
+                "{version}"
+            );
+            assert!(rotated.message().contains(version), "{}", rotated.message());
+            assert!(rotated.message().contains("7.3"), "{}", rotated.message());
+        }
+
+        let deleted = call("DELETE", &format!("/keys/{name}"), None);
+        check_attributes(version, "delete", &deleted.body["attributes"]);
+        assert!(deleted.body["recoveryId"].is_string(), "{version}");
+        let deleted_list = call("GET", "/deletedkeys", None);
+        check_attributes(
+            version,
+            "deleted list",
+            &deleted_list.body["value"][0]["attributes"],
+        );
+        let gone = call("GET", &format!("/deletedkeys/{name}"), None);
+        check_attributes(version, "get deleted", &gone.body["attributes"]);
+        let purged = ep.call_at(
+            version,
+            VAULT,
+            &token,
+            "DELETE",
+            &format!("/deletedkeys/{name}"),
+            None,
+        );
+        assert_eq!(purged.status, 204, "{version}: {:?}", purged.body);
+    }
+
+    // The 7.6 body has what 2016-10-01's has not.
+    let newest = ep.call_at(
+        "7.6",
+        VAULT,
+        &token,
+        "POST",
+        "/keys/shape/create",
+        Some(json!({"kty": "RSA"})),
+    );
+    let oldest = ep.call_at("2016-10-01", VAULT, &token, "GET", "/keys/shape", None);
+    assert_eq!(newest.body["attributes"]["recoverableDays"], 90);
+    assert_eq!(newest.body["attributes"]["exportable"], false);
+    assert!(oldest.body["attributes"].get("recoverableDays").is_none());
+    assert!(oldest.body["attributes"].get("exportable").is_none());
+    assert_eq!(oldest.body["key"], newest.body["key"]);
+
+    // Unknown versions: the refusal they always had.
+    for unknown in ["7.7", "2015-06-01", "2016-10-02", "7", ""] {
+        let r = ep.call_at(unknown, VAULT, &token, "GET", "/keys/shape", None);
+        assert_eq!(
+            (r.status, r.error_code()),
+            (400, "BadParameter"),
+            "{unknown}"
+        );
+        assert_eq!(
+            r.message(),
+            format!("The specified version ({unknown}) is not recognized. Consider using the latest supported version (2025-07-01)."),
+        );
+    }
 }

@@ -72,7 +72,7 @@
     PrivateData          = @{
         CkRegistry = @{
             Version = '0.1.0'
-            Hash    = 'd91f24821f4a2c40a3e94f6debf59175c9ece78e0d07540988f97eb169a5f383'
+            Hash    = '8cf3c531bdf908bb194d1d8383fb35903a47be31c16972455be268fd729b343a'
         }
         PSData     = @{
             Tags         = @('CustomerKey', 'BYOK', 'KeyVault', 'Microsoft365', 'Exchange', 'SharePoint', 'AIP', 'Encryption')

@@ -3,6 +3,7 @@
 //! writes exactly what [`super::keys::key_bundle_at`] builds from the result's JSON (a test
 //! holds the two together).
 
+use super::keys::BodyShape;
 use crate::store::vaults::Tags;
 use crate::vault::model::KeyVaultKeyOut;
 use serde::Serialize;
@@ -44,8 +45,12 @@ struct AttributesBody<'a> {
     created: Option<i64>,
     updated: Option<i64>,
     recovery_level: &'a str,
-    recoverable_days: i64,
-    exportable: bool,
+    /// 7.1 and later.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    recoverable_days: Option<i64>,
+    /// 7.3 and later.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    exportable: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     nbf: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -61,24 +66,27 @@ pub(super) struct KeyBundleBody<'a> {
 }
 
 impl<'a> KeyBundleBody<'a> {
-    /// The bundle of `out`, its kid under `base` (`https://{vault}.localhost:{port}`).
-    pub(super) fn of(base: &str, out: &'a KeyVaultKeyOut) -> KeyBundleBody<'a> {
+    /// The bundle of `out`, its kid under `base` (`https://{vault}.localhost:{port}`), with the
+    /// fields of `shape`'s api-version.
+    pub(super) fn of(base: &str, out: &'a KeyVaultKeyOut, shape: BodyShape) -> KeyBundleBody<'a> {
         let a = &out.attributes;
+        // The engine's keys always carry their JWK (only an Azure vault's listing has none).
+        let jwk = out.key.as_ref();
         KeyBundleBody {
             key: JsonWebKeyBody {
-                kid: super::keys::kid_at(base, &out.name, Some(&out.version)),
-                kty: &out.key.kty,
-                key_ops: &out.key.key_ops,
-                n: std_to_url_b64(&out.key.n),
-                e: std_to_url_b64(&out.key.e),
+                kid: super::keys::kid_at(base, &out.name, out.version.as_deref()),
+                kty: jwk.map_or("", |k| k.kty.as_str()),
+                key_ops: jwk.map_or(&[], |k| k.key_ops.as_slice()),
+                n: jwk.map(|k| std_to_url_b64(&k.n)).unwrap_or_default(),
+                e: jwk.map(|k| std_to_url_b64(&k.e)).unwrap_or_default(),
             },
             attributes: AttributesBody {
                 enabled: a.enabled,
                 created: unix(&a.created),
                 updated: unix(&a.updated),
                 recovery_level: &a.recovery_level,
-                recoverable_days: a.recoverable_days,
-                exportable: false,
+                recoverable_days: shape.recoverable_days.then_some(a.recoverable_days),
+                exportable: shape.exportable.then_some(false),
                 nbf: a.not_before.as_deref().and_then(unix),
                 exp: a.expires.as_deref().and_then(unix),
             },
@@ -97,7 +105,7 @@ mod tests {
         KeyVaultKeyOut {
             vault_name: "contoso".into(),
             name: "k1".into(),
-            version: "0123456789abcdef0123456789abcdef".into(),
+            version: Some("0123456789abcdef0123456789abcdef".into()),
             id: "https://contoso.vault.azure.net/keys/k1/0123456789abcdef0123456789abcdef".into(),
             enabled: true,
             expires: date("2031-01-01T00:00:00Z"),
@@ -107,16 +115,16 @@ mod tests {
             recovery_level: "CustomizedRecoverable+Purgeable".into(),
             recoverable_days: 90,
             tags: tags.clone(),
-            key: JsonWebKeyOut {
+            key: Some(JsonWebKeyOut {
                 kid: String::new(),
                 kty: "RSA".into(),
                 key_ops: vec!["wrapKey".into(), "unwrapKey".into()],
                 // Both digits that differ between the alphabets, and padding.
                 n: "u/+8AQIDBA==".into(),
                 e: "AQAB".into(),
-            },
-            key_type: "RSA".into(),
-            key_size: 2048,
+            }),
+            key_type: Some("RSA".into()),
+            key_size: Some(2048),
             attributes: KeyAttributesOut {
                 enabled: true,
                 not_before: date("2026-01-01T00:00:00Z"),
@@ -126,7 +134,7 @@ mod tests {
                 recovery_level: "CustomizedRecoverable+Purgeable".into(),
                 recoverable_days: 90,
                 exportable: false,
-                key_ops: vec!["wrapKey".into(), "unwrapKey".into()],
+                key_ops: Some(vec!["wrapKey".into(), "unwrapKey".into()]),
             },
             deleted_date: None,
             scheduled_purge_date: None,
@@ -137,13 +145,32 @@ mod tests {
     fn the_typed_bundle_is_the_one_built_from_json() {
         let base = "https://contoso.localhost:8443";
         let tagged = Tags::from([("env".to_string(), "prod".to_string())]);
-        for out in [key(Tags::new(), false), key(tagged, true)] {
-            let typed = serde_json::to_value(KeyBundleBody::of(base, &out)).unwrap();
-            let from_json =
-                super::super::keys::key_bundle_at(base, &serde_json::to_value(&out).unwrap());
-            assert_eq!(typed, from_json);
+        for version in crate::serve::API_VERSIONS {
+            let shape = BodyShape::of(version);
+            for out in [key(Tags::new(), false), key(tagged.clone(), true)] {
+                let typed = serde_json::to_value(KeyBundleBody::of(base, &out, shape)).unwrap();
+                let from_json = super::super::keys::key_bundle_at(
+                    base,
+                    &serde_json::to_value(&out).unwrap(),
+                    shape,
+                );
+                assert_eq!(typed, from_json, "{version}");
+            }
         }
-        let typed = serde_json::to_value(KeyBundleBody::of(base, &key(Tags::new(), true))).unwrap();
+        let newest = BodyShape::of("2025-07-01");
+        let typed =
+            serde_json::to_value(KeyBundleBody::of(base, &key(Tags::new(), true), newest)).unwrap();
+        assert_eq!(typed["attributes"]["recoverableDays"], 90);
+        assert_eq!(typed["attributes"]["exportable"], false);
+        let oldest = BodyShape::of("2016-10-01");
+        let old =
+            serde_json::to_value(KeyBundleBody::of(base, &key(Tags::new(), true), oldest)).unwrap();
+        assert!(old["attributes"].get("recoverableDays").is_none(), "{old}");
+        assert!(old["attributes"].get("exportable").is_none(), "{old}");
+        assert_eq!(
+            old["attributes"]["recoveryLevel"],
+            typed["attributes"]["recoveryLevel"]
+        );
         assert_eq!(typed["key"]["n"], "u_-8AQIDBA");
         assert_eq!(typed["attributes"]["exp"], 1_924_992_000);
         assert!(typed.get("tags").is_none());

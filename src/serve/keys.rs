@@ -1,7 +1,22 @@
-//! The keys REST operations of Key Vault 7.6 mapped onto the engine's operations, run through
-//! the registry as the token's principal: access policies, validation and audit are the same
-//! as for the cmdlets. Bodies in the spec's shapes (KeyBundle, DeletedKeyBundle, KeyListResult,
-//! KeyOperationResult, BackupKeyResult).
+//! The keys REST operations of Key Vault (api-versions 2016-10-01 to 2025-07-01) mapped onto
+//! the engine's operations, run through the registry as the token's principal: access
+//! policies, validation and audit are the same as for the cmdlets. Bodies in the spec's shapes
+//! (KeyBundle, DeletedKeyBundle, KeyListResult, KeyOperationResult, BackupKeyResult), with the
+//! fields of the request's api-version ([`BodyShape`]).
+//!
+//! What differs between the versions, for what this endpoint answers (RSA keys; no release
+//! policy, rotation policy, random bytes or attestation, which are 404 in every version):
+//! - `attributes.recoverableDays` is 7.1 and later (with the CustomizedRecoverable levels;
+//!   `recoveryLevel`, in every version, is written as the vault has it: the spec models it as
+//!   an extensible string, so a vault with a customized retention says so in 7.0 as well);
+//! - `attributes.exportable` is 7.3 and later (with key release);
+//! - `POST /keys/{name}/rotate` is 7.3 and later: before, 400 BadParameter naming the version;
+//! - `attributes.hsmPlatform` (7.5), `attestation` (7.6), `release_policy` (7.3) and `managed`
+//!   are never written: this endpoint has no HSM platform, attestation, release policy or
+//!   certificate-managed keys.
+//!
+//! Request bodies are read the same in every version: a field an older version did not define
+//! (`public_exponent`, `attributes.exportable`) is checked as the newest version checks it.
 
 use super::http::{
     base64url, empty_response, from_base64url, json_response, parse_json, ApiError, HttpResponse,
@@ -60,7 +75,41 @@ pub(super) fn kid_at(base: &str, name: &str, version: Option<&str>) -> String {
     }
 }
 
-/// Routes `method path` (the path after the host) of a vault request.
+/// The fields a version's bodies carry beyond those every version has.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct BodyShape {
+    /// `attributes.recoverableDays`: 7.1 and later.
+    pub recoverable_days: bool,
+    /// `attributes.exportable`: 7.3 and later.
+    pub exportable: bool,
+}
+
+impl BodyShape {
+    pub(super) fn of(api_version: &str) -> BodyShape {
+        BodyShape {
+            recoverable_days: super::api_version_at_least(api_version, "7.1"),
+            exportable: super::api_version_at_least(api_version, "7.3"),
+        }
+    }
+}
+
+impl VaultRequest<'_> {
+    fn shape(&self) -> BodyShape {
+        BodyShape::of(self.api_version)
+    }
+
+    /// The 400 of an operation the request's api-version did not have yet.
+    fn needs_version(&self, since: &str) -> Result<(), ApiError> {
+        if super::api_version_at_least(self.api_version, since) {
+            return Ok(());
+        }
+        Err(ApiError::bad_parameter(format!(
+            "The specified version ({}) does not support this operation; it needs version {since} or later",
+            self.api_version
+        )))
+    }
+}
+
 /// Whether the request only reads the store (the audit row goes through the store's batching
 /// writer, which never waits): every GET, and the key operations (wrap, unwrap, encrypt,
 /// decrypt, sign, verify).
@@ -76,6 +125,7 @@ pub fn answers_without_writing(method: &Method, path: &str) -> bool {
     method == Method::POST && super::key_crypto::is_key_operation(op)
 }
 
+/// Routes `method path` (the path after the host) of a vault request.
 pub fn handle(
     req: &VaultRequest<'_>,
     method: &Method,
@@ -92,7 +142,10 @@ pub fn handle(
         (&Method::DELETE, ["keys", name]) => ok(delete(req, name)?),
         (&Method::GET, ["keys", name, "versions"]) => ok(list_versions(req, name)?),
         (&Method::POST, ["keys", name, "backup"]) => ok(backup(req, name)?),
-        (&Method::POST, ["keys", name, "rotate"]) => ok(rotate(req, name)?),
+        (&Method::POST, ["keys", name, "rotate"]) => {
+            req.needs_version("7.3")?;
+            ok(rotate(req, name)?)
+        }
         (&Method::GET, ["keys", name]) | (&Method::GET, ["keys", name, ""]) => get(req, name, None),
         (&Method::GET, ["keys", name, version]) => get(req, name, Some(version)),
         (&Method::PATCH, ["keys", name]) => ok(update(req, name, None, body)?),
@@ -130,16 +183,20 @@ pub(super) fn std_b64_to_url(v: &Value) -> String {
         .unwrap_or_default()
 }
 
-fn attributes(out: &Value) -> Value {
+fn attributes(out: &Value, shape: BodyShape) -> Value {
     let a = &out["Attributes"];
     let mut attrs = json!({
         "enabled": a["Enabled"],
         "created": unix_of(&a["Created"]),
         "updated": unix_of(&a["Updated"]),
         "recoveryLevel": a["RecoveryLevel"],
-        "recoverableDays": a["RecoverableDays"],
-        "exportable": false,
     });
+    if shape.recoverable_days {
+        attrs["recoverableDays"] = a["RecoverableDays"].clone();
+    }
+    if shape.exportable {
+        attrs["exportable"] = json!(false);
+    }
     if let Some(nbf) = unix_of(&a["NotBefore"]) {
         attrs["nbf"] = json!(nbf);
     }
@@ -162,10 +219,10 @@ fn name_of(out: &Value) -> &str {
 
 /// A KeyBundle from an engine key (CustomerKey.KeyVaultKey).
 fn key_bundle(req: &VaultRequest<'_>, out: &Value) -> Value {
-    key_bundle_at(req.base, out)
+    key_bundle_at(req.base, out, req.shape())
 }
 
-pub(super) fn key_bundle_at(base: &str, out: &Value) -> Value {
+pub(super) fn key_bundle_at(base: &str, out: &Value, shape: BodyShape) -> Value {
     let kid = kid_at(base, name_of(out), out["Version"].as_str());
     let mut bundle = json!({
         "key": {
@@ -175,7 +232,7 @@ pub(super) fn key_bundle_at(base: &str, out: &Value) -> Value {
             "n": std_b64_to_url(&out["Key"]["N"]),
             "e": std_b64_to_url(&out["Key"]["E"]),
         },
-        "attributes": attributes(out),
+        "attributes": attributes(out, shape),
     });
     if let Some(t) = tags(out) {
         bundle["tags"] = t;
@@ -197,7 +254,8 @@ fn deleted_bundle(req: &VaultRequest<'_>, out: &Value) -> Value {
 
 fn key_item(req: &VaultRequest<'_>, out: &Value, with_version: bool) -> Value {
     let version = with_version.then(|| out["Version"].as_str().unwrap_or_default());
-    let mut item = json!({"kid": req.kid(name_of(out), version), "attributes": attributes(out)});
+    let mut item =
+        json!({"kid": req.kid(name_of(out), version), "attributes": attributes(out, req.shape())});
     if let Some(t) = tags(out) {
         item["tags"] = t;
     }
@@ -387,7 +445,7 @@ fn get(
             })?;
             Ok(json_response(
                 StatusCode::OK,
-                &super::key_bundle::KeyBundleBody::of(req.base, key),
+                &super::key_bundle::KeyBundleBody::of(req.base, key, req.shape()),
             ))
         }
         Err(value) => Ok(json_response(

@@ -1,6 +1,7 @@
-//! `customer-key serve`: the embedded vaults over Azure Key Vault's REST API (keys, 7.6), on
-//! loopback, over HTTPS only (the Azure SDKs refuse bearer tokens over http), on the library's
-//! tokio runtime.
+//! `customer-key serve`: the embedded vaults over Azure Key Vault's REST API (keys, every
+//! api-version from 2016-10-01 to 2025-07-01, each with its own body shapes), on loopback,
+//! over HTTPS only (the Azure SDKs refuse bearer tokens over http), on the library's tokio
+//! runtime.
 //!
 //! Each vault answers at its own host, `{vault}.localhost:{port}`; `localhost:{port}` serves
 //! the token route `/{tenant}/oauth2/v2.0/token`. A request without a token gets Key Vault's
@@ -40,8 +41,30 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a stop waits for requests in flight.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
 const THROTTLE_WINDOW: Duration = Duration::from_secs(10);
-/// The api-versions the keys API answers; any other gets the service's 400.
-pub const API_VERSIONS: &[&str] = &["7.4", "7.5", "7.6", "2025-07-01"];
+/// The api-versions the keys API answers, oldest first (every version Key Vault's keys API has
+/// had since soft delete); any other gets the service's 400. Each version's bodies carry only
+/// the fields that version had (see [`keys::BodyShape`]), and an operation added later is
+/// refused in the versions before it (400 BadParameter, see [`keys::handle`]).
+pub const API_VERSIONS: &[&str] = &[
+    "2016-10-01",
+    "7.0",
+    "7.1",
+    "7.2",
+    "7.3",
+    "7.4",
+    "7.5",
+    "7.6",
+    "2025-07-01",
+];
+
+/// Whether `version` (one of [`API_VERSIONS`]) is `since` or later.
+pub(crate) fn api_version_at_least(version: &str, since: &str) -> bool {
+    let rank = |v: &str| API_VERSIONS.iter().position(|known| *known == v);
+    match (rank(version), rank(since)) {
+        (Some(v), Some(s)) => v >= s,
+        _ => false,
+    }
+}
 
 /// How to serve.
 #[derive(Debug, Clone)]

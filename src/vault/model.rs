@@ -273,15 +273,21 @@ pub struct KeyAttributesOut {
     pub recovery_level: String,
     pub recoverable_days: i64,
     pub exportable: bool,
-    pub key_ops: Vec<String>,
+    /// None in an Azure vault's listing (its items carry no operations).
+    pub key_ops: Option<Vec<String>>,
 }
 
+/// A key version, as Get-, Add-, Update-KeyVaultKey and the others give it. Listing an Azure
+/// vault (remote session: `Get-KeyVaultKey` without -Name, with -IncludeVersions or
+/// -InRemovedState) gives what Key Vault's listing gives, one request per page, as
+/// Get-AzKeyVaultKey's identity items: no `Key`, `KeyType`, `KeySize` or `Attributes.KeyOps`
+/// (null), and no `Version` for the keys of a vault (their ids name no version).
 #[derive(Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct KeyVaultKeyOut {
     pub vault_name: String,
     pub name: String,
-    pub version: String,
+    pub version: Option<String>,
     pub id: String,
     pub enabled: bool,
     pub expires: Option<String>,
@@ -291,9 +297,9 @@ pub struct KeyVaultKeyOut {
     pub recovery_level: String,
     pub recoverable_days: i64,
     pub tags: Tags,
-    pub key: JsonWebKeyOut,
-    pub key_type: String,
-    pub key_size: i64,
+    pub key: Option<JsonWebKeyOut>,
+    pub key_type: Option<String>,
+    pub key_size: Option<i64>,
     pub attributes: KeyAttributesOut,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deleted_date: Option<String>,
@@ -309,7 +315,7 @@ pub fn key_out(vault: &VaultRow, key: &KeyRow, v: &VersionRow) -> KeyVaultKeyOut
     KeyVaultKeyOut {
         vault_name: vault.name.clone(),
         name: key.name.clone(),
-        version: v.version.clone(),
+        version: Some(v.version.clone()),
         id: id.clone(),
         enabled: v.enabled,
         expires: v.expires.map(iso_from_unix),
@@ -319,15 +325,15 @@ pub fn key_out(vault: &VaultRow, key: &KeyRow, v: &VersionRow) -> KeyVaultKeyOut
         recovery_level: level.clone(),
         recoverable_days: days,
         tags: v.tags.clone(),
-        key: JsonWebKeyOut {
+        key: Some(JsonWebKeyOut {
             kid: id,
             kty: v.kty.clone(),
             key_ops: v.key_ops.clone(),
             n: crate::b64::encode(&v.modulus),
             e: crate::b64::encode(&v.exponent),
-        },
-        key_type: v.kty.clone(),
-        key_size: v.size,
+        }),
+        key_type: Some(v.kty.clone()),
+        key_size: Some(v.size),
         attributes: KeyAttributesOut {
             enabled: v.enabled,
             not_before: v.not_before.map(iso_from_unix),
@@ -337,7 +343,7 @@ pub fn key_out(vault: &VaultRow, key: &KeyRow, v: &VersionRow) -> KeyVaultKeyOut
             recovery_level: level,
             recoverable_days: days,
             exportable: false,
-            key_ops: v.key_ops.clone(),
+            key_ops: Some(v.key_ops.clone()),
         },
         deleted_date: key.deleted_date.map(iso_from_unix),
         scheduled_purge_date: key.scheduled_purge.map(iso_from_unix),

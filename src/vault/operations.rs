@@ -105,7 +105,7 @@ pub fn operations() -> Vec<Operation> {
         Operation::new("Get-KeyVaultKey", AREA, keys::get_key)
             .remote(remote::keys::get_key)
             .synopsis("Gets keys, key versions, or soft-deleted keys.")
-            .description("Gets the keys of a vault or one key (its newest version), or soft-deleted keys with -InRemovedState (CustomerKey.DeletedKeyVaultKey): parameter set ByVaultName, the default. With -Name and -Version, gets that version of the key (ByKeyVersion); with -Name and -IncludeVersions, every version of the key (ByKeyVersions).")
+            .description("Gets the keys of a vault or one key (its newest version), or soft-deleted keys with -InRemovedState (CustomerKey.DeletedKeyVaultKey): parameter set ByVaultName, the default. With -Name and -Version, gets that version of the key (ByKeyVersion); with -Name and -IncludeVersions, every version of the key (ByKeyVersions). In a session with an Azure Environment, a listing (the keys of a vault, -IncludeVersions, -InRemovedState without -Name) is one request per page of Key Vault's listing, as Get-AzKeyVaultKey's, and its keys carry what the listing gives: Key, KeyType, KeySize and Attributes.KeyOps are null, and so is Version for the keys of a vault; get one key with -Name for its public key.")
             .output("CustomerKey.KeyVaultKey")
             .output_when("InRemovedState", "CustomerKey.DeletedKeyVaultKey")
             .default_set(BY_VAULT_NAME)

@@ -312,9 +312,22 @@ impl Endpoint {
         path: &str,
         body: Option<Value>,
     ) -> Response {
+        self.call_at("7.6", vault, token, method, path, body)
+    }
+
+    /// [`Endpoint::call`] with api-version `api_version`.
+    pub fn call_at(
+        &self,
+        api_version: &str,
+        vault: &str,
+        token: &str,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> Response {
         let auth = format!("Bearer {token}");
         let sep = if path.contains('?') { '&' } else { '?' };
-        let path = format!("{path}{sep}api-version=7.6");
+        let path = format!("{path}{sep}api-version={api_version}");
         let mut headers = vec![("authorization", auth.as_str())];
         if body.is_some() {
             headers.push(("content-type", "application/json"));

@@ -107,7 +107,7 @@ pub fn key_out(vault_name: &str, bundle: &Value, target: &str) -> Result<KeyVaul
     Ok(KeyVaultKeyOut {
         vault_name: vault_name.to_string(),
         name,
-        version: version.unwrap_or_default(),
+        version,
         id: kid.to_string(),
         enabled,
         expires: iso(&attributes["exp"]),
@@ -117,15 +117,15 @@ pub fn key_out(vault_name: &str, bundle: &Value, target: &str) -> Result<KeyVaul
         recovery_level: level.clone(),
         recoverable_days: days,
         tags: tags_of(&bundle["tags"]),
-        key: JsonWebKeyOut {
+        key: Some(JsonWebKeyOut {
             kid: kid.to_string(),
             kty: kty.clone(),
             key_ops: key_ops.clone(),
             n: crate::b64::encode(&n),
             e: crate::b64::encode(&e),
-        },
-        key_type: kty,
-        key_size: modulus_bits(&n),
+        }),
+        key_type: Some(kty),
+        key_size: Some(modulus_bits(&n)),
         attributes: KeyAttributesOut {
             enabled,
             not_before: iso(&attributes["nbf"]),
@@ -135,10 +135,61 @@ pub fn key_out(vault_name: &str, bundle: &Value, target: &str) -> Result<KeyVaul
             recovery_level: level,
             recoverable_days: days,
             exportable: attributes["exportable"].as_bool().unwrap_or(false),
-            key_ops,
+            key_ops: Some(key_ops),
         },
         deleted_date: iso(&bundle["deletedDate"]),
         scheduled_purge_date: iso(&bundle["scheduledPurgeDate"]),
+    })
+}
+
+/// A listing's item (KeyItem, DeletedKeyItem) as our key output: what the item carries, as
+/// Get-AzKeyVaultKey's identity items; the key itself, its type, size and operations, which
+/// listings do not carry, are None, and so is the version when the kid names none (the keys
+/// of a vault, as against the versions of a key).
+pub fn key_item_out(vault_name: &str, item: &Value, target: &str) -> Result<KeyVaultKeyOut> {
+    let kid = item["kid"]
+        .as_str()
+        .ok_or_else(|| unexpected("a listed key has no kid", target))?;
+    let (name, version) =
+        split_kid(kid).ok_or_else(|| unexpected("a listed kid is not a key id", target))?;
+    let attributes = &item["attributes"];
+    let level = attributes["recoveryLevel"]
+        .as_str()
+        .unwrap_or("")
+        .to_string();
+    let days = attributes["recoverableDays"].as_i64().unwrap_or(0);
+    let enabled = attributes["enabled"].as_bool().unwrap_or(true);
+    let created = iso(&attributes["created"]).unwrap_or_default();
+    let updated = iso(&attributes["updated"]).unwrap_or_default();
+    Ok(KeyVaultKeyOut {
+        vault_name: vault_name.to_string(),
+        name,
+        version,
+        id: kid.to_string(),
+        enabled,
+        expires: iso(&attributes["exp"]),
+        not_before: iso(&attributes["nbf"]),
+        created: created.clone(),
+        updated: updated.clone(),
+        recovery_level: level.clone(),
+        recoverable_days: days,
+        tags: tags_of(&item["tags"]),
+        key: None,
+        key_type: None,
+        key_size: None,
+        attributes: KeyAttributesOut {
+            enabled,
+            not_before: iso(&attributes["nbf"]),
+            expires: iso(&attributes["exp"]),
+            created,
+            updated,
+            recovery_level: level,
+            recoverable_days: days,
+            exportable: attributes["exportable"].as_bool().unwrap_or(false),
+            key_ops: None,
+        },
+        deleted_date: iso(&item["deletedDate"]),
+        scheduled_purge_date: iso(&item["scheduledPurgeDate"]),
     })
 }
 

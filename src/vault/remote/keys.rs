@@ -18,7 +18,8 @@ use zeroize::Zeroizing;
 
 use super::json::{attributes_json, unexpected};
 pub use super::json::{
-    from_base64url, key_out, modulus_bits, public_key_of, split_kid, tags_of, to_base64url,
+    from_base64url, key_item_out, key_out, modulus_bits, public_key_of, split_kid, tags_of,
+    to_base64url,
 };
 
 pub(crate) fn remote<'a>(ctx: &'a Context<'_>) -> Result<&'a RemoteVaults> {
@@ -105,35 +106,20 @@ pub fn add_key(ctx: &Context<'_>, a: AddKeyArgs) -> Result<KeyVaultKeyOut> {
     let out = key_out(&a.vault_name, &bundle, &target)?;
     ctx.audit_success(
         &target,
-        &format!("created version {} in Azure", out.version),
+        &format!(
+            "created version {} in Azure",
+            out.version.as_deref().unwrap_or_default()
+        ),
     );
     Ok(out)
 }
 
-/// The full bundle of each listed item (listings carry no public key).
-fn bundles_of_items(
-    r: &RemoteVaults,
-    vault: &str,
-    items: &[Value],
-    deleted: bool,
-    target: &str,
-) -> Result<Vec<KeyVaultKeyOut>> {
-    let mut out = Vec::with_capacity(items.len());
-    for item in items {
-        let kid = item["kid"]
-            .as_str()
-            .ok_or_else(|| unexpected("a listed key has no kid", target))?;
-        let (name, version) =
-            split_kid(kid).ok_or_else(|| unexpected("a listed kid is not a key id", target))?;
-        let path = match (deleted, version) {
-            (true, _) => format!("/deletedkeys/{name}"),
-            (false, Some(v)) => format!("/keys/{name}/{v}"),
-            (false, None) => format!("/keys/{name}"),
-        };
-        let bundle = r.json(Method::GET, vault, &path, None, Replay::Harmless, target)?;
-        out.push(key_out(vault, &bundle, target)?);
-    }
-    Ok(out)
+/// Each listed item as it is (one request per page, none per key, as Az lists).
+fn items_out(vault: &str, items: &[Value], target: &str) -> Result<Vec<KeyVaultKeyOut>> {
+    items
+        .iter()
+        .map(|item| key_item_out(vault, item, target))
+        .collect()
 }
 
 pub fn get_key(ctx: &Context<'_>, a: GetKeyArgs) -> Result<Vec<KeyVaultKeyOut>> {
@@ -152,13 +138,12 @@ pub fn get_key(ctx: &Context<'_>, a: GetKeyArgs) -> Result<Vec<KeyVaultKeyOut>> 
             } else {
                 "/keys"
             };
-            let items = r.list(v, path, &target)?;
-            bundles_of_items(r, v, &items, a.in_removed_state, &target)?
+            items_out(v, &r.list(v, path, &target)?, &target)?
         }
         (Some(n), _) if a.include_versions => {
             crate::vault::model::check_key_name(n)?;
             let items = r.list(v, &format!("/keys/{n}/versions"), &target)?;
-            let mut versions = bundles_of_items(r, v, &items, false, &target)?;
+            let mut versions = items_out(v, &items, &target)?;
             // Oldest first, as the engine lists them.
             versions.sort_by(|x, y| x.created.cmp(&y.created));
             versions
@@ -260,7 +245,10 @@ pub fn update_key(ctx: &Context<'_>, a: UpdateKeyArgs) -> Result<Option<KeyVault
     let out = key_out(&a.vault_name, &bundle, &target)?;
     ctx.audit_success(
         &target,
-        &format!("updated version {} in Azure", out.version),
+        &format!(
+            "updated version {} in Azure",
+            out.version.as_deref().unwrap_or_default()
+        ),
     );
     Ok(a.pass_thru.then_some(out))
 }
