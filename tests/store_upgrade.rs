@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{b64, unwrap, wrap, Ck, TempDir, ADMIN};
+use common::{b64, store_with_vaults, unwrap, wrap, Ck, TempDir, ADMIN};
 use customer_key::store::SCHEMA_VERSION;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -242,13 +242,8 @@ fn snapshot(dir: &Path) -> BTreeMap<String, (bool, u64, u32, Vec<u8>)> {
 
 #[test]
 fn a_store_newer_than_the_library_is_refused_and_left_untouched() {
-    let dir = TempDir::new("too-new");
+    let (dir, ck) = store_with_vaults("too-new", &[("vault-a", "westeurope")]);
     let store = dir.join("store");
-    let ck = Ck::at(&store, ADMIN);
-    ck.ok(
-        "New-KeyVault",
-        json!({"VaultName": "vault-a", "Location": "westeurope"}),
-    );
     ck.ok(
         "Add-KeyVaultKey",
         json!({"VaultName": "vault-a", "Name": "k"}),

@@ -86,7 +86,6 @@ pub fn key_out(vault_name: &str, bundle: &Value, target: &str) -> Result<KeyVaul
     let (name, version) =
         split_kid(kid).ok_or_else(|| unexpected("the key's kid is not a key id", target))?;
     let (n, e) = public_key_of(jwk, target)?;
-    let attributes = &bundle["attributes"];
     let key_ops: Vec<String> = jwk["key_ops"]
         .as_array()
         .map(|a| {
@@ -96,50 +95,18 @@ pub fn key_out(vault_name: &str, bundle: &Value, target: &str) -> Result<KeyVaul
         })
         .unwrap_or_default();
     let kty = jwk["kty"].as_str().unwrap_or("RSA").to_string();
-    let level = attributes["recoveryLevel"]
-        .as_str()
-        .unwrap_or("")
-        .to_string();
-    let days = attributes["recoverableDays"].as_i64().unwrap_or(0);
-    let enabled = attributes["enabled"].as_bool().unwrap_or(true);
-    let created = iso(&attributes["created"]).unwrap_or_default();
-    let updated = iso(&attributes["updated"]).unwrap_or_default();
-    Ok(KeyVaultKeyOut {
-        vault_name: vault_name.to_string(),
-        name,
-        version,
-        id: kid.to_string(),
-        enabled,
-        expires: iso(&attributes["exp"]),
-        not_before: iso(&attributes["nbf"]),
-        created: created.clone(),
-        updated: updated.clone(),
-        recovery_level: level.clone(),
-        recoverable_days: days,
-        tags: tags_of(&bundle["tags"]),
-        key: Some(JsonWebKeyOut {
-            kid: kid.to_string(),
-            kty: kty.clone(),
-            key_ops: key_ops.clone(),
-            n: crate::b64::encode(&n),
-            e: crate::b64::encode(&e),
-        }),
-        key_type: Some(kty),
-        key_size: Some(modulus_bits(&n)),
-        attributes: KeyAttributesOut {
-            enabled,
-            not_before: iso(&attributes["nbf"]),
-            expires: iso(&attributes["exp"]),
-            created,
-            updated,
-            recovery_level: level,
-            recoverable_days: days,
-            exportable: attributes["exportable"].as_bool().unwrap_or(false),
-            key_ops: Some(key_ops),
-        },
-        deleted_date: iso(&bundle["deletedDate"]),
-        scheduled_purge_date: iso(&bundle["scheduledPurgeDate"]),
-    })
+    let mut out = key_of(vault_name, kid, name, version, bundle);
+    out.key = Some(JsonWebKeyOut {
+        kid: kid.to_string(),
+        kty: kty.clone(),
+        key_ops: key_ops.clone(),
+        n: crate::b64::encode(&n),
+        e: crate::b64::encode(&e),
+    });
+    out.key_type = Some(kty);
+    out.key_size = Some(modulus_bits(&n));
+    out.attributes.key_ops = Some(key_ops);
+    Ok(out)
 }
 
 /// A listing's item (KeyItem, DeletedKeyItem) as our key output: what the item carries, as
@@ -152,7 +119,19 @@ pub fn key_item_out(vault_name: &str, item: &Value, target: &str) -> Result<KeyV
         .ok_or_else(|| unexpected("a listed key has no kid", target))?;
     let (name, version) =
         split_kid(kid).ok_or_else(|| unexpected("a listed kid is not a key id", target))?;
-    let attributes = &item["attributes"];
+    Ok(key_of(vault_name, kid, name, version, item))
+}
+
+/// What a key bundle and a listing's item share: the key's identity, attributes, tags and
+/// deletion dates; the key material and its operations are the bundle's to add.
+fn key_of(
+    vault_name: &str,
+    kid: &str,
+    name: String,
+    version: Option<String>,
+    body: &Value,
+) -> KeyVaultKeyOut {
+    let attributes = &body["attributes"];
     let level = attributes["recoveryLevel"]
         .as_str()
         .unwrap_or("")
@@ -161,7 +140,7 @@ pub fn key_item_out(vault_name: &str, item: &Value, target: &str) -> Result<KeyV
     let enabled = attributes["enabled"].as_bool().unwrap_or(true);
     let created = iso(&attributes["created"]).unwrap_or_default();
     let updated = iso(&attributes["updated"]).unwrap_or_default();
-    Ok(KeyVaultKeyOut {
+    KeyVaultKeyOut {
         vault_name: vault_name.to_string(),
         name,
         version,
@@ -173,7 +152,7 @@ pub fn key_item_out(vault_name: &str, item: &Value, target: &str) -> Result<KeyV
         updated: updated.clone(),
         recovery_level: level.clone(),
         recoverable_days: days,
-        tags: tags_of(&item["tags"]),
+        tags: tags_of(&body["tags"]),
         key: None,
         key_type: None,
         key_size: None,
@@ -188,9 +167,9 @@ pub fn key_item_out(vault_name: &str, item: &Value, target: &str) -> Result<KeyV
             exportable: attributes["exportable"].as_bool().unwrap_or(false),
             key_ops: None,
         },
-        deleted_date: iso(&item["deletedDate"]),
-        scheduled_purge_date: iso(&item["scheduledPurgeDate"]),
-    })
+        deleted_date: iso(&body["deletedDate"]),
+        scheduled_purge_date: iso(&body["scheduledPurgeDate"]),
+    }
 }
 
 pub(crate) fn attributes_json(enabled: Option<bool>, nbf: Option<i64>, exp: Option<i64>) -> Value {
