@@ -85,7 +85,9 @@ impl Registry {
     }
 
     /// Adds the domains' output types. Every `CustomerKey.*` type an operation returns must be
-    /// declared, once, so that the module converts each by its own description.
+    /// declared, once, so that the module converts each by its own description, and each with
+    /// a default view whose columns are declared properties of the type (see
+    /// [`OutputType::check`]), so that the generated views show what the objects carry.
     pub fn with_output_types(
         mut self,
         output_types: Vec<OutputType>,
@@ -94,6 +96,7 @@ impl Registry {
             if output_types[..i].iter().any(|t| t.name == declared.name) {
                 return Err(format!("output type {} is declared twice", declared.name));
             }
+            declared.check()?;
         }
         for op in &self.operations {
             let returned = std::iter::once(op.output_type)

@@ -400,3 +400,87 @@ fn every_output_type_an_operation_returns_is_described_once() {
         .expect("an operation returning an undescribed type is refused");
     assert!(e.contains("which no domain declares"), "{e}");
 }
+
+#[test]
+fn every_output_type_has_a_default_view_of_its_declared_properties() {
+    use customer_key::operations::{Column, OutputType, PropertyType};
+    let described = customer_key::registry().describe();
+    for ty in described["OutputTypes"].as_array().unwrap() {
+        let declared: Vec<&str> = ty["Properties"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["Name"].as_str().unwrap())
+            .collect();
+        let columns = ty["DefaultView"]["Columns"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{} has no DefaultView.Columns", ty["Name"]));
+        assert!(!columns.is_empty());
+        for column in columns {
+            let property = column["Property"].as_str().unwrap();
+            assert!(declared.contains(&property), "{}: {property}", ty["Name"]);
+        }
+    }
+    let key = described["OutputTypes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["Name"] == "CustomerKey.KeyVaultKey")
+        .unwrap();
+    let shown: Vec<&str> = key["DefaultView"]["Columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["Property"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        shown,
+        [
+            "VaultName",
+            "Name",
+            "Version",
+            "Enabled",
+            "Expires",
+            "Updated"
+        ]
+    );
+    assert_eq!(key["DefaultView"]["Control"], "Table");
+
+    // Refused when the registry is built: a column that is not a declared property, a type
+    // without a view, a script that does not read its column.
+    let build = |ty: OutputType| {
+        Registry::new(vec![customer_key::directory::operations::operations()])
+            .unwrap()
+            .with_output_types(vec![ty])
+            .err()
+    };
+    const PRINCIPAL: &[(&str, PropertyType)] = &[
+        ("ApplicationId", PropertyType::String),
+        ("Created", PropertyType::DateTime),
+    ];
+    let name = "CustomerKey.ServicePrincipal";
+    assert!(build(OutputType::new(name, PRINCIPAL).table(&["ApplicationId", "Created"])).is_none());
+    let e = build(OutputType::new(name, PRINCIPAL).table(&["ApplicationId", "DisplayName"]))
+        .expect("an undeclared column is refused");
+    assert!(
+        e.contains(
+            "view column DisplayName is not a declared property of CustomerKey.ServicePrincipal"
+        ),
+        "{e}"
+    );
+    let e = build(OutputType::new(name, PRINCIPAL)).expect("a type without a view is refused");
+    assert!(e.contains("has no default view"), "{e}");
+    let e = build(
+        OutputType::new(name, PRINCIPAL)
+            .table_of(&[Column::new("Created").script("$_.ApplicationId")]),
+    )
+    .expect("a script that does not read its column is refused");
+    assert!(e.contains("does not read $_.Created"), "{e}");
+    let e = build(
+        OutputType::new(name, PRINCIPAL)
+            .table(&["Created"])
+            .grouped_by("Owner"),
+    )
+    .expect("grouping by an undeclared property is refused");
+    assert!(e.contains("groups by Owner"), "{e}");
+}

@@ -9,7 +9,7 @@
     Description          = 'Customer Key / BYOK workflows for Microsoft 365 admins: Az.KeyVault-style cmdlets (noun prefix Ck) over the customer_key native engine.'
     PowerShellVersion    = '7.6'
     CompatiblePSEditions = @('Core')
-    FormatsToProcess     = @('CustomerKey.Format.ps1xml', 'Formats/Aip.Format.ps1xml', 'Formats/SharePoint.Format.ps1xml', 'Formats/Exchange.Format.ps1xml', 'Formats/Directory.Format.ps1xml')
+    FormatsToProcess     = @('CustomerKey.Format.ps1xml', 'Formats/KeyVault.Format.ps1xml', 'Formats/Aip.Format.ps1xml', 'Formats/SharePoint.Format.ps1xml', 'Formats/Exchange.Format.ps1xml', 'Formats/Directory.Format.ps1xml')
     FunctionsToExport    = @(
         'Connect-CkService',
         'Disconnect-CkService',
@@ -72,7 +72,7 @@
     PrivateData          = @{
         CkRegistry = @{
             Version = '0.1.0'
-            Hash    = '8cf3c531bdf908bb194d1d8383fb35903a47be31c16972455be268fd729b343a'
+            Hash    = 'ae2ebed4b11dc2bde8d6e7221ae86ea832f9df2e9602e06f9842caa0f6857ff3'
         }
         PSData     = @{
             Tags         = @('CustomerKey', 'BYOK', 'KeyVault', 'Microsoft365', 'Exchange', 'SharePoint', 'AIP', 'Encryption')

@@ -136,6 +136,13 @@ namespace CustomerKey.Native
                         case "datetime": kind = PropertyKind.DateTime; break;
                         case "bytes": kind = PropertyKind.Bytes; break;
                         case "hashtable": kind = PropertyKind.Hashtable; break;
+                        // Described for the default views; they keep their JSON type.
+                        case "string":
+                        case "boolean":
+                        case "integer":
+                        case "array":
+                        case "object":
+                            continue;
                         default:
                             throw new InvalidOperationException(string.Format(CultureInfo.InvariantCulture, "the registry describes property {0} of {1} as '{2}', which this module cannot convert", Text(property, "Name"), typeName, type));
                     }

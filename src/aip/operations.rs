@@ -2,7 +2,7 @@
 //! presentation, next to the handlers in this folder.
 
 use super::{content, keys, lifecycle, tpd};
-use crate::operations::{Impact, Operation, OutputType, PropertyType};
+use crate::operations::{Column, Impact, Operation, OutputType, PropertyType};
 
 pub(crate) const AREA: &str = "Aip";
 
@@ -62,16 +62,69 @@ pub fn operations() -> Vec<Operation> {
     ]
 }
 
-/// What the Azure Information Protection cmdlets return.
+/// What the Azure Information Protection cmdlets return, and how each is shown.
 pub fn output_types() -> Vec<OutputType> {
+    use PropertyType::{Array, DateTime, String};
     vec![
         OutputType::new(
             "CustomerKey.AipServiceKey",
-            &[("CreationTime", PropertyType::DateTime)],
-        ),
-        OutputType::new("CustomerKey.AipServiceTenantKeyLifecycle", &[]),
-        OutputType::new("CustomerKey.AipServiceTpdExport", &[]),
-        OutputType::new("CustomerKey.AipProtectedContent", &[]),
-        OutputType::new("CustomerKey.AipUnprotectedContent", &[]),
+            &[
+                ("KeyIdentifier", String),
+                ("KeyType", String),
+                ("Status", String),
+                ("CreationTime", DateTime),
+                ("FriendlyName", String),
+            ],
+        )
+        .table(&[
+            "KeyIdentifier",
+            "KeyType",
+            "Status",
+            "CreationTime",
+            "FriendlyName",
+        ]),
+        OutputType::new(
+            "CustomerKey.AipServiceTenantKeyLifecycle",
+            &[
+                ("Topology", String),
+                ("ActiveKeyIdentifier", String),
+                ("Operations", Array),
+            ],
+        )
+        .table_of(&[
+            Column::new("Topology"),
+            Column::new("ActiveKeyIdentifier"),
+            // The operations the topology allows now.
+            Column::new("Operations")
+                .label("Available")
+                .joined_where("Available", "Operation"),
+        ]),
+        OutputType::new(
+            "CustomerKey.AipServiceTpdExport",
+            &[("OutputFile", String), ("KeyIdentifiers", Array)],
+        )
+        .table_of(&[
+            Column::new("OutputFile"),
+            Column::new("KeyIdentifiers").joined(),
+        ]),
+        OutputType::new(
+            "CustomerKey.AipProtectedContent",
+            &[
+                ("OutputFile", String),
+                ("KeyIdentifier", String),
+                ("ContentId", String),
+            ],
+        )
+        .table(&["OutputFile", "KeyIdentifier", "ContentId"]),
+        OutputType::new(
+            "CustomerKey.AipUnprotectedContent",
+            &[
+                ("KeyIdentifier", String),
+                ("ContentId", String),
+                ("OutputFile", String),
+                ("Value", String),
+            ],
+        )
+        .table(&["KeyIdentifier", "ContentId", "OutputFile", "Value"]),
     ]
 }

@@ -27,10 +27,24 @@ pub fn operations() -> Vec<Operation> {
     ]
 }
 
-/// What the directory cmdlets return.
+/// What the directory cmdlets return, and how it is shown. The secret's dates are ISO 8601
+/// strings, as they always were.
 pub fn output_types() -> Vec<OutputType> {
+    use PropertyType::{DateTime, String};
     vec![OutputType::new(
         "CustomerKey.ServicePrincipal",
-        &[("Created", PropertyType::DateTime)],
-    )]
+        &[
+            ("ApplicationId", String),
+            ("DisplayName", String),
+            ("SecretStartDate", String),
+            ("SecretEndDate", String),
+            ("Created", DateTime),
+        ],
+    )
+    .table(&[
+        "ApplicationId",
+        "DisplayName",
+        "SecretStartDate",
+        "SecretEndDate",
+    ])]
 }

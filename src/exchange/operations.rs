@@ -126,17 +126,96 @@ pub fn operations() -> Vec<Operation> {
     ]
 }
 
-/// What the Exchange Online cmdlets return.
+/// What the Exchange Online cmdlets return, and how each is shown.
 pub fn output_types() -> Vec<OutputType> {
+    use PropertyType::{Array, Boolean, DateTime, Integer, String};
     vec![
-        OutputType::new("CustomerKey.DataEncryptionPolicy", &[]),
-        OutputType::new("CustomerKey.Mailbox", &[]),
-        OutputType::new("CustomerKey.MailboxStatistics", &[]),
+        OutputType::new(
+            "CustomerKey.DataEncryptionPolicy",
+            &[
+                ("Name", String),
+                ("Enabled", Boolean),
+                ("MailboxCount", Integer),
+                ("DataEncryptionPolicyID", String),
+                ("AzureKeyIDs", Array),
+            ],
+        )
+        .table(&[
+            "Name",
+            "Enabled",
+            "MailboxCount",
+            "DataEncryptionPolicyID",
+            "AzureKeyIDs",
+        ]),
+        OutputType::new(
+            "CustomerKey.Mailbox",
+            &[
+                ("Name", String),
+                ("Alias", String),
+                ("PrimarySmtpAddress", String),
+                ("RecipientTypeDetails", String),
+                ("DataEncryptionPolicy", String),
+            ],
+        )
+        .table(&[
+            "Name",
+            "Alias",
+            "PrimarySmtpAddress",
+            "RecipientTypeDetails",
+            "DataEncryptionPolicy",
+        ]),
+        OutputType::new(
+            "CustomerKey.MailboxStatistics",
+            &[
+                ("DisplayName", String),
+                ("ItemCount", Integer),
+                ("TotalItemSize", String),
+                ("IsEncrypted", Boolean),
+                ("EncryptionState", String),
+                ("DataEncryptionPolicyID", String),
+            ],
+        )
+        .table(&[
+            "DisplayName",
+            "ItemCount",
+            "TotalItemSize",
+            "IsEncrypted",
+            "EncryptionState",
+            "DataEncryptionPolicyID",
+        ]),
         OutputType::new(
             "CustomerKey.MailboxItem",
-            &[("Received", PropertyType::DateTime)],
-        ),
-        OutputType::new("CustomerKey.MoveRequest", &[]),
-        OutputType::new("CustomerKey.MoveRequestStatistics", &[]),
+            &[
+                ("Mailbox", String),
+                ("Received", DateTime),
+                ("Subject", String),
+                ("Size", Integer),
+            ],
+        )
+        .table(&["Mailbox", "Received", "Subject", "Size"]),
+        OutputType::new(
+            "CustomerKey.MoveRequest",
+            &[
+                ("DisplayName", String),
+                ("Alias", String),
+                ("Status", String),
+            ],
+        )
+        .table(&["DisplayName", "Alias", "Status"]),
+        OutputType::new(
+            "CustomerKey.MoveRequestStatistics",
+            &[
+                ("DisplayName", String),
+                ("Status", String),
+                ("PercentComplete", Integer),
+                ("BytesTransferred", Integer),
+            ],
+        )
+        .table(&[
+            "DisplayName",
+            "Status",
+            "PercentComplete",
+            "BytesTransferred",
+        ]),
     ]
 }

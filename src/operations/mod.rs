@@ -64,10 +64,9 @@ impl ParamType {
     }
 }
 
-/// How a result property is typed in PowerShell where JSON has no type of its own for it.
-/// A property an [`OutputType`] does not list keeps its JSON type (string, number, bool,
-/// object, array); one it lists is converted by the module on every object of that output,
-/// nested ones included (a key's `Attributes` share the key's property names).
+/// How a result property is typed. The first three are converted by the module on every object
+/// of the output type, nested ones included (a key's `Attributes` share the key's property
+/// names); the others keep their JSON type and are declared so that a view may show them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PropertyType {
     /// An ISO 8601 time: `[datetime]` in UTC.
@@ -76,6 +75,16 @@ pub enum PropertyType {
     Bytes,
     /// A JSON object of name/value pairs: a hashtable, as Az's `Tags`.
     Hashtable,
+    /// A JSON string, kept as `[string]`.
+    String,
+    /// A JSON true or false.
+    Boolean,
+    /// A JSON number without a fraction.
+    Integer,
+    /// A JSON array (of strings or of objects).
+    Array,
+    /// A JSON object with properties of its own.
+    Object,
 }
 
 impl PropertyType {
@@ -84,17 +93,150 @@ impl PropertyType {
             PropertyType::DateTime => "datetime",
             PropertyType::Bytes => "bytes",
             PropertyType::Hashtable => "hashtable",
+            PropertyType::String => "string",
+            PropertyType::Boolean => "boolean",
+            PropertyType::Integer => "integer",
+            PropertyType::Array => "array",
+            PropertyType::Object => "object",
         }
     }
 }
 
+/// How an output type is shown by default: a table (Format-Table) or a list (Format-List).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ViewControl {
+    Table,
+    List,
+}
+
+/// How a view column shows its property.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Show {
+    /// The value as PowerShell formats it (dates and numbers by the current culture).
+    Value,
+    /// An array's items joined with ", ": with `select`, that property of each item; with
+    /// `only`, of the items whose `only` property is true.
+    Join {
+        select: Option<&'static str>,
+        only: Option<&'static str>,
+    },
+    /// A hashtable as `name=value` pairs sorted by name, joined with ", " (as Tags).
+    Pairs,
+    /// A script block over `$_`, for what the forms above cannot say; it reads the column's
+    /// property (`$_.<Property>`), which the registry checks.
+    Script(&'static str),
+}
+
+/// One column of a default view (a list item, for a list view): a declared property of the
+/// output type, with the header an admin sees when it is not the property's name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Column {
+    pub property: &'static str,
+    pub label: Option<&'static str>,
+    /// Characters, for a table column; PowerShell sizes it when none.
+    pub width: Option<u16>,
+    pub show: Show,
+}
+
+impl Column {
+    pub const fn new(property: &'static str) -> Self {
+        Column {
+            property,
+            label: None,
+            width: None,
+            show: Show::Value,
+        }
+    }
+
+    pub const fn label(mut self, label: &'static str) -> Self {
+        self.label = Some(label);
+        self
+    }
+
+    pub const fn width(mut self, width: u16) -> Self {
+        self.width = Some(width);
+        self
+    }
+
+    /// The array's items joined with ", ".
+    pub const fn joined(mut self) -> Self {
+        self.show = Show::Join {
+            select: None,
+            only: None,
+        };
+        self
+    }
+
+    /// The `select` property of the array's items whose `only` property is true, joined.
+    pub const fn joined_where(mut self, only: &'static str, select: &'static str) -> Self {
+        self.show = Show::Join {
+            select: Some(select),
+            only: Some(only),
+        };
+        self
+    }
+
+    /// The hashtable as sorted `name=value` pairs.
+    pub const fn pairs(mut self) -> Self {
+        self.show = Show::Pairs;
+        self
+    }
+
+    pub const fn script(mut self, script: &'static str) -> Self {
+        self.show = Show::Script(script);
+        self
+    }
+
+    fn describe(&self) -> Value {
+        let mut column = json!({
+            "Property": self.property,
+            "Label": self.label.unwrap_or(self.property),
+            "Width": self.width,
+        });
+        let show = match self.show {
+            Show::Value => json!({"Format": "Value"}),
+            Show::Join { select, only } => {
+                json!({"Format": "Join", "Select": select, "Only": only})
+            }
+            Show::Pairs => json!({"Format": "Pairs"}),
+            Show::Script(script) => json!({"Format": "Script", "Script": script}),
+        };
+        column
+            .as_object_mut()
+            .expect("an object")
+            .extend(show.as_object().expect("an object").clone());
+        column
+    }
+}
+
+/// What an admin sees of an output type without asking for more: the columns, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DefaultView {
+    pub control: ViewControl,
+    pub columns: Vec<Column>,
+    /// A property the rows are grouped by (Format-Table -GroupBy), shown above each group.
+    pub group_by: Option<&'static str>,
+}
+
+impl DefaultView {
+    fn describe(&self) -> Value {
+        json!({
+            "Control": match self.control { ViewControl::Table => "Table", ViewControl::List => "List" },
+            "GroupBy": self.group_by,
+            "Columns": self.columns.iter().map(Column::describe).collect::<Vec<_>>(),
+        })
+    }
+}
+
 /// What an operation returns, by the type name its objects carry (`CustomerKey.KeyVaultKey`),
-/// with the properties PowerShell types beyond JSON. Declared once per domain, next to the
+/// with its properties and their types, and the view PowerShell shows it in by default (the
+/// module's format files are generated from it). Declared once per domain, next to the
 /// operations that return it; `ck_describe` lists them under `OutputTypes`.
 #[derive(Debug, Clone)]
 pub struct OutputType {
     pub name: &'static str,
     pub properties: &'static [(&'static str, PropertyType)],
+    pub default_view: Option<DefaultView>,
 }
 
 impl OutputType {
@@ -102,14 +244,115 @@ impl OutputType {
         name: &'static str,
         properties: &'static [(&'static str, PropertyType)],
     ) -> Self {
-        OutputType { name, properties }
+        OutputType {
+            name,
+            properties,
+            default_view: None,
+        }
+    }
+
+    /// A table of these properties, in order, each shown as its value under its own name.
+    pub fn table(self, properties: &[&'static str]) -> Self {
+        self.view(
+            ViewControl::Table,
+            properties.iter().copied().map(Column::new).collect(),
+        )
+    }
+
+    /// A table of these columns, in order.
+    pub fn table_of(self, columns: &[Column]) -> Self {
+        self.view(ViewControl::Table, columns.to_vec())
+    }
+
+    /// A list of these items, in order.
+    pub fn list_of(self, columns: &[Column]) -> Self {
+        self.view(ViewControl::List, columns.to_vec())
+    }
+
+    fn view(mut self, control: ViewControl, columns: Vec<Column>) -> Self {
+        self.default_view = Some(DefaultView {
+            control,
+            columns,
+            group_by: None,
+        });
+        self
+    }
+
+    /// Groups the default view's rows by `property`.
+    pub fn grouped_by(mut self, property: &'static str) -> Self {
+        if let Some(view) = &mut self.default_view {
+            view.group_by = Some(property);
+        }
+        self
+    }
+
+    pub fn property_type(&self, property: &str) -> Option<PropertyType> {
+        self.properties
+            .iter()
+            .find(|(name, _)| *name == property)
+            .map(|(_, ty)| *ty)
+    }
+
+    /// Why the declaration cannot be shown as it says: no default view, a column or group
+    /// that is not a declared property, a property shown twice, a script that does not read
+    /// its column's property.
+    pub fn check(&self) -> std::result::Result<(), String> {
+        let name = self.name;
+        for (i, (property, _)) in self.properties.iter().enumerate() {
+            if self.properties[..i].iter().any(|(p, _)| p == property) {
+                return Err(format!(
+                    "output type {name} declares property {property} twice"
+                ));
+            }
+        }
+        let view = self
+            .default_view
+            .as_ref()
+            .ok_or_else(|| format!("output type {name} has no default view"))?;
+        if view.columns.is_empty() {
+            return Err(format!(
+                "output type {name}: its default view has no column"
+            ));
+        }
+        for (i, column) in view.columns.iter().enumerate() {
+            let property = column.property;
+            if self.property_type(property).is_none() {
+                return Err(format!(
+                    "output type {name}: view column {property} is not a declared property of {name}"
+                ));
+            }
+            if view.columns[..i].iter().any(|c| c.property == property) {
+                return Err(format!(
+                    "output type {name}: view column {property} is shown twice"
+                ));
+            }
+            if let Show::Script(script) = column.show {
+                if !script.contains(&format!("$_.{property}")) {
+                    return Err(format!(
+                        "output type {name}: the script of view column {property} does not read $_.{property}"
+                    ));
+                }
+            }
+        }
+        if let Some(group) = view.group_by {
+            if self.property_type(group).is_none() {
+                return Err(format!(
+                    "output type {name}: the view groups by {group}, which is not a declared property of {name}"
+                ));
+            }
+        }
+        Ok(())
     }
 
     pub fn describe(&self) -> Value {
-        json!({
+        let mut described = json!({
             "Name": self.name,
             "Properties": self.properties.iter().map(|(name, ty)| json!({"Name": name, "Type": ty.json_name()})).collect::<Vec<_>>(),
-        })
+        });
+        if let Some(view) = &self.default_view {
+            described["DefaultView"] = view.describe();
+        }
+        described
     }
 }
 

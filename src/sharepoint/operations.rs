@@ -2,7 +2,7 @@
 
 use super::policy::{self, BY_NAME};
 use super::sites;
-use crate::operations::{Impact, Operation, OutputType, PropertyType, WaitFor};
+use crate::operations::{Column, Impact, Operation, OutputType, PropertyType, WaitFor};
 
 pub(crate) const AREA: &str = "SharePoint";
 const POLICY_TARGET: &str = "The tenant's SharePoint Online data encryption policy";
@@ -88,17 +88,59 @@ fn wait(activity: &'static str) -> WaitFor {
     }
 }
 
-/// What the SharePoint Online cmdlets return.
+/// What the SharePoint Online cmdlets return, and how each is shown.
 pub fn output_types() -> Vec<OutputType> {
+    use PropertyType::{Array, DateTime, Integer, String};
     vec![
         OutputType::new(
             "CustomerKey.SPOSite",
-            &[("Created", PropertyType::DateTime)],
-        ),
+            &[
+                ("Url", String),
+                ("Title", String),
+                ("Owner", String),
+                ("Encryption", String),
+                ("Created", DateTime),
+            ],
+        )
+        .table(&["Url", "Title", "Owner", "Encryption", "Created"]),
         OutputType::new(
             "CustomerKey.SPOFile",
-            &[("Created", PropertyType::DateTime)],
-        ),
-        OutputType::new("CustomerKey.SPODataEncryptionPolicy", &[]),
+            &[
+                ("Site", String),
+                ("Name", String),
+                ("Length", Integer),
+                ("Value", String),
+                ("OutputFile", String),
+                ("Created", DateTime),
+            ],
+        )
+        .table(&["Site", "Name", "Length", "Value", "OutputFile"]),
+        // What a wait loop watches first (State, PercentComplete, SitesDone of SitesTotal), and
+        // whether each customer key can unwrap the tenant intermediate key now.
+        OutputType::new(
+            "CustomerKey.SPODataEncryptionPolicy",
+            &[
+                ("State", String),
+                ("PercentComplete", Integer),
+                ("SitesDone", Integer),
+                ("SitesTotal", Integer),
+                ("RollingKeyType", String),
+                ("KeyHealth", Array),
+                ("PrimaryKeyVaultUri", String),
+                ("SecondaryKeyVaultUri", String),
+            ],
+        )
+        .table_of(&[
+            Column::new("State"),
+            Column::new("PercentComplete"),
+            Column::new("SitesDone"),
+            Column::new("SitesTotal"),
+            Column::new("RollingKeyType"),
+            Column::new("KeyHealth").script(
+                "($_.KeyHealth | ForEach-Object { '{0}: {1}' -f $_.KeyType, $(if ($_.Healthy) { 'OK' } else { 'Failing' }) }) -join ', '",
+            ),
+            Column::new("PrimaryKeyVaultUri"),
+            Column::new("SecondaryKeyVaultUri"),
+        ]),
     ]
 }

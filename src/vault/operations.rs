@@ -2,7 +2,7 @@
 //! ShouldProcess wording), next to the handlers in this folder.
 
 use super::{backup, impact, key_operations, keys, reachability, remote, signatures, usage};
-use crate::operations::{Impact, ImpactPreview, Operation, OutputType, PropertyType};
+use crate::operations::{Column, Impact, ImpactPreview, Operation, OutputType, PropertyType};
 
 pub(crate) const AREA: &str = "KeyVault";
 pub(crate) const VAULT_NAME_HELP: &str = "Name of the key vault";
@@ -194,33 +194,140 @@ pub fn operations() -> Vec<Operation> {
     ]
 }
 
-/// What the vault cmdlets return. A key's times are on the key and on its `Attributes`.
+/// What the vault cmdlets return, and how each is shown. A key's times are on the key and on
+/// its `Attributes`.
 pub fn output_types() -> Vec<OutputType> {
+    use PropertyType::{Array, Boolean, Bytes, DateTime, Hashtable, Integer, String};
     const KEY: &[(&str, PropertyType)] = &[
-        ("Created", PropertyType::DateTime),
-        ("Updated", PropertyType::DateTime),
-        ("NotBefore", PropertyType::DateTime),
-        ("Expires", PropertyType::DateTime),
-        ("DeletedDate", PropertyType::DateTime),
-        ("ScheduledPurgeDate", PropertyType::DateTime),
-        ("Tags", PropertyType::Hashtable),
+        ("VaultName", String),
+        ("Name", String),
+        ("Version", String),
+        ("Enabled", Boolean),
+        ("Created", DateTime),
+        ("Updated", DateTime),
+        ("NotBefore", DateTime),
+        ("Expires", DateTime),
+        ("DeletedDate", DateTime),
+        ("ScheduledPurgeDate", DateTime),
+        ("RecoveryLevel", String),
+        ("Tags", Hashtable),
     ];
     const VAULT: &[(&str, PropertyType)] = &[
-        ("DeletedDate", PropertyType::DateTime),
-        ("ScheduledPurgeDate", PropertyType::DateTime),
-        ("Tags", PropertyType::Hashtable),
+        ("VaultName", String),
+        ("ResourceGroupName", String),
+        ("Location", String),
+        ("ResourceId", String),
+        ("VaultUri", String),
+        ("TenantId", String),
+        ("Sku", String),
+        ("EnableSoftDelete", Boolean),
+        ("SoftDeleteRetentionInDays", Integer),
+        ("EnablePurgeProtection", Boolean),
+        ("AccessPolicies", Array),
+        ("DeletedDate", DateTime),
+        ("ScheduledPurgeDate", DateTime),
+        ("Tags", Hashtable),
     ];
+    // As Get-AzKeyVault shows a vault: a list, its access policies included, so that the
+    // seed's "Get-AzKeyVault -VaultName" shows who may do what.
+    const ACCESS_POLICIES: &str = "$_.AccessPolicies | ForEach-Object { \"`n  Display Name        : {0}`n  Object ID           : {1}`n  Application ID      : {2}`n  Permissions to Keys : {3}\" -f $_.DisplayName, $_.ObjectId, $_.ApplicationId, ($_.PermissionsToKeys -join ', ') } | Out-String";
     vec![
-        OutputType::new("CustomerKey.KeyVault", VAULT),
-        OutputType::new("CustomerKey.DeletedKeyVault", VAULT),
-        OutputType::new("CustomerKey.KeyVaultKey", KEY),
-        OutputType::new("CustomerKey.DeletedKeyVaultKey", KEY),
+        OutputType::new("CustomerKey.KeyVault", VAULT).list_of(&[
+            Column::new("VaultName").label("Vault Name"),
+            Column::new("ResourceGroupName").label("Resource Group Name"),
+            Column::new("Location").label("Location"),
+            Column::new("ResourceId").label("Resource ID"),
+            Column::new("VaultUri").label("Vault URI"),
+            Column::new("TenantId").label("Tenant ID"),
+            Column::new("Sku").label("SKU"),
+            Column::new("EnableSoftDelete").label("Soft Delete Enabled?"),
+            Column::new("SoftDeleteRetentionInDays").label("Soft Delete Retention Period (days)"),
+            Column::new("EnablePurgeProtection").label("Purge Protection Enabled?"),
+            Column::new("AccessPolicies")
+                .label("Access Policies")
+                .script(ACCESS_POLICIES),
+            Column::new("Tags").label("Tags").pairs(),
+        ]),
+        OutputType::new("CustomerKey.DeletedKeyVault", VAULT).table(&[
+            "VaultName",
+            "Location",
+            "DeletedDate",
+            "ScheduledPurgeDate",
+        ]),
+        OutputType::new("CustomerKey.KeyVaultKey", KEY).table(&[
+            "VaultName",
+            "Name",
+            "Version",
+            "Enabled",
+            "Expires",
+            "Updated",
+        ]),
+        OutputType::new("CustomerKey.DeletedKeyVaultKey", KEY).table(&[
+            "VaultName",
+            "Name",
+            "DeletedDate",
+            "ScheduledPurgeDate",
+            "RecoveryLevel",
+        ]),
         OutputType::new(
             "CustomerKey.KeyOperationResult",
-            &[("RawResult", PropertyType::Bytes)],
-        ),
-        OutputType::new("CustomerKey.KeySignatureResult", &[]),
-        OutputType::new("CustomerKey.KeyVaultKeyUsage", &[]),
-        OutputType::new("CustomerKey.KeyVaultChangeImpact", &[]),
+            &[
+                ("KeyId", String),
+                ("Algorithm", String),
+                ("RawResult", Bytes),
+            ],
+        )
+        .table(&["KeyId", "Algorithm"]),
+        OutputType::new(
+            "CustomerKey.KeySignatureResult",
+            &[
+                ("KeyId", String),
+                ("Algorithm", String),
+                ("IsValid", Boolean),
+            ],
+        )
+        .table(&["KeyId", "Algorithm", "IsValid"]),
+        OutputType::new(
+            "CustomerKey.KeyVaultKeyUsage",
+            &[
+                ("VaultName", String),
+                ("Name", String),
+                ("Version", String),
+                ("Enabled", Boolean),
+                ("Policies", Array),
+                ("MailboxesNeedingIt", Integer),
+                ("InUse", Boolean),
+                ("SafeToDisable", Boolean),
+                ("Impact", String),
+            ],
+        )
+        .table(&[
+            "VaultName",
+            "Name",
+            "Version",
+            "Enabled",
+            "InUse",
+            "SafeToDisable",
+            "Impact",
+        ]),
+        OutputType::new(
+            "CustomerKey.KeyVaultChangeImpact",
+            &[
+                ("VaultName", String),
+                ("Name", String),
+                ("Principal", String),
+                ("Workload", String),
+                ("InUse", Boolean),
+                ("Impact", String),
+            ],
+        )
+        .table(&[
+            "VaultName",
+            "Name",
+            "Principal",
+            "Workload",
+            "InUse",
+            "Impact",
+        ]),
     ]
 }

@@ -517,17 +517,33 @@ BeforeAll {
 
     $storePath = (New-Item -ItemType Directory -Path (Join-Path -Path $TestDrive -ChildPath 'store') -Force).FullName
     # The store every case works in (a few connect to a store of their own, then back here).
-    # The properties a type's views show (table columns, list items): each must be on the real
-    # object, or the view prints an empty column where an admin expects a value.
+    # The properties a type's views show: every column of its DefaultView in the registry, which
+    # the module's views are generated from (script-block columns too: each names the property
+    # it reads), and the properties the loaded views name (table columns, list items; the session
+    # cmdlets' hand-written views have no registry entry). Each must be on the real object, or
+    # the view prints an empty column where an admin expects a value.
+    $describePointer = [System.IntPtr]::Zero
+    $null = [CustomerKey.Native.NativeMethods]::ck_describe([ref] $describePointer)
+    $describedTypes = (ConvertFrom-Json -InputObject ([CustomerKey.Native.NativeMethods]::TakeString($describePointer)) -Depth 20).OutputTypes
+    $defaultViewColumns = @{}
+    foreach ($outputType in $describedTypes) {
+        $defaultViewColumns[[string] $outputType.Name] = @($outputType.DefaultView.Columns | ForEach-Object { [string] $_.Property })
+    }
     function Get-ViewProperty {
         param([string] $TypeName)
-        foreach ($view in @(Get-FormatData -TypeName $TypeName).FormatViewDefinition) {
-            $entries = switch ($view.Control) {
-                { $_ -is [System.Management.Automation.TableControl] } { $_.Rows.Columns.DisplayEntry }
-                { $_ -is [System.Management.Automation.ListControl] } { $_.Entries.Items.DisplayEntry }
+        $shown = @(
+            if ($defaultViewColumns.ContainsKey($TypeName)) {
+                $defaultViewColumns[$TypeName]
             }
-            $entries | Where-Object { $_.ValueType -eq 'Property' } | ForEach-Object { $_.Value }
-        }
+            foreach ($view in @(Get-FormatData -TypeName $TypeName).FormatViewDefinition) {
+                $entries = switch ($view.Control) {
+                    { $_ -is [System.Management.Automation.TableControl] } { $_.Rows.Columns.DisplayEntry }
+                    { $_ -is [System.Management.Automation.ListControl] } { $_.Entries.Items.DisplayEntry }
+                }
+                $entries | Where-Object { $_.ValueType -eq 'Property' } | ForEach-Object { $_.Value }
+            }
+        )
+        $shown | Sort-Object -Unique
     }
 
     function Connect-MainStore {
@@ -678,7 +694,9 @@ Describe 'Every exported cmdlet in every parameter set' {
                     }
                     else {
                         $item.PSTypeNames[0] | Should -Be $Entry.Type
-                        foreach ($shown in Get-ViewProperty -TypeName $Entry.Type) {
+                        $shownProperties = @(Get-ViewProperty -TypeName $Entry.Type)
+                        $shownProperties.Count | Should -BeGreaterThan 0 -Because "$($Entry.Type) has a default view"
+                        foreach ($shown in $shownProperties) {
                             $item.PSObject.Properties.Name | Should -Contain $shown -Because "the view of $($Entry.Type) shows $shown"
                         }
                     }

@@ -130,6 +130,43 @@ Describe 'The manifest' {
         foreach ($type in $outputTypes) {
             $viewTypes | Should -Contain $type
         }
+        # Every other view is of a type the registry describes, or of the session cmdlets'
+        # CustomerKey.Connection (hand-written in CustomerKey.Format.ps1xml): no stale view.
+        $described = @($registry.OutputTypes | ForEach-Object { [string] $_.Name }) + @('CustomerKey.Connection')
+        @($viewTypes | Where-Object { $described -notcontains $_ }) | Should -BeNullOrEmpty
+    }
+
+    It 'shows each output type in the view the registry declares, column by column' {
+        foreach ($outputType in $registry.OutputTypes) {
+            $because = "the registry's DefaultView of $($outputType.Name)"
+            $views = @((Get-FormatData -TypeName $outputType.Name).FormatViewDefinition)
+            $views.Count | Should -Be 1 -Because "one view shows $($outputType.Name)"
+            $columns = @($outputType.DefaultView.Columns)
+            if ($outputType.DefaultView.Control -eq 'Table') {
+                $views[0].Control | Should -BeOfType ([System.Management.Automation.TableControl])
+                $labels = @($views[0].Control.Headers | ForEach-Object { $_.Label })
+                $widths = @($views[0].Control.Headers | ForEach-Object { $_.Width })
+                $entries = @($views[0].Control.Rows[0].Columns | ForEach-Object { $_.DisplayEntry })
+                $widths | Should -Be @($columns | ForEach-Object { if ($null -eq $_.Width) { 0 } else { [int] $_.Width } }) -Because $because
+            }
+            else {
+                $views[0].Control | Should -BeOfType ([System.Management.Automation.ListControl])
+                $labels = @($views[0].Control.Entries[0].Items | ForEach-Object { $_.Label })
+                $entries = @($views[0].Control.Entries[0].Items | ForEach-Object { $_.DisplayEntry })
+            }
+            $labels | Should -Be @($columns | ForEach-Object { [string] $_.Label }) -Because $because
+            $entries.Count | Should -Be $columns.Count
+            for ($i = 0; $i -lt $columns.Count; $i++) {
+                if ($columns[$i].Format -eq 'Value') {
+                    $entries[$i].ValueType | Should -Be 'Property' -Because $because
+                    $entries[$i].Value | Should -BeExactly $columns[$i].Property
+                }
+                else {
+                    $entries[$i].ValueType | Should -Be 'ScriptBlock' -Because $because
+                    $entries[$i].Value | Should -Match ([regex]::Escape('$_.' + $columns[$i].Property))
+                }
+            }
+        }
     }
 }
 

@@ -1,11 +1,13 @@
 //! `customer-key generate-powershell [--check] [DIR]`: writes the PowerShell module's operation
-//! cmdlets (`Public/<Area>/<Verb>-Ck<Noun>.ps1`) and its manifest from the operation registry,
-//! or with `--check` reports where the files on disk differ from what it would write.
+//! cmdlets (`Public/<Area>/<Verb>-Ck<Noun>.ps1`), the default views of their output types
+//! (`Formats/<Area>.Format.ps1xml`) and its manifest from the operation registry, or with
+//! `--check` reports where the files on disk differ from what it would write.
 //!
 //! It reads only the registry JSON (`describe()`, what `ck_describe` returns), never the Rust
 //! declarations behind it, so that the cmdlets follow the registry however it is built.
 
 mod cmdlet;
+mod formats;
 mod manifest;
 pub use manifest::module_version;
 mod registry;
@@ -23,9 +25,11 @@ pub const HEADER: &str =
 pub const REGENERATE: &str = "cargo run --release --bin customer-key -- generate-powershell";
 
 const USAGE: &str = "usage: customer-key generate-powershell [--check] [DIR]
-Writes DIR/Public/<Area>/<Verb>-Ck<Noun>.ps1 for every registry operation and DIR/CustomerKey.psd1,
-and removes files under DIR/Public/ that no operation generates (DIR/Public/Session/ holds the
-hand-written cmdlets and is left alone). DIR defaults to powershell/CustomerKey.
+Writes DIR/Public/<Area>/<Verb>-Ck<Noun>.ps1 for every registry operation, DIR/Formats/<Area>.Format.ps1xml
+with the default views of the output types, and DIR/CustomerKey.psd1, and removes files under
+DIR/Public/ and DIR/Formats/ that the registry does not generate (DIR/Public/Session/ holds the
+hand-written cmdlets and DIR/CustomerKey.Format.ps1xml their views; both are left alone).
+DIR defaults to powershell/CustomerKey.
 --check writes nothing: it lists the files that differ and exits 1 when any does.";
 const DEFAULT_DIR: &str = "powershell/CustomerKey";
 const PUBLIC: &str = "Public";
@@ -42,14 +46,19 @@ pub fn generate(registry: &Value, session_cmdlets: &[String]) -> Result<Files, S
         .get("Version")
         .and_then(Value::as_str)
         .ok_or("the registry has no \"Version\" string")?;
+    let output_types = formats::output_types(registry)?;
     let mut files = Files::new();
     let mut exports = session_cmdlets.to_vec();
-    // The vault's views live in CustomerKey.Format.ps1xml; every other area brings its own.
+    // Each area's views in Formats/<Area>.Format.ps1xml, listed in the manifest after the
+    // session cmdlets' hand-written CustomerKey.Format.ps1xml.
     let mut areas: Vec<String> = Vec::new();
-    for op in &operations {
-        if op.area != "KeyVault" && !areas.contains(&op.area) {
-            areas.push(op.area.clone());
-        }
+    for (path, content) in formats::render(&operations, &output_types)? {
+        let area = path
+            .trim_start_matches(&format!("{}/", formats::FOLDER))
+            .trim_end_matches(".Format.ps1xml")
+            .to_string();
+        areas.push(area);
+        files.insert(path, content);
     }
     for op in &operations {
         let name = op.cmdlet_name();
@@ -114,7 +123,12 @@ fn read_dir(dir: &Path) -> Result<Vec<std::fs::DirEntry>, String> {
         .map_err(|e| format!("cannot read {}: {e}", dir.display()))
 }
 
-/// Files under Public/ (Public/Session excepted) that `files` does not hold, relative and sorted.
+/// The folders whose every file is generated (Public/Session excepted), which stale files are
+/// removed from.
+const GENERATED_FOLDERS: [&str; 2] = [PUBLIC, formats::FOLDER];
+
+/// Files under Public/ (Public/Session excepted) and Formats/ that `files` does not hold,
+/// relative and sorted.
 fn stale_files(dir: &Path, files: &Files) -> Result<Vec<String>, String> {
     fn walk(dir: &Path, relative: &str, out: &mut Vec<String>) -> Result<(), String> {
         for entry in read_dir(dir)? {
@@ -132,9 +146,11 @@ fn stale_files(dir: &Path, files: &Files) -> Result<Vec<String>, String> {
         Ok(())
     }
     let mut found = Vec::new();
-    let public = dir.join(PUBLIC);
-    if public.is_dir() {
-        walk(&public, PUBLIC, &mut found)?;
+    for folder in GENERATED_FOLDERS {
+        let path = dir.join(folder);
+        if path.is_dir() {
+            walk(&path, folder, &mut found)?;
+        }
     }
     found.retain(|f| !files.contains_key(f));
     found.sort();
@@ -183,7 +199,9 @@ pub fn write(dir: &Path, files: &Files) -> Result<(usize, usize), String> {
         // Folders emptied by the removal go too; remove_dir refuses a non-empty one.
         let mut parent = path.parent().map(Path::to_path_buf);
         while let Some(folder) = parent {
-            if folder == dir.join(PUBLIC) || std::fs::remove_dir(&folder).is_err() {
+            if GENERATED_FOLDERS.iter().any(|g| folder == dir.join(g))
+                || std::fs::remove_dir(&folder).is_err()
+            {
                 break;
             }
             parent = folder.parent().map(Path::to_path_buf);

@@ -23,8 +23,9 @@ pub struct Registry<'a> {
     pub hash: &'a str,
 }
 
-/// `CustomerKey.psd1` exporting `functions` (in the order given) at `version`, with the
-/// module's own format views and one `Formats/<Area>.Format.ps1xml` per area in `areas`.
+/// `CustomerKey.psd1` exporting `functions` (in the order given) at `version`, with the session
+/// cmdlets' hand-written format views (CustomerKey.Format.ps1xml) and the generated
+/// `Formats/<Area>.Format.ps1xml` of each area in `areas`.
 pub fn render(
     version: &str,
     functions: &[String],
