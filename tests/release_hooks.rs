@@ -1,5 +1,6 @@
 //! The test hooks (the `test-hooks` feature: a restore that panics on request, the test job
-//! kinds) are not in what admins load: the release library and CLI hold none of their names.
+//! kinds, the shortened busy timeout) are not in what admins load: the release library and CLI
+//! hold none of their names.
 //!
 //! This reads the files `cargo build --release` made, so run that first (tests/run-all.sh does,
 //! a step before `cargo test`). A missing release build fails the test rather than pass it
@@ -12,6 +13,7 @@ use std::path::PathBuf;
 const HOOK_STRINGS: &[&str] = &[
     "CK_TEST_PANIC_RESTORING_KEY",
     "CUSTOMER_KEY_TEST_JOB_KINDS",
+    "CUSTOMER_KEY_TEST_BUSY_TIMEOUT_MS",
     "test-ledger",
     "test hook: a panic",
 ];

@@ -11,6 +11,7 @@ use super::{Batch, JobContext, JobKind, PURGE_INTERVAL};
 use crate::error::Error;
 use crate::store::jobs::{self as job_table, BatchUpdate, Claim, ClaimedJob, FailureUpdate, Lease};
 use crate::store::Store;
+use std::cell::RefCell;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc};
@@ -64,6 +65,7 @@ impl Runner {
                 kinds,
                 owner: new_owner_id(),
                 stop: Arc::clone(&stop),
+                unrecorded: RefCell::new(None),
             };
             runtime.spawn_blocking(move || {
                 // Dropped when the loop ends, however it ends: that is the signal Drop waits for.
@@ -101,6 +103,19 @@ struct Worker {
     kinds: Vec<Arc<dyn JobKind>>,
     owner: String,
     stop: Arc<AtomicBool>,
+    /// A failure of a job this worker could not record (the store failing too): written before
+    /// the next claim, so it ends up on the job rather than being lost.
+    unrecorded: RefCell<Option<UnrecordedFailure>>,
+}
+
+/// A [`FailureUpdate`] waiting for the store, with the claim it belongs to.
+struct UnrecordedFailure {
+    job_id: i64,
+    batches: i64,
+    error: String,
+    fail: bool,
+    retry_at_ms: i64,
+    now: i64,
 }
 
 enum Step {
@@ -143,19 +158,70 @@ impl Worker {
         }
         // Best effort: a lease left behind only delays others until it ends. Without kinds
         // there is none, and closing need not wait for a write (a CLI call closes every time).
-        if !self.kinds.is_empty() {
-            let _ = self
+        // A failure still unrecorded gets one more try; failing, it is the store's runner
+        // trouble for as long as the store is open (the session closing drops both).
+        if !self.kinds.is_empty() && self.record_unrecorded() {
+            if let Err(e) = self
                 .ctx
                 .store
-                .write_tx(|tx| job_table::release_leases(tx, &self.owner));
+                .write_tx(|tx| job_table::release_leases(tx, &self.owner))
+            {
+                self.trouble(&e);
+            }
         }
     }
 
+    /// The store refused the runner outside a job's own failure: status reads show it on the
+    /// jobs it holds up until the next successful claim.
+    fn trouble(&self, error: &Error) {
+        self.ctx.store.set_runner_trouble(error, self.ctx.now());
+    }
+
     fn purge(&self) {
-        // A busy store is tried again at the next interval; a panic must not end the runner.
-        let _ = catch_unwind(AssertUnwindSafe(|| {
+        // A busy store is tried again at the next interval (meanwhile it is the runner's
+        // trouble, shown on the jobs held up); a panic must not end the runner.
+        match catch_unwind(AssertUnwindSafe(|| {
             self.ctx.store.purge_expired(self.ctx.now())
-        }));
+        })) {
+            Ok(Ok(_)) => {
+                // Without kinds there is no claim to clear the trouble: the purge does.
+                if self.kinds.is_empty() {
+                    self.ctx.store.clear_runner_trouble();
+                }
+            }
+            Ok(Err(e)) => self.trouble(&e),
+            Err(_) => self.trouble(&Error::internal("the retention purge panicked")),
+        }
+    }
+
+    /// Writes the failure this worker could not record earlier, if any; false (and the
+    /// failure kept) while the store still refuses it.
+    fn record_unrecorded(&self) -> bool {
+        let Some(failure) = self.unrecorded.borrow_mut().take() else {
+            return true;
+        };
+        let written = self.ctx.store.write_tx(|tx| {
+            job_table::record_failure(
+                tx,
+                failure.job_id,
+                failure.batches,
+                &self.owner,
+                &FailureUpdate {
+                    error: &failure.error,
+                    fail: failure.fail,
+                    retry_at_ms: failure.retry_at_ms,
+                    now: failure.now,
+                },
+            )
+        });
+        match written {
+            Ok(()) => true,
+            Err(e) => {
+                self.trouble(&e);
+                *self.unrecorded.borrow_mut() = Some(failure);
+                false
+            }
+        }
     }
 
     fn lease(&self) -> Lease<'_> {
@@ -171,16 +237,27 @@ impl Worker {
         if self.kinds.is_empty() {
             return Step::Idle { next_due_ms: None };
         }
+        // Before claiming: the job it belongs to must not be claimed again without it (its
+        // attempts would not count, nor would the admin see why it is being retried).
+        if !self.record_unrecorded() {
+            return Step::StoreFailed;
+        }
         let names: Vec<&str> = self.kinds.iter().map(|k| k.name()).collect();
         let lease = self.lease();
         let claim = self
             .ctx
             .store
             .write_tx(|tx| job_table::claim(tx, &names, &lease, &owner_is_gone));
+        if claim.is_ok() {
+            self.ctx.store.clear_runner_trouble();
+        }
         let job = match claim {
             Ok(Claim::Job(job)) => job,
             Ok(Claim::Idle { next_due_ms }) => return Step::Idle { next_due_ms },
-            Err(_) => return Step::StoreFailed,
+            Err(e) => {
+                self.trouble(&e);
+                return Step::StoreFailed;
+            }
         };
         let Some(kind) = self.kinds.iter().find(|k| k.name() == job.record.kind) else {
             return Step::StoreFailed;
@@ -268,10 +345,22 @@ impl Worker {
     }
 
     fn write_failure(&self, job: &ClaimedJob, failure: &FailureUpdate<'_>) {
-        // Unrecorded (the store failing too), the lease still ends and the batch is retried.
-        let _ = self.ctx.store.write_tx(|tx| {
+        // Unrecorded (the store failing too), it is kept and written before the next claim;
+        // meanwhile the store's runner trouble shows on the job.
+        let written = self.ctx.store.write_tx(|tx| {
             job_table::record_failure(tx, job.record.id, job.batches, &self.owner, failure)
         });
+        if let Err(e) = written {
+            self.trouble(&e);
+            *self.unrecorded.borrow_mut() = Some(UnrecordedFailure {
+                job_id: job.record.id,
+                batches: job.batches,
+                error: failure.error.to_string(),
+                fail: failure.fail,
+                retry_at_ms: failure.retry_at_ms,
+                now: failure.now,
+            });
+        }
     }
 }
 

@@ -154,24 +154,89 @@ pub fn insert(
     Ok(tx.last_insert_rowid())
 }
 
+/// A job as status reads show it: with the runner's trouble when that holds it up.
 pub fn get(tx: &Tx<'_>, id: i64) -> Result<Option<JobRecord>> {
     let sql = format!("SELECT {COLUMNS} FROM jobs WHERE id = ?1");
+    let trouble = runner_trouble_of(tx);
     Ok(tx
         .query_row(&sql, [id], job_row)
         .optional()?
-        .map(|c| c.record))
+        .map(|c| with_runner_trouble(c.record, trouble.as_ref())))
 }
 
 pub fn list(tx: &Tx<'_>, kind: Option<&str>, target: Option<&str>) -> Result<Vec<JobRecord>> {
     let sql = format!(
         "SELECT {COLUMNS} FROM jobs WHERE (?1 IS NULL OR kind = ?1) AND (?2 IS NULL OR target = ?2) ORDER BY id"
     );
+    let trouble = runner_trouble_of(tx);
     let mut stmt = tx.prepare(&sql)?;
     let rows = stmt
         .query_map(params![kind, target], job_row)?
-        .map(|r| r.map(|c| c.record))
+        .map(|r| r.map(|c| with_runner_trouble(c.record, trouble.as_ref())))
         .collect::<rusqlite::Result<Vec<_>>>()?;
     Ok(rows)
+}
+
+/// Why the job runner of a store cannot use it: the store error's code and message (which the
+/// engine keeps free of secrets) and when the trouble started, on the runner's session clock.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunnerTrouble {
+    pub code: String,
+    pub message: String,
+    pub since: i64,
+}
+
+impl RunnerTrouble {
+    /// The last error status reads show on a job this trouble holds up.
+    pub fn describe(&self) -> String {
+        format!(
+            "JobRunnerStalled: the job runner cannot use the store since {}: {}: {}",
+            crate::time::iso_from_unix(self.since),
+            self.code,
+            self.message
+        )
+    }
+}
+
+/// The runner trouble of one `Store`, in memory only.
+#[derive(Default)]
+pub struct RunnerTroubleCell(Mutex<Option<RunnerTrouble>>);
+
+impl RunnerTroubleCell {
+    pub(crate) fn set(&self, error: &Error, now: i64) {
+        let mut trouble = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let since = trouble.as_ref().map_or(now, |t| t.since);
+        *trouble = Some(RunnerTrouble {
+            code: error.code.clone(),
+            message: error.message.clone(),
+            since,
+        });
+    }
+
+    pub(crate) fn clear(&self) {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = None;
+    }
+
+    pub fn get(&self) -> Option<RunnerTrouble> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
+
+fn runner_trouble_of(tx: &Tx<'_>) -> Option<RunnerTrouble> {
+    tx.runner_trouble().and_then(RunnerTroubleCell::get)
+}
+
+/// A Queued or Running job shows the runner's trouble as its last error, unless its own error
+/// is newer than the trouble (recorded after it started, by another process's runner, say).
+fn with_runner_trouble(mut job: JobRecord, trouble: Option<&RunnerTrouble>) -> JobRecord {
+    if let Some(trouble) = trouble {
+        let held_up = matches!(job.state, JobState::Queued | JobState::Running);
+        let own_newer = job.last_error.is_some() && job.updated > trouble.since;
+        if held_up && !own_newer {
+            job.last_error = Some(trouble.describe());
+        }
+    }
+    job
 }
 
 /// Takes the lease of the runnable job of one of `kinds` that waited longest since its last
@@ -342,5 +407,60 @@ impl Wakeup {
             .wait_timeout_while(generation, timeout, |g| *g == seen && !stop())
             .unwrap_or_else(|p| p.into_inner());
         *generation
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job(state: JobState, last_error: Option<&str>, updated: i64) -> JobRecord {
+        JobRecord {
+            id: 1,
+            kind: "k".into(),
+            target: "t".into(),
+            state,
+            done: 0,
+            total: 1,
+            cursor: None,
+            payload: serde_json::Value::Null,
+            last_error: last_error.map(str::to_string),
+            attempts: 0,
+            created: 0,
+            updated,
+        }
+    }
+
+    #[test]
+    fn runner_trouble_shows_on_the_jobs_it_holds_up_only() {
+        let cell = RunnerTroubleCell::default();
+        cell.set(&Error::internal("first"), 1_000);
+        cell.set(&Error::internal("second"), 2_000);
+        let trouble = cell.get().unwrap();
+        // The trouble keeps the time it started and takes the newest error.
+        assert_eq!(trouble.since, 1_000);
+        assert!(trouble.message.contains("second"));
+        let stalled = trouble.describe();
+        assert!(stalled.starts_with(
+            "JobRunnerStalled: the job runner cannot use the store since 1970-01-01T00:16:40Z: "
+        ));
+        let shown = |j| with_runner_trouble(j, Some(&trouble)).last_error;
+        assert_eq!(
+            shown(job(JobState::Queued, None, 5_000)),
+            Some(stalled.clone())
+        );
+        assert_eq!(
+            shown(job(JobState::Running, Some("old"), 900)),
+            Some(stalled.clone())
+        );
+        // A newer error of the job's own, and ended jobs, keep theirs.
+        assert_eq!(
+            shown(job(JobState::Running, Some("own"), 1_001)),
+            Some("own".into())
+        );
+        assert_eq!(shown(job(JobState::Failed, Some("x"), 0)), Some("x".into()));
+        assert_eq!(shown(job(JobState::Completed, None, 0)), None);
+        cell.clear();
+        assert!(cell.get().is_none());
     }
 }

@@ -65,6 +65,10 @@ pub struct Store {
     /// Rung by `jobs::notify` after a commit that enqueued work, so this store's runner starts
     /// it at once instead of at its next poll.
     job_wakeup: jobs::Wakeup,
+    /// What keeps this store's job runner from using the store, if anything: set by the runner
+    /// when a claim or a write it could not put on a job fails, cleared by its next successful
+    /// claim. Job reads show it on the Queued and Running jobs it holds up.
+    runner_trouble: jobs::RunnerTroubleCell,
 }
 
 /// Who did what to which object: one audit row per operation.
@@ -153,6 +157,7 @@ impl Store {
             audit_writer: audit::AuditWriter::start(&db_path)?,
             snapshots: snapshots::Snapshots::open(&db_path)?,
             job_wakeup: jobs::Wakeup::default(),
+            runner_trouble: jobs::RunnerTroubleCell::default(),
         })
     }
 
@@ -232,6 +237,22 @@ impl Store {
         &self.job_wakeup
     }
 
+    /// Records that the job runner could not use the store (`now`: the runner's session
+    /// clock). A trouble already recorded keeps the time it started and takes the newer error.
+    pub(crate) fn set_runner_trouble(&self, error: &Error, now: i64) {
+        self.runner_trouble.set(error, now);
+    }
+
+    /// The runner used the store again.
+    pub(crate) fn clear_runner_trouble(&self) {
+        self.runner_trouble.clear();
+    }
+
+    /// What keeps this store's job runner from using the store, if anything.
+    pub fn runner_trouble(&self) -> Option<jobs::RunnerTrouble> {
+        self.runner_trouble.get()
+    }
+
     /// Drops cached private keys. Called after a commit that deleted key material, so purged
     /// keys leave memory too.
     pub fn forget_private_keys(&self) {
@@ -274,7 +295,10 @@ impl Store {
         work: impl FnOnce(&Tx<'_>) -> Result<R>,
     ) -> Result<R> {
         let (value, purged) = self.with_connection(|conn| {
-            let tx = Tx::new(conn.transaction_with_behavior(TransactionBehavior::Immediate)?);
+            let tx = Tx::of_store(
+                conn.transaction_with_behavior(TransactionBehavior::Immediate)?,
+                &self.runner_trouble,
+            );
             let purged = purge_and_audit(&tx, now)?;
             let value = work(&tx)?;
             insert_audit(&tx, crate::time::unix_now(), audit, "Succeeded")?;
@@ -292,7 +316,10 @@ impl Store {
     /// reads only what is live, so expired deleted objects do not matter to it).
     pub fn read<R>(&self, work: impl FnOnce(&Tx<'_>) -> Result<R>) -> Result<R> {
         self.with_connection(|conn| {
-            let tx = Tx::new(conn.transaction_with_behavior(TransactionBehavior::Deferred)?);
+            let tx = Tx::of_store(
+                conn.transaction_with_behavior(TransactionBehavior::Deferred)?,
+                &self.runner_trouble,
+            );
             let value = work(&tx)?;
             tx.commit()?;
             Ok(value)
@@ -303,7 +330,10 @@ impl Store {
     /// it returns `Ok`, rolled back otherwise.
     pub(crate) fn write_tx<R>(&self, work: impl FnOnce(&Tx<'_>) -> Result<R>) -> Result<R> {
         self.with_connection(|conn| {
-            let tx = Tx::new(conn.transaction_with_behavior(TransactionBehavior::Immediate)?);
+            let tx = Tx::of_store(
+                conn.transaction_with_behavior(TransactionBehavior::Immediate)?,
+                &self.runner_trouble,
+            );
             let value = work(&tx)?;
             tx.commit()?;
             self.snapshots.changed();
@@ -329,7 +359,10 @@ impl Store {
     pub fn audit_now(&self, audit: &AuditEntry<'_>, result: &str) -> Result<()> {
         self.flush_audit();
         self.with_connection(|conn| {
-            let tx = Tx::new(conn.transaction_with_behavior(TransactionBehavior::Immediate)?);
+            let tx = Tx::of_store(
+                conn.transaction_with_behavior(TransactionBehavior::Immediate)?,
+                &self.runner_trouble,
+            );
             insert_audit(&tx, crate::time::unix_now(), audit, result)?;
             tx.commit()?;
             Ok(())
@@ -345,7 +378,10 @@ impl Store {
     /// went. The job runner calls this every minute; operations purge at their start as well.
     pub fn purge_expired(&self, now: i64) -> Result<usize> {
         let purged = self.with_connection(|conn| {
-            let tx = Tx::new(conn.transaction_with_behavior(TransactionBehavior::Immediate)?);
+            let tx = Tx::of_store(
+                conn.transaction_with_behavior(TransactionBehavior::Immediate)?,
+                &self.runner_trouble,
+            );
             let purged = purge_and_audit(&tx, now)?;
             tx.commit()?;
             if purged > 0 {
@@ -408,16 +444,35 @@ fn is_busy(e: &rusqlite::Error) -> bool {
         if matches!(code.code, rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked))
 }
 
+/// Set to a number of milliseconds to replace the busy timeout of connections opened afterwards,
+/// so a test holding the store's write lock sees the store fail in well under ten seconds.
+/// Compiled only with the `test-hooks` feature: the library admins load always waits
+/// [`BUSY_TIMEOUT`].
+#[cfg(feature = "test-hooks")]
+pub const TEST_BUSY_TIMEOUT_ENV: &str = "CUSTOMER_KEY_TEST_BUSY_TIMEOUT_MS";
+
+fn busy_timeout() -> Duration {
+    #[cfg(feature = "test-hooks")]
+    if let Some(ms) = std::env::var(TEST_BUSY_TIMEOUT_ENV)
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+    {
+        return Duration::from_millis(ms);
+    }
+    BUSY_TIMEOUT
+}
+
 fn open_connection(path: &Path) -> Result<Connection> {
     let conn = Connection::open(path)?;
-    conn.busy_timeout(BUSY_TIMEOUT)?;
+    let busy_timeout = busy_timeout();
+    conn.busy_timeout(busy_timeout)?;
     // Switching to WAL answers BUSY at once, without the busy handler, while another process
     // creates the same store: retry within the busy timeout.
     let started = Instant::now();
     loop {
         match conn.pragma_update(None, "journal_mode", "WAL") {
             Ok(()) => break,
-            Err(e) if is_busy(&e) && started.elapsed() < BUSY_TIMEOUT => {
+            Err(e) if is_busy(&e) && started.elapsed() < busy_timeout => {
                 std::thread::sleep(Duration::from_millis(10));
             }
             Err(e) => return Err(e.into()),
