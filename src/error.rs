@@ -71,9 +71,27 @@ pub struct Error {
     /// Debug output a developer reads; the envelope shows only the message. Shared so the error
     /// stays `Clone`.
     pub source: Option<Arc<dyn std::error::Error + Send + Sync + 'static>>,
+    /// The ids of the service's answer this error reports (Key Vault, Azure Resource Manager,
+    /// Microsoft Graph, Entra ID; after retries, the last attempt's): what Microsoft support
+    /// asks for first. Also at the end of the message, and in the envelope (`requestId`,
+    /// `correlationId`). Boxed: most errors have none, and the error stays small.
+    pub service_ids: Option<Box<ServiceIds>>,
+}
+
+/// The ids Azure gives an answer.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ServiceIds {
+    /// `x-ms-request-id`.
+    pub request_id: Option<String>,
+    /// Azure Resource Manager's `x-ms-correlation-request-id`, when it differs from the
+    /// request id.
+    pub correlation_id: Option<String>,
 }
 
 pub type Result<T> = std::result::Result<T, Error>;
+
+/// Longest request id kept (Azure's are GUIDs, 36 characters).
+const MAX_REQUEST_ID: usize = 128;
 
 impl Error {
     /// The PowerShell ErrorCategory of this error.
@@ -93,7 +111,58 @@ impl Error {
             message: message.into(),
             target: target.into(),
             source: None,
+            service_ids: None,
         }
+    }
+
+    /// This error as the service's answer with request id `request_id` (and ARM's correlation
+    /// id) reported it: the ids kept, and written at the end of the message as Azure's tools
+    /// write them, `(x-ms-request-id: <id>)`, so an admin sees them in PowerShell's error too.
+    /// Ids that are empty, too long or not printable ASCII are not kept (a misbehaving endpoint
+    /// cannot put text of its own into the message this way).
+    pub fn with_request_id(
+        mut self,
+        request_id: Option<&str>,
+        correlation_id: Option<&str>,
+    ) -> Self {
+        let clean = |id: Option<&str>| {
+            id.map(str::trim)
+                .filter(|id| {
+                    !id.is_empty()
+                        && id.len() <= MAX_REQUEST_ID
+                        && id.bytes().all(|b| b.is_ascii_graphic())
+                })
+                .map(str::to_string)
+        };
+        let request_id = clean(request_id);
+        let correlation_id = clean(correlation_id).filter(|c| Some(c) != request_id.as_ref());
+        let mut ids = Vec::new();
+        if let Some(id) = &request_id {
+            ids.push(format!("x-ms-request-id: {id}"));
+        }
+        if let Some(id) = &correlation_id {
+            ids.push(format!("x-ms-correlation-request-id: {id}"));
+        }
+        if !ids.is_empty() {
+            self.message = format!("{} ({})", self.message, ids.join(", "));
+        }
+        self.service_ids = (request_id.is_some() || correlation_id.is_some()).then(|| {
+            Box::new(ServiceIds {
+                request_id,
+                correlation_id,
+            })
+        });
+        self
+    }
+
+    /// The `x-ms-request-id` of the answer this error reports, if it came from one.
+    pub fn request_id(&self) -> Option<&str> {
+        self.service_ids.as_ref()?.request_id.as_deref()
+    }
+
+    /// Azure Resource Manager's `x-ms-correlation-request-id`, if the answer had one.
+    pub fn correlation_id(&self) -> Option<&str> {
+        self.service_ids.as_ref()?.correlation_id.as_deref()
     }
 
     /// This error with `source` as its cause.
@@ -161,16 +230,24 @@ impl Error {
         Error::new(CkStatus::Internal, "InternalError", message, "")
     }
 
-    /// The JSON error envelope: `{"error": {"code", "category", "message", "target"}}`.
+    /// The JSON error envelope: `{"error": {"code", "category", "message", "target"}}`, with
+    /// `requestId` (and `correlationId`) when the service's answer gave one.
     pub fn envelope(&self) -> serde_json::Value {
-        serde_json::json!({
+        let mut envelope = serde_json::json!({
             "error": {
                 "code": self.code,
                 "category": self.status.category(),
                 "message": self.message,
                 "target": self.target,
             }
-        })
+        });
+        if let Some(id) = self.request_id() {
+            envelope["error"]["requestId"] = serde_json::Value::from(id);
+        }
+        if let Some(id) = self.correlation_id() {
+            envelope["error"]["correlationId"] = serde_json::Value::from(id);
+        }
+        envelope
     }
 }
 
@@ -281,6 +358,45 @@ mod tests {
             "{source:?}"
         );
         e
+    }
+
+    #[test]
+    fn the_envelope_and_message_carry_the_request_id_only_when_there_is_one() {
+        let plain = Error::not_found("KeyNotFound", "A key k9 was not found", "v1/k9");
+        assert!(plain.envelope()["error"].get("requestId").is_none());
+        assert!(plain.envelope()["error"].get("correlationId").is_none());
+        assert!(!plain.message.contains("x-ms-request-id"));
+
+        let id = "0f6a1f3e-6b1e-4c43-9d87-3a1c5e0b2d11";
+        let e = plain.clone().with_request_id(Some(id), None);
+        assert_eq!(e.request_id(), Some(id));
+        assert_eq!(e.envelope()["error"]["requestId"], id);
+        assert!(e.envelope()["error"].get("correlationId").is_none());
+        assert_eq!(
+            e.envelope()["error"]["message"],
+            format!("A key k9 was not found (x-ms-request-id: {id})")
+        );
+        assert!(e.to_string().ends_with(&format!("(x-ms-request-id: {id})")));
+        assert_eq!(
+            (e.code.as_str(), e.target.as_str()),
+            ("KeyNotFound", "v1/k9")
+        );
+
+        // ARM's correlation id, when it is not the request id.
+        let e = plain.clone().with_request_id(Some(id), Some("corr-1"));
+        assert_eq!(e.envelope()["error"]["correlationId"], "corr-1");
+        assert!(e.message.ends_with(&format!(
+            "(x-ms-request-id: {id}, x-ms-correlation-request-id: corr-1)"
+        )));
+        let same = plain.clone().with_request_id(Some(id), Some(id));
+        assert!(same.correlation_id().is_none());
+
+        // Nothing but an id goes into the message.
+        for bad in ["", " ", "two words", "line\nbreak", &"x".repeat(200)] {
+            let e = plain.clone().with_request_id(Some(bad), None);
+            assert!(e.request_id().is_none(), "{bad:?}");
+            assert_eq!(e.message, plain.message);
+        }
     }
 
     #[test]

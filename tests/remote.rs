@@ -572,3 +572,67 @@ fn the_options_are_checked_and_the_cli_reaches_the_vault_with_a_token_from_a_fil
     let e = open(json!({"Store": store, "MaxRetries": 3}));
     assert_eq!(e.target, "MaxRetries");
 }
+
+/// A GUID in its usual text form (the endpoint's request ids).
+fn is_guid(id: &str) -> bool {
+    id.len() == 36
+        && id.char_indices().all(|(i, c)| {
+            if [8, 13, 18, 23].contains(&i) {
+                c == '-'
+            } else {
+                c.is_ascii_hexdigit()
+            }
+        })
+}
+
+#[test]
+fn a_failed_call_keeps_the_services_request_id_in_its_error_and_its_audit_row() {
+    let ep = Endpoint::start("remote-request-id", &[VAULT], ServeOptions::default());
+    let (admin, _) = admin_for(&ep, "remote-request-id-admin", &[VAULT], ALL_KEYS);
+    // The endpoint gives every answer an x-ms-request-id of its own.
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let e = admin.err(
+            "Get-KeyVaultKey",
+            json!({"VaultName": VAULT, "Name": "missing"}),
+        );
+        assert_eq!(
+            (e.code.as_str(), e.category()),
+            ("KeyNotFound", "ObjectNotFound"),
+            "{e}"
+        );
+        let id = e
+            .request_id()
+            .map(str::to_string)
+            .expect("the 404's x-ms-request-id");
+        assert!(is_guid(&id), "{id}");
+        let envelope = e.envelope();
+        assert_eq!(envelope["error"]["requestId"], id.as_str());
+        assert!(
+            envelope["error"].get("correlationId").is_none(),
+            "{envelope}"
+        );
+        let message = envelope["error"]["message"].as_str().unwrap();
+        assert!(
+            message.ends_with(&format!("(x-ms-request-id: {id})")),
+            "{message}"
+        );
+        assert!(
+            admin
+                .audit_text()
+                .contains(&format!("Failed: KeyNotFound (x-ms-request-id: {id})")),
+            "{}",
+            admin.audit_text()
+        );
+        ids.push(id);
+    }
+    assert_ne!(ids[0], ids[1], "one id per request");
+    // A success has no error, and a local failure (no answer) no request id.
+    admin.ok("Add-KeyVaultKey", json!({"VaultName": VAULT, "Name": "k1"}));
+    let e = admin.err(
+        "Get-KeyVaultKey",
+        json!({"VaultName": "Not_A_Vault!", "Name": "k1"}),
+    );
+    assert!(e.request_id().is_none(), "{e}");
+    assert!(e.envelope()["error"].get("requestId").is_none());
+}

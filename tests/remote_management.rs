@@ -222,6 +222,24 @@ fn vaults_are_read_and_their_access_policies_changed_through_resource_manager_an
         ("PrincipalNotFound", "ServicePrincipalName"),
         "{e}"
     );
+    // No principal in an answer that is a success: no request id. Graph's 404 for a user
+    // (the endpoint's Graph knows no user principal name over 113 characters) gives one,
+    // kept on the error made from it.
+    assert!(e.request_id().is_none(), "{e}");
+    let e = admin.err(
+        "Set-KeyVaultAccessPolicy",
+        at(json!({"UserPrincipalName": format!("{}@contoso.com", "n".repeat(110)), "PermissionsToKeys": ["get"]})),
+    );
+    assert_eq!(e.code, "PrincipalNotFound", "{e}");
+    let graph_id = e
+        .request_id()
+        .map(str::to_string)
+        .expect("Graph's x-ms-request-id");
+    assert!(
+        e.message.contains(&format!("x-ms-request-id: {graph_id}")),
+        "{e}"
+    );
+    assert_eq!(e.envelope()["error"]["requestId"], graph_id.as_str());
 
     // DisplayName as Az shows it, from Graph's getByIds: "name (application id)" for a
     // service principal, the user principal name for a user; an id Graph does not know stays.
@@ -285,6 +303,30 @@ fn vaults_are_read_and_their_access_policies_changed_through_resource_manager_an
         (e.code.as_str(), e.category()),
         ("ResourceNotFound", "ObjectNotFound"),
         "{e}"
+    );
+    // Resource Manager's request and correlation ids, in the error and the audit row.
+    let request_id = e
+        .request_id()
+        .map(str::to_string)
+        .expect("ARM's x-ms-request-id");
+    let correlation_id = e
+        .correlation_id()
+        .map(str::to_string)
+        .expect("ARM's correlation id");
+    let ids =
+        format!("x-ms-request-id: {request_id}, x-ms-correlation-request-id: {correlation_id}");
+    assert!(e.message.ends_with(&format!("({ids})")), "{e}");
+    assert_eq!(e.envelope()["error"]["requestId"], request_id.as_str());
+    assert_eq!(
+        e.envelope()["error"]["correlationId"],
+        correlation_id.as_str()
+    );
+    assert!(
+        admin
+            .audit_text()
+            .contains(&format!("Failed: ResourceNotFound ({ids})")),
+        "{}",
+        admin.audit_text()
     );
     let e = admin.err(
         "Get-KeyVault",

@@ -56,6 +56,47 @@ fn a_request_without_token_gets_the_challenge_naming_this_endpoint() {
 }
 
 #[test]
+fn every_answer_has_an_x_ms_request_id_of_its_own() {
+    let ep = Endpoint::start("request-id", &[VAULT], ServeOptions::default());
+    let (app, secret) = ep.principal_with(VAULT, &["get", "create"]);
+    let token = ep.token(&app, &secret);
+    let answers = [
+        // The challenge, a token, a success, a 404, a host that is no vault.
+        ep.send(
+            "vault-a.localhost",
+            "GET",
+            "/keys/k1/?api-version=7.6",
+            &[],
+            vec![],
+        ),
+        ep.token_response(&app, &secret, "customerkey"),
+        ep.call(
+            VAULT,
+            &token,
+            "POST",
+            "/keys/k1/create",
+            Some(json!({"kty": "RSA"})),
+        ),
+        ep.call(VAULT, &token, "GET", "/keys/missing", None),
+        ep.send("localhost", "GET", "/nothing-here", &[], vec![]),
+    ];
+    let statuses: Vec<u16> = answers.iter().map(|r| r.status).collect();
+    assert_eq!(statuses[..4], [401, 200, 200, 404], "{statuses:?}");
+    let ids: Vec<&str> = answers
+        .iter()
+        .map(|r| r.header("x-ms-request-id"))
+        .collect();
+    for id in &ids {
+        let parts: Vec<usize> = id.split('-').map(str::len).collect();
+        assert_eq!(parts, [8, 4, 4, 4, 12], "not a GUID: {id:?} in {ids:?}");
+    }
+    let distinct: std::collections::HashSet<&&str> = ids.iter().collect();
+    assert_eq!(distinct.len(), ids.len(), "{ids:?}");
+    // Key Vault's answers have no correlation id; Resource Manager's do (remote_management.rs).
+    assert_eq!(answers[3].header("x-ms-correlation-request-id"), "");
+}
+
+#[test]
 fn the_core_key_lifecycle_over_https() {
     let ep = Endpoint::start("lifecycle", &[VAULT], ServeOptions::default());
     let (app, secret) = ep.principal_with(VAULT, &["all"]);

@@ -109,13 +109,13 @@ impl<'a> Context<'a> {
     }
 
     /// Audits this operation's failure (once, whatever stage it came from), through the
-    /// store's group-committing audit writer.
+    /// store's group-committing audit writer: `Failed: {code}`, with the service's request id
+    /// (`Failed: {code} (x-ms-request-id: {id})`) when a remote answer gave one.
     pub fn audit_failure(&self, target: &str, error: &Error) {
         self.mark_audited();
-        let queued = self.store.audit(
-            &self.audit_entry(target),
-            &format!("Failed: {}", error.code),
-        );
+        let queued = self
+            .store
+            .audit(&self.audit_entry(target), &failure_result(error));
         self.note_refusal(queued);
     }
 
@@ -184,5 +184,44 @@ impl<'a> Context<'a> {
             .transaction(&self.audit_entry(target), self.now(), work)?;
         self.mark_audited();
         Ok(value)
+    }
+}
+
+/// The audit row's result for a failure: its code, and the service's ids when it has them.
+fn failure_result(error: &Error) -> String {
+    let mut result = format!("Failed: {}", error.code);
+    let mut ids = Vec::new();
+    if let Some(id) = error.request_id() {
+        ids.push(format!("x-ms-request-id: {id}"));
+    }
+    if let Some(id) = error.correlation_id() {
+        ids.push(format!("x-ms-correlation-request-id: {id}"));
+    }
+    if !ids.is_empty() {
+        result = format!("{result} ({})", ids.join(", "));
+    }
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::failure_result;
+    use crate::error::Error;
+
+    #[test]
+    fn a_failures_audit_result_names_the_request_id_when_the_error_has_one() {
+        let e = Error::not_found("KeyNotFound", "gone", "k1");
+        assert_eq!(failure_result(&e), "Failed: KeyNotFound");
+        let e = e.with_request_id(Some("id-1"), None);
+        assert_eq!(
+            failure_result(&e),
+            "Failed: KeyNotFound (x-ms-request-id: id-1)"
+        );
+        let e = Error::not_found("VaultNotFound", "gone", "v")
+            .with_request_id(Some("id-2"), Some("c-2"));
+        assert_eq!(
+            failure_result(&e),
+            "Failed: VaultNotFound (x-ms-request-id: id-2, x-ms-correlation-request-id: c-2)"
+        );
     }
 }

@@ -366,7 +366,12 @@ async fn serve_connection(
     let header_timeout = state.header_timeout;
     let service = hyper::service::service_fn(move |req| {
         let state = Arc::clone(&state);
-        async move { Ok::<_, Infallible>(answer(state, req).await) }
+        async move {
+            let management = is_management(&req);
+            let mut response = answer(state, req).await;
+            with_request_ids(&mut response, management);
+            Ok::<_, Infallible>(response)
+        }
     });
     let connection = hyper::server::conn::http1::Builder::new()
         // One buffer per answer, so rustls seals one record and the kernel sends one segment
@@ -384,6 +389,31 @@ async fn serve_connection(
         _ = stopped.changed() => {
             connection.as_mut().graceful_shutdown();
             let _ = connection.await;
+        }
+    }
+}
+
+/// Whether `req` is for Azure Resource Manager (`localhost`, `/subscriptions/...`).
+fn is_management(req: &Request<Incoming>) -> bool {
+    matches!(
+        request_host(req).as_deref(),
+        Some("localhost" | "127.0.0.1")
+    ) && req.uri().path().starts_with("/subscriptions/")
+}
+
+/// Every answer's `x-ms-request-id`, a new GUID per request as Key Vault, Resource Manager and
+/// Graph give; Resource Manager's answers a `x-ms-correlation-request-id` as well.
+fn with_request_ids(response: &mut HttpResponse, management: bool) {
+    let mut names = vec!["x-ms-request-id"];
+    if management {
+        names.push("x-ms-correlation-request-id");
+    }
+    for name in names {
+        let Ok(id) = crate::crypto::new_guid() else {
+            continue;
+        };
+        if let Ok(value) = header::HeaderValue::from_str(&id) {
+            response.headers_mut().insert(name, value);
         }
     }
 }

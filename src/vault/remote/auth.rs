@@ -355,15 +355,19 @@ impl Credentials {
         } = self.audience;
         let auth_error = |message: String| auth_error_for(option, message);
         let response = sent.map_err(|e| {
-            let why = super::errors::from_transport(&e, "").message;
-            match self.source {
+            let why = super::errors::from_transport(e, "");
+            let error = match self.source {
                 Source::ManagedIdentity { endpoint: None, .. } => auth_error(format!(
-                    "no credentials for {service}: {option} was not given, AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET are not all set, and managed identity did not answer ({why})"
+                    "no credentials for {service}: {option} was not given, AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET are not all set, and managed identity did not answer ({})",
+                    why.message
                 )),
-                _ => auth_error(format!("no token for {service} from {source}: {why}")),
-            }
+                _ => auth_error(format!("no token for {service} from {source}: {}", why.message)),
+            };
+            // reqwest's error under the connection error, kept as the chain.
+            error.with_source(why)
         })?;
         let status = response.status().as_u16();
+        let (request_id, correlation_id) = super::errors::request_ids(response.headers());
         let body = Zeroizing::new(
             response
                 .bytes()
@@ -383,7 +387,8 @@ impl Credentials {
                 .collect();
             return Err(auth_error(format!(
                 "the token request for {service} ({source}) was refused with HTTP {status} {code}: {description}"
-            )));
+            ))
+            .with_request_id(request_id.as_deref(), correlation_id.as_deref()));
         }
         let token = json["access_token"]
             .as_str()

@@ -70,6 +70,8 @@ pub struct Client {
 pub struct Answer {
     pub status: u16,
     pub body: Zeroizing<Vec<u8>>,
+    /// The answer's `x-ms-request-id`, when it has one.
+    pub request_id: Option<String>,
 }
 
 impl Answer {
@@ -81,6 +83,7 @@ impl Answer {
                 "Key Vault answered with a body that is not JSON",
                 target,
             )
+            .with_request_id(self.request_id.as_deref(), None)
         })
     }
 }
@@ -96,8 +99,9 @@ impl Client {
             .user_agent(concat!("customer-key/", env!("CARGO_PKG_VERSION")))
             .dns_resolver(LoopbackForLocalhost);
         if let Some(path) = ca_file {
-            let pem = std::fs::read(path)
-                .map_err(|e| Error::invalid_argument("CaFile", format!("cannot be read ({e})")))?;
+            let pem = std::fs::read(path).map_err(|e| {
+                Error::invalid_argument("CaFile", format!("cannot be read ({e})")).with_source(e)
+            })?;
             let certs = reqwest::Certificate::from_pem_bundle(&pem)
                 .map_err(|_| Error::invalid_argument("CaFile", "must hold PEM certificates"))?;
             if certs.is_empty() {
@@ -108,9 +112,9 @@ impl Client {
             }
             builder = builder.tls_certs_merge(certs);
         }
-        let http = builder
-            .build()
-            .map_err(|e| Error::internal(format!("the HTTPS client could not be set up: {e}")))?;
+        let http = builder.build().map_err(|e| {
+            Error::internal(format!("the HTTPS client could not be set up: {e}")).with_source(e)
+        })?;
         Ok(Client {
             http,
             credentials,
@@ -134,7 +138,9 @@ impl Client {
     }
 
     /// Sends `method url` with `body` as JSON, with a token (refreshed once on a 401) and
-    /// retries as `replay` allows; the 2xx answer, or the service's error as ours.
+    /// retries as `replay` allows; the 2xx answer, or the service's error as ours. An error
+    /// from an answer carries its `x-ms-request-id` (and Resource Manager's correlation id);
+    /// after retries, those of the last attempt, the one the error reports.
     pub async fn call(
         &self,
         method: Method,
@@ -190,11 +196,13 @@ impl Client {
                     return Attempt::Retryable {
                         sent: !e.is_connect(),
                         retry_after: None,
-                        error: super::errors::from_transport(&e, target),
+                        error: super::errors::from_transport(e, target),
                     }
                 }
             };
             let status = response.status();
+            let headers = response.headers().clone();
+            let ids = |error: Error| super::errors::with_ids(error, &headers);
             let retry_after = retry::retry_after(response.headers(), crate::time::unix_now());
             let challenge = response
                 .headers()
@@ -204,18 +212,18 @@ impl Client {
             let body = match read_limited(response).await {
                 Ok(Some(b)) => b,
                 Ok(None) => {
-                    return Attempt::Failed(Error::new(
+                    return Attempt::Failed(ids(Error::new(
                         crate::CkStatus::Unavailable,
                         "UnexpectedResponse",
                         format!("Key Vault's answer is larger than {MAX_ANSWER_BYTES} bytes"),
                         target,
-                    ))
+                    )))
                 }
                 Err(e) => {
                     return Attempt::Retryable {
                         sent: true,
                         retry_after: None,
-                        error: super::errors::from_transport(&e, target),
+                        error: ids(super::errors::from_transport(e, target)),
                     }
                 }
             };
@@ -223,6 +231,7 @@ impl Client {
                 return Attempt::Done(Answer {
                     status: status.as_u16(),
                     body,
+                    request_id: super::errors::request_ids(&headers).0,
                 });
             }
             if status == StatusCode::UNAUTHORIZED && !refreshed {
@@ -233,10 +242,10 @@ impl Client {
                         continue;
                     }
                     Ok(false) => {}
-                    Err(e) => return Attempt::Failed(e),
+                    Err(e) => return Attempt::Failed(ids(e)),
                 }
             }
-            let error = super::errors::from_response(status.as_u16(), &body, target);
+            let error = ids(super::errors::from_response(status.as_u16(), &body, target));
             return if retry::is_retryable_status(status.as_u16()) {
                 Attempt::Retryable {
                     error,

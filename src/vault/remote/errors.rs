@@ -70,9 +70,36 @@ pub fn from_response(http_status: u16, body: &[u8], target: &str) -> Error {
     Error::new(status_of(http_status), &code, message, target)
 }
 
+/// The ids Azure gives an answer, from its headers: `x-ms-request-id` (Key Vault, Azure
+/// Resource Manager, Microsoft Graph, Entra ID) and Resource Manager's
+/// `x-ms-correlation-request-id`. Graph names its id `request-id` as well; that one is read
+/// when `x-ms-request-id` is missing.
+pub fn request_ids(headers: &reqwest::header::HeaderMap) -> (Option<String>, Option<String>) {
+    let text = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(str::to_string)
+    };
+    (
+        text("x-ms-request-id").or_else(|| text("request-id")),
+        text("x-ms-correlation-request-id"),
+    )
+}
+
+/// `error` as the answer with `headers` reported it: its request ids kept (see
+/// [`Error::with_request_id`]).
+pub fn with_ids(error: Error, headers: &reqwest::header::HeaderMap) -> Error {
+    let (request_id, correlation_id) = request_ids(headers);
+    error.with_request_id(request_id.as_deref(), correlation_id.as_deref())
+}
+
 /// A request that got no answer: the connection failed, was reset, or timed out. reqwest's
-/// own text names the URL, which carries no secret (tokens go in a header).
-pub fn from_transport(e: &reqwest::Error, target: &str) -> Error {
+/// own text names the URL, which carries no secret (tokens go in a header). reqwest's error is
+/// kept as the source.
+pub fn from_transport(e: reqwest::Error, target: &str) -> Error {
     let what = if e.is_timeout() {
         "timed out"
     } else if e.is_connect() {
@@ -80,7 +107,7 @@ pub fn from_transport(e: &reqwest::Error, target: &str) -> Error {
     } else {
         "the connection failed"
     };
-    let mut source: Option<&dyn std::error::Error> = std::error::Error::source(e);
+    let mut source: Option<&dyn std::error::Error> = std::error::Error::source(&e);
     let mut cause = String::new();
     while let Some(s) = source {
         cause = s.to_string();
@@ -92,7 +119,7 @@ pub fn from_transport(e: &reqwest::Error, target: &str) -> Error {
     } else {
         format!("Key Vault request to {url} {what}: {cause}")
     };
-    Error::new(CkStatus::Unavailable, "ConnectionError", message, target)
+    Error::new(CkStatus::Unavailable, "ConnectionError", message, target).with_source(e)
 }
 
 #[cfg(test)]
@@ -125,5 +152,26 @@ mod tests {
         }
         let proxy = from_response(502, b"<html>Bad Gateway</html>", "t");
         assert_eq!(proxy.code, "Http502");
+    }
+
+    #[test]
+    fn the_request_ids_are_read_from_the_answers_headers() {
+        use reqwest::header::{HeaderMap, HeaderValue};
+        let mut h = HeaderMap::new();
+        assert_eq!(request_ids(&h), (None, None));
+        h.insert("request-id", HeaderValue::from_static("graph-id"));
+        assert_eq!(request_ids(&h).0.as_deref(), Some("graph-id"));
+        h.insert("x-ms-request-id", HeaderValue::from_static("kv-id"));
+        h.insert(
+            "x-ms-correlation-request-id",
+            HeaderValue::from_static("arm-corr"),
+        );
+        let e = with_ids(from_response(404, b"{}", "t"), &h);
+        assert_eq!(e.request_id(), Some("kv-id"));
+        assert_eq!(e.correlation_id(), Some("arm-corr"));
+        assert!(e
+            .message
+            .ends_with("(x-ms-request-id: kv-id, x-ms-correlation-request-id: arm-corr)"));
+        assert_eq!(e.envelope()["error"]["requestId"], "kv-id");
     }
 }

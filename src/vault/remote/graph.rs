@@ -35,7 +35,8 @@ impl RemoteVaults {
     /// `POST {graph}{path}` of a read (`getByIds`), JSON out.
     fn graph_post(&self, path: &str, body: &Value, target: &str) -> Result<Value> {
         let url = format!("{}{path}", self.graph_url);
-        let body = serde_json::to_vec(body).map_err(|e| Error::internal(e.to_string()))?;
+        let body =
+            serde_json::to_vec(body).map_err(|e| Error::internal(e.to_string()).with_source(e))?;
         block_on(
             self.graph
                 .call(Method::POST, &url, Some(&body), Replay::Harmless, target),
@@ -97,9 +98,10 @@ pub fn display_names(r: &RemoteVaults, object_ids: &[&str]) -> HashMap<String, S
     names
 }
 
-/// A lookup Graph would not answer for this session: the way round is `-ObjectId`.
+/// A lookup Graph would not answer for this session: the way round is `-ObjectId`. Graph's
+/// error stays the cause, and its request id stays on the error.
 fn pass_object_id(e: Error, parameter: &str, what: &str) -> Error {
-    match e.status {
+    let passed = match e.status {
         CkStatus::Unauthenticated | CkStatus::Forbidden => Error::new(
             e.status,
             &e.code,
@@ -114,8 +116,14 @@ fn pass_object_id(e: Error, parameter: &str, what: &str) -> Error {
             format!("Parameter '{parameter}': Microsoft Graph has no {what} ({})", e.message),
             parameter,
         ),
-        _ => e,
+        _ => return e,
+    };
+    // The ids are in the message already (within Graph's message).
+    Error {
+        service_ids: e.service_ids.clone(),
+        ..passed
     }
+    .with_source(e)
 }
 
 fn id_of(v: &Value, parameter: &str, what: &str) -> Result<String> {

@@ -102,7 +102,7 @@ impl RemoteVaults {
         let body = body
             .map(serde_json::to_vec)
             .transpose()
-            .map_err(|e| Error::internal(e.to_string()))?;
+            .map_err(|e| Error::internal(e.to_string()).with_source(e))?;
         // Reads and the accessPolicies PUTs are idempotent: retried as harmless.
         block_on(self.management.call(
             method,

@@ -378,9 +378,11 @@ impl RemoteVaults {
     ) -> Result<client::Answer> {
         let url = self.with_api_version(&format!("{}{path}", self.vault_url(vault_name)?));
         let body = match body {
-            Some(v) => Some(Zeroizing::new(
-                serde_json::to_vec(v).map_err(|e| Error::internal(e.to_string()))?,
-            )),
+            Some(v) => {
+                Some(Zeroizing::new(serde_json::to_vec(v).map_err(|e| {
+                    Error::internal(e.to_string()).with_source(e)
+                })?))
+            }
             None => None,
         };
         client::block_on(self.client.call(
