@@ -680,6 +680,13 @@ Describe 'Every exported cmdlet in every parameter set' {
             }
             finally {
                 Remove-PSBreakpoint -Breakpoint $breakpoint
+                # Removing the last breakpoint also turns off the script tracing that Pester's
+                # code coverage rests on (its tracer, not breakpoints): every case after this one
+                # would go unmeasured. Turn it back on when Pester is measuring.
+                $pesterTracer = 'Pester.Tracing.Tracer' -as [type]
+                if ($null -ne $pesterTracer -and $pesterTracer::IsEnabled) {
+                    Set-PSDebug -Trace 1
+                }
             }
             @($boundSets | Select-Object -Unique) | Should -Be @($SetName) -Because "the arguments of $Key bind that set"
 

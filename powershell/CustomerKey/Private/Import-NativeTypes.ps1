@@ -18,10 +18,14 @@ function Import-NativeTypes {
     [CmdletBinding()]
     param(
         [Parameter(Mandatory)]
-        [string] $ModuleRoot
+        [string] $ModuleRoot,
+
+        # The types this version's sources define (a parameter for the tests of the older-
+        # version and packaged-assembly paths, which this process cannot otherwise reach).
+        [string[]] $ExpectedTypes = @('CustomerKey.Native.NativeMethods', 'CustomerKey.Native.EngineJson', 'CustomerKey.Native.CkItemNotFoundException', 'CustomerKey.Native.OperationPlan')
     )
 
-    $expected = @('CustomerKey.Native.NativeMethods', 'CustomerKey.Native.EngineJson', 'CustomerKey.Native.CkItemNotFoundException', 'CustomerKey.Native.OperationPlan')
+    $expected = $ExpectedTypes
     $loaded = @($expected.Where({ $null -ne ($_ -as [type]) }))
     if ($loaded.Count -eq $expected.Count) {
         return
