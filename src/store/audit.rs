@@ -31,9 +31,13 @@ struct Row {
     result: String,
 }
 
-/// Rows that may wait for a commit at most: past it (the store failing to take the writer's
-/// commits), calls fail instead of queuing (an unaudited call is worse than a failed one).
+/// Rows that may wait for a commit at most: past it a call waits for the writer's next commit
+/// (callers outrunning it), and fails instead of queuing when the store is failing the
+/// writer's commits or lets none through for [`QUEUE_WAIT`] (an unaudited call is worse than
+/// a failed one).
 const MAX_QUEUED: usize = 16 * MAX_BATCH;
+/// How long a call waits for room in a full queue.
+const QUEUE_WAIT: Duration = Duration::from_secs(10);
 
 #[derive(Default)]
 struct Pending {
@@ -144,10 +148,11 @@ impl AuditWriter {
     }
 
     /// Queues one row; it is committed within about [`MAX_DELAY`]. Rows carry the real
-    /// wall-clock time of the call, not of the commit. Refused (nothing queued) when
-    /// [`MAX_QUEUED`] rows already wait because the store keeps failing the writer's commits:
-    /// the caller then fails the call rather than leave it unaudited. Queued rows are never
-    /// dropped while the store is open.
+    /// wall-clock time of the call, not of the commit. With [`MAX_QUEUED`] rows waiting, waits
+    /// for the writer's next commit; refused (nothing queued) when the store keeps failing the
+    /// writer's commits or none goes through for [`QUEUE_WAIT`]: the caller then fails the
+    /// call rather than leave it unaudited. Queued rows are never dropped while the store is
+    /// open.
     pub fn record(&self, entry: &AuditEntry<'_>, result: &str) -> Result<()> {
         let row = Row {
             time: crate::time::unix_now(),
@@ -157,11 +162,26 @@ impl AuditWriter {
             result: result.to_string(),
         };
         let mut pending = self.shared.lock();
+        // A full queue with a healthy writer is callers outrunning its commits: wait for the
+        // next commit (back-pressure). Only a failing store, or one that lets no commit through
+        // for QUEUE_WAIT, fails the call.
+        let deadline = Instant::now() + QUEUE_WAIT;
+        while pending.rows.len() >= MAX_QUEUED && pending.failing.is_none() && !pending.closed {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            pending = self
+                .shared
+                .committed
+                .wait_timeout(pending, left)
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
+        }
         if pending.rows.len() >= MAX_QUEUED {
-            let cause = pending
-                .failing
-                .clone()
-                .unwrap_or_else(|| "its commits are waiting for a lock on the store".into());
+            let cause = pending.failing.clone().unwrap_or_else(|| {
+                format!("no commit went through for {} s", QUEUE_WAIT.as_secs())
+            });
             return Err(crate::Error::new(
                 crate::CkStatus::Io,
                 "AuditUnavailable",
