@@ -6,7 +6,23 @@ use crate::identity::Principal;
 use crate::store::{AuditEntry, Store, Tx};
 use crate::vault::remote::RemoteVaults;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, OnceLock};
+
+/// Where a call keeps the first audit refusal: its own slot, or (a context acting for it)
+/// its parent's. No allocation per call.
+enum Refusal<'a> {
+    Own(OnceLock<Error>),
+    Parent(&'a OnceLock<Error>),
+}
+
+impl Refusal<'_> {
+    fn slot(&self) -> &OnceLock<Error> {
+        match self {
+            Refusal::Own(slot) => slot,
+            Refusal::Parent(slot) => slot,
+        }
+    }
+}
 
 /// One running operation.
 pub struct Context<'a> {
@@ -19,7 +35,7 @@ pub struct Context<'a> {
     audited: AtomicBool,
     /// An audit row of this call (or of a context acting for it) the audit writer refused:
     /// the dispatcher fails the call with it rather than return an unaudited result.
-    audit_refused: Arc<Mutex<Option<Error>>>,
+    audit_refused: Refusal<'a>,
     /// The session's Azure Key Vault backend, when its Environment names a cloud.
     remote: Option<&'a Arc<RemoteVaults>>,
 }
@@ -37,7 +53,7 @@ impl<'a> Context<'a> {
             time_shift,
             operation,
             audited: AtomicBool::new(false),
-            audit_refused: Arc::default(),
+            audit_refused: Refusal::Own(OnceLock::new()),
             remote: None,
         }
     }
@@ -61,7 +77,7 @@ impl<'a> Context<'a> {
             time_shift: self.time_shift,
             operation: self.operation,
             audited: AtomicBool::new(false),
-            audit_refused: Arc::clone(&self.audit_refused),
+            audit_refused: Refusal::Parent(self.audit_refused.slot()),
             remote: self.remote,
         }
     }
@@ -121,17 +137,13 @@ impl<'a> Context<'a> {
 
     fn note_refusal(&self, queued: Result<()>) {
         if let Err(refused) = queued {
-            let mut slot = self.audit_refused.lock().unwrap_or_else(|p| p.into_inner());
-            slot.get_or_insert(refused);
+            let _ = self.audit_refused.slot().set(refused);
         }
     }
 
     /// The refusal of one of this call's audit rows, if the audit writer refused one.
     pub fn audit_refused(&self) -> Option<Error> {
-        self.audit_refused
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+        self.audit_refused.slot().get().cloned()
     }
 
     /// Audits a success that is not a store change (a read, a cryptographic operation), with

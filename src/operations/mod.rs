@@ -638,7 +638,8 @@ pub type ResourceIdResolver = fn(&Context<'_>, &str, bool) -> Result<ResourceLoc
 /// reallocates as it writes, freeing each smaller buffer as it was). A result can hold an
 /// unwrapped key or decrypted plaintext.
 pub fn to_wiped_text<R: Serialize + ?Sized>(value: &R) -> serde_json::Result<Zeroizing<String>> {
-    let mut buffer = WipingBuffer(Vec::with_capacity(256));
+    // Most results fit in 1 KiB (a key is ~900 bytes of JSON): one allocation, no regrowth.
+    let mut buffer = WipingBuffer(Vec::with_capacity(1024));
     serde_json::to_writer(&mut buffer, value)?;
     let bytes = std::mem::take(&mut buffer.0);
     String::from_utf8(bytes).map(Zeroizing::new).map_err(|e| {

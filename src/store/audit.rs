@@ -44,6 +44,9 @@ struct Pending {
     rows: Vec<Row>,
     /// Why the last commit failed, while rows wait for the next (cleared by a commit).
     failing: Option<String>,
+    /// Rows the writer took for the commit it is making (still unwritten: they count against
+    /// the bound, and come back to `rows` if the commit fails).
+    in_flight: usize,
     /// Incremented by each flush request; the writer reports the last it has committed.
     flush_requested: u64,
     flush_done: u64,
@@ -166,7 +169,10 @@ impl AuditWriter {
         // next commit (back-pressure). Only a failing store, or one that lets no commit through
         // for QUEUE_WAIT, fails the call.
         let deadline = Instant::now() + QUEUE_WAIT;
-        while pending.rows.len() >= MAX_QUEUED && pending.failing.is_none() && !pending.closed {
+        while pending.rows.len() + pending.in_flight >= MAX_QUEUED
+            && pending.failing.is_none()
+            && !pending.closed
+        {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 break;
@@ -178,7 +184,7 @@ impl AuditWriter {
                 .unwrap_or_else(|p| p.into_inner())
                 .0;
         }
-        if pending.rows.len() >= MAX_QUEUED {
+        if pending.rows.len() + pending.in_flight >= MAX_QUEUED {
             let cause = pending.failing.clone().unwrap_or_else(|| {
                 format!("no commit went through for {} s", QUEUE_WAIT.as_secs())
             });
@@ -187,7 +193,7 @@ impl AuditWriter {
                 "AuditUnavailable",
                 format!(
                     "The audit log cannot be written: {} rows wait for the store ({cause}). The call's result is withheld rather than left unaudited; free disk space or end what holds the store, then try again",
-                    pending.rows.len()
+                    pending.rows.len() + pending.in_flight
                 ),
                 "audit",
             ));
@@ -247,6 +253,7 @@ fn run(conn: &mut rusqlite::Connection, shared: &Shared) {
                         .0;
                 }
             }
+            pending.in_flight = pending.rows.len();
             (
                 std::mem::take(&mut pending.rows),
                 pending.flush_requested,
@@ -256,6 +263,7 @@ fn run(conn: &mut rusqlite::Connection, shared: &Shared) {
         let failure = commit(conn, &mut rows);
         let mut pending = shared.lock();
         pending.failing = failure;
+        pending.in_flight = 0;
         if !rows.is_empty() {
             // Not written (a store error): keep them, oldest first, for the next batch. The
             // queue stays bounded because `record` refuses new rows past MAX_QUEUED.
