@@ -64,7 +64,13 @@ int32_t ck_open(const char *options_json, struct ck_session **out_session, char 
 // `arguments_json` (borrowed; NULL means `{}`) is a JSON object keyed by parameter name. On
 // success `*out_json` receives the result (an object, an array of objects, or `null`) owned by
 // the caller; on failure it receives the error envelope, also owned by the caller. Release
-// either with `ck_free_string`. `session` stays owned by the caller and may be used from
+// either with `ck_free_string`.
+//
+// An operation whose ck_describe entry has `Pages` takes `"$Page": {"Size": n, "After":
+// token}` beside its arguments and answers `{"Items": [...], "NextPage": token | null}`. One
+// whose entry has `Batch` also takes a JSON array of argument objects (at most 10,000): each
+// runs as a call of its own, and the answer is an array, in order, of `{"Status": 0,
+// "Result": ...}` or `{"Status": n, "Error": envelope}`; the function itself then returns 0. `session` stays owned by the caller and may be used from
 // several threads at once.
 //
 // # Safety

@@ -167,7 +167,13 @@ pub unsafe extern "C" fn ck_open(
 /// `arguments_json` (borrowed; NULL means `{}`) is a JSON object keyed by parameter name. On
 /// success `*out_json` receives the result (an object, an array of objects, or `null`) owned by
 /// the caller; on failure it receives the error envelope, also owned by the caller. Release
-/// either with `ck_free_string`. `session` stays owned by the caller and may be used from
+/// either with `ck_free_string`.
+///
+/// An operation whose ck_describe entry has `Pages` takes `"$Page": {"Size": n, "After":
+/// token}` beside its arguments and answers `{"Items": [...], "NextPage": token | null}`. One
+/// whose entry has `Batch` also takes a JSON array of argument objects (at most 10,000): each
+/// runs as a call of its own, and the answer is an array, in order, of `{"Status": 0,
+/// "Result": ...}` or `{"Status": n, "Error": envelope}`; the function itself then returns 0. `session` stays owned by the caller and may be used from
 /// several threads at once.
 ///
 /// # Safety
@@ -193,7 +199,12 @@ pub unsafe extern "C" fn ck_call(
             .ok_or_else(|| Error::invalid_argument("session", "must not be NULL"))?;
         let operation = read_str(operation, "operation")?;
         let arguments = read_json(arguments_json, "arguments_json")?;
-        let result = crate::registry().call_json(&session.session, operation, &arguments)?;
+        let result = match &arguments {
+            Value::Array(items) => {
+                crate::registry().call_batch_json(&session.session, operation, items)?
+            }
+            _ => crate::registry().call_json(&session.session, operation, &arguments)?,
+        };
         put_text(out_json, result);
         Ok(())
     })

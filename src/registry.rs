@@ -6,6 +6,7 @@
 use crate::error::{Error, Result};
 use crate::identity::Principal;
 use crate::jobs::JobKind;
+use crate::operations::paging::{self, Page};
 use crate::operations::{validate, Context, Operation, Output, OutputType, ResultForm};
 use crate::session::{Session, SessionOptions};
 use once_cell::sync::Lazy;
@@ -75,6 +76,13 @@ impl Registry {
         for (i, op) in operations.iter().enumerate() {
             if by_name.insert(op.name.to_ascii_lowercase(), i).is_some() {
                 return Err(format!("operation {} is declared twice", op.name));
+            }
+            if op.batch && !op.reads_only() {
+                // A batch runs its items without a ShouldProcess for each.
+                return Err(format!(
+                    "operation {} changes state and cannot be batched",
+                    op.name
+                ));
             }
         }
         Ok(Registry {
@@ -198,6 +206,75 @@ impl Registry {
         }
     }
 
+    /// Runs a batch: each of `items` as a call of its own (see [`paging`]), as the session's
+    /// user; the answers as one JSON array in the items' order. Refused whole, before any item
+    /// runs, when the operation takes no batches or the batch is too large.
+    pub fn call_batch_json(
+        &self,
+        session: &Session,
+        operation: &str,
+        items: &[Value],
+    ) -> Result<Zeroizing<String>> {
+        let op = self.operation(operation)?;
+        if !op.batch {
+            return Err(Error::invalid_argument(
+                "arguments_json",
+                format!("{} takes one JSON object of arguments; an array (a batch) is for the operations whose ck_describe entry has Batch", op.name),
+            ));
+        }
+        if items.len() > paging::MAX_BATCH_ITEMS {
+            return Err(Error::invalid_argument(
+                "arguments_json",
+                format!(
+                    "holds {} argument objects; a batch holds at most {}",
+                    items.len(),
+                    paging::MAX_BATCH_ITEMS
+                ),
+            ));
+        }
+        let mut out = Zeroizing::new(String::with_capacity(64 + items.len() * 256));
+        out.push('[');
+        for item in items {
+            let answer = self
+                .call_as(
+                    session,
+                    session.principal(),
+                    op.name,
+                    item,
+                    ResultForm::Text,
+                )
+                .and_then(Output::into_text);
+            paging::push_batch_item(&mut out, answer);
+        }
+        out.push(']');
+        Ok(out)
+    }
+
+    /// A page's items in the documented page answer (see [`paging`]).
+    fn as_page(output: Output, next: Option<&str>, form: ResultForm) -> Result<Output> {
+        match form {
+            ResultForm::Text => {
+                let items = output.into_text()?;
+                Ok(Output::Text(paging::page_text(&items, next)))
+            }
+            ResultForm::Value | ResultForm::Typed => {
+                let items = output.into_value()?;
+                Ok(Output::Value(json!({"Items": items, "NextPage": next})))
+            }
+        }
+    }
+
+    fn operation(&self, operation: &str) -> Result<&Operation> {
+        self.find(operation).ok_or_else(|| {
+            Error::invalid_argument(
+                "operation",
+                format!(
+                    "'{operation}' is not an operation; see ck_describe or customer-key --list"
+                ),
+            )
+        })
+    }
+
     fn call_as(
         &self,
         session: &Session,
@@ -206,22 +283,29 @@ impl Registry {
         arguments: &Value,
         form: ResultForm,
     ) -> Result<Output> {
-        let op = self.find(operation).ok_or_else(|| {
-            Error::invalid_argument(
-                "operation",
-                format!(
-                    "'{operation}' is not an operation; see ck_describe or customer-key --list"
-                ),
-            )
-        })?;
+        let op = self.operation(operation)?;
+        // A page request sits beside the arguments; the handler sees only the arguments.
+        let split = Page::split(op.name, op.pages, arguments);
+        let (page, arguments) = match &split {
+            Ok(Some((page, rest))) => (Some(page), rest),
+            _ => (None, arguments),
+        };
         let ctx = Context::new(
             session.store_arc(),
             principal,
             session.time_shift(),
             op.name,
         )
-        .with_remote(session.remote());
-        let result = validate(op, arguments).and_then(|args| op.run(&ctx, &args, form));
+        .with_remote(session.remote())
+        .with_page(page);
+        let result = match &split {
+            Err(e) => Err(e.clone()),
+            Ok(_) => validate(op, arguments).and_then(|args| op.run(&ctx, &args, form)),
+        };
+        let result = match (result, page) {
+            (Ok(output), Some(_)) => Self::as_page(output, ctx.next_page(), form),
+            (result, _) => result,
+        };
         match &result {
             Err(e) => ctx.audit_failure(&audit_target(arguments, &e.target), e),
             // Every call has its row: a read the handler did not audit itself (a workload's

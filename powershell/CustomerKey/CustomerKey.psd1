@@ -72,7 +72,7 @@
     PrivateData          = @{
         CkRegistry = @{
             Version = '0.1.0'
-            Hash    = 'ae2ebed4b11dc2bde8d6e7221ae86ea832f9df2e9602e06f9842caa0f6857ff3'
+            Hash    = 'c955eeb590d9fbc9407a7c430cbd4284440e2869dba6792032fddf6ab54a28bd'
         }
         PSData     = @{
             Tags         = @('CustomerKey', 'BYOK', 'KeyVault', 'Microsoft365', 'Exchange', 'SharePoint', 'AIP', 'Encryption')

@@ -63,6 +63,9 @@ namespace CustomerKey.Native
         public string WhenSwitch { get; internal set; }
         public OutputShape WhenShape { get; internal set; }
         public bool ReturnsNothing { get; internal set; }
+        /// The engine takes many inputs in one call (CallBatch) / gives results in pages (PagedCall).
+        public bool Batch { get; internal set; }
+        public bool Pages { get; internal set; }
 
         /// Every operation's plan, keyed by operation name (case-insensitive), from the registry
         /// JSON. Output types of one name share one OutputShape.
@@ -108,6 +111,8 @@ namespace CustomerKey.Native
                         }
                     }
                     plan.ReturnsNothing = string.Equals(outputTypeName, "None", StringComparison.OrdinalIgnoreCase);
+                    plan.Batch = Flag(operation, "Batch");
+                    plan.Pages = Flag(operation, "Pages");
                     plans[Text(operation, "Name")] = plan;
                 }
             }
@@ -163,6 +168,12 @@ namespace CustomerKey.Native
             return new JsonElement[0];
         }
 
+        private static bool Flag(JsonElement element, string name)
+        {
+            JsonElement value;
+            return element.TryGetProperty(name, out value) && value.ValueKind == JsonValueKind.True;
+        }
+
         /// The property as a string, as PowerShell's [string] gives it: '' when missing or null.
         private static string Text(JsonElement element, string name)
         {
@@ -178,8 +189,8 @@ namespace CustomerKey.Native
     public static class EngineJson
     {
         /// The arguments of a call as JSON: strings, booleans, integers, string arrays and
-        /// string maps, as Invoke-NativeOperation prepared them.
-        public static string Write(IDictionary arguments)
+        /// string maps, as Invoke-NativeOperation prepared them; a list of them for a batch.
+        public static string Write(object arguments)
         {
             using (var buffer = new MemoryStream())
             {
@@ -247,18 +258,24 @@ namespace CustomerKey.Native
             }
             using (JsonDocument document = JsonDocument.Parse(json))
             {
-                JsonElement root = document.RootElement;
-                if (root.ValueKind == JsonValueKind.Array)
+                return ReadElement(document.RootElement, shape);
+            }
+        }
+
+        /// Read's objects from an answer already parsed (a batch item's Result, a page's Items).
+        public static List<object> ReadElement(JsonElement root, OutputShape shape)
+        {
+            var results = new List<object>();
+            if (root.ValueKind == JsonValueKind.Array)
+            {
+                foreach (JsonElement item in root.EnumerateArray())
                 {
-                    foreach (JsonElement item in root.EnumerateArray())
-                    {
-                        results.Add(ToObject(item, shape, true));
-                    }
+                    results.Add(ToObject(item, shape, true));
                 }
-                else if (root.ValueKind != JsonValueKind.Null)
-                {
-                    results.Add(ToObject(root, shape, true));
-                }
+            }
+            else if (root.ValueKind != JsonValueKind.Null)
+            {
+                results.Add(ToObject(root, shape, true));
             }
             return results;
         }
@@ -431,6 +448,8 @@ namespace CustomerKey.Native
         public int Status { get; set; }
         public List<object> Objects { get; set; }
         public object Envelope { get; set; }
+        /// A page's answer: the token of the next page, null after the last.
+        public string NextPage { get; set; }
     }
 
     /// One operation's call from a cmdlet's bound parameters, in .NET: the arguments' JSON (the
@@ -453,21 +472,7 @@ namespace CustomerKey.Native
         public static CallResult Call(CkSessionHandle session, string operation, IDictionary bound,
             ISet<string> pathParameters, PSCmdlet cmdlet, OutputShape shape)
         {
-            var arguments = new Dictionary<string, object>(StringComparer.Ordinal);
-            foreach (DictionaryEntry entry in bound)
-            {
-                string name = (string)entry.Key;
-                if (CommonParameters.Contains(name) || entry.Value == null)
-                {
-                    continue;
-                }
-                object value = entry.Value is PSObject wrapped ? wrapped.BaseObject : entry.Value;
-                object argument = Argument(name, value, pathParameters, cmdlet);
-                if (argument != null)
-                {
-                    arguments[name] = argument;
-                }
-            }
+            Dictionary<string, object> arguments = Arguments(bound, pathParameters, cmdlet);
             string json = EngineJson.Write(arguments);
             arguments.Clear();
             IntPtr answer;
@@ -485,6 +490,27 @@ namespace CustomerKey.Native
                 result.Objects = new List<object>();
             }
             return result;
+        }
+
+        /// A call's arguments from a cmdlet's bound parameters, ready for EngineJson.Write.
+        public static Dictionary<string, object> Arguments(IDictionary bound, ISet<string> pathParameters, PSCmdlet cmdlet)
+        {
+            var arguments = new Dictionary<string, object>(StringComparer.Ordinal);
+            foreach (DictionaryEntry entry in bound)
+            {
+                string name = (string)entry.Key;
+                if (CommonParameters.Contains(name) || entry.Value == null)
+                {
+                    continue;
+                }
+                object value = entry.Value is PSObject wrapped ? wrapped.BaseObject : entry.Value;
+                object argument = Argument(name, value, pathParameters, cmdlet);
+                if (argument != null)
+                {
+                    arguments[name] = argument;
+                }
+            }
+            return arguments;
         }
 
         private static object Argument(string name, object value, ISet<string> pathParameters, PSCmdlet cmdlet)

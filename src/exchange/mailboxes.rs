@@ -165,9 +165,21 @@ arguments! {
 
 pub fn get_mailbox(ctx: &Context<'_>, a: GetMailboxArgs) -> Result<Vec<MailboxOut>> {
     ctx.read(|tx| {
-        let rows = match &a.identity {
-            Some(i) => vec![find_mailbox(tx, "Identity", i)?],
-            None => sql::list_mailboxes(tx)?,
+        let rows = match (&a.identity, ctx.page()) {
+            (Some(i), _) => vec![find_mailbox(tx, "Identity", i)?],
+            (None, None) => sql::list_mailboxes(tx)?,
+            (None, Some(page)) => {
+                // One more than the page holds says whether another page follows.
+                let after = page.after_position()?.unwrap_or(0);
+                let mut rows = sql::list_mailboxes_after(tx, after, page.size + 1)?;
+                if rows.len() > page.size {
+                    rows.truncate(page.size);
+                    if let Some(last) = rows.last() {
+                        ctx.set_next_page(last.seq.to_string());
+                    }
+                }
+                rows
+            }
         };
         rows.iter().map(|m| mailbox_out(tx, m)).collect()
     })

@@ -26,6 +26,7 @@ pub fn operations() -> Vec<Operation> {
             .synopsis("Gets mailboxes and mail users with their assigned data encryption policy.")
             .description("Gets one mailbox by name, alias, SMTP address or GUID, or every one. DataEncryptionPolicy is the assigned policy (empty: the Microsoft-managed key).")
             .output("CustomerKey.Mailbox")
+            .paged()
             .example("Get-CkMailbox -Identity ada@contoso.com | Format-List Name, DataEncryptionPolicy", "Shows which policy a mailbox is assigned."),
         Operation::new("Set-Mailbox", AREA, mailboxes::set_mailbox)
             .synopsis("Assigns a data encryption policy to a mailbox, or unassigns it.")
@@ -41,6 +42,7 @@ pub fn operations() -> Vec<Operation> {
             .synopsis("Shows a mailbox's items and encryption state.")
             .description("DisplayName, ItemCount, TotalItemSize, IsEncrypted, DataEncryptionPolicyID (the policy revision the mailbox's key is under; Get-CkDataEncryptionPolicy resolves it) and EncryptionState: Pending, Encrypting, Encrypted, Unencrypted, OneKeyAvailable, Unreadable or Purged, with each key's health and the availability key's uses.")
             .output("CustomerKey.MailboxStatistics")
+            .batched()
             .example("Get-CkMailbox | Get-CkMailboxStatistics | Format-Table DisplayName, IsEncrypted, EncryptionState, DataEncryptionPolicyID", "Shows the encryption state of every mailbox."),
         Operation::new("Add-MailboxItem", AREA, mailboxes::add_mailbox_item)
             .synopsis("Delivers an item to a mailbox, encrypted under its content key.")

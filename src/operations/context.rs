@@ -3,6 +3,7 @@
 
 use crate::error::{Error, Result};
 use crate::identity::Principal;
+use crate::operations::Page;
 use crate::store::{AuditEntry, Store, Tx};
 use crate::vault::remote::RemoteVaults;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -38,6 +39,10 @@ pub struct Context<'a> {
     audit_refused: Refusal<'a>,
     /// The session's Azure Key Vault backend, when its Environment names a cloud.
     remote: Option<&'a Arc<RemoteVaults>>,
+    /// The page the caller asked for, when it asked for one.
+    page: Option<&'a Page>,
+    /// The token of the page after this one, set by a handler that gave a page.
+    next_page: OnceLock<String>,
 }
 
 impl<'a> Context<'a> {
@@ -55,7 +60,31 @@ impl<'a> Context<'a> {
             audited: AtomicBool::new(false),
             audit_refused: Refusal::Own(OnceLock::new()),
             remote: None,
+            page: None,
+            next_page: OnceLock::new(),
         }
+    }
+
+    /// The same call asking for one page of the results.
+    pub fn with_page(mut self, page: Option<&'a Page>) -> Self {
+        self.page = page;
+        self
+    }
+
+    /// The page asked for, if any: a paged operation's handler gives that page and, when more
+    /// results follow, calls [`Context::set_next_page`].
+    pub fn page(&self) -> Option<&Page> {
+        self.page
+    }
+
+    /// Says where the next page starts (a token the handler reads back from `$Page.After`).
+    pub fn set_next_page(&self, token: String) {
+        let _ = self.next_page.set(token);
+    }
+
+    /// The next page's token, when the handler set one.
+    pub fn next_page(&self) -> Option<&str> {
+        self.next_page.get().map(String::as_str)
     }
 
     /// The same call against the session's remote vaults (none for a local session).
@@ -79,6 +108,8 @@ impl<'a> Context<'a> {
             audited: AtomicBool::new(false),
             audit_refused: Refusal::Parent(self.audit_refused.slot()),
             remote: self.remote,
+            page: None,
+            next_page: OnceLock::new(),
         }
     }
 

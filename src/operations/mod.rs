@@ -13,11 +13,13 @@ use zeroize::{Zeroize, Zeroizing};
 #[macro_use]
 pub mod arguments;
 mod context;
+pub mod paging;
 mod validate;
 
 pub use crate::identity::Principal;
 pub use arguments::{kinds, Arguments, Fits};
 pub use context::Context;
+pub use paging::Page;
 pub use validate::{validate, Validated};
 
 /// The PowerShell type of a parameter, which fixes its JSON type.
@@ -705,6 +707,11 @@ pub struct Operation {
     pub continue_when: Option<ContinueWhen>,
     /// Set by [`Operation::resource_id_sets`]: how -ResourceId becomes -VaultName.
     resource_id: Option<ResourceIdResolver>,
+    /// Whether one call may carry many argument sets (see [`paging`]): reads only.
+    pub batch: bool,
+    /// Whether the results can be asked for in pages (see [`paging`]); the handler reads
+    /// [`Context::page`].
+    pub pages: bool,
     handler: Handler,
     /// The handler for a session whose keys are in Azure (its Environment names a cloud).
     remote_handler: Option<Handler>,
@@ -773,6 +780,8 @@ impl Operation {
             impact_preview: None,
             continue_when: None,
             resource_id: None,
+            batch: false,
+            pages: false,
             handler: boxed(handler),
             remote_handler: None,
             decode: |args| decode_arguments::<A>(args).map(|_| ()),
@@ -895,6 +904,19 @@ impl Operation {
 
         self.params.push(resource_id);
         self.resource_id = Some(resolve);
+        self
+    }
+    /// Lets one call carry many argument sets, each run as a call of its own, so that a
+    /// pipeline of inputs costs one native call per batch. Only for reads: a batch has no
+    /// ShouldProcess per item (the registry refuses it on an operation that changes state).
+    pub fn batched(mut self) -> Self {
+        self.batch = true;
+        self
+    }
+    /// Lets a caller read the results in pages, so that a long listing is never held whole;
+    /// the handler gives a page when [`Context::page`] asks for one.
+    pub fn paged(mut self) -> Self {
+        self.pages = true;
         self
     }
     pub fn example(mut self, code: &'static str, remarks: &'static str) -> Self {
@@ -1079,6 +1101,8 @@ impl Operation {
                 "Action": sp.action,
                 "ActionWhen": sp.action_when.iter().map(|(p, a)| json!({"Parameter": p, "Action": a})).collect::<Vec<_>>(),
             })),
+            "Batch": self.batch,
+            "Pages": self.pages,
             "PowerShell": self.power_shell_extension(),
         })
     }

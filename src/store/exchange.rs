@@ -340,6 +340,19 @@ pub fn list_mailboxes(tx: &Tx<'_>) -> Result<Vec<MailboxRow>> {
     Ok(rows)
 }
 
+/// The mailboxes after position `after` in creation order, at most `limit` of them: one page
+/// of the listing.
+pub fn list_mailboxes_after(tx: &Tx<'_>, after: i64, limit: usize) -> Result<Vec<MailboxRow>> {
+    let mut stmt = tx.prepare_cached(&format!(
+        "SELECT {MAILBOX_COLUMNS} FROM exo_mailboxes WHERE seq > ?1 ORDER BY seq LIMIT ?2"
+    ))?;
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let rows = stmt
+        .query_map(params![after, limit], mailbox_from_row)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows)
+}
+
 pub fn identity_taken(tx: &Tx<'_>, alias: &str, smtp: &str) -> Result<bool> {
     Ok(tx.query_row(
         "SELECT EXISTS (SELECT 1 FROM exo_mailboxes WHERE alias = ?1 OR smtp = ?2)",

@@ -1,7 +1,7 @@
 function Import-NativeTypes {
     <#
     .SYNOPSIS
-    Loads the module's C# types (Native.cs, Objects.cs), compiling them at most once per version.
+    Loads the module's C# types (Native.cs, Objects.cs, Batch.cs), compiling them at most once per version.
     .DESCRIPTION
     Private; the module runs it once at import, before Import-NativeLibrary. Compiling with
     Add-Type takes over a second and cannot be undone in a process, so the assembly is compiled
@@ -22,7 +22,7 @@ function Import-NativeTypes {
 
         # The types this version's sources define (a parameter for the tests of the older-
         # version and packaged-assembly paths, which this process cannot otherwise reach).
-        [string[]] $ExpectedTypes = @('CustomerKey.Native.NativeMethods', 'CustomerKey.Native.EngineJson', 'CustomerKey.Native.CkItemNotFoundException', 'CustomerKey.Native.OperationPlan')
+        [string[]] $ExpectedTypes = @('CustomerKey.Native.NativeMethods', 'CustomerKey.Native.EngineJson', 'CustomerKey.Native.CkItemNotFoundException', 'CustomerKey.Native.OperationPlan', 'CustomerKey.Native.CallBatch')
     )
 
     $expected = $ExpectedTypes
@@ -42,7 +42,7 @@ function Import-NativeTypes {
         return
     }
 
-    $sources = @('Native.cs', 'Objects.cs') | ForEach-Object { Join-Path -Path $ModuleRoot -ChildPath $_ }
+    $sources = @('Native.cs', 'Objects.cs', 'Batch.cs') | ForEach-Object { Join-Path -Path $ModuleRoot -ChildPath $_ }
     $hasher = [System.Security.Cryptography.IncrementalHash]::CreateHash([System.Security.Cryptography.HashAlgorithmName]::SHA256)
     foreach ($source in $sources) {
         $hasher.AppendData([System.IO.File]::ReadAllBytes($source))

@@ -36,15 +36,7 @@ function Invoke-NativeCall {
     )
 
     # The first call opens the default store when Connect-CkService was not used.
-    $session = $script:CkSession
-    if ($null -eq $session -or $session.IsInvalid -or $session.IsClosed) {
-        Open-NativeSession -Cmdlet $Cmdlet -Options ([ordered]@{})
-        $session = $script:CkSession
-        if ($null -eq $session -or $session.IsInvalid -or $session.IsClosed) {
-            $record = New-NativeErrorRecord -Code 'NoSession' -Category 'ConnectionError' -Message 'No CustomerKey session is open; run Connect-CkService.' -Target $null
-            $Cmdlet.ThrowTerminatingError($record)
-        }
-    }
+    $session = Get-NativeSession -Cmdlet $Cmdlet
 
     if ($VerbosePreference -ne 'SilentlyContinue') {
         Write-Verbose ("CustomerKey: calling {0}" -f $Operation)

@@ -8,6 +8,8 @@ function Invoke-NativeOperation {
     built in .NET by CustomerKey.Native.Invoker: switches as true (omitted when off), [datetime] as
     ISO 8601 UTC, byte[] as base64, hashtables as objects of strings, paths resolved against
     PowerShell's location, and SecureString converted to text only while the JSON is built.
+    An operation whose results come in pages (Get-Mailbox) is called a page at a time, each
+    page written before the next is asked for.
     Results are read by the output type's shape (CustomerKey.Native.EngineJson): PSTypeName,
     [datetime] times in UTC, byte[] and hashtables where the type has them; an operation with an output property
     (Backup-KeyVaultKey) emits that property; one with -PassThru emits only when -PassThru is on.
@@ -42,6 +44,30 @@ function Invoke-NativeOperation {
     if ($null -ne $plan) {
         $pathParameters = $plan.PathParameters
     }
+    # A listing that comes in pages is written a page at a time, never held whole.
+    if ($null -ne $plan -and $plan.Pages) {
+        $session = Get-NativeSession -Cmdlet $Cmdlet
+        $after = $null
+        do {
+            if ($VerbosePreference -ne 'SilentlyContinue') {
+                Write-Verbose ("CustomerKey: calling {0} for a page of {1}" -f $Operation, [CustomerKey.Native.PagedCall]::DefaultSize)
+            }
+            try {
+                $call = [CustomerKey.Native.PagedCall]::Call($session, $Operation, $BoundParameters, $pathParameters, $Cmdlet, $shape, [CustomerKey.Native.PagedCall]::DefaultSize, $after)
+            }
+            catch {
+                $Cmdlet.ThrowTerminatingError((New-CallFailureRecord -Operation $Operation -ErrorRecord $_))
+            }
+            if ($call.Status -ne 0) {
+                $Cmdlet.WriteError((New-ErrorRecordFromEnvelope -Envelope $call.Envelope -Status $call.Status -What $Operation))
+                return
+            }
+            $Cmdlet.WriteObject($call.Objects, $true)
+            $after = $call.NextPage
+        } while ($null -ne $after)
+        return
+    }
+
     # The call itself in .NET; with a session open, straight from here, since a PowerShell
     # function call costs as much as the whole native call (Invoke-NativeCall opens one first).
     $session = $script:CkSession

@@ -1,7 +1,7 @@
 //! `customer-key package-powershell --out DIR [--version X.Y.Z]`: the PowerShell module as a
 //! package that `Install-PSResource` installs. Stages `DIR/CustomerKey/<version>/` (the
 //! manifest, the .psm1 with Private/ and Public/ merged into it (see [`merge`]), the format
-//! files, `lib/CustomerKey.Native.dll` built from the module's Native.cs and Objects.cs, and
+//! files, `lib/CustomerKey.Native.dll` built from the module's Native.cs, Objects.cs and Batch.cs, and
 //! `runtimes/<rid>/native/` holding the stripped release library), then packs it into
 //! `DIR/CustomerKey.<version>.nupkg` with pwsh's `Compress-PSResource`, so that DIR can be
 //! registered as a PSResourceGet repository as it is. Prints the package's size. The version is

@@ -26,9 +26,16 @@ function Get-CkMailboxStatistics {
 
     begin {
         [CustomerKey.Native.CallerPreference]::Apply($PSCmdlet, $ExecutionContext.SessionState)
+        $batch = [CustomerKey.Native.CallBatch]::new($PSCmdlet, 'Get-MailboxStatistics', $script:CkPlans['Get-MailboxStatistics'])
     }
 
     process {
-        Invoke-NativeOperation -Cmdlet $PSCmdlet -Operation 'Get-MailboxStatistics' -BoundParameters $PSBoundParameters
+        if ($batch.Add($PSBoundParameters)) {
+            Invoke-NativeBatch -Cmdlet $PSCmdlet -Batch $batch
+        }
+    }
+
+    end {
+        Invoke-NativeBatch -Cmdlet $PSCmdlet -Batch $batch
     }
 }

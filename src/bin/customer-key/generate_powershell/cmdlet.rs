@@ -239,6 +239,10 @@ fn process_block(op: &Operation, out: &mut Lines) {
     out.push(&format!(
         "{i}[CustomerKey.Native.CallerPreference]::Apply($PSCmdlet, $ExecutionContext.SessionState)"
     ));
+    if op.batch {
+        batch_blocks(op, out);
+        return;
+    }
     out.push(&format!("{HELP_INDENT}}}"));
     out.push("");
     out.push(&format!("{HELP_INDENT}process {{"));
@@ -262,6 +266,31 @@ fn process_block(op: &Operation, out: &mut Lines) {
             out.push(&format!("{i}}}"));
         }
     }
+    out.push(&format!("{HELP_INDENT}}}"));
+}
+
+/// A batched read: each pipeline input joins the batch, which goes to the engine as one call
+/// when full and at the end (the begin block is open when this is called).
+fn batch_blocks(op: &Operation, out: &mut Lines) {
+    let i = BODY_INDENT;
+    let name = quote(&op.name);
+    out.push(&format!(
+        "{i}$batch = [CustomerKey.Native.CallBatch]::new($PSCmdlet, {name}, $script:CkPlans[{name}])"
+    ));
+    out.push(&format!("{HELP_INDENT}}}"));
+    out.push("");
+    out.push(&format!("{HELP_INDENT}process {{"));
+    out.push(&format!("{i}if ($batch.Add($PSBoundParameters)) {{"));
+    out.push(&format!(
+        "{i}    Invoke-NativeBatch -Cmdlet $PSCmdlet -Batch $batch"
+    ));
+    out.push(&format!("{i}}}"));
+    out.push(&format!("{HELP_INDENT}}}"));
+    out.push("");
+    out.push(&format!("{HELP_INDENT}end {{"));
+    out.push(&format!(
+        "{i}Invoke-NativeBatch -Cmdlet $PSCmdlet -Batch $batch"
+    ));
     out.push(&format!("{HELP_INDENT}}}"));
 }
 

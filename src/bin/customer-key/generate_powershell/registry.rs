@@ -26,6 +26,9 @@ pub struct Operation {
     pub examples: Vec<Example>,
     #[serde(default)]
     pub should_process: Option<ShouldProcess>,
+    /// Many pipeline inputs go to the engine in one call (a read; see ck_call's documentation).
+    #[serde(default)]
+    pub batch: bool,
     /// Behaviour written in PowerShell around the native call. Unknown members are refused
     /// rather than ignored.
     #[serde(default, rename = "PowerShell")]
@@ -382,6 +385,13 @@ fn check(op: &Operation) -> Result<(), String> {
         identifier("DefaultParameterSetName", set)?;
     }
     check_impact_preview_and_continue(op)?;
+    if op.batch && (op.state_changing || op.wait().is_some() || op.power_shell.is_some()) {
+        // A batch's inputs are sent together: nothing may run per input around the call.
+        return Err(
+            "is batched (Batch) but changes state or has PowerShell behaviour around the call"
+                .into(),
+        );
+    }
     match (&op.should_process, op.state_changing) {
         (None, true) => Err("changes state (StateChanging) but has no ShouldProcess".into()),
         (Some(_), false) => {
