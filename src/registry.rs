@@ -7,7 +7,9 @@ use crate::error::{Error, Result};
 use crate::identity::Principal;
 use crate::jobs::JobKind;
 use crate::operations::paging::{self, Page};
-use crate::operations::{validate, Context, Operation, Output, OutputType, ResultForm};
+use crate::operations::{
+    validate, Arguments, Context, InMemory, Operation, Output, OutputType, ResultForm,
+};
 use crate::session::{Session, SessionOptions};
 use once_cell::sync::Lazy;
 use serde_json::{json, Value};
@@ -306,18 +308,53 @@ impl Registry {
             (Ok(output), Some(_)) => Self::as_page(output, ctx.next_page(), form),
             (result, _) => result,
         };
-        match &result {
-            Err(e) => ctx.audit_failure(&audit_target(arguments, &e.target), e),
-            // Every call has its row: a read the handler did not audit itself (a workload's
-            // content read, a listing) gets one here, through the group-committing writer.
-            Ok(_) if !ctx.has_audited() => ctx.audit_success(&audit_target(arguments, ""), ""),
-            Ok(_) => {}
-        }
-        // A call goes unaudited only by failing: a refused audit row withholds the result.
-        match ctx.audit_refused() {
-            Some(refused) => Err(refused),
-            None => result,
-        }
+        audited(&ctx, arguments, result)
+    }
+
+    /// Runs an operation's in-memory entry as `principal`, with `input` in place of the file
+    /// its path parameter would name: validated, routed, access-checked and audited as the
+    /// operation is for any caller (the audit row under the operation's own name), the bytes
+    /// never put into the JSON arguments. For callers inside the process; see [`InMemory`].
+    pub(crate) fn call_in_memory_as<A: Arguments, X, R>(
+        &self,
+        session: &Session,
+        principal: &Principal,
+        entry: &InMemory<A, X, R>,
+        arguments: &Value,
+        input: X,
+    ) -> Result<R> {
+        let op = self.find(entry.operation).ok_or_else(|| {
+            Error::internal(format!(
+                "the in-memory entry names '{}', which is not an operation",
+                entry.operation
+            ))
+        })?;
+        let ctx = Context::new(
+            session.store_arc(),
+            principal,
+            session.time_shift(),
+            op.name,
+        )
+        .with_remote(session.remote());
+        let result = entry.run(op, &ctx, arguments, input);
+        audited(&ctx, arguments, result)
+    }
+}
+
+/// A call's result once it is audited: a failure at any stage gets its row, once; a success
+/// the handler did not audit itself gets one too.
+fn audited<R>(ctx: &Context<'_>, arguments: &Value, result: Result<R>) -> Result<R> {
+    match &result {
+        Err(e) => ctx.audit_failure(&audit_target(arguments, &e.target), e),
+        // Every call has its row: a read the handler did not audit itself (a workload's
+        // content read, a listing) gets one here, through the group-committing writer.
+        Ok(_) if !ctx.has_audited() => ctx.audit_success(&audit_target(arguments, ""), ""),
+        Ok(_) => {}
+    }
+    // A call goes unaudited only by failing: a refused audit row withholds the result.
+    match ctx.audit_refused() {
+        Some(refused) => Err(refused),
+        None => result,
     }
 }
 

@@ -13,12 +13,14 @@ use zeroize::{Zeroize, Zeroizing};
 #[macro_use]
 pub mod arguments;
 mod context;
+mod in_memory;
 pub mod paging;
 mod validate;
 
 pub use crate::identity::Principal;
 pub use arguments::{kinds, Arguments, Fits};
 pub use context::Context;
+pub use in_memory::InMemory;
 pub use paging::Page;
 pub use validate::{validate, Validated};
 
@@ -967,19 +969,35 @@ impl Operation {
 
     /// Runs the handler on arguments that passed [`validate`]; the result as JSON text.
     pub fn run(&self, ctx: &Context<'_>, args: &Validated<'_>, form: ResultForm) -> Result<Output> {
-        let by_vault_name;
-        let args = match (self.resource_id, args.value().get(RESOURCE_ID)) {
+        let args = self.located(ctx, args.value())?;
+        match (self.routes_remote(ctx)?, &self.remote_handler) {
+            (true, Some(remote)) => remote(ctx, &args, form),
+            _ => (self.handler)(ctx, &args, form),
+        }
+    }
+
+    /// The arguments as the handler takes them: -ResourceId replaced by the vault it names.
+    pub(crate) fn located<'v>(
+        &self,
+        ctx: &Context<'_>,
+        args: &'v Value,
+    ) -> Result<std::borrow::Cow<'v, Value>> {
+        match (self.resource_id, args.get(RESOURCE_ID)) {
             (Some(resolve), Some(Value::String(id))) => {
-                let named_too = args.value().get("VaultName").is_some();
-                by_vault_name = self.located_by(resolve(ctx, id, named_too)?, args.value())?;
-                &by_vault_name
+                let named_too = args.get("VaultName").is_some();
+                let location = resolve(ctx, id, named_too)?;
+                Ok(std::borrow::Cow::Owned(self.located_by(location, args)?))
             }
-            _ => args.value(),
-        };
-        // The one place a call is routed to Azure or to the store.
+            _ => Ok(std::borrow::Cow::Borrowed(args)),
+        }
+    }
+
+    /// Whether the call runs against Azure (true) or the store (false): the one place a call
+    /// is routed, for the registered handlers and the in-memory entries alike.
+    pub(crate) fn routes_remote(&self, ctx: &Context<'_>) -> Result<bool> {
         match (ctx.remote(), &self.remote_handler) {
-            (None, _) => (self.handler)(ctx, args, form),
-            (Some(_), Some(remote)) => remote(ctx, args, form),
+            (None, _) => Ok(false),
+            (Some(_), Some(_)) => Ok(true),
             (Some(_), None) if self.area == VAULT_AREA => Err(Error::invalid_operation(
                 "NotSupportedRemotely",
                 format!(
@@ -988,7 +1006,7 @@ impl Operation {
                 ),
                 self.name,
             )),
-            (Some(_), None) => (self.handler)(ctx, args, form),
+            (Some(_), None) => Ok(false),
         }
     }
 

@@ -36,6 +36,28 @@ impl Validated<'_> {
 /// Checks arguments against an operation's parameters and gives them under their canonical
 /// names. Every failure names the parameter and the rule it broke.
 pub fn validate<'a>(op: &Operation, arguments: &'a Value) -> Result<Validated<'a>> {
+    validate_given(op, arguments, None)
+}
+
+/// [`validate`] for a caller that holds the content of the file parameter `in_memory` names
+/// (see [`super::InMemory`]): that parameter counts as given, for the parameter sets, and may
+/// not be given as a path besides.
+pub(crate) fn validate_in_memory<'a>(
+    op: &Operation,
+    arguments: &'a Value,
+    in_memory: &str,
+) -> Result<Validated<'a>> {
+    let param = op
+        .param(in_memory)
+        .ok_or_else(|| op.unknown_parameter(in_memory))?;
+    validate_given(op, arguments, Some(param.name))
+}
+
+fn validate_given<'a>(
+    op: &Operation,
+    arguments: &'a Value,
+    in_memory: Option<&'static str>,
+) -> Result<Validated<'a>> {
     let empty = Map::new();
     let given = match arguments {
         Value::Null => &empty,
@@ -52,6 +74,11 @@ pub fn validate<'a>(op: &Operation, arguments: &'a Value) -> Result<Validated<'a
     // Which parameters were given, by their index in `op.params`: the parameter-set rule is
     // then a few mask tests on every call, and walks the sets only to word an error.
     let mut given_mask = 0u64;
+    if let Some(name) = in_memory {
+        if let Some(index) = op.params.iter().position(|p| p.name == name) {
+            given_mask |= 1u64.checked_shl(index as u32).unwrap_or(0);
+        }
+    }
     for (key, value) in given {
         let (index, param) = op
             .params
@@ -62,6 +89,12 @@ pub fn validate<'a>(op: &Operation, arguments: &'a Value) -> Result<Validated<'a
         if value.is_null() {
             as_given = false;
             continue;
+        }
+        if in_memory == Some(param.name) {
+            return Err(Error::invalid_argument(
+                param.name,
+                "is given in memory by this caller, and cannot be a path as well",
+            ));
         }
         let bit = 1u64.checked_shl(index as u32).unwrap_or(0);
         let twice = if bit == 0 {
@@ -92,7 +125,7 @@ pub fn validate<'a>(op: &Operation, arguments: &'a Value) -> Result<Validated<'a
         }),
         _ => {
             let out = canonical(checked);
-            check_parameter_sets(op, &out)?;
+            check_parameter_sets(op, &out, in_memory)?;
             Ok(Validated::Canonical(Value::Object(out)))
         }
     }
@@ -150,15 +183,21 @@ impl SetMasks {
 
 /// PowerShell's parameter-set rule: the given parameters must all belong to one set, and that
 /// set's mandatory parameters must all be given.
-fn check_parameter_sets(op: &Operation, given: &Map<String, Value>) -> Result<()> {
+fn check_parameter_sets(
+    op: &Operation,
+    given: &Map<String, Value>,
+    in_memory: Option<&'static str>,
+) -> Result<()> {
     let sets = op.parameter_sets();
-    let params: Vec<&Param> = given.keys().filter_map(|k| op.param(k)).collect();
+    let params: Vec<&Param> = given
+        .keys()
+        .map(String::as_str)
+        .chain(in_memory)
+        .filter_map(|k| op.param(k))
+        .collect();
+    let is_given = |name: &str| given.contains_key(name) || in_memory == Some(name);
     if sets.is_empty() {
-        return match op
-            .params
-            .iter()
-            .find(|p| p.mandatory && !given.contains_key(p.name))
-        {
+        return match op.params.iter().find(|p| p.mandatory && !is_given(p.name)) {
             Some(missing) => Err(Error::invalid_argument(missing.name, "is mandatory")),
             None => Ok(()),
         };
@@ -191,7 +230,7 @@ fn check_parameter_sets(op: &Operation, given: &Map<String, Value>) -> Result<()
     let missing_in = |set: &str| {
         op.params
             .iter()
-            .find(|p| p.in_parameter_set(set) == Some(true) && !given.contains_key(p.name))
+            .find(|p| p.in_parameter_set(set) == Some(true) && !is_given(p.name))
     };
     if fits.iter().any(|set| missing_in(set).is_none()) {
         return Ok(());

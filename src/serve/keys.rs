@@ -18,9 +18,8 @@
 //! Request bodies are read the same in every version: a field an older version did not define
 //! (`public_exponent`, `attributes.exportable`) is checked as the newest version checks it.
 
-use super::http::{
-    base64url, empty_response, from_base64url, json_response, parse_json, ApiError, HttpResponse,
-};
+use super::http::{empty_response, json_response, parse_json, ApiError, HttpResponse};
+use super::key_transfer;
 use crate::identity::Principal;
 use crate::session::Session;
 use crate::vault::model::KeyVaultKeyOut;
@@ -28,7 +27,6 @@ use hyper::{Method, StatusCode};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
-use zeroize::Zeroizing;
 
 /// Key Vault's page size limit for list operations.
 const MAX_PAGE: usize = 25;
@@ -136,12 +134,12 @@ pub fn handle(
     let ok = |v: Value| Ok(json_response(StatusCode::OK, &v));
     match (method, segments.as_slice()) {
         (&Method::GET, ["keys"]) => ok(list_keys(req)?),
-        (&Method::POST, ["keys", "restore"]) => ok(restore(req, body)?),
+        (&Method::POST, ["keys", "restore"]) => ok(key_transfer::restore(req, body)?),
         (&Method::POST, ["keys", name, "create"]) => ok(create(req, name, body)?),
-        (&Method::PUT, ["keys", name]) => ok(import(req, name, body)?),
+        (&Method::PUT, ["keys", name]) => ok(key_transfer::import(req, name, body)?),
         (&Method::DELETE, ["keys", name]) => ok(delete(req, name)?),
         (&Method::GET, ["keys", name, "versions"]) => ok(list_versions(req, name)?),
-        (&Method::POST, ["keys", name, "backup"]) => ok(backup(req, name)?),
+        (&Method::POST, ["keys", name, "backup"]) => ok(key_transfer::backup(req, name)?),
         (&Method::POST, ["keys", name, "rotate"]) => {
             req.needs_version("7.3")?;
             ok(rotate(req, name)?)
@@ -218,7 +216,7 @@ fn name_of(out: &Value) -> &str {
 }
 
 /// A KeyBundle from an engine key (CustomerKey.KeyVaultKey).
-fn key_bundle(req: &VaultRequest<'_>, out: &Value) -> Value {
+pub(super) fn key_bundle(req: &VaultRequest<'_>, out: &Value) -> Value {
     key_bundle_at(req.base, out, req.shape())
 }
 
@@ -317,7 +315,7 @@ fn page(req: &VaultRequest<'_>, path: &str, items: Vec<Value>) -> Result<Value, 
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
-struct AttributesIn {
+pub(super) struct AttributesIn {
     enabled: Option<bool>,
     nbf: Option<i64>,
     exp: Option<i64>,
@@ -333,7 +331,7 @@ fn iso_time(field: &str, t: i64) -> Result<String, ApiError> {
     Ok(crate::time::iso_from_unix(t))
 }
 
-fn put_attributes(
+pub(super) fn put_attributes(
     args: &mut Map<String, Value>,
     attributes: &Option<AttributesIn>,
     for_update: bool,
@@ -362,7 +360,7 @@ fn put_attributes(
     Ok(())
 }
 
-fn put_tags(args: &mut Map<String, Value>, tags: Option<BTreeMap<String, String>>) {
+pub(super) fn put_tags(args: &mut Map<String, Value>, tags: Option<BTreeMap<String, String>>) {
     if let Some(t) = tags {
         args.insert("Tag".into(), json!(t));
     }
@@ -566,152 +564,5 @@ fn rotate(req: &VaultRequest<'_>, name: &str) -> Result<Value, ApiError> {
     }
     args.insert("Size".into(), latest["KeySize"].clone());
     args.insert("KeyOps".into(), latest["Key"]["KeyOps"].clone());
-    Ok(key_bundle(req, &req.call("Add-KeyVaultKey", args)?))
-}
-
-/// A private scratch file in the store's `serve/` folder, removed when dropped: backup and
-/// restore are file operations in the engine, and the blob passes through here.
-struct ScratchFile(std::path::PathBuf);
-
-impl ScratchFile {
-    fn new(req: &VaultRequest<'_>) -> Result<ScratchFile, ApiError> {
-        let dir = req.session.store().dir().join("serve").join("scratch");
-        crate::store::create_private_dir(&dir).map_err(ApiError::from)?;
-        let id = crate::crypto::new_version_id().map_err(ApiError::from)?;
-        Ok(ScratchFile(dir.join(format!("{id}.keybackup"))))
-    }
-    fn path(&self) -> String {
-        self.0.display().to_string()
-    }
-}
-
-impl Drop for ScratchFile {
-    fn drop(&mut self) {
-        // An imported private key passes through here: overwrite it before unlinking.
-        if let Ok(len) = std::fs::metadata(&self.0).map(|m| m.len()) {
-            let _ = std::fs::write(&self.0, vec![0u8; len as usize]);
-        }
-        let _ = std::fs::remove_file(&self.0);
-    }
-}
-
-fn backup(req: &VaultRequest<'_>, name: &str) -> Result<Value, ApiError> {
-    let mut args = Map::new();
-    args.insert("Name".into(), json!(name));
-    // Into the store's backups folder (the engine refuses files inside the store elsewhere);
-    // the blob is read back, answered, and the file removed.
-    let out = req.call("Backup-KeyVaultKey", args)?;
-    let file = std::path::PathBuf::from(out["OutputFile"].as_str().unwrap_or_default());
-    let blob = std::fs::read(&file);
-    let _ = std::fs::remove_file(&file);
-    let blob = blob.map_err(|e| {
-        ApiError::from(crate::Error::io(
-            format!("the backup could not be read back: {e}"),
-            "",
-        ))
-    })?;
-    Ok(json!({ "value": base64url(&blob) }))
-}
-
-#[derive(Deserialize)]
-struct RestoreIn {
-    value: String,
-}
-
-fn restore(req: &VaultRequest<'_>, body: &[u8]) -> Result<Value, ApiError> {
-    let input: RestoreIn = parse_json(body)?;
-    let blob = from_base64url("value", &input.value)?;
-    let scratch = ScratchFile::new(req)?;
-    crate::store::write_private_file(&scratch.0, &blob, false).map_err(ApiError::from)?;
-    let mut args = Map::new();
-    args.insert("InputFile".into(), json!(scratch.path()));
-    Ok(key_bundle(req, &req.call("Restore-KeyVaultKey", args)?))
-}
-
-/// An RSA private JSON Web Key; every private field wiped when dropped.
-#[derive(Deserialize)]
-struct JsonWebKeyIn {
-    kty: String,
-    key_ops: Option<Vec<String>>,
-    n: Option<String>,
-    e: Option<String>,
-    d: Option<Zeroizing<String>>,
-    p: Option<Zeroizing<String>>,
-    q: Option<Zeroizing<String>>,
-    dp: Option<Zeroizing<String>>,
-    dq: Option<Zeroizing<String>>,
-    qi: Option<Zeroizing<String>>,
-}
-
-#[derive(Deserialize)]
-struct ImportKeyIn {
-    key: JsonWebKeyIn,
-    /// The spec spells it with a capital H.
-    #[serde(rename = "Hsm")]
-    hsm: Option<bool>,
-    attributes: Option<AttributesIn>,
-    tags: Option<BTreeMap<String, String>>,
-}
-
-/// Import (bring your own key) of an RSA JSON Web Key: its fields become a PKCS#8 file in the
-/// store's private scratch folder, imported by Add-KeyVaultKey -KeyFilePath (the keys/import
-/// permission, a new version when the name exists), then overwritten and removed.
-fn import(req: &VaultRequest<'_>, name: &str, body: &[u8]) -> Result<Value, ApiError> {
-    let input: ImportKeyIn = parse_json(body)?;
-    let jwk = &input.key;
-    if !matches!(jwk.kty.as_str(), "RSA" | "RSA-HSM") {
-        return Err(ApiError::bad_parameter(
-            "Property 'key.kty': only RSA keys can be imported into this vault",
-        ));
-    }
-    let field = |label: &str, value: Option<&str>| -> Result<Zeroizing<Vec<u8>>, ApiError> {
-        let text = value.ok_or_else(|| {
-            ApiError::bad_parameter(format!(
-                "Property 'key.{label}': is required to import an RSA private key"
-            ))
-        })?;
-        Ok(Zeroizing::new(from_base64url(
-            &format!("key.{label}"),
-            text,
-        )?))
-    };
-    fn secret(v: &Option<Zeroizing<String>>) -> Option<&str> {
-        v.as_ref().map(|s| s.as_str())
-    }
-    let (n, e) = (field("n", jwk.n.as_deref())?, field("e", jwk.e.as_deref())?);
-    let (d, p, q) = (
-        field("d", secret(&jwk.d))?,
-        field("p", secret(&jwk.p))?,
-        field("q", secret(&jwk.q))?,
-    );
-    let (dp, dq, qi) = (
-        field("dp", secret(&jwk.dp))?,
-        field("dq", secret(&jwk.dq))?,
-        field("qi", secret(&jwk.qi))?,
-    );
-    let pkcs8 = crate::crypto::der::rsa_private_pkcs8(&crate::crypto::der::RsaPrivateComponents {
-        n: &n,
-        e: &e,
-        d: &d,
-        p: &p,
-        q: &q,
-        dp: &dp,
-        dq: &dq,
-        qi: &qi,
-    });
-    let scratch = ScratchFile::new(req)?;
-    crate::store::write_private_file(&scratch.0, pkcs8.expose(), false).map_err(ApiError::from)?;
-    drop(pkcs8);
-    let mut args = Map::new();
-    args.insert("Name".into(), json!(name));
-    args.insert("KeyFilePath".into(), json!(scratch.path()));
-    if input.hsm.unwrap_or(false) || jwk.kty == "RSA-HSM" {
-        args.insert("Destination".into(), json!("HSM"));
-    }
-    if let Some(ops) = &jwk.key_ops {
-        args.insert("KeyOps".into(), json!(ops));
-    }
-    put_attributes(&mut args, &input.attributes, false)?;
-    put_tags(&mut args, input.tags);
     Ok(key_bundle(req, &req.call("Add-KeyVaultKey", args)?))
 }

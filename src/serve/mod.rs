@@ -15,6 +15,7 @@ mod graph;
 mod http;
 mod key_bundle;
 mod key_crypto;
+mod key_transfer;
 mod keys;
 mod tls;
 

@@ -17,6 +17,7 @@ use crate::store::vaults::{self as sql, KeyRow, Tags, VersionRow};
 use crate::store::write_private_file;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
+use zeroize::Zeroizing;
 
 pub(crate) const MAGIC: &[u8] = b"CKBACKUP1\n";
 
@@ -97,17 +98,93 @@ pub struct BackupResult {
     pub output_file: String,
 }
 
+/// A key's backup in memory: the blob a backup file holds, for the caller to keep.
+pub struct KeyBackup {
+    pub vault_name: String,
+    pub name: String,
+    pub blob: Zeroizing<Vec<u8>>,
+}
+
+/// Shows whose backup it is, never its bytes.
+impl std::fmt::Debug for KeyBackup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "KeyBackup({}/{}, <{} bytes redacted>)",
+            self.vault_name,
+            self.name,
+            self.blob.len()
+        )
+    }
+}
+
+/// Backup-KeyVaultKey: the blob of [`sealed_backup`], written to -OutputFile (or the store's
+/// backups folder), and audited once it is on disk.
 pub fn backup_key(ctx: &Context<'_>, a: BackupKeyArgs) -> Result<BackupResult> {
     let now = ctx.now();
     let store = ctx.store();
     if let Some(p) = &a.output_file {
         check_output_file(store.dir(), std::path::Path::new(p), a.force)?;
     }
-    // A read, not a write transaction: the success is audited only once the file is on disk.
-    let (vault_name, key_name, blob) = ctx.read(|tx| {
-        let vault = active_vault(tx, &a.vault_name)?;
+    let backup = sealed_backup(ctx, &a.vault_name, &a.name)?;
+    let path = match &a.output_file {
+        Some(p) => PathBuf::from(p),
+        None => {
+            let dir = store.dir().join(BACKUP_DIR);
+            crate::store::create_private_dir(&dir)?;
+            dir.join(format!(
+                "{}-{}-{}.keybackup",
+                backup.vault_name,
+                backup.name,
+                crate::time::file_stamp(now)
+            ))
+        }
+    };
+    // A failure from here on is audited as the operation's failure by the operation table.
+    write_private_file(&path, &backup.blob, a.force).map_err(|mut e| {
+        if e.code == "FileExists" {
+            e.message = format!("Parameter 'OutputFile': {}", e.message);
+        }
+        e
+    })?;
+    let shown = path.display().to_string();
+    if let Err(e) = ctx.audit_success_now(
+        &format!("{}/{}", backup.vault_name, backup.name),
+        &format!("written to {shown}"),
+    ) {
+        // A backup nobody can find in the audit is what the audit exists to prevent: take it
+        // back rather than leave key material on disk unrecorded.
+        let _ = std::fs::remove_file(&path);
+        return Err(e);
+    }
+    Ok(BackupResult {
+        vault_name: backup.vault_name,
+        name: backup.name,
+        output_file: shown,
+    })
+}
+
+/// Backup-KeyVaultKey's in-memory entry: the blob handed to the caller, audited before it is.
+pub fn backup_blob(ctx: &Context<'_>, a: BackupKeyArgs, _no_file: ()) -> Result<KeyBackup> {
+    let backup = sealed_backup(ctx, &a.vault_name, &a.name)?;
+    // As for a file: a backup nobody can find in the audit is not handed out.
+    ctx.audit_success_now(
+        &format!("{}/{}", backup.vault_name, backup.name),
+        "returned to the caller",
+    )?;
+    Ok(backup)
+}
+
+/// Every version of a key, with its metadata, sealed under the store's backup key: the bytes of
+/// a backup file. Not audited: the caller audits once the blob is where it goes.
+pub fn sealed_backup(ctx: &Context<'_>, vault_name: &str, name: &str) -> Result<KeyBackup> {
+    let now = ctx.now();
+    let store = ctx.store();
+    // A read, not a write transaction: the success is audited only once the blob is out.
+    ctx.read(|tx| {
+        let vault = active_vault(tx, vault_name)?;
         authorize(tx, &vault, ctx.principal(), "backup")?;
-        let key = active_key(tx, &vault, &a.name)?;
+        let key = active_key(tx, &vault, name)?;
         let versions = sql::list_versions(tx, &vault.name, &key.name)?;
         let payload = Payload {
             source_vault: vault.name.clone(),
@@ -122,45 +199,18 @@ pub fn backup_key(ctx: &Context<'_>, a: BackupKeyArgs) -> Result<BackupResult> {
         };
         let mut aad = MAGIC.to_vec();
         aad.extend_from_slice(&json_line(&header)?);
-        let payload_json =
-            serde_json::to_vec(&payload).map_err(|e| Error::internal(e.to_string()))?;
+        let payload_json = Zeroizing::new(
+            serde_json::to_vec(&payload).map_err(|e| Error::internal(e.to_string()))?,
+        );
         let sealed = store.keys().seal_backup(&payload_json, &aad)?;
-        let mut blob = aad;
+        let mut blob = Zeroizing::new(Vec::with_capacity(aad.len() + sealed.len()));
+        blob.extend_from_slice(&aad);
         blob.extend_from_slice(&sealed);
-        Ok((vault.name, key.name, blob))
-    })?;
-    let path = match &a.output_file {
-        Some(p) => PathBuf::from(p),
-        None => {
-            let dir = store.dir().join(BACKUP_DIR);
-            crate::store::create_private_dir(&dir)?;
-            dir.join(format!(
-                "{vault_name}-{key_name}-{}.keybackup",
-                crate::time::file_stamp(now)
-            ))
-        }
-    };
-    // A failure from here on is audited as the operation's failure by the operation table.
-    write_private_file(&path, &blob, a.force).map_err(|mut e| {
-        if e.code == "FileExists" {
-            e.message = format!("Parameter 'OutputFile': {}", e.message);
-        }
-        e
-    })?;
-    let shown = path.display().to_string();
-    if let Err(e) = ctx.audit_success_now(
-        &format!("{vault_name}/{key_name}"),
-        &format!("written to {shown}"),
-    ) {
-        // A backup nobody can find in the audit is what the audit exists to prevent: take it
-        // back rather than leave key material on disk unrecorded.
-        let _ = std::fs::remove_file(&path);
-        return Err(e);
-    }
-    Ok(BackupResult {
-        vault_name,
-        name: key_name,
-        output_file: shown,
+        Ok(KeyBackup {
+            vault_name: vault.name,
+            name: key.name,
+            blob,
+        })
     })
 }
 
@@ -288,17 +338,48 @@ arguments! {
     }
 }
 
+/// Restore-KeyVaultKey: -InputFile read here, its bytes restored by [`restore_from`].
 pub fn restore_key(ctx: &Context<'_>, a: RestoreKeyArgs) -> Result<KeyVaultKeyOut> {
-    let blob = read_limited(&a.input_file, "InputFile", MAX_BACKUP_BYTES)?;
-    let file = a.input_file.as_str();
-    let invalid = |why: &str| {
-        Error::new(
+    let blob = Zeroizing::new(read_limited(&a.input_file, "InputFile", MAX_BACKUP_BYTES)?);
+    restore_from(ctx, &a.vault_name, &blob, Some(&a.input_file))
+}
+
+/// Restore-KeyVaultKey's in-memory entry: the blob a backup file holds, from the caller.
+pub fn restore_blob(
+    ctx: &Context<'_>,
+    a: RestoreKeyArgs,
+    blob: Zeroizing<Vec<u8>>,
+) -> Result<KeyVaultKeyOut> {
+    restore_from(ctx, &a.vault_name, &blob, None)
+}
+
+/// A backup blob's refusal, naming the file it was read from when there was one.
+fn bad_backup(file: Option<&str>, why: &str) -> Error {
+    match file {
+        Some(file) => Error::new(
             crate::CkStatus::InvalidArgument,
             "BadParameter",
             format!("Parameter 'InputFile': {file} {why}"),
             file,
-        )
-    };
+        ),
+        None => Error::new(
+            crate::CkStatus::InvalidArgument,
+            "BadParameter",
+            format!("The backup {why}"),
+            "",
+        ),
+    }
+}
+
+/// Restores a key with all its versions from the bytes of a backup file into `vault_name`;
+/// `file` is where they were read from, for the errors.
+pub fn restore_from(
+    ctx: &Context<'_>,
+    vault_name: &str,
+    blob: &[u8],
+    file: Option<&str>,
+) -> Result<KeyVaultKeyOut> {
+    let invalid = |why: &str| bad_backup(file, why);
     let rest = blob
         .strip_prefix(MAGIC)
         .ok_or_else(|| invalid("is not a CustomerKey key backup (a backup made by Azure Key Vault restores only into an Azure vault: connect with -Environment and restore there)"))?;
@@ -327,8 +408,8 @@ pub fn restore_key(ctx: &Context<'_>, a: RestoreKeyArgs) -> Result<KeyVaultKeyOu
     if payload.versions.is_empty() {
         return Err(invalid("holds no key versions"));
     }
-    ctx.transaction(&format!("{}/{}", a.vault_name, payload.name), |tx| {
-        let vault = active_vault(tx, &a.vault_name)?;
+    ctx.transaction(&format!("{vault_name}/{}", payload.name), |tx| {
+        let vault = active_vault(tx, vault_name)?;
         authorize(tx, &vault, ctx.principal(), "restore")?;
         let target_geo = geography(&vault.location);
         if target_geo != header.geography {

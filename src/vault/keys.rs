@@ -93,8 +93,71 @@ arguments! {
     }
 }
 
+/// What [`check_new_version`] found out about an Add-KeyVaultKey call before any work.
+struct NewVersion {
+    hsm: bool,
+    not_before: Option<i64>,
+    expires: Option<i64>,
+    key_ops: Vec<String>,
+    /// The key permission the call needs: create, or import.
+    permission: &'static str,
+}
+
 /// Creates a key, or when the name exists a new version of it (a roll); older versions stay.
+/// With -KeyFilePath the file is read here, and its bytes imported by [`import_key`].
 pub fn add_key(ctx: &Context<'_>, a: AddKeyArgs) -> Result<KeyVaultKeyOut> {
+    // -Size/-KeyType versus -KeyFilePath/-KeyFilePassword are the table's parameter sets
+    // (InteractiveCreate, InteractiveImport), checked before this runs.
+    let Some(path) = a.key_file_path.as_deref() else {
+        let checked = check_new_version(ctx, &a, "create")?;
+        let size = a.size.unwrap_or(2048);
+        if ![2048, 3072, 4096].contains(&size) {
+            return Err(Error::invalid_argument(
+                "Size",
+                "must be 2048, 3072 or 4096",
+            ));
+        }
+        let material = crypto::generate_rsa(size as u32)?;
+        return store_new_version(ctx, &a, checked, material);
+    };
+    // Access is checked before the file is read.
+    let checked = check_new_version(ctx, &a, "import")?;
+    let bytes = crypto::Secret::new(read_limited(path, "KeyFilePath", 64 * 1024)?);
+    import_checked(ctx, &a, checked, &bytes)
+}
+
+/// Imports a key (a new version when the name exists) from `key_file`, the bytes a key file
+/// holds (.pfx, or PKCS#8 in PEM or DER; -KeyFilePassword opens an encrypted one): the
+/// in-memory entry of Add-KeyVaultKey -KeyFilePath, for a caller that holds the key itself.
+pub fn import_key(
+    ctx: &Context<'_>,
+    a: AddKeyArgs,
+    key_file: crypto::Secret,
+) -> Result<KeyVaultKeyOut> {
+    let checked = check_new_version(ctx, &a, "import")?;
+    import_checked(ctx, &a, checked, &key_file)
+}
+
+fn import_checked(
+    ctx: &Context<'_>,
+    a: &AddKeyArgs,
+    checked: NewVersion,
+    key_file: &crypto::Secret,
+) -> Result<KeyVaultKeyOut> {
+    let material = crypto::import_rsa(
+        key_file.expose(),
+        a.key_file_password.as_deref().map(String::as_str),
+    )?;
+    store_new_version(ctx, a, checked, material)
+}
+
+/// The arguments' own rules, then access: before a file is read or seconds are spent on key
+/// generation.
+fn check_new_version(
+    ctx: &Context<'_>,
+    a: &AddKeyArgs,
+    permission: &'static str,
+) -> Result<NewVersion> {
     check_key_name(&a.name)?;
     let hsm = match (a.destination.as_deref(), a.key_type.as_deref()) {
         (Some("Software"), Some("RSA-HSM")) => {
@@ -118,38 +181,33 @@ pub fn add_key(ctx: &Context<'_>, a: AddKeyArgs) -> Result<KeyVaultKeyOut> {
         Some(ops) => ops.clone(),
         None => DEFAULT_RSA_KEY_OPS.iter().map(|s| s.to_string()).collect(),
     };
-    let permission = if a.key_file_path.is_some() {
-        "import"
-    } else {
-        "create"
-    };
-    // Check access before reading a file or spending seconds on key generation; the write
-    // transaction below checks again against the state it commits to.
+    // The write transaction checks again against the state it commits to.
     ctx.read(|tx| {
         let vault = active_vault(tx, &a.vault_name)?;
         authorize(tx, &vault, ctx.principal(), permission)
     })?;
-    // -Size/-KeyType versus -KeyFilePath/-KeyFilePassword are the table's parameter sets
-    // (InteractiveCreate, InteractiveImport), checked before this runs.
-    let material = match &a.key_file_path {
-        Some(path) => {
-            let bytes = crypto::Secret::new(read_limited(path, "KeyFilePath", 64 * 1024)?);
-            crypto::import_rsa(
-                bytes.expose(),
-                a.key_file_password.as_deref().map(String::as_str),
-            )?
-        }
-        None => {
-            let size = a.size.unwrap_or(2048);
-            if ![2048, 3072, 4096].contains(&size) {
-                return Err(Error::invalid_argument(
-                    "Size",
-                    "must be 2048, 3072 or 4096",
-                ));
-            }
-            crypto::generate_rsa(size as u32)?
-        }
-    };
+    Ok(NewVersion {
+        hsm,
+        not_before,
+        expires,
+        key_ops,
+        permission,
+    })
+}
+
+fn store_new_version(
+    ctx: &Context<'_>,
+    a: &AddKeyArgs,
+    checked: NewVersion,
+    material: crypto::RsaKeyMaterial,
+) -> Result<KeyVaultKeyOut> {
+    let NewVersion {
+        hsm,
+        not_before,
+        expires,
+        key_ops,
+        permission,
+    } = checked;
     let version = crypto::new_version_id()?;
     let (wrapped, sealed) = ctx
         .store()
@@ -226,7 +284,10 @@ pub(crate) fn read_limited(path: &str, parameter: &str, limit: u64) -> Result<Ve
             path,
         )
     })?;
-    let mut bytes = Vec::new();
+    // Sized from the start, so that reading never regrows the buffer and leaves partial
+    // copies of a key file in freed memory.
+    let expected = f.metadata().map_or(0, |m| m.len()).min(limit) as usize;
+    let mut bytes = Vec::with_capacity(expected + 1);
     f.take(limit + 1).read_to_end(&mut bytes).map_err(|e| {
         Error::io(
             format!("Parameter '{parameter}': cannot read {path}: {e}"),

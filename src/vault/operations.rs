@@ -1,8 +1,15 @@
 //! The vault domain's operations: each declared once, with its presentation (help, examples,
 //! ShouldProcess wording), next to the handlers in this folder.
 
+use super::backup::{BackupKeyArgs, KeyBackup, RestoreKeyArgs};
+use super::keys::AddKeyArgs;
+use super::model::KeyVaultKeyOut;
 use super::{backup, impact, key_operations, keys, reachability, remote, signatures, usage};
-use crate::operations::{Column, Impact, ImpactPreview, Operation, OutputType, PropertyType};
+use crate::crypto::Secret;
+use crate::operations::{
+    Column, Impact, ImpactPreview, InMemory, Operation, OutputType, PropertyType,
+};
+use zeroize::Zeroizing;
 
 pub(crate) const AREA: &str = "KeyVault";
 pub(crate) const VAULT_NAME_HELP: &str = "Name of the key vault";
@@ -33,6 +40,31 @@ const KEY_TARGET: &str = "Key '{Name}' in vault '{VaultName}'";
 /// Get-KeyVaultChangeImpact, called by the cmdlets that take away what policies may need.
 const CHANGE_IMPACT: &str = "Get-KeyVaultChangeImpact";
 const VAULT_TARGET: &str = "Vault '{VaultName}'";
+
+/// Add-KeyVaultKey -KeyFilePath with the key file's bytes in memory.
+pub(crate) static IMPORT_KEY: InMemory<AddKeyArgs, Secret, KeyVaultKeyOut> = InMemory {
+    operation: "Add-KeyVaultKey",
+    file_parameter: "KeyFilePath",
+    local: keys::import_key,
+    remote: remote::keys::import_key,
+};
+
+/// Backup-KeyVaultKey with the backup handed back in memory instead of written to -OutputFile.
+pub(crate) static BACKUP_KEY: InMemory<BackupKeyArgs, (), KeyBackup> = InMemory {
+    operation: "Backup-KeyVaultKey",
+    file_parameter: "OutputFile",
+    local: backup::backup_blob,
+    remote: remote::backup::backup_blob,
+};
+
+/// Restore-KeyVaultKey -InputFile with the backup's bytes in memory.
+pub(crate) static RESTORE_KEY: InMemory<RestoreKeyArgs, Zeroizing<Vec<u8>>, KeyVaultKeyOut> =
+    InMemory {
+        operation: "Restore-KeyVaultKey",
+        file_parameter: "InputFile",
+        local: backup::restore_blob,
+        remote: remote::backup::restore_blob,
+    };
 
 pub fn operations() -> Vec<Operation> {
     vec![
@@ -143,7 +175,7 @@ pub fn operations() -> Vec<Operation> {
             .example("Undo-CkKeyVaultKeyRemoval -VaultName 'contoso-ck-weu' -Name 'exo-dep-key'", "Recovers the key.")
             .example("Get-CkKeyVaultKey -VaultName 'contoso-ck-weu' -InRemovedState | Undo-CkKeyVaultKeyRemoval", "Recovers every deleted key of the vault."),
         Operation::new("Backup-KeyVaultKey", AREA, backup::backup_key)
-            .remote(remote::keys::backup_key)
+            .remote(remote::backup::backup_key)
             .synopsis("Writes every version of a key, with its metadata, to an encrypted backup file.")
             .description("Backs up a key, like Backup-AzKeyVaultKey, and emits the path of the file written. An existing file is an error unless -Force is given. The backup restores only into a vault of the same geography.")
             .output("System.String")
@@ -153,7 +185,7 @@ pub fn operations() -> Vec<Operation> {
             .example("Backup-CkKeyVaultKey -VaultName 'contoso-ck-weu' -Name 'exo-dep-key' -OutputFile ./exo-dep-key.keybackup", "Writes the backup to the given file.")
             .example("Get-CkKeyVaultKey -VaultName 'contoso-ck-weu' | Backup-CkKeyVaultKey", "Backs up every key of the vault into the store's backups folder."),
         Operation::new("Restore-KeyVaultKey", AREA, backup::restore_key)
-            .remote(remote::keys::restore_key)
+            .remote(remote::backup::restore_key)
             .synopsis("Restores a key with all its versions from a backup file.")
             .description("Restores a key written by Backup-CkKeyVaultKey, like Restore-AzKeyVaultKey. Fails when a key of that name exists in the vault, also as a soft-deleted key, and when the vault is in another geography than the one backed up from.")
             .output("CustomerKey.KeyVaultKey")
@@ -330,4 +362,32 @@ pub fn output_types() -> Vec<OutputType> {
             "Impact",
         ]),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::operations::ParamType;
+
+    #[test]
+    fn each_in_memory_entry_stands_for_a_path_parameter_of_its_operation() {
+        for (operation, file_parameter) in [
+            (
+                super::IMPORT_KEY.operation,
+                super::IMPORT_KEY.file_parameter,
+            ),
+            (
+                super::BACKUP_KEY.operation,
+                super::BACKUP_KEY.file_parameter,
+            ),
+            (
+                super::RESTORE_KEY.operation,
+                super::RESTORE_KEY.file_parameter,
+            ),
+        ] {
+            let op = crate::registry().find(operation).expect(operation);
+            let param = op.param(file_parameter).expect(file_parameter);
+            assert_eq!(param.ty, ParamType::Path, "{operation} -{file_parameter}");
+            assert!(op.supports_remote(), "{operation}");
+        }
+    }
 }

@@ -5,7 +5,6 @@
 use super::{RemoteVaults, Replay};
 use crate::error::{Error, Result};
 use crate::operations::Context;
-use crate::vault::backup::{BackupKeyArgs, BackupResult, RestoreKeyArgs};
 use crate::vault::key_operations::{InvokeKeyOperationArgs, KeyOperation, KeyOperationResult};
 use crate::vault::keys::{
     AddKeyArgs, GetKeyArgs, RemoveKeyArgs, UndoKeyRemovalArgs, UpdateKeyArgs,
@@ -40,7 +39,7 @@ fn check_version(v: &str) -> Result<()> {
     }
 }
 
-fn target_of(vault: &str, name: &str) -> String {
+pub(super) fn target_of(vault: &str, name: &str) -> String {
     format!("{vault}/{name}")
 }
 
@@ -120,6 +119,20 @@ fn items_out(vault: &str, items: &[Value], target: &str) -> Result<Vec<KeyVaultK
         .iter()
         .map(|item| key_item_out(vault, item, target))
         .collect()
+}
+
+/// Add-KeyVaultKey's in-memory import, refused as -KeyFilePath is: the key is not sent.
+pub fn import_key(
+    _ctx: &Context<'_>,
+    a: AddKeyArgs,
+    _key_file: crate::crypto::Secret,
+) -> Result<KeyVaultKeyOut> {
+    crate::vault::model::check_key_name(&a.name)?;
+    Err(Error::invalid_operation(
+        "ImportNotSupportedRemotely",
+        "Importing a key into an Azure vault is not supported by this session's remote target; import it with Add-AzKeyVaultKey, or use -Environment Local",
+        &a.name,
+    ))
 }
 
 pub fn get_key(ctx: &Context<'_>, a: GetKeyArgs) -> Result<Vec<KeyVaultKeyOut>> {
@@ -322,92 +335,6 @@ pub fn undo_key_removal(ctx: &Context<'_>, a: UndoKeyRemovalArgs) -> Result<KeyV
     )?;
     ctx.audit_success(&target, "recovered in Azure");
     key_out(&a.vault_name, &bundle, &target)
-}
-
-pub fn backup_key(ctx: &Context<'_>, a: BackupKeyArgs) -> Result<BackupResult> {
-    use crate::vault::backup::{check_output_file, BACKUP_DIR};
-    crate::vault::model::check_key_name(&a.name)?;
-    let store = ctx.store();
-    if let Some(p) = &a.output_file {
-        check_output_file(store.dir(), std::path::Path::new(p), a.force)?;
-    }
-    let target = target_of(&a.vault_name, &a.name);
-    let answer = remote(ctx)?.json(
-        Method::POST,
-        &a.vault_name,
-        &format!("/keys/{}/backup", a.name),
-        None,
-        Replay::Harmless,
-        &target,
-    )?;
-    let value = answer["value"]
-        .as_str()
-        .ok_or_else(|| unexpected("the backup answer has no value", &target))?;
-    // The service's opaque blob, as Backup-AzKeyVaultKey writes it.
-    let blob = from_base64url("value", value, &target)?;
-    let path = match &a.output_file {
-        Some(p) => std::path::PathBuf::from(p),
-        None => {
-            let dir = store.dir().join(BACKUP_DIR);
-            crate::store::create_private_dir(&dir)?;
-            dir.join(format!(
-                "{}-{}-{}.azure.keybackup",
-                a.vault_name,
-                a.name,
-                crate::time::file_stamp(ctx.now())
-            ))
-        }
-    };
-    crate::store::write_private_file(&path, &blob, a.force).map_err(|mut e| {
-        if e.code == "FileExists" {
-            e.message = format!("Parameter 'OutputFile': {}", e.message);
-        }
-        e
-    })?;
-    let shown = path.display().to_string();
-    if let Err(e) = ctx.audit_success_now(&target, &format!("Azure backup written to {shown}")) {
-        let _ = std::fs::remove_file(&path);
-        return Err(e);
-    }
-    Ok(BackupResult {
-        vault_name: a.vault_name,
-        name: a.name,
-        output_file: shown,
-    })
-}
-
-pub fn restore_key(ctx: &Context<'_>, a: RestoreKeyArgs) -> Result<KeyVaultKeyOut> {
-    use crate::vault::backup::{backup_store_id, MAX_BACKUP_BYTES};
-    let blob = crate::vault::keys::read_limited(&a.input_file, "InputFile", MAX_BACKUP_BYTES)?;
-    // The vault's blob is opaque; only a backup this session's own store made is known to
-    // be one no vault can take.
-    if backup_store_id(&blob).as_deref() == Some(ctx.store().store_id()) {
-        return Err(Error::invalid_argument(
-            "InputFile",
-            format!(
-                "{} is a backup of this session's local store: it restores only into that store (Environment Local), never into an Azure vault",
-                a.input_file
-            ),
-        ));
-    }
-    if blob.is_empty() {
-        return Err(Error::invalid_argument("InputFile", "is empty"));
-    }
-    let target = a.vault_name.clone();
-    let bundle = remote(ctx)?.json(
-        Method::POST,
-        &a.vault_name,
-        "/keys/restore",
-        Some(&json!({ "value": to_base64url(&blob) })),
-        Replay::OnlyIfUnsent,
-        &target,
-    )?;
-    let out = key_out(&a.vault_name, &bundle, &target)?;
-    ctx.audit_success(
-        &target_of(&a.vault_name, &out.name),
-        &format!("restored in Azure from {}", a.input_file),
-    );
-    Ok(out)
 }
 
 /// Key Vault's path segment of a crypto operation.

@@ -6,6 +6,7 @@
 //! the audit table; the keys live in the vaults.
 
 pub mod auth;
+pub mod backup;
 pub mod boundary;
 pub mod client;
 pub mod errors;
