@@ -4,10 +4,11 @@
 
 use crate::error::Error;
 use crate::operations::ParamType;
-use crate::serve::ServeOptions;
 use crate::session::SessionOptions;
 use serde_json::{Map, Value};
+use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 pub const USAGE: &str = "usage: customer-key [--store DIR] [--upn USER] [--time-shift SECONDS] [REMOTE] <Operation> [-Param value ...]
        REMOTE: [--environment Local|AzureCloud|AzureUSGovernment|AzureChinaCloud] [--vault-domain HOST[:PORT]]
@@ -53,6 +54,38 @@ pub enum Command {
         operation: &'static str,
         arguments: Map<String, Value>,
     },
+}
+
+/// How `customer-key serve` serves: its flags, and the knobs the tests turn. Here rather than
+/// in `serve`, which the library the PowerShell module loads leaves out, so that the fuzzer
+/// reaches these flags' parser too.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    pub listen: SocketAddr,
+    /// The tenant in the token route and the challenge's authority.
+    pub tenant: String,
+    /// Answer 429 once a vault exceeds this many requests per 10 seconds.
+    pub throttle: Option<u32>,
+    /// Throttled answers leave out Retry-After, as some proxies in front of a vault do (the
+    /// remote target's tests use it to see the client's own backoff).
+    pub throttle_without_retry_after: bool,
+    pub token_lifetime_seconds: i64,
+    /// A client that takes longer to send its headers is cut off; its body gets three times
+    /// as long (408).
+    pub header_timeout: Duration,
+}
+
+impl Default for ServeOptions {
+    fn default() -> Self {
+        ServeOptions {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            tenant: "customerkey".into(),
+            throttle: None,
+            throttle_without_retry_after: false,
+            token_lifetime_seconds: 3600,
+            header_timeout: Duration::from_secs(10),
+        }
+    }
 }
 
 fn usage_error(message: impl Into<String>) -> Error {

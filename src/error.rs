@@ -265,6 +265,12 @@ impl std::error::Error for Error {
     }
 }
 
+impl From<crate::rt::Unavailable> for Error {
+    fn from(e: crate::rt::Unavailable) -> Self {
+        Error::internal(e.to_string())
+    }
+}
+
 /// SQLite's failures by what an admin does about them: wait (busy), fix the data or the call
 /// (constraint), restore (corrupt), free space (full), check the disk (read), each with its own
 /// code and category. The SQLite error stays attached as the source.

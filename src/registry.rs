@@ -315,7 +315,7 @@ impl Registry {
     /// its path parameter would name: validated, routed, access-checked and audited as the
     /// operation is for any caller (the audit row under the operation's own name), the bytes
     /// never put into the JSON arguments. For callers inside the process; see [`InMemory`].
-    pub(crate) fn call_in_memory_as<A: Arguments, X, R>(
+    pub fn call_in_memory_as<A: Arguments, X, R>(
         &self,
         session: &Session,
         principal: &Principal,

@@ -1,6 +1,6 @@
 //! The operation registry checks itself: unique names, every parameter set's arguments decode
 //! into the operation's struct, ShouldProcess wording for exactly the state-changing
-//! operations, ck_describe kept compatible, and no domain module naming rusqlite.
+//! operations, and ck_describe kept compatible.
 
 use customer_key::operations::{Operation, ParamType as T};
 use customer_key::registry::Registry;
@@ -319,49 +319,6 @@ fn describe_keeps_every_field_of_release_0_1_0_and_only_adds() {
         }
     }
     contains(&baseline, &now, "");
-}
-
-#[test]
-fn domain_code_never_names_rusqlite() {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-    let mut offenders = Vec::new();
-    let mut scanned = 0;
-    for dir in [
-        "vault",
-        "exchange",
-        "sharepoint",
-        "aip",
-        "operations",
-        "jobs",
-        "serve",
-    ] {
-        let Ok(entries) = std::fs::read_dir(src.join(dir)) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            let path = entry.path();
-            if path.extension().is_some_and(|e| e == "rs") {
-                scanned += 1;
-                if std::fs::read_to_string(&path).unwrap().contains("rusqlite") {
-                    offenders.push(path.display().to_string());
-                }
-            }
-        }
-    }
-    for file in ["session.rs", "identity.rs", "ffi.rs", "lib.rs"] {
-        scanned += 1;
-        if std::fs::read_to_string(src.join(file))
-            .unwrap()
-            .contains("rusqlite")
-        {
-            offenders.push(file.to_string());
-        }
-    }
-    assert!(scanned > 10);
-    assert!(
-        offenders.is_empty(),
-        "SQL belongs in src/store: {offenders:?}"
-    );
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! The test hooks (the `test-hooks` feature: a restore that panics on request, the test job
 //! kinds, the shortened busy timeout) are not in what admins load: the release library and CLI
-//! hold none of their names.
+//! hold none of their names. Nor is `customer-key serve` (the `serve` feature) in the library
+//! the PowerShell module loads, while the release CLI still has it.
 //!
 //! This reads the files `cargo build --release` made, so run that first (tests/run-all.sh does,
 //! a step before `cargo test`). A missing release build fails the test rather than pass it
@@ -18,6 +19,13 @@ const HOOK_STRINGS: &[&str] = &[
     "test hook: a panic",
 ];
 
+/// Strings only the endpoint compiles in: its CA's name and one of its refusals.
+const SERVE_STRINGS: &[&str] = &["CustomerKey local CA", "The request has no Host header"];
+
+/// Symbol name fragments of the endpoint and of hyper's server, in a build that keeps its
+/// symbol table (the release profile strips only debug information).
+const SERVE_SYMBOLS: &[&str] = &["customer_key..serve..", "hyper..server.."];
+
 fn release_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
@@ -28,13 +36,7 @@ fn release_dir() -> PathBuf {
 #[test]
 fn release_builds_hold_no_test_hook() {
     for file in ["libcustomer_key.so", "customer-key"] {
-        let path = release_dir().join(file);
-        let bytes = std::fs::read(&path).unwrap_or_else(|e| {
-            panic!(
-                "{}: {e}; run `cargo build --release` before this test",
-                path.display()
-            )
-        });
+        let (path, bytes) = release_file(file);
         // A real build of this crate, not some other file: the C ABI's names are in both.
         assert!(
             contains(&bytes, b"ck_free_string") || contains(&bytes, b"customer-key"),
@@ -49,6 +51,37 @@ fn release_builds_hold_no_test_hook() {
             );
         }
     }
+}
+
+#[test]
+fn release_library_holds_no_server_and_the_cli_serves() {
+    let (library, bytes) = release_file("libcustomer_key.so");
+    for needle in SERVE_STRINGS.iter().chain(SERVE_SYMBOLS) {
+        assert!(
+            !contains(&bytes, needle.as_bytes()),
+            "{} holds {needle:?}: is it built with --features serve?",
+            library.display()
+        );
+    }
+    let (cli, bytes) = release_file("customer-key");
+    for needle in SERVE_STRINGS {
+        assert!(
+            contains(&bytes, needle.as_bytes()),
+            "{} lacks {needle:?}: `customer-key serve` must be in every build of the CLI",
+            cli.display()
+        );
+    }
+}
+
+fn release_file(file: &str) -> (PathBuf, Vec<u8>) {
+    let path = release_dir().join(file);
+    let bytes = std::fs::read(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e}; run `cargo build --release` before this test",
+            path.display()
+        )
+    });
+    (path, bytes)
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {

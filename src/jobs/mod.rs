@@ -1,5 +1,4 @@
-//! Persisted background jobs, run on one tokio runtime for the whole library, created on first
-//! use.
+//! Persisted background jobs, run on the library's runtime ([`crate::rt`]).
 //!
 //! A job is a row of the store's job table: a kind (the code that runs it), a target, progress
 //! (`done` of `total`, and an opaque `cursor`) and a JSON payload (never secrets). A [`Runner`]
@@ -24,7 +23,6 @@ pub use test_ledger::LedgerKind;
 
 use crate::error::{Error, Result};
 use crate::store::{self, Store, Tx};
-use once_cell::sync::Lazy;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -36,28 +34,6 @@ pub const PURGE_INTERVAL: Duration = Duration::from_secs(60);
 /// `test-hooks` feature, so the library admins load has neither the kinds nor this switch.
 #[cfg(feature = "test-hooks")]
 pub const TEST_JOB_KINDS_ENV: &str = "CUSTOMER_KEY_TEST_JOB_KINDS";
-
-static RUNTIME: Lazy<Option<tokio::runtime::Runtime>> = Lazy::new(|| {
-    // Jobs alone would need one worker (their batches run on the blocking pool), but
-    // `customer-key serve` answers on these workers: one per core, up to four. Idle workers
-    // park, so a host that never serves pays only for the threads.
-    let workers = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .clamp(1, 4);
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(workers)
-        .thread_name("customer-key-jobs")
-        // IO as well: `customer-key serve` listens on this runtime.
-        .enable_all()
-        .build()
-        .ok()
-});
-
-/// The library's runtime; `None` only if the OS refused a thread, in which case background
-/// jobs do not run and every operation still purges at its start.
-pub fn runtime() -> Option<&'static tokio::runtime::Runtime> {
-    RUNTIME.as_ref()
-}
 
 /// A kind of job: the code that works through jobs whose `kind` column is [`JobKind::name`].
 /// Keep a batch well under a minute (the lease): past it another process may take the job over,

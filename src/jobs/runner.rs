@@ -54,7 +54,7 @@ impl Runner {
         remote: Option<Arc<crate::vault::remote::RemoteVaults>>,
     ) -> Runner {
         let stop = Arc::new(AtomicBool::new(false));
-        let loop_ended = super::runtime().map(|runtime| {
+        let loop_ended = crate::rt::runtime().map(|runtime| {
             let (ended, loop_ended) = mpsc::channel::<()>();
             let worker = Worker {
                 ctx: JobContext {

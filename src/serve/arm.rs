@@ -23,9 +23,9 @@
 use super::auth::{Audience, Refusal};
 use super::http::{json_response, parse_json, percent_decode, query_pairs, ApiError, HttpResponse};
 use super::State;
-use crate::identity::Principal;
-use crate::store::vaults::PolicyRow;
-use crate::vault::model::KEY_PERMISSION_VALUES;
+use engine::identity::Principal;
+use engine::store::vaults::PolicyRow;
+use engine::vault::model::KEY_PERMISSION_VALUES;
 use hyper::body::Incoming;
 use hyper::{header, Method, Request, StatusCode};
 use serde::Deserialize;
@@ -36,7 +36,7 @@ use std::sync::Arc;
 pub const ARM_API_VERSIONS: &[&str] = &["2023-07-01", "2024-11-01", "2026-02-01", "2026-05-15"];
 /// Vaults per listing page.
 pub const PAGE_SIZE: usize = 10;
-const RESOURCE_GROUP: &str = crate::vault::LOCAL_RESOURCE_GROUP;
+const RESOURCE_GROUP: &str = engine::vault::model::LOCAL_RESOURCE_GROUP;
 
 /// Answers a request to `localhost` whose path is ARM's or Graph's.
 pub(super) async fn answer(state: Arc<State>, req: Request<Incoming>, path: &str) -> HttpResponse {
@@ -186,15 +186,15 @@ impl ArmRequest<'_> {
         vault: &str,
         action: &str,
     ) -> Result<Value, ApiError> {
-        let text = crate::registry()
+        let text = engine::registry()
             .call_json_as(&self.state.session, self.principal, operation, &args)
             .map_err(|e| self.engine_error(e, vault, action))?;
         serde_json::from_str(&text)
-            .map_err(|_| ApiError::from(crate::Error::internal("result decoding")))
+            .map_err(|_| ApiError::from(engine::Error::internal("result decoding")))
     }
 
-    fn engine_error(&self, e: crate::Error, vault: &str, action: &str) -> ApiError {
-        use crate::CkStatus;
+    fn engine_error(&self, e: engine::Error, vault: &str, action: &str) -> ApiError {
+        use engine::CkStatus;
         match e.status {
             CkStatus::NotFound if e.code == "VaultNotFound" => self.vault_not_found(vault),
             CkStatus::NotFound => arm_error(StatusCode::NOT_FOUND, "NotFound", e.message),
@@ -277,7 +277,7 @@ impl ArmRequest<'_> {
     }
 
     fn get_vault(&self, name: &str) -> Result<Value, ApiError> {
-        if crate::vault::model::check_vault_name(name).is_err() {
+        if engine::vault::model::check_vault_name(name).is_err() {
             return Err(self.vault_not_found(name));
         }
         let found = self.call(
@@ -403,7 +403,7 @@ impl ArmRequest<'_> {
             .state
             .session
             .store()
-            .read(|tx| crate::store::vaults::list_vaults(tx, false))
+            .read(|tx| engine::store::vaults::list_vaults(tx, false))
             .map_err(ApiError::from)?;
         if let Some(owner) = owners.iter().map(|v| &v.owner).find(|o| {
             o.contains('@') && super::graph::user_object_id(o).eq_ignore_ascii_case(object_id)
@@ -457,10 +457,10 @@ impl ArmRequest<'_> {
             .state
             .session
             .store()
-            .read(|tx| crate::store::vaults::list_policies(tx, &name))
+            .read(|tx| engine::store::vaults::list_policies(tx, &name))
             .map_err(ApiError::from)?;
         for e in &parameters.properties.access_policies {
-            if !crate::vault::is_guid(&e.object_id) {
+            if !engine::vault::is_guid(&e.object_id) {
                 return Err(arm_error(
                     StatusCode::BAD_REQUEST,
                     "BadRequest",
@@ -497,7 +497,7 @@ impl ArmRequest<'_> {
             }
             wanted.push((
                 self.principal_of(&policies, &e.object_id)?,
-                crate::vault::granted_permissions(&keys),
+                engine::vault::granted_permissions(&keys),
             ));
         }
         let existing = |who: &PolicyRow| {
@@ -538,7 +538,7 @@ impl ArmRequest<'_> {
             _ => {
                 for (who, keys) in &wanted {
                     let Some(held) = existing(who) else { continue };
-                    let everything = keys.len() == crate::vault::model::ALL_KEY_PERMISSIONS.len();
+                    let everything = keys.len() == engine::vault::model::ALL_KEY_PERMISSIONS.len();
                     let left: Vec<String> = held
                         .into_iter()
                         .filter(|h| !everything && !keys.iter().any(|k| k.eq_ignore_ascii_case(h)))

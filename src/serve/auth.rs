@@ -4,9 +4,9 @@
 //! the expiry: a leaked memory dump holds no usable token, and a restart signs everyone out.
 
 use super::http::{json_response, percent_decode, HttpResponse};
-use crate::error::Result;
-use crate::identity::Principal;
-use crate::store::Store;
+use engine::error::Result;
+use engine::identity::Principal;
+use engine::store::Store;
 use hyper::StatusCode;
 use serde_json::json;
 use std::collections::HashMap;
@@ -79,7 +79,7 @@ impl Tokens {
         now: i64,
     ) -> Result<Zeroizing<String>> {
         let token = Zeroizing::new(super::http::base64url(&Zeroizing::new(
-            crate::crypto::random_bytes(TOKEN_BYTES)?,
+            engine::crypto::random_bytes(TOKEN_BYTES)?,
         )));
         let mut issued = self.issued.lock().unwrap_or_else(|p| p.into_inner());
         if issued.len() >= MAX_TOKENS {
@@ -149,7 +149,7 @@ impl Tokens {
             }
             entry.application_id.clone()
         };
-        match crate::directory::may_sign_in(store, &application_id, now) {
+        match engine::directory::may_sign_in(store, &application_id, now) {
             Ok(true) => Ok(Principal::service(application_id)),
             _ => Err(Some(Refusal::Revoked)),
         }
@@ -252,7 +252,7 @@ impl Tokens {
             );
         };
         let principal =
-            match crate::directory::authenticate_client(store, &client_id, &client_secret, now) {
+            match engine::directory::authenticate_client(store, &client_id, &client_secret, now) {
                 Ok(p) => p,
                 Err(_) => return oauth_error(
                     StatusCode::UNAUTHORIZED,

@@ -17,7 +17,7 @@
 
 use super::http::{json_response, percent_decode, ApiError, HttpResponse};
 use super::State;
-use crate::identity::{Principal, WORKLOAD_SERVICE_PRINCIPALS};
+use engine::identity::{Principal, WORKLOAD_SERVICE_PRINCIPALS};
 use hyper::{Method, StatusCode};
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -51,11 +51,11 @@ impl SeenUsers {
 }
 
 pub(super) fn user_object_id(upn: &str) -> String {
-    crate::crypto::name_guid(&upn.to_lowercase())
+    engine::crypto::name_guid(&upn.to_lowercase())
 }
 
 pub(super) fn service_object_id(application_id: &str) -> String {
-    crate::crypto::name_guid(&format!("spn:{}", application_id.to_lowercase()))
+    engine::crypto::name_guid(&format!("spn:{}", application_id.to_lowercase()))
 }
 
 fn workload_display_name(workload: &str) -> String {
@@ -76,7 +76,7 @@ pub(super) fn service_principals(state: &State) -> Result<Vec<(String, String)>,
     let registered = state
         .session
         .store()
-        .read(crate::store::directory::list_service_principals)
+        .read(engine::store::directory::list_service_principals)
         .map_err(ApiError::from)?;
     all.extend(
         registered
@@ -115,8 +115,8 @@ pub(super) fn owns_a_vault(state: &State, principal: &Principal) -> Result<bool,
         .session
         .store()
         .read(|tx| {
-            let mut vaults = crate::store::vaults::list_vaults(tx, false)?;
-            vaults.extend(crate::store::vaults::list_vaults(tx, true)?);
+            let mut vaults = engine::store::vaults::list_vaults(tx, false)?;
+            vaults.extend(engine::store::vaults::list_vaults(tx, true)?);
             Ok(vaults.iter().any(|v| v.owner.eq_ignore_ascii_case(name)))
         })
         .map_err(ApiError::from)
@@ -130,12 +130,12 @@ fn known_users(state: &State) -> Result<HashMap<String, String>, ApiError> {
         .store()
         .read(|tx| {
             let mut upns = Vec::new();
-            for vault in crate::store::vaults::list_vaults(tx, false)? {
+            for vault in engine::store::vaults::list_vaults(tx, false)? {
                 if vault.owner.contains('@') {
                     upns.push(vault.owner.clone());
                 }
                 upns.extend(
-                    crate::store::vaults::list_policies(tx, &vault.name)?
+                    engine::store::vaults::list_policies(tx, &vault.name)?
                         .into_iter()
                         .filter_map(|p| p.user_principal_name),
                 );
@@ -318,7 +318,7 @@ mod tests {
     fn object_ids_are_the_engines() {
         assert_eq!(
             user_object_id("Ada@Contoso.com"),
-            crate::crypto::name_guid("ada@contoso.com")
+            engine::crypto::name_guid("ada@contoso.com")
         );
     }
 }

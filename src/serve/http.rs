@@ -1,11 +1,11 @@
 //! What every route shares: Key Vault's error body (KeyVaultError with innererror), the engine's
 //! errors mapped to the service's status codes, JSON bodies in and out, and the query string.
 
-use crate::error::{CkStatus, Error};
+use engine::error::{CkStatus, Error};
 use http_body_util::Full;
 use hyper::body::Bytes;
 use hyper::{header, Response, StatusCode};
-use serde_json::json;
+use serde_json::{json, Value};
 
 pub type HttpResponse = Response<Full<Bytes>>;
 
@@ -39,11 +39,6 @@ impl ApiError {
             "InternalServerError",
             "The operation failed unexpectedly",
         )
-    }
-
-    pub fn inner(mut self, code: &str) -> Self {
-        self.inner_code = Some(code.to_string());
-        self
     }
 
     pub fn into_response(self) -> HttpResponse {
@@ -184,9 +179,35 @@ pub fn from_base64url(field: &str, text: &str) -> Result<Vec<u8>, ApiError> {
         })
 }
 
+/// Standard base64 (the engine's) as base64url without padding (JWK's): the same digits but
+/// two, so no decoding is needed.
+pub fn std_to_url_b64(standard: &str) -> String {
+    let mut digits = standard.trim_end_matches('=').as_bytes().to_vec();
+    for d in &mut digits {
+        match d {
+            b'+' => *d = b'-',
+            b'/' => *d = b'_',
+            _ => {}
+        }
+    }
+    // Only ASCII bytes were swapped for ASCII bytes: still the UTF-8 it was.
+    String::from_utf8(digits).unwrap_or_default()
+}
+
+/// [`std_to_url_b64`] of a JSON string; empty for anything else.
+pub fn std_b64_to_url(v: &Value) -> String {
+    v.as_str().map(std_to_url_b64).unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn standard_base64_becomes_base64url_without_padding() {
+        assert_eq!(std_to_url_b64("+/+/AA=="), "-_-_AA");
+        assert_eq!(std_to_url_b64("AQAB"), "AQAB");
+    }
 
     #[test]
     fn percent_decoding_handles_escapes_plus_and_truncated_escapes() {

@@ -1,27 +1,13 @@
 //! The KeyBundle of `GET /keys/{name}[/{version}]`, the endpoint's hottest answer, serialized
 //! straight from the engine's result struct: no JSON value is built and dropped on the way. It
-//! writes exactly what [`super::keys::key_bundle_at`] builds from the result's JSON (a test
+//! writes exactly what [`super::key_body::key_bundle_at`] builds from the result's JSON (a test
 //! holds the two together).
 
-use super::keys::BodyShape;
-use crate::store::vaults::Tags;
-use crate::vault::model::KeyVaultKeyOut;
+use super::http::std_to_url_b64;
+use super::request::{kid_at, BodyShape};
+use engine::store::vaults::Tags;
+use engine::vault::model::KeyVaultKeyOut;
 use serde::Serialize;
-
-/// Standard base64 (the engine's) as base64url without padding (JWK's): the same digits but
-/// two, so no decoding is needed.
-pub(super) fn std_to_url_b64(standard: &str) -> String {
-    let mut digits = standard.trim_end_matches('=').as_bytes().to_vec();
-    for d in &mut digits {
-        match d {
-            b'+' => *d = b'-',
-            b'/' => *d = b'_',
-            _ => {}
-        }
-    }
-    // Only ASCII bytes were swapped for ASCII bytes: still the UTF-8 it was.
-    String::from_utf8(digits).unwrap_or_default()
-}
 
 fn unix(iso: &str) -> Option<i64> {
     chrono::DateTime::parse_from_rfc3339(iso)
@@ -74,7 +60,7 @@ impl<'a> KeyBundleBody<'a> {
         let jwk = out.key.as_ref();
         KeyBundleBody {
             key: JsonWebKeyBody {
-                kid: super::keys::kid_at(base, &out.name, out.version.as_deref()),
+                kid: kid_at(base, &out.name, out.version.as_deref()),
                 kty: jwk.map_or("", |k| k.kty.as_str()),
                 key_ops: jwk.map_or(&[], |k| k.key_ops.as_slice()),
                 n: jwk.map(|k| std_to_url_b64(&k.n)).unwrap_or_default(),
@@ -98,7 +84,7 @@ impl<'a> KeyBundleBody<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::vault::model::{JsonWebKeyOut, KeyAttributesOut};
+    use engine::vault::model::{JsonWebKeyOut, KeyAttributesOut};
 
     fn key(tags: Tags, dated: bool) -> KeyVaultKeyOut {
         let date = |d: &str| dated.then(|| d.to_string());
@@ -145,11 +131,11 @@ mod tests {
     fn the_typed_bundle_is_the_one_built_from_json() {
         let base = "https://contoso.localhost:8443";
         let tagged = Tags::from([("env".to_string(), "prod".to_string())]);
-        for version in crate::serve::API_VERSIONS {
+        for version in super::super::API_VERSIONS {
             let shape = BodyShape::of(version);
             for out in [key(Tags::new(), false), key(tagged.clone(), true)] {
                 let typed = serde_json::to_value(KeyBundleBody::of(base, &out, shape)).unwrap();
-                let from_json = super::super::keys::key_bundle_at(
+                let from_json = super::super::key_body::key_bundle_at(
                     base,
                     &serde_json::to_value(&out).unwrap(),
                     shape,
@@ -174,11 +160,5 @@ mod tests {
         assert_eq!(typed["key"]["n"], "u_-8AQIDBA");
         assert_eq!(typed["attributes"]["exp"], 1_924_992_000);
         assert!(typed.get("tags").is_none());
-    }
-
-    #[test]
-    fn standard_base64_becomes_base64url_without_padding() {
-        assert_eq!(std_to_url_b64("+/+/AA=="), "-_-_AA");
-        assert_eq!(std_to_url_b64("AQAB"), "AQAB");
     }
 }

@@ -1,8 +1,8 @@
 //! The cryptographic key operations of the REST API (wrapkey, unwrapkey, encrypt, decrypt,
 //! sign, verify), mapped onto Invoke-KeyVaultKeyOperation and Invoke-KeyVaultKeySignature.
 
-use super::http::{base64url, from_base64url, parse_json, ApiError};
-use super::keys::{std_b64_to_url, VaultRequest};
+use super::http::{base64url, from_base64url, parse_json, std_b64_to_url, ApiError};
+use super::request::VaultRequest;
 use hyper::StatusCode;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
@@ -57,7 +57,7 @@ pub(super) fn crypto_operation(
     }
     args.insert("Operation".into(), json!(operation));
     args.insert("Algorithm".into(), json!(input.alg));
-    args.insert("ByteArrayValue".into(), json!(crate::b64::encode(&value)));
+    args.insert("ByteArrayValue".into(), json!(engine::b64::encode(&value)));
     let out = req.call("Invoke-KeyVaultKeyOperation", args)?;
     let used_version = out["KeyId"]
         .as_str()
@@ -66,7 +66,7 @@ pub(super) fn crypto_operation(
     let raw = Zeroizing::new(
         out["RawResult"]
             .as_str()
-            .and_then(|s| crate::b64::decode(s).ok())
+            .and_then(|s| engine::b64::decode(s).ok())
             .unwrap_or_default(),
     );
     Ok(json!({ "kid": req.kid(name, Some(used_version)), "value": base64url(&raw) }))
@@ -86,7 +86,7 @@ fn signature_args(
     }
     args.insert("Operation".into(), json!(operation));
     args.insert("Algorithm".into(), json!(alg));
-    args.insert("Digest".into(), json!(crate::b64::encode(digest)));
+    args.insert("Digest".into(), json!(engine::b64::encode(digest)));
     args
 }
 
@@ -131,7 +131,7 @@ fn verify(
     let digest = from_base64url("digest", &input.digest)?;
     let signature = from_base64url("value", &input.value)?;
     let mut args = signature_args(name, version, "Verify", &input.alg, &digest);
-    args.insert("Signature".into(), json!(crate::b64::encode(&signature)));
+    args.insert("Signature".into(), json!(engine::b64::encode(&signature)));
     let out = req.call("Invoke-KeyVaultKeySignature", args)?;
     Ok(json!({ "value": out["IsValid"] }))
 }

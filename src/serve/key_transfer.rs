@@ -1,15 +1,16 @@
 //! The endpoint's key transfers, import (a JSON Web Key), backup and restore: the key or the
 //! backup travels in memory, through the operations' in-memory entries (see
-//! [`crate::operations::InMemory`]), checked, routed and audited as Add-, Backup- and
+//! [`engine::operations::InMemory`]), checked, routed and audited as Add-, Backup- and
 //! Restore-KeyVaultKey are for every caller. Never through a file: overwriting a file before
 //! unlinking it does not take a key off an SSD or a copy-on-write or journaling filesystem, and
 //! a crash in between leaves it there.
 
 use super::http::{base64url, from_base64url, parse_json, ApiError};
-use super::keys::{key_bundle, put_attributes, put_tags, AttributesIn, VaultRequest};
-use crate::operations::{Arguments, InMemory};
-use crate::vault::model::KeyVaultKeyOut;
-use crate::vault::operations::{BACKUP_KEY, IMPORT_KEY, RESTORE_KEY};
+use super::key_body::{key_bundle, put_attributes, put_tags, AttributesIn};
+use super::request::VaultRequest;
+use engine::operations::{Arguments, InMemory};
+use engine::vault::model::KeyVaultKeyOut;
+use engine::vault::operations::{BACKUP_KEY, IMPORT_KEY, RESTORE_KEY};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
@@ -25,7 +26,7 @@ impl VaultRequest<'_> {
         input: X,
     ) -> Result<R, ApiError> {
         args.insert("VaultName".into(), json!(self.vault));
-        crate::registry()
+        engine::registry()
             .call_in_memory_as(
                 self.session,
                 self.principal,
@@ -40,7 +41,7 @@ impl VaultRequest<'_> {
 /// An engine result as the JSON value the bodies are made from (as a registry call gives it).
 fn engine_value(out: &KeyVaultKeyOut) -> Result<Value, ApiError> {
     serde_json::to_value(out)
-        .map_err(|e| ApiError::from(crate::Error::internal(format!("result encoding: {e}"))))
+        .map_err(|e| ApiError::from(engine::Error::internal(format!("result encoding: {e}"))))
 }
 
 /// The key's backup, handed over in memory: never written to a file on the way.
@@ -115,7 +116,7 @@ pub(super) fn import(req: &VaultRequest<'_>, name: &str, body: &[u8]) -> Result<
 }
 
 /// The JSON Web Key as PKCS#8 DER; its decoded fields are wiped as soon as it is made.
-fn pkcs8_of(jwk: &JsonWebKeyIn) -> Result<crate::crypto::Secret, ApiError> {
+fn pkcs8_of(jwk: &JsonWebKeyIn) -> Result<engine::crypto::Secret, ApiError> {
     let field = |label: &str, value: Option<&str>| -> Result<Zeroizing<Vec<u8>>, ApiError> {
         let text = value.ok_or_else(|| {
             ApiError::bad_parameter(format!(
@@ -141,8 +142,8 @@ fn pkcs8_of(jwk: &JsonWebKeyIn) -> Result<crate::crypto::Secret, ApiError> {
         field("dq", secret(&jwk.dq))?,
         field("qi", secret(&jwk.qi))?,
     );
-    Ok(crate::crypto::der::rsa_private_pkcs8(
-        &crate::crypto::der::RsaPrivateComponents {
+    Ok(engine::crypto::der::rsa_private_pkcs8(
+        &engine::crypto::der::RsaPrivateComponents {
             n: &n,
             e: &e,
             d: &d,

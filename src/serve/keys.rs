@@ -19,10 +19,12 @@
 //! (`public_exponent`, `attributes.exportable`) is checked as the newest version checks it.
 
 use super::http::{empty_response, json_response, parse_json, ApiError, HttpResponse};
+use super::key_body::{
+    attributes, key_bundle, name_of, put_attributes, put_tags, tags, unix_of, AttributesIn,
+};
 use super::key_transfer;
-use crate::identity::Principal;
-use crate::session::Session;
-use crate::vault::model::KeyVaultKeyOut;
+use super::request::VaultRequest;
+use engine::vault::model::KeyVaultKeyOut;
 use hyper::{Method, StatusCode};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
@@ -30,83 +32,6 @@ use std::collections::BTreeMap;
 
 /// Key Vault's page size limit for list operations.
 const MAX_PAGE: usize = 25;
-const MAX_UNIX_TIME: i64 = 253_402_300_799;
-
-/// One authenticated request to a vault host.
-pub struct VaultRequest<'a> {
-    pub session: &'a Session,
-    pub principal: &'a Principal,
-    pub vault: &'a str,
-    /// `https://{vault}.localhost:{port}` from the request's Host: ids point where the client
-    /// sent the request, so SDK crypto clients follow them back here.
-    pub base: &'a str,
-    pub api_version: &'a str,
-    pub query: &'a [(String, String)],
-}
-
-impl VaultRequest<'_> {
-    pub(super) fn call(
-        &self,
-        operation: &str,
-        mut args: Map<String, Value>,
-    ) -> Result<Value, ApiError> {
-        args.insert("VaultName".into(), json!(self.vault));
-        crate::registry()
-            .call_value_as(
-                self.session,
-                self.principal,
-                operation,
-                &Value::Object(args),
-            )
-            .map_err(ApiError::from)
-    }
-
-    pub(super) fn kid(&self, name: &str, version: Option<&str>) -> String {
-        kid_at(self.base, name, version)
-    }
-}
-
-pub(super) fn kid_at(base: &str, name: &str, version: Option<&str>) -> String {
-    match version {
-        Some(v) => format!("{base}/keys/{name}/{v}"),
-        None => format!("{base}/keys/{name}"),
-    }
-}
-
-/// The fields a version's bodies carry beyond those every version has.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) struct BodyShape {
-    /// `attributes.recoverableDays`: 7.1 and later.
-    pub recoverable_days: bool,
-    /// `attributes.exportable`: 7.3 and later.
-    pub exportable: bool,
-}
-
-impl BodyShape {
-    pub(super) fn of(api_version: &str) -> BodyShape {
-        BodyShape {
-            recoverable_days: super::api_version_at_least(api_version, "7.1"),
-            exportable: super::api_version_at_least(api_version, "7.3"),
-        }
-    }
-}
-
-impl VaultRequest<'_> {
-    fn shape(&self) -> BodyShape {
-        BodyShape::of(self.api_version)
-    }
-
-    /// The 400 of an operation the request's api-version did not have yet.
-    fn needs_version(&self, since: &str) -> Result<(), ApiError> {
-        if super::api_version_at_least(self.api_version, since) {
-            return Ok(());
-        }
-        Err(ApiError::bad_parameter(format!(
-            "The specified version ({}) does not support this operation; it needs version {since} or later",
-            self.api_version
-        )))
-    }
-}
 
 /// Whether the request only reads the store (the audit row goes through the store's batching
 /// writer, which never waits): every GET, and the key operations (wrap, unwrap, encrypt,
@@ -169,75 +94,6 @@ pub fn handle(
     }
 }
 
-fn unix_of(iso: &Value) -> Option<i64> {
-    iso.as_str()
-        .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
-        .map(|t| t.timestamp())
-}
-
-pub(super) fn std_b64_to_url(v: &Value) -> String {
-    v.as_str()
-        .map(super::key_bundle::std_to_url_b64)
-        .unwrap_or_default()
-}
-
-fn attributes(out: &Value, shape: BodyShape) -> Value {
-    let a = &out["Attributes"];
-    let mut attrs = json!({
-        "enabled": a["Enabled"],
-        "created": unix_of(&a["Created"]),
-        "updated": unix_of(&a["Updated"]),
-        "recoveryLevel": a["RecoveryLevel"],
-    });
-    if shape.recoverable_days {
-        attrs["recoverableDays"] = a["RecoverableDays"].clone();
-    }
-    if shape.exportable {
-        attrs["exportable"] = json!(false);
-    }
-    if let Some(nbf) = unix_of(&a["NotBefore"]) {
-        attrs["nbf"] = json!(nbf);
-    }
-    if let Some(exp) = unix_of(&a["Expires"]) {
-        attrs["exp"] = json!(exp);
-    }
-    attrs
-}
-
-fn tags(out: &Value) -> Option<Value> {
-    out["Tags"]
-        .as_object()
-        .filter(|t| !t.is_empty())
-        .map(|t| Value::Object(t.clone()))
-}
-
-fn name_of(out: &Value) -> &str {
-    out["Name"].as_str().unwrap_or_default()
-}
-
-/// A KeyBundle from an engine key (CustomerKey.KeyVaultKey).
-pub(super) fn key_bundle(req: &VaultRequest<'_>, out: &Value) -> Value {
-    key_bundle_at(req.base, out, req.shape())
-}
-
-pub(super) fn key_bundle_at(base: &str, out: &Value, shape: BodyShape) -> Value {
-    let kid = kid_at(base, name_of(out), out["Version"].as_str());
-    let mut bundle = json!({
-        "key": {
-            "kid": kid,
-            "kty": out["Key"]["Kty"],
-            "key_ops": out["Key"]["KeyOps"],
-            "n": std_b64_to_url(&out["Key"]["N"]),
-            "e": std_b64_to_url(&out["Key"]["E"]),
-        },
-        "attributes": attributes(out, shape),
-    });
-    if let Some(t) = tags(out) {
-        bundle["tags"] = t;
-    }
-    bundle
-}
-
 fn deleted_fields(req: &VaultRequest<'_>, out: &Value, into: &mut Value) {
     into["recoveryId"] = json!(format!("{}/deletedkeys/{}", req.base, name_of(out)));
     into["deletedDate"] = json!(unix_of(&out["DeletedDate"]));
@@ -263,7 +119,7 @@ fn key_item(req: &VaultRequest<'_>, out: &Value, with_version: bool) -> Value {
 fn first(value: Value) -> Result<Value, ApiError> {
     match value {
         Value::Array(mut items) if !items.is_empty() => Ok(items.swap_remove(0)),
-        _ => Err(ApiError::from(crate::Error::internal(
+        _ => Err(ApiError::from(engine::Error::internal(
             "the engine returned no key",
         ))),
     }
@@ -311,59 +167,6 @@ fn page(req: &VaultRequest<'_>, path: &str, items: Vec<Value>) -> Result<Value, 
         result["nextLink"] = json!(next);
     }
     Ok(result)
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default)]
-pub(super) struct AttributesIn {
-    enabled: Option<bool>,
-    nbf: Option<i64>,
-    exp: Option<i64>,
-    exportable: Option<bool>,
-}
-
-fn iso_time(field: &str, t: i64) -> Result<String, ApiError> {
-    if !(0..=MAX_UNIX_TIME).contains(&t) {
-        return Err(ApiError::bad_parameter(format!(
-            "Property '{field}': must be unix seconds between 1970 and 9999"
-        )));
-    }
-    Ok(crate::time::iso_from_unix(t))
-}
-
-pub(super) fn put_attributes(
-    args: &mut Map<String, Value>,
-    attributes: &Option<AttributesIn>,
-    for_update: bool,
-) -> Result<(), ApiError> {
-    let Some(a) = attributes else { return Ok(()) };
-    if a.exportable == Some(true) {
-        return Err(ApiError::bad_parameter(
-            "Property 'attributes.exportable': keys of this vault are not exportable",
-        ));
-    }
-    if let Some(nbf) = a.nbf {
-        args.insert("NotBefore".into(), json!(iso_time("attributes.nbf", nbf)?));
-    }
-    if let Some(exp) = a.exp {
-        args.insert("Expires".into(), json!(iso_time("attributes.exp", exp)?));
-    }
-    match (a.enabled, for_update) {
-        (Some(e), true) => {
-            args.insert("Enable".into(), json!(e));
-        }
-        (Some(false), false) => {
-            args.insert("Disable".into(), json!(true));
-        }
-        _ => {}
-    }
-    Ok(())
-}
-
-pub(super) fn put_tags(args: &mut Map<String, Value>, tags: Option<BTreeMap<String, String>>) {
-    if let Some(t) = tags {
-        args.insert("Tag".into(), json!(t));
-    }
 }
 
 #[derive(Deserialize)]
@@ -428,7 +231,7 @@ fn get(
         args.insert("Version".into(), json!(v));
     }
     args.insert("VaultName".into(), json!(req.vault));
-    let found = crate::registry()
+    let found = engine::registry()
         .call_typed_as::<Vec<KeyVaultKeyOut>>(
             req.session,
             req.principal,
@@ -439,7 +242,7 @@ fn get(
     match found {
         Ok(keys) => {
             let key = keys.first().ok_or_else(|| {
-                ApiError::from(crate::Error::internal("the engine returned no key"))
+                ApiError::from(engine::Error::internal("the engine returned no key"))
             })?;
             Ok(json_response(
                 StatusCode::OK,

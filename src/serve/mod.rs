@@ -13,17 +13,20 @@ mod arm;
 mod auth;
 mod graph;
 mod http;
+mod key_body;
 mod key_bundle;
 mod key_crypto;
 mod key_transfer;
 mod keys;
+mod request;
 mod tls;
 
+pub use engine::cli::ServeOptions;
 pub use http::ApiError;
 
-use crate::error::{Error, Result};
-use crate::session::Session;
 use auth::{Refusal, Tokens};
+use engine::error::{Error, Result};
+use engine::session::Session;
 use http::{json_response, HttpResponse};
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
@@ -31,7 +34,6 @@ use hyper::{header, Method, Request, StatusCode};
 use serde::Serialize;
 use std::collections::HashMap;
 use std::convert::Infallible;
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
@@ -44,7 +46,7 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
 const THROTTLE_WINDOW: Duration = Duration::from_secs(10);
 /// The api-versions the keys API answers, oldest first (every version Key Vault's keys API has
 /// had since soft delete); any other gets the service's 400. Each version's bodies carry only
-/// the fields that version had (see [`keys::BodyShape`]), and an operation added later is
+/// the fields that version had (see [`request::BodyShape`]), and an operation added later is
 /// refused in the versions before it (400 BadParameter, see [`keys::handle`]).
 pub const API_VERSIONS: &[&str] = &[
     "2016-10-01",
@@ -64,36 +66,6 @@ pub(crate) fn api_version_at_least(version: &str, since: &str) -> bool {
     match (rank(version), rank(since)) {
         (Some(v), Some(s)) => v >= s,
         _ => false,
-    }
-}
-
-/// How to serve.
-#[derive(Debug, Clone)]
-pub struct ServeOptions {
-    pub listen: SocketAddr,
-    /// The tenant in the token route and the challenge's authority.
-    pub tenant: String,
-    /// Answer 429 once a vault exceeds this many requests per 10 seconds.
-    pub throttle: Option<u32>,
-    /// Throttled answers leave out Retry-After, as some proxies in front of a vault do (the
-    /// remote target's tests use it to see the client's own backoff).
-    pub throttle_without_retry_after: bool,
-    pub token_lifetime_seconds: i64,
-    /// A client that takes longer to send its headers is cut off; its body gets three times
-    /// as long (408).
-    pub header_timeout: Duration,
-}
-
-impl Default for ServeOptions {
-    fn default() -> Self {
-        ServeOptions {
-            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
-            tenant: "customerkey".into(),
-            throttle: None,
-            throttle_without_retry_after: false,
-            token_lifetime_seconds: 3600,
-            header_timeout: Duration::from_secs(10),
-        }
     }
 }
 
@@ -193,8 +165,7 @@ pub struct Server {
 }
 
 fn runtime() -> Result<&'static tokio::runtime::Runtime> {
-    crate::jobs::runtime()
-        .ok_or_else(|| Error::internal("the library's runtime could not start a thread"))
+    Ok(engine::rt::runtime().ok_or(engine::rt::Unavailable)?)
 }
 
 impl Server {
@@ -269,11 +240,10 @@ impl Server {
     }
 
     /// Stops accepting, lets requests in flight finish (up to 30 s), closes idle connections.
-    /// Call it from outside the runtime.
     pub fn shutdown(mut self) {
         let _ = self.stop.send(true);
-        if let (Some(finished), Ok(rt)) = (self.finished.take(), runtime()) {
-            let _ = rt.block_on(finished);
+        if let Some(finished) = self.finished.take() {
+            let _ = engine::rt::block_on(finished);
         }
     }
 }
@@ -316,12 +286,12 @@ pub fn run_until_signal(
     };
     let server = Server::start(session, options)?;
     announce(server.info());
-    rt.block_on(async {
+    engine::rt::block_on(async move {
         tokio::select! {
             _ = interrupt.recv() => {}
             _ = terminate.recv() => {}
         }
-    });
+    })?;
     server.shutdown();
     Ok(())
 }
@@ -410,7 +380,7 @@ fn with_request_ids(response: &mut HttpResponse, management: bool) {
         names.push("x-ms-correlation-request-id");
     }
     for name in names {
-        let Ok(id) = crate::crypto::new_guid() else {
+        let Ok(id) = engine::crypto::new_guid() else {
             continue;
         };
         if let Ok(value) = header::HeaderValue::from_str(&id) {
@@ -486,7 +456,7 @@ async fn answer(state: Arc<State>, req: Request<Incoming>) -> HttpResponse {
     }
     let Some(vault) = host
         .strip_suffix(".localhost")
-        .filter(|v| crate::vault::model::check_vault_name(v).is_ok())
+        .filter(|v| engine::vault::model::check_vault_name(v).is_ok())
     else {
         return ApiError::new(
             StatusCode::NOT_FOUND,
@@ -560,7 +530,7 @@ async fn answer(state: Arc<State>, req: Request<Incoming>) -> HttpResponse {
     let base = format!("https://{host}:{}", state.port);
     let inline = keys::answers_without_writing(&method, &path);
     let run = move || {
-        let request = keys::VaultRequest {
+        let request = request::VaultRequest {
             session: &state.session,
             principal: &principal,
             vault: &vault,

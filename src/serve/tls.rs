@@ -3,8 +3,8 @@
 //! a `*.localhost` wildcard for `v1.localhost`. When a client asks for a vault host the current
 //! certificate does not name (a vault created while serving), the certificate is issued again.
 
-use crate::error::{Error, Result};
-use crate::store::{create_private_dir, write_private_file, Store};
+use engine::error::{Error, Result};
+use engine::store::{create_private_dir, write_private_file, Store};
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair, KeyUsagePurpose};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -151,7 +151,7 @@ impl std::fmt::Debug for VaultCertResolver {
 
 fn vault_names(store: &Store) -> Result<Vec<String>> {
     store.read(|tx| {
-        Ok(crate::store::vaults::list_vaults(tx, false)?
+        Ok(engine::store::vaults::list_vaults(tx, false)?
             .into_iter()
             .map(|v| v.name)
             .collect())

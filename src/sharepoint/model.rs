@@ -13,6 +13,9 @@ pub const REGISTERED: &str = "Registered";
 pub const ROLLING: &str = "Rolling";
 pub const RECOVERING: &str = "Recovering";
 
+/// What errors about the policy, and its jobs, name as their target.
+pub const TARGET: &str = "SPODataEncryptionPolicy";
+
 /// The name SharePoint's rows of `key_references` carry, as key removal errors show it.
 pub const REFERRER_NAME: &str = "SPODataEncryptionPolicy";
 

@@ -4,7 +4,7 @@
 //! boundary first, then commits the policy, the TIK and its rewrap job in one transaction.
 
 use super::keys::{self, resolve_key, service_principal, validate_key, KeyArgument, KeyType};
-use super::model::{self as m, parse_admin_url, percent, PolicyOut};
+use super::model::{self as m, parse_admin_url, percent, PolicyOut, TARGET};
 use super::progress::{busy, key_usage, progress, resume_if_stalled, stalled_job};
 use super::rewrap::{self, Purpose};
 use crate::crypto;
@@ -15,7 +15,6 @@ use crate::store::Tx;
 use crate::vault::boundary::{Caller, KeyReference, KeyVaultBoundary};
 use crate::vault::vaults_for;
 
-pub(crate) const TARGET: &str = "SPODataEncryptionPolicy";
 pub(crate) const BY_NAME: &str = "ByKeyVaultName";
 pub(crate) const BY_URI: &str = "ByKeyVaultUri";
 const IDENTITY_HELP: &str = "The tenant's SharePoint admin site URL (https://<tenant>-admin.sharepoint.com), as older SharePoint Online Management Shell versions take it; accepted and ignored when it names this tenant";
@@ -227,10 +226,10 @@ pub fn register_policy(ctx: &Context<'_>, a: RegisterPolicyArgs) -> Result<Polic
         )
     };
     let given = register_keys(&a);
-    if let Some(resumed) = resume_if_stalled(ctx, m::REGISTERING, Purpose::Register, |_, tik| {
+    if resume_if_stalled(ctx, m::REGISTERING, Purpose::Register, |_, tik| {
         same_keys(&given, tik)
     })? {
-        return Ok(resumed);
+        return policy_out(ctx);
     }
     if let Some(policy) = ctx.read(sql::get_policy)? {
         return Err(refuse_existing(&policy));
@@ -286,8 +285,8 @@ pub fn update_policy(ctx: &Context<'_>, a: UpdatePolicyArgs) -> Result<PolicyOut
         policy.rolling_key_type.as_deref() == Some(key_type.name())
             && target.eq_ignore_ascii_case(&new_key.id())
     })?;
-    if let Some(resumed) = resumed {
-        return Ok(resumed);
+    if resumed {
+        return policy_out(ctx);
     }
     let (policy, tik) = registered_policy(ctx, false)?;
     let (current_id, other_id) = match key_type {
@@ -444,10 +443,10 @@ pub fn policy_out(ctx: &Context<'_>) -> Result<PolicyOut> {
 pub fn restore_policy(ctx: &Context<'_>, a: RegisterPolicyArgs) -> Result<PolicyOut> {
     check_identity(ctx, a.identity.as_deref())?;
     let given = register_keys(&a);
-    if let Some(resumed) = resume_if_stalled(ctx, m::RECOVERING, Purpose::Recover, |_, tik| {
+    if resume_if_stalled(ctx, m::RECOVERING, Purpose::Recover, |_, tik| {
         same_keys(&given, tik)
     })? {
-        return Ok(resumed);
+        return policy_out(ctx);
     }
     let (policy, tik) = registered_policy(ctx, true)?;
     let vaults = vaults_for(ctx);

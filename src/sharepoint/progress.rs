@@ -2,8 +2,7 @@
 //! of a second change while one runs, and resuming a change whose job stopped (failed after
 //! its retries, or cancelled) when the same change is asked for again.
 
-use super::model::{self as m, percent, thousands, KeyVersionUsage, PolicyOut};
-use super::policy::{policy_out, TARGET};
+use super::model::{self as m, percent, thousands, KeyVersionUsage, TARGET};
 use super::rewrap::{self, Purpose};
 use crate::error::{CkStatus, Error, Result};
 use crate::jobs::{JobRecord, JobState};
@@ -78,13 +77,13 @@ pub(crate) fn stalled_job(tx: &Tx<'_>, policy: &PolicyRow) -> Result<Option<JobR
 
 /// Asking again for the change a stalled job was making (same state, same key version as its
 /// target TIK) resumes it: a new job for the same TIK, which skips the sites already moved.
-/// None when there is nothing to resume; the caller's own checks then apply.
+/// False when there is nothing to resume; the caller's own checks then apply.
 pub(crate) fn resume_if_stalled(
     ctx: &Context<'_>,
     state: &str,
     purpose: Purpose,
     same_change: impl Fn(&PolicyRow, &TikRow) -> bool,
-) -> Result<Option<PolicyOut>> {
+) -> Result<bool> {
     let candidate = ctx.read(|tx| {
         Ok(match sql::get_policy(tx)? {
             Some(policy) if policy.state == state => stalled_job(tx, &policy)?.is_some(),
@@ -92,7 +91,7 @@ pub(crate) fn resume_if_stalled(
         })
     })?;
     if !candidate {
-        return Ok(None);
+        return Ok(false);
     }
     let resumed = ctx.transaction(TARGET, |tx| {
         let Some(mut policy) = sql::get_policy(tx)? else {
@@ -118,11 +117,10 @@ pub(crate) fn resume_if_stalled(
         sql::put_policy(tx, &policy)?;
         Ok(true)
     })?;
-    if !resumed {
-        return Ok(None);
+    if resumed {
+        crate::jobs::notify(ctx.store());
     }
-    crate::jobs::notify(ctx.store());
-    policy_out(ctx).map(Some)
+    Ok(resumed)
 }
 
 /// The key versions the TIKs in use are wrapped under, with how many sites depend on each.

@@ -18,7 +18,6 @@ use std::collections::hash_map::{Entry, HashMap};
 use std::time::Duration;
 
 pub const KIND: &str = "sharepoint-rewrap";
-const JOB_TARGET: &str = "SPODataEncryptionPolicy";
 /// Site keys per batch: a batch is two RSA unwraps plus AES key wraps, well under the lease.
 pub const DEFAULT_BATCH_SIZE: u64 = 2_000;
 /// Overrides the batch size (1-10000) for jobs enqueued while it is set.
@@ -91,7 +90,7 @@ pub fn enqueue(
         "batch_size": env_number(BATCH_SIZE_ENV, DEFAULT_BATCH_SIZE, 1, 10_000)?,
         "pause_ms": env_number(BATCH_PAUSE_ENV, 0, 0, 1_000)?,
     });
-    crate::jobs::enqueue(tx, KIND, JOB_TARGET, total, &payload, now)
+    crate::jobs::enqueue(tx, KIND, super::model::TARGET, total, &payload, now)
 }
 
 struct Payload {

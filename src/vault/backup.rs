@@ -7,8 +7,7 @@
 //! can only ever be restored into the store that made it, and only within its geography.
 
 use super::keys::{active_key, read_limited};
-use super::model::{geography, key_out, KeyVaultKeyOut};
-use super::operations::VAULT_NAME_HELP;
+use super::model::{geography, key_out, KeyVaultKeyOut, VAULT_NAME_HELP};
 use super::{active_vault, authorize};
 use crate::b64;
 use crate::error::{Error, Result};

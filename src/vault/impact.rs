@@ -14,7 +14,7 @@ use serde::Serialize;
 
 arguments! {
     pub struct ChangeImpactArgs {
-        pub vault_name: String = "VaultName", String, super::operations::VAULT_NAME_HELP, mandatory, pipeline, position(0);
+        pub vault_name: String = "VaultName", String, super::model::VAULT_NAME_HELP, mandatory, pipeline, position(0);
         pub name: Option<String> = "Name", String, "Name of the key (default: every key of the vault, as for a vault removal)", pipeline;
         pub version: Option<String> = "Version", String, "Version of the key (default: every version)", pipeline;
         pub service_principal_name: Option<String> = "ServicePrincipalName", String, "Application id of a service principal whose access policy would be removed";

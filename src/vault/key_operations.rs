@@ -3,7 +3,7 @@
 //! transaction, and the audit row naming the version and algorithm used.
 
 use super::keys::{active_key, find_version};
-use super::operations::VAULT_NAME_HELP;
+use super::model::VAULT_NAME_HELP;
 use super::{active_vault, authorize, authorize_by};
 use crate::crypto::{RsaAlgorithm, Secret};
 use crate::error::{Error, Result};

@@ -2,10 +2,7 @@
 //! The cryptographic operations are in `key_operations`.
 
 use super::model::{check_key_name, key_out, KeyVaultKeyOut, DEFAULT_RSA_KEY_OPS};
-use super::operations::{
-    BY_KEY_VERSION, BY_KEY_VERSIONS, BY_VAULT_NAME, CREATE, FORCE_HELP, IMPORT, KEY_OPS,
-    VAULT_NAME_HELP,
-};
+use super::model::{FORCE_HELP, VAULT_NAME_HELP};
 use super::{active_vault, authorize, refuse_if_referenced};
 use crate::crypto;
 use crate::error::{Error, Result};
@@ -14,6 +11,23 @@ use crate::store::vaults::{self as sql, KeyRow, Tags, VaultRow, VersionRow};
 use crate::store::Tx;
 use chrono::{DateTime, Utc};
 use zeroize::Zeroizing;
+
+const KEY_OPS: &[&str] = &[
+    "encrypt",
+    "decrypt",
+    "sign",
+    "verify",
+    "wrapKey",
+    "unwrapKey",
+    "import",
+    "export",
+];
+// Parameter set names, as Az.KeyVault's.
+pub(crate) const CREATE: &str = "InteractiveCreate";
+pub(crate) const IMPORT: &str = "InteractiveImport";
+pub(crate) const BY_VAULT_NAME: &str = "ByVaultName";
+pub(crate) const BY_KEY_VERSION: &str = "ByKeyVersion";
+pub(crate) const BY_KEY_VERSIONS: &str = "ByKeyVersions";
 
 fn key_not_found(vault: &str, name: &str, deleted: bool) -> Error {
     Error::not_found(

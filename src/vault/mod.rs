@@ -15,10 +15,6 @@ pub mod remote;
 pub mod signatures;
 pub mod usage;
 
-pub use backup::{backup_key, restore_key};
-pub use key_operations::invoke_key_operation;
-pub use keys::{add_key, get_key, remove_key, undo_key_removal, update_key};
-
 use crate::crypto;
 use crate::error::{Error, Result};
 use crate::identity::Principal;
@@ -26,7 +22,12 @@ use crate::operations::{Context, ResourceLocation};
 use crate::store::vaults::{self as sql, PolicyRow, Tags, VaultRow};
 use crate::store::Tx;
 use model::{check_vault_name, normalize_location, vault_out, KeyVaultOut};
-use operations::{BY_OBJECT_ID, BY_SPN, BY_UPN, FORCE_HELP, KEY_PERMISSIONS, VAULT_NAME_HELP};
+use model::{FORCE_HELP, KEY_PERMISSION_VALUES, LOCAL_RESOURCE_GROUP, VAULT_NAME_HELP};
+
+// The access policy cmdlets' parameter set names, as Az.KeyVault's.
+pub(crate) const BY_UPN: &str = "ByUserPrincipalName";
+pub(crate) const BY_OBJECT_ID: &str = "ByObjectId";
+pub(crate) const BY_SPN: &str = "ByServicePrincipalName";
 
 /// A vault that exists and is not deleted, or KeyVault's 404.
 pub(crate) fn active_vault(tx: &Tx<'_>, name: &str) -> Result<VaultRow> {
@@ -131,9 +132,6 @@ pub(crate) fn require_owner(vault: &VaultRow, principal: &str, action: &str) -> 
 const RESOURCE_GROUP_HELP: &str = "Resource group of the vault in Azure Resource Manager (default: found by listing the subscription's vaults; the store's own vaults are all in 'customer-key')";
 const SUBSCRIPTION_HELP: &str = "Azure subscription of the vault (default: AZURE_SUBSCRIPTION_ID; the store's own vaults are in the store's subscription)";
 
-/// The resource group every vault of a store is in, as its ResourceId shows.
-pub const LOCAL_RESOURCE_GROUP: &str = "customer-key";
-
 /// -SubscriptionId and -ResourceGroupName locate a vault in Azure Resource Manager. The store's
 /// own vaults are in the store's subscription and one resource group: other values find
 /// nothing there, as in Azure.
@@ -216,7 +214,7 @@ fn parse_vault_resource_id(id: &str) -> Option<ResourceLocation> {
 }
 
 /// -PermissionsToKeys as granted: `all` stands for every permission, duplicates dropped.
-pub(crate) fn granted_permissions(given: &[String]) -> Vec<String> {
+pub fn granted_permissions(given: &[String]) -> Vec<String> {
     let mut permissions: Vec<String> = Vec::new();
     for p in given {
         if p.eq_ignore_ascii_case("all") {
@@ -491,14 +489,14 @@ arguments! {
         pub user_principal_name: Option<String> = "UserPrincipalName", String, "User principal name of the user", pipeline, in_set(BY_UPN, true);
         pub object_id: Option<String> = "ObjectId", String, "Object id of the user, group or service principal", pipeline, in_set(BY_OBJECT_ID, true);
         pub service_principal_name: Option<String> = "ServicePrincipalName", String, "Application id or name of the service principal", pipeline, in_set(BY_SPN, true);
-        pub permissions_to_keys: Vec<String> = "PermissionsToKeys", StringArray, "Key permissions to grant (replaces the principal's current ones)", mandatory, allowed(KEY_PERMISSIONS);
+        pub permissions_to_keys: Vec<String> = "PermissionsToKeys", StringArray, "Key permissions to grant (replaces the principal's current ones)", mandatory, allowed(KEY_PERMISSION_VALUES);
         pub pass_thru: bool = "PassThru", Switch, "Return the vault";
         pub resource_group_name: Option<String> = "ResourceGroupName", String, RESOURCE_GROUP_HELP;
         pub subscription_id: Option<String> = "SubscriptionId", String, SUBSCRIPTION_HELP;
     }
 }
 
-pub(crate) fn is_guid(s: &str) -> bool {
+pub fn is_guid(s: &str) -> bool {
     let parts: Vec<&str> = s.split('-').collect();
     parts.len() == 5
         && parts

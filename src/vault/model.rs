@@ -6,6 +6,13 @@ use crate::store::vaults::{KeyRow, PolicyRow, Tags, VaultRow, VersionRow};
 use crate::time::iso_from_unix;
 use serde::Serialize;
 
+pub const VAULT_NAME_HELP: &str = "Name of the key vault";
+/// -Force as Az and Exchange Online mean it: skip the confirmation prompt, nothing else.
+pub const FORCE_HELP: &str = "Do not ask for confirmation";
+
+/// The resource group every vault of a store is in, as its ResourceId shows.
+pub const LOCAL_RESOURCE_GROUP: &str = "customer-key";
+
 /// What `-PermissionsToKeys` takes: `all`, then every single key permission.
 pub const KEY_PERMISSION_VALUES: &[&str] = &[
     "all",
@@ -223,10 +230,10 @@ pub fn vault_out(
 ) -> KeyVaultOut {
     KeyVaultOut {
         vault_name: v.name.clone(),
-        resource_group_name: super::LOCAL_RESOURCE_GROUP.to_string(),
+        resource_group_name: LOCAL_RESOURCE_GROUP.to_string(),
         resource_id: format!(
             "/subscriptions/{subscription_id}/resourceGroups/{}/providers/Microsoft.KeyVault/vaults/{}",
-            super::LOCAL_RESOURCE_GROUP,
+            LOCAL_RESOURCE_GROUP,
             v.name
         ),
         location: v.location.clone(),

@@ -3,38 +3,17 @@
 
 use super::backup::{BackupKeyArgs, KeyBackup, RestoreKeyArgs};
 use super::keys::AddKeyArgs;
+use super::keys::{BY_KEY_VERSION, BY_KEY_VERSIONS, BY_VAULT_NAME, CREATE, IMPORT};
 use super::model::KeyVaultKeyOut;
 use super::{backup, impact, key_operations, keys, reachability, remote, signatures, usage};
+use super::{BY_OBJECT_ID, BY_SPN, BY_UPN};
 use crate::crypto::Secret;
 use crate::operations::{
     Column, Impact, ImpactPreview, InMemory, Operation, OutputType, PropertyType,
 };
 use zeroize::Zeroizing;
 
-pub(crate) const AREA: &str = "KeyVault";
-pub(crate) const VAULT_NAME_HELP: &str = "Name of the key vault";
-/// -Force as Az and Exchange Online mean it: skip the confirmation prompt, nothing else.
-pub(crate) const FORCE_HELP: &str = "Do not ask for confirmation";
-pub(crate) const KEY_PERMISSIONS: &[&str] = super::model::KEY_PERMISSION_VALUES;
-pub(crate) const KEY_OPS: &[&str] = &[
-    "encrypt",
-    "decrypt",
-    "sign",
-    "verify",
-    "wrapKey",
-    "unwrapKey",
-    "import",
-    "export",
-];
-// Parameter set names, as Az.KeyVault's.
-pub(crate) const CREATE: &str = "InteractiveCreate";
-pub(crate) const IMPORT: &str = "InteractiveImport";
-pub(crate) const BY_VAULT_NAME: &str = "ByVaultName";
-pub(crate) const BY_KEY_VERSION: &str = "ByKeyVersion";
-pub(crate) const BY_KEY_VERSIONS: &str = "ByKeyVersions";
-pub(crate) const BY_UPN: &str = "ByUserPrincipalName";
-pub(crate) const BY_OBJECT_ID: &str = "ByObjectId";
-pub(crate) const BY_SPN: &str = "ByServicePrincipalName";
+const AREA: &str = "KeyVault";
 
 const KEY_TARGET: &str = "Key '{Name}' in vault '{VaultName}'";
 /// Get-KeyVaultChangeImpact, called by the cmdlets that take away what policies may need.
@@ -42,7 +21,7 @@ const CHANGE_IMPACT: &str = "Get-KeyVaultChangeImpact";
 const VAULT_TARGET: &str = "Vault '{VaultName}'";
 
 /// Add-KeyVaultKey -KeyFilePath with the key file's bytes in memory.
-pub(crate) static IMPORT_KEY: InMemory<AddKeyArgs, Secret, KeyVaultKeyOut> = InMemory {
+pub static IMPORT_KEY: InMemory<AddKeyArgs, Secret, KeyVaultKeyOut> = InMemory {
     operation: "Add-KeyVaultKey",
     file_parameter: "KeyFilePath",
     local: keys::import_key,
@@ -50,7 +29,7 @@ pub(crate) static IMPORT_KEY: InMemory<AddKeyArgs, Secret, KeyVaultKeyOut> = InM
 };
 
 /// Backup-KeyVaultKey with the backup handed back in memory instead of written to -OutputFile.
-pub(crate) static BACKUP_KEY: InMemory<BackupKeyArgs, (), KeyBackup> = InMemory {
+pub static BACKUP_KEY: InMemory<BackupKeyArgs, (), KeyBackup> = InMemory {
     operation: "Backup-KeyVaultKey",
     file_parameter: "OutputFile",
     local: backup::backup_blob,
@@ -58,13 +37,12 @@ pub(crate) static BACKUP_KEY: InMemory<BackupKeyArgs, (), KeyBackup> = InMemory 
 };
 
 /// Restore-KeyVaultKey -InputFile with the backup's bytes in memory.
-pub(crate) static RESTORE_KEY: InMemory<RestoreKeyArgs, Zeroizing<Vec<u8>>, KeyVaultKeyOut> =
-    InMemory {
-        operation: "Restore-KeyVaultKey",
-        file_parameter: "InputFile",
-        local: backup::restore_blob,
-        remote: remote::backup::restore_blob,
-    };
+pub static RESTORE_KEY: InMemory<RestoreKeyArgs, Zeroizing<Vec<u8>>, KeyVaultKeyOut> = InMemory {
+    operation: "Restore-KeyVaultKey",
+    file_parameter: "InputFile",
+    local: backup::restore_blob,
+    remote: remote::backup::restore_blob,
+};
 
 pub fn operations() -> Vec<Operation> {
     vec![

@@ -27,7 +27,7 @@ pub(crate) fn refuse_if_unreachable(store: &Store, key: &KeyReference) -> Result
 
 arguments! {
     pub struct SetKeyVaultArgs {
-        pub vault_name: String = "VaultName", String, super::operations::VAULT_NAME_HELP, mandatory, pipeline, position(0);
+        pub vault_name: String = "VaultName", String, super::model::VAULT_NAME_HELP, mandatory, pipeline, position(0);
         pub unreachable: bool = "Unreachable", Bool, "Make the vault answer every workload call as if it were down ($true), or end the rehearsal ($false)", mandatory;
     }
 }

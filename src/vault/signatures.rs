@@ -3,7 +3,7 @@
 //! audited with the version and algorithm used.
 
 use super::key_operations::{usable_version, KeyOperation};
-use super::operations::VAULT_NAME_HELP;
+use super::model::VAULT_NAME_HELP;
 use crate::crypto::{SignatureAlgorithm, SIGNATURE_ALGORITHMS};
 use crate::error::{Error, Result};
 use crate::operations::Context;

@@ -146,7 +146,7 @@ pub struct KeyVaultKeyUsage {
 
 arguments! {
     pub struct KeyUsageArgs {
-        pub vault_name: String = "VaultName", String, super::operations::VAULT_NAME_HELP, mandatory, pipeline, position(0);
+        pub vault_name: String = "VaultName", String, super::model::VAULT_NAME_HELP, mandatory, pipeline, position(0);
         pub name: Option<String> = "Name", String, "Name of the key (default: every key of the vault)", pipeline;
         pub version: Option<String> = "Version", String, "Version of the key (default: every version)", pipeline;
     }

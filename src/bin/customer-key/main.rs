@@ -9,6 +9,18 @@ use std::process::ExitCode;
 mod generate_powershell;
 mod package_powershell;
 
+// `customer-key serve` in every build of the CLI, while the library a plain build makes (the
+// one the PowerShell module loads) leaves the server out: one package cannot give its binary a
+// feature its library lacks, so the binary compiles src/serve itself unless the library already
+// has it (the tests' builds). Its paths name the library `engine`, as src/lib.rs does.
+#[cfg(not(feature = "serve"))]
+#[path = "../../serve/mod.rs"]
+mod serve;
+#[cfg(not(feature = "serve"))]
+extern crate customer_key as engine;
+#[cfg(feature = "serve")]
+use customer_key::serve;
+
 fn fail(e: &Error) -> ExitCode {
     eprintln!("{}", e.envelope());
     ExitCode::from(u8::try_from(e.status as i32).unwrap_or(1).max(1))
@@ -39,7 +51,7 @@ fn run(args: Vec<String>) -> Result<Option<String>, Error> {
         Command::Print(text) => Ok(Some(text)),
         Command::Serve(options, serve) => {
             let session = std::sync::Arc::new(customer_key::open_session(options)?);
-            customer_key::serve::run_until_signal(session, serve, |info| {
+            serve::run_until_signal(session, serve, |info| {
                 use std::io::Write;
                 let mut out = std::io::stdout().lock();
                 let _ = writeln!(out, "{}", serde_json::to_string(info).unwrap_or_default());

@@ -11,6 +11,7 @@ use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use reqwest::{Method, StatusCode};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 use zeroize::Zeroizing;
 
@@ -60,9 +61,12 @@ impl Default for Timing {
     }
 }
 
+/// Cheap to clone (shared connections and tokens): a blocking call moves a clone onto the
+/// library's runtime.
+#[derive(Clone)]
 pub struct Client {
     http: reqwest::Client,
-    credentials: Credentials,
+    credentials: Arc<Credentials>,
     retry: RetryPolicy,
 }
 
@@ -117,7 +121,7 @@ impl Client {
         })?;
         Ok(Client {
             http,
-            credentials,
+            credentials: Arc::new(credentials),
             retry: timing.retry,
         })
     }
@@ -127,7 +131,7 @@ impl Client {
     pub fn sharing(&self, credentials: Credentials) -> Client {
         Client {
             http: self.http.clone(),
-            credentials,
+            credentials: Arc::new(credentials),
             retry: self.retry,
         }
     }
@@ -158,6 +162,31 @@ impl Client {
                 self.attempt(method.clone(), url, body, &host, target)
             })
             .await
+    }
+
+    /// [`Client::call`] for the engine's synchronous code, on the library's runtime whatever
+    /// runtime the calling thread is in (see [`crate::rt::block_on`]).
+    pub fn call_blocking(
+        &self,
+        method: Method,
+        url: String,
+        body: Option<Zeroizing<Vec<u8>>>,
+        replay: Replay,
+        target: &str,
+    ) -> Result<Answer> {
+        let client = self.clone();
+        let target = target.to_string();
+        crate::rt::block_on(async move {
+            client
+                .call(
+                    method,
+                    &url,
+                    body.as_deref().map(Vec::as_slice),
+                    replay,
+                    &target,
+                )
+                .await
+        })?
     }
 
     async fn attempt(
@@ -278,18 +307,4 @@ fn jitter() -> f64 {
     let mut b = [0u8; 4];
     let _ = aws_lc_rs::rand::fill(&mut b);
     f64::from(u32::from_le_bytes(b)) / (f64::from(u32::MAX) + 1.0)
-}
-
-/// Runs `future` to its end on the library's runtime, from a caller's thread (or, inside the
-/// runtime, without stalling its worker).
-pub fn block_on<F: std::future::Future>(future: F) -> Result<F::Output> {
-    let rt = crate::jobs::runtime()
-        .ok_or_else(|| Error::internal("the library's runtime could not start a thread"))?;
-    if tokio::runtime::Handle::try_current().is_ok() {
-        Ok(tokio::task::block_in_place(|| {
-            tokio::runtime::Handle::current().block_on(future)
-        }))
-    } else {
-        Ok(rt.block_on(future))
-    }
 }

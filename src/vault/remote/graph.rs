@@ -5,13 +5,13 @@
 //! 403) or no Graph token can be had, the error says to pass `-ObjectId`.
 
 use super::auth::percent_encode as encode;
-use super::client::block_on;
 use super::{RemoteVaults, Replay};
 use crate::error::{CkStatus, Error, Result};
 use crate::vault::is_guid;
 use reqwest::Method;
 use serde_json::{json, Value};
 use std::collections::HashMap;
+use zeroize::Zeroizing;
 
 /// Ids per `directoryObjects/getByIds` request, Graph's limit.
 const IDS_PER_LOOKUP: usize = 1000;
@@ -25,11 +25,9 @@ impl RemoteVaults {
     /// `GET {graph}{path_and_query}`, JSON out.
     pub(crate) fn graph_get(&self, path_and_query: &str, target: &str) -> Result<Value> {
         let url = format!("{}{path_and_query}", self.graph_url);
-        block_on(
-            self.graph
-                .call(Method::GET, &url, None, Replay::Harmless, target),
-        )??
-        .json(target)
+        self.graph
+            .call_blocking(Method::GET, url, None, Replay::Harmless, target)?
+            .json(target)
     }
 
     /// `POST {graph}{path}` of a read (`getByIds`), JSON out.
@@ -37,11 +35,15 @@ impl RemoteVaults {
         let url = format!("{}{path}", self.graph_url);
         let body =
             serde_json::to_vec(body).map_err(|e| Error::internal(e.to_string()).with_source(e))?;
-        block_on(
-            self.graph
-                .call(Method::POST, &url, Some(&body), Replay::Harmless, target),
-        )??
-        .json(target)
+        self.graph
+            .call_blocking(
+                Method::POST,
+                url,
+                Some(Zeroizing::new(body)),
+                Replay::Harmless,
+                target,
+            )?
+            .json(target)
     }
 }
 

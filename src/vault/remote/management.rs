@@ -14,7 +14,6 @@
 //! retried like reads. Between the read and the write another change to the vault's policies
 //! would be overwritten: Azure offers no condition on these PUTs.
 
-use super::client::block_on;
 use super::keys::remote;
 use super::{graph, same_vault, RemoteVaults, Replay};
 use crate::error::{CkStatus, Error, Result};
@@ -27,6 +26,7 @@ use crate::vault::{
 };
 use reqwest::Method;
 use serde_json::{json, Value};
+use zeroize::Zeroizing;
 
 /// The Key Vault resource provider's api-version used.
 pub const ARM_API_VERSION: &str = "2026-05-15";
@@ -104,14 +104,15 @@ impl RemoteVaults {
             .transpose()
             .map_err(|e| Error::internal(e.to_string()).with_source(e))?;
         // Reads and the accessPolicies PUTs are idempotent: retried as harmless.
-        block_on(self.management.call(
-            method,
-            &self.arm_url(path),
-            body.as_deref(),
-            Replay::Harmless,
-            target,
-        ))??
-        .json(target)
+        self.management
+            .call_blocking(
+                method,
+                self.arm_url(path),
+                body.map(Zeroizing::new),
+                Replay::Harmless,
+                target,
+            )?
+            .json(target)
     }
 
     /// Every item of an Azure Resource Manager listing, following `nextLink` (only ever to the
@@ -120,11 +121,9 @@ impl RemoteVaults {
         let mut url = self.arm_url(path);
         let mut items = Vec::new();
         for _ in 0..10_000 {
-            let page =
-                block_on(
-                    self.management
-                        .call(Method::GET, &url, None, Replay::Harmless, target),
-                )??
+            let page = self
+                .management
+                .call_blocking(Method::GET, url.clone(), None, Replay::Harmless, target)?
                 .json(target)?;
             if let Some(values) = page["value"].as_array() {
                 items.extend(values.iter().cloned());

@@ -386,13 +386,7 @@ impl RemoteVaults {
             }
             None => None,
         };
-        client::block_on(self.client.call(
-            method,
-            &url,
-            body.as_ref().map(|b| b.as_slice()),
-            replay,
-            target,
-        ))?
+        self.client.call_blocking(method, url, body, replay, target)
     }
 
     pub fn json(
@@ -414,14 +408,10 @@ impl RemoteVaults {
         let mut url = self.with_api_version(&format!("{vault_url}{path}"));
         let mut items = Vec::new();
         for _ in 0..10_000 {
-            let page = client::block_on(self.client.call(
-                Method::GET,
-                &url,
-                None,
-                Replay::Harmless,
-                target,
-            ))??
-            .json(target)?;
+            let page = self
+                .client
+                .call_blocking(Method::GET, url.clone(), None, Replay::Harmless, target)?
+                .json(target)?;
             if let Some(values) = page["value"].as_array() {
                 items.extend(values.iter().cloned());
             }
