@@ -5,10 +5,11 @@ The README's first workflow with the CustomerKey module's cmdlets, as an admin w
 .DESCRIPTION
 What tests/first-workflow.sh does with the CLI, on a fresh store: two vaults, a key in each; a data
 key wrapped, the key rolled, backed up and restored into the other vault, and the restored copy
-unwrapping what was wrapped before the roll. Then an Exchange Online data encryption policy over
-the two keys, assigned to a mailbox with mail in it; a key rolled and the policy refreshed
-(Set-CkDataEncryptionPolicy -Refresh -Wait): the mailbox's DataEncryptionPolicyID changes and its
-mail still reads. Then a SharePoint data encryption policy registered over the two keys and its
+unwrapping what was wrapped before the roll. Then the Exchange setup checked with
+Test-CkCustomerKeySetup, whose failing checks are fixed by running the command each names, and an
+Exchange Online data encryption policy over the two keys, assigned to a mailbox with mail in it;
+a key rolled and the policy refreshed (Set-CkDataEncryptionPolicy -Refresh -Wait): the mailbox's
+DataEncryptionPolicyID changes and its mail still reads. Then a SharePoint data encryption policy registered over the two keys and its
 primary key rolled (the file still reads), and AIP content protected with the tenant key and
 opened. Prints one line per step; stops at the first failure (a terminating error).
 
@@ -82,14 +83,22 @@ if (-not [System.Linq.Enumerable]::SequenceEqual([byte[]] $unwrapped.RawResult, 
 # a key roll and Set-CkDataEncryptionPolicy -Refresh -Wait: the mailbox's DataEncryptionPolicyID
 # changes once the background job rewrapped its content key, and its mail still reads.
 $exchange = '00000002-0000-0ff1-ce00-000000000000'
-foreach ($vault in $vaultA, $vaultB) {
-    Set-CkKeyVaultAccessPolicy -VaultName $vault -ServicePrincipalName $exchange -PermissionsToKeys get, wrapKey, unwrapKey
-}
 # A key's identifier without its version: the policy follows the key's newest version.
 $keyIds = @(
     (Get-CkKeyVaultKey -VaultName $vaultA -Name $keyA).Id -replace '/[0-9a-f]*$', ''
     (Get-CkKeyVaultKey -VaultName $vaultB -Name $keyB).Id -replace '/[0-9a-f]*$', ''
 )
+# Validate the setup before onboarding: Exchange Online has no access to the vaults yet, so
+# ServicePrincipalAccess fails on both; run the fix each check names, then check again.
+$failed = @(Test-CkCustomerKeySetup -Workload Exchange -AzureKeyIDs $keyIds | Where-Object { $_.Status -eq 'Fail' -and $_.Check -ne 'Summary' })
+foreach ($check in $failed) {
+    "Setup check $($check.Check) failed on $($check.Target): $($check.RemediationCk)"
+    Invoke-Expression -Command $check.RemediationCk
+}
+if (-not (Test-CkCustomerKeySetup -Workload Exchange -AzureKeyIDs $keyIds -Quiet)) {
+    throw 'A setup check still fails after its fix'
+}
+"OK: the setup check passes once Exchange Online has get, wrapKey and unwrapKey on both vaults"
 $policy = New-CkDataEncryptionPolicy -Name 'Contoso-EXO-DEP1' -Description 'Customer Key for Exchange Online' -AzureKeyIDs $keyIds
 $null = New-CkMailbox -Name 'Ada Lovelace' -Alias ada -PrimarySmtpAddress 'ada@contoso.com' -DataEncryptionPolicy $policy.Name
 $null = Add-CkMailboxItem -Identity 'ada@contoso.com' -Subject 'Q3 numbers' -Body 'Revenue up 12%'

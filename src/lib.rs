@@ -5,8 +5,9 @@
 //! a domain module, and reaches storage and cryptography only through [`store`] and
 //! [`crypto`]. Module order, with no cycle: `store`, `crypto` → `session` → `operations` (the
 //! machinery) → `jobs` → domains (`vault`, then the workloads, which reach keys only through
-//! `vault::boundary`) → [`registry`] (every domain's operations and job kinds) → `ffi`, the CLI
-//! and `serve` (the `serve` feature). [`rt`], the tokio runtime, is a leaf any layer may use.
+//! `vault::boundary`, then `setup`, which reads the workloads' policies for their keys) →
+//! [`registry`] (every domain's operations and job kinds) → `ffi`, the CLI and `serve` (the
+//! `serve` feature). [`rt`], the tokio runtime, is a leaf any layer may use.
 //! tests/layering.rs holds this order, and lists where it does not hold yet (the Azure backend,
 //! `vault::remote::RemoteVaults`, carried by `session`, `operations` and `jobs`).
 
@@ -57,6 +58,8 @@ pub mod vault;
 // Workloads after the vault domain (and after `operations`, whose macro they use).
 pub mod aip;
 pub mod exchange;
+// Above the workloads: a policy of any of them may supply the keys it checks.
+pub mod setup;
 // For the fuzz targets in fuzz/ only: not a supported API.
 #[doc(hidden)]
 pub mod fuzzing;

@@ -24,6 +24,7 @@ static REGISTRY: Lazy<Registry> = Lazy::new(|| {
         crate::sharepoint::operations::operations(),
         crate::exchange::operations::operations(),
         crate::directory::operations::operations(),
+        crate::setup::operations::operations(),
     ])
     .and_then(|registry| {
         registry.with_output_types(
@@ -33,6 +34,7 @@ static REGISTRY: Lazy<Registry> = Lazy::new(|| {
                 crate::sharepoint::operations::output_types(),
                 crate::exchange::operations::output_types(),
                 crate::directory::operations::output_types(),
+                crate::setup::operations::output_types(),
             ]
             .concat(),
         )

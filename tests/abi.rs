@@ -626,6 +626,19 @@ const PLACEHOLDER_OUTCOMES: &[(&str, Option<&str>, &str, &str)] = &[
         "BadParameter",
         "Parameter 'ResourceId'",
     ),
+    // The placeholder is one key id, where two are needed.
+    (
+        "Test-CustomerKeySetup",
+        Some("ByWorkload"),
+        "BadParameter",
+        "Parameter 'AzureKeyIDs'",
+    ),
+    (
+        "Test-CustomerKeySetup",
+        Some("ByPolicy"),
+        "DataEncryptionPolicyNotFound",
+        "DataEncryptionPolicy: no Exchange data encryption policy",
+    ),
 ];
 
 #[test]

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The README's first workflow, through the CLI on a fresh embedded store: two vaults, a key in
 # each, roll one key, back it up and restore it into the other vault, then prove the restored
-# copy opens what the original wrapped; then an Exchange data encryption policy assigned to a
-# mailbox, a key rolled and the policy refreshed (-Refresh: a new DataEncryptionPolicyID, the
+# copy opens what the original wrapped; then the Exchange setup checked (Test-CustomerKeySetup
+# fails until Exchange Online is granted its permissions, the fix it names) and an Exchange data
+# encryption policy assigned to a mailbox, a key rolled and the policy refreshed (-Refresh: a new DataEncryptionPolicyID, the
 # mailbox moved to it and still readable); then a SharePoint data encryption policy registered over
 # the two keys and rolled to the new version (files readable after), and AIP content protected
 # with the tenant key and opened. Prints every JSON answer. Exits non-zero on any failure.
@@ -50,11 +51,20 @@ fi
 # then a key roll and Set-DataEncryptionPolicy -Refresh: the mailbox's DataEncryptionPolicyID
 # changes once the background job rewrapped its content key, and its mail still reads.
 exo=00000002-0000-0ff1-ce00-000000000000
+key_a=$(ck Get-KeyVaultKey -VaultName Contoso-O365EX-VaultA1 -Name Contoso-O365EX-Key001 | field Id | sed 's#/[0-9a-f]*$##')
+key_b=$(ck Get-KeyVaultKey -VaultName Contoso-O365EX-VaultA2 -Name Contoso-O365EX-Key002 | field Id | sed 's#/[0-9a-f]*$##')
+# Validate the setup before onboarding: Exchange Online has no access to the vaults yet, so
+# ServicePrincipalAccess fails on both, each with the command that fixes it.
+[ "$(ck Test-CustomerKeySetup -Workload Exchange -AzureKeyIDs "$key_a,$key_b" -Quiet)" = false ] ||
+    { echo "FAILED: the setup check passed before Exchange Online had access" >&2; exit 1; }
+ck Test-CustomerKeySetup -Workload Exchange -AzureKeyIDs "$key_a,$key_b" |
+    python3 -c 'import json,sys; [print(r["Check"], r["Target"], r["Status"], "fix:", r["RemediationCk"]) for r in json.load(sys.stdin) if r["Status"] == "Fail" and r["Check"] != "Summary"]'
 for v in Contoso-O365EX-VaultA1 Contoso-O365EX-VaultA2; do
     ck Set-KeyVaultAccessPolicy -VaultName "$v" -ServicePrincipalName "$exo" -PermissionsToKeys get,wrapKey,unwrapKey
 done
-key_a=$(ck Get-KeyVaultKey -VaultName Contoso-O365EX-VaultA1 -Name Contoso-O365EX-Key001 | field Id | sed 's#/[0-9a-f]*$##')
-key_b=$(ck Get-KeyVaultKey -VaultName Contoso-O365EX-VaultA2 -Name Contoso-O365EX-Key002 | field Id | sed 's#/[0-9a-f]*$##')
+[ "$(ck Test-CustomerKeySetup -Workload Exchange -AzureKeyIDs "$key_a,$key_b" -Quiet)" = true ] ||
+    { echo "FAILED: a setup check still fails after the fix" >&2; exit 1; }
+echo "OK: the setup check failed ServicePrincipalAccess until Exchange Online was granted get, wrapKey and unwrapKey, then passed"
 ck New-DataEncryptionPolicy -Name Contoso-EXO-DEP1 -Description "Customer Key for Exchange Online" -AzureKeyIDs "$key_a,$key_b"
 ck New-Mailbox -Name "Ada Lovelace" -Alias ada -PrimarySmtpAddress ada@contoso.com -DataEncryptionPolicy Contoso-EXO-DEP1
 ck Add-MailboxItem -Identity ada@contoso.com -Subject "Q3 numbers" -Body "Revenue up 12%"

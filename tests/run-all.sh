@@ -96,6 +96,7 @@ step "SharePoint benchmark (10,000 sites)" cargo bench --quiet --bench sharepoin
 step "AIP benchmark (200 items)" env CK_BENCH_SCALE=200 cargo bench --quiet --bench aip
 step "Exchange benchmark (10,000 mailboxes)" env CK_BENCH_SCALE=10000 cargo bench --quiet --bench exchange
 step "Key Vault endpoint benchmark (HTTPS vs in-process, short)" env CK_BENCH_SECONDS=0.3 cargo bench --quiet --bench serve
+step "Setup check benchmark (2 vaults of 50 key versions, 11 runs; remote request count)" env CK_BENCH_RUNS=11 cargo bench --quiet --bench setup_check
 # Proof under abuse: cargo test above ran 20 crash trials and a 10 s load. The full-scale run
 # (100 kills, 60 s of load) is the benchmark's, kept out of CI's 30 minutes:
 #   CK_CRASH_TRIALS=100 CK_LOAD_SECONDS=60 cargo test --release --test crash --test load -- --nocapture

@@ -9,7 +9,7 @@
     Description          = 'Customer Key / BYOK workflows for Microsoft 365 admins: Az.KeyVault-style cmdlets (noun prefix Ck) over the customer_key native engine.'
     PowerShellVersion    = '7.6'
     CompatiblePSEditions = @('Core')
-    FormatsToProcess     = @('CustomerKey.Format.ps1xml', 'Formats/KeyVault.Format.ps1xml', 'Formats/Aip.Format.ps1xml', 'Formats/SharePoint.Format.ps1xml', 'Formats/Exchange.Format.ps1xml', 'Formats/Directory.Format.ps1xml')
+    FormatsToProcess     = @('CustomerKey.Format.ps1xml', 'Formats/KeyVault.Format.ps1xml', 'Formats/Aip.Format.ps1xml', 'Formats/SharePoint.Format.ps1xml', 'Formats/Exchange.Format.ps1xml', 'Formats/Directory.Format.ps1xml', 'Formats/Setup.Format.ps1xml')
     FunctionsToExport    = @(
         'Connect-CkService',
         'Disconnect-CkService',
@@ -64,7 +64,8 @@
         'Set-CkDataEncryptionPolicy',
         'New-CkServicePrincipal',
         'Get-CkServicePrincipal',
-        'Remove-CkServicePrincipal'
+        'Remove-CkServicePrincipal',
+        'Test-CkCustomerKeySetup'
     )
     CmdletsToExport      = @()
     AliasesToExport      = @()
@@ -72,7 +73,7 @@
     PrivateData          = @{
         CkRegistry = @{
             Version = '0.1.0'
-            Hash    = 'c955eeb590d9fbc9407a7c430cbd4284440e2869dba6792032fddf6ab54a28bd'
+            Hash    = '17163c9c0e521044acb2fa496b189eed5d7d9bb055cca0390af5499c0afad3fb'
         }
         PSData     = @{
             Tags         = @('CustomerKey', 'BYOK', 'KeyVault', 'Microsoft365', 'Exchange', 'SharePoint', 'AIP', 'Encryption')

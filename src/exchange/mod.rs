@@ -113,3 +113,22 @@ pub(crate) fn find_policy(tx: &Tx<'_>, parameter: &str, identity: &str) -> Resul
         )
     })
 }
+
+/// The keys policy `identity` uses now, for the setup check: its current revision's versioned
+/// ids (so a roll without -Refresh shows). None when no policy has that identity.
+pub fn policy_keys(
+    ctx: &Context<'_>,
+    identity: &str,
+) -> Result<Option<crate::vault::inspect::PolicyKeys>> {
+    ctx.read(|tx| {
+        let Some(p) = sql::find_policy(tx, identity.trim())? else {
+            return Ok(None);
+        };
+        let wraps = sql::revision_wraps(tx, &p.current_revision)?;
+        Ok(Some(crate::vault::inspect::PolicyKeys {
+            workload: crate::vault::rules::Workload::Exchange,
+            name: p.name,
+            key_ids: wraps.into_iter().map(|w| w.key_id).collect(),
+        }))
+    })
+}

@@ -10,6 +10,7 @@ use crate::operations::Context;
 use crate::store::exchange::{self as sql, PolicyRow, RevisionRow, WrapRow};
 use crate::store::Tx;
 use crate::vault::boundary::{KeyReference, VaultKey};
+use crate::vault::rules::{self, Status};
 use serde::Serialize;
 
 const KEY_IDS: &str = "AzureKeyIDs";
@@ -145,7 +146,7 @@ pub(crate) fn key_health(service: &Service, key_id: &str) -> KeyHealth {
             unreachable: false,
             reason: Some("the key version is disabled, not yet valid or expired".into()),
         },
-        Ok(k) if !(k.allows("wrapKey") && k.allows("unwrapKey")) => KeyHealth {
+        Ok(k) if !rules::allows_wrapping(&k.key_ops) => KeyHealth {
             id: key_id.to_string(),
             usable: false,
             unreachable: false,
@@ -177,7 +178,7 @@ fn resolve_key(service: &Service, id: &str) -> Result<(VaultKey, Option<String>)
     let props = vaults
         .vault_properties(&caller, &reference)
         .map_err(|e| on_key_parameter(id, e))?;
-    if !props.soft_delete {
+    if rules::soft_delete(props.soft_delete).status == Status::Fail {
         return Err(Error::invalid_argument(
             KEY_IDS,
             format!(
@@ -186,10 +187,10 @@ fn resolve_key(service: &Service, id: &str) -> Result<(VaultKey, Option<String>)
             ),
         ));
     }
-    let warning = (!props.purge_protection).then(|| {
+    let warning = (rules::purge_protection(props.purge_protection, None).status != Status::Pass).then(|| {
         format!("Vault '{}' has no purge protection: a purged key cannot be recovered; enable purge protection on it.", reference.vault_name)
     });
-    for permission in ["get", "wrapKey", "unwrapKey"] {
+    for permission in rules::SERVICE_PERMISSIONS {
         vaults
             .check_permission(&caller, &reference, permission)
             .map_err(|e| {
@@ -208,7 +209,7 @@ fn resolve_key(service: &Service, id: &str) -> Result<(VaultKey, Option<String>)
             format!("key '{}' is not enabled (or outside its NotBefore/Expires dates); a versionless id uses the newest version, which must be enabled", key.id()),
         ));
     }
-    if !(key.allows("wrapKey") && key.allows("unwrapKey")) {
+    if !rules::allows_wrapping(&key.key_ops) {
         return Err(Error::invalid_argument(
             KEY_IDS,
             format!(
@@ -232,16 +233,14 @@ fn resolve_keys(service: &Service, ids: &[String]) -> Result<(Vec<VaultKey>, Vec
     let mut vaults_seen: Vec<String> = Vec::new();
     for id in ids {
         let r = KeyReference::parse(KEY_IDS, id)?;
-        if vaults_seen.contains(&r.vault_name) {
+        vaults_seen.push(r.vault_name);
+        let names: Vec<&str> = vaults_seen.iter().map(String::as_str).collect();
+        if let Some(shared) = rules::shared_vault(&names) {
             return Err(Error::invalid_argument(
                 KEY_IDS,
-                format!(
-                    "two keys are in vault '{}'; each key must be in a different vault",
-                    r.vault_name
-                ),
+                format!("two keys are in vault '{shared}'; each key must be in a different vault"),
             ));
         }
-        vaults_seen.push(r.vault_name);
     }
     let mut keys = Vec::new();
     let mut warnings = Vec::new();

@@ -323,7 +323,9 @@ pub fn validate_key(
         vaults.check_permission(caller, key, permission)?;
     }
     let vault = vaults.vault_properties(caller, key)?;
-    if !vault.soft_delete {
+    if crate::vault::rules::soft_delete(vault.soft_delete).status
+        == crate::vault::rules::Status::Fail
+    {
         return Err(Error::invalid_operation(
             "SoftDeleteRequired",
             format!(

@@ -34,6 +34,37 @@ fn check_identity(ctx: &Context<'_>, identity: Option<&str>) -> Result<()> {
     }
 }
 
+/// The keys of the SharePoint policy, for the setup check, when `identity` names it
+/// (SPODataEncryptionPolicy, or the tenant's admin site URL); None when it names something else.
+pub fn policy_keys(
+    ctx: &Context<'_>,
+    identity: &str,
+) -> Result<Option<crate::vault::inspect::PolicyKeys>> {
+    let identity = identity.trim();
+    let by_url = parse_admin_url(identity).is_ok();
+    if !(identity.eq_ignore_ascii_case(TARGET) || by_url) {
+        return Ok(None);
+    }
+    if by_url {
+        check_identity(ctx, Some(identity)).map_err(|e| {
+            Error::invalid_argument(
+                "DataEncryptionPolicy",
+                e.message.trim_start_matches("Parameter 'Identity': "),
+            )
+        })?;
+    }
+    ctx.read(|tx| {
+        let policy = sql::get_policy(tx)?.ok_or_else(not_registered)?;
+        let tik = sql::get_tik(tx, policy.generation)?
+            .ok_or_else(|| Error::internal("the policy's tenant intermediate key is missing"))?;
+        Ok(Some(crate::vault::inspect::PolicyKeys {
+            workload: crate::vault::rules::Workload::SharePoint,
+            name: TARGET.to_string(),
+            key_ids: vec![tik.primary_key_id, tik.secondary_key_id],
+        }))
+    })
+}
+
 fn not_registered() -> Error {
     Error::invalid_operation(
         "PolicyNotRegistered",
@@ -49,7 +80,7 @@ fn check_two_vaults(
     param: &str,
     first_role: &str,
 ) -> Result<()> {
-    if first.vault_uri.eq_ignore_ascii_case(&second.vault_uri) {
+    if crate::vault::rules::shared_vault(&[&first.vault_uri, &second.vault_uri]).is_some() {
         return Err(Error::invalid_argument(
             param,
             format!(

@@ -458,3 +458,76 @@ pub fn restore_from(
         Ok(key_out(&vault, &key, &latest))
     })
 }
+
+/// What a folder of backups holds, for the setup check's backup rule.
+#[derive(Debug, Default)]
+pub struct BackupScan {
+    /// This store's key backups: (source vault, key name, version ids), read from their
+    /// payloads, whose private parts stay sealed.
+    pub opened: Vec<(String, String, Vec<String>)>,
+    /// Other files (Azure's opaque backup blobs among them): (file name, modified, unix).
+    pub opaque: Vec<(String, i64)>,
+    /// Key backups that could not be opened: another store's, or damaged.
+    pub unreadable: usize,
+}
+
+/// More files than a backup folder holds in practice: the scan stops there rather than read
+/// a whole disk someone pointed it at.
+const MAX_SCANNED_FILES: usize = 10_000;
+
+/// Reads every file directly in `dir` (not its subfolders). `parameter` names the argument
+/// in the error for a folder that cannot be read.
+pub(crate) fn scan_backups(
+    store: &crate::store::Store,
+    dir: &std::path::Path,
+    parameter: &str,
+) -> Result<BackupScan> {
+    let entries = std::fs::read_dir(dir).map_err(|e| {
+        Error::invalid_argument(
+            parameter,
+            format!("{} is not a folder that can be read: {e}", dir.display()),
+        )
+    })?;
+    let mut scan = BackupScan::default();
+    for entry in entries.flatten().take(MAX_SCANNED_FILES) {
+        let Ok(meta) = entry.metadata() else { continue };
+        if !meta.is_file() || meta.len() > MAX_BACKUP_BYTES {
+            continue;
+        }
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Ok(blob) = std::fs::read(entry.path()) else {
+            continue;
+        };
+        if !blob.starts_with(MAGIC) {
+            let modified = meta
+                .modified()
+                .ok()
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map_or(0, |d| d.as_secs() as i64);
+            scan.opaque.push((name, modified));
+            continue;
+        }
+        match open_payload(store, &blob) {
+            Some(p) => scan.opened.push((
+                p.source_vault,
+                p.name,
+                p.versions.into_iter().map(|v| v.version).collect(),
+            )),
+            None => scan.unreadable += 1,
+        }
+    }
+    Ok(scan)
+}
+
+/// The payload of one of this store's backups; None for anything else.
+fn open_payload(store: &crate::store::Store, blob: &[u8]) -> Option<Payload> {
+    let rest = blob.strip_prefix(MAGIC)?;
+    let header_end = rest.iter().position(|b| *b == b'\n')?;
+    let header: Header = serde_json::from_slice(&rest[..header_end]).ok()?;
+    if header.store_id != store.store_id() {
+        return None;
+    }
+    let aad = &blob[..MAGIC.len() + header_end + 1];
+    let payload = store.keys().open_backup(&rest[header_end + 1..], aad)?;
+    serde_json::from_slice(payload.expose()).ok()
+}

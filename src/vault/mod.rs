@@ -5,13 +5,16 @@
 pub mod backup;
 pub mod boundary;
 pub mod impact;
+pub mod inspect;
 pub mod key_operations;
 pub mod keys;
 pub mod local;
 pub mod model;
 pub mod operations;
 pub mod reachability;
+pub mod regions;
 pub mod remote;
+pub mod rules;
 pub mod signatures;
 pub mod usage;
 
@@ -645,5 +648,26 @@ pub fn vaults_for_store(
             store.clone(),
         )),
         None => std::sync::Arc::new(local::LocalKeyVault::new(store.clone())),
+    }
+}
+
+/// What the setup check reads of each key and its vault, as the workload's service principal
+/// would meet them: from the store, or from Azure in a remote session (the vault domain's
+/// choice, so that no other domain names its Azure backend).
+pub fn inspect_keys(
+    ctx: &crate::operations::Context<'_>,
+    references: &[boundary::KeyReference],
+    workload: rules::Workload,
+    scan: Option<&backup::BackupScan>,
+) -> Vec<inspect::Inspection> {
+    match ctx.remote() {
+        None => {
+            let service = crate::identity::Principal::service(workload.application_id());
+            references
+                .iter()
+                .map(|r| inspect::inspect_local(ctx, r, &service, scan))
+                .collect()
+        }
+        Some(remote) => remote::inspect::inspect_remote(ctx, remote, references, workload, scan),
     }
 }

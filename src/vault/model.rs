@@ -154,13 +154,7 @@ pub fn normalize_location(location: &str) -> Result<String> {
 
 /// Key Vault's recoveryLevel for a vault's settings.
 pub fn recovery_level(v: &VaultRow) -> &'static str {
-    match (v.soft_delete, v.purge_protection, v.retention_days >= 90) {
-        (false, _, _) => "Purgeable",
-        (true, false, true) => "Recoverable+Purgeable",
-        (true, false, false) => "CustomizedRecoverable+Purgeable",
-        (true, true, true) => "Recoverable",
-        (true, true, false) => "CustomizedRecoverable",
-    }
+    super::rules::recovery_level_for(v.soft_delete, v.purge_protection, v.retention_days)
 }
 
 pub fn recoverable_days(v: &VaultRow) -> i64 {

@@ -178,6 +178,14 @@ BeforeDiscovery {
             Type = 'CustomerKey.KeyVaultChangeImpact'; Arrange = { @{ VaultName = $exoVaults[0]; Name = 'key' } }
             Assert = { param($Result) $Result[0].InUse | Should -BeTrue }
         }
+        'Test-CkCustomerKeySetup/ByWorkload'                    = @{
+            Type = 'CustomerKey.SetupCheck'; Arrange = { @{ Workload = 'Exchange'; AzureKeyIDs = $exoKeyIds; DataLocation = 'EUR' } }
+            Assert = { param($Result) $Result[-1].Check | Should -Be 'Summary'; @($Result | Where-Object Check -EQ 'ServicePrincipalAccess').Status | Should -Be @('Pass', 'Pass') }
+        }
+        'Test-CkCustomerKeySetup/ByPolicy'                      = @{
+            Type = 'CustomerKey.SetupCheck'; Arrange = { @{ DataEncryptionPolicy = 'EVERY-DEP' } }
+            Assert = { param($Result) $Result[-1].Target | Should -Be "Exchange policy 'EVERY-DEP'" }
+        }
 
         # Az.KeyVault's ResourceId sets: the vault named by its Azure resource ID.
         'Set-CkKeyVaultAccessPolicy/ResourceIdByUserPrincipalName' = @{

@@ -30,7 +30,7 @@ use zeroize::Zeroizing;
 
 /// The Key Vault resource provider's api-version used.
 pub const ARM_API_VERSION: &str = "2026-05-15";
-const PROVIDER: &str = "providers/Microsoft.KeyVault/vaults";
+pub(crate) const PROVIDER: &str = "providers/Microsoft.KeyVault/vaults";
 
 fn unexpected(why: &str, target: &str) -> Error {
     Error::new(
@@ -222,7 +222,7 @@ impl RemoteVaults {
 
 /// `/subscriptions/{s}/resourceGroups/{rg}/providers/Microsoft.KeyVault/vaults/{name}`: the
 /// vault's id, checked to be a path (it becomes the next request's), and its resource group.
-fn vault_id(vault: &Value, target: &str) -> Result<(String, String)> {
+pub(crate) fn vault_id(vault: &Value, target: &str) -> Result<(String, String)> {
     let id = vault["id"]
         .as_str()
         .ok_or_else(|| unexpected("the vault has no id", target))?;
@@ -250,7 +250,7 @@ fn vault_id(vault: &Value, target: &str) -> Result<(String, String)> {
 }
 
 /// A permission as the engine spells it (`wrapKey`), whatever case Azure keeps it in.
-fn permission_name(p: &str) -> String {
+pub(crate) fn permission_name(p: &str) -> String {
     KEY_PERMISSION_VALUES
         .iter()
         .find(|k| k.eq_ignore_ascii_case(p))

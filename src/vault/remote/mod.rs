@@ -11,6 +11,7 @@ pub mod boundary;
 pub mod client;
 pub mod errors;
 pub mod graph;
+pub mod inspect;
 pub mod json;
 pub mod keys;
 pub mod management;

@@ -260,6 +260,7 @@ fn the_real_registry_generates_every_cmdlet() {
             "Formats/Directory.Format.ps1xml",
             "Formats/Exchange.Format.ps1xml",
             "Formats/KeyVault.Format.ps1xml",
+            "Formats/Setup.Format.ps1xml",
             "Formats/SharePoint.Format.ps1xml",
         ]
     );
