@@ -34,6 +34,10 @@ typedef enum CkStatus {
   // Stored data needs a newer CustomerKey than this one (a store written by a later
   // release, with a newer schema): upgrade CustomerKey. The data was left untouched.
   CK_STATUS_UNSUPPORTED = 15,
+  // The call was cancelled (`ck_cancel`; Ctrl+C in PowerShell) before it finished.
+  CK_STATUS_CANCELLED = 16,
+  // The call ran past the session's `CallTimeoutSeconds` and was stopped.
+  CK_STATUS_TIMED_OUT = 17,
 } CkStatus;
 
 // An open store. Created by `ck_open`, released by `ck_close`; safe to use from several
@@ -47,7 +51,11 @@ extern "C" {
 // Opens (creating on first use) a store.
 //
 // `options_json` (borrowed; may be NULL) is a JSON object with optional `Store` (absolute
-// directory), `UserPrincipalName` and `TimeShiftSeconds`. On success `*out_session` receives a
+// directory), `UserPrincipalName`, `TimeShiftSeconds`, `CallTimeoutSeconds` and the remote
+// options (`Environment`, `VaultDomain`, ...: see the README). `CallTimeoutSeconds` (300 by
+// default, 1 to 86400) bounds every `ck_call`: one still waiting on Azure after it, and a read
+// ending after it, fails with `CK_STATUS_TIMED_OUT` (code `OperationTimedOut`); a change
+// already committed to the store stands. On success `*out_session` receives a
 // session owned by the caller (release it with `ck_close`), and `*out_json`, when `out_json` is
 // not NULL, receives `{"Store", "UserPrincipalName", "Version"}` owned by the caller (release
 // with `ck_free_string`). On failure `*out_session` is untouched and `*out_json` receives the
@@ -71,7 +79,9 @@ int32_t ck_open(const char *options_json, struct ck_session **out_session, char 
 // whose entry has `Batch` also takes a JSON array of argument objects (at most 10,000): each
 // runs as a call of its own, and the answer is an array, in order, of `{"Status": 0,
 // "Result": ...}` or `{"Status": n, "Error": envelope}`; the function itself then returns 0. `session` stays owned by the caller and may be used from
-// several threads at once.
+// several threads at once. A call ends early with `CK_STATUS_CANCELLED` after `ck_cancel`,
+// and with `CK_STATUS_TIMED_OUT` after the session's `CallTimeoutSeconds` (each item of a
+// batch has its own; a cancel fails the whole batch).
 //
 // # Safety
 // `session` is NULL or a live pointer from `ck_open`; `operation` and `arguments_json` are NULL
@@ -80,6 +90,19 @@ int32_t ck_call(const struct ck_session *session,
                 const char *operation,
                 const char *arguments_json,
                 char **out_json);
+
+// Cancels the calls in flight on `session`: each fails within a second, wherever it waits (a
+// request to Azure and its retries, the items of a batch), with `CK_STATUS_CANCELLED` and
+// code `OperationCancelled`. Calls begun after it returns run as usual; background jobs go
+// on. A request already sent may still take effect at the service; the store is changed by
+// one transaction per operation or not at all. Meant for another thread than the call's
+// (PowerShell calls it on Ctrl+C). Returns 0, or `CK_STATUS_INVALID_ARGUMENT` for a NULL
+// session (no envelope: there is no `out_json`).
+//
+// # Safety
+// `session` is NULL or a live pointer from `ck_open` that no thread is closing; it stays owned
+// by the caller, and other threads may be in `ck_call` on it.
+int32_t ck_cancel(const struct ck_session *session);
 
 // Describes every operation: its parameters (name, JSON type, mandatory, allowed values) and
 // output type. On success `*out_json` receives the registry, owned by the caller (release with
@@ -96,7 +119,11 @@ int32_t ck_describe(char **out_json);
 // length is found again from its terminating NUL).
 void ck_free_string(char *s);
 
-// Closes a session and releases it. NULL is ignored.
+// Closes a session and releases it. NULL is ignored. Returns within a few seconds whatever
+// the session's background jobs are doing: the batch in flight commits if it is done within a
+// second, else it is cancelled (waiting on Azure, say) and its job resumes from its last
+// committed batch when a session next opens the store. Every audit row is committed when it
+// returns.
 //
 // # Safety
 // `s` is NULL or a pointer from `ck_open` not yet closed, and no other thread is using it.

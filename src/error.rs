@@ -32,6 +32,10 @@ pub enum CkStatus {
     /// Stored data needs a newer CustomerKey than this one (a store written by a later
     /// release, with a newer schema): upgrade CustomerKey. The data was left untouched.
     Unsupported = 15,
+    /// The call was cancelled (`ck_cancel`; Ctrl+C in PowerShell) before it finished.
+    Cancelled = 16,
+    /// The call ran past the session's `CallTimeoutSeconds` and was stopped.
+    TimedOut = 17,
 }
 
 impl CkStatus {
@@ -54,6 +58,8 @@ impl CkStatus {
             CkStatus::InvalidData => "InvalidData",
             CkStatus::ReadError => "ReadError",
             CkStatus::Unsupported => "NotImplemented",
+            CkStatus::Cancelled => "OperationStopped",
+            CkStatus::TimedOut => "OperationTimeout",
         }
     }
 }
@@ -153,6 +159,12 @@ impl Error {
             })
         });
         self
+    }
+
+    /// Whether the work was stopped (cancelled, or past its deadline) rather than refused: trying
+    /// the next key or the availability key would only be stopped too, and a job is not at fault.
+    pub fn is_stop(&self) -> bool {
+        matches!(self.status, CkStatus::Cancelled | CkStatus::TimedOut)
     }
 
     /// The `x-ms-request-id` of the answer this error reports, if it came from one.

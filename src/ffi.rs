@@ -130,7 +130,11 @@ pub unsafe fn guarded(out_json: *mut *mut c_char, body: impl FnOnce() -> Result<
 /// Opens (creating on first use) a store.
 ///
 /// `options_json` (borrowed; may be NULL) is a JSON object with optional `Store` (absolute
-/// directory), `UserPrincipalName` and `TimeShiftSeconds`. On success `*out_session` receives a
+/// directory), `UserPrincipalName`, `TimeShiftSeconds`, `CallTimeoutSeconds` and the remote
+/// options (`Environment`, `VaultDomain`, ...: see the README). `CallTimeoutSeconds` (300 by
+/// default, 1 to 86400) bounds every `ck_call`: one still waiting on Azure after it, and a read
+/// ending after it, fails with `CK_STATUS_TIMED_OUT` (code `OperationTimedOut`); a change
+/// already committed to the store stands. On success `*out_session` receives a
 /// session owned by the caller (release it with `ck_close`), and `*out_json`, when `out_json` is
 /// not NULL, receives `{"Store", "UserPrincipalName", "Version"}` owned by the caller (release
 /// with `ck_free_string`). On failure `*out_session` is untouched and `*out_json` receives the
@@ -174,7 +178,9 @@ pub unsafe extern "C" fn ck_open(
 /// whose entry has `Batch` also takes a JSON array of argument objects (at most 10,000): each
 /// runs as a call of its own, and the answer is an array, in order, of `{"Status": 0,
 /// "Result": ...}` or `{"Status": n, "Error": envelope}`; the function itself then returns 0. `session` stays owned by the caller and may be used from
-/// several threads at once.
+/// several threads at once. A call ends early with `CK_STATUS_CANCELLED` after `ck_cancel`,
+/// and with `CK_STATUS_TIMED_OUT` after the session's `CallTimeoutSeconds` (each item of a
+/// batch has its own; a cancel fails the whole batch).
 ///
 /// # Safety
 /// `session` is NULL or a live pointer from `ck_open`; `operation` and `arguments_json` are NULL
@@ -206,6 +212,32 @@ pub unsafe extern "C" fn ck_call(
             _ => crate::registry().call_json(&session.session, operation, &arguments)?,
         };
         put_text(out_json, result);
+        Ok(())
+    })
+}
+
+/// Cancels the calls in flight on `session`: each fails within a second, wherever it waits (a
+/// request to Azure and its retries, the items of a batch), with `CK_STATUS_CANCELLED` and
+/// code `OperationCancelled`. Calls begun after it returns run as usual; background jobs go
+/// on. A request already sent may still take effect at the service; the store is changed by
+/// one transaction per operation or not at all. Meant for another thread than the call's
+/// (PowerShell calls it on Ctrl+C). Returns 0, or `CK_STATUS_INVALID_ARGUMENT` for a NULL
+/// session (no envelope: there is no `out_json`).
+///
+/// # Safety
+/// `session` is NULL or a live pointer from `ck_open` that no thread is closing; it stays owned
+/// by the caller, and other threads may be in `ck_call` on it.
+#[no_mangle]
+pub unsafe extern "C" fn ck_cancel(session: *const ck_session) -> i32 {
+    // SAFETY: `session` is NULL (refused by as_ref's None) or live from ck_open and not being
+    // closed, as the contract says, and is only borrowed for this call; ck_session is Sync, so
+    // the calls other threads are making on it are no obstacle. NULL out_json meets guarded's
+    // contract.
+    guarded(std::ptr::null_mut(), || {
+        let session = session
+            .as_ref()
+            .ok_or_else(|| Error::invalid_argument("session", "must not be NULL"))?;
+        session.session.cancel_calls();
         Ok(())
     })
 }
@@ -255,7 +287,11 @@ fn wiped(s: CString) -> Vec<u8> {
     bytes
 }
 
-/// Closes a session and releases it. NULL is ignored.
+/// Closes a session and releases it. NULL is ignored. Returns within a few seconds whatever
+/// the session's background jobs are doing: the batch in flight commits if it is done within a
+/// second, else it is cancelled (waiting on Azure, say) and its job resumes from its last
+/// committed batch when a session next opens the store. Every audit row is committed when it
+/// returns.
 ///
 /// # Safety
 /// `s` is NULL or a pointer from `ck_open` not yet closed, and no other thread is using it.

@@ -7,7 +7,8 @@
 //! machinery) → `jobs` → domains (`vault`, then the workloads, which reach keys only through
 //! `vault::boundary`, then `setup`, which reads the workloads' policies for their keys) →
 //! [`registry`] (every domain's operations and job kinds) → `ffi`, the CLI and `serve` (the
-//! `serve` feature). [`rt`], the tokio runtime, is a leaf any layer may use.
+//! `serve` feature). [`rt`], the tokio runtime, and [`cancel`], how a call or a job's batch is
+//! told to end, are leaves any layer may use.
 //! tests/layering.rs holds this order, and lists where it does not hold yet (the Azure backend,
 //! `vault::remote::RemoteVaults`, carried by `session`, `operations` and `jobs`).
 
@@ -29,6 +30,7 @@ compile_error!(
 );
 
 pub mod b64;
+pub mod cancel;
 pub mod cli;
 pub mod crypto;
 pub mod error;

@@ -3,12 +3,13 @@
 //! session with every domain's job kinds. The C ABI, the CLI (and later the HTTPS endpoint)
 //! enter here.
 
+use crate::cancel::Stop;
 use crate::error::{Error, Result};
 use crate::identity::Principal;
 use crate::jobs::JobKind;
 use crate::operations::paging::{self, Page};
 use crate::operations::{
-    validate, Arguments, Context, InMemory, Operation, Output, OutputType, ResultForm,
+    validate, Arguments, Context, Impact, InMemory, Operation, Output, OutputType, ResultForm,
 };
 use crate::session::{Session, SessionOptions};
 use once_cell::sync::Lazy;
@@ -210,9 +211,10 @@ impl Registry {
         }
     }
 
-    /// Runs a batch: each of `items` as a call of its own (see [`paging`]), as the session's
-    /// user; the answers as one JSON array in the items' order. Refused whole, before any item
-    /// runs, when the operation takes no batches or the batch is too large.
+    /// Runs a batch: each of `items` as a call of its own (see [`paging`]), with a deadline of
+    /// its own, as the session's user; the answers as one JSON array in the items' order.
+    /// Refused whole, before any item runs, when the operation takes no batches or the batch is
+    /// too large; failed whole when it is cancelled (its items are reads: nothing is undone).
     pub fn call_batch_json(
         &self,
         session: &Session,
@@ -236,16 +238,20 @@ impl Registry {
                 ),
             ));
         }
+        let batch = session.begin_call();
         let mut out = Zeroizing::new(String::with_capacity(64 + items.len() * 256));
         out.push('[');
         for item in items {
+            let stop = batch.renewed(Some(session.call_timeout()));
+            stop.check()?;
             let answer = self
-                .call_as(
+                .call_stopping(
                     session,
                     session.principal(),
                     op.name,
                     item,
                     ResultForm::Text,
+                    &stop,
                 )
                 .and_then(Output::into_text);
             paging::push_batch_item(&mut out, answer);
@@ -287,7 +293,25 @@ impl Registry {
         arguments: &Value,
         form: ResultForm,
     ) -> Result<Output> {
+        let stop = session.begin_call();
+        self.call_stopping(session, principal, operation, arguments, form, &stop)
+    }
+
+    /// [`Registry::call_as`] ended by `stop`: every request it makes to Azure is raced
+    /// against it.
+    fn call_stopping(
+        &self,
+        session: &Session,
+        principal: &Principal,
+        operation: &str,
+        arguments: &Value,
+        form: ResultForm,
+        stop: &Stop,
+    ) -> Result<Output> {
         let op = self.operation(operation)?;
+        // A local session has no requests to end; a remote one gets a view of its vaults
+        // carrying this call's stop.
+        let remote = session.remote().map(|r| r.with_stop(stop.clone()));
         // A page request sits beside the arguments; the handler sees only the arguments.
         let split = Page::split(op.name, op.pages, arguments);
         let (page, arguments) = match &split {
@@ -300,11 +324,18 @@ impl Registry {
             session.time_shift(),
             op.name,
         )
-        .with_remote(session.remote())
+        .with_remote(remote.as_ref())
         .with_page(page);
         let result = match &split {
             Err(e) => Err(e.clone()),
             Ok(_) => validate(op, arguments).and_then(|args| op.run(&ctx, &args, form)),
+        };
+        // A read that was stopped may still have answered, from what it could reach (a key's
+        // health "unusable" because its request was cut short): it fails instead. A change
+        // that answered was made, and says so.
+        let result = match stop.check() {
+            Err(stopped) if op.impact == Impact::None => Err(stopped),
+            _ => result,
         };
         let result = match (result, page) {
             (Ok(output), Some(_)) => Self::as_page(output, ctx.next_page(), form),
@@ -331,13 +362,15 @@ impl Registry {
                 entry.operation
             ))
         })?;
+        let stop = session.begin_call();
+        let remote = session.remote().map(|r| r.with_stop(stop.clone()));
         let ctx = Context::new(
             session.store_arc(),
             principal,
             session.time_shift(),
             op.name,
         )
-        .with_remote(session.remote());
+        .with_remote(remote.as_ref());
         let result = entry.run(op, &ctx, arguments, input);
         audited(&ctx, arguments, result)
     }

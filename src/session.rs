@@ -1,6 +1,7 @@
 //! A session: one open store, the caller's identity and the caller's clock. It does not
 //! dispatch: the registry ([`crate::registry`]) runs operations on a session.
 
+use crate::cancel::{Canceller, Stop};
 use crate::error::{Error, Result};
 use crate::identity::Principal;
 use crate::store::Store;
@@ -8,6 +9,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// Options of `ck_open`, keyed as in JSON. `Debug` is written out below so the tokens never
 /// reach a log or a panic message (a derived one would print them: `Zeroizing` shows its value).
@@ -63,7 +65,18 @@ pub struct SessionOptions {
     /// A request with no complete answer after this long fails (60000 by default).
     #[serde(default)]
     pub request_timeout_milliseconds: Option<u64>,
+    /// A call still waiting on Azure after this many seconds (a request, its retries, their
+    /// backoff), and a read ending after it, fails with `OperationTimedOut`
+    /// ([`DEFAULT_CALL_TIMEOUT`] by default, 1 to 86400).
+    #[serde(default)]
+    pub call_timeout_seconds: Option<u64>,
 }
+
+/// How long a call may take when `CallTimeoutSeconds` is not given: under the remote client's
+/// worst case (six attempts of up to 60 s each and 31 s of backoff, over six minutes), so that
+/// the deadline rather than the retries says when a call waiting on Azure ends; far above what
+/// any local call takes.
+pub const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// How a token shows in `Debug`: whether one was given, never what it is.
 fn redacted_token(token: &Option<zeroize::Zeroizing<String>>) -> Option<&'static str> {
@@ -91,6 +104,7 @@ impl std::fmt::Debug for SessionOptions {
             retry_delay_milliseconds,
             max_retries,
             request_timeout_milliseconds,
+            call_timeout_seconds,
         } = self;
         f.debug_struct("SessionOptions")
             .field("store", store)
@@ -112,6 +126,7 @@ impl std::fmt::Debug for SessionOptions {
             .field("retry_delay_milliseconds", retry_delay_milliseconds)
             .field("max_retries", max_retries)
             .field("request_timeout_milliseconds", request_timeout_milliseconds)
+            .field("call_timeout_seconds", call_timeout_seconds)
             .finish()
     }
 }
@@ -120,7 +135,6 @@ impl SessionOptions {
     /// The remote part of the options, checked.
     fn remote(&mut self) -> Result<crate::vault::remote::RemoteOptions> {
         use crate::vault::remote::{Environment, RemoteOptions, Timing};
-        use std::time::Duration;
         let environment = match self.environment.as_deref() {
             None => Environment::Local,
             Some(e) => Environment::parse(e)?,
@@ -236,6 +250,10 @@ pub struct Session {
     remote: Option<Arc<crate::vault::remote::RemoteVaults>>,
     /// Resumes and runs this store's jobs and purges expired objects; stopped on close.
     _jobs: crate::jobs::Runner,
+    /// Cancels the calls in flight (`ck_cancel`).
+    calls: Arc<Canceller>,
+    /// `CallTimeoutSeconds`.
+    call_timeout: Duration,
 }
 
 impl Session {
@@ -263,6 +281,16 @@ impl Session {
             }
             Some(u) => u.trim().to_string(),
             None => default_principal(),
+        };
+        let call_timeout = match options.call_timeout_seconds {
+            None => DEFAULT_CALL_TIMEOUT,
+            Some(s) if (1..=86_400).contains(&s) => Duration::from_secs(s),
+            Some(_) => {
+                return Err(Error::invalid_argument(
+                    "CallTimeoutSeconds",
+                    "must be from 1 to 86400",
+                ))
+            }
         };
         let time_shift = options.time_shift_seconds.unwrap_or(0);
         if time_shift.unsigned_abs() > 100 * 365 * 86_400 {
@@ -297,6 +325,8 @@ impl Session {
             time_shift,
             remote,
             _jobs: jobs,
+            calls: Canceller::for_calls(),
+            call_timeout,
         })
     }
 
@@ -310,7 +340,7 @@ impl Session {
             Value::Object(_) => serde_json::from_value(options.clone()).map_err(|e| {
                 Error::invalid_argument(
                     "options",
-                    format!("takes Store, UserPrincipalName, TimeShiftSeconds, Environment, VaultDomain, CaFile, AccessToken, ApiVersion, ManagementEndpoint, GraphEndpoint, SubscriptionId, ManagementAccessToken, GraphAccessToken, RetryDelayMilliseconds, MaxRetries and RequestTimeoutMilliseconds ({e})"),
+                    format!("takes Store, UserPrincipalName, TimeShiftSeconds, Environment, VaultDomain, CaFile, AccessToken, ApiVersion, ManagementEndpoint, GraphEndpoint, SubscriptionId, ManagementAccessToken, GraphAccessToken, RetryDelayMilliseconds, MaxRetries, RequestTimeoutMilliseconds and CallTimeoutSeconds ({e})"),
                 )
             })?,
             _ => return Err(Error::invalid_argument("options", "must be a JSON object")),
@@ -338,6 +368,22 @@ impl Session {
     /// The Azure Key Vault backend, when the session's Environment names a cloud.
     pub fn remote(&self) -> Option<&Arc<crate::vault::remote::RemoteVaults>> {
         self.remote.as_ref()
+    }
+
+    /// The stop of a call beginning now: ended by [`Session::cancel_calls`] and by the
+    /// session's `CallTimeoutSeconds`.
+    pub fn begin_call(&self) -> Stop {
+        self.calls.begin(Some(self.call_timeout))
+    }
+
+    /// `CallTimeoutSeconds`: how long one call may take.
+    pub fn call_timeout(&self) -> Duration {
+        self.call_timeout
+    }
+
+    /// Cancels the calls in flight (`ck_cancel`); those begun later run as usual.
+    pub fn cancel_calls(&self) {
+        self.calls.cancel();
     }
 
     /// The session's clock in unix seconds: wall clock plus TimeShiftSeconds.

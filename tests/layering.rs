@@ -15,6 +15,7 @@ type ModPath = Vec<String>;
 /// Top-level modules below the domains (the machinery they run on).
 const BELOW_DOMAINS: &[&str] = &[
     "b64",
+    "cancel",
     "crypto",
     "error",
     "identity",

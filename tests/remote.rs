@@ -422,25 +422,8 @@ fn throttling_is_retried_after_the_services_wait_or_with_backoff_then_reported()
 #[test]
 fn an_exchange_policy_with_keys_behind_the_endpoint_locks_its_mailboxes_when_access_is_revoked() {
     let ep = Endpoint::start("remote-exo", &[], ServeOptions::default());
-    let mut ids = Vec::new();
-    for (vault, location) in [
-        ("contoso-exo-a", "westeurope"),
-        ("contoso-exo-b", "northeurope"),
-    ] {
-        ep.admin(
-            "New-KeyVault",
-            json!({"VaultName": vault, "Location": location, "EnablePurgeProtection": true}),
-        );
-        ep.admin(
-            "Add-KeyVaultKey",
-            json!({"VaultName": vault, "Name": "exo-key", "KeyOps": ["wrapKey", "unwrapKey"]}),
-        );
-        ids.push(format!(
-            "https://{vault}.localhost:{}/keys/exo-key",
-            ep.port
-        ));
-    }
     let vaults = ["contoso-exo-a", "contoso-exo-b"];
+    let ids = ep.key_pair_for_policy(vaults);
     let (admin, app) = admin_for(
         &ep,
         "remote-exo-admin",

@@ -78,7 +78,7 @@ namespace CustomerKey.Native
             string json = EngineJson.Write(pending);
             pending.Clear();
             IntPtr answerPointer;
-            int status = NativeMethods.ck_call(session, Operation, json, out answerPointer);
+            int status = CallWatch.Call(session, cmdlet, Operation, json, out answerPointer);
             string text = NativeMethods.TakeString(answerPointer);
             if (status != 0)
             {
@@ -155,7 +155,7 @@ namespace CustomerKey.Native
             arguments["$Page"] = page;
             string json = EngineJson.Write(arguments);
             IntPtr answerPointer;
-            int status = NativeMethods.ck_call(session, operation, json, out answerPointer);
+            int status = CallWatch.Call(session, cmdlet, operation, json, out answerPointer);
             string text = NativeMethods.TakeString(answerPointer);
             var result = new CallResult { Status = status };
             if (status != 0)

@@ -9,8 +9,10 @@
 // finalizer when nobody disposed it), never while a ck_call on another thread still uses the
 // session, and a disposed handle is refused by the marshaller instead of reaching the library.
 using System;
+using System.Collections.Generic;
 using System.Management.Automation;
 using System.Runtime.InteropServices;
+using System.Threading;
 using Microsoft.Win32.SafeHandles;
 
 namespace CustomerKey.Native
@@ -100,6 +102,11 @@ namespace CustomerKey.Native
         [DllImport(Library, EntryPoint = "ck_free_string", CallingConvention = CallingConvention.Cdecl)]
         public static extern void ck_free_string(IntPtr s);
 
+        /// Cancels the calls in flight on the session (CallWatch calls it when their pipeline
+        /// is stopped); calls made after it run as usual.
+        [DllImport(Library, EntryPoint = "ck_cancel", CallingConvention = CallingConvention.Cdecl)]
+        public static extern int ck_cancel(CkSessionHandle session);
+
         // CkSessionHandle calls this; anything else would close a session a handle still owns.
         [DllImport(Library, EntryPoint = "ck_close", CallingConvention = CallingConvention.Cdecl)]
         public static extern void ck_close(IntPtr session);
@@ -132,6 +139,120 @@ namespace CustomerKey.Native
                 return null;
             }
             return Marshal.PtrToStringUTF8(s);
+        }
+    }
+
+    /// Ctrl+C during a call into the engine. A script cmdlet cannot override StopProcessing, and
+    /// a thread inside ck_call does not see the pipeline stop, so a call waiting on Azure held
+    /// Ctrl+C and Stop() for minutes. Each call runs on the caller's thread
+    /// as before and is only listed here (a lock and a list add: the module's benchmark counts
+    /// microseconds per call); one shared timer looks at the listed calls' cmdlets every
+    /// PollMilliseconds while any is listed, and calls ck_cancel for those whose pipeline is
+    /// stopping. The call then fails in the engine, and Call throws PipelineStoppedException.
+    public static class CallWatch
+    {
+        public const int PollMilliseconds = 100;
+
+        private sealed class Watched
+        {
+            public PSCmdlet Cmdlet;
+            public CkSessionHandle Session;
+            public bool Cancelled;
+        }
+
+        // The lock for itself and for `armed`.
+        private static readonly List<Watched> active = new List<Watched>();
+        private static bool armed;
+        private static readonly Timer timer = new Timer(Poll, null, Timeout.Infinite, Timeout.Infinite);
+
+        /// ck_call for a cmdlet: cancelled in the engine when the cmdlet's pipeline stops, and
+        /// then PipelineStoppedException instead of the answer (freed here). Without a cmdlet, a
+        /// plain ck_call.
+        public static int Call(CkSessionHandle session, PSCmdlet cmdlet, string operation, string argumentsJson, out IntPtr json)
+        {
+            if (cmdlet == null)
+            {
+                return NativeMethods.ck_call(session, operation, argumentsJson, out json);
+            }
+            var watched = new Watched { Cmdlet = cmdlet, Session = session };
+            lock (active)
+            {
+                active.Add(watched);
+                if (!armed)
+                {
+                    armed = true;
+                    timer.Change(PollMilliseconds, PollMilliseconds);
+                }
+            }
+            int status;
+            try
+            {
+                status = NativeMethods.ck_call(session, operation, argumentsJson, out json);
+            }
+            finally
+            {
+                lock (active)
+                {
+                    active.Remove(watched);
+                }
+            }
+            if (watched.Cancelled || IsStopping(cmdlet))
+            {
+                NativeMethods.ck_free_string(json);
+                json = IntPtr.Zero;
+                throw new PipelineStoppedException();
+            }
+            return status;
+        }
+
+        private static void Poll(object state)
+        {
+            List<Watched> stopping = null;
+            lock (active)
+            {
+                if (active.Count == 0)
+                {
+                    armed = false;
+                    timer.Change(Timeout.Infinite, Timeout.Infinite);
+                    return;
+                }
+                foreach (Watched watched in active)
+                {
+                    if (!watched.Cancelled && IsStopping(watched.Cmdlet))
+                    {
+                        watched.Cancelled = true;
+                        (stopping ??= new List<Watched>()).Add(watched);
+                    }
+                }
+            }
+            if (stopping == null)
+            {
+                return;
+            }
+            foreach (Watched watched in stopping)
+            {
+                try
+                {
+                    NativeMethods.ck_cancel(watched.Session);
+                }
+                catch (ObjectDisposedException)
+                {
+                    // Closed meanwhile (Disconnect-CkService): nothing left to cancel.
+                }
+            }
+        }
+
+        private static bool IsStopping(PSCmdlet cmdlet)
+        {
+            try
+            {
+                return cmdlet.Stopping;
+            }
+            catch (Exception)
+            {
+                // A cmdlet whose pipeline is gone cannot be asked: its call ends on its own.
+                return false;
+            }
         }
     }
 }

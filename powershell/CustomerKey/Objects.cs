@@ -476,7 +476,7 @@ namespace CustomerKey.Native
             string json = EngineJson.Write(arguments);
             arguments.Clear();
             IntPtr answer;
-            int status = NativeMethods.ck_call(session, operation, json, out answer);
+            int status = CallWatch.Call(session, cmdlet, operation, json, out answer);
             json = null;
             string text = NativeMethods.TakeString(answer);
             var result = new CallResult { Status = status };

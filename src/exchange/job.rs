@@ -137,6 +137,8 @@ impl JobKind for ApplyPolicyKind {
         let mut policy_keys: HashMap<String, Secret> = HashMap::new();
         let mut moves = Vec::with_capacity(rows.len());
         for m in &rows {
+            // A session closing under a long batch ends it here, not after 500 mailboxes.
+            ctx.stop.check()?;
             let target = m
                 .assigned_policy
                 .as_ref()

@@ -157,6 +157,8 @@ pub(crate) fn open_policy_key(
                     availability_used: false,
                 })
             }
+            // Stopped, not refused: the other key and the availability key wait for no one.
+            Err(e) if e.is_stop() => return Err(e),
             Err(e) => failures.push((wrap.key_id.clone(), e)),
         }
     }

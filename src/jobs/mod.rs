@@ -21,6 +21,7 @@ pub use runner::{Runner, MAX_ATTEMPTS};
 #[cfg(feature = "test-hooks")]
 pub use test_ledger::LedgerKind;
 
+use crate::cancel::Stop;
 use crate::error::{Error, Result};
 use crate::store::{self, Store, Tx};
 use std::sync::Arc;
@@ -37,7 +38,8 @@ pub const TEST_JOB_KINDS_ENV: &str = "CUSTOMER_KEY_TEST_JOB_KINDS";
 
 /// A kind of job: the code that works through jobs whose `kind` column is [`JobKind::name`].
 /// Keep a batch well under a minute (the lease): past it another process may take the job over,
-/// and the slow batch is then discarded rather than applied.
+/// and the slow batch is then discarded rather than applied. Check [`JobContext::stop`] between
+/// the items of a batch: a close lets the batch in flight run on for a second, then stops it.
 pub trait JobKind: Send + Sync + 'static {
     /// Stable name stored in the job table, e.g. "exchange-refresh".
     fn name(&self) -> &'static str;
@@ -52,11 +54,30 @@ pub struct JobContext {
     /// Seconds added to the wall clock (the session's TimeShiftSeconds).
     pub time_shift: i64,
     /// The session's Azure Key Vault backend, when its Environment names a cloud: jobs reach
-    /// keys where the session's calls do.
+    /// keys where the session's calls do. The runner's carries [`JobContext::stop`], so its
+    /// requests end when the session closes.
     pub remote: Option<Arc<crate::vault::remote::RemoteVaults>>,
+    /// Comes when the session closes and the batch in flight has not ended within a second: a
+    /// kind checks it between the items of a batch, and the batch it cuts short is dropped (the
+    /// job resumes from its cursor on the next open).
+    pub stop: Stop,
 }
 
 impl JobContext {
+    /// A context nothing stops, for running a kind's batches by hand.
+    pub fn new(
+        store: Arc<Store>,
+        time_shift: i64,
+        remote: Option<Arc<crate::vault::remote::RemoteVaults>>,
+    ) -> JobContext {
+        JobContext {
+            store,
+            time_shift,
+            remote,
+            stop: Stop::never(),
+        }
+    }
+
     /// The session's clock in unix seconds.
     pub fn now(&self) -> i64 {
         crate::time::unix_now() + self.time_shift

@@ -5,16 +5,20 @@
 //! SQLite or a job kind's synchronous computation, so an async loop would only hop to
 //! `spawn_blocking` and back at each batch; the loop instead sleeps on the store's
 //! [`Wakeup`](crate::store::jobs::Wakeup) condition variable, which `notify` rings given only a
-//! `&Store`. The one async worker stays free, and stopping is a flag plus that bell.
+//! `&Store`. The one async worker stays free, and stopping is a flag plus that bell, plus the
+//! jobs' [`Canceller`], which ends a batch that waits (on Azure, say) so that closing a session
+//! takes seconds, not a request timeout.
 
 use super::{Batch, JobContext, JobKind, PURGE_INTERVAL};
+use crate::cancel::Canceller;
 use crate::error::Error;
 use crate::store::jobs::{self as job_table, BatchUpdate, Claim, ClaimedJob, FailureUpdate, Lease};
 use crate::store::Store;
 use std::cell::RefCell;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{mpsc, Arc};
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// How long a claim or a committed batch holds a job. A batch should take well under this:
@@ -30,10 +34,19 @@ const BACKOFF_MAX_MS: i64 = 300_000;
 const IDLE_POLL: Duration = Duration::from_secs(5);
 /// Pause after the store itself failed (busy for longer than its timeout, say).
 const STORE_ERROR_PAUSE: Duration = Duration::from_secs(1);
+/// How long a close lets the batch in flight run on: a batch of local work is done well within
+/// it and commits, as it would have had the session stayed open.
+const BATCH_GRACE: Duration = Duration::from_secs(1);
+/// How long a close then waits for the cancelled batch. A kind that does not check its stop
+/// finishes its batch on its own after that (committed under its lease, or refused by the batch
+/// counter if another process took the job over meanwhile).
+const CLOSE_WAIT: Duration = Duration::from_secs(2);
 
 /// Runs the jobs of the given kinds, and the retention purge, for one store until dropped.
 pub struct Runner {
     stop: Arc<AtomicBool>,
+    /// Ends the batch in flight when the runner stops.
+    closing: Arc<Canceller>,
     store: Arc<Store>,
     /// Disconnects when the loop has ended.
     /// In a Mutex only so that a Session (which holds the runner) is Sync: the HTTPS endpoint
@@ -54,13 +67,16 @@ impl Runner {
         remote: Option<Arc<crate::vault::remote::RemoteVaults>>,
     ) -> Runner {
         let stop = Arc::new(AtomicBool::new(false));
+        let closing = Canceller::for_jobs();
         let loop_ended = crate::rt::runtime().map(|runtime| {
             let (ended, loop_ended) = mpsc::channel::<()>();
+            let job_stop = closing.begin(None);
             let worker = Worker {
                 ctx: JobContext {
                     store: Arc::clone(&store),
                     time_shift,
-                    remote,
+                    remote: remote.map(|r| r.with_stop(job_stop.clone())),
+                    stop: job_stop,
                 },
                 kinds,
                 owner: new_owner_id(),
@@ -76,12 +92,15 @@ impl Runner {
         });
         Runner {
             stop,
+            closing,
             store,
             loop_ended,
         }
     }
 
-    /// Stops the runner: waits for the batch in flight to commit or roll back, then returns.
+    /// Stops the runner: the batch in flight commits if it is done within [`BATCH_GRACE`], else
+    /// it is cancelled; the runner's leases are released. Returns then, or after
+    /// [`CLOSE_WAIT`] more.
     pub fn stop(self) {}
 }
 
@@ -90,10 +109,12 @@ impl Drop for Runner {
         self.stop.store(true, Ordering::SeqCst);
         self.store.job_wakeup().notify();
         if let Some(loop_ended) = self.loop_ended.take() {
-            let _ = loop_ended
-                .into_inner()
-                .unwrap_or_else(|p| p.into_inner())
-                .recv();
+            let loop_ended = loop_ended.into_inner().unwrap_or_else(|p| p.into_inner());
+            // Nothing is sent: the loop ending disconnects the channel.
+            if let Err(RecvTimeoutError::Timeout) = loop_ended.recv_timeout(BATCH_GRACE) {
+                self.closing.cancel();
+                let _ = loop_ended.recv_timeout(CLOSE_WAIT);
+            }
         }
     }
 }
@@ -264,6 +285,9 @@ impl Worker {
         };
         match catch_unwind(AssertUnwindSafe(|| kind.next_batch(&self.ctx, &job.record))) {
             Ok(Ok(batch)) => self.commit(&job, batch),
+            // Cut short by the close (its requests cancelled, or its stop checked): no fault of
+            // the job's, so no attempt is counted; the next runner redoes the batch.
+            Ok(Err(e)) if e.is_stop() => {}
             Ok(Err(e)) => self.record_failure(&job, &e),
             Err(_) => self.record_panic(&job),
         }

@@ -94,6 +94,8 @@ pub fn unwrap_tik(
 ) -> Result<Secret> {
     let primary = match unwrap_with(vaults, caller, tik, KeyType::Primary) {
         Ok(tik) => return Ok(tik),
+        // Stopped, not refused: the secondary key would be stopped too.
+        Err(e) if e.is_stop() => return Err(e),
         Err(e) => e,
     };
     let secondary = match unwrap_with(vaults, caller, tik, KeyType::Secondary) {

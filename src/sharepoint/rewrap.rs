@@ -187,7 +187,8 @@ impl JobKind for RewrapKind {
         } else {
             rewrap_sites(ctx, &p, &target, &input.sources, &input.pending)?
         };
-        std::thread::sleep(Duration::from_millis(p.pause_ms));
+        // Pacing, cut short by a close: the batch worked out still commits.
+        let _ = ctx.stop.sleep(Duration::from_millis(p.pause_ms));
         let done = rewrapped.len() as u64;
         let (job_id, generation, now) = (job.id, p.generation, ctx.now());
         Ok(Batch {

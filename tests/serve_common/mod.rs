@@ -211,6 +211,27 @@ impl Endpoint {
             .unwrap_or_else(|e| panic!("{operation}: {e}"))
     }
 
+    /// Two vaults (West and North Europe, purge protection on), each with an RSA key `exo-key`
+    /// that can wrap and unwrap: the key IDs a data encryption policy over this endpoint takes.
+    pub fn key_pair_for_policy(&self, vaults: [&str; 2]) -> Vec<String> {
+        let mut ids = Vec::new();
+        for (vault, location) in vaults.iter().zip(["westeurope", "northeurope"]) {
+            self.admin(
+                "New-KeyVault",
+                json!({"VaultName": vault, "Location": location, "EnablePurgeProtection": true}),
+            );
+            self.admin(
+                "Add-KeyVaultKey",
+                json!({"VaultName": vault, "Name": "exo-key", "KeyOps": ["wrapKey", "unwrapKey"]}),
+            );
+            ids.push(format!(
+                "https://{vault}.localhost:{}/keys/exo-key",
+                self.port
+            ));
+        }
+        ids
+    }
+
     /// A new service principal with `permissions` on `vault`: (application id, secret).
     pub fn principal_with(&self, vault: &str, permissions: &[&str]) -> (String, String) {
         let sp = self.admin("New-ServicePrincipal", json!({"DisplayName": "automation"}));

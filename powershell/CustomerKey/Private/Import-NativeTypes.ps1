@@ -22,7 +22,7 @@ function Import-NativeTypes {
 
         # The types this version's sources define (a parameter for the tests of the older-
         # version and packaged-assembly paths, which this process cannot otherwise reach).
-        [string[]] $ExpectedTypes = @('CustomerKey.Native.NativeMethods', 'CustomerKey.Native.EngineJson', 'CustomerKey.Native.CkItemNotFoundException', 'CustomerKey.Native.OperationPlan', 'CustomerKey.Native.CallBatch')
+        [string[]] $ExpectedTypes = @('CustomerKey.Native.NativeMethods', 'CustomerKey.Native.EngineJson', 'CustomerKey.Native.CkItemNotFoundException', 'CustomerKey.Native.OperationPlan', 'CustomerKey.Native.CallBatch', 'CustomerKey.Native.CallWatch')
     )
 
     $expected = $ExpectedTypes

@@ -9,8 +9,8 @@ function Open-NativeSession {
     The calling cmdlet's $PSCmdlet.
     .PARAMETER Options
     The ck_open options: Store (absolute path), UserPrincipalName, TimeShiftSeconds, Environment,
-    VaultDomain, CaFile, ApiVersion, ManagementEndpoint, GraphEndpoint; empty for the default
-    store.
+    VaultDomain, CaFile, ApiVersion, ManagementEndpoint, GraphEndpoint, SubscriptionId,
+    CallTimeoutSeconds; empty for the default store.
     .PARAMETER Tokens
     Bearer tokens by option name (AccessToken, ManagementAccessToken, GraphAccessToken), kept
     SecureStrings until they are put into the ck_open options.

@@ -6,6 +6,7 @@
 
 use super::auth::Credentials;
 use super::retry::{self, Attempt, Replay, RetryPolicy, TokioSleeper};
+use crate::cancel::Stop;
 use crate::error::{Error, Result};
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use reqwest::{Method, StatusCode};
@@ -165,7 +166,9 @@ impl Client {
     }
 
     /// [`Client::call`] for the engine's synchronous code, on the library's runtime whatever
-    /// runtime the calling thread is in (see [`crate::rt::block_on`]).
+    /// runtime the calling thread is in (see [`crate::rt::block_on`]), until it answers or
+    /// `stop` comes (the call cancelled, past its deadline, or its session closing), whichever
+    /// is first: the request in flight, its retries and its backoff are dropped then.
     pub fn call_blocking(
         &self,
         method: Method,
@@ -173,20 +176,27 @@ impl Client {
         body: Option<Zeroizing<Vec<u8>>>,
         replay: Replay,
         target: &str,
+        stop: &Stop,
     ) -> Result<Answer> {
+        stop.check()?;
         let client = self.clone();
         let target = target.to_string();
+        let stop = stop.clone();
         crate::rt::block_on(async move {
-            client
-                .call(
-                    method,
-                    &url,
-                    body.as_deref().map(Vec::as_slice),
-                    replay,
-                    &target,
-                )
-                .await
+            stop.bound(client.call(
+                method,
+                &url,
+                body.as_deref().map(Vec::as_slice),
+                replay,
+                &target,
+            ))
+            .await
         })?
+    }
+
+    /// A read (`GET`, repeated as harmless), as [`Client::call_blocking`] sends it.
+    pub fn get_blocking(&self, url: String, target: &str, stop: &Stop) -> Result<Answer> {
+        self.call_blocking(Method::GET, url, None, Replay::Harmless, target, stop)
     }
 
     async fn attempt(

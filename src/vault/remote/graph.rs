@@ -26,7 +26,7 @@ impl RemoteVaults {
     pub(crate) fn graph_get(&self, path_and_query: &str, target: &str) -> Result<Value> {
         let url = format!("{}{path_and_query}", self.graph_url);
         self.graph
-            .call_blocking(Method::GET, url, None, Replay::Harmless, target)?
+            .get_blocking(url, target, &self.stop)?
             .json(target)
     }
 
@@ -42,6 +42,7 @@ impl RemoteVaults {
                 Some(Zeroizing::new(body)),
                 Replay::Harmless,
                 target,
+                &self.stop,
             )?
             .json(target)
     }

@@ -34,7 +34,7 @@ impl RemoteVaults {
             self.management_url
         );
         self.management
-            .call_blocking(Method::GET, url, None, Replay::Harmless, target)?
+            .call_blocking(Method::GET, url, None, Replay::Harmless, target, &self.stop)?
             .json(target)
     }
 }

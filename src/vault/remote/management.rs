@@ -111,6 +111,7 @@ impl RemoteVaults {
                 body.map(Zeroizing::new),
                 Replay::Harmless,
                 target,
+                &self.stop,
             )?
             .json(target)
     }
@@ -123,7 +124,7 @@ impl RemoteVaults {
         for _ in 0..10_000 {
             let page = self
                 .management
-                .call_blocking(Method::GET, url.clone(), None, Replay::Harmless, target)?
+                .get_blocking(url.clone(), target, &self.stop)?
                 .json(target)?;
             if let Some(values) = page["value"].as_array() {
                 items.extend(values.iter().cloned());

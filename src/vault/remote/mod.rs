@@ -17,6 +17,7 @@ pub mod keys;
 pub mod management;
 pub mod retry;
 
+use crate::cancel::Stop;
 use crate::error::{Error, Result};
 use reqwest::Method;
 use serde_json::Value;
@@ -119,7 +120,10 @@ pub struct RemoteOptions {
 
 pub const DEFAULT_API_VERSION: &str = "7.6";
 
-/// A session's way to its vaults in Azure.
+/// A session's way to its vaults in Azure, as one call (or one job) sees it: the session's
+/// clients (their connections and tokens shared) and endpoints, and the call's [`Stop`], which
+/// every request it makes is raced against.
+#[derive(Clone)]
 pub struct RemoteVaults {
     client: client::Client,
     environment: Environment,
@@ -134,6 +138,7 @@ pub struct RemoteVaults {
     graph: client::Client,
     /// The session's subscription (`SubscriptionId`), checked to be a GUID.
     subscription: Option<String>,
+    stop: Stop,
 }
 
 fn check_domain(domain: &str) -> Result<String> {
@@ -315,7 +320,17 @@ impl RemoteVaults {
             management,
             graph_url,
             graph,
+            stop: Stop::never(),
         })))
+    }
+
+    /// The same vaults for one call or job: each request it makes ends when `stop` comes. A
+    /// few small copies (the clients share their connections), beside a request's milliseconds.
+    pub fn with_stop(&self, stop: Stop) -> Arc<RemoteVaults> {
+        Arc::new(RemoteVaults {
+            stop,
+            ..self.clone()
+        })
     }
 
     pub fn environment(&self) -> Environment {
@@ -387,7 +402,8 @@ impl RemoteVaults {
             }
             None => None,
         };
-        self.client.call_blocking(method, url, body, replay, target)
+        self.client
+            .call_blocking(method, url, body, replay, target, &self.stop)
     }
 
     pub fn json(
@@ -411,7 +427,7 @@ impl RemoteVaults {
         for _ in 0..10_000 {
             let page = self
                 .client
-                .call_blocking(Method::GET, url.clone(), None, Replay::Harmless, target)?
+                .get_blocking(url.clone(), target, &self.stop)?
                 .json(target)?;
             if let Some(values) = page["value"].as_array() {
                 items.extend(values.iter().cloned());

@@ -50,6 +50,10 @@ function Connect-CkService {
     .PARAMETER GraphAccessToken
     A Microsoft Graph bearer token, as from (Get-AzAccessToken -ResourceTypeName MSGraph -AsSecureString).Token.
     Without one that may read users and service principals, pass -ObjectId to the access policy cmdlets.
+    .PARAMETER CallTimeoutSeconds
+    How long one cmdlet's call into the engine may take (300 seconds by default, 1 to 86400): a
+    call still waiting on Azure then fails with OperationTimedOut (category OperationTimeout).
+    Ctrl+C ends a call at any time (OperationStopped).
     .EXAMPLE
     Connect-CkService -Path ./ck-store -UserPrincipalName admin@contoso.onmicrosoft.com
 
@@ -117,7 +121,11 @@ function Connect-CkService {
         [securestring] $ManagementAccessToken,
 
         [Parameter(HelpMessage = 'A Microsoft Graph bearer token')]
-        [securestring] $GraphAccessToken
+        [securestring] $GraphAccessToken,
+
+        [Parameter(HelpMessage = 'Seconds one call may take before it fails (300 by default)')]
+        [ValidateRange(1, 86400)]
+        [int] $CallTimeoutSeconds
     )
 
     begin {
@@ -135,7 +143,7 @@ function Connect-CkService {
         if ($PSBoundParameters.ContainsKey('TimeShiftSeconds')) {
             $options['TimeShiftSeconds'] = $TimeShiftSeconds
         }
-        foreach ($name in 'Environment', 'VaultDomain', 'ApiVersion', 'ManagementEndpoint', 'GraphEndpoint', 'SubscriptionId') {
+        foreach ($name in 'Environment', 'VaultDomain', 'ApiVersion', 'ManagementEndpoint', 'GraphEndpoint', 'SubscriptionId', 'CallTimeoutSeconds') {
             if ($PSBoundParameters.ContainsKey($name)) {
                 $options[$name] = $PSBoundParameters[$name]
             }
