@@ -8,7 +8,7 @@ mod remote_common;
 mod serve_common;
 
 use customer_key::serve::ServeOptions;
-use customer_key::{Principal, SessionOptions};
+use customer_key::SessionOptions;
 use remote_common::{admin_with, Admin};
 use serde_json::{json, Value};
 use serve_common::Endpoint;
@@ -17,23 +17,6 @@ use std::time::{Duration, Instant};
 const ARM_SCOPE: &str = "https://management.azure.com/.default";
 const GRAPH_SCOPE: &str = "https://graph.microsoft.com/.default";
 const VAULT_SCOPE: &str = "https://vault.azure.net/.default";
-
-fn token_for(ep: &Endpoint, app: &str, secret: &str, scope: &str) -> String {
-    let form = format!(
-        "grant_type=client_credentials&client_id={app}&client_secret={}&scope={}",
-        secret.replace('-', "%2D"),
-        scope.replace(':', "%3A").replace('/', "%2F")
-    );
-    let r = ep.send(
-        "localhost",
-        "POST",
-        "/customerkey/oauth2/v2.0/token",
-        &[("content-type", "application/x-www-form-urlencoded")],
-        form.into_bytes(),
-    );
-    assert_eq!(r.status, 200, "{:?}", r.body);
-    r.body["access_token"].as_str().unwrap().to_string()
-}
 
 /// A new service principal: (application id, secret).
 fn service_principal(ep: &Endpoint, name: &str) -> (String, String) {
@@ -45,13 +28,6 @@ fn service_principal(ep: &Endpoint, name: &str) -> (String, String) {
 }
 
 /// Runs an engine operation on the endpoint's store as the service principal `app`.
-fn as_principal(ep: &Endpoint, app: &str, operation: &str, args: Value) -> Value {
-    let text = customer_key::registry()
-        .call_json_as(&ep.session, &Principal::service(app), operation, &args)
-        .unwrap_or_else(|e| panic!("{operation}: {e}"));
-    serde_json::from_str(&text).unwrap()
-}
-
 struct Tokens {
     vault: Option<String>,
     management: Option<String>,
@@ -61,9 +37,9 @@ struct Tokens {
 impl Tokens {
     fn of(ep: &Endpoint, app: &str, secret: &str) -> Tokens {
         Tokens {
-            vault: Some(token_for(ep, app, secret, VAULT_SCOPE)),
-            management: Some(token_for(ep, app, secret, ARM_SCOPE)),
-            graph: Some(token_for(ep, app, secret, GRAPH_SCOPE)),
+            vault: Some(ep.token_for(app, secret, VAULT_SCOPE)),
+            management: Some(ep.token_for(app, secret, ARM_SCOPE)),
+            graph: Some(ep.token_for(app, secret, GRAPH_SCOPE)),
         }
     }
     fn all(&self) -> Vec<&String> {
@@ -111,8 +87,7 @@ fn vaults_are_read_and_their_access_policies_changed_through_resource_manager_an
     const VAULT: &str = "contoso-arm";
     let ep = Endpoint::start("arm", &[], ServeOptions::default());
     let (owner, owner_secret) = service_principal(&ep, "ck-automation");
-    as_principal(
-        &ep,
+    ep.as_principal(
         &owner,
         "New-KeyVault",
         json!({"VaultName": VAULT, "Location": "westeurope", "EnablePurgeProtection": true, "Tag": {"env": "test"}}),
@@ -498,14 +473,12 @@ fn an_exchange_policy_locks_its_mailboxes_when_its_access_policy_is_removed_thro
     let vaults = ["contoso-arm-exo-a", "contoso-arm-exo-b"];
     let mut ids = Vec::new();
     for (vault, location) in vaults.iter().zip(["westeurope", "northeurope"]) {
-        as_principal(
-            &ep,
+        ep.as_principal(
             &app,
             "New-KeyVault",
             json!({"VaultName": vault, "Location": location, "EnablePurgeProtection": true}),
         );
-        as_principal(
-            &ep,
+        ep.as_principal(
             &app,
             "Add-KeyVaultKey",
             json!({"VaultName": vault, "Name": "exo-key", "KeyOps": ["wrapKey", "unwrapKey"]}),
@@ -570,8 +543,7 @@ fn resource_manager_throttling_is_waited_out_or_reported_as_limits_exceeded() {
             },
         );
         let (owner, secret) = service_principal(&ep, "ck-automation");
-        as_principal(
-            &ep,
+        ep.as_principal(
             &owner,
             "New-KeyVault",
             json!({"VaultName": VAULT, "Location": "westeurope"}),

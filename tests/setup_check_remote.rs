@@ -7,7 +7,7 @@ mod remote_common;
 mod serve_common;
 
 use customer_key::serve::ServeOptions;
-use customer_key::{Principal, SessionOptions};
+use customer_key::SessionOptions;
 use remote_common::{admin_with, Admin};
 use serde_json::{json, Value};
 use serve_common::Endpoint;
@@ -15,30 +15,6 @@ use serve_common::Endpoint;
 const A: &str = "contoso-rk-a";
 const B: &str = "contoso-rk-b";
 const EXO: &str = "00000002-0000-0ff1-ce00-000000000000";
-
-fn token_for(ep: &Endpoint, app: &str, secret: &str, scope: &str) -> String {
-    let form = format!(
-        "grant_type=client_credentials&client_id={app}&client_secret={}&scope={}",
-        secret.replace('-', "%2D"),
-        scope.replace(':', "%3A").replace('/', "%2F")
-    );
-    let r = ep.send(
-        "localhost",
-        "POST",
-        "/customerkey/oauth2/v2.0/token",
-        &[("content-type", "application/x-www-form-urlencoded")],
-        form.into_bytes(),
-    );
-    assert_eq!(r.status, 200, "{:?}", r.body);
-    r.body["access_token"].as_str().unwrap().to_string()
-}
-
-fn as_principal(ep: &Endpoint, app: &str, operation: &str, args: Value) -> Value {
-    let text = customer_key::registry()
-        .call_json_as(&ep.session, &Principal::service(app), operation, &args)
-        .unwrap_or_else(|e| panic!("{operation}: {e}"));
-    serde_json::from_str(&text).unwrap()
-}
 
 /// The endpoint's store with two vaults an automation principal owns (so that Graph answers
 /// it), an HSM key in each, Exchange Online granted what it needs; and that principal.
@@ -51,20 +27,17 @@ fn served_pair() -> (Endpoint, String, String) {
     let owner = sp["ApplicationId"].as_str().unwrap().to_string();
     let secret = sp["ClientSecret"].as_str().unwrap().to_string();
     for (vault, location) in [(A, "westeurope"), (B, "francecentral")] {
-        as_principal(
-            &ep,
+        ep.as_principal(
             &owner,
             "New-KeyVault",
             json!({"VaultName": vault, "Location": location, "Sku": "Premium", "EnablePurgeProtection": true}),
         );
-        as_principal(
-            &ep,
+        ep.as_principal(
             &owner,
             "Add-KeyVaultKey",
             json!({"VaultName": vault, "Name": "ck-key", "Destination": "HSM", "KeyOps": ["wrapKey", "unwrapKey"]}),
         );
-        as_principal(
-            &ep,
+        ep.as_principal(
             &owner,
             "Set-KeyVaultAccessPolicy",
             json!({"VaultName": vault, "ServicePrincipalName": EXO, "PermissionsToKeys": ["get", "wrapKey", "unwrapKey"]}),
@@ -77,20 +50,18 @@ fn served_pair() -> (Endpoint, String, String) {
 /// the subscription) when `management` says so.
 fn session(ep: &Endpoint, label: &str, app: &str, secret: &str, management: bool) -> Admin {
     let dir = serve_common::tempdir::Dir::new(label);
-    let vault = token_for(ep, app, secret, "https://vault.azure.net/.default");
+    let vault = ep.token_for(app, secret, "https://vault.azure.net/.default");
     let base = remote_common::options(ep, &dir, Some(vault));
     let options = if management {
         SessionOptions {
             management_endpoint: Some(format!("localhost:{}", ep.port)),
             graph_endpoint: Some(format!("localhost:{}", ep.port)),
-            management_access_token: Some(zeroize::Zeroizing::new(token_for(
-                ep,
+            management_access_token: Some(zeroize::Zeroizing::new(ep.token_for(
                 app,
                 secret,
                 "https://management.azure.com/.default",
             ))),
-            graph_access_token: Some(zeroize::Zeroizing::new(token_for(
-                ep,
+            graph_access_token: Some(zeroize::Zeroizing::new(ep.token_for(
                 app,
                 secret,
                 "https://graph.microsoft.com/.default",
@@ -177,20 +148,17 @@ fn azure_vaults_are_checked_through_resource_manager_graph_and_the_data_plane() 
         .contains("restore is not checked"));
 
     // Exchange Online loses wrapKey on one vault, and the key is rolled: both seen in Azure.
-    as_principal(
-        &ep,
+    ep.as_principal(
         &owner,
         "Set-KeyVaultAccessPolicy",
         json!({"VaultName": B, "ServicePrincipalName": EXO, "PermissionsToKeys": ["get", "unwrapKey", "purge"]}),
     );
-    let first = as_principal(
-        &ep,
+    let first = ep.as_principal(
         &owner,
         "Get-KeyVaultKey",
         json!({"VaultName": A, "Name": "ck-key"}),
     );
-    as_principal(
-        &ep,
+    ep.as_principal(
         &owner,
         "Add-KeyVaultKey",
         json!({"VaultName": A, "Name": "ck-key", "Destination": "HSM", "KeyOps": ["wrapKey", "unwrapKey"]}),
@@ -252,8 +220,7 @@ fn what_the_session_cannot_read_is_not_checked_naming_the_permission() {
     let sp = ep.admin("New-ServicePrincipal", json!({"DisplayName": "reader"}));
     let reader = sp["ApplicationId"].as_str().unwrap();
     for vault in [A, B] {
-        as_principal(
-            &ep,
+        ep.as_principal(
             &owner,
             "Set-KeyVaultAccessPolicy",
             json!({"VaultName": vault, "ServicePrincipalName": reader, "PermissionsToKeys": ["list"]}),

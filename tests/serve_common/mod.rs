@@ -232,6 +232,37 @@ impl Endpoint {
         ids
     }
 
+    /// Runs an engine operation as the service principal `app`.
+    pub fn as_principal(&self, app: &str, operation: &str, args: Value) -> Value {
+        let text = customer_key::registry()
+            .call_json_as(
+                &self.session,
+                &customer_key::Principal::service(app),
+                operation,
+                &args,
+            )
+            .unwrap_or_else(|e| panic!("{operation}: {e}"));
+        serde_json::from_str(&text).unwrap()
+    }
+
+    /// An access token for `app` from the endpoint's client-credentials route, for `scope`.
+    pub fn token_for(&self, app: &str, secret: &str, scope: &str) -> String {
+        let form = format!(
+            "grant_type=client_credentials&client_id={app}&client_secret={}&scope={}",
+            secret.replace('-', "%2D"),
+            scope.replace(':', "%3A").replace('/', "%2F")
+        );
+        let r = self.send(
+            "localhost",
+            "POST",
+            "/customerkey/oauth2/v2.0/token",
+            &[("content-type", "application/x-www-form-urlencoded")],
+            form.into_bytes(),
+        );
+        assert_eq!(r.status, 200, "{:?}", r.body);
+        r.body["access_token"].as_str().unwrap().to_string()
+    }
+
     /// A new service principal with `permissions` on `vault`: (application id, secret).
     pub fn principal_with(&self, vault: &str, permissions: &[&str]) -> (String, String) {
         let sp = self.admin("New-ServicePrincipal", json!({"DisplayName": "automation"}));
