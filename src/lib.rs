@@ -68,8 +68,21 @@ pub mod fuzzing;
 
 pub use error::{CkStatus, Error, Result};
 pub use identity::Principal;
+#[cfg(feature = "test-hooks")]
+pub use registry::open_session_with_clock;
 pub use registry::{open_session, open_session_json, registry};
 pub use session::{Session, SessionOptions};
+
+/// The session behind a `ck_open` handle, for the engine's tests, which drive the library
+/// through the C ABI and wait on its job runner ([`Session::settle_jobs`]). Test hooks only.
+///
+/// # Safety
+/// `session` is a live handle from `ck_open`, not closed while the reference is in use.
+#[cfg(feature = "test-hooks")]
+pub unsafe fn session_of<'a>(session: *const ffi::ck_session) -> &'a Session {
+    // SAFETY: the caller promises a live handle, which `ck_open` made from a `Box`.
+    unsafe { (*session).session() }
+}
 
 /// The library version, as `ck_version` reports it.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

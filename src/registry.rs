@@ -61,6 +61,15 @@ pub fn open_session(options: SessionOptions) -> Result<Session> {
     Session::open(options, job_kinds())
 }
 
+/// [`open_session`] on a clock the test moves by hand. Test hooks only.
+#[cfg(feature = "test-hooks")]
+pub fn open_session_with_clock(
+    options: SessionOptions,
+    clock: crate::time::Clock,
+) -> Result<Session> {
+    Session::open_with_clock(options, job_kinds(), clock)
+}
+
 /// [`open_session`] from `ck_open`'s JSON options.
 pub fn open_session_json(options: &Value) -> Result<Session> {
     Session::open_json(options, job_kinds())
@@ -324,6 +333,7 @@ impl Registry {
             session.time_shift(),
             op.name,
         )
+        .with_clock(session.clock())
         .with_remote(remote.as_ref())
         .with_page(page);
         let result = match &split {
@@ -370,6 +380,7 @@ impl Registry {
             session.time_shift(),
             op.name,
         )
+        .with_clock(session.clock())
         .with_remote(remote.as_ref());
         let result = entry.run(op, &ctx, arguments, input);
         audited(&ctx, arguments, result)

@@ -246,6 +246,7 @@ pub struct Session {
     store: Arc<Store>,
     principal: Principal,
     time_shift: i64,
+    clock: crate::time::Clock,
     /// The Azure Key Vault backend when the Environment names a cloud.
     remote: Option<Arc<crate::vault::remote::RemoteVaults>>,
     /// Resumes and runs this store's jobs and purges expired objects; stopped on close.
@@ -260,10 +261,28 @@ impl Session {
     /// Opens the store and starts its job runner with `job_kinds` (the crate root's
     /// [`crate::open_session`] passes every domain's kinds).
     pub fn open(
-        mut options: SessionOptions,
+        options: SessionOptions,
         job_kinds: Vec<Arc<dyn crate::jobs::JobKind>>,
     ) -> Result<Session> {
-        let remote = crate::vault::remote::RemoteVaults::open(options.remote()?)?;
+        Session::open_clocked(options, job_kinds, crate::time::Clock::system())
+    }
+
+    /// The same on a clock the engine's tests move by hand. Test hooks only.
+    #[cfg(feature = "test-hooks")]
+    pub fn open_with_clock(
+        options: SessionOptions,
+        job_kinds: Vec<Arc<dyn crate::jobs::JobKind>>,
+        clock: crate::time::Clock,
+    ) -> Result<Session> {
+        Session::open_clocked(options, job_kinds, clock)
+    }
+
+    fn open_clocked(
+        mut options: SessionOptions,
+        job_kinds: Vec<Arc<dyn crate::jobs::JobKind>>,
+        clock: crate::time::Clock,
+    ) -> Result<Session> {
+        let remote = crate::vault::remote::RemoteVaults::open(options.remote()?, &clock)?;
         let dir = match options.store {
             Some(d) if d.is_absolute() => d,
             Some(d) if d.as_os_str().is_empty() => {
@@ -313,16 +332,18 @@ impl Session {
             ));
         }
         let store = Arc::new(store);
-        let jobs = crate::jobs::Runner::start_with(
+        let jobs = crate::jobs::Runner::start_clocked(
             Arc::clone(&store),
             time_shift,
             job_kinds,
             remote.clone(),
+            clock.clone(),
         );
         Ok(Session {
             store,
             principal: Principal::user(principal),
             time_shift,
+            clock,
             remote,
             _jobs: jobs,
             calls: Canceller::for_calls(),
@@ -388,7 +409,19 @@ impl Session {
 
     /// The session's clock in unix seconds: wall clock plus TimeShiftSeconds.
     pub fn now(&self) -> i64 {
-        crate::time::unix_now() + self.time_shift
+        self.clock.unix_seconds() + self.time_shift
+    }
+
+    /// The clock the session's calls and jobs read.
+    pub fn clock(&self) -> &crate::time::Clock {
+        &self.clock
+    }
+
+    /// Test hooks only: waits until the session's job runner has been through the job table
+    /// after this call and found nothing it may run now (see [`crate::jobs::Runner::settle`]).
+    #[cfg(feature = "test-hooks")]
+    pub fn settle_jobs(&self, limit: std::time::Duration) -> bool {
+        self._jobs.settle(limit)
     }
 
     /// What `ck_open` reports about the session.

@@ -1,6 +1,7 @@
 //! kill -9 in the middle of a refresh over 5,000 mailboxes: a new session finishes the job,
 //! every mailbox reports the new revision and reads, none is lost, none is moved twice (the
-//! job's committed count is exactly the mailbox count).
+//! job's committed count is exactly the mailbox count). The killed process is
+//! `ck-test-child exchange-refresh` (tests/children).
 
 mod common;
 mod exchange_support;
@@ -11,22 +12,7 @@ use exchange_support::*;
 use serde_json::json;
 use std::time::{Duration, Instant};
 
-const CHILD_ENV: &str = "CK_EXO_CRASH_CHILD_STORE";
 const MAILBOXES: usize = 5000;
-
-/// Runs only as the child: starts the refresh, then lets its runner work until killed.
-#[test]
-fn crash_child_refreshes_until_killed() {
-    let Ok(store) = std::env::var(CHILD_ENV) else {
-        return;
-    };
-    let ck = Ck::at(std::path::Path::new(&store), ADMIN);
-    ck.ok(
-        "Set-DataEncryptionPolicy",
-        json!({"Identity": "DEP-C", "Refresh": true}),
-    );
-    std::thread::sleep(Duration::from_secs(120));
-}
 
 /// The child process, killed and reaped on every path out of the test.
 struct Reaped(std::process::Child);
@@ -54,9 +40,6 @@ fn observer(dir: &common::TempDir) -> Session {
 
 #[test]
 fn kill_9_mid_refresh_of_5000_mailboxes_then_a_new_session_finishes_it() {
-    if std::env::var(CHILD_ENV).is_ok() {
-        return;
-    }
     let t = tenant("exo-crash");
     let first = t.policy("DEP-C")["DataEncryptionPolicyID"]
         .as_str()
@@ -76,14 +59,9 @@ fn kill_9_mid_refresh_of_5000_mailboxes_then_a_new_session_finishes_it() {
 
     let watch = observer(&dir);
     let mut child = Reaped(
-        std::process::Command::new(std::env::current_exe().unwrap())
-            .args([
-                "--exact",
-                "crash_child_refreshes_until_killed",
-                "--nocapture",
-                "--test-threads=1",
-            ])
-            .env(CHILD_ENV, dir.join("store"))
+        std::process::Command::new(env!("CARGO_BIN_EXE_ck-test-child"))
+            .arg("exchange-refresh")
+            .arg(dir.join("store"))
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()

@@ -53,7 +53,7 @@ fn a_batch_computed_before_an_item_arrived_is_refused_and_a_repeated_batch_moves
     .unwrap()
     .pop()
     .unwrap();
-    let ctx = JobContext::new(s.store_arc().clone(), 0, None);
+    let ctx = JobContext::new(s.store_arc().clone(), s.clock().clone(), 0, None);
 
     // The batch re-encrypts the mailbox under a new content key; an item arrives meanwhile.
     let batch = ApplyPolicyKind.next_batch(&ctx, &job).unwrap();
@@ -142,7 +142,7 @@ fn the_policy_shows_the_rewrap_after_a_refresh_until_every_mailbox_is_under_it()
     let Tenant { dir, ck, .. } = t;
     drop(ck);
     let s = held(&dir);
-    let ctx = JobContext::new(s.store_arc().clone(), 0, None);
+    let ctx = JobContext::new(s.store_arc().clone(), s.clock().clone(), 0, None);
     assert_eq!(rewrap(&policy(&s, "DEP")).0, "Done");
 
     // The refresh returns at once: nothing moved yet, the job Queued.

@@ -277,8 +277,12 @@ fn mail_user_pre_assigned_and_migrated_with_new_move_request() {
         "Set-MailUser",
         json!({"Identity": "bob", "DataEncryptionPolicy": "DEP"}),
     );
-    // Pre-assigned only: nothing moves until the migration.
-    std::thread::sleep(std::time::Duration::from_millis(200));
+    // Pre-assigned only: nothing moves until the migration, though the session's job runner has
+    // been through the job table since.
+    assert!(t
+        .ck
+        .session()
+        .settle_jobs(std::time::Duration::from_secs(60)));
     let s = t.stats("bob");
     assert_eq!(s["IsEncrypted"], false);
     assert_eq!(s["EncryptionState"], "Pending");

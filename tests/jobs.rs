@@ -1,181 +1,38 @@
 //! Persisted background jobs: resume after kill -9 with every item exactly once, bounded retries,
 //! panics recorded as Failed, clean stop on close, and no job from a rolled-back transaction.
+//! Leases and backoff run on a manual clock the tests move (wall and monotonic apart).
 //!
-//! Processes: `child_process` is this binary re-invoked (with `--exact child_process`) in the role
-//! named by `CK_JOBS_TEST_ROLE`; run as an ordinary test it has nothing to do.
+//! The other processes are `ck-test-child jobs-*` (tests/children).
 
 mod common;
+mod jobs_support;
 use common::*;
 use customer_key::error::Error;
 use customer_key::jobs::{
     self, Batch, JobContext, JobKind, JobRecord, JobState, LedgerKind, Runner, MAX_ATTEMPTS,
 };
-use customer_key::store::Store;
-use customer_key::{Session, SessionOptions};
+use customer_key::time::ManualClock;
+use jobs_support::*;
 use serde_json::json;
-use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-const ROLE_ENV: &str = "CK_JOBS_TEST_ROLE";
-const STORE_ENV: &str = "CK_JOBS_TEST_STORE";
-const CRASH_ITEMS: u64 = 5_000;
-
-fn open_store(path: &Path) -> Arc<Store> {
-    Arc::new(Store::open(path, false).expect("store opens"))
-}
-
-/// Polls `job` until `done` holds, failing after `limit`.
-fn wait_for(
-    store: &Store,
-    id: i64,
-    limit: Duration,
-    what: &str,
-    done: impl Fn(&JobRecord) -> bool,
-) -> JobRecord {
-    let deadline = Instant::now() + limit;
-    loop {
-        let job = jobs::get(store, id).unwrap().expect("the job exists");
-        if done(&job) {
-            return job;
-        }
-        assert!(Instant::now() < deadline, "{what}: job is {job:?}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-fn ledger_items(store_path: &Path, job_id: i64) -> Vec<i64> {
-    let db = rusqlite::Connection::open(store_path.join("store.db")).unwrap();
-    let mut stmt = db
-        .prepare("SELECT item FROM job_test_ledger WHERE job_id = ?1 ORDER BY item")
-        .unwrap();
-    let items = stmt
-        .query_map([job_id], |r| r.get(0))
-        .unwrap()
-        .collect::<rusqlite::Result<Vec<i64>>>()
-        .unwrap();
-    items
-}
-
-fn assert_every_item_once(store_path: &Path, job_id: i64, total: u64) {
-    let items = ledger_items(store_path, job_id);
-    let expected: Vec<i64> = (0..total as i64).collect();
-    assert!(
-        items == expected,
-        "{} rows, first {:?}, last {:?}",
-        items.len(),
-        items.first(),
-        items.last()
-    );
-}
-
-fn ledger_payload(batch_size: u64, pause_ms: u64) -> serde_json::Value {
-    json!({"batch_size": batch_size, "pause_ms": pause_ms})
-}
-
-fn session_at(store: &Path) -> Session {
-    customer_key::open_session(SessionOptions {
-        store: Some(store.to_path_buf()),
-        user_principal_name: Some(ADMIN.into()),
-        time_shift_seconds: None,
-        ..Default::default()
-    })
-    .expect("session opens")
-}
-
-fn child(role: &str, store: &Path) -> Command {
-    let mut command = Command::new(std::env::current_exe().unwrap());
+fn child(role: &str, store: &std::path::Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_ck-test-child"));
     command
-        .args(["--exact", "child_process", "--test-threads=1"])
-        .env(ROLE_ENV, role)
-        .env(STORE_ENV, store)
+        .arg(role)
+        .arg(store)
         .env(jobs::TEST_JOB_KINDS_ENV, "1");
     command
-}
-
-/// The other processes of these tests; see the module comment.
-#[test]
-fn child_process() {
-    let Ok(role) = std::env::var(ROLE_ENV) else {
-        return;
-    };
-    let store_path = PathBuf::from(std::env::var(STORE_ENV).unwrap());
-    let session = session_at(&store_path);
-    match role.as_str() {
-        // Enqueues the ledger job and keeps the session open until killed.
-        "start-ledger" => {
-            jobs::submit(
-                session.store(),
-                LedgerKind::NAME,
-                "crash",
-                CRASH_ITEMS,
-                &ledger_payload(10, 5),
-                session.now(),
-            )
-            .unwrap();
-            std::thread::sleep(Duration::from_secs(120));
-            panic!("not killed within two minutes");
-        }
-        // A later session of the same store: its runner resumes and finishes the job.
-        "finish-ledger" => {
-            let id =
-                jobs::list(session.store(), Some(LedgerKind::NAME), Some("crash")).unwrap()[0].id;
-            wait_for(
-                session.store(),
-                id,
-                Duration::from_secs(120),
-                "the new session did not finish the job",
-                |j| j.state != JobState::Running && j.state != JobState::Queued,
-            );
-        }
-        // Closing the session stops its runner for good, mid-job.
-        "close-mid-job" => {
-            let id = jobs::submit(
-                session.store(),
-                LedgerKind::NAME,
-                "long",
-                1_000_000,
-                &ledger_payload(10, 2),
-                session.now(),
-            )
-            .unwrap();
-            let observer = open_store(&store_path);
-            wait_for(
-                &observer,
-                id,
-                Duration::from_secs(60),
-                "the job never started",
-                |j| j.done >= 50,
-            );
-            drop(session);
-            let at_close = jobs::get(&observer, id).unwrap().unwrap();
-            std::thread::sleep(Duration::from_millis(500));
-            let later = jobs::get(&observer, id).unwrap().unwrap();
-            assert_eq!(later.done, at_close.done, "work went on after close");
-            assert_eq!(later.cursor, at_close.cursor);
-            assert_eq!(later.state, JobState::Running);
-            assert_eq!(
-                ledger_items(&store_path, id).len() as u64,
-                later.done,
-                "a batch committed without its cursor, or the reverse"
-            );
-            let db = rusqlite::Connection::open(store_path.join("store.db")).unwrap();
-            let owner: Option<String> = db
-                .query_row("SELECT owner FROM jobs WHERE id = ?1", [id], |r| r.get(0))
-                .unwrap();
-            assert_eq!(owner, None, "a clean stop gives the lease up");
-        }
-        other => panic!("unknown role {other}"),
-    }
 }
 
 #[test]
 fn a_job_resumes_after_kill_9_with_every_item_exactly_once() {
     let dir = TempDir::new("jobs-kill9");
     let store_path = dir.join("store");
-    let mut first = child("start-ledger", &store_path)
+    let mut first = child("jobs-start-ledger", &store_path)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -218,7 +75,7 @@ fn a_job_resumes_after_kill_9_with_every_item_exactly_once() {
     );
     assert_eq!(ledger_items(&store_path, id).len() as u64, killed.done);
 
-    let second = child("finish-ledger", &store_path).output().unwrap();
+    let second = child("jobs-finish-ledger", &store_path).output().unwrap();
     assert!(
         second.status.success(),
         "{}",
@@ -236,7 +93,9 @@ fn a_job_resumes_after_kill_9_with_every_item_exactly_once() {
 #[test]
 fn closing_the_session_stops_its_runner_mid_job() {
     let dir = TempDir::new("jobs-close");
-    let out = child("close-mid-job", &dir.join("store")).output().unwrap();
+    let out = child("jobs-close-mid-job", &dir.join("store"))
+        .output()
+        .unwrap();
     assert!(
         out.status.success(),
         "{}",
@@ -275,6 +134,24 @@ impl JobKind for FailingKind {
     }
 }
 
+/// A runner on a manual clock, with `kinds`.
+fn clocked_runner(
+    store: &Arc<customer_key::store::Store>,
+    kinds: Vec<Arc<dyn JobKind>>,
+) -> (Runner, Arc<ManualClock>) {
+    let manual = ManualClock::new();
+    let runner = Runner::start_clocked(Arc::clone(store), 0, kinds, None, manual.clock());
+    (runner, manual)
+}
+
+/// Waits until the runner has been through the job table and found nothing it may run now.
+fn settle(runner: &Runner) {
+    assert!(
+        runner.settle(Duration::from_secs(60)),
+        "the runner found work for a minute"
+    );
+}
+
 #[test]
 fn a_failing_job_is_retried_with_backoff_then_failed_with_its_error() {
     let dir = TempDir::new("jobs-fail");
@@ -283,24 +160,33 @@ fn a_failing_job_is_retried_with_backoff_then_failed_with_its_error() {
     let kind = Arc::new(FailingKind {
         calls: AtomicU32::new(0),
     });
-    let runner = Runner::start(Arc::clone(&store), 0, vec![kind.clone()]);
+    let (runner, clock) = clocked_runner(&store, vec![kind.clone()]);
     let in_next_batch =
         jobs::submit(&store, "test-failing", "in-next-batch", 5, &json!({}), 0).unwrap();
     let in_apply = jobs::submit(&store, "test-failing", "in-apply", 5, &json!({}), 0).unwrap();
-    let ended = |id| {
-        wait_for(&store, id, Duration::from_secs(90), "never failed", |j| {
-            j.state == JobState::Failed
-        })
-    };
-    let first = ended(in_next_batch);
-    let second = ended(in_apply);
+    // Each backoff (1, 2, then 4 s) passes on the clock, not in the test's time.
+    for attempts in 1..=MAX_ATTEMPTS {
+        settle(&runner);
+        for id in [in_next_batch, in_apply] {
+            assert_eq!(jobs::get(&store, id).unwrap().unwrap().attempts, attempts);
+        }
+        clock.advance(Duration::from_secs(1 << (attempts - 1)));
+    }
+    let first = jobs::get(&store, in_next_batch).unwrap().unwrap();
+    let second = jobs::get(&store, in_apply).unwrap().unwrap();
     drop(runner);
-    assert_eq!(first.attempts, MAX_ATTEMPTS);
+    assert_eq!(
+        (first.state, first.attempts),
+        (JobState::Failed, MAX_ATTEMPTS)
+    );
     assert_eq!(
         first.last_error.as_deref(),
         Some("VaultUnreachable: the vault did not answer")
     );
-    assert_eq!(second.attempts, MAX_ATTEMPTS);
+    assert_eq!(
+        (second.state, second.attempts),
+        (JobState::Failed, MAX_ATTEMPTS)
+    );
     assert_eq!(
         second.last_error.as_deref(),
         Some("Conflict: the mailbox moved meanwhile")
@@ -309,6 +195,40 @@ fn a_failing_job_is_retried_with_backoff_then_failed_with_its_error() {
     assert_eq!((second.done, second.cursor), (0, None));
     assert!(ledger_items(&store_path, in_apply).is_empty());
     assert_eq!(kind.calls.load(Ordering::SeqCst), 2 * MAX_ATTEMPTS);
+}
+
+#[test]
+fn a_backoff_runs_on_the_monotonic_clock_whatever_the_wall_clock_does() {
+    let dir = TempDir::new("jobs-backoff-clock");
+    let store = open_store(&dir.join("store"));
+    let kind = Arc::new(FailingKind {
+        calls: AtomicU32::new(0),
+    });
+    let (runner, clock) = clocked_runner(&store, vec![kind.clone()]);
+    let id = jobs::submit(&store, "test-failing", "in-next-batch", 5, &json!({}), 0).unwrap();
+    let attempts = || {
+        settle(&runner);
+        jobs::get(&store, id).unwrap().unwrap().attempts
+    };
+    assert_eq!(attempts(), 1, "the first attempt failed");
+    // The system clock set an hour forward while a moment passes: the 1 s backoff goes on.
+    clock.set_wall_by(3_600_000);
+    clock.advance(Duration::from_millis(999));
+    assert_eq!(attempts(), 1, "retried when the wall clock jumped");
+    clock.advance(Duration::from_millis(1));
+    assert_eq!(attempts(), 2, "not retried once its backoff had passed");
+    // Set two hours back: the 2 s backoff still ends 2 s on, not two hours later.
+    clock.set_wall_by(-7_200_000);
+    clock.advance(Duration::from_millis(1_999));
+    assert_eq!(attempts(), 2);
+    clock.advance(Duration::from_millis(1));
+    assert_eq!(
+        attempts(),
+        3,
+        "the backoff waited for the wall clock to come back"
+    );
+    drop(runner);
+    assert_eq!(kind.calls.load(Ordering::SeqCst), 3);
 }
 
 /// Panics computing its batch, or in the batch's writes.
@@ -505,42 +425,61 @@ fn a_cancelled_job_commits_no_further_batch() {
 }
 
 #[test]
-fn a_live_lease_keeps_others_off_a_job_until_it_ends() {
+fn a_live_lease_is_kept_through_a_wall_clock_jump_and_ends_when_no_longer_renewed() {
     let dir = TempDir::new("jobs-lease");
     let store_path = dir.join("store");
     let store = open_store(&store_path);
     let leased = jobs::submit(&store, LedgerKind::NAME, "leased", 20, &json!({}), 0).unwrap();
-    // Another live process (pid 1 always exists) holds the job for a minute more.
+    // Another live runner (pid 1 always exists) holds the job from before this one starts; its
+    // lease rows say until when on the wall clock, and a renewal moves the batch counter.
     let db = rusqlite::Connection::open(store_path.join("store.db")).unwrap();
-    db.execute(
-        "UPDATE jobs SET state = 'Running', owner = '1-elsewhere',
-             lease_until = CAST(strftime('%s', 'now') AS INTEGER) * 1000 + 60000 WHERE id = ?1",
-        [leased],
-    )
-    .unwrap();
-    let runner = Runner::start(Arc::clone(&store), 0, vec![Arc::new(LedgerKind)]);
-    let free = jobs::submit(&store, LedgerKind::NAME, "free", 20, &json!({}), 0).unwrap();
-    wait_for(
-        &store,
-        free,
-        Duration::from_secs(60),
-        "not completed",
-        |j| j.state == JobState::Completed,
-    );
-    let untouched = jobs::get(&store, leased).unwrap().unwrap();
-    assert_eq!((untouched.done, untouched.cursor), (0, None));
-    assert!(ledger_items(&store_path, leased).is_empty());
-    // The lease ends: the runner takes the job over.
-    db.execute("UPDATE jobs SET lease_until = 0 WHERE id = ?1", [leased])
+    let hold = |until_ms: i64| {
+        db.execute(
+            "UPDATE jobs SET state = 'Running', owner = '1-elsewhere', lease_until = ?2,
+                 batches = batches + 1 WHERE id = ?1",
+            rusqlite::params![leased, until_ms],
+        )
         .unwrap();
-    jobs::notify(&store);
-    wait_for(
-        &store,
-        leased,
-        Duration::from_secs(60),
-        "not taken over",
-        |j| j.state == JobState::Completed,
+    };
+    let clock = ManualClock::new();
+    let now_ms = || clock.clock().unix_ms();
+    hold(now_ms() + 60_000);
+    let runner = Runner::start_clocked(
+        Arc::clone(&store),
+        0,
+        vec![Arc::new(LedgerKind)],
+        None,
+        clock.clock(),
     );
+    let free = jobs::submit(&store, LedgerKind::NAME, "free", 20, &json!({}), 0).unwrap();
+    settle(&runner);
+    assert_eq!(
+        jobs::get(&store, free).unwrap().unwrap().state,
+        JobState::Completed
+    );
+    let untouched = || {
+        settle(&runner);
+        let job = jobs::get(&store, leased).unwrap().unwrap();
+        (job.done, job.cursor) == (0, None) && ledger_items(&store_path, leased).is_empty()
+    };
+    assert!(untouched());
+    // The system clock set an hour forward, a second later: by the wall clock the lease ended
+    // long ago; its holder has had only a second.
+    clock.set_wall_by(3_600_000);
+    clock.advance(Duration::from_secs(1));
+    assert!(untouched(), "a wall clock jump ended a live lease");
+    clock.advance(Duration::from_secs(57));
+    assert!(untouched());
+    // Renewed (a batch committed), it holds a whole lease more from when the runner sees it.
+    hold(now_ms() + 60_000);
+    assert!(untouched());
+    clock.advance(Duration::from_secs(59));
+    assert!(untouched(), "a renewed lease ended early");
+    // Unrenewed for a whole lease: the holder is stuck, the runner takes the job over.
+    clock.advance(Duration::from_secs(1));
+    settle(&runner);
+    let taken = jobs::get(&store, leased).unwrap().unwrap();
+    assert_eq!((taken.state, taken.done), (JobState::Completed, 20));
     drop(runner);
     assert_every_item_once(&store_path, leased, 20);
 }

@@ -1,6 +1,7 @@
 //! The test hooks (the `test-hooks` feature: a restore that panics on request, the test job
-//! kinds, the shortened busy timeout) are not in what admins load: the release library and CLI
-//! hold none of their names. Nor is `customer-key serve` (the `serve` feature) in the library
+//! kinds, the shortened busy timeout, the manual clock, the tests' child process binary) are not
+//! in what admins load: the release library and CLI hold none of their names, and the release
+//! build has no `ck-test-child`. Nor is `customer-key serve` (the `serve` feature) in the library
 //! the PowerShell module loads, while the release CLI still has it.
 //!
 //! This reads the files `cargo build --release` made, so run that first (tests/run-all.sh does,
@@ -10,13 +11,15 @@
 use std::path::PathBuf;
 
 /// Strings each hook compiles in: the environment variables that switch them on, the job
-/// kind's name and the panic's message.
+/// kind's name, the panic's message, and the manual clock's type name (in its functions'
+/// symbol names, which a release build keeps; nothing reachable prints it).
 const HOOK_STRINGS: &[&str] = &[
     "CK_TEST_PANIC_RESTORING_KEY",
     "CUSTOMER_KEY_TEST_JOB_KINDS",
     "CUSTOMER_KEY_TEST_BUSY_TIMEOUT_MS",
     "test-ledger",
     "test hook: a panic",
+    "ManualClock",
 ];
 
 /// Strings only the endpoint compiles in: its CA's name and one of its refusals.
@@ -51,6 +54,25 @@ fn release_builds_hold_no_test_hook() {
             );
         }
     }
+}
+
+#[test]
+fn the_release_build_has_no_test_child_binary() {
+    let (library, _) = release_file("libcustomer_key.so");
+    let child = release_dir().join("ck-test-child");
+    // A child older than the library is left from a `cargo test --release` (the benchmark
+    // run's crash trials) before the last `cargo build --release`, which relinked the library
+    // without the hooks and built no child.
+    let modified = |path: &std::path::Path| std::fs::metadata(path).and_then(|m| m.modified());
+    if let Ok(built) = modified(&child) {
+        assert!(
+            built < modified(&library).unwrap(),
+            "{} is as new as the release library: `cargo build --release` built the tests' child binary",
+            child.display()
+        );
+    }
+    // Where `cargo test` puts it, for the tests that spawn it.
+    assert!(std::path::Path::new(env!("CARGO_BIN_EXE_ck-test-child")).exists());
 }
 
 #[test]

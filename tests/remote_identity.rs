@@ -2,13 +2,15 @@
 //! AZURE_AUTHORITY_HOST at the endpoint's token route) for Key Vault, Azure Resource Manager
 //! and Microsoft Graph, the cache, expiry, the one refresh
 //! on a 401, a revoked service principal; no token or secret in errors or the audit table.
-//! One test: the environment variables are the process's.
+//! One test: the environment variables are the process's. The endpoint and the admin's sessions
+//! share a manual clock, which the test moves past a token's life instead of waiting it out.
 
 mod remote_common;
 mod serve_common;
 
 use customer_key::serve::{ServeOptions, Server};
-use remote_common::admin_with;
+use customer_key::time::ManualClock;
+use remote_common::{admin_clocked, admin_with};
 use serde_json::json;
 use serve_common::Endpoint;
 use std::sync::Arc;
@@ -18,13 +20,15 @@ const VAULT: &str = "contoso-identity";
 
 #[test]
 fn client_credentials_are_fetched_cached_refreshed_and_never_shown() {
-    let mut ep = Endpoint::start(
+    let clock = ManualClock::new();
+    let mut ep = Endpoint::start_clocked(
         "remote-identity",
         &[VAULT],
         ServeOptions {
-            token_lifetime_seconds: 2,
+            token_lifetime_seconds: 3600,
             ..ServeOptions::default()
         },
+        clock.clock(),
     );
     ep.admin("Add-KeyVaultKey", json!({"VaultName": VAULT, "Name": "k1"}));
     let (app, secret) = ep.principal_with(VAULT, &["get", "list"]);
@@ -38,7 +42,7 @@ fn client_credentials_are_fetched_cached_refreshed_and_never_shown() {
         format!("https://localhost:{}", ep.port),
     );
     let dir = serve_common::tempdir::Dir::new("remote-identity-admin");
-    let admin = admin_with(remote_common::options(&ep, &dir, None), dir);
+    let admin = admin_clocked(remote_common::options(&ep, &dir, None), dir, clock.clock());
     let get = || admin.call("Get-KeyVaultKey", json!({"VaultName": VAULT, "Name": "k1"}));
     get().expect("a token from the client credentials");
     get().expect("the cached token");
@@ -91,8 +95,8 @@ fn client_credentials_are_fetched_cached_refreshed_and_never_shown() {
         "{names:?}"
     );
 
-    // Past the token's life: a new one is fetched before the request.
-    std::thread::sleep(Duration::from_millis(2200));
+    // Past the token's life (an hour on both sides' clocks): a new one is fetched.
+    clock.advance(Duration::from_secs(3601));
     get().expect("a token fetched again after expiry");
 
     // The endpoint restarted (its tokens are forgotten) while ours is still fresh: the 401's

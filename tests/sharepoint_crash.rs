@@ -1,47 +1,19 @@
 //! A key roll killed with SIGKILL mid-way resumes in a new session, and every file is readable
 //! at the end.
 //!
-//! Processes: `child_process` is this binary re-invoked (with `--exact child_process`) in the
-//! role named by `CK_SPO_TEST_ROLE`; run as an ordinary test it has nothing to do.
+//! The killed process is `ck-test-child sharepoint-roll-primary` (tests/children).
 
 mod common;
 mod sharepoint_common;
 
 use common::*;
-use serde_json::json;
 use sharepoint_common::*;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-const ROLE_ENV: &str = "CK_SPO_TEST_ROLE";
-const STORE_ENV: &str = "CK_SPO_TEST_STORE";
-const VERSION_ENV: &str = "CK_SPO_TEST_VERSION";
 const SITES: usize = 1_000;
 const FILE_EVERY: usize = 5;
-
-/// The other process of this test; see the module comment.
-#[test]
-fn child_process() {
-    let Ok(role) = std::env::var(ROLE_ENV) else {
-        return;
-    };
-    let store = PathBuf::from(std::env::var(STORE_ENV).unwrap());
-    let ck = Ck::at(&store, ADMIN);
-    match role.as_str() {
-        // Starts the roll and keeps the session (and its job runner) open until killed.
-        "roll-primary" => {
-            let version = std::env::var(VERSION_ENV).unwrap();
-            ck.ok(
-                "Update-SPODataEncryptionPolicy",
-                json!({"KeyType": "Primary", "KeyVaultName": VAULT_A, "KeyName": KEY, "KeyVersion": version}),
-            );
-            std::thread::sleep(Duration::from_secs(120));
-            panic!("not killed within two minutes");
-        }
-        other => panic!("unknown role {other}"),
-    }
-}
 
 /// (sites under the policy's TIK, policy state), read straight from the database.
 fn progress(store: &Path) -> (i64, String) {
@@ -70,11 +42,10 @@ fn a_roll_killed_mid_way_resumes_in_a_new_session_with_every_file_readable() {
     let Tenant { dir: _dir, ck, .. } = t;
     drop(ck); // this process's runner must not take the job over
 
-    let mut child = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "child_process", "--test-threads=1"])
-        .env(ROLE_ENV, "roll-primary")
-        .env(STORE_ENV, &store)
-        .env(VERSION_ENV, &new_a)
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ck-test-child"))
+        .arg("sharepoint-roll-primary")
+        .arg(&store)
+        .arg(&new_a)
         .env("CUSTOMER_KEY_SPO_BATCH_SIZE", "20")
         .env("CUSTOMER_KEY_SPO_BATCH_PAUSE_MS", "20")
         .stdout(Stdio::null())

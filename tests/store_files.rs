@@ -1,121 +1,12 @@
 //! The store's files on disk: 0600 files and 0700 folders whatever the umask, and a store
 //! directory someone else could change refused with the rule it breaks.
 
-mod aip_support;
 mod common;
-mod sharepoint_common;
 
 use common::{Ck, TempDir, ADMIN};
 use serde_json::json;
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
-use std::path::{Path, PathBuf};
-
-const CHILD_ENV: &str = "CK_STORE_FILES_CHILD_DIR";
-
-fn mode(path: &Path) -> u32 {
-    std::fs::symlink_metadata(path).unwrap().mode() & 0o7777
-}
-
-/// Every file and folder under `dir`, depth first.
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        out.push(path.clone());
-        if path.is_dir() {
-            walk(&path, out);
-        }
-    }
-}
-
-/// The workload, run by the child process under umask 000 (see the test below): every kind
-/// of file the store and its operations create, checked while the session is still open, so
-/// that store.db-wal and store.db-shm exist.
-#[test]
-#[ignore = "run by every_store_file_is_private_under_umask_000, in a child with umask 000"]
-fn umask_child_workload() {
-    let Some(dir) = std::env::var_os(CHILD_ENV).map(PathBuf::from) else {
-        return;
-    };
-    // SAFETY: umask only reads and sets this process's file mode mask.
-    let umask = unsafe { libc::umask(0) };
-    assert_eq!(umask, 0, "the child runs under umask 000");
-    let store = dir.join("store");
-    let out = dir.join("out");
-    std::fs::create_dir(&out).unwrap();
-    let ck = Ck::at(&store, ADMIN);
-    for (vault, location) in [
-        (sharepoint_common::VAULT_A, "westeurope"),
-        (sharepoint_common::VAULT_B, "northeurope"),
-    ] {
-        ck.ok(
-            "New-KeyVault",
-            json!({"VaultName": vault, "Location": location, "EnablePurgeProtection": true}),
-        );
-        aip_support::grant(&ck, vault);
-        sharepoint_common::grant_sharepoint(&ck, vault);
-    }
-    let version_a = sharepoint_common::add_key(&ck, sharepoint_common::VAULT_A, "spo-key");
-    let version_b = sharepoint_common::add_key(&ck, sharepoint_common::VAULT_B, "spo-key");
-    // Backups: into the store's own backups folder, and to a file of the caller's.
-    ck.ok(
-        "Backup-KeyVaultKey",
-        json!({"VaultName": sharepoint_common::VAULT_A, "Name": "spo-key"}),
-    );
-    let outside = out.join("key.keybackup");
-    ck.ok(
-        "Backup-KeyVaultKey",
-        json!({"VaultName": sharepoint_common::VAULT_A, "Name": "spo-key", "OutputFile": outside}),
-    );
-    // AIP: a protected file and a TPD.
-    let protected = out.join("doc.ckaip");
-    ck.ok(
-        "Protect-AipContent",
-        json!({"Value": "umask", "OutputFile": protected}),
-    );
-    let tpd = out.join("tenant.tpd");
-    aip_support::export(&ck, &tpd, None).unwrap();
-    // A background job: the SharePoint registration.
-    ck.ok(
-        "New-SPOSite",
-        json!({"Url": sharepoint_common::site_url(0), "Title": "Site 0"}),
-    );
-    ck.ok(
-        "Register-SPODataEncryptionPolicy",
-        sharepoint_common::register_args(&version_a, &version_b),
-    );
-    sharepoint_common::wait_registered(&ck, std::time::Duration::from_secs(60));
-
-    let mut paths = Vec::new();
-    walk(&store, &mut paths);
-    for name in [
-        "store.db",
-        "store.db-wal",
-        "store.db-shm",
-        "master.key",
-        "backups",
-    ] {
-        assert!(
-            paths.iter().any(|p| p.file_name().unwrap() == name),
-            "{name} exists while the session is open: {paths:?}"
-        );
-    }
-    paths.extend([outside, protected, tpd]);
-    let mut wrong = Vec::new();
-    for p in std::iter::once(&store).chain(&paths) {
-        let want = if p.is_dir() { 0o700 } else { 0o600 };
-        let got = mode(p);
-        println!("{got:04o} {}", p.display());
-        if got != want {
-            wrong.push(format!("{} is {got:04o}, not {want:04o}", p.display()));
-        }
-    }
-    println!(
-        "{} paths checked under umask 000, {} with the wrong mode",
-        paths.len() + 1,
-        wrong.len()
-    );
-    assert!(wrong.is_empty(), "{wrong:#?}");
-}
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
 
 #[test]
 fn every_store_file_is_private_under_umask_000() {
@@ -123,15 +14,9 @@ fn every_store_file_is_private_under_umask_000() {
     let out = std::process::Command::new("sh")
         .arg("-c")
         .arg(r#"umask 000; exec "$0" "$@""#)
-        .arg(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "umask_child_workload",
-            "--ignored",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(CHILD_ENV, &dir.0)
+        .arg(env!("CARGO_BIN_EXE_ck-test-child"))
+        .arg("store-files-umask")
+        .arg(dir.path())
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -139,7 +24,7 @@ fn every_store_file_is_private_under_umask_000() {
     eprintln!("{}", String::from_utf8_lossy(&out.stderr));
     assert!(out.status.success(), "the umask 000 child failed");
     assert!(
-        stdout.contains("1 passed"),
+        stdout.contains("paths checked under umask 000, 0 with the wrong mode"),
         "the child ran its workload: {stdout}"
     );
 }

@@ -12,6 +12,9 @@
 //! retention has ended, so they go even while a long-lived session (a PowerShell window left
 //! open for days) makes no calls.
 
+mod leases;
+#[cfg(feature = "test-hooks")]
+mod passes;
 mod runner;
 #[cfg(feature = "test-hooks")]
 mod test_ledger;
@@ -51,6 +54,8 @@ pub trait JobKind: Send + Sync + 'static {
 /// What a job kind runs against: the session's store and clock.
 pub struct JobContext {
     pub store: Arc<Store>,
+    /// The session's clock.
+    pub clock: crate::time::Clock,
     /// Seconds added to the wall clock (the session's TimeShiftSeconds).
     pub time_shift: i64,
     /// The session's Azure Key Vault backend, when its Environment names a cloud: jobs reach
@@ -67,11 +72,13 @@ impl JobContext {
     /// A context nothing stops, for running a kind's batches by hand.
     pub fn new(
         store: Arc<Store>,
+        clock: crate::time::Clock,
         time_shift: i64,
         remote: Option<Arc<crate::vault::remote::RemoteVaults>>,
     ) -> JobContext {
         JobContext {
             store,
+            clock,
             time_shift,
             remote,
             stop: Stop::never(),
@@ -80,7 +87,7 @@ impl JobContext {
 
     /// The session's clock in unix seconds.
     pub fn now(&self) -> i64 {
-        crate::time::unix_now() + self.time_shift
+        self.clock.unix_seconds() + self.time_shift
     }
 }
 

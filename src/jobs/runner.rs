@@ -9,27 +9,22 @@
 //! jobs' [`Canceller`], which ends a batch that waits (on Azure, say) so that closing a session
 //! takes seconds, not a request timeout.
 
+use super::leases::{self, Now, Waits, LEASE};
 use super::{Batch, JobContext, JobKind, PURGE_INTERVAL};
 use crate::cancel::Canceller;
 use crate::error::Error;
 use crate::store::jobs::{self as job_table, BatchUpdate, Claim, ClaimedJob, FailureUpdate, Lease};
 use crate::store::Store;
+use crate::time::Clock;
 use std::cell::RefCell;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
-/// How long a claim or a committed batch holds a job. A batch should take well under this:
-/// past it, another process may take the job over (its result is then discarded here, never
-/// applied twice). A process that dies is noticed sooner when its pid is gone.
-const LEASE_MS: i64 = 60_000;
 /// Failed attempts of one batch before the job is Failed.
 pub const MAX_ATTEMPTS: u32 = 4;
-/// Backoff before retry n (from 1): BACKOFF_BASE_MS * 2^(n-1), at most BACKOFF_MAX_MS.
-const BACKOFF_BASE_MS: i64 = 1_000;
-const BACKOFF_MAX_MS: i64 = 300_000;
 /// Longest sleep while idle: how soon work enqueued by another process is seen.
 const IDLE_POLL: Duration = Duration::from_secs(5);
 /// Pause after the store itself failed (busy for longer than its timeout, say).
@@ -52,6 +47,8 @@ pub struct Runner {
     /// In a Mutex only so that a Session (which holds the runner) is Sync: the HTTPS endpoint
     /// shares one between its request threads.
     loop_ended: Option<std::sync::Mutex<mpsc::Receiver<()>>>,
+    #[cfg(feature = "test-hooks")]
+    passes: Arc<super::passes::Passes>,
 }
 
 impl Runner {
@@ -66,14 +63,28 @@ impl Runner {
         kinds: Vec<Arc<dyn JobKind>>,
         remote: Option<Arc<crate::vault::remote::RemoteVaults>>,
     ) -> Runner {
+        Runner::start_clocked(store, time_shift, kinds, remote, Clock::system())
+    }
+
+    /// The same on the session's clock.
+    pub fn start_clocked(
+        store: Arc<Store>,
+        time_shift: i64,
+        kinds: Vec<Arc<dyn JobKind>>,
+        remote: Option<Arc<crate::vault::remote::RemoteVaults>>,
+        clock: Clock,
+    ) -> Runner {
         let stop = Arc::new(AtomicBool::new(false));
         let closing = Canceller::for_jobs();
+        #[cfg(feature = "test-hooks")]
+        let passes = Arc::new(super::passes::Passes::default());
         let loop_ended = crate::rt::runtime().map(|runtime| {
             let (ended, loop_ended) = mpsc::channel::<()>();
             let job_stop = closing.begin(None);
             let worker = Worker {
                 ctx: JobContext {
                     store: Arc::clone(&store),
+                    clock,
                     time_shift,
                     remote: remote.map(|r| r.with_stop(job_stop.clone())),
                     stop: job_stop,
@@ -82,6 +93,9 @@ impl Runner {
                 owner: new_owner_id(),
                 stop: Arc::clone(&stop),
                 unrecorded: RefCell::new(None),
+                waits: RefCell::new(Waits::default()),
+                #[cfg(feature = "test-hooks")]
+                passes: Arc::clone(&passes),
             };
             runtime.spawn_blocking(move || {
                 // Dropped when the loop ends, however it ends: that is the signal Drop waits for.
@@ -95,7 +109,19 @@ impl Runner {
             closing,
             store,
             loop_ended,
+            #[cfg(feature = "test-hooks")]
+            passes,
         }
+    }
+
+    /// Test hooks only: returns once a claim pass begun after the call has found nothing this
+    /// runner may run now (every job it could run ended, or waits on a lease or a backoff);
+    /// false when none did within `limit`.
+    #[cfg(feature = "test-hooks")]
+    pub fn settle(&self, limit: Duration) -> bool {
+        let pass = self.passes.begun();
+        self.store.job_wakeup().notify();
+        self.passes.wait_idle_after(pass, limit)
     }
 
     /// Stops the runner: the batch in flight commits if it is done within [`BATCH_GRACE`], else
@@ -127,6 +153,10 @@ struct Worker {
     /// A failure of a job this worker could not record (the store failing too): written before
     /// the next claim, so it ends up on the job rather than being lost.
     unrecorded: RefCell<Option<UnrecordedFailure>>,
+    /// Others' leases and the backoffs seen, timed on the clock's monotonic side.
+    waits: RefCell<Waits>,
+    #[cfg(feature = "test-hooks")]
+    passes: Arc<super::passes::Passes>,
 }
 
 /// A [`FailureUpdate`] waiting for the store, with the claim it belongs to.
@@ -136,6 +166,7 @@ struct UnrecordedFailure {
     error: String,
     fail: bool,
     retry_at_ms: i64,
+    backoff: Duration,
     now: i64,
 }
 
@@ -143,7 +174,7 @@ enum Step {
     /// A batch was committed or a failure recorded: look for more at once.
     Worked,
     Idle {
-        next_due_ms: Option<i64>,
+        next_due: Option<Duration>,
     },
     StoreFailed,
 }
@@ -155,27 +186,30 @@ impl Worker {
 
     fn run(&self) {
         let wakeup = self.ctx.store.job_wakeup();
-        let mut next_purge = Instant::now();
+        let clock = &self.ctx.clock;
+        let mut next_purge = clock.monotonic();
         while !self.stopping() {
             // Read before the step, so a notify during the step cuts the sleep after it short.
             let seen = wakeup.generation();
-            if Instant::now() >= next_purge {
+            if clock.monotonic() >= next_purge {
                 self.purge();
-                next_purge = Instant::now() + PURGE_INTERVAL;
+                next_purge = clock.monotonic() + PURGE_INTERVAL;
             }
-            let mut sleep = match self.step() {
+            #[cfg(feature = "test-hooks")]
+            let pass = self.passes.begin();
+            let step = self.step();
+            #[cfg(feature = "test-hooks")]
+            if matches!(step, Step::Idle { .. }) {
+                self.passes.idle(pass);
+            }
+            let sleep = match step {
                 Step::Worked => continue,
                 // With no kinds there is nothing to poll for: only the next purge.
                 Step::Idle { .. } if self.kinds.is_empty() => PURGE_INTERVAL,
-                Step::Idle { next_due_ms } => {
-                    let until_due = next_due_ms
-                        .map(|due| Duration::from_millis((due - unix_ms()).max(0) as u64));
-                    until_due.map_or(IDLE_POLL, |d| d.min(IDLE_POLL))
-                }
+                Step::Idle { next_due } => next_due.map_or(IDLE_POLL, |d| d.min(IDLE_POLL)),
                 Step::StoreFailed => STORE_ERROR_PAUSE,
             };
-            sleep = sleep.min(next_purge.saturating_duration_since(Instant::now()));
-            wakeup.wait(seen, sleep, &|| self.stopping());
+            self.sleep_until(seen, (clock.monotonic() + sleep).min(next_purge));
         }
         // Best effort: a lease left behind only delays others until it ends. Without kinds
         // there is none, and closing need not wait for a write (a CLI call closes every time).
@@ -188,6 +222,25 @@ impl Worker {
                 .write_tx(|tx| job_table::release_leases(tx, &self.owner))
             {
                 self.trouble(&e);
+            }
+        }
+    }
+
+    /// Sleeps until `until` on the clock's monotonic side, or until notified or stopped.
+    fn sleep_until(&self, seen: u64, until: Instant) {
+        let clock = &self.ctx.clock;
+        loop {
+            let left = until.saturating_duration_since(clock.monotonic());
+            if left.is_zero() || self.stopping() {
+                return;
+            }
+            let woken = self
+                .ctx
+                .store
+                .job_wakeup()
+                .wait(seen, clock.wait_slice(left), &|| self.stopping());
+            if woken != seen {
+                return;
             }
         }
     }
@@ -236,7 +289,10 @@ impl Worker {
             )
         });
         match written {
-            Ok(()) => true,
+            Ok(()) => {
+                self.backoff_recorded(failure.job_id, failure.retry_at_ms, failure.backoff);
+                true
+            }
             Err(e) => {
                 self.trouble(&e);
                 *self.unrecorded.borrow_mut() = Some(failure);
@@ -246,17 +302,25 @@ impl Worker {
     }
 
     fn lease(&self) -> Lease<'_> {
-        let now_ms = unix_ms();
+        let now_ms = self.ctx.clock.unix_ms();
         Lease {
             owner: &self.owner,
             now_ms,
-            until_ms: now_ms + LEASE_MS,
+            until_ms: now_ms.saturating_add(LEASE.as_millis() as i64),
         }
+    }
+
+    /// Starts timing, on the monotonic clock, the backoff this runner just wrote.
+    fn backoff_recorded(&self, job_id: i64, retry_at_ms: i64, backoff: Duration) {
+        let now = self.ctx.clock.monotonic();
+        self.waits
+            .borrow_mut()
+            .backoff_recorded(job_id, retry_at_ms, backoff, now);
     }
 
     fn step(&self) -> Step {
         if self.kinds.is_empty() {
-            return Step::Idle { next_due_ms: None };
+            return Step::Idle { next_due: None };
         }
         // Before claiming: the job it belongs to must not be claimed again without it (its
         // attempts would not count, nor would the admin see why it is being retried).
@@ -265,16 +329,27 @@ impl Worker {
         }
         let names: Vec<&str> = self.kinds.iter().map(|k| k.name()).collect();
         let lease = self.lease();
-        let claim = self
-            .ctx
-            .store
-            .write_tx(|tx| job_table::claim(tx, &names, &lease, &owner_is_gone));
+        let now = Now {
+            wall_ms: lease.now_ms,
+            monotonic: self.ctx.clock.monotonic(),
+        };
+        let mut waits = self.waits.borrow_mut();
+        waits.begin_pass();
+        let claim = self.ctx.store.write_tx(|tx| {
+            job_table::claim(tx, &names, &lease, &mut |job| {
+                waits.held(job, &self.owner, now, &owner_is_gone)
+            })
+        });
+        if matches!(claim, Ok(Claim::Idle { .. })) {
+            waits.end_full_pass();
+        }
+        drop(waits);
         if claim.is_ok() {
             self.ctx.store.clear_runner_trouble();
         }
         let job = match claim {
             Ok(Claim::Job(job)) => job,
-            Ok(Claim::Idle { next_due_ms }) => return Step::Idle { next_due_ms },
+            Ok(Claim::Idle { next_due }) => return Step::Idle { next_due },
             Err(e) => {
                 self.trouble(&e);
                 return Step::StoreFailed;
@@ -340,17 +415,20 @@ impl Worker {
     /// Records an `Err`: only its code and message, which the engine keeps free of secrets.
     fn record_failure(&self, job: &ClaimedJob, error: &Error) {
         let attempt = job.record.attempts.saturating_add(1);
-        let backoff = BACKOFF_BASE_MS
-            .saturating_mul(1 << attempt.saturating_sub(1).min(20))
-            .min(BACKOFF_MAX_MS);
+        let backoff = leases::backoff(attempt);
         self.write_failure(
             job,
             &FailureUpdate {
                 error: &format!("{}: {}", error.code, error.message),
                 fail: attempt >= MAX_ATTEMPTS,
-                retry_at_ms: unix_ms() + backoff,
+                retry_at_ms: self
+                    .ctx
+                    .clock
+                    .unix_ms()
+                    .saturating_add(backoff.as_millis() as i64),
                 now: self.ctx.now(),
             },
+            backoff,
         );
     }
 
@@ -362,36 +440,35 @@ impl Worker {
             &FailureUpdate {
                 error: "JobPanicked: the job kind panicked; the job was stopped",
                 fail: true,
-                retry_at_ms: unix_ms(),
+                retry_at_ms: self.ctx.clock.unix_ms(),
                 now: self.ctx.now(),
             },
+            Duration::ZERO,
         );
     }
 
-    fn write_failure(&self, job: &ClaimedJob, failure: &FailureUpdate<'_>) {
+    fn write_failure(&self, job: &ClaimedJob, failure: &FailureUpdate<'_>, backoff: Duration) {
         // Unrecorded (the store failing too), it is kept and written before the next claim;
         // meanwhile the store's runner trouble shows on the job.
         let written = self.ctx.store.write_tx(|tx| {
             job_table::record_failure(tx, job.record.id, job.batches, &self.owner, failure)
         });
-        if let Err(e) = written {
-            self.trouble(&e);
-            *self.unrecorded.borrow_mut() = Some(UnrecordedFailure {
-                job_id: job.record.id,
-                batches: job.batches,
-                error: failure.error.to_string(),
-                fail: failure.fail,
-                retry_at_ms: failure.retry_at_ms,
-                now: failure.now,
-            });
+        match written {
+            Ok(()) => self.backoff_recorded(job.record.id, failure.retry_at_ms, backoff),
+            Err(e) => {
+                self.trouble(&e);
+                *self.unrecorded.borrow_mut() = Some(UnrecordedFailure {
+                    job_id: job.record.id,
+                    batches: job.batches,
+                    error: failure.error.to_string(),
+                    fail: failure.fail,
+                    retry_at_ms: failure.retry_at_ms,
+                    backoff,
+                    now: failure.now,
+                });
+            }
         }
     }
-}
-
-fn unix_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 /// `<pid>-<random>`: the pid lets a runner of another process on this machine see that the
@@ -401,7 +478,10 @@ fn new_owner_id() -> String {
     static SEQUENCE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let unique = crate::crypto::random_bytes(8)
         .map(|b| crate::crypto::hex(&b))
-        .unwrap_or_else(|_| format!("{}s{}", unix_ms(), SEQUENCE.fetch_add(1, Ordering::Relaxed)));
+        .unwrap_or_else(|_| {
+            let now = Clock::system().unix_ms();
+            format!("{now}s{}", SEQUENCE.fetch_add(1, Ordering::Relaxed))
+        });
     format!("{}-{unique}", std::process::id())
 }
 

@@ -5,6 +5,7 @@ use crate::error::{Error, Result};
 use crate::identity::Principal;
 use crate::operations::Page;
 use crate::store::{AuditEntry, Store, Tx};
+use crate::time::{Clock, SYSTEM_CLOCK};
 use crate::vault::remote::RemoteVaults;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -30,6 +31,7 @@ pub struct Context<'a> {
     store: &'a Arc<Store>,
     principal: &'a Principal,
     time_shift: i64,
+    clock: &'a Clock,
     operation: &'a str,
     /// Whether this call wrote (or queued) its own audit row, so the dispatcher can give every
     /// call that did not one of its own.
@@ -56,6 +58,7 @@ impl<'a> Context<'a> {
             store,
             principal,
             time_shift,
+            clock: &SYSTEM_CLOCK,
             operation,
             audited: AtomicBool::new(false),
             audit_refused: Refusal::Own(OnceLock::new()),
@@ -87,6 +90,17 @@ impl<'a> Context<'a> {
         self.next_page.get().map(String::as_str)
     }
 
+    /// The same call on the session's clock (the system clock until given).
+    pub fn with_clock(mut self, clock: &'a Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The clock the call reads.
+    pub fn clock(&self) -> &'a Clock {
+        self.clock
+    }
+
     /// The same call against the session's remote vaults (none for a local session).
     pub fn with_remote(mut self, remote: Option<&'a Arc<RemoteVaults>>) -> Self {
         self.remote = remote;
@@ -104,6 +118,7 @@ impl<'a> Context<'a> {
             store: self.store,
             principal,
             time_shift: self.time_shift,
+            clock: self.clock,
             operation: self.operation,
             audited: AtomicBool::new(false),
             audit_refused: Refusal::Parent(self.audit_refused.slot()),
@@ -124,7 +139,7 @@ impl<'a> Context<'a> {
 
     /// The call's clock in unix seconds: wall clock plus the session's TimeShiftSeconds.
     pub fn now(&self) -> i64 {
-        crate::time::unix_now() + self.time_shift
+        self.clock.unix_seconds() + self.time_shift
     }
 
     pub fn time_shift(&self) -> i64 {

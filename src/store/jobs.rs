@@ -2,8 +2,10 @@
 //! batch counter it was computed from, and recording failures. Also the test ledger table.
 //!
 //! Leases and backoff times are wall-clock milliseconds (`lease_until`, `not_before`): they are
-//! between processes, and sessions may run on shifted clocks. `created` and `updated` are the
-//! enqueuing or running session's clock, as every other time the engine shows.
+//! between processes, and sessions may run on shifted clocks. A runner does not compare them
+//! with its wall clock, which can be set; it times them on its monotonic clock (the runner's
+//! `jobs::leases`), so [`claim`] asks it about each. `created` and `updated` are the enqueuing
+//! or running session's clock, as every other time the engine shows.
 
 use super::Tx;
 use crate::error::{Error, Result};
@@ -78,14 +80,25 @@ pub struct ClaimedJob {
 /// What a claim found.
 pub enum Claim {
     Job(Box<ClaimedJob>),
-    /// Nothing to run now; the earliest wall-clock millisecond something may become runnable
-    /// (a backoff or a live lease ending), if any.
+    /// Nothing to run now; how soon something may become runnable (a backoff or a live lease
+    /// ending), if anything waits.
     Idle {
-        next_due_ms: Option<i64>,
+        next_due: Option<Duration>,
     },
 }
 
-/// The lease to take or renew: who, and until when (wall-clock ms).
+/// What may keep a Queued or Running job from a runner: another's lease, a backoff.
+pub struct HeldJob<'a> {
+    pub id: i64,
+    pub owner: Option<&'a str>,
+    pub lease_until_ms: Option<i64>,
+    pub not_before_ms: Option<i64>,
+    /// Moves with every committed batch, so a renewed lease shows even on a clock that stood.
+    pub batches: i64,
+}
+
+/// The lease to take or renew: who, and until when (wall-clock ms, for other processes to see
+/// it change; none of them compares it with its own clock).
 pub struct Lease<'a> {
     pub owner: &'a str,
     pub now_ms: i64,
@@ -240,40 +253,47 @@ fn with_runner_trouble(mut job: JobRecord, trouble: Option<&RunnerTrouble>) -> J
 }
 
 /// Takes the lease of the runnable job of one of `kinds` that waited longest since its last
-/// claim. A job is runnable when Queued or Running, past its backoff, and unleased, leased to
-/// `lease.owner`, leased past its end, or leased to an owner `owner_is_gone` says is dead.
+/// claim. A job is runnable when Queued or Running and `held` (the runner's judgement of its
+/// lease and backoff) says it waits no longer; otherwise `held` says how long it still waits.
 pub fn claim(
     tx: &Tx<'_>,
     kinds: &[&str],
     lease: &Lease<'_>,
-    owner_is_gone: &dyn Fn(&str) -> bool,
+    held: &mut dyn FnMut(&HeldJob<'_>) -> Option<Duration>,
 ) -> Result<Claim> {
     let mut stmt = tx.prepare(
-        "SELECT id, kind, owner, lease_until, not_before FROM jobs
+        "SELECT id, kind, owner, lease_until, not_before, batches FROM jobs
          WHERE state IN ('Queued', 'Running')
          ORDER BY COALESCE(last_claimed, 0), id",
     )?;
-    type Candidate = (i64, String, Option<String>, Option<i64>, Option<i64>);
+    type Candidate = (i64, String, Option<String>, Option<i64>, Option<i64>, i64);
     let candidates = stmt
         .query_map([], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+            ))
         })?
         .collect::<rusqlite::Result<Vec<Candidate>>>()?;
-    let mut next_due_ms: Option<i64> = None;
-    let mut due = |at: i64| next_due_ms = Some(next_due_ms.map_or(at, |d| d.min(at)));
-    for (id, kind, owner, lease_until, not_before) in candidates {
+    let mut next_due: Option<Duration> = None;
+    for (id, kind, owner, lease_until, not_before, batches) in candidates {
         if !kinds.contains(&kind.as_str()) {
             continue;
         }
-        if let Some(at) = not_before.filter(|&at| at > lease.now_ms) {
-            due(at);
+        let job = HeldJob {
+            id,
+            owner: owner.as_deref(),
+            lease_until_ms: lease_until,
+            not_before_ms: not_before,
+            batches,
+        };
+        if let Some(wait) = held(&job) {
+            next_due = Some(next_due.map_or(wait, |d| d.min(wait)));
             continue;
-        }
-        if let (Some(holder), Some(until)) = (owner.as_deref(), lease_until) {
-            if holder != lease.owner && until > lease.now_ms && !owner_is_gone(holder) {
-                due(until);
-                continue;
-            }
         }
         tx.execute(
             "UPDATE jobs SET state = 'Running', owner = ?2, lease_until = ?3, last_claimed = ?4 WHERE id = ?1",
@@ -282,7 +302,7 @@ pub fn claim(
         let sql = format!("SELECT {COLUMNS} FROM jobs WHERE id = ?1");
         return Ok(Claim::Job(Box::new(tx.query_row(&sql, [id], job_row)?)));
     }
-    Ok(Claim::Idle { next_due_ms })
+    Ok(Claim::Idle { next_due })
 }
 
 /// Moves the job past one batch if it is still Running under `lease.owner` at batch counter

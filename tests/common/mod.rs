@@ -103,6 +103,12 @@ impl Ck {
         self.session
     }
 
+    /// The engine's session behind the handle (test hooks), to wait on its job runner.
+    pub fn session(&self) -> &customer_key::Session {
+        // SAFETY: `self.session` is live until drop, and the reference borrows `self`.
+        unsafe { customer_key::session_of(self.session) }
+    }
+
     /// Calls and expects success.
     pub fn ok(&self, operation: &str, args: Value) -> Value {
         match self.call(operation, args.clone()) {

@@ -15,8 +15,7 @@
 //!   is Active.
 
 use crate::common::{b64, take_json, CallError, Ck, TempDir, ADMIN};
-use crate::workload::CYCLE_STEPS;
-use crate::{Setup, CRASH_USER};
+use crate::shared::{Setup, CRASH_USER, CYCLE_STEPS};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;

@@ -1,7 +1,7 @@
-//! Crash trials: a child process (this binary re-run with `CK_CRASH_CHILD` set) runs a random
+//! Crash trials: a child process (`ck-test-child crash-workload`, tests/children) runs a random
 //! workload over every area (key rolls, backup/restore cycles, DEP assignments and refreshes,
 //! mailbox items, SharePoint sites, files and key rolls, AIP re-keys and protected items),
-//! journaling each call (see `workload`); the parent kills it with SIGKILL at a random moment,
+//! journaling each call (see `workload.rs`); the parent kills it with SIGKILL at a random moment,
 //! reopens the store and checks the invariants (see `invariants`). Trials run on one store one
 //! after another, so each starts from what the kills before it left.
 //!
@@ -11,53 +11,14 @@
 #[path = "../common/mod.rs"]
 mod common;
 mod invariants;
-mod workload;
+mod shared;
 
 use common::{Ck, TempDir, ADMIN};
 use serde_json::json;
+use shared::{Setup, CRASH_USER, KEY_FILE};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-const CHILD_ENV: &str = "CK_CRASH_CHILD";
-const TRIAL_ENV: &str = "CK_CRASH_CHILD_TRIAL";
-const SEED_ENV: &str = "CK_CRASH_CHILD_SEED";
-/// A PKCS#8 key the workload imports, in the trials' directory.
-pub const KEY_FILE: &str = "import.der";
-/// The principal the workload runs as: its audit rows are told from the set-up's by it.
-pub const CRASH_USER: &str = "crash@contoso.com";
-
-/// Names the set-up makes and the workload uses.
-pub struct Setup {
-    pub vault_a: &'static str,
-    pub vault_b: &'static str,
-    /// No purge protection: the backup/restore cycles purge in it.
-    pub vault_c: &'static str,
-    pub roll_key: &'static str,
-    pub exo_key: &'static str,
-    pub spo_key: &'static str,
-    pub aip_key: &'static str,
-    pub dep: &'static str,
-    pub base_mailbox: &'static str,
-    pub base_site: &'static str,
-}
-
-impl Default for Setup {
-    fn default() -> Setup {
-        Setup {
-            vault_a: "crash-a",
-            vault_b: "crash-b",
-            vault_c: "crash-c",
-            roll_key: "roll",
-            exo_key: "exo",
-            spo_key: "spo",
-            aip_key: "aip",
-            dep: "DEP-crash",
-            base_mailbox: "base",
-            base_site: "https://contoso.sharepoint.com/sites/base",
-        }
-    }
-}
 
 const EXCHANGE: &str = "00000002-0000-0ff1-ce00-000000000000";
 const SHAREPOINT: &str = "00000003-0000-0ff1-ce00-000000000000";
@@ -143,18 +104,6 @@ fn set_up(store: &Path) {
     invariants::wait_for_jobs(store, &ck, Duration::from_secs(60)).expect("set-up jobs finish");
 }
 
-/// Runs only as the child.
-#[test]
-fn crash_child() {
-    let Ok(dir) = std::env::var(CHILD_ENV) else {
-        return;
-    };
-    let dir = Path::new(&dir);
-    let trial = std::env::var(TRIAL_ENV).unwrap().parse().unwrap();
-    let seed = std::env::var(SEED_ENV).unwrap().parse().unwrap();
-    workload::run(&dir.join("store"), dir, trial, seed);
-}
-
 fn base_seed() -> u64 {
     match std::env::var("CK_CRASH_SEED") {
         Ok(s) => s.parse().expect("CK_CRASH_SEED is a number"),
@@ -168,9 +117,6 @@ fn base_seed() -> u64 {
 
 #[test]
 fn crash_trials_leave_every_acknowledged_operation_whole() {
-    if std::env::var(CHILD_ENV).is_ok() {
-        return;
-    }
     let trials: u64 = std::env::var("CK_CRASH_TRIALS")
         .map(|t| t.parse().expect("CK_CRASH_TRIALS is a number"))
         .unwrap_or(20);
@@ -181,16 +127,15 @@ fn crash_trials_leave_every_acknowledged_operation_whole() {
     set_up(&store);
     let material = customer_key::crypto::generate_rsa(2048).unwrap();
     std::fs::write(dir.join(KEY_FILE), material.pkcs8.expose()).unwrap();
-    let mut rng = workload::Rng::new(seed);
+    let mut rng = shared::Rng::new(seed);
     let mut tally = invariants::Tally::default();
     let started = Instant::now();
     for trial in 0..trials {
         let child_seed = rng.next();
-        let mut child = Command::new(std::env::current_exe().unwrap())
-            .args(["--exact", "crash_child", "--test-threads=1"])
-            .env(CHILD_ENV, dir.path())
-            .env(TRIAL_ENV, trial.to_string())
-            .env(SEED_ENV, child_seed.to_string())
+        let mut child = Command::new(env!("CARGO_BIN_EXE_ck-test-child"))
+            .arg("crash-workload")
+            .arg(dir.path())
+            .args([trial.to_string(), child_seed.to_string()])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -223,6 +168,12 @@ fn crash_trials_leave_every_acknowledged_operation_whole() {
     for v in &tally.violations {
         println!("  violation: {v}");
     }
+    assert!(
+        tally.kills > 0 && tally.acknowledged > 0,
+        "the children ran no workload: {} kills, {} operations acknowledged",
+        tally.kills,
+        tally.acknowledged
+    );
     assert!(
         tally.violations.is_empty(),
         "{} violations (seed {seed})",

@@ -5,29 +5,11 @@
 //! Everything with an "ok" outcome was acknowledged and must be there whole.
 
 use crate::common::{CallError, Ck};
-use crate::{Setup, CRASH_USER};
+use crate::shared::{Rng, Setup, CRASH_USER, CYCLE_STEPS, KEY_FILE};
 use serde_json::{json, Value};
 use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-
-/// xorshift64*: small, seedable, good enough to pick operations and moments.
-pub struct Rng(u64);
-
-impl Rng {
-    pub fn new(seed: u64) -> Rng {
-        Rng(seed.max(1))
-    }
-    pub fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    pub fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
 
 pub struct Journal {
     file: File,
@@ -81,8 +63,6 @@ struct Cycle {
     backup: PathBuf,
 }
 
-pub const CYCLE_STEPS: &[&str] = &["create", "backup", "remove", "purge", "restore"];
-
 /// Add-KeyVaultKey's arguments: mostly an import (quick, so kills land as often in the other
 /// calls and in commits), sometimes a key generated (long enough for kills before the commit).
 fn new_key(rng: &mut Rng, vault: &str, name: &str, key_file: &Path) -> Value {
@@ -103,7 +83,7 @@ pub fn run(store: &Path, dir: &Path, trial: u64, seed: u64) -> ! {
     let mut unassigned: Vec<String> = Vec::new();
     let mut sites = vec![s.base_site.to_string()];
     let mut cycle: Option<Cycle> = None;
-    let key_file = dir.join(crate::KEY_FILE);
+    let key_file = dir.join(KEY_FILE);
     let mut n = 0u64;
     loop {
         n += 1;

@@ -48,7 +48,17 @@ pub fn options(ep: &Endpoint, dir: &tempdir::Dir, access_token: Option<String>) 
 }
 
 pub fn admin_with(options: SessionOptions, dir: tempdir::Dir) -> Admin {
-    let session = customer_key::open_session(options).expect("remote session opens");
+    admin_clocked(options, dir, customer_key::time::Clock::system())
+}
+
+/// The same with the admin's session on `clock`.
+pub fn admin_clocked(
+    options: SessionOptions,
+    dir: tempdir::Dir,
+    clock: customer_key::time::Clock,
+) -> Admin {
+    let session =
+        customer_key::open_session_with_clock(options, clock).expect("remote session opens");
     Admin { dir, session }
 }
 

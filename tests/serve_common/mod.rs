@@ -168,14 +168,27 @@ pub const ADMIN: &str = "admin@contoso.com";
 
 impl Endpoint {
     pub fn start(label: &str, vaults: &[&str], options: ServeOptions) -> Endpoint {
+        Endpoint::start_clocked(label, vaults, options, customer_key::time::Clock::system())
+    }
+
+    /// The same with the endpoint's store on `clock` (a manual one, say).
+    pub fn start_clocked(
+        label: &str,
+        vaults: &[&str],
+        options: ServeOptions,
+        clock: customer_key::time::Clock,
+    ) -> Endpoint {
         let dir = tempdir::Dir::new(label);
         let session = Arc::new(
-            customer_key::open_session(customer_key::SessionOptions {
-                store: Some(dir.0.join("store")),
-                user_principal_name: Some(ADMIN.into()),
-                time_shift_seconds: None,
-                ..Default::default()
-            })
+            customer_key::open_session_with_clock(
+                customer_key::SessionOptions {
+                    store: Some(dir.0.join("store")),
+                    user_principal_name: Some(ADMIN.into()),
+                    time_shift_seconds: None,
+                    ..Default::default()
+                },
+                clock,
+            )
             .unwrap(),
         );
         for v in vaults {

@@ -8,6 +8,7 @@
 //! Tokens and secrets live in wiping strings and never reach an error or a log.
 
 use crate::error::{CkStatus, Error, Result};
+use crate::time::Clock;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 use zeroize::Zeroizing;
@@ -71,6 +72,8 @@ impl Source {
 
 struct Cached {
     token: Zeroizing<String>,
+    /// On the clock's monotonic side: a token's lifetime is a span, and the wall clock being
+    /// set must not keep an expired one or drop a fresh one.
     refresh_at: Instant,
 }
 
@@ -113,6 +116,7 @@ pub struct Credentials {
     authority_host: String,
     audience: Audience,
     state: Mutex<State>,
+    clock: Clock,
 }
 
 fn auth_error_for(option: &str, message: impl Into<String>) -> Error {
@@ -199,7 +203,19 @@ impl Credentials {
                 scope: default_scope,
                 cached: None,
             }),
+            clock: Clock::system(),
         }
+    }
+
+    /// The same on the session's clock.
+    pub fn with_clock(mut self, clock: Clock) -> Credentials {
+        self.clock = clock;
+        self
+    }
+
+    /// The clock the tokens' lifetimes run on.
+    pub fn clock(&self) -> &Clock {
+        &self.clock
     }
 
     /// Whether tokens come from something the admin set up (a given token, client credentials,
@@ -224,7 +240,7 @@ impl Credentials {
         let (tenant, scope) = {
             let state = self.state();
             if let Some(c) = &state.cached {
-                if Instant::now() < c.refresh_at {
+                if self.clock.monotonic() < c.refresh_at {
                     return Ok(Zeroizing::new(format!("Bearer {}", c.token.as_str())));
                 }
             }
@@ -235,7 +251,7 @@ impl Credentials {
         let header = Zeroizing::new(format!("Bearer {}", token.as_str()));
         self.state().cached = Some(Cached {
             token,
-            refresh_at: Instant::now() + lifetime.saturating_sub(margin),
+            refresh_at: self.clock.monotonic() + lifetime.saturating_sub(margin),
         });
         Ok(header)
     }

@@ -242,7 +242,8 @@ impl Client {
             let status = response.status();
             let headers = response.headers().clone();
             let ids = |error: Error| super::errors::with_ids(error, &headers);
-            let retry_after = retry::retry_after(response.headers(), crate::time::unix_now());
+            let now = self.credentials.clock().unix_seconds();
+            let retry_after = retry::retry_after(response.headers(), now);
             let challenge = response
                 .headers()
                 .get(reqwest::header::WWW_AUTHENTICATE)

@@ -19,6 +19,7 @@ pub mod retry;
 
 use crate::cancel::Stop;
 use crate::error::{Error, Result};
+use crate::time::Clock;
 use reqwest::Method;
 use serde_json::Value;
 use std::path::PathBuf;
@@ -215,7 +216,7 @@ pub fn same_vault(link: &str, vault_url: &str) -> bool {
 
 impl RemoteVaults {
     /// The remote backend the options ask for: none for `Local`.
-    pub fn open(options: RemoteOptions) -> Result<Option<Arc<RemoteVaults>>> {
+    pub fn open(options: RemoteOptions, clock: &Clock) -> Result<Option<Arc<RemoteVaults>>> {
         if options.environment == Environment::Local {
             for (given, name) in [
                 (options.vault_domain.is_some(), "VaultDomain"),
@@ -293,15 +294,18 @@ impl RemoteVaults {
             authority.clone(),
             format!("{}/.default", options.environment.management_endpoint()),
             auth::RESOURCE_MANAGER,
-        );
+        )
+        .with_clock(clock.clone());
         let graph_credentials = auth::Credentials::for_audience(
             auth::Source::choose(options.graph_access_token),
             authority.clone(),
             format!("{}/.default", options.environment.graph_endpoint()),
             auth::GRAPH,
-        );
+        )
+        .with_clock(clock.clone());
         let credentials =
-            auth::Credentials::new(auth::Source::choose(options.access_token), authority, scope);
+            auth::Credentials::new(auth::Source::choose(options.access_token), authority, scope)
+                .with_clock(clock.clone());
         let client = client::Client::new(options.ca_file.as_deref(), options.timing, credentials)?;
         let management = client.sharing(management_credentials);
         let graph = client.sharing(graph_credentials);
