@@ -1,5 +1,5 @@
 //! Generates the C header with cbindgen. The header is committed in include/; the build writes
-//! a fresh copy to OUT_DIR, and a test in tests/abi.rs fails when the two differ. Set
+//! a fresh copy to OUT_DIR, and a test in tests/it/abi.rs fails when the two differ. Set
 //! CK_BLESS_HEADER=1 to write the committed copy.
 
 use std::path::PathBuf;

@@ -96,6 +96,6 @@ echo
 echo "fuzzed ${#targets[@]} targets, ${seconds} s each, in $((SECONDS - start)) s with the build:"
 printf '  %s\n' "${summary[@]}"
 if [ ${#failed[@]} -gt 0 ]; then
-    echo "FAILED: ${failed[*]} (crashing inputs under fuzz/artifacts/; add each to tests/fuzz_regressions.rs)"
+    echo "FAILED: ${failed[*]} (crashing inputs under fuzz/artifacts/; add each to tests/it/fuzz_regressions.rs)"
     exit 1
 fi

@@ -9,7 +9,7 @@
 //! [`registry`] (every domain's operations and job kinds) → `ffi`, the CLI and `serve` (the
 //! `serve` feature). [`rt`], the tokio runtime, and [`cancel`], how a call or a job's batch is
 //! told to end, are leaves any layer may use.
-//! tests/layering.rs holds this order, and lists where it does not hold yet (the Azure backend,
+//! tests/it/layering.rs holds this order, and lists where it does not hold yet (the Azure backend,
 //! `vault::remote::RemoteVaults`, carried by `session`, `operations` and `jobs`).
 
 #![deny(clippy::undocumented_unsafe_blocks)]

@@ -75,7 +75,7 @@ live_vault() {
         echo "and credentials (CUSTOMER_KEY_LIVE_ACCESS_TOKEN_FILE, or AZURE_TENANT_ID/AZURE_CLIENT_ID/AZURE_CLIENT_SECRET)."
         return 77
     fi
-    cargo test --quiet --test remote_live -- --nocapture
+    cargo test --quiet --test it remote_live:: -- --nocapture
 }
 
 step "install apt packages (valgrind, venv, dosfstools, fusefat)" install_packages

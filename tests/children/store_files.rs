@@ -1,4 +1,4 @@
-//! The store files test's child (tests/store_files.rs): the store's files under umask 000.
+//! The store files test's child (tests/it/store_files.rs): the store's files under umask 000.
 
 use crate::common::{Ck, ADMIN};
 use crate::{aip_support, sharepoint_common};
@@ -21,7 +21,7 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-/// `ck-test-child store-files-umask <dir>`, run under umask 000 by tests/store_files.rs:
+/// `ck-test-child store-files-umask <dir>`, run under umask 000 by tests/it/store_files.rs:
 /// every kind of file the store and its operations create, checked while the session is still
 /// open, so that store.db-wal and store.db-shm exist.
 pub fn umask_workload(dir: &Path) {

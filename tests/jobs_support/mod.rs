@@ -1,4 +1,4 @@
-//! What tests/jobs.rs shares with its child processes (tests/children/child.rs): the store,
+//! What tests/it/jobs.rs shares with its child processes (tests/children/child.rs): the store,
 //! the test ledger's rows, and waiting for a job.
 #![allow(dead_code)]
 
