@@ -240,6 +240,7 @@ pub(crate) fn as_service<R>(
     let sp = Principal::service(AIP_APP_ID);
     let caller = Caller {
         principal: &sp,
+        clock: ctx.clock(),
         time_shift: ctx.time_shift(),
         operation: ctx.operation(),
     };

@@ -22,7 +22,13 @@ pub fn create_mailboxes(
     policy: Option<&str>,
 ) -> Result<()> {
     let store = session.store_arc();
-    let service = Service::for_store(store, session.remote(), session.time_shift(), "New-Mailbox");
+    let service = Service::for_store(
+        store,
+        session.remote(),
+        session.clock(),
+        session.time_shift(),
+        "New-Mailbox",
+    );
     let target = match policy {
         Some(p) => {
             let row = store.read(|tx| find_policy(tx, "DataEncryptionPolicy", p))?;

@@ -131,6 +131,7 @@ impl JobKind for ApplyPolicyKind {
         let service = Service::for_store(
             store,
             ctx.remote.as_ref(),
+            &ctx.clock,
             ctx.time_shift,
             "Apply-DataEncryptionPolicy",
         );

@@ -38,6 +38,7 @@ pub(crate) const MAIL_USER: &str = "MailUser";
 pub(crate) struct Service {
     vaults: Arc<dyn KeyVaultBoundary>,
     principal: Principal,
+    clock: crate::time::Clock,
     time_shift: i64,
     operation: String,
 }
@@ -47,6 +48,7 @@ impl Service {
         Service {
             vaults: crate::vault::vaults_for(ctx),
             principal: Principal::service(EXCHANGE_APP_ID),
+            clock: ctx.clock().clone(),
             time_shift: ctx.time_shift(),
             operation: ctx.operation().to_string(),
         }
@@ -55,12 +57,14 @@ impl Service {
     pub(crate) fn for_store(
         store: &Arc<Store>,
         remote: Option<&Arc<crate::vault::remote::RemoteVaults>>,
+        clock: &crate::time::Clock,
         time_shift: i64,
         operation: &str,
     ) -> Service {
         Service {
             vaults: crate::vault::vaults_for_store(store, remote),
             principal: Principal::service(EXCHANGE_APP_ID),
+            clock: clock.clone(),
             time_shift,
             operation: operation.to_string(),
         }
@@ -73,13 +77,14 @@ impl Service {
     pub(crate) fn caller(&self) -> Caller<'_> {
         Caller {
             principal: &self.principal,
+            clock: &self.clock,
             time_shift: self.time_shift,
             operation: &self.operation,
         }
     }
 
     pub(crate) fn now(&self) -> i64 {
-        crate::time::unix_now() + self.time_shift
+        self.clock.unix_seconds() + self.time_shift
     }
 }
 

@@ -255,7 +255,9 @@ impl Worker {
         // A busy store is tried again at the next interval (meanwhile it is the runner's
         // trouble, shown on the jobs held up); a panic must not end the runner.
         match catch_unwind(AssertUnwindSafe(|| {
-            self.ctx.store.purge_expired(self.ctx.now())
+            self.ctx
+                .store
+                .purge_expired(self.ctx.now(), self.ctx.clock.unix_seconds())
         })) {
             Ok(Ok(_)) => {
                 // Without kinds there is no claim to clear the trouble: the purge does.

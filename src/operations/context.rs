@@ -164,6 +164,7 @@ impl<'a> Context<'a> {
 
     fn audit_entry<'b>(&'b self, target: &'b str) -> AuditEntry<'b> {
         AuditEntry {
+            time: self.clock.unix_seconds(),
             principal: self.principal.name(),
             operation: self.operation,
             target,

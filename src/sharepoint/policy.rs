@@ -95,6 +95,7 @@ fn check_two_vaults(
 fn service_caller<'a>(ctx: &'a Context<'_>, sp: &'a crate::Principal) -> Caller<'a> {
     Caller {
         principal: sp,
+        clock: ctx.clock(),
         time_shift: ctx.time_shift(),
         operation: ctx.operation(),
     }

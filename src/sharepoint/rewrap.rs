@@ -221,6 +221,7 @@ fn rewrap_sites(
     let sp = service_principal();
     let caller = Caller {
         principal: &sp,
+        clock: &ctx.clock,
         time_shift: ctx.time_shift,
         operation: p.purpose.operation(),
     };

@@ -26,6 +26,7 @@ pub(crate) fn key_encryption_key(ctx: &Context<'_>, tik: Option<&TikRow>) -> Res
             let sp = service_principal();
             let caller = Caller {
                 principal: &sp,
+                clock: ctx.clock(),
                 time_shift: ctx.time_shift(),
                 operation: ctx.operation(),
             };

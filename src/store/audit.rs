@@ -158,7 +158,7 @@ impl AuditWriter {
     /// open.
     pub fn record(&self, entry: &AuditEntry<'_>, result: &str) -> Result<()> {
         let row = Row {
-            time: crate::time::unix_now(),
+            time: entry.time,
             principal: entry.principal.to_string(),
             operation: entry.operation.to_string(),
             target: entry.target.to_string(),
@@ -295,6 +295,7 @@ fn commit(conn: &mut rusqlite::Connection, rows: &mut Vec<Row>) -> Option<String
                     &tx,
                     r.time,
                     &AuditEntry {
+                        time: r.time,
                         principal: &r.principal,
                         operation: &r.operation,
                         target: &r.target,

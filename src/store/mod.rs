@@ -73,6 +73,9 @@ pub struct Store {
 
 /// Who did what to which object: one audit row per operation.
 pub struct AuditEntry<'a> {
+    /// When the call happened, in unix seconds of the caller's clock (never shifted: audit
+    /// rows tell real time, even in a rehearsal store).
+    pub time: i64,
     pub principal: &'a str,
     pub operation: &'a str,
     pub target: &'a str,
@@ -299,9 +302,9 @@ impl Store {
                 conn.transaction_with_behavior(TransactionBehavior::Immediate)?,
                 &self.runner_trouble,
             );
-            let purged = purge_and_audit(&tx, now)?;
+            let purged = purge_and_audit(&tx, now, audit.time)?;
             let value = work(&tx)?;
-            insert_audit(&tx, crate::time::unix_now(), audit, "Succeeded")?;
+            insert_audit(&tx, audit.time, audit, "Succeeded")?;
             tx.commit()?;
             self.snapshots.changed();
             Ok((value, purged))
@@ -363,7 +366,7 @@ impl Store {
                 conn.transaction_with_behavior(TransactionBehavior::Immediate)?,
                 &self.runner_trouble,
             );
-            insert_audit(&tx, crate::time::unix_now(), audit, result)?;
+            insert_audit(&tx, audit.time, audit, result)?;
             tx.commit()?;
             Ok(())
         })
@@ -375,14 +378,15 @@ impl Store {
     }
 
     /// Purges deleted vaults and keys whose retention has ended at `now`, audited when anything
-    /// went. The job runner calls this every minute; operations purge at their start as well.
-    pub fn purge_expired(&self, now: i64) -> Result<usize> {
+    /// went (the row at `audit_time`, unshifted). The job runner calls this every minute;
+    /// operations purge at their start as well.
+    pub fn purge_expired(&self, now: i64, audit_time: i64) -> Result<usize> {
         let purged = self.with_connection(|conn| {
             let tx = Tx::of_store(
                 conn.transaction_with_behavior(TransactionBehavior::Immediate)?,
                 &self.runner_trouble,
             );
-            let purged = purge_and_audit(&tx, now)?;
+            let purged = purge_and_audit(&tx, now, audit_time)?;
             tx.commit()?;
             if purged > 0 {
                 self.snapshots.changed();
@@ -412,17 +416,18 @@ impl Store {
     }
 }
 
-fn purge_and_audit(tx: &Tx<'_>, now: i64) -> Result<usize> {
+fn purge_and_audit(tx: &Tx<'_>, now: i64, audit_time: i64) -> Result<usize> {
     let purged = vaults::purge_expired(tx, now)?;
     if purged > 0 {
         let audit = AuditEntry {
+            time: audit_time,
             principal: ENGINE_PRINCIPAL,
             operation: "Purge-Expired",
             target: "*",
         };
         insert_audit(
             tx,
-            crate::time::unix_now(),
+            audit.time,
             &audit,
             &format!("Succeeded: {purged} past their retention"),
         )?;

@@ -13,6 +13,8 @@ use crate::identity::Principal;
 #[derive(Debug, Clone, Copy)]
 pub struct Caller<'a> {
     pub principal: &'a Principal,
+    /// The clock of the session the call comes from (audit times, expiry checks).
+    pub clock: &'a crate::time::Clock,
     /// Seconds added to the wall clock (a rehearsal store's TimeShiftSeconds).
     pub time_shift: i64,
     pub operation: &'a str,

@@ -354,6 +354,7 @@ fn prove_by_use(
     let vaults = super::vaults_for(ctx);
     let caller = Caller {
         principal: service,
+        clock: ctx.clock(),
         time_shift: ctx.time_shift(),
         operation: ctx.operation(),
     };

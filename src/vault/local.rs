@@ -30,6 +30,7 @@ impl LocalKeyVault {
             caller.time_shift,
             caller.operation,
         )
+        .with_clock(caller.clock)
     }
 
     /// One cryptographic operation with the version the reference names (or the newest), as

@@ -105,6 +105,7 @@ fn reference(store: &std::path::Path, vault: &str, key: &str, version: Option<&s
     })
     .unwrap();
     let audit = customer_key::store::AuditEntry {
+        time: session.clock().unix_seconds(),
         principal: ADMIN,
         operation: "test",
         target: key,

@@ -63,6 +63,7 @@ mod serve;
 mod serve_azure_sdk;
 mod serve_cli;
 mod serve_keys_in_memory;
+mod session_clock;
 mod setup_check;
 mod setup_check_keys;
 mod setup_check_remote;

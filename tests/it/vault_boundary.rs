@@ -76,6 +76,7 @@ fn exchange() -> Principal {
 fn caller(principal: &Principal) -> Caller<'_> {
     Caller {
         principal,
+        clock: &customer_key::time::SYSTEM_CLOCK,
         time_shift: 0,
         operation: "Test-Boundary",
     }
