@@ -5,8 +5,8 @@
 //! an SSD or a copy-on-write or journaling filesystem, and a crash in between leaves them there.
 //!
 //! Such an entry is the operation itself, not another one: the registry checks its arguments
-//! against the operation's parameter table, routes it to the store or to Azure as it routes the
-//! operation, and audits it under the operation's name (see
+//! against the operation's parameter table, runs it where the operation runs (the store or
+//! Azure, as the vault domain's backend decides), and audits it under the operation's name (see
 //! [`crate::registry::Registry::call_in_memory_as`]). Only the bytes differ: they travel as a
 //! typed value (`X`, wiped when dropped where it is a secret), never in the JSON arguments,
 //! whose text a serializer may copy around and never wipe. Nothing here is in `ck_describe`:
@@ -26,15 +26,13 @@ pub struct InMemory<A, X, R> {
     /// The Path parameter whose file the caller's bytes stand for: counted as given when the
     /// arguments are checked against the parameter sets, and refused as a path besides.
     pub file_parameter: &'static str,
-    /// The store's handler.
-    pub local: fn(&Context<'_>, A, X) -> Result<R>,
-    /// The handler for a session whose vaults are in Azure.
-    pub remote: fn(&Context<'_>, A, X) -> Result<R>,
+    /// The handler (the domain routes it to the store or to Azure, as the operation's).
+    pub handler: fn(&Context<'_>, A, X) -> Result<R>,
 }
 
 impl<A: Arguments, X, R> InMemory<A, X, R> {
-    /// Checks `arguments` against `op`'s parameters, resolves -ResourceId, and runs the local
-    /// or remote handler as `op` would be routed.
+    /// Checks `arguments` against `op`'s parameters, resolves -ResourceId, and runs the
+    /// handler.
     pub(crate) fn run(
         &self,
         op: &Operation,
@@ -45,10 +43,6 @@ impl<A: Arguments, X, R> InMemory<A, X, R> {
         let validated = validate_in_memory(op, arguments, self.file_parameter)?;
         let located = op.located(ctx, validated.value())?;
         let args: A = decode_arguments(&located)?;
-        if op.routes_remote(ctx)? {
-            (self.remote)(ctx, args, input)
-        } else {
-            (self.local)(ctx, args, input)
-        }
+        (self.handler)(ctx, args, input)
     }
 }

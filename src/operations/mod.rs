@@ -715,8 +715,6 @@ pub struct Operation {
     /// [`Context::page`].
     pub pages: bool,
     handler: Handler,
-    /// The handler for a session whose keys are in Azure (its Environment names a cloud).
-    remote_handler: Option<Handler>,
     decode: fn(&Value) -> Result<()>,
     /// The parameter sets as bit masks over `params`, computed on the first call.
     set_masks: std::sync::OnceLock<Option<validate::SetMasks>>,
@@ -738,11 +736,6 @@ where
         encoded.map_err(|e| Error::internal(format!("result encoding: {e}")))
     })
 }
-
-/// The area whose operations act on vaults themselves: in a remote session they run against
-/// Azure when they declare a remote handler, and are refused otherwise (the store's vaults are
-/// not the session's then).
-const VAULT_AREA: &str = "KeyVault";
 
 fn decode_arguments<A: DeserializeOwned>(args: &Value) -> Result<A> {
     // Validation already checked every value's form against the parameters this same
@@ -785,19 +778,9 @@ impl Operation {
             batch: false,
             pages: false,
             handler: boxed(handler),
-            remote_handler: None,
             decode: |args| decode_arguments::<A>(args).map(|_| ()),
             set_masks: std::sync::OnceLock::new(),
         }
-    }
-    /// The handler for remote sessions: the same arguments, the same output type.
-    pub fn remote<A, R>(mut self, handler: fn(&Context<'_>, A) -> Result<R>) -> Self
-    where
-        A: Arguments + 'static,
-        R: Serialize + 'static,
-    {
-        self.remote_handler = Some(boxed(handler));
-        self
     }
     pub fn synopsis(mut self, text: &'static str) -> Self {
         self.synopsis = text;
@@ -970,10 +953,7 @@ impl Operation {
     /// Runs the handler on arguments that passed [`validate`]; the result as JSON text.
     pub fn run(&self, ctx: &Context<'_>, args: &Validated<'_>, form: ResultForm) -> Result<Output> {
         let args = self.located(ctx, args.value())?;
-        match (self.routes_remote(ctx)?, &self.remote_handler) {
-            (true, Some(remote)) => remote(ctx, &args, form),
-            _ => (self.handler)(ctx, &args, form),
-        }
+        (self.handler)(ctx, &args, form)
     }
 
     /// The arguments as the handler takes them: -ResourceId replaced by the vault it names.
@@ -989,24 +969,6 @@ impl Operation {
                 Ok(std::borrow::Cow::Owned(self.located_by(location, args)?))
             }
             _ => Ok(std::borrow::Cow::Borrowed(args)),
-        }
-    }
-
-    /// Whether the call runs against Azure (true) or the store (false): the one place a call
-    /// is routed, for the registered handlers and the in-memory entries alike.
-    pub(crate) fn routes_remote(&self, ctx: &Context<'_>) -> Result<bool> {
-        match (ctx.remote(), &self.remote_handler) {
-            (None, _) => Ok(false),
-            (Some(_), Some(_)) => Ok(true),
-            (Some(_), None) if self.area == VAULT_AREA => Err(Error::invalid_operation(
-                "NotSupportedRemotely",
-                format!(
-                    "{} is not supported against Azure by this session's remote target; run it with Az.KeyVault, or in a session with -Environment Local",
-                    self.name
-                ),
-                self.name,
-            )),
-            (Some(_), None) => Ok(false),
         }
     }
 
@@ -1040,11 +1002,6 @@ impl Operation {
                 .or_insert(Value::String(location.resource_group));
         }
         Ok(Value::Object(map))
-    }
-
-    /// Whether the operation runs against Azure in a remote session.
-    pub fn supports_remote(&self) -> bool {
-        self.remote_handler.is_some()
     }
 
     /// Decodes arguments into the operation's struct without running it (the registry's

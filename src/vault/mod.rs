@@ -2,6 +2,7 @@
 //! backup and restore in [`backup`], and [`boundary`] is the one door the workload modules
 //! (Exchange, SharePoint, AIP) use for get, wrap, unwrap and permission checks.
 
+pub mod backend;
 pub mod backup;
 pub mod boundary;
 pub mod impact;

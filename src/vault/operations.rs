@@ -1,11 +1,11 @@
 //! The vault domain's operations: each declared once, with its presentation (help, examples,
 //! ShouldProcess wording), next to the handlers in this folder.
 
+use super::backend;
 use super::backup::{BackupKeyArgs, KeyBackup, RestoreKeyArgs};
 use super::keys::AddKeyArgs;
 use super::keys::{BY_KEY_VERSION, BY_KEY_VERSIONS, BY_VAULT_NAME, CREATE, IMPORT};
 use super::model::KeyVaultKeyOut;
-use super::{backup, impact, key_operations, keys, reachability, remote, signatures, usage};
 use super::{BY_OBJECT_ID, BY_SPN, BY_UPN};
 use crate::crypto::Secret;
 use crate::operations::{
@@ -24,36 +24,32 @@ const VAULT_TARGET: &str = "Vault '{VaultName}'";
 pub static IMPORT_KEY: InMemory<AddKeyArgs, Secret, KeyVaultKeyOut> = InMemory {
     operation: "Add-KeyVaultKey",
     file_parameter: "KeyFilePath",
-    local: keys::import_key,
-    remote: remote::keys::import_key,
+    handler: backend::import_key,
 };
 
 /// Backup-KeyVaultKey with the backup handed back in memory instead of written to -OutputFile.
 pub static BACKUP_KEY: InMemory<BackupKeyArgs, (), KeyBackup> = InMemory {
     operation: "Backup-KeyVaultKey",
     file_parameter: "OutputFile",
-    local: backup::backup_blob,
-    remote: remote::backup::backup_blob,
+    handler: backend::backup_blob,
 };
 
 /// Restore-KeyVaultKey -InputFile with the backup's bytes in memory.
 pub static RESTORE_KEY: InMemory<RestoreKeyArgs, Zeroizing<Vec<u8>>, KeyVaultKeyOut> = InMemory {
     operation: "Restore-KeyVaultKey",
     file_parameter: "InputFile",
-    local: backup::restore_blob,
-    remote: remote::backup::restore_blob,
+    handler: backend::restore_blob,
 };
 
 pub fn operations() -> Vec<Operation> {
     vec![
-        Operation::new("New-KeyVault", AREA, super::new_key_vault)
+        Operation::new("New-KeyVault", AREA, backend::new_key_vault)
             .synopsis("Creates a key vault in the store.")
             .description("Creates a key vault, like New-AzKeyVault. Soft delete is on by default with a 90-day retention; Customer Key needs soft delete, and purge protection is recommended.")
             .output("CustomerKey.KeyVault")
             .changes(Impact::Medium, "Vault '{VaultName}' in '{Location}'", "Create key vault")
             .example("New-CkKeyVault -VaultName 'contoso-ck-weu' -Location 'westeurope' -EnablePurgeProtection", "Creates a vault with soft delete and purge protection."),
-        Operation::new("Get-KeyVault", AREA, super::get_key_vault)
-            .remote(remote::management::get_key_vault)
+        Operation::new("Get-KeyVault", AREA, backend::get_key_vault)
             .synopsis("Gets key vaults, with their access policies.")
             .description("Gets one vault by name, or every vault of the store. With -InRemovedState, gets soft-deleted vaults instead (CustomerKey.DeletedKeyVault). In a session with an Azure Environment, reads the vaults from Azure Resource Manager in the subscription of -SubscriptionId (default: AZURE_SUBSCRIPTION_ID): the one of -ResourceGroupName, or, without it, found among the subscription's vaults, as Get-AzKeyVault does; the store's own vaults are all in resource group 'customer-key' of the store's subscription.")
             .output("CustomerKey.KeyVault")
@@ -61,7 +57,7 @@ pub fn operations() -> Vec<Operation> {
             .example("Get-CkKeyVault", "Lists the vaults of the store.")
             .example("Get-CkKeyVault -VaultName 'contoso-ck-weu' -InRemovedState", "Shows a deleted vault with its deletion and scheduled purge dates.")
             .example("Get-CkKeyVault -VaultName 'contoso-ck-weu' -ResourceGroupName 'rg-customer-key' -SubscriptionId '2a3b4c5d-6e7f-4a8b-9c0d-1e2f3a4b5c6d'", "In a session connected with -Environment AzureCloud: reads the vault and its access policies from Azure Resource Manager."),
-        Operation::new("Remove-KeyVault", AREA, super::remove_key_vault)
+        Operation::new("Remove-KeyVault", AREA, backend::remove_key_vault)
             .synopsis("Deletes a key vault (soft delete when enabled), or purges a deleted one.")
             .description("Deletes a vault with its keys. With soft delete on, the vault can be recovered with Undo-CkKeyVaultRemoval until its retention ends. With -InRemovedState, purges a deleted vault for good. Asks for confirmation (ConfirmImpact High) unless -Force is given, as Remove-AzKeyVault does; -WhatIf is honoured even with -Force. The engine refuses to remove a vault whose key a data encryption policy uses unless -AcceptDataLoss is given, which never skips the prompt.")
             .changes(Impact::High, VAULT_TARGET, "Remove key vault with all its keys")
@@ -69,14 +65,13 @@ pub fn operations() -> Vec<Operation> {
             .preview_impact(ImpactPreview::of(CHANGE_IMPACT, &["VaultName"]))
             .example("Remove-CkKeyVault -VaultName 'contoso-ck-test'", "Deletes the vault after confirmation.")
             .example("Remove-CkKeyVault -VaultName 'contoso-ck-test' -InRemovedState -Force", "Purges the deleted vault without asking."),
-        Operation::new("Undo-KeyVaultRemoval", AREA, super::undo_key_vault_removal)
+        Operation::new("Undo-KeyVaultRemoval", AREA, backend::undo_key_vault_removal)
             .synopsis("Recovers a soft-deleted key vault with its keys.")
             .description("Recovers a vault deleted with Remove-CkKeyVault while its retention has not ended.")
             .output("CustomerKey.KeyVault")
             .changes(Impact::Medium, VAULT_TARGET, "Recover deleted key vault")
             .example("Undo-CkKeyVaultRemoval -VaultName 'contoso-ck-weu'", "Recovers the vault and its keys."),
-        Operation::new("Set-KeyVaultAccessPolicy", AREA, super::set_access_policy)
-            .remote(remote::management::set_access_policy)
+        Operation::new("Set-KeyVaultAccessPolicy", AREA, backend::set_access_policy)
             .synopsis("Grants key permissions on a vault to a user or service principal.")
             .description("Sets the key permissions of one principal on a vault, replacing its current ones. Give exactly one of -UserPrincipalName (parameter set ByUserPrincipalName, the default), -ObjectId (ByObjectId) and -ServicePrincipalName (ByServicePrincipalName). In a session with an Azure Environment, changes the vault's access policies through Azure Resource Manager (the vault located as Get-CkKeyVault does, by -SubscriptionId and -ResourceGroupName); -UserPrincipalName and -ServicePrincipalName are looked up in Microsoft Graph, and when the session's credentials may not read the directory the error says to pass -ObjectId.")
             .output("CustomerKey.KeyVault")
@@ -87,8 +82,7 @@ pub fn operations() -> Vec<Operation> {
             .example("Set-CkKeyVaultAccessPolicy -VaultName 'contoso-ck-weu' -ServicePrincipalName '00000002-0000-0ff1-ce00-000000000000' -PermissionsToKeys get, wrapKey, unwrapKey", "Lets Exchange Online (its service principal's application id) use the vault's keys (parameter set ByServicePrincipalName).")
             .example("Set-CkKeyVaultAccessPolicy -VaultName 'contoso-ck-weu' -ObjectId '6f1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d' -PermissionsToKeys get, list", "Lets a group, given by its object id, read the vault's keys (parameter set ByObjectId).")
             .example("Set-CkKeyVaultAccessPolicy -VaultName 'contoso-ck-weu' -ResourceGroupName 'rg-customer-key' -ObjectId '6f1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d' -PermissionsToKeys get, wrapKey, unwrapKey", "In a session connected with -Environment AzureCloud and a ManagementAccessToken: sets the principal's permissions on the vault in Azure (the subscription from AZURE_SUBSCRIPTION_ID)."),
-        Operation::new("Remove-KeyVaultAccessPolicy", AREA, super::remove_access_policy)
-            .remote(remote::management::remove_access_policy)
+        Operation::new("Remove-KeyVaultAccessPolicy", AREA, backend::remove_access_policy)
             .synopsis("Removes a principal's access policy from a vault.")
             .description("Removes every key permission of one principal on a vault. Give exactly one of -UserPrincipalName (parameter set ByUserPrincipalName, the default), -ObjectId (ByObjectId) and -ServicePrincipalName (ByServicePrincipalName). Removing a service's wrap and unwrap permissions makes the data it protects with the vault's keys unreadable to it. In a session with an Azure Environment, removes the policy through Azure Resource Manager, as Set-CkKeyVaultAccessPolicy changes it.")
             .output("CustomerKey.KeyVault")
@@ -100,8 +94,7 @@ pub fn operations() -> Vec<Operation> {
             .example("Remove-CkKeyVaultAccessPolicy -VaultName 'contoso-ck-weu' -ObjectId '6f1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d' -PassThru", "Removes the permissions of a principal given by its object id and shows the vault (parameter set ByObjectId).")
             .example("Remove-CkKeyVaultAccessPolicy -VaultName 'contoso-ck-test' -ServicePrincipalName '00000002-0000-0ff1-ce00-000000000000'", "Stops Exchange Online from using the keys of a test vault (parameter set ByServicePrincipalName).")
             .example("Remove-CkKeyVaultAccessPolicy -VaultName 'contoso-ck-weu' -SubscriptionId '2a3b4c5d-6e7f-4a8b-9c0d-1e2f3a4b5c6d' -ObjectId '6f1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d' -WhatIf", "In a session with an Azure Environment: says what the store's policies would lose, then removes nothing."),
-        Operation::new("Add-KeyVaultKey", AREA, keys::add_key)
-            .remote(remote::keys::add_key)
+        Operation::new("Add-KeyVaultKey", AREA, backend::add_key)
             .synopsis("Creates a key, or a new version of an existing key (a key roll).")
             .description("Creates a key in a vault, like Add-AzKeyVaultKey. When the name exists, a new version is added and the older versions are kept: this is how a Customer Key is rolled. With -KeyFilePath (parameter set InteractiveImport), imports the key from a .pfx (PKCS#12) or PKCS#8 file instead of generating one; -Size and -KeyType belong to the default set, InteractiveCreate, and cannot be combined with -KeyFilePath or -KeyFilePassword.")
             .output("CustomerKey.KeyVaultKey")
@@ -112,8 +105,7 @@ pub fn operations() -> Vec<Operation> {
             .example("Add-CkKeyVaultKey -VaultName 'contoso-ck-weu' -Name 'exo-dep-key' -Destination Software -Size 3072", "Creates a 3072-bit RSA key.")
             .example("Add-CkKeyVaultKey -VaultName 'contoso-ck-weu' -Name 'exo-dep-key' -Destination Software", "Rolls the key: adds a new version; the older versions stay enabled.")
             .example("$password = Read-Host -AsSecureString -Prompt 'PFX password'\nAdd-CkKeyVaultKey -VaultName 'contoso-ck-weu' -Name 'aip-tenant-key' -KeyFilePath ./tenant-key.pfx -KeyFilePassword $password", "Imports (bring your own key) the RSA key held in a password-protected .pfx file (parameter set InteractiveImport)."),
-        Operation::new("Get-KeyVaultKey", AREA, keys::get_key)
-            .remote(remote::keys::get_key)
+        Operation::new("Get-KeyVaultKey", AREA, backend::get_key)
             .synopsis("Gets keys, key versions, or soft-deleted keys.")
             .description("Gets the keys of a vault or one key (its newest version), or soft-deleted keys with -InRemovedState (CustomerKey.DeletedKeyVaultKey): parameter set ByVaultName, the default. With -Name and -Version, gets that version of the key (ByKeyVersion); with -Name and -IncludeVersions, every version of the key (ByKeyVersions). In a session with an Azure Environment, a listing (the keys of a vault, -IncludeVersions, -InRemovedState without -Name) is one request per page of Key Vault's listing, as Get-AzKeyVaultKey's, and its keys carry what the listing gives: Key, KeyType, KeySize and Attributes.KeyOps are null, and so is Version for the keys of a vault; get one key with -Name for its public key.")
             .output("CustomerKey.KeyVaultKey")
@@ -124,8 +116,7 @@ pub fn operations() -> Vec<Operation> {
             .example("Get-CkKeyVaultKey -VaultName 'contoso-ck-weu' -Name 'exo-dep-key' -Version '0f6c5a3c2b1e4d7a9f8e7d6c5b4a3921'", "Gets one version of the key, such as the one a data encryption policy used (parameter set ByKeyVersion).")
             .example("Get-CkKeyVaultKey -VaultName 'contoso-ck-weu' -Name 'exo-dep-key' -IncludeVersions", "Lists every version of the key, as after a roll (parameter set ByKeyVersions).")
             .example("Get-CkKeyVaultKey -VaultName 'contoso-ck-weu' -InRemovedState", "Lists deleted keys with their scheduled purge dates."),
-        Operation::new("Update-KeyVaultKey", AREA, keys::update_key)
-            .remote(remote::keys::update_key)
+        Operation::new("Update-KeyVaultKey", AREA, backend::update_key)
             .synopsis("Changes a key version's attributes (enabled, dates, operations, tags).")
             .description("Updates the newest version of a key, or the version given. Do not disable a version a data encryption policy still needs: the engine refuses unless -AcceptDataLoss is given.")
             .output("CustomerKey.KeyVaultKey")
@@ -133,8 +124,7 @@ pub fn operations() -> Vec<Operation> {
             .action_when("Version", "Update the attributes of version '{Version}'")
             .preview_impact(ImpactPreview::of(CHANGE_IMPACT, &["VaultName", "Name", "Version"]).when_false("Enable"))
             .example("Update-CkKeyVaultKey -VaultName 'contoso-ck-weu' -Name 'exo-dep-key' -Expires (Get-Date).AddYears(2) -PassThru", "Sets a new expiry on the newest version and shows the key."),
-        Operation::new("Remove-KeyVaultKey", AREA, keys::remove_key)
-            .remote(remote::keys::remove_key)
+        Operation::new("Remove-KeyVaultKey", AREA, backend::remove_key)
             .synopsis("Deletes a key with all its versions (soft delete when enabled), or purges a deleted key.")
             .description("Deletes a key, like Remove-AzKeyVaultKey. With soft delete on, the key can be recovered with Undo-CkKeyVaultKeyRemoval until its retention ends. With -InRemovedState, purges a deleted key for good. Asks for confirmation (ConfirmImpact High) unless -Force is given, as Remove-AzKeyVaultKey does; -WhatIf is honoured even with -Force. The engine refuses to remove a key a data encryption policy uses unless -AcceptDataLoss is given, which never skips the prompt.")
             .output("CustomerKey.DeletedKeyVaultKey")
@@ -144,16 +134,14 @@ pub fn operations() -> Vec<Operation> {
             .example("Remove-CkKeyVaultKey -VaultName 'contoso-ck-test' -Name 'old-key' -PassThru", "Soft-deletes the key after confirmation and shows its scheduled purge date.")
             .example("Remove-CkKeyVaultKey -VaultName 'contoso-ck-test' -Name 'old-key' -InRemovedState -Force", "Purges the deleted key without asking.")
             .example("Remove-CkKeyVaultKey -VaultName 'contoso-ck-test' -Name 'exo-old-key' -AcceptDataLoss", "Deletes a key a data encryption policy still uses, after a prompt that names what becomes unreadable; -AcceptDataLoss never skips the prompt."),
-        Operation::new("Undo-KeyVaultKeyRemoval", AREA, keys::undo_key_removal)
-            .remote(remote::keys::undo_key_removal)
+        Operation::new("Undo-KeyVaultKeyRemoval", AREA, backend::undo_key_removal)
             .synopsis("Recovers a soft-deleted key with all its versions.")
             .description("Recovers a key deleted with Remove-CkKeyVaultKey while its retention has not ended, like Undo-AzKeyVaultKeyRemoval.")
             .output("CustomerKey.KeyVaultKey")
             .changes(Impact::Medium, KEY_TARGET, "Recover deleted key")
             .example("Undo-CkKeyVaultKeyRemoval -VaultName 'contoso-ck-weu' -Name 'exo-dep-key'", "Recovers the key.")
             .example("Get-CkKeyVaultKey -VaultName 'contoso-ck-weu' -InRemovedState | Undo-CkKeyVaultKeyRemoval", "Recovers every deleted key of the vault."),
-        Operation::new("Backup-KeyVaultKey", AREA, backup::backup_key)
-            .remote(remote::backup::backup_key)
+        Operation::new("Backup-KeyVaultKey", AREA, backend::backup_key)
             .synopsis("Writes every version of a key, with its metadata, to an encrypted backup file.")
             .description("Backs up a key, like Backup-AzKeyVaultKey, and emits the path of the file written. An existing file is an error unless -Force is given. The backup restores only into a vault of the same geography.")
             .output("System.String")
@@ -162,40 +150,36 @@ pub fn operations() -> Vec<Operation> {
             .action_when("OutputFile", "Back up key to '{OutputFile}'")
             .example("Backup-CkKeyVaultKey -VaultName 'contoso-ck-weu' -Name 'exo-dep-key' -OutputFile ./exo-dep-key.keybackup", "Writes the backup to the given file.")
             .example("Get-CkKeyVaultKey -VaultName 'contoso-ck-weu' | Backup-CkKeyVaultKey", "Backs up every key of the vault into the store's backups folder."),
-        Operation::new("Restore-KeyVaultKey", AREA, backup::restore_key)
-            .remote(remote::backup::restore_key)
+        Operation::new("Restore-KeyVaultKey", AREA, backend::restore_key)
             .synopsis("Restores a key with all its versions from a backup file.")
             .description("Restores a key written by Backup-CkKeyVaultKey, like Restore-AzKeyVaultKey. Fails when a key of that name exists in the vault, also as a soft-deleted key, and when the vault is in another geography than the one backed up from.")
             .output("CustomerKey.KeyVaultKey")
             .resource_id_sets(&[(BY_VAULT_NAME, "ByResourceId")], super::locate_by_resource_id)
             .changes(Impact::Medium, VAULT_TARGET, "Restore key from '{InputFile}'")
             .example("Restore-CkKeyVaultKey -VaultName 'contoso-ck-weu-2' -InputFile ./exo-dep-key.keybackup", "Restores the key, with all its versions, into another vault of the same geography."),
-        Operation::new("Invoke-KeyVaultKeyOperation", AREA, key_operations::invoke_key_operation)
-            .remote(remote::keys::invoke_key_operation)
+        Operation::new("Invoke-KeyVaultKeyOperation", AREA, backend::invoke_key_operation)
             .synopsis("Wraps, unwraps, encrypts or decrypts a value with a key.")
             .description("Runs one cryptographic operation with a key version, like Invoke-AzKeyVaultKeyOperation. Emits KeyId (the version used), RawResult (byte[]) and Algorithm.")
             .output("CustomerKey.KeyOperationResult")
             .example("$wrapped = Invoke-CkKeyVaultKeyOperation -VaultName 'contoso-ck-weu' -Name 'exo-dep-key' -Operation Wrap -Algorithm RSA-OAEP-256 -ByteArrayValue $aesKey", "Wraps a 32-byte key; $wrapped.RawResult holds the wrapped bytes and $wrapped.KeyId the version used."),
-        Operation::new("Get-KeyVaultKeyUsage", AREA, usage::get_key_usage)
+        Operation::new("Get-KeyVaultKeyUsage", AREA, backend::get_key_usage)
             .synopsis("Shows, per key version, which policies still need it and how many mailboxes.")
             .description("For each version of a key (or of every key of the vault): the policies of each workload that need it, how many of their items still do (Exchange: mailboxes not yet moved to a policy's newest revision), InUse, SafeToDisable, and Impact, what disabling, deleting or purging the version would make unreadable (\"3 policies, 5,000 mailboxes\"). Nothing is ever deleted: after a roll and a refresh the old versions show as unused once the last mailbox moved.")
             .output("CustomerKey.KeyVaultKeyUsage")
             .example("Get-CkKeyVaultKeyUsage -VaultName 'contoso-ck-weu' -Name 'exo-dep-key' | Format-Table Version, InUse, SafeToDisable, Impact", "Shows which versions of the key may be disabled after a roll."),
-        Operation::new(CHANGE_IMPACT, AREA, impact::get_change_impact)
-            .remote(remote::management::get_change_impact)
+        Operation::new(CHANGE_IMPACT, AREA, backend::get_change_impact)
             .synopsis("Says which policies, and how many mailboxes, still need what a change would take away.")
             .resource_id_sets(&[(BY_VAULT_NAME, "ByResourceId")], super::locate_by_resource_id)
             .description("A project extension, and the read-only call that -WhatIf and the confirmation prompt of Remove-CkKeyVaultKey, Remove-CkKeyVault, Update-CkKeyVaultKey -Enable $false and Remove-CkKeyVaultAccessPolicy make first. With -Name (and -Version), for that key (version); with -ServicePrincipalName or -ObjectId, for the vault's keys that the principal's workload (Exchange, SharePoint, AIP) uses; with -VaultName alone, for every key of the vault. Impact reads like \"3 policies, 5,000 mailboxes\", or \"nothing\". The vault's owner, or anyone with the get key permission, may ask. Nothing is changed. In a session with an Azure Environment, it reads what this store's workloads use of the vault's keys.")
             .output("CustomerKey.KeyVaultChangeImpact")
             .example("Get-CkKeyVaultChangeImpact -VaultName 'contoso-ck-weu' -Name 'exo-dep-key'", "Shows what still needs the key before it is removed.")
             .example("Get-CkKeyVaultChangeImpact -VaultName 'contoso-ck-weu' -ServicePrincipalName '00000002-0000-0ff1-ce00-000000000000'", "Shows which Exchange policies and mailboxes use the vault's keys, before Exchange Online's access policy is removed."),
-        Operation::new("Set-KeyVault", AREA, reachability::set_key_vault)
+        Operation::new("Set-KeyVault", AREA, backend::set_key_vault)
             .synopsis("Rehearses a vault outage: the vault answers workload calls as if down.")
             .description("A project extension. With -Unreachable $true, every call a workload (Exchange, SharePoint, AIP) makes to the vault fails with a ConnectionError, as when the vault cannot be reached; Exchange then uses a policy's availability key only if both its keys' vaults are unreachable. -Unreachable $false ends the rehearsal. Owner only.")
             .changes(Impact::Medium, VAULT_TARGET, "Set Unreachable to '{Unreachable}'")
             .example("Set-CkKeyVault -VaultName 'contoso-ck-weu' -Unreachable $true", "Makes the vault answer as if down."),
-        Operation::new("Invoke-KeyVaultKeySignature", AREA, signatures::invoke_key_signature)
-            .remote(remote::keys::invoke_key_signature)
+        Operation::new("Invoke-KeyVaultKeySignature", AREA, backend::invoke_key_signature)
             .synopsis("Signs a digest with a key, or verifies a signature.")
             .description("Signs a digest the caller computed (SHA-256 for RS256 and PS256, SHA-384, SHA-512), or verifies a signature of it, with a key version, as Key Vault's sign and verify do. Needs the sign or verify permission and key operation. Emits KeyId (the version used), Algorithm, and Signature (Sign) or IsValid (Verify).")
             .output("CustomerKey.KeySignatureResult")
@@ -365,7 +349,6 @@ mod tests {
             let op = crate::registry().find(operation).expect(operation);
             let param = op.param(file_parameter).expect(file_parameter);
             assert_eq!(param.ty, ParamType::Path, "{operation} -{file_parameter}");
-            assert!(op.supports_remote(), "{operation}");
         }
     }
 }
