@@ -7,8 +7,9 @@
 //! machinery) → `jobs` → domains (`vault`, then the workloads, which reach keys only through
 //! `vault::boundary`, then `setup`, which reads the workloads' policies for their keys) →
 //! [`registry`] (every domain's operations and job kinds) → `ffi`, the CLI and `serve` (the
-//! `serve` feature). [`rt`], the tokio runtime, and [`cancel`], how a call or a job's batch is
-//! told to end, are leaves any layer may use.
+//! `serve` feature). [`rt`], the tokio runtime, [`cancel`], how a call or a job's batch is
+//! told to end, and [`wire`], the Key Vault and Graph bodies that the Azure client
+//! (`vault::remote`) reads and `serve` writes, are leaves any layer may use.
 //! tests/it/layering.rs holds this order, and lists where it does not hold yet (the Azure backend,
 //! `vault::remote::RemoteVaults`, carried by `session`, `operations` and `jobs`).
 
@@ -57,6 +58,7 @@ pub mod sharepoint;
 pub mod store;
 pub mod time;
 pub mod vault;
+pub mod wire;
 // Workloads after the vault domain (and after `operations`, whose macro they use).
 pub mod aip;
 pub mod exchange;

@@ -139,10 +139,8 @@ pub fn new_service_principal(
         return Err(Error::invalid_argument("EndDate", "must be in the future"));
     }
     let application_id = crate::crypto::new_guid()?;
-    let secret = Zeroizing::new(base64::Engine::encode(
-        &base64::engine::general_purpose::URL_SAFE_NO_PAD,
-        Zeroizing::new(crate::crypto::random_bytes(SECRET_BYTES)?).as_slice(),
-    ));
+    let bytes = Zeroizing::new(crate::crypto::random_bytes(SECRET_BYTES)?);
+    let secret = Zeroizing::new(crate::wire::to_base64url(&bytes));
     let salt = crate::crypto::random_bytes(SALT_BYTES)?;
     let hash = hash_secret(secret.as_bytes(), &salt, PBKDF2_ITERATIONS)?;
     let row = ServicePrincipalRow {

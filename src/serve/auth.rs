@@ -78,7 +78,7 @@ impl Tokens {
         audience: Audience,
         now: i64,
     ) -> Result<Zeroizing<String>> {
-        let token = Zeroizing::new(super::http::base64url(&Zeroizing::new(
+        let token = Zeroizing::new(engine::wire::to_base64url(&Zeroizing::new(
             engine::crypto::random_bytes(TOKEN_BYTES)?,
         )));
         let mut issued = self.issued.lock().unwrap_or_else(|p| p.into_inner());

@@ -15,11 +15,12 @@
 //! here; in Entra ID, an app granted User.Read.All and Application.Read.All). Others get Graph's
 //! 403 Authorization_RequestDenied.
 
-use super::http::{json_response, percent_decode, ApiError, HttpResponse};
+use super::http::{ok, percent_decode, ApiError, HttpResponse};
 use super::State;
 use engine::identity::{Principal, WORKLOAD_SERVICE_PRINCIPALS};
+use engine::wire::graph::{DirectoryObject, GetByIdsParameters};
+use engine::wire::keyvault::ListResult;
 use hyper::{Method, StatusCode};
-use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::sync::Mutex;
 
@@ -86,14 +87,24 @@ pub(super) fn service_principals(state: &State) -> Result<Vec<(String, String)>,
     Ok(all)
 }
 
-fn service_principal_json(application_id: &str, display_name: &str) -> Value {
-    json!({
-        "id": service_object_id(application_id),
-        "appId": application_id,
-        "displayName": display_name,
-        "servicePrincipalNames": [application_id],
-        "servicePrincipalType": "Application",
-    })
+fn service_principal(application_id: &str, display_name: &str) -> DirectoryObject {
+    DirectoryObject {
+        id: Some(service_object_id(application_id)),
+        app_id: Some(application_id.into()),
+        display_name: Some(display_name.into()),
+        service_principal_names: Some(vec![application_id.into()]),
+        service_principal_type: Some("Application".into()),
+        ..DirectoryObject::default()
+    }
+}
+
+fn user_object(object_id: String, upn: &str) -> DirectoryObject {
+    DirectoryObject {
+        id: Some(object_id),
+        user_principal_name: Some(upn.into()),
+        display_name: Some(upn.into()),
+        ..DirectoryObject::default()
+    }
 }
 
 fn graph_error(status: StatusCode, code: &str, message: impl Into<String>) -> ApiError {
@@ -151,17 +162,10 @@ fn known_users(state: &State) -> Result<HashMap<String, String>, ApiError> {
     Ok(users)
 }
 
-#[derive(serde::Deserialize)]
-struct ByIds {
-    ids: Vec<String>,
-    #[serde(default)]
-    types: Vec<String>,
-}
-
 /// `POST /v1.0/directoryObjects/getByIds`: the directory objects of the ids that name one (of
 /// the types asked for), each with its `@odata.type`; unknown ids are left out, as Graph does.
-fn by_object_ids(state: &State, body: &[u8]) -> Result<Value, ApiError> {
-    let asked: ByIds = super::http::parse_json(body)?;
+fn by_object_ids(state: &State, body: &[u8]) -> Result<ListResult<DirectoryObject>, ApiError> {
+    let asked: GetByIdsParameters = super::http::parse_json(body)?;
     if asked.ids.len() > 1000 {
         return Err(graph_error(
             StatusCode::BAD_REQUEST,
@@ -180,21 +184,21 @@ fn by_object_ids(state: &State, body: &[u8]) -> Result<Value, ApiError> {
             .iter()
             .find(|(app, _)| service_object_id(app) == id);
         match (service, users.get(&id)) {
-            (Some((app, name)), _) if wanted("servicePrincipal") => {
-                let mut v = service_principal_json(app, name);
-                v["@odata.type"] = json!("#microsoft.graph.servicePrincipal");
-                found.push(v);
-            }
-            (_, Some(upn)) if wanted("user") => found.push(json!({
-                "@odata.type": "#microsoft.graph.user",
-                "id": id,
-                "userPrincipalName": upn,
-                "displayName": upn,
-            })),
+            (Some((app, name)), _) if wanted("servicePrincipal") => found.push(DirectoryObject {
+                odata_type: Some("#microsoft.graph.servicePrincipal".into()),
+                ..service_principal(app, name)
+            }),
+            (_, Some(upn)) if wanted("user") => found.push(DirectoryObject {
+                odata_type: Some("#microsoft.graph.user".into()),
+                ..user_object(id, upn)
+            }),
             _ => {}
         }
     }
-    Ok(json!({ "value": found }))
+    Ok(ListResult {
+        value: found,
+        next_link: None,
+    })
 }
 
 /// The value an OData `$filter` compares with: `appId eq '...'` or
@@ -246,7 +250,6 @@ pub(super) fn handle(
         .map(percent_decode)
         .collect();
     let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
-    let ok = |v: Value| Ok(json_response(StatusCode::OK, &v));
     if by_ids {
         return ok(by_object_ids(state, body)?);
     }
@@ -259,11 +262,7 @@ pub(super) fn handle(
             }
             let id = user_object_id(upn);
             state.directory.record(&id, upn);
-            ok(json!({
-                "id": id,
-                "userPrincipalName": upn,
-                "displayName": upn,
-            }))
+            ok(user_object(id, upn))
         }
         ["v1.0", "servicePrincipals"] => {
             let Some(filter) = query.iter().find(|(k, _)| k == "$filter").map(|(_, v)| v) else {
@@ -280,17 +279,20 @@ pub(super) fn handle(
                     "Unsupported $filter: this endpoint takes appId eq '{id}' or servicePrincipalNames/any(n:n eq '{id}')",
                 )
             })?;
-            let found: Vec<Value> = service_principals(state)?
+            let found = service_principals(state)?
                 .iter()
                 .filter(|(id, _)| id.eq_ignore_ascii_case(&value))
-                .map(|(id, name)| service_principal_json(id, name))
+                .map(|(id, name)| service_principal(id, name))
                 .collect();
-            ok(json!({ "value": found }))
+            ok(ListResult {
+                value: found,
+                next_link: None,
+            })
         }
         ["v1.0", "servicePrincipals", object_id] => service_principals(state)?
             .iter()
             .find(|(id, _)| service_object_id(id).eq_ignore_ascii_case(object_id))
-            .map(|(id, name)| ok(service_principal_json(id, name)))
+            .map(|(id, name)| ok(service_principal(id, name)))
             .unwrap_or_else(|| Err(not_found(object_id))),
         _ => Err(graph_error(
             StatusCode::BAD_REQUEST,

@@ -2,10 +2,10 @@
 //! errors mapped to the service's status codes, JSON bodies in and out, and the query string.
 
 use engine::error::{CkStatus, Error};
+use engine::wire::keyvault::{ErrorDetail, KeyVaultError};
 use http_body_util::Full;
 use hyper::body::Bytes;
 use hyper::{header, Response, StatusCode};
-use serde_json::{json, Value};
 
 pub type HttpResponse = Response<Full<Bytes>>;
 
@@ -42,11 +42,17 @@ impl ApiError {
     }
 
     pub fn into_response(self) -> HttpResponse {
-        let mut error = json!({"code": self.code, "message": self.message});
-        if let Some(inner) = &self.inner_code {
-            error["innererror"] = json!({ "code": inner });
-        }
-        json_response(self.status, &json!({ "error": error }))
+        let detail = |code| ErrorDetail {
+            code: Some(code),
+            ..ErrorDetail::default()
+        };
+        let error = ErrorDetail {
+            message: Some(self.message),
+            innererror: self.inner_code.map(|inner| Box::new(detail(inner))),
+            ..detail(self.code)
+        };
+        let body = KeyVaultError { error: Some(error) };
+        json_response(self.status, &body)
     }
 }
 
@@ -76,6 +82,11 @@ impl From<Error> for ApiError {
             inner_code: inner,
         }
     }
+}
+
+/// A 200 with `body`.
+pub fn ok(body: impl serde::Serialize) -> Result<HttpResponse, ApiError> {
+    Ok(json_response(StatusCode::OK, &body))
 }
 
 pub fn json_response(status: StatusCode, body: &impl serde::Serialize) -> HttpResponse {
@@ -119,95 +130,30 @@ pub fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiE
 
 /// The query string's parameters, percent-decoded.
 pub fn query_pairs(query: Option<&str>) -> Vec<(String, String)> {
-    query
-        .unwrap_or("")
-        .split('&')
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            let (k, v) = p.split_once('=').unwrap_or((p, ""));
-            (percent_decode(k), percent_decode(v))
-        })
-        .collect()
+    let query = query.unwrap_or("").as_bytes();
+    url::form_urlencoded::parse(query).into_owned().collect()
 }
 
 /// `application/x-www-form-urlencoded` and query decoding: `+` is a space, `%XX` a byte.
 pub fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => {
-                match (hex_digit(bytes[i + 1]), hex_digit(bytes[i + 2])) {
-                    (Some(high), Some(low)) => {
-                        out.push(high << 4 | low);
-                        i += 3;
-                        continue;
-                    }
-                    _ => out.push(b'%'),
-                }
-            }
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    let spaced = text.replace('+', " ");
+    let decoded = percent_encoding::percent_decode_str(&spaced);
+    decoded.decode_utf8_lossy().into_owned()
 }
 
-fn hex_digit(b: u8) -> Option<u8> {
-    (b as char).to_digit(16).map(|d| d as u8)
-}
-
-/// base64url without padding, as Key Vault's JSON carries bytes.
-pub fn base64url(bytes: &[u8]) -> String {
-    use base64::Engine;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
-}
-
-/// base64url with or without padding (clients send both); standard base64 accepted as well.
+/// Key Vault's base64url (padded or not, standard base64 accepted as well) of the request
+/// body's `field`.
 pub fn from_base64url(field: &str, text: &str) -> Result<Vec<u8>, ApiError> {
-    use base64::Engine;
-    let trimmed = text.trim_end_matches('=');
-    base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(trimmed)
-        .or_else(|_| base64::engine::general_purpose::STANDARD_NO_PAD.decode(trimmed))
-        .map_err(|_| {
-            ApiError::bad_parameter(format!(
-                "Property '{field}' must be base64url-encoded bytes"
-            ))
-        })
-}
-
-/// Standard base64 (the engine's) as base64url without padding (JWK's): the same digits but
-/// two, so no decoding is needed.
-pub fn std_to_url_b64(standard: &str) -> String {
-    let mut digits = standard.trim_end_matches('=').as_bytes().to_vec();
-    for d in &mut digits {
-        match d {
-            b'+' => *d = b'-',
-            b'/' => *d = b'_',
-            _ => {}
-        }
-    }
-    // Only ASCII bytes were swapped for ASCII bytes: still the UTF-8 it was.
-    String::from_utf8(digits).unwrap_or_default()
-}
-
-/// [`std_to_url_b64`] of a JSON string; empty for anything else.
-pub fn std_b64_to_url(v: &Value) -> String {
-    v.as_str().map(std_to_url_b64).unwrap_or_default()
+    engine::wire::from_base64url(text).ok_or_else(|| {
+        ApiError::bad_parameter(format!(
+            "Property '{field}' must be base64url-encoded bytes"
+        ))
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn standard_base64_becomes_base64url_without_padding() {
-        assert_eq!(std_to_url_b64("+/+/AA=="), "-_-_AA");
-        assert_eq!(std_to_url_b64("AQAB"), "AQAB");
-    }
 
     #[test]
     fn percent_decoding_handles_escapes_plus_and_truncated_escapes() {

@@ -1,86 +1,95 @@
-//! Key Vault's key bodies as JSON values, shared by the key routes (`keys`) and the routes that
-//! move a key in or out whole (`key_transfer`): the KeyBundle and its attributes from an engine
-//! key, and the attributes and tags a request body sets.
+//! Key Vault's key bodies ([`engine::wire::keyvault`]) from the engine's keys, shared by the key
+//! routes (`keys`) and the routes that move a key in or out whole (`key_transfer`): the
+//! KeyBundle and KeyItem (deleted or not) with the fields of the request's api-version, and the
+//! attributes and tags a request body sets.
 
-use super::http::{std_b64_to_url, ApiError};
-use super::request::{kid_at, BodyShape, VaultRequest};
-use serde::Deserialize;
+use super::http::ApiError;
+use super::request::VaultRequest;
+use engine::store::vaults::Tags;
+use engine::vault::model::KeyVaultKeyOut;
+use engine::wire::keyvault::{Deletion, JsonWebKey, KeyAttributes, KeyBundle, KeyItem};
 use serde_json::{json, Map, Value};
-use std::collections::BTreeMap;
 
 /// 9999-12-31T23:59:59Z, the latest time Key Vault takes.
 const MAX_UNIX_TIME: i64 = 253_402_300_799;
 
-pub(super) fn unix_of(iso: &Value) -> Option<i64> {
-    iso.as_str()
-        .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
+pub(super) fn unix(iso: &str) -> Option<i64> {
+    chrono::DateTime::parse_from_rfc3339(iso)
+        .ok()
         .map(|t| t.timestamp())
 }
 
-pub(super) fn attributes(out: &Value, shape: BodyShape) -> Value {
-    let a = &out["Attributes"];
-    let mut attrs = json!({
-        "enabled": a["Enabled"],
-        "created": unix_of(&a["Created"]),
-        "updated": unix_of(&a["Updated"]),
-        "recoveryLevel": a["RecoveryLevel"],
-    });
-    if shape.recoverable_days {
-        attrs["recoverableDays"] = a["RecoverableDays"].clone();
-    }
-    if shape.exportable {
-        attrs["exportable"] = json!(false);
-    }
-    if let Some(nbf) = unix_of(&a["NotBefore"]) {
-        attrs["nbf"] = json!(nbf);
-    }
-    if let Some(exp) = unix_of(&a["Expires"]) {
-        attrs["exp"] = json!(exp);
-    }
-    attrs
+/// The engine's standard base64 as JWK's base64url.
+fn url_b64(standard: &str) -> String {
+    engine::wire::to_base64url(&engine::b64::decode(standard).unwrap_or_default())
 }
 
-pub(super) fn tags(out: &Value) -> Option<Value> {
-    out["Tags"]
-        .as_object()
-        .filter(|t| !t.is_empty())
-        .map(|t| Value::Object(t.clone()))
+fn attributes(req: &VaultRequest<'_>, out: &KeyVaultKeyOut) -> KeyAttributes {
+    let (a, shape) = (&out.attributes, req.shape());
+    KeyAttributes {
+        enabled: Some(a.enabled),
+        created: unix(&a.created),
+        updated: unix(&a.updated),
+        recovery_level: Some(a.recovery_level.clone()),
+        recoverable_days: shape.recoverable_days.then_some(a.recoverable_days),
+        exportable: shape.exportable.then_some(false),
+        nbf: a.not_before.as_deref().and_then(unix),
+        exp: a.expires.as_deref().and_then(unix),
+        hsm_platform: None,
+    }
 }
 
-pub(super) fn name_of(out: &Value) -> &str {
-    out["Name"].as_str().unwrap_or_default()
+fn tags(out: &KeyVaultKeyOut) -> Option<Tags> {
+    Some(out.tags.clone()).filter(|t| !t.is_empty())
 }
 
-/// A KeyBundle from an engine key (CustomerKey.KeyVaultKey).
-pub(super) fn key_bundle(req: &VaultRequest<'_>, out: &Value) -> Value {
-    key_bundle_at(req.base, out, req.shape())
-}
-
-pub(super) fn key_bundle_at(base: &str, out: &Value, shape: BodyShape) -> Value {
-    let kid = kid_at(base, name_of(out), out["Version"].as_str());
-    let mut bundle = json!({
-        "key": {
-            "kid": kid,
-            "kty": out["Key"]["Kty"],
-            "key_ops": out["Key"]["KeyOps"],
-            "n": std_b64_to_url(&out["Key"]["N"]),
-            "e": std_b64_to_url(&out["Key"]["E"]),
+/// A KeyBundle from an engine key; its kid points where the request was sent.
+pub(super) fn key_bundle(req: &VaultRequest<'_>, out: &KeyVaultKeyOut) -> KeyBundle {
+    // The engine's keys always carry their JWK (only an Azure vault's listing has none).
+    let jwk = out.key.as_ref();
+    KeyBundle {
+        key: JsonWebKey {
+            kid: Some(req.kid(&out.name, out.version.as_deref())),
+            kty: jwk.map(|k| k.kty.clone()),
+            key_ops: jwk.map(|k| k.key_ops.clone()),
+            n: jwk.map(|k| url_b64(&k.n)),
+            e: jwk.map(|k| url_b64(&k.e)),
+            ..JsonWebKey::default()
         },
-        "attributes": attributes(out, shape),
-    });
-    if let Some(t) = tags(out) {
-        bundle["tags"] = t;
+        attributes: attributes(req, out),
+        tags: tags(out),
+        deletion: deletion(req, out),
+        ..KeyBundle::default()
     }
-    bundle
 }
 
-#[derive(Deserialize, Default)]
-#[serde(default)]
-pub(super) struct AttributesIn {
-    enabled: Option<bool>,
-    nbf: Option<i64>,
-    exp: Option<i64>,
-    exportable: Option<bool>,
+/// A listing's KeyItem; `with_version`: its kid names the version.
+pub(super) fn key_item(
+    req: &VaultRequest<'_>,
+    out: &KeyVaultKeyOut,
+    with_version: bool,
+) -> KeyItem {
+    let version = with_version.then(|| out.version.as_deref().unwrap_or_default());
+    KeyItem {
+        kid: Some(req.kid(&out.name, version)),
+        attributes: attributes(req, out),
+        tags: tags(out),
+        deletion: deletion(req, out),
+        ..KeyItem::default()
+    }
+}
+
+/// What makes a KeyBundle a DeletedKeyBundle, a KeyItem a DeletedKeyItem: none for a key in
+/// use.
+fn deletion(req: &VaultRequest<'_>, out: &KeyVaultKeyOut) -> Deletion {
+    let Some(deleted) = &out.deleted_date else {
+        return Deletion::default();
+    };
+    Deletion {
+        recovery_id: Some(format!("{}/deletedkeys/{}", req.base, out.name)),
+        deleted_date: unix(deleted),
+        scheduled_purge_date: out.scheduled_purge_date.as_deref().and_then(unix),
+    }
 }
 
 fn iso_time(field: &str, t: i64) -> Result<String, ApiError> {
@@ -92,11 +101,16 @@ fn iso_time(field: &str, t: i64) -> Result<String, ApiError> {
     Ok(engine::time::iso_from_unix(t))
 }
 
+/// The arguments of a request body's attributes and tags (create, import, update).
 pub(super) fn put_attributes(
     args: &mut Map<String, Value>,
-    attributes: &Option<AttributesIn>,
+    attributes: &Option<KeyAttributes>,
+    tags: Option<Tags>,
     for_update: bool,
 ) -> Result<(), ApiError> {
+    if let Some(t) = tags {
+        args.insert("Tag".into(), json!(t));
+    }
     let Some(a) = attributes else { return Ok(()) };
     if a.exportable == Some(true) {
         return Err(ApiError::bad_parameter(
@@ -119,10 +133,4 @@ pub(super) fn put_attributes(
         _ => {}
     }
     Ok(())
-}
-
-pub(super) fn put_tags(args: &mut Map<String, Value>, tags: Option<BTreeMap<String, String>>) {
-    if let Some(t) = tags {
-        args.insert("Tag".into(), json!(t));
-    }
 }

@@ -1,19 +1,18 @@
 //! The cryptographic key operations of the REST API (wrapkey, unwrapkey, encrypt, decrypt,
 //! sign, verify), mapped onto Invoke-KeyVaultKeyOperation and Invoke-KeyVaultKeySignature.
 
-use super::http::{base64url, from_base64url, parse_json, std_b64_to_url, ApiError};
-use super::request::VaultRequest;
+use super::http::{from_base64url, ok, parse_json, ApiError, HttpResponse};
+use super::request::{named, VaultRequest};
+use engine::vault::key_operations::KeyOperationResult as EngineResult;
+use engine::vault::signatures::KeySignatureResult;
+use engine::wire::keyvault::{
+    KeyOperationResult, KeyOperationsParameters, KeySignParameters, KeyVerifyParameters,
+    KeyVerifyResult,
+};
+use engine::wire::{Kid, SecretText};
 use hyper::StatusCode;
-use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use zeroize::Zeroizing;
-
-#[derive(Deserialize)]
-struct KeyOperationIn {
-    alg: String,
-    /// The value to wrap or encrypt may be a key: wiped when dropped.
-    value: Zeroizing<String>,
-}
 
 /// The path segments [`crypto_operation`] answers.
 pub(super) fn is_key_operation(op: &str) -> bool {
@@ -23,20 +22,28 @@ pub(super) fn is_key_operation(op: &str) -> bool {
     )
 }
 
+/// The version the engine used, from the key id it answered with.
+fn used_version(key_id: &str) -> String {
+    Kid::parse(key_id)
+        .ok()
+        .and_then(|k| k.version)
+        .unwrap_or_default()
+}
+
 pub(super) fn crypto_operation(
     req: &VaultRequest<'_>,
     name: &str,
     version: &str,
     op: &str,
     body: &[u8],
-) -> Result<Value, ApiError> {
+) -> Result<HttpResponse, ApiError> {
     let operation = match op {
         "wrapkey" => "Wrap",
         "unwrapkey" => "Unwrap",
         "encrypt" => "Encrypt",
         "decrypt" => "Decrypt",
-        "sign" => return sign(req, name, version, body),
-        "verify" => return verify(req, name, version, body),
+        "sign" => return ok(sign(req, name, version, body)?),
+        "verify" => return ok(verify(req, name, version, body)?),
         _ => {
             return Err(ApiError::new(
                 StatusCode::NOT_FOUND,
@@ -48,28 +55,21 @@ pub(super) fn crypto_operation(
             ))
         }
     };
-    let input: KeyOperationIn = parse_json(body)?;
-    let value = Zeroizing::new(from_base64url("value", &input.value)?);
-    let mut args = Map::new();
-    args.insert("Name".into(), json!(name));
+    let input: KeyOperationsParameters = parse_json(body)?;
+    let value = Zeroizing::new(from_base64url("value", input.value.expose())?);
+    let mut args = named(name);
     if !version.is_empty() {
         args.insert("Version".into(), json!(version));
     }
     args.insert("Operation".into(), json!(operation));
     args.insert("Algorithm".into(), json!(input.alg));
     args.insert("ByteArrayValue".into(), json!(engine::b64::encode(&value)));
-    let out = req.call("Invoke-KeyVaultKeyOperation", args)?;
-    let used_version = out["KeyId"]
-        .as_str()
-        .and_then(|id| id.rsplit('/').next())
-        .unwrap_or_default();
-    let raw = Zeroizing::new(
-        out["RawResult"]
-            .as_str()
-            .and_then(|s| engine::b64::decode(s).ok())
-            .unwrap_or_default(),
-    );
-    Ok(json!({ "kid": req.kid(name, Some(used_version)), "value": base64url(&raw) }))
+    let out: EngineResult = req.call("Invoke-KeyVaultKeyOperation", args)?;
+    let raw = Zeroizing::new(engine::b64::decode(&out.raw_result).unwrap_or_default());
+    ok(KeyOperationResult {
+        kid: Some(req.kid(name, Some(&used_version(&out.key_id)))),
+        value: Some(SecretText::of_bytes(&raw)),
+    })
 }
 
 fn signature_args(
@@ -79,8 +79,7 @@ fn signature_args(
     alg: &str,
     digest: &[u8],
 ) -> Map<String, Value> {
-    let mut args = Map::new();
-    args.insert("Name".into(), json!(name));
+    let mut args = named(name);
     if !version.is_empty() {
         args.insert("Version".into(), json!(version));
     }
@@ -90,35 +89,23 @@ fn signature_args(
     args
 }
 
-#[derive(Deserialize)]
-struct SignIn {
-    alg: String,
-    /// The digest to sign.
-    value: String,
-}
-
-fn sign(req: &VaultRequest<'_>, name: &str, version: &str, body: &[u8]) -> Result<Value, ApiError> {
-    let input: SignIn = parse_json(body)?;
-    let digest = from_base64url("value", &input.value)?;
-    let out = req.call(
+fn sign(
+    req: &VaultRequest<'_>,
+    name: &str,
+    version: &str,
+    body: &[u8],
+) -> Result<KeyOperationResult, ApiError> {
+    let input: KeySignParameters = parse_json(body)?;
+    let digest = from_base64url("value", input.value.expose())?;
+    let out: KeySignatureResult = req.call(
         "Invoke-KeyVaultKeySignature",
         signature_args(name, version, "Sign", &input.alg, &digest),
     )?;
-    let used_version = out["KeyId"]
-        .as_str()
-        .and_then(|id| id.rsplit('/').next())
-        .unwrap_or_default();
-    Ok(
-        json!({ "kid": req.kid(name, Some(used_version)), "value": std_b64_to_url(&out["Signature"]) }),
-    )
-}
-
-#[derive(Deserialize)]
-struct VerifyIn {
-    alg: String,
-    digest: String,
-    /// The signature.
-    value: String,
+    let signature = engine::b64::decode(out.signature.as_deref().unwrap_or_default());
+    Ok(KeyOperationResult {
+        kid: Some(req.kid(name, Some(&used_version(&out.key_id)))),
+        value: Some(SecretText::of_bytes(&signature.unwrap_or_default())),
+    })
 }
 
 fn verify(
@@ -126,12 +113,14 @@ fn verify(
     name: &str,
     version: &str,
     body: &[u8],
-) -> Result<Value, ApiError> {
-    let input: VerifyIn = parse_json(body)?;
+) -> Result<KeyVerifyResult, ApiError> {
+    let input: KeyVerifyParameters = parse_json(body)?;
     let digest = from_base64url("digest", &input.digest)?;
     let signature = from_base64url("value", &input.value)?;
     let mut args = signature_args(name, version, "Verify", &input.alg, &digest);
     args.insert("Signature".into(), json!(engine::b64::encode(&signature)));
-    let out = req.call("Invoke-KeyVaultKeySignature", args)?;
-    Ok(json!({ "value": out["IsValid"] }))
+    let out: KeySignatureResult = req.call("Invoke-KeyVaultKeySignature", args)?;
+    Ok(KeyVerifyResult {
+        value: out.is_valid,
+    })
 }

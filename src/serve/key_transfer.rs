@@ -5,15 +5,16 @@
 //! unlinking it does not take a key off an SSD or a copy-on-write or journaling filesystem, and
 //! a crash in between leaves it there.
 
-use super::http::{base64url, from_base64url, parse_json, ApiError};
-use super::key_body::{key_bundle, put_attributes, put_tags, AttributesIn};
-use super::request::VaultRequest;
+use super::http::{from_base64url, parse_json, ApiError};
+use super::key_body::{key_bundle, put_attributes};
+use super::request::{named, VaultRequest};
 use engine::operations::{Arguments, InMemory};
-use engine::vault::model::KeyVaultKeyOut;
 use engine::vault::operations::{BACKUP_KEY, IMPORT_KEY, RESTORE_KEY};
-use serde::Deserialize;
+use engine::wire::keyvault::{
+    BackupKeyResult, JsonWebKey, KeyBundle, KeyImportParameters, KeyRestoreParameters,
+};
+use engine::wire::SecretText;
 use serde_json::{json, Map, Value};
-use std::collections::BTreeMap;
 use zeroize::Zeroizing;
 
 impl VaultRequest<'_> {
@@ -38,85 +39,52 @@ impl VaultRequest<'_> {
     }
 }
 
-/// An engine result as the JSON value the bodies are made from (as a registry call gives it).
-fn engine_value(out: &KeyVaultKeyOut) -> Result<Value, ApiError> {
-    serde_json::to_value(out)
-        .map_err(|e| ApiError::from(engine::Error::internal(format!("result encoding: {e}"))))
-}
-
 /// The key's backup, handed over in memory: never written to a file on the way.
-pub(super) fn backup(req: &VaultRequest<'_>, name: &str) -> Result<Value, ApiError> {
-    let mut args = Map::new();
-    args.insert("Name".into(), json!(name));
-    let backup = req.call_in_memory(&BACKUP_KEY, args, ())?;
-    Ok(json!({ "value": base64url(&backup.blob) }))
+pub(super) fn backup(req: &VaultRequest<'_>, name: &str) -> Result<BackupKeyResult, ApiError> {
+    let backup = req.call_in_memory(&BACKUP_KEY, named(name), ())?;
+    Ok(BackupKeyResult {
+        value: SecretText::of_bytes(&backup.blob),
+    })
 }
 
-#[derive(Deserialize)]
-struct RestoreIn {
-    value: Zeroizing<String>,
-}
-
-pub(super) fn restore(req: &VaultRequest<'_>, body: &[u8]) -> Result<Value, ApiError> {
-    let input: RestoreIn = parse_json(body)?;
-    let blob = Zeroizing::new(from_base64url("value", &input.value)?);
+pub(super) fn restore(req: &VaultRequest<'_>, body: &[u8]) -> Result<KeyBundle, ApiError> {
+    let input: KeyRestoreParameters = parse_json(body)?;
+    let blob = Zeroizing::new(from_base64url("value", input.value.expose())?);
     let restored = req.call_in_memory(&RESTORE_KEY, Map::new(), blob)?;
-    Ok(key_bundle(req, &engine_value(&restored)?))
-}
-
-/// An RSA private JSON Web Key; every private field wiped when dropped.
-#[derive(Deserialize)]
-struct JsonWebKeyIn {
-    kty: String,
-    key_ops: Option<Vec<String>>,
-    n: Option<String>,
-    e: Option<String>,
-    d: Option<Zeroizing<String>>,
-    p: Option<Zeroizing<String>>,
-    q: Option<Zeroizing<String>>,
-    dp: Option<Zeroizing<String>>,
-    dq: Option<Zeroizing<String>>,
-    qi: Option<Zeroizing<String>>,
-}
-
-#[derive(Deserialize)]
-struct ImportKeyIn {
-    key: JsonWebKeyIn,
-    /// The spec spells it with a capital H.
-    #[serde(rename = "Hsm")]
-    hsm: Option<bool>,
-    attributes: Option<AttributesIn>,
-    tags: Option<BTreeMap<String, String>>,
+    Ok(key_bundle(req, &restored))
 }
 
 /// Import (bring your own key) of an RSA JSON Web Key: its fields become a PKCS#8 key in
 /// memory, imported as Add-KeyVaultKey -KeyFilePath imports a key file's bytes (the keys/import
 /// permission, a new version when the name exists).
-pub(super) fn import(req: &VaultRequest<'_>, name: &str, body: &[u8]) -> Result<Value, ApiError> {
-    let input: ImportKeyIn = parse_json(body)?;
+pub(super) fn import(
+    req: &VaultRequest<'_>,
+    name: &str,
+    body: &[u8],
+) -> Result<KeyBundle, ApiError> {
+    let input: KeyImportParameters = parse_json(body)?;
     let jwk = &input.key;
-    if !matches!(jwk.kty.as_str(), "RSA" | "RSA-HSM") {
+    let kty = jwk.kty.as_deref().unwrap_or_default();
+    if !matches!(kty, "RSA" | "RSA-HSM") {
         return Err(ApiError::bad_parameter(
             "Property 'key.kty': only RSA keys can be imported into this vault",
         ));
     }
     let pkcs8 = pkcs8_of(jwk)?;
-    let mut args = Map::new();
-    args.insert("Name".into(), json!(name));
-    if input.hsm.unwrap_or(false) || jwk.kty == "RSA-HSM" {
+    let mut args = named(name);
+    if input.hsm.unwrap_or(false) || kty == "RSA-HSM" {
         args.insert("Destination".into(), json!("HSM"));
     }
     if let Some(ops) = &jwk.key_ops {
         args.insert("KeyOps".into(), json!(ops));
     }
-    put_attributes(&mut args, &input.attributes, false)?;
-    put_tags(&mut args, input.tags);
+    put_attributes(&mut args, &input.attributes, input.tags, false)?;
     let imported = req.call_in_memory(&IMPORT_KEY, args, pkcs8)?;
-    Ok(key_bundle(req, &engine_value(&imported)?))
+    Ok(key_bundle(req, &imported))
 }
 
 /// The JSON Web Key as PKCS#8 DER; its decoded fields are wiped as soon as it is made.
-fn pkcs8_of(jwk: &JsonWebKeyIn) -> Result<engine::crypto::Secret, ApiError> {
+fn pkcs8_of(jwk: &JsonWebKey) -> Result<engine::crypto::Secret, ApiError> {
     let field = |label: &str, value: Option<&str>| -> Result<Zeroizing<Vec<u8>>, ApiError> {
         let text = value.ok_or_else(|| {
             ApiError::bad_parameter(format!(
@@ -128,8 +96,8 @@ fn pkcs8_of(jwk: &JsonWebKeyIn) -> Result<engine::crypto::Secret, ApiError> {
             text,
         )?))
     };
-    fn secret(v: &Option<Zeroizing<String>>) -> Option<&str> {
-        v.as_ref().map(|s| s.as_str())
+    fn secret(v: &Option<SecretText>) -> Option<&str> {
+        v.as_ref().map(SecretText::expose)
     }
     let (n, e) = (field("n", jwk.n.as_deref())?, field("e", jwk.e.as_deref())?);
     let (d, p, q) = (

@@ -18,17 +18,16 @@
 //! Request bodies are read the same in every version: a field an older version did not define
 //! (`public_exponent`, `attributes.exportable`) is checked as the newest version checks it.
 
-use super::http::{empty_response, json_response, parse_json, ApiError, HttpResponse};
-use super::key_body::{
-    attributes, key_bundle, name_of, put_attributes, put_tags, tags, unix_of, AttributesIn,
-};
+use super::http::{empty_response, ok, parse_json, ApiError, HttpResponse};
+use super::key_body::{key_bundle, key_item, put_attributes};
 use super::key_transfer;
-use super::request::VaultRequest;
+use super::request::{named, VaultRequest};
 use engine::vault::model::KeyVaultKeyOut;
+use engine::wire::keyvault::{
+    DeletedKeyBundle, KeyBundle, KeyCreateParameters, KeyItem, KeyUpdateParameters, ListResult,
+};
 use hyper::{Method, StatusCode};
-use serde::Deserialize;
 use serde_json::{json, Map, Value};
-use std::collections::BTreeMap;
 
 /// Key Vault's page size limit for list operations.
 const MAX_PAGE: usize = 25;
@@ -56,30 +55,40 @@ pub fn handle(
     body: &[u8],
 ) -> Result<HttpResponse, ApiError> {
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
-    let ok = |v: Value| Ok(json_response(StatusCode::OK, &v));
     match (method, segments.as_slice()) {
-        (&Method::GET, ["keys"]) => ok(list_keys(req)?),
+        (&Method::GET, ["keys"]) => ok(list(req, "/keys", Map::new())?),
         (&Method::POST, ["keys", "restore"]) => ok(key_transfer::restore(req, body)?),
         (&Method::POST, ["keys", name, "create"]) => ok(create(req, name, body)?),
         (&Method::PUT, ["keys", name]) => ok(key_transfer::import(req, name, body)?),
         (&Method::DELETE, ["keys", name]) => ok(delete(req, name)?),
-        (&Method::GET, ["keys", name, "versions"]) => ok(list_versions(req, name)?),
+        (&Method::GET, ["keys", name, "versions"]) => {
+            let path = format!("/keys/{name}/versions");
+            ok(list(req, &path, switch(named(name), "IncludeVersions"))?)
+        }
         (&Method::POST, ["keys", name, "backup"]) => ok(key_transfer::backup(req, name)?),
         (&Method::POST, ["keys", name, "rotate"]) => {
             req.needs_version("7.3")?;
             ok(rotate(req, name)?)
         }
-        (&Method::GET, ["keys", name]) | (&Method::GET, ["keys", name, ""]) => get(req, name, None),
-        (&Method::GET, ["keys", name, version]) => get(req, name, Some(version)),
+        (&Method::GET, ["keys", name]) | (&Method::GET, ["keys", name, ""]) => {
+            ok(key_bundle(req, &get(req, name, None)?))
+        }
+        (&Method::GET, ["keys", name, version]) => {
+            ok(key_bundle(req, &get(req, name, Some(version))?))
+        }
         (&Method::PATCH, ["keys", name]) => ok(update(req, name, None, body)?),
         (&Method::PATCH, ["keys", name, version]) => ok(update(req, name, Some(version), body)?),
-        (&Method::POST, ["keys", name, version, op]) => ok(super::key_crypto::crypto_operation(
-            req, name, version, op, body,
+        (&Method::POST, ["keys", name, version, op]) => {
+            super::key_crypto::crypto_operation(req, name, version, op, body)
+        }
+        (&Method::POST, ["keys", name, op]) => {
+            super::key_crypto::crypto_operation(req, name, "", op, body)
+        }
+        (&Method::GET, ["deletedkeys"]) => ok(list(
+            req,
+            "/deletedkeys",
+            switch(Map::new(), "InRemovedState"),
         )?),
-        (&Method::POST, ["keys", name, op]) => ok(super::key_crypto::crypto_operation(
-            req, name, "", op, body,
-        )?),
-        (&Method::GET, ["deletedkeys"]) => ok(list_deleted(req)?),
         (&Method::GET, ["deletedkeys", name]) => ok(get_deleted(req, name)?),
         (&Method::DELETE, ["deletedkeys", name]) => {
             purge(req, name)?;
@@ -94,39 +103,18 @@ pub fn handle(
     }
 }
 
-fn deleted_fields(req: &VaultRequest<'_>, out: &Value, into: &mut Value) {
-    into["recoveryId"] = json!(format!("{}/deletedkeys/{}", req.base, name_of(out)));
-    into["deletedDate"] = json!(unix_of(&out["DeletedDate"]));
-    into["scheduledPurgeDate"] = json!(unix_of(&out["ScheduledPurgeDate"]));
-}
-
-fn deleted_bundle(req: &VaultRequest<'_>, out: &Value) -> Value {
-    let mut bundle = key_bundle(req, out);
-    deleted_fields(req, out, &mut bundle);
-    bundle
-}
-
-fn key_item(req: &VaultRequest<'_>, out: &Value, with_version: bool) -> Value {
-    let version = with_version.then(|| out["Version"].as_str().unwrap_or_default());
-    let mut item =
-        json!({"kid": req.kid(name_of(out), version), "attributes": attributes(out, req.shape())});
-    if let Some(t) = tags(out) {
-        item["tags"] = t;
-    }
-    item
-}
-
-fn first(value: Value) -> Result<Value, ApiError> {
-    match value {
-        Value::Array(mut items) if !items.is_empty() => Ok(items.swap_remove(0)),
-        _ => Err(ApiError::from(engine::Error::internal(
-            "the engine returned no key",
-        ))),
-    }
+fn first(keys: Vec<KeyVaultKeyOut>) -> Result<KeyVaultKeyOut, ApiError> {
+    keys.into_iter()
+        .next()
+        .ok_or_else(|| ApiError::from(engine::Error::internal("the engine returned no key")))
 }
 
 /// One page of `items` with `maxresults` and `$skiptoken` (an offset), and the next page's link.
-fn page(req: &VaultRequest<'_>, path: &str, items: Vec<Value>) -> Result<Value, ApiError> {
+fn page(
+    req: &VaultRequest<'_>,
+    path: &str,
+    mut items: Vec<KeyItem>,
+) -> Result<ListResult<KeyItem>, ApiError> {
     let param = |name: &str| {
         req.query
             .iter()
@@ -150,40 +138,22 @@ fn page(req: &VaultRequest<'_>, path: &str, items: Vec<Value>) -> Result<Value, 
             ApiError::bad_parameter("Parameter '$skiptoken': is not a token this endpoint issued")
         })?,
     };
-    let end = offset.saturating_add(size).min(items.len());
-    let value: Vec<Value> = items
-        .get(offset.min(items.len())..end)
-        .unwrap_or_default()
-        .to_vec();
-    let next = (end < items.len()).then(|| {
+    let (total, end) = (items.len(), offset.saturating_add(size).min(items.len()));
+    items.truncate(end);
+    let value = items.split_off(offset.min(end));
+    // The spec types nextLink as a string: absent on the last page, never null.
+    let next_link = (end < total).then(|| {
         format!(
             "{}{path}?api-version={}&maxresults={size}&$skiptoken={end}",
             req.base, req.api_version
         )
     });
-    // The spec types nextLink as a string: absent on the last page, never null.
-    let mut result = json!({ "value": value });
-    if let Some(next) = next {
-        result["nextLink"] = json!(next);
-    }
-    Ok(result)
+    Ok(ListResult { value, next_link })
 }
 
-#[derive(Deserialize)]
-struct CreateKeyIn {
-    kty: String,
-    key_size: Option<i64>,
-    key_ops: Option<Vec<String>>,
-    attributes: Option<AttributesIn>,
-    tags: Option<BTreeMap<String, String>>,
-    public_exponent: Option<i64>,
-    crv: Option<String>,
-}
-
-fn create(req: &VaultRequest<'_>, name: &str, body: &[u8]) -> Result<Value, ApiError> {
-    let input: CreateKeyIn = parse_json(body)?;
-    let mut args = Map::new();
-    args.insert("Name".into(), json!(name));
+fn create(req: &VaultRequest<'_>, name: &str, body: &[u8]) -> Result<KeyBundle, ApiError> {
+    let input: KeyCreateParameters = parse_json(body)?;
+    let mut args = named(name);
     match input.kty.as_str() {
         "RSA" => {}
         "RSA-HSM" => {
@@ -213,54 +183,22 @@ fn create(req: &VaultRequest<'_>, name: &str, body: &[u8]) -> Result<Value, ApiE
     if let Some(ops) = input.key_ops {
         args.insert("KeyOps".into(), json!(ops));
     }
-    put_attributes(&mut args, &input.attributes, false)?;
-    put_tags(&mut args, input.tags);
-    let out = req.call("Add-KeyVaultKey", args)?;
-    Ok(key_bundle(req, &out))
+    put_attributes(&mut args, &input.attributes, input.tags, false)?;
+    Ok(key_bundle(req, &req.call("Add-KeyVaultKey", args)?))
 }
 
-/// The hottest read: its KeyBundle is written straight from the engine's result struct.
+/// The key version `version` (None or empty: the newest), the hottest read: its KeyBundle is
+/// written straight from the engine's result struct.
 fn get(
     req: &VaultRequest<'_>,
     name: &str,
     version: Option<&str>,
-) -> Result<HttpResponse, ApiError> {
-    let mut args = Map::new();
-    args.insert("Name".into(), json!(name));
+) -> Result<KeyVaultKeyOut, ApiError> {
+    let mut args = named(name);
     if let Some(v) = version.filter(|v| !v.is_empty()) {
         args.insert("Version".into(), json!(v));
     }
-    args.insert("VaultName".into(), json!(req.vault));
-    let found = engine::registry()
-        .call_typed_as::<Vec<KeyVaultKeyOut>>(
-            req.session,
-            req.principal,
-            "Get-KeyVaultKey",
-            &Value::Object(args),
-        )
-        .map_err(ApiError::from)?;
-    match found {
-        Ok(keys) => {
-            let key = keys.first().ok_or_else(|| {
-                ApiError::from(engine::Error::internal("the engine returned no key"))
-            })?;
-            Ok(json_response(
-                StatusCode::OK,
-                &super::key_bundle::KeyBundleBody::of(req.base, key, req.shape()),
-            ))
-        }
-        Err(value) => Ok(json_response(
-            StatusCode::OK,
-            &key_bundle(req, &first(value)?),
-        )),
-    }
-}
-
-#[derive(Deserialize)]
-struct UpdateKeyIn {
-    key_ops: Option<Vec<String>>,
-    attributes: Option<AttributesIn>,
-    tags: Option<BTreeMap<String, String>>,
+    first(req.call("Get-KeyVaultKey", args)?)
 }
 
 fn update(
@@ -268,104 +206,70 @@ fn update(
     name: &str,
     version: Option<&str>,
     body: &[u8],
-) -> Result<Value, ApiError> {
-    let input: UpdateKeyIn = parse_json(body)?;
-    let mut args = Map::new();
-    args.insert("Name".into(), json!(name));
-    args.insert("PassThru".into(), json!(true));
+) -> Result<KeyBundle, ApiError> {
+    let input: KeyUpdateParameters = parse_json(body)?;
+    let mut args = switch(named(name), "PassThru");
     if let Some(v) = version.filter(|v| !v.is_empty()) {
         args.insert("Version".into(), json!(v));
     }
     if let Some(ops) = input.key_ops {
         args.insert("KeyOps".into(), json!(ops));
     }
-    put_attributes(&mut args, &input.attributes, true)?;
-    put_tags(&mut args, input.tags);
-    Ok(key_bundle(req, &req.call("Update-KeyVaultKey", args)?))
+    put_attributes(&mut args, &input.attributes, input.tags, true)?;
+    let updated: Option<KeyVaultKeyOut> = req.call("Update-KeyVaultKey", args)?;
+    Ok(key_bundle(req, &first(updated.into_iter().collect())?))
 }
 
-fn list_versions(req: &VaultRequest<'_>, name: &str) -> Result<Value, ApiError> {
-    let mut args = Map::new();
-    args.insert("Name".into(), json!(name));
-    args.insert("IncludeVersions".into(), json!(true));
-    let versions = req.call("Get-KeyVaultKey", args)?;
-    let items = versions
-        .as_array()
-        .map(|v| v.iter().map(|k| key_item(req, k, true)).collect())
-        .unwrap_or_default();
-    page(req, &format!("/keys/{name}/versions"), items)
+/// A page of what Get-KeyVaultKey lists with `args`: a vault's keys, a key's versions
+/// (IncludeVersions), or the deleted keys (InRemovedState).
+fn list(
+    req: &VaultRequest<'_>,
+    path: &str,
+    args: Map<String, Value>,
+) -> Result<ListResult<KeyItem>, ApiError> {
+    let versions = args.contains_key("IncludeVersions");
+    let keys: Vec<KeyVaultKeyOut> = req.call("Get-KeyVaultKey", args)?;
+    let items = keys.iter().map(|k| key_item(req, k, versions)).collect();
+    page(req, path, items)
 }
 
-fn list_keys(req: &VaultRequest<'_>) -> Result<Value, ApiError> {
-    let keys = req.call("Get-KeyVaultKey", Map::new())?;
-    let items = keys
-        .as_array()
-        .map(|v| v.iter().map(|k| key_item(req, k, false)).collect())
-        .unwrap_or_default();
-    page(req, "/keys", items)
+/// `args` with the switch `name` on.
+fn switch(mut args: Map<String, Value>, name: &str) -> Map<String, Value> {
+    args.insert(name.into(), json!(true));
+    args
 }
 
-fn delete(req: &VaultRequest<'_>, name: &str) -> Result<Value, ApiError> {
-    let mut args = Map::new();
-    args.insert("Name".into(), json!(name));
-    args.insert("PassThru".into(), json!(true));
-    Ok(deleted_bundle(req, &req.call("Remove-KeyVaultKey", args)?))
+fn delete(req: &VaultRequest<'_>, name: &str) -> Result<DeletedKeyBundle, ApiError> {
+    let args = switch(named(name), "PassThru");
+    let deleted: Option<KeyVaultKeyOut> = req.call("Remove-KeyVaultKey", args)?;
+    Ok(key_bundle(req, &first(deleted.into_iter().collect())?))
 }
 
-fn get_deleted(req: &VaultRequest<'_>, name: &str) -> Result<Value, ApiError> {
-    let mut args = Map::new();
-    args.insert("Name".into(), json!(name));
-    args.insert("InRemovedState".into(), json!(true));
-    Ok(deleted_bundle(
-        req,
-        &first(req.call("Get-KeyVaultKey", args)?)?,
-    ))
-}
-
-fn list_deleted(req: &VaultRequest<'_>) -> Result<Value, ApiError> {
-    let mut args = Map::new();
-    args.insert("InRemovedState".into(), json!(true));
-    let keys = req.call("Get-KeyVaultKey", args)?;
-    let items = keys
-        .as_array()
-        .map(|v| {
-            v.iter()
-                .map(|k| {
-                    let mut item = key_item(req, k, false);
-                    deleted_fields(req, k, &mut item);
-                    item
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    page(req, "/deletedkeys", items)
+fn get_deleted(req: &VaultRequest<'_>, name: &str) -> Result<DeletedKeyBundle, ApiError> {
+    let found = req.call("Get-KeyVaultKey", switch(named(name), "InRemovedState"))?;
+    Ok(key_bundle(req, &first(found)?))
 }
 
 fn purge(req: &VaultRequest<'_>, name: &str) -> Result<(), ApiError> {
-    let mut args = Map::new();
-    args.insert("Name".into(), json!(name));
-    args.insert("InRemovedState".into(), json!(true));
-    req.call("Remove-KeyVaultKey", args).map(|_| ())
+    let args = switch(named(name), "InRemovedState");
+    req.call::<Option<KeyVaultKeyOut>>("Remove-KeyVaultKey", args)
+        .map(|_| ())
 }
 
-fn recover(req: &VaultRequest<'_>, name: &str) -> Result<Value, ApiError> {
-    let mut args = Map::new();
-    args.insert("Name".into(), json!(name));
-    Ok(key_bundle(req, &req.call("Undo-KeyVaultKeyRemoval", args)?))
+fn recover(req: &VaultRequest<'_>, name: &str) -> Result<KeyBundle, ApiError> {
+    let recovered = req.call("Undo-KeyVaultKeyRemoval", named(name))?;
+    Ok(key_bundle(req, &recovered))
 }
 
 /// A rotation: a new version with the newest version's type, size and operations.
-fn rotate(req: &VaultRequest<'_>, name: &str) -> Result<Value, ApiError> {
-    let mut get_args = Map::new();
-    get_args.insert("Name".into(), json!(name));
-    let latest = first(req.call("Get-KeyVaultKey", get_args)?)?;
-    let mut args = Map::new();
-    args.insert("Name".into(), json!(name));
-    args.insert("KeyType".into(), latest["KeyType"].clone());
-    if latest["KeyType"] == "RSA-HSM" {
+fn rotate(req: &VaultRequest<'_>, name: &str) -> Result<KeyBundle, ApiError> {
+    let latest = get(req, name, None)?;
+    let mut args = named(name);
+    args.insert("KeyType".into(), json!(latest.key_type));
+    if latest.key_type.as_deref() == Some("RSA-HSM") {
         args.insert("Destination".into(), json!("HSM"));
     }
-    args.insert("Size".into(), latest["KeySize"].clone());
-    args.insert("KeyOps".into(), latest["Key"]["KeyOps"].clone());
+    args.insert("Size".into(), json!(latest.key_size));
+    args.insert("KeyOps".into(), json!(latest.key.map(|k| k.key_ops)));
     Ok(key_bundle(req, &req.call("Add-KeyVaultKey", args)?))
 }

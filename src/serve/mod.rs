@@ -14,7 +14,6 @@ mod auth;
 mod graph;
 mod http;
 mod key_body;
-mod key_bundle;
 mod key_crypto;
 mod key_transfer;
 mod keys;

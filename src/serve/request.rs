@@ -1,6 +1,6 @@
 //! One authenticated request to a vault host, and what its api-version decides: the fields
-//! its bodies carry and the operations it has. Shared by the keys routes, the typed KeyBundle
-//! and the cryptographic operations, which name this module rather than each other.
+//! its bodies carry and the operations it has. Shared by the keys routes, their bodies and the
+//! cryptographic operations, which name this module rather than each other.
 
 use super::http::ApiError;
 use engine::identity::Principal;
@@ -20,32 +20,35 @@ pub struct VaultRequest<'a> {
 }
 
 impl VaultRequest<'_> {
-    pub(super) fn call(
+    /// Runs `operation` as the request's principal on its vault; its result struct.
+    pub(super) fn call<R: 'static>(
         &self,
         operation: &str,
         mut args: Map<String, Value>,
-    ) -> Result<Value, ApiError> {
+    ) -> Result<R, ApiError> {
         args.insert("VaultName".into(), json!(self.vault));
         engine::registry()
-            .call_value_as(
+            .call_typed_as::<R>(
                 self.session,
                 self.principal,
                 operation,
                 &Value::Object(args),
-            )
-            .map_err(ApiError::from)
+            )?
+            .map_err(|_| {
+                ApiError::from(engine::Error::internal(format!(
+                    "{operation} gave a result of another type"
+                )))
+            })
     }
 
     pub(super) fn kid(&self, name: &str, version: Option<&str>) -> String {
-        kid_at(self.base, name, version)
+        engine::wire::Kid::id(self.base, name, version)
     }
 }
 
-pub(super) fn kid_at(base: &str, name: &str, version: Option<&str>) -> String {
-    match version {
-        Some(v) => format!("{base}/keys/{name}/{v}"),
-        None => format!("{base}/keys/{name}"),
-    }
+/// The arguments of an operation on the key `name`.
+pub(super) fn named(name: &str) -> Map<String, Value> {
+    Map::from_iter([("Name".to_string(), json!(name))])
 }
 
 /// The fields a version's bodies carry beyond those every version has.
@@ -57,18 +60,13 @@ pub(super) struct BodyShape {
     pub exportable: bool,
 }
 
-impl BodyShape {
-    pub(super) fn of(api_version: &str) -> BodyShape {
-        BodyShape {
-            recoverable_days: super::api_version_at_least(api_version, "7.1"),
-            exportable: super::api_version_at_least(api_version, "7.3"),
-        }
-    }
-}
-
 impl VaultRequest<'_> {
+    /// What the request's api-version writes.
     pub(super) fn shape(&self) -> BodyShape {
-        BodyShape::of(self.api_version)
+        BodyShape {
+            recoverable_days: super::api_version_at_least(self.api_version, "7.1"),
+            exportable: super::api_version_at_least(self.api_version, "7.3"),
+        }
     }
 
     /// The 400 of an operation the request's api-version did not have yet.

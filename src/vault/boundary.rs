@@ -48,20 +48,8 @@ impl KeyReference {
                 format!("'{id}' is not a key id of the form https://<vault>.vault.azure.net/keys/<name>[/<version>]: {why}"),
             )
         };
-        let rest = id
-            .strip_prefix("https://")
-            .ok_or_else(|| bad("it must start with https://"))?;
-        let (authority, path) = rest
-            .split_once('/')
-            .ok_or_else(|| bad("it has no /keys/<name> path"))?;
-        let authority = authority.to_ascii_lowercase();
-        let host = match authority.rsplit_once(':') {
-            Some((host, port)) if port.chars().all(|c| c.is_ascii_digit()) && !port.is_empty() => {
-                host
-            }
-            Some(_) => return Err(bad("its port is not a number")),
-            None => authority.as_str(),
-        };
+        let kid = crate::wire::Kid::parse(id).map_err(bad)?;
+        let host = kid.authority.split(':').next().unwrap_or_default();
         let (vault, domain) = host
             .split_once('.')
             .ok_or_else(|| bad("its host names no vault"))?;
@@ -72,38 +60,23 @@ impl KeyReference {
             return Err(bad("its host is not a key vault host"));
         }
         super::model::check_vault_name(vault).map_err(|_| bad("its vault name is not valid"))?;
-        let mut parts = path.trim_end_matches('/').split('/');
-        if parts.next() != Some("keys") {
-            return Err(bad("its path must start with /keys/"));
-        }
-        let name = parts
-            .next()
-            .filter(|n| !n.is_empty())
-            .ok_or_else(|| bad("it names no key"))?;
-        super::model::check_key_name(name).map_err(|_| bad("its key name is not valid"))?;
-        let version = parts.next().map(str::to_string);
-        if let Some(v) = &version {
+        super::model::check_key_name(&kid.name).map_err(|_| bad("its key name is not valid"))?;
+        if let Some(v) = &kid.version {
             if v.len() != 32 || !v.chars().all(|c| c.is_ascii_hexdigit()) {
                 return Err(bad("its version must be 32 hexadecimal characters"));
             }
         }
-        if parts.next().is_some() {
-            return Err(bad("it has more than /keys/<name>/<version>"));
-        }
         Ok(KeyReference {
-            vault_uri: format!("https://{authority}"),
+            vault_uri: format!("https://{}", kid.authority),
             vault_name: vault.to_string(),
-            name: name.to_string(),
-            version: version.map(|v| v.to_ascii_lowercase()),
+            name: kid.name,
+            version: kid.version.map(|v| v.to_ascii_lowercase()),
         })
     }
 
     /// The id again: `{vault_uri}/keys/{name}[/{version}]`.
     pub fn id(&self) -> String {
-        match &self.version {
-            Some(v) => format!("{}/keys/{}/{v}", self.vault_uri, self.name),
-            None => format!("{}/keys/{}", self.vault_uri, self.name),
-        }
+        crate::wire::Kid::id(&self.vault_uri, &self.name, self.version.as_deref())
     }
 
     /// The same key at one version.

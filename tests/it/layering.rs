@@ -25,6 +25,7 @@ const BELOW_DOMAINS: &[&str] = &[
     "session",
     "store",
     "time",
+    "wire",
 ];
 /// The domains. Above them: `registry` (every domain's operations and job kinds), `ffi`, `cli`,
 /// `serve` and `fuzzing`, the doors.
@@ -523,10 +524,16 @@ fn every_allowed_exception_still_happens() {
     );
 }
 
-/// Every layer uses the runtime, so it uses none of them.
+/// Every layer uses the runtime and the wire format, so they use none of them.
 #[test]
-fn the_runtime_names_nothing_of_the_crate() {
+fn the_leaves_name_nothing_of_the_crate() {
     let names = names();
-    let (file, named) = &names[&vec!["rt".to_string()]];
-    assert!(named.is_empty(), "{} names {named:?}", file.display());
+    for leaf in ["rt", "wire"] {
+        let inside: Vec<_> = names.iter().filter(|(m, _)| under(m, leaf)).collect();
+        assert!(!inside.is_empty(), "no module {leaf}");
+        for (_, (file, named)) in inside {
+            let outside: Vec<_> = named.iter().filter(|t| !under(t, leaf)).collect();
+            assert!(outside.is_empty(), "{} names {outside:?}", file.display());
+        }
+    }
 }

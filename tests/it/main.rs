@@ -72,3 +72,4 @@ mod sharepoint_cli;
 mod store_files;
 mod store_upgrade;
 mod vault_boundary;
+mod wire;

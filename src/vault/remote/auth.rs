@@ -135,16 +135,13 @@ fn auth_error(message: impl Into<String>) -> Error {
 /// Percent-encodes one value (RFC 3986 unreserved characters kept): a form field of the token
 /// request, a URL path segment or a query value.
 pub(crate) fn percent_encode(value: &str) -> String {
-    let mut out = String::with_capacity(value.len() * 3);
-    for b in value.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                out.push(b as char)
-            }
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
+    use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+    const RESERVED: &AsciiSet = &NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'.')
+        .remove(b'_')
+        .remove(b'~');
+    utf8_percent_encode(value, RESERVED).to_string()
 }
 
 /// Seconds in a token answer, given as a number or as a string (IMDS).
@@ -173,13 +170,10 @@ pub fn parse_challenge(header: &str) -> Vec<(String, String)> {
 
 /// The host of an https URL, without port, lower-cased.
 fn https_host(url: &str) -> Option<String> {
-    let rest = url.strip_prefix("https://")?;
-    let authority = rest.split('/').next()?;
-    let host = match authority.rsplit_once(':') {
-        Some((h, p)) if p.chars().all(|c| c.is_ascii_digit()) => h,
-        _ => authority,
-    };
-    (!host.is_empty()).then(|| host.to_ascii_lowercase())
+    let url = url::Url::parse(url)
+        .ok()
+        .filter(|u| u.scheme() == "https")?;
+    url.host_str().map(str::to_string)
 }
 
 impl Credentials {

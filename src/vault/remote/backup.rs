@@ -2,33 +2,30 @@
 //! from files by Backup- and Restore-KeyVaultKey as Az does, or handed over in memory by the
 //! operations' in-memory entries.
 
-use super::keys::{from_base64url, key_out, remote, target_of, to_base64url};
-use super::Replay;
+use super::keys::{from_base64url, key_out, remote, target_of};
+use super::{Replay, NO_BODY};
 use crate::error::{Error, Result};
 use crate::operations::Context;
 use crate::vault::backup::{BackupKeyArgs, BackupResult, KeyBackup, RestoreKeyArgs};
 use crate::vault::model::KeyVaultKeyOut;
+use crate::wire::keyvault::{BackupKeyResult, KeyBundle, KeyRestoreParameters};
+use crate::wire::SecretText;
 use reqwest::Method;
-use serde_json::json;
 use zeroize::Zeroizing;
-
-use super::json::unexpected;
 
 /// The vault's backup of a key: Key Vault's opaque blob.
 fn fetch_backup(ctx: &Context<'_>, vault_name: &str, name: &str) -> Result<Zeroizing<Vec<u8>>> {
     crate::vault::model::check_key_name(name)?;
     let target = target_of(vault_name, name);
-    let answer = remote(ctx)?.json(
+    let answer: BackupKeyResult = remote(ctx)?.call(
         Method::POST,
         vault_name,
         &format!("/keys/{name}/backup"),
-        None,
+        NO_BODY,
         Replay::Harmless,
         &target,
     )?;
-    let value = answer["value"]
-        .as_str()
-        .ok_or_else(|| unexpected("the backup answer has no value", &target))?;
+    let value = answer.value.expose();
     Ok(Zeroizing::new(from_base64url("value", value, &target)?))
 }
 
@@ -141,11 +138,14 @@ fn restore(
         });
     }
     let target = vault_name.to_string();
-    let bundle = remote(ctx)?.json(
+    let body = KeyRestoreParameters {
+        value: SecretText::of_bytes(blob),
+    };
+    let bundle: KeyBundle = remote(ctx)?.call(
         Method::POST,
         vault_name,
         "/keys/restore",
-        Some(&json!({ "value": to_base64url(blob) })),
+        Some(&body),
         Replay::OnlyIfUnsent,
         &target,
     )?;

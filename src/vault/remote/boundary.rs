@@ -4,9 +4,9 @@
 //! service principal; in a rehearsal, the session's credentials stand for it). Each call is
 //! audited in the local store under the acting principal, success or failure.
 
-use super::json::{public_key_of, split_kid, unexpected};
+use super::json::{kid_of, modulus_bits, rsa_public_key, unexpected};
 use super::keys::crypto;
-use super::{RemoteVaults, Replay};
+use super::{RemoteVaults, Replay, NO_BODY};
 use crate::crypto::{RsaAlgorithm, Secret};
 use crate::error::{Error, Result};
 use crate::identity::Principal;
@@ -16,8 +16,9 @@ use crate::vault::boundary::{
     Caller, KeyReference, KeyVaultBoundary, RsaPublicKey, VaultKey, VaultProperties, Wrapped,
 };
 use crate::vault::key_operations::KeyOperation;
+use crate::wire::keyvault::{KeyBundle, KeyItem, KeyOperationsParameters};
+use crate::wire::SecretText;
 use reqwest::Method;
-use serde_json::{json, Value};
 use std::sync::Arc;
 
 pub struct RemoteKeyVault {
@@ -52,12 +53,12 @@ impl RemoteKeyVault {
         result
     }
 
-    fn bundle(&self, key: &KeyReference, path: &str) -> Result<Value> {
-        self.remote.json(
+    fn bundle(&self, key: &KeyReference, path: &str) -> Result<KeyBundle> {
+        self.remote.call(
             Method::GET,
             &key.vault_name,
             path,
-            None,
+            NO_BODY,
             Replay::Harmless,
             &key.id(),
         )
@@ -70,7 +71,10 @@ impl RemoteKeyVault {
         algorithm: &str,
         value: &[u8],
     ) -> Result<(String, Secret)> {
-        let body = json!({ "alg": algorithm, "value": super::keys::to_base64url(value) });
+        let body = KeyOperationsParameters {
+            alg: algorithm.into(),
+            value: SecretText::of_bytes(value),
+        };
         let (kid, mut bytes) = crypto(
             &self.remote,
             &key.vault_name,
@@ -85,45 +89,34 @@ impl RemoteKeyVault {
 }
 
 /// A KeyBundle as a workload's view of one version.
-fn vault_key(bundle: &Value, target: &str) -> Result<VaultKey> {
-    let jwk = &bundle["key"];
-    let kid = jwk["kid"]
-        .as_str()
-        .ok_or_else(|| unexpected("the key has no kid", target))?;
+fn vault_key(bundle: &KeyBundle, target: &str) -> Result<VaultKey> {
+    let jwk = &bundle.key;
+    let kid = jwk.kid.as_deref();
+    let kid = kid.ok_or_else(|| unexpected("the key has no kid", target))?;
     let reference = KeyReference::parse("kid", kid)
         .map_err(|_| unexpected("the key's kid is not a key id", target))?;
-    let version = split_kid(kid)
-        .and_then(|(_, v)| v)
-        .ok_or_else(|| unexpected("the key's kid has no version", target))?;
-    let (modulus, exponent) = public_key_of(jwk, target)?;
-    let a = &bundle["attributes"];
+    let version = reference.version.clone();
+    let version = version.ok_or_else(|| unexpected("the key's kid has no version", target))?;
+    let (modulus, exponent) = rsa_public_key(jwk, target)?;
+    let a = &bundle.attributes;
     Ok(VaultKey {
-        key: reference.at_version(&version),
+        key: reference,
         version,
-        enabled: a["enabled"].as_bool().unwrap_or(true),
-        not_before: a["nbf"].as_i64(),
-        expires: a["exp"].as_i64(),
-        created: a["created"].as_i64().unwrap_or(0),
-        updated: a["updated"].as_i64().unwrap_or(0),
-        key_ops: jwk["key_ops"]
-            .as_array()
-            .map(|o| {
-                o.iter()
-                    .filter_map(|x| x.as_str().map(str::to_string))
-                    .collect()
-            })
-            .unwrap_or_default(),
-        key_type: jwk["kty"].as_str().unwrap_or("RSA").to_string(),
-        key_size: u32::try_from(super::keys::modulus_bits(&modulus)).unwrap_or(0),
+        enabled: a.enabled.unwrap_or(true),
+        not_before: a.nbf,
+        expires: a.exp,
+        created: a.created.unwrap_or(0),
+        updated: a.updated.unwrap_or(0),
+        key_ops: jwk.key_ops.clone().unwrap_or_default(),
+        key_type: jwk.kty.clone().unwrap_or_else(|| "RSA".into()),
+        key_size: u32::try_from(modulus_bits(&modulus)).unwrap_or(0),
         public_key: RsaPublicKey { modulus, exponent },
     })
 }
 
+/// The key's path on its vault: its id without the vault.
 fn key_path(key: &KeyReference) -> String {
-    match &key.version {
-        Some(v) => format!("/keys/{}/{v}", key.name),
-        None => format!("/keys/{}", key.name),
-    }
+    crate::wire::Kid::id("", &key.name, key.version.as_deref())
 }
 
 impl KeyVaultBoundary for RemoteKeyVault {
@@ -136,18 +129,15 @@ impl KeyVaultBoundary for RemoteKeyVault {
     fn list_versions(&self, caller: &Caller<'_>, key: &KeyReference) -> Result<Vec<VaultKey>> {
         self.audited(caller, key, "ListVersions", || {
             let target = key.id();
-            let items = self.remote.list(
+            let items: Vec<KeyItem> = self.remote.list_of(
                 &key.vault_name,
                 &format!("/keys/{}/versions", key.name),
                 &target,
             )?;
             let mut versions = Vec::with_capacity(items.len());
             for item in &items {
-                let kid = item["kid"]
-                    .as_str()
-                    .ok_or_else(|| unexpected("a listed version has no kid", &target))?;
-                let (_, version) = split_kid(kid)
-                    .ok_or_else(|| unexpected("a listed kid is not a key id", &target))?;
+                let (_, kid) = kid_of(item.kid.as_ref(), "a listed version", &target)?;
+                let version = kid.version;
                 let version = version
                     .ok_or_else(|| unexpected("a listed version has no version", &target))?;
                 let path = format!("/keys/{}/{version}", key.name);
@@ -164,7 +154,7 @@ impl KeyVaultBoundary for RemoteKeyVault {
         // delete only), "Purgeable" (neither); the "CustomizedRecoverable" levels likewise.
         self.audited(caller, key, "VaultProperties", || {
             let bundle = self.bundle(key, &format!("/keys/{}", key.name))?;
-            let level = bundle["attributes"]["recoveryLevel"].as_str().unwrap_or("");
+            let level = bundle.attributes.recovery_level.unwrap_or_default();
             let soft_delete = level.contains("Recoverable");
             Ok(VaultProperties {
                 vault_uri: key.vault_uri.clone(),

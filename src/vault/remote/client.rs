@@ -81,14 +81,21 @@ pub struct Answer {
 
 impl Answer {
     pub fn json(&self, target: &str) -> Result<serde_json::Value> {
-        serde_json::from_slice(&self.body).map_err(|_| {
-            Error::new(
-                crate::CkStatus::Unavailable,
-                "UnexpectedResponse",
-                "Key Vault answered with a body that is not JSON",
-                target,
-            )
-            .with_request_id(self.request_id.as_deref(), None)
+        self.typed(target)
+    }
+
+    /// The body as `T` (a [`crate::wire`] body). serde's message is not passed on: it can
+    /// quote a value, and a value may be an unwrapped key.
+    pub fn typed<T: serde::de::DeserializeOwned>(&self, target: &str) -> Result<T> {
+        serde_json::from_slice(&self.body).map_err(|e| {
+            let message = if e.is_data() {
+                "Key Vault's answer is not as documented: a field is missing or of the wrong type"
+            } else {
+                "Key Vault answered with a body that is not JSON"
+            };
+            let status = crate::CkStatus::Unavailable;
+            Error::new(status, "UnexpectedResponse", message, target)
+                .with_request_id(self.request_id.as_deref(), None)
         })
     }
 }

@@ -3,19 +3,7 @@
 //! values) goes into an error; only the service's error object and the object concerned.
 
 use crate::error::{CkStatus, Error};
-use serde::Deserialize;
-
-#[derive(Deserialize)]
-struct Envelope {
-    error: Option<Inner>,
-}
-
-#[derive(Deserialize)]
-struct Inner {
-    code: Option<String>,
-    message: Option<String>,
-    innererror: Option<Box<Inner>>,
-}
+use crate::wire::keyvault::KeyVaultError;
 
 /// The status Key Vault answered with, as our status.
 pub fn status_of(http_status: u16) -> CkStatus {
@@ -37,7 +25,7 @@ const MAX_MESSAGE: usize = 1000;
 /// An error answer (`body` is Key Vault's `{"error": {"code", "message", "innererror"}}`, or
 /// anything else from a proxy in the way) for the object `target`.
 pub fn from_response(http_status: u16, body: &[u8], target: &str) -> Error {
-    let parsed = serde_json::from_slice::<Envelope>(body)
+    let parsed = serde_json::from_slice::<KeyVaultError>(body)
         .ok()
         .and_then(|e| e.error);
     let (code, message) = match parsed {

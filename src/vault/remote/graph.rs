@@ -8,8 +8,10 @@ use super::auth::percent_encode as encode;
 use super::{RemoteVaults, Replay};
 use crate::error::{CkStatus, Error, Result};
 use crate::vault::is_guid;
+use crate::wire::graph::{DirectoryObject, GetByIdsParameters};
+use crate::wire::keyvault::ListResult;
 use reqwest::Method;
-use serde_json::{json, Value};
+use serde::de::DeserializeOwned;
 use std::collections::HashMap;
 use zeroize::Zeroizing;
 
@@ -23,15 +25,20 @@ fn odata(value: &str) -> String {
 
 impl RemoteVaults {
     /// `GET {graph}{path_and_query}`, JSON out.
-    pub(crate) fn graph_get(&self, path_and_query: &str, target: &str) -> Result<Value> {
+    fn graph_get<T: DeserializeOwned>(&self, path_and_query: &str, target: &str) -> Result<T> {
         let url = format!("{}{path_and_query}", self.graph_url);
         self.graph
             .get_blocking(url, target, &self.stop)?
-            .json(target)
+            .typed(target)
     }
 
     /// `POST {graph}{path}` of a read (`getByIds`), JSON out.
-    fn graph_post(&self, path: &str, body: &Value, target: &str) -> Result<Value> {
+    fn graph_post<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &GetByIdsParameters,
+        target: &str,
+    ) -> Result<T> {
         let url = format!("{}{path}", self.graph_url);
         let body =
             serde_json::to_vec(body).map_err(|e| Error::internal(e.to_string()).with_source(e))?;
@@ -44,19 +51,16 @@ impl RemoteVaults {
                 target,
                 &self.stop,
             )?
-            .json(target)
+            .typed(target)
     }
 }
 
 /// A principal as Az shows it in an access policy: `displayName (userPrincipalName)` for a
 /// user, `displayName (appId)` for a service principal, a group's display name.
-fn shown_name(o: &Value) -> Option<String> {
-    let name = o["displayName"].as_str().unwrap_or_default().trim();
-    let qualifier = o["userPrincipalName"]
-        .as_str()
-        .or_else(|| o["appId"].as_str())
-        .unwrap_or_default()
-        .trim();
+fn shown_name(o: &DirectoryObject) -> Option<String> {
+    let name = o.display_name.as_deref().unwrap_or_default().trim();
+    let qualifier = o.user_principal_name.as_ref().or(o.app_id.as_ref());
+    let qualifier = qualifier.map_or("", |q| q.trim());
     match (name.is_empty(), qualifier.is_empty()) {
         (true, true) => None,
         (true, false) => Some(qualifier.to_string()),
@@ -84,16 +88,16 @@ pub fn display_names(r: &RemoteVaults, object_ids: &[&str]) -> HashMap<String, S
     ids.sort();
     ids.dedup();
     for chunk in ids.chunks(IDS_PER_LOOKUP) {
-        let body = json!({ "ids": chunk, "types": ["user", "servicePrincipal", "group"] });
-        let Ok(found) = r.graph_post("/v1.0/directoryObjects/getByIds", &body, "ObjectId") else {
+        let body = GetByIdsParameters {
+            ids: chunk.to_vec(),
+            types: vec!["user".into(), "servicePrincipal".into(), "group".into()],
+        };
+        let found = r.graph_post("/v1.0/directoryObjects/getByIds", &body, "ObjectId");
+        let Ok(ListResult::<DirectoryObject> { value, .. }) = found else {
             break;
         };
-        for o in found["value"]
-            .as_array()
-            .map(Vec::as_slice)
-            .unwrap_or_default()
-        {
-            if let (Some(id), Some(name)) = (o["id"].as_str(), shown_name(o)) {
+        for o in &value {
+            if let (Some(id), Some(name)) = (&o.id, shown_name(o)) {
                 names.insert(id.to_ascii_lowercase(), name);
             }
         }
@@ -129,9 +133,8 @@ fn pass_object_id(e: Error, parameter: &str, what: &str) -> Error {
     .with_source(e)
 }
 
-fn id_of(v: &Value, parameter: &str, what: &str) -> Result<String> {
-    v["id"]
-        .as_str()
+fn id_of(v: &DirectoryObject, parameter: &str, what: &str) -> Result<String> {
+    v.id.as_deref()
         .filter(|id| is_guid(id))
         .map(str::to_ascii_lowercase)
         .ok_or_else(|| {
@@ -167,7 +170,7 @@ pub fn object_id(
                 ));
             }
             let what = format!("the user '{u}'");
-            let user = r
+            let user: DirectoryObject = r
                 .graph_get(
                     &format!(
                         "/v1.0/users/{}?$select=id,userPrincipalName,displayName",
@@ -191,7 +194,7 @@ pub fn object_id(
                 format!("servicePrincipalNames/any(n:n eq '{}')", odata(s))
             };
             let what = format!("the service principal '{s}'");
-            let found = r
+            let found: ListResult<DirectoryObject> = r
                 .graph_get(
                     &format!(
                         "/v1.0/servicePrincipals?$filter={}&$select=id,appId,displayName",
@@ -200,14 +203,14 @@ pub fn object_id(
                     "ServicePrincipalName",
                 )
                 .map_err(|e| pass_object_id(e, "ServicePrincipalName", &what))?;
-            match found["value"].as_array().map(Vec::as_slice) {
-                Some([one]) => id_of(one, "ServicePrincipalName", &what),
-                Some([]) | None => Err(Error::not_found(
+            match found.value.as_slice() {
+                [one] => id_of(one, "ServicePrincipalName", &what),
+                [] => Err(Error::not_found(
                     "PrincipalNotFound",
                     format!("Parameter 'ServicePrincipalName': Microsoft Graph has no {what}"),
                     "ServicePrincipalName",
                 )),
-                Some(_) => Err(Error::invalid_argument(
+                _ => Err(Error::invalid_argument(
                     "ServicePrincipalName",
                     format!("names more than one service principal in Microsoft Graph ('{s}'); pass -ObjectId"),
                 )),
@@ -226,38 +229,39 @@ pub fn application_id_of(r: &RemoteVaults, object_id: &str) -> Option<String> {
     if !is_guid(object_id) {
         return None;
     }
-    r.graph_get(
-        &format!(
-            "/v1.0/servicePrincipals/{}?$select=id,appId",
-            encode(object_id)
-        ),
-        "ObjectId",
-    )
-    .ok()?["appId"]
-        .as_str()
-        .map(str::to_string)
+    let path = format!(
+        "/v1.0/servicePrincipals/{}?$select=id,appId",
+        encode(object_id)
+    );
+    r.graph_get::<DirectoryObject>(&path, "ObjectId")
+        .ok()?
+        .app_id
 }
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use serde_json::json;
+
+    fn shown_name(o: serde_json::Value) -> Option<String> {
+        super::shown_name(&serde_json::from_value(o).unwrap())
+    }
 
     #[test]
     fn principals_are_shown_as_az_shows_them() {
         let user = json!({"displayName": "Carol Jones", "userPrincipalName": "carol@contoso.com"});
         assert_eq!(
-            shown_name(&user).as_deref(),
+            shown_name(user).as_deref(),
             Some("Carol Jones (carol@contoso.com)")
         );
         let app = json!({"displayName": "ck-automation", "appId": "a1"});
-        assert_eq!(shown_name(&app).as_deref(), Some("ck-automation (a1)"));
+        assert_eq!(shown_name(app).as_deref(), Some("ck-automation (a1)"));
         let same =
             json!({"displayName": "carol@contoso.com", "userPrincipalName": "Carol@contoso.com"});
-        assert_eq!(shown_name(&same).as_deref(), Some("carol@contoso.com"));
+        assert_eq!(shown_name(same).as_deref(), Some("carol@contoso.com"));
         assert_eq!(
-            shown_name(&json!({"displayName": "Admins"})).as_deref(),
+            shown_name(json!({"displayName": "Admins"})).as_deref(),
             Some("Admins")
         );
-        assert_eq!(shown_name(&json!({"id": "x"})), None);
+        assert_eq!(shown_name(json!({"id": "x"})), None);
     }
 }

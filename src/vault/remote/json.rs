@@ -1,25 +1,20 @@
-//! Key Vault's JSON as our types: KeyBundle and DeletedKeyBundle as the engine's key output,
-//! key ids, base64url, attributes.
+//! Key Vault's bodies ([`crate::wire::keyvault`]) as our types: KeyBundle, DeletedKeyBundle and
+//! a listing's items as the engine's key output.
 
 use crate::error::{Error, Result};
 use crate::store::vaults::Tags;
 use crate::vault::model::{JsonWebKeyOut, KeyAttributesOut, KeyVaultKeyOut};
-use base64::Engine as _;
-use serde_json::{json, Map, Value};
+use crate::wire::keyvault::{Deletion, JsonWebKey, KeyAttributes, KeyBundle, KeyItem};
+use crate::wire::Kid;
+use serde::Deserialize;
+use serde_json::Value;
 
-const URL_SAFE: base64::engine::GeneralPurpose = base64::engine::general_purpose::URL_SAFE_NO_PAD;
-
-pub fn to_base64url(bytes: &[u8]) -> String {
-    URL_SAFE.encode(bytes)
-}
+pub use crate::wire::to_base64url;
 
 /// Key Vault's base64url (padded or not, standard alphabet tolerated).
 pub fn from_base64url(field: &str, text: &str, target: &str) -> Result<Vec<u8>> {
-    let trimmed = text.trim_end_matches('=');
-    URL_SAFE
-        .decode(trimmed)
-        .or_else(|_| base64::engine::general_purpose::STANDARD_NO_PAD.decode(trimmed))
-        .map_err(|_| unexpected(&format!("its '{field}' is not base64url"), target))
+    crate::wire::from_base64url(text)
+        .ok_or_else(|| unexpected(&format!("its '{field}' is not base64url"), target))
 }
 
 pub(crate) fn unexpected(why: &str, target: &str) -> Error {
@@ -33,18 +28,11 @@ pub(crate) fn unexpected(why: &str, target: &str) -> Error {
 
 /// (name, version) from a kid `https://{vault}.{domain}/keys/{name}[/{version}]`.
 pub fn split_kid(kid: &str) -> Option<(String, Option<String>)> {
-    let path = kid.strip_prefix("https://")?.split_once('/')?.1;
-    let mut parts = path.split('/');
-    if parts.next()? != "keys" {
-        return None;
-    }
-    let name = parts.next().filter(|n| !n.is_empty())?.to_string();
-    let version = parts.next().filter(|v| !v.is_empty()).map(str::to_string);
-    Some((name, version))
+    Kid::parse(kid).ok().map(|k| (k.name, k.version))
 }
 
-pub(crate) fn iso(v: &Value) -> Option<String> {
-    v.as_i64().map(crate::time::iso_from_unix)
+fn iso(unix: Option<i64>) -> Option<String> {
+    unix.map(crate::time::iso_from_unix)
 }
 
 pub fn tags_of(v: &Value) -> Tags {
@@ -57,14 +45,18 @@ pub fn tags_of(v: &Value) -> Tags {
         .unwrap_or_default()
 }
 
-/// The RSA public key of a JWK: (modulus, exponent), big-endian.
+/// The RSA public key of a JWK as JSON: (modulus, exponent), big-endian.
 pub fn public_key_of(jwk: &Value, target: &str) -> Result<(Vec<u8>, Vec<u8>)> {
-    let n = jwk["n"]
-        .as_str()
-        .ok_or_else(|| unexpected("the key has no modulus (n)", target))?;
-    let e = jwk["e"]
-        .as_str()
-        .ok_or_else(|| unexpected("the key has no exponent (e)", target))?;
+    let jwk = JsonWebKey::deserialize(jwk).map_err(|_| unexpected("the key is no JWK", target))?;
+    rsa_public_key(&jwk, target)
+}
+
+/// The RSA public key of a JWK: (modulus, exponent), big-endian.
+pub fn rsa_public_key(jwk: &JsonWebKey, target: &str) -> Result<(Vec<u8>, Vec<u8>)> {
+    let n = jwk.n.as_deref();
+    let n = n.ok_or_else(|| unexpected("the key has no modulus (n)", target))?;
+    let e = jwk.e.as_deref();
+    let e = e.ok_or_else(|| unexpected("the key has no exponent (e)", target))?;
     Ok((
         from_base64url("n", n, target)?,
         from_base64url("e", e, target)?,
@@ -77,27 +69,25 @@ pub fn modulus_bits(n: &[u8]) -> i64 {
     (significant * 8) as i64
 }
 
+/// The kid and its parts; `what` names the body in the error ("the key", "a listed key").
+pub(crate) fn kid_of(kid: Option<&String>, what: &str, target: &str) -> Result<(String, Kid)> {
+    let kid = kid.ok_or_else(|| unexpected(&format!("{what} has no kid"), target))?;
+    let parsed = Kid::parse(kid)
+        .map_err(|_| unexpected(&format!("{what}'s kid is not a key id"), target))?;
+    Ok((kid.clone(), parsed))
+}
+
 /// A KeyBundle or DeletedKeyBundle as our key output.
-pub fn key_out(vault_name: &str, bundle: &Value, target: &str) -> Result<KeyVaultKeyOut> {
-    let jwk = &bundle["key"];
-    let kid = jwk["kid"]
-        .as_str()
-        .ok_or_else(|| unexpected("the key has no kid", target))?;
-    let (name, version) =
-        split_kid(kid).ok_or_else(|| unexpected("the key's kid is not a key id", target))?;
-    let (n, e) = public_key_of(jwk, target)?;
-    let key_ops: Vec<String> = jwk["key_ops"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|o| o.as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default();
-    let kty = jwk["kty"].as_str().unwrap_or("RSA").to_string();
-    let mut out = key_of(vault_name, kid, name, version, bundle);
+pub fn key_out(vault_name: &str, bundle: &KeyBundle, target: &str) -> Result<KeyVaultKeyOut> {
+    let jwk = &bundle.key;
+    let (kid, parsed) = kid_of(jwk.kid.as_ref(), "the key", target)?;
+    let (n, e) = rsa_public_key(jwk, target)?;
+    let key_ops = jwk.key_ops.clone().unwrap_or_default();
+    let kty = jwk.kty.clone().unwrap_or_else(|| "RSA".into());
+    let (attributes, tags) = (&bundle.attributes, &bundle.tags);
+    let mut out = key_of(vault_name, kid, parsed, attributes, tags, &bundle.deletion);
     out.key = Some(JsonWebKeyOut {
-        kid: kid.to_string(),
+        kid: out.id.clone(),
         kty: kty.clone(),
         key_ops: key_ops.clone(),
         n: crate::b64::encode(&n),
@@ -113,75 +103,75 @@ pub fn key_out(vault_name: &str, bundle: &Value, target: &str) -> Result<KeyVaul
 /// Get-AzKeyVaultKey's identity items; the key itself, its type, size and operations, which
 /// listings do not carry, are None, and so is the version when the kid names none (the keys
 /// of a vault, as against the versions of a key).
-pub fn key_item_out(vault_name: &str, item: &Value, target: &str) -> Result<KeyVaultKeyOut> {
-    let kid = item["kid"]
-        .as_str()
-        .ok_or_else(|| unexpected("a listed key has no kid", target))?;
-    let (name, version) =
-        split_kid(kid).ok_or_else(|| unexpected("a listed kid is not a key id", target))?;
-    Ok(key_of(vault_name, kid, name, version, item))
+pub fn key_item_out(vault_name: &str, item: &KeyItem, target: &str) -> Result<KeyVaultKeyOut> {
+    let (kid, parsed) = kid_of(item.kid.as_ref(), "a listed key", target)?;
+    Ok(key_of(
+        vault_name,
+        kid,
+        parsed,
+        &item.attributes,
+        &item.tags,
+        &item.deletion,
+    ))
 }
 
 /// What a key bundle and a listing's item share: the key's identity, attributes, tags and
 /// deletion dates; the key material and its operations are the bundle's to add.
 fn key_of(
     vault_name: &str,
-    kid: &str,
-    name: String,
-    version: Option<String>,
-    body: &Value,
+    kid: String,
+    parsed: Kid,
+    attributes: &KeyAttributes,
+    tags: &Option<Tags>,
+    deletion: &Deletion,
 ) -> KeyVaultKeyOut {
-    let attributes = &body["attributes"];
-    let level = attributes["recoveryLevel"]
-        .as_str()
-        .unwrap_or("")
-        .to_string();
-    let days = attributes["recoverableDays"].as_i64().unwrap_or(0);
-    let enabled = attributes["enabled"].as_bool().unwrap_or(true);
-    let created = iso(&attributes["created"]).unwrap_or_default();
-    let updated = iso(&attributes["updated"]).unwrap_or_default();
+    let level = attributes.recovery_level.clone().unwrap_or_default();
+    let days = attributes.recoverable_days.unwrap_or(0);
+    let enabled = attributes.enabled.unwrap_or(true);
+    let created = iso(attributes.created).unwrap_or_default();
+    let updated = iso(attributes.updated).unwrap_or_default();
     KeyVaultKeyOut {
         vault_name: vault_name.to_string(),
-        name,
-        version,
-        id: kid.to_string(),
+        name: parsed.name,
+        version: parsed.version,
+        id: kid,
         enabled,
-        expires: iso(&attributes["exp"]),
-        not_before: iso(&attributes["nbf"]),
+        expires: iso(attributes.exp),
+        not_before: iso(attributes.nbf),
         created: created.clone(),
         updated: updated.clone(),
         recovery_level: level.clone(),
         recoverable_days: days,
-        tags: tags_of(&body["tags"]),
+        tags: tags.clone().unwrap_or_default(),
         key: None,
         key_type: None,
         key_size: None,
         attributes: KeyAttributesOut {
             enabled,
-            not_before: iso(&attributes["nbf"]),
-            expires: iso(&attributes["exp"]),
+            not_before: iso(attributes.nbf),
+            expires: iso(attributes.exp),
             created,
             updated,
             recovery_level: level,
             recoverable_days: days,
-            exportable: attributes["exportable"].as_bool().unwrap_or(false),
+            exportable: attributes.exportable.unwrap_or(false),
             key_ops: None,
         },
-        deleted_date: iso(&body["deletedDate"]),
-        scheduled_purge_date: iso(&body["scheduledPurgeDate"]),
+        deleted_date: iso(deletion.deleted_date),
+        scheduled_purge_date: iso(deletion.scheduled_purge_date),
     }
 }
 
-pub(crate) fn attributes_json(enabled: Option<bool>, nbf: Option<i64>, exp: Option<i64>) -> Value {
-    let mut a = Map::new();
-    if let Some(e) = enabled {
-        a.insert("enabled".into(), json!(e));
+/// The attributes a request sets (create, update): only those given.
+pub(crate) fn attributes_in(
+    enabled: Option<bool>,
+    nbf: Option<i64>,
+    exp: Option<i64>,
+) -> KeyAttributes {
+    KeyAttributes {
+        enabled,
+        nbf,
+        exp,
+        ..KeyAttributes::default()
     }
-    if let Some(n) = nbf {
-        a.insert("nbf".into(), json!(n));
-    }
-    if let Some(x) = exp {
-        a.insert("exp".into(), json!(x));
-    }
-    Value::Object(a)
 }

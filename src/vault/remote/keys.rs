@@ -11,15 +11,20 @@ use crate::vault::keys::{
 };
 use crate::vault::model::{KeyVaultKeyOut, DEFAULT_RSA_KEY_OPS};
 use crate::vault::signatures::{InvokeKeySignatureArgs, KeySignatureResult};
+use crate::wire::keyvault::{
+    DeletedKeyBundle, KeyBundle, KeyCreateParameters, KeyItem, KeyOperationResult as Answer,
+    KeyOperationsParameters, KeyUpdateParameters, KeyVerifyParameters, KeyVerifyResult,
+};
+use crate::wire::SecretText;
 use reqwest::Method;
-use serde_json::{json, Value};
 use zeroize::Zeroizing;
 
-use super::json::{attributes_json, unexpected};
+use super::json::{attributes_in, unexpected};
 pub use super::json::{
     from_base64url, key_item_out, key_out, modulus_bits, public_key_of, split_kid, tags_of,
     to_base64url,
 };
+use super::NO_BODY;
 
 pub(crate) fn remote<'a>(ctx: &'a Context<'_>) -> Result<&'a RemoteVaults> {
     ctx.remote()
@@ -84,17 +89,16 @@ pub fn add_key(ctx: &Context<'_>, a: AddKeyArgs) -> Result<KeyVaultKeyOut> {
         Some(ops) => ops.clone(),
         None => DEFAULT_RSA_KEY_OPS.iter().map(|s| s.to_string()).collect(),
     };
-    let mut body = json!({
-        "kty": if hsm { "RSA-HSM" } else { "RSA" },
-        "key_size": size,
-        "key_ops": key_ops,
-        "attributes": attributes_json(Some(!a.disable), nbf, exp),
-    });
-    if let Some(t) = &a.tag {
-        body["tags"] = json!(t);
-    }
+    let body = KeyCreateParameters {
+        kty: if hsm { "RSA-HSM" } else { "RSA" }.into(),
+        key_size: Some(size),
+        key_ops: Some(key_ops),
+        attributes: Some(attributes_in(Some(!a.disable), nbf, exp)),
+        tags: a.tag.clone(),
+        ..KeyCreateParameters::default()
+    };
     let target = target_of(&a.vault_name, &a.name);
-    let bundle = remote(ctx)?.json(
+    let bundle: KeyBundle = remote(ctx)?.call(
         Method::POST,
         &a.vault_name,
         &format!("/keys/{}/create", a.name),
@@ -114,7 +118,7 @@ pub fn add_key(ctx: &Context<'_>, a: AddKeyArgs) -> Result<KeyVaultKeyOut> {
 }
 
 /// Each listed item as it is (one request per page, none per key, as Az lists).
-fn items_out(vault: &str, items: &[Value], target: &str) -> Result<Vec<KeyVaultKeyOut>> {
+fn items_out(vault: &str, items: &[KeyItem], target: &str) -> Result<Vec<KeyVaultKeyOut>> {
     items
         .iter()
         .map(|item| key_item_out(vault, item, target))
@@ -139,7 +143,9 @@ pub fn get_key(ctx: &Context<'_>, a: GetKeyArgs) -> Result<Vec<KeyVaultKeyOut>> 
     let r = remote(ctx)?;
     let target = target_of(&a.vault_name, a.name.as_deref().unwrap_or("*"));
     let v = &a.vault_name;
-    let get = |path: String| r.json(Method::GET, v, &path, None, Replay::Harmless, &target);
+    let get = |path: String| -> Result<KeyBundle> {
+        r.call(Method::GET, v, &path, NO_BODY, Replay::Harmless, &target)
+    };
     let out = match (&a.name, &a.version) {
         (Some(n), _) if a.in_removed_state => {
             crate::vault::model::check_key_name(n)?;
@@ -151,11 +157,11 @@ pub fn get_key(ctx: &Context<'_>, a: GetKeyArgs) -> Result<Vec<KeyVaultKeyOut>> 
             } else {
                 "/keys"
             };
-            items_out(v, &r.list(v, path, &target)?, &target)?
+            items_out(v, &r.list_of(v, path, &target)?, &target)?
         }
         (Some(n), _) if a.include_versions => {
             crate::vault::model::check_key_name(n)?;
-            let items = r.list(v, &format!("/keys/{n}/versions"), &target)?;
+            let items = r.list_of(v, &format!("/keys/{n}/versions"), &target)?;
             let mut versions = items_out(v, &items, &target)?;
             // Oldest first, as the engine lists them.
             versions.sort_by(|x, y| x.created.cmp(&y.created));
@@ -232,22 +238,21 @@ pub fn update_key(ctx: &Context<'_>, a: UpdateKeyArgs) -> Result<Option<KeyVault
             "disable, date out or restrict this version of",
         )?;
     }
-    let mut body = json!({ "attributes": attributes_json(a.enable, nbf, exp) });
-    if let Some(ops) = &a.key_ops {
-        if ops.is_empty() {
-            return Err(Error::invalid_argument(
-                "KeyOps",
-                "must name at least one operation",
-            ));
-        }
-        body["key_ops"] = json!(ops);
+    if a.key_ops.as_ref().is_some_and(|ops| ops.is_empty()) {
+        return Err(Error::invalid_argument(
+            "KeyOps",
+            "must name at least one operation",
+        ));
     }
-    if let Some(t) = &a.tag {
-        body["tags"] = json!(t);
-    }
+    let body = KeyUpdateParameters {
+        key_ops: a.key_ops.clone(),
+        attributes: Some(attributes_in(a.enable, nbf, exp)),
+        tags: a.tag.clone(),
+        release_policy: None,
+    };
     let target = target_of(&a.vault_name, &a.name);
     // The same attributes set twice are the same attributes: repeating is harmless.
-    let bundle = remote(ctx)?.json(
+    let bundle: KeyBundle = remote(ctx)?.call(
         Method::PATCH,
         &a.vault_name,
         &format!("/keys/{}/{}", a.name, a.version.as_deref().unwrap_or("")),
@@ -285,11 +290,11 @@ pub fn remove_key(ctx: &Context<'_>, a: RemoveKeyArgs) -> Result<Option<KeyVault
     )?;
     let out = if a.in_removed_state {
         let shown = if a.pass_thru {
-            let deleted = r.json(
+            let deleted: DeletedKeyBundle = r.call(
                 Method::GET,
                 &a.vault_name,
                 &format!("/deletedkeys/{}", a.name),
-                None,
+                NO_BODY,
                 Replay::Harmless,
                 &target,
             )?;
@@ -301,18 +306,18 @@ pub fn remove_key(ctx: &Context<'_>, a: RemoveKeyArgs) -> Result<Option<KeyVault
             Method::DELETE,
             &a.vault_name,
             &format!("/deletedkeys/{}", a.name),
-            None,
+            NO_BODY,
             Replay::OnlyIfUnsent,
             &target,
         )?;
         ctx.audit_success(&target, "purged in Azure");
         shown
     } else {
-        let deleted = r.json(
+        let deleted: DeletedKeyBundle = r.call(
             Method::DELETE,
             &a.vault_name,
             &format!("/keys/{}", a.name),
-            None,
+            NO_BODY,
             Replay::OnlyIfUnsent,
             &target,
         )?;
@@ -325,11 +330,11 @@ pub fn remove_key(ctx: &Context<'_>, a: RemoveKeyArgs) -> Result<Option<KeyVault
 pub fn undo_key_removal(ctx: &Context<'_>, a: UndoKeyRemovalArgs) -> Result<KeyVaultKeyOut> {
     crate::vault::model::check_key_name(&a.name)?;
     let target = target_of(&a.vault_name, &a.name);
-    let bundle = remote(ctx)?.json(
+    let bundle: KeyBundle = remote(ctx)?.call(
         Method::POST,
         &a.vault_name,
         &format!("/deletedkeys/{}/recover", a.name),
-        None,
+        NO_BODY,
         Replay::OnlyIfUnsent,
         &target,
     )?;
@@ -356,7 +361,7 @@ pub fn crypto(
     name: &str,
     version: Option<&str>,
     op: KeyOperation,
-    body: &Value,
+    body: &KeyOperationsParameters,
     target: &str,
 ) -> Result<(String, Zeroizing<Vec<u8>>)> {
     crate::vault::model::check_key_name(name)?;
@@ -369,7 +374,7 @@ pub fn crypto(
         version.unwrap_or(""),
         operation_path(op)
     );
-    let answer = r.request(
+    let answer: Answer = r.call(
         Method::POST,
         vault,
         &path,
@@ -377,13 +382,11 @@ pub fn crypto(
         Replay::Harmless,
         target,
     )?;
-    let json: Value = answer.json(target)?;
-    let kid = json["kid"].as_str().unwrap_or_default().to_string();
-    let value = json["value"]
-        .as_str()
+    let value = answer
+        .value
         .ok_or_else(|| unexpected("the operation's answer has no value", target))?;
-    let bytes = Zeroizing::new(from_base64url("value", value, target)?);
-    Ok((kid, bytes))
+    let bytes = Zeroizing::new(from_base64url("value", value.expose(), target)?);
+    Ok((answer.kid.unwrap_or_default(), bytes))
 }
 
 pub fn invoke_key_operation(
@@ -392,7 +395,10 @@ pub fn invoke_key_operation(
 ) -> Result<KeyOperationResult> {
     let (op, algorithm, value) = crate::vault::key_operations::parse_key_operation(&a)?;
     let target = target_of(&a.vault_name, &a.name);
-    let body = json!({ "alg": algorithm.name(), "value": to_base64url(value.expose()) });
+    let body = KeyOperationsParameters {
+        alg: algorithm.name().into(),
+        value: SecretText::of_bytes(value.expose()),
+    };
     let (kid, result) = crypto(
         remote(ctx)?,
         &a.vault_name,
@@ -420,7 +426,10 @@ pub fn invoke_key_signature(
     crate::vault::model::check_key_name(&a.name)?;
     let result = match &a.signature {
         None => {
-            let body = json!({ "alg": algorithm.name(), "value": to_base64url(&digest) });
+            let body = KeyOperationsParameters {
+                alg: algorithm.name().into(),
+                value: SecretText::of_bytes(&digest),
+            };
             let (kid, signature) = crypto(
                 r,
                 &a.vault_name,
@@ -439,11 +448,11 @@ pub fn invoke_key_signature(
         }
         Some(sig) => {
             let signature = crate::vault::signatures::signature_bytes("Signature", sig)?;
-            let body = json!({
-                "alg": algorithm.name(),
-                "digest": to_base64url(&digest),
-                "value": to_base64url(&signature),
-            });
+            let body = KeyVerifyParameters {
+                alg: algorithm.name().into(),
+                digest: to_base64url(&digest),
+                value: to_base64url(&signature),
+            };
             if let Some(v) = &a.version {
                 check_version(v)?;
             }
@@ -452,7 +461,7 @@ pub fn invoke_key_signature(
                 a.name,
                 a.version.as_deref().unwrap_or("")
             );
-            let answer = r.json(
+            let answer: KeyVerifyResult = r.call(
                 Method::POST,
                 &a.vault_name,
                 &path,
@@ -460,14 +469,12 @@ pub fn invoke_key_signature(
                 Replay::Harmless,
                 &target,
             )?;
-            let valid = answer["value"]
-                .as_bool()
+            let valid = answer
+                .value
                 .ok_or_else(|| unexpected("the verify answer has no boolean value", &target))?;
             KeySignatureResult {
-                key_id: answer["kid"]
-                    .as_str()
-                    .map(str::to_string)
-                    .unwrap_or_else(|| target.clone()),
+                // KeyVerifyResult names no key.
+                key_id: target.clone(),
                 algorithm: algorithm.name().into(),
                 signature: None,
                 is_valid: Some(valid),

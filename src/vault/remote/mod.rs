@@ -20,7 +20,10 @@ pub mod retry;
 use crate::cancel::Stop;
 use crate::error::{Error, Result};
 use crate::time::Clock;
+use crate::wire::keyvault::ListResult;
 use reqwest::Method;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
 use serde_json::Value;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -200,6 +203,9 @@ fn check_api_version(v: &str) -> Result<String> {
         ))
     }
 }
+
+/// The body of a request that sends none, for [`RemoteVaults::request`] and `call`.
+pub const NO_BODY: Option<&()> = None;
 
 /// Whether `link` (a nextLink) is on the vault at `vault_url`: https, the same host and port
 /// (Key Vault writes the default port out: `https://{vault}.vault.azure.net:443/keys?...`).
@@ -387,13 +393,14 @@ impl RemoteVaults {
         format!("{url}{sep}api-version={}", self.api_version)
     }
 
-    /// One request to `{vault_url}{path}` (path begins with /), JSON in and out.
-    pub fn request(
+    /// One request to `{vault_url}{path}` (path begins with /), JSON in and out ([`NO_BODY`]:
+    /// none in).
+    pub fn request<B: Serialize + ?Sized>(
         &self,
         method: Method,
         vault_name: &str,
         path: &str,
-        body: Option<&Value>,
+        body: Option<&B>,
         replay: Replay,
         target: &str,
     ) -> Result<client::Answer> {
@@ -408,6 +415,20 @@ impl RemoteVaults {
         };
         self.client
             .call_blocking(method, url, body, replay, target, &self.stop)
+    }
+
+    /// [`RemoteVaults::request`] with the answer as `T` (a [`crate::wire`] body).
+    pub fn call<B: Serialize + ?Sized, T: DeserializeOwned>(
+        &self,
+        method: Method,
+        vault_name: &str,
+        path: &str,
+        body: Option<&B>,
+        replay: Replay,
+        target: &str,
+    ) -> Result<T> {
+        self.request(method, vault_name, path, body, replay, target)?
+            .typed(target)
     }
 
     pub fn json(
@@ -425,21 +446,29 @@ impl RemoteVaults {
 
     /// Every item of a listing, following `nextLink` (only ever to the same vault).
     pub fn list(&self, vault_name: &str, path: &str, target: &str) -> Result<Vec<Value>> {
+        self.list_of(vault_name, path, target)
+    }
+
+    /// [`RemoteVaults::list`] with the items as `T` (KeyItem, DeletedKeyItem).
+    pub fn list_of<T: DeserializeOwned>(
+        &self,
+        vault_name: &str,
+        path: &str,
+        target: &str,
+    ) -> Result<Vec<T>> {
         let vault_url = self.vault_url(vault_name)?;
         let mut url = self.with_api_version(&format!("{vault_url}{path}"));
         let mut items = Vec::new();
         for _ in 0..10_000 {
-            let page = self
+            let page: ListResult<T> = self
                 .client
                 .get_blocking(url.clone(), target, &self.stop)?
-                .json(target)?;
-            if let Some(values) = page["value"].as_array() {
-                items.extend(values.iter().cloned());
-            }
-            match page["nextLink"].as_str().filter(|l| !l.is_empty()) {
+                .typed(target)?;
+            items.extend(page.value);
+            match page.next_link.filter(|l| !l.is_empty()) {
                 None => return Ok(items),
                 Some(next) => {
-                    if !same_vault(next, &vault_url) {
+                    if !same_vault(&next, &vault_url) {
                         return Err(Error::new(
                             crate::CkStatus::Unavailable,
                             "UnexpectedResponse",
@@ -449,7 +478,7 @@ impl RemoteVaults {
                             target,
                         ));
                     }
-                    url = next.to_string();
+                    url = next;
                 }
             }
         }
