@@ -15,6 +15,10 @@
         'Disconnect-CkService',
         'Get-CkConnection',
         'New-CkKeyVault',
+        'Update-CkKeyVault',
+        'New-CkRoleAssignment',
+        'Get-CkRoleAssignment',
+        'Remove-CkRoleAssignment',
         'Get-CkKeyVault',
         'Remove-CkKeyVault',
         'Undo-CkKeyVaultRemoval',
@@ -73,7 +77,7 @@
     PrivateData          = @{
         CkRegistry = @{
             Version = '0.1.0'
-            Hash    = '17163c9c0e521044acb2fa496b189eed5d7d9bb055cca0390af5499c0afad3fb'
+            Hash    = 'fe9331a9162ad3a261e4836487d4a2cec3975252e28c7156013f18e5b83f7d40'
         }
         PSData     = @{
             Tags         = @('CustomerKey', 'BYOK', 'KeyVault', 'Microsoft365', 'Exchange', 'SharePoint', 'AIP', 'Encryption')

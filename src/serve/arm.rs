@@ -1,7 +1,9 @@
 //! Azure Resource Manager's `Microsoft.KeyVault/vaults` on `localhost:{port}/subscriptions/`,
 //! over the engine's own vaults, and the door to the Graph routes ([`super::graph`]): GET a
 //! vault, list the vaults of the subscription or of its resource group (pages of
-//! [`PAGE_SIZE`] with `nextLink`), and `PUT .../accessPolicies/{add|replace|remove}`.
+//! [`PAGE_SIZE`] with `nextLink`), `PUT .../accessPolicies/{add|replace|remove}`, and the door
+//! to [`super::rbac`]: a vault's PUT and PATCH (its permission model) and
+//! `Microsoft.Authorization` (role assignments and role definitions).
 //!
 //! The endpoint is one subscription, the store's (`Get-KeyVault` shows it in each ResourceId),
 //! with one resource group, `customer-key`, holding every vault; another subscription or
@@ -268,7 +270,7 @@ impl ArmRequest<'_> {
                 "enableSoftDelete": v["EnableSoftDelete"],
                 "softDeleteRetentionInDays": v["SoftDeleteRetentionInDays"],
                 "enablePurgeProtection": v["EnablePurgeProtection"],
-                "enableRbacAuthorization": false,
+                "enableRbacAuthorization": v["EnableRbacAuthorization"].as_bool().unwrap_or(false),
                 "vaultUri": format!("https://{name}.localhost:{port}/"),
                 "provisioningState": "Succeeded",
                 "publicNetworkAccess": "Enabled",
@@ -570,6 +572,19 @@ fn handle(
     path: &str,
     body: &[u8],
 ) -> Result<HttpResponse, ApiError> {
+    let segments: Vec<String> = path
+        .trim_matches('/')
+        .split('/')
+        .map(percent_decode)
+        .collect();
+    let s: Vec<&str> = segments.iter().map(String::as_str).collect();
+    // Microsoft.Authorization at any scope: its own api-versions (super::rbac).
+    if let Some(at) = s.windows(2).position(|w| {
+        w[0].eq_ignore_ascii_case("providers")
+            && w[1].eq_ignore_ascii_case("Microsoft.Authorization")
+    }) {
+        return super::rbac::handle(req.state, req.principal, method, &s, at, req.query, body);
+    }
     let version = req
         .query
         .iter()
@@ -587,12 +602,6 @@ fn handle(
             ),
         ));
     }
-    let segments: Vec<String> = path
-        .trim_matches('/')
-        .split('/')
-        .map(percent_decode)
-        .collect();
-    let s: Vec<&str> = segments.iter().map(String::as_str).collect();
     let is = |i: usize, word: &str| s.get(i).is_some_and(|w| w.eq_ignore_ascii_case(word));
     if !s
         .get(1)
@@ -631,6 +640,29 @@ fn handle(
         (&Method::GET, 7) if provider_at(4) => ok(req.list(path)?),
         (&Method::GET, 8) if provider_at(4) => {
             let v = req.get_vault(s[7])?;
+            ok(req.resource(&v))
+        }
+        (&Method::PUT, 8) if provider_at(4) => {
+            if engine::vault::model::check_vault_name(s[7]).is_err() {
+                return Err(arm_error(
+                    StatusCode::BAD_REQUEST,
+                    "VaultNameNotValid",
+                    format!("The vault name '{}' is invalid: 3-24 characters, letters, digits and dashes, beginning with a letter", s[7]),
+                ));
+            }
+            let (v, created) =
+                super::rbac::put_vault(req.state, req.principal, s[7], version, body)?;
+            let status = if created {
+                StatusCode::CREATED
+            } else {
+                StatusCode::OK
+            };
+            Ok(json_response(status, &req.resource(&v)))
+        }
+        (&Method::PATCH, 8) if provider_at(4) => {
+            let v = req.get_vault(s[7])?;
+            let name = v["VaultName"].as_str().unwrap_or(s[7]).to_string();
+            let v = super::rbac::patch_vault(req.state, req.principal, &name, body)?;
             ok(req.resource(&v))
         }
         (&Method::PUT, 10) if provider_at(4) && is(8, "accessPolicies") => {

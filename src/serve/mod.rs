@@ -17,6 +17,7 @@ mod key_body;
 mod key_crypto;
 mod key_transfer;
 mod keys;
+mod rbac;
 mod request;
 mod tls;
 

@@ -243,11 +243,11 @@ pub(crate) fn remedy(
         ),
         Check::PermissionModel => both(
             format!("New-AzRoleAssignment -ApplicationId {} -RoleDefinitionName {} -Scope {}", q(app), q(CRYPTO_SERVICE_ENCRYPTION_USER_NAME), q(&n.resource_id)),
-            format!("Set-CkKeyVaultAccessPolicy -VaultName {} -ServicePrincipalName {} -PermissionsToKeys get, wrapKey, unwrapKey", q(&n.vault), q(app)),
+            format!("New-CkRoleAssignment -ApplicationId {} -RoleDefinitionName {} -Scope {}", q(app), q(CRYPTO_SERVICE_ENCRYPTION_USER_NAME), q(&n.resource_id)),
         ),
         Check::ServicePrincipalAccess if n.rbac => both(
             format!("New-AzRoleAssignment -ApplicationId {} -RoleDefinitionName {} -Scope {}", q(app), q(CRYPTO_SERVICE_ENCRYPTION_USER_NAME), q(&n.resource_id)),
-            format!("Set-CkKeyVaultAccessPolicy -VaultName {} -ServicePrincipalName {} -PermissionsToKeys get, wrapKey, unwrapKey", q(&n.vault), q(app)),
+            format!("New-CkRoleAssignment -ApplicationId {} -RoleDefinitionName {} -Scope {}", q(app), q(CRYPTO_SERVICE_ENCRYPTION_USER_NAME), q(&n.resource_id)),
         ),
         Check::ServicePrincipalAccess => both(
             format!("Set-AzKeyVaultAccessPolicy -VaultName {} -ResourceGroupName {} -ServicePrincipalName {} -PermissionsToKeys get,wrapKey,unwrapKey", q(&n.vault), q(&n.resource_group), q(app)),

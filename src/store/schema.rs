@@ -319,6 +319,27 @@ const MIGRATIONS: &[&str] = &[
         created INTEGER NOT NULL
     );
     "#,
+    // 8: the vault's permission model (Azure RBAC instead of access policies, which are then
+    // kept but ignored, as Key Vault does), and role assignments at a vault's scope.
+    // role_definition_id is the built-in role's GUID; principal_id the object id the engine
+    // gives the principal (as its access policies do); name the assignment's GUID.
+    r#"
+    ALTER TABLE vaults ADD COLUMN rbac INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE role_assignments (
+        vault TEXT NOT NULL COLLATE NOCASE REFERENCES vaults(name) ON DELETE CASCADE,
+        name TEXT NOT NULL COLLATE NOCASE,
+        role_definition_id TEXT NOT NULL COLLATE NOCASE,
+        principal_id TEXT NOT NULL COLLATE NOCASE,
+        principal_type TEXT NOT NULL,
+        application_id TEXT COLLATE NOCASE,
+        sign_in_name TEXT COLLATE NOCASE,
+        display_name TEXT NOT NULL,
+        created INTEGER NOT NULL,
+        created_by TEXT NOT NULL,
+        PRIMARY KEY (vault, name),
+        UNIQUE (vault, role_definition_id, principal_id)
+    );
+    "#,
 ];
 
 /// The schema version this library writes and reads: one per migration. A store with a

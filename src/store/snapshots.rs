@@ -1,7 +1,7 @@
-//! An in-memory snapshot of a live key's metadata (its vault, the vault's access policies, the
-//! key and its versions), so a read or cryptographic call checks permissions and key state
-//! without a SQLite transaction; and, under the same rules, each service principal's sign-in
-//! window, which `customer-key serve` checks on every request.
+//! An in-memory snapshot of a live key's metadata (its vault, the vault's access policies and
+//! role assignments, the key and its versions), so a read or cryptographic call checks
+//! permissions and key state without a SQLite transaction; and, under the same rules, each
+//! service principal's sign-in window, which `customer-key serve` checks on every request.
 //!
 //! Validity, two ways:
 //! - Every write commit of this process to this database (any session's store handle) bumps a
@@ -13,7 +13,7 @@
 //!   start more than that after it. (Asking on every call would cost a third of an RSA
 //!   encryption: it takes the database file's lock.)
 
-use super::vaults::{self as sql, KeyRow, PolicyRow, VaultRow, VersionRow};
+use super::vaults::{self as sql, KeyRow, PolicyRow, RoleAssignmentRow, VaultRow, VersionRow};
 use super::{open_connection, Store};
 use crate::error::Result;
 use rusqlite::Connection;
@@ -45,6 +45,8 @@ fn generation_for(db_path: &Path) -> Arc<AtomicU64> {
 pub struct KeySnapshot {
     pub vault: VaultRow,
     pub policies: Vec<PolicyRow>,
+    /// The role assignments at the vault's scope (what decides in an RBAC vault).
+    pub role_assignments: Vec<RoleAssignmentRow>,
     pub key: KeyRow,
     /// Oldest first.
     pub versions: Vec<Arc<VersionRow>>,
@@ -162,6 +164,11 @@ impl Store {
                 return Ok(None);
             };
             let policies = sql::list_policies(tx, &vault.name)?;
+            let role_assignments = if vault.rbac {
+                sql::list_role_assignments(tx, &vault.name)?
+            } else {
+                Vec::new()
+            };
             let versions = sql::list_versions(tx, &vault.name, &key.name)?
                 .into_iter()
                 .map(Arc::new)
@@ -169,6 +176,7 @@ impl Store {
             Ok(Some(Arc::new(KeySnapshot {
                 vault,
                 policies,
+                role_assignments,
                 key,
                 versions,
             })))

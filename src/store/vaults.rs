@@ -20,6 +20,8 @@ pub struct VaultRow {
     pub created: i64,
     pub deleted_date: Option<i64>,
     pub scheduled_purge: Option<i64>,
+    /// Azure RBAC authorization: role assignments decide, access policies are ignored.
+    pub rbac: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -69,7 +71,7 @@ fn from_json<T: serde::de::DeserializeOwned + Default>(s: String) -> T {
     serde_json::from_str(&s).unwrap_or_default()
 }
 
-const VAULT_COLUMNS: &str = "name, location, sku, soft_delete, retention_days, purge_protection, tags, owner, created, deleted_date, scheduled_purge";
+const VAULT_COLUMNS: &str = "name, location, sku, soft_delete, retention_days, purge_protection, tags, owner, created, deleted_date, scheduled_purge, rbac";
 
 fn vault_from_row(r: &Row<'_>) -> rusqlite::Result<VaultRow> {
     Ok(VaultRow {
@@ -84,13 +86,14 @@ fn vault_from_row(r: &Row<'_>) -> rusqlite::Result<VaultRow> {
         created: r.get(8)?,
         deleted_date: r.get(9)?,
         scheduled_purge: r.get(10)?,
+        rbac: r.get(11)?,
     })
 }
 
 pub fn insert_vault(tx: &Tx<'_>, v: &VaultRow) -> Result<()> {
-    tx.prepare_cached(&format!("INSERT INTO vaults ({VAULT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"))?.execute(params![
+    tx.prepare_cached(&format!("INSERT INTO vaults ({VAULT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"))?.execute(params![
             v.name, v.location, v.sku, v.soft_delete, v.retention_days, v.purge_protection,
-            to_json(&v.tags), v.owner, v.created, v.deleted_date, v.scheduled_purge
+            to_json(&v.tags), v.owner, v.created, v.deleted_date, v.scheduled_purge, v.rbac
         ])?;
     Ok(())
 }
@@ -133,6 +136,98 @@ pub fn set_vault_unreachable(tx: &Tx<'_>, name: &str, unreachable: bool) -> Resu
         params![name, unreachable],
     )?;
     Ok(())
+}
+
+/// Switches the vault's permission model (Update-KeyVault -EnableRbacAuthorization).
+pub fn set_vault_rbac(tx: &Tx<'_>, name: &str, rbac: bool) -> Result<()> {
+    tx.execute(
+        "UPDATE vaults SET rbac = ?2 WHERE name = ?1",
+        params![name, rbac],
+    )?;
+    Ok(())
+}
+
+/// Turns purge protection on (it cannot be turned off).
+pub fn set_vault_purge_protection(tx: &Tx<'_>, name: &str) -> Result<()> {
+    tx.execute(
+        "UPDATE vaults SET purge_protection = 1 WHERE name = ?1",
+        [name],
+    )?;
+    Ok(())
+}
+
+/// A role assignment at a vault's scope.
+#[derive(Debug, Clone)]
+pub struct RoleAssignmentRow {
+    pub vault: String,
+    /// The assignment's GUID (its ARM name).
+    pub name: String,
+    /// The role definition's GUID.
+    pub role_definition_id: String,
+    /// The principal's object id.
+    pub principal_id: String,
+    /// User, ServicePrincipal, Group or Unknown.
+    pub principal_type: String,
+    pub application_id: Option<String>,
+    pub sign_in_name: Option<String>,
+    pub display_name: String,
+    pub created: i64,
+    pub created_by: String,
+}
+
+const ROLE_COLUMNS: &str = "vault, name, role_definition_id, principal_id, principal_type, application_id, sign_in_name, display_name, created, created_by";
+
+fn role_from_row(r: &Row<'_>) -> rusqlite::Result<RoleAssignmentRow> {
+    Ok(RoleAssignmentRow {
+        vault: r.get(0)?,
+        name: r.get(1)?,
+        role_definition_id: r.get(2)?,
+        principal_id: r.get(3)?,
+        principal_type: r.get(4)?,
+        application_id: r.get(5)?,
+        sign_in_name: r.get(6)?,
+        display_name: r.get(7)?,
+        created: r.get(8)?,
+        created_by: r.get(9)?,
+    })
+}
+
+/// The role assignments at a vault's scope, oldest first.
+pub fn list_role_assignments(tx: &Tx<'_>, vault: &str) -> Result<Vec<RoleAssignmentRow>> {
+    let mut stmt = tx.prepare_cached(&format!(
+        "SELECT {ROLE_COLUMNS} FROM role_assignments WHERE vault = ?1 ORDER BY created, name"
+    ))?;
+    let rows = stmt
+        .query_map([vault], role_from_row)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows)
+}
+
+pub fn insert_role_assignment(tx: &Tx<'_>, a: &RoleAssignmentRow) -> Result<()> {
+    tx.prepare_cached(&format!(
+        "INSERT INTO role_assignments ({ROLE_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+    ))?
+    .execute(params![
+        a.vault,
+        a.name,
+        a.role_definition_id,
+        a.principal_id,
+        a.principal_type,
+        a.application_id,
+        a.sign_in_name,
+        a.display_name,
+        a.created,
+        a.created_by
+    ])?;
+    Ok(())
+}
+
+/// Whether a row went.
+pub fn delete_role_assignment(tx: &Tx<'_>, vault: &str, name: &str) -> Result<bool> {
+    Ok(tx
+        .prepare_cached("DELETE FROM role_assignments WHERE vault = ?1 AND name = ?2")?
+        .execute(params![vault, name])?
+        > 0)
 }
 
 pub fn set_vault_deleted(tx: &Tx<'_>, name: &str, deleted: Option<(i64, i64)>) -> Result<()> {

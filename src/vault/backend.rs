@@ -15,11 +15,14 @@ use super::keys::{AddKeyArgs, GetKeyArgs, RemoveKeyArgs, UndoKeyRemovalArgs, Upd
 use super::model::{KeyVaultKeyOut, KeyVaultOut};
 use super::reachability::SetKeyVaultArgs;
 use super::remote::{self, RemoteVaults};
+use super::roles::{
+    GetRoleAssignmentArgs, NewRoleAssignmentArgs, RemoveRoleAssignmentArgs, RoleAssignmentOut,
+};
 use super::signatures::{InvokeKeySignatureArgs, KeySignatureResult};
 use super::usage::{KeyUsageArgs, KeyVaultKeyUsage};
-use super::{backup, impact, key_operations, keys, reachability, signatures, usage};
+use super::{backup, impact, key_operations, keys, reachability, roles, signatures, usage};
 use super::{GetKeyVaultArgs, NewKeyVaultArgs, RemoveAccessPolicyArgs, RemoveKeyVaultArgs};
-use super::{SetAccessPolicyArgs, UndoKeyVaultRemovalArgs};
+use super::{SetAccessPolicyArgs, UndoKeyVaultRemovalArgs, UpdateKeyVaultArgs};
 use crate::crypto::Secret;
 use crate::error::{Error, Result};
 use crate::operations::Context;
@@ -82,6 +85,10 @@ vault_backend! {
         get_key_vault(GetKeyVaultArgs) -> Vec<KeyVaultOut> = super::get_key_vault, remote::management::get_key_vault;
         remove_key_vault(RemoveKeyVaultArgs) -> () = super::remove_key_vault, store_only;
         undo_key_vault_removal(UndoKeyVaultRemovalArgs) -> KeyVaultOut = super::undo_key_vault_removal, store_only;
+        update_key_vault(UpdateKeyVaultArgs) -> KeyVaultOut = super::update_key_vault, remote::management::update_key_vault;
+        new_role_assignment(NewRoleAssignmentArgs) -> RoleAssignmentOut = roles::new_role_assignment, remote::roles::new_role_assignment;
+        get_role_assignment(GetRoleAssignmentArgs) -> Vec<RoleAssignmentOut> = roles::get_role_assignment, remote::roles::get_role_assignment;
+        remove_role_assignment(RemoveRoleAssignmentArgs) -> RoleAssignmentOut = roles::remove_role_assignment, remote::roles::remove_role_assignment;
         set_access_policy(SetAccessPolicyArgs) -> Option<KeyVaultOut> = super::set_access_policy, remote::management::set_access_policy;
         remove_access_policy(RemoveAccessPolicyArgs) -> Option<KeyVaultOut> = super::remove_access_policy, remote::management::remove_access_policy;
         add_key(AddKeyArgs) -> KeyVaultKeyOut = keys::add_key, remote::keys::add_key;

@@ -164,7 +164,7 @@ pub fn backed_up(scan: &BackupScan, vault: &str, key: &str, versions: &[VersionF
 
 /// Whether an error is an access refusal (as against a key that cannot do it now).
 pub fn is_denied(e: &Error) -> bool {
-    e.code == "Forbidden"
+    e.code == "Forbidden" || e.code == super::roles::FORBIDDEN_BY_RBAC
 }
 
 /// Reads one key of the store and its vault, and proves the service principal's permissions
@@ -175,12 +175,20 @@ pub fn inspect_local(
     service: &Principal,
     scan: Option<&BackupScan>,
 ) -> Inspection {
+    let mut rbac_policies = None;
     let read = ctx.read(|tx| {
         let vault = match active_vault(tx, &reference.vault_name) {
             Ok(v) => v,
             Err(e) => return Ok((Err(Unread::missing(e.message)), Vec::new(), None)),
         };
-        let policies = sql::list_policies(tx, &vault.name)?;
+        let mut policies = sql::list_policies(tx, &vault.name)?;
+        if vault.rbac {
+            // Access policies are ignored in RBAC mode: what each principal may do comes from
+            // its role assignments, read here as the policies they amount to.
+            let roles = sql::list_role_assignments(tx, &vault.name)?;
+            rbac_policies = Some((policies, roles));
+            policies = Vec::new();
+        }
         let key = local_key(tx, ctx, &vault, reference)?;
         Ok((Ok(vault), policies, Some(key)))
     });
@@ -197,6 +205,14 @@ pub fn inspect_local(
                 backups: None,
             };
         }
+    };
+    // An RBAC vault: (its ignored access policies, its role assignments); the roles stand in
+    // for the policies below.
+    let (ignored_policies, roles) = rbac_policies.unwrap_or_default();
+    let policies = if roles.is_empty() && ignored_policies.is_empty() {
+        policies
+    } else {
+        role_policies(&roles, &[service.clone(), ctx.principal().clone()])
     };
     let missing = Unread::missing(format!("vault '{}' does not exist", reference.vault_name));
     let key = key.unwrap_or_else(|| Err(missing.clone()));
@@ -222,7 +238,18 @@ pub fn inspect_local(
     let store = ctx.store();
     Inspection {
         reference: reference.clone(),
-        vault: vault.map(|v| local_vault_facts(&v, &policies, service, store.subscription_id())),
+        vault: vault.map(|v| {
+            let mut facts = local_vault_facts(&v, &policies, service, store.subscription_id());
+            if v.rbac {
+                facts.service_policy = permissions_of(&ignored_policies, service);
+                facts.service_role = Ok(super::roles::holds(
+                    &roles,
+                    service,
+                    super::rules::CRYPTO_SERVICE_ENCRYPTION_USER,
+                ));
+            }
+            facts
+        }),
         key,
         service: service_grants,
         admin,
@@ -249,11 +276,36 @@ fn local_vault_facts(
         soft_delete: v.soft_delete,
         retention_days: v.retention_days,
         purge_protection: v.purge_protection,
-        // The store's vaults have access policies only.
-        rbac: false,
+        rbac: v.rbac,
         service_policy: permissions_of(policies, service),
         service_role: Ok(false),
     }
+}
+
+/// What role assignments give each principal, as access policy rows (one per principal that
+/// holds a role), so that an RBAC vault is judged as a vault of policies would be.
+fn role_policies(
+    roles: &[crate::store::vaults::RoleAssignmentRow],
+    principals: &[Principal],
+) -> Vec<PolicyRow> {
+    principals
+        .iter()
+        .filter(|p| roles.iter().any(|a| super::roles::assigned_to(a, p)))
+        .map(|p| {
+            let (upn, spn) = match p {
+                Principal::User(u) => (Some(u.clone()), None),
+                Principal::ServicePrincipal(app) => (None, Some(app.clone())),
+            };
+            PolicyRow {
+                object_id: super::roles::object_id_of(p),
+                application_id: spn.clone(),
+                user_principal_name: upn,
+                service_principal_name: spn,
+                display_name: p.name().to_string(),
+                permissions: super::roles::permissions_by_roles(roles, p),
+            }
+        })
+        .collect()
 }
 
 /// The key permissions the policies give `principal`, if any names it.

@@ -92,7 +92,7 @@ pub(crate) fn usable_version(
         .and_then(|s| s.version(version).map(|r| (s, r)))
     {
         Some((s, row)) => {
-            authorize_by(&s.policies, &s.vault, ctx.principal(), op.permission())?;
+            authorize_by(s, ctx.principal(), op.permission())?;
             let key_id = super::model::key_id(&s.vault.name, &s.key.name, &row.version);
             (key_id, std::sync::Arc::clone(row))
         }

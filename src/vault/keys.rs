@@ -339,7 +339,7 @@ pub fn get_key(ctx: &Context<'_>, a: GetKeyArgs) -> Result<Vec<KeyVaultKeyOut>> 
     if let (Some(name), false, false) = (&a.name, a.include_versions, a.in_removed_state) {
         if let Some(s) = ctx.store().key_snapshot(&a.vault_name, name)? {
             if let Some(row) = s.version(a.version.as_deref()) {
-                super::authorize_by(&s.policies, &s.vault, ctx.principal(), "get")?;
+                super::authorize_by(&s, ctx.principal(), "get")?;
                 let out = vec![key_out(&s.vault, &s.key, row)];
                 ctx.audit_success(&target, "");
                 return Ok(out);

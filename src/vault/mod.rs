@@ -15,6 +15,7 @@ pub mod operations;
 pub mod reachability;
 pub mod regions;
 pub mod remote;
+pub mod roles;
 pub mod rules;
 pub mod signatures;
 pub mod usage;
@@ -73,14 +74,24 @@ pub(crate) fn policy_matches(p: &PolicyRow, principal: &Principal) -> bool {
     }
 }
 
-/// Checks that `principal` holds `keys/<permission>` on the vault through an access policy.
+/// Checks that `principal` holds `keys/<permission>` on the vault: through an access policy,
+/// or, in a vault whose permission model is Azure RBAC, through a role assignment (access
+/// policies are then ignored).
 pub(crate) fn authorize(
     tx: &Tx<'_>,
     vault: &VaultRow,
     principal: &Principal,
     permission: &str,
 ) -> Result<()> {
-    authorize_by(
+    if vault.rbac {
+        return roles::authorize_by_roles(
+            &sql::list_role_assignments(tx, &vault.name)?,
+            vault,
+            principal,
+            permission,
+        );
+    }
+    authorize_by_policies(
         &sql::list_policies(tx, &vault.name)?,
         vault,
         principal,
@@ -88,8 +99,26 @@ pub(crate) fn authorize(
     )
 }
 
-/// [`authorize`] against policies already read (a key snapshot's).
+/// [`authorize`] against what a key snapshot read.
 pub(crate) fn authorize_by(
+    snapshot: &crate::store::KeySnapshot,
+    principal: &Principal,
+    permission: &str,
+) -> Result<()> {
+    if snapshot.vault.rbac {
+        roles::authorize_by_roles(
+            &snapshot.role_assignments,
+            &snapshot.vault,
+            principal,
+            permission,
+        )
+    } else {
+        authorize_by_policies(&snapshot.policies, &snapshot.vault, principal, permission)
+    }
+}
+
+/// The access policy model's check.
+fn authorize_by_policies(
     policies: &[PolicyRow],
     vault: &VaultRow,
     principal: &Principal,
@@ -285,6 +314,7 @@ arguments! {
         pub enable_purge_protection: bool = "EnablePurgeProtection", Switch, "Forbid purging deleted keys before their retention ends";
         pub disable_soft_delete: bool = "DisableSoftDelete", Switch, "Delete keys at once instead of keeping them recoverable";
         pub tag: Option<Tags> = "Tag", Hashtable, "Tags as name/value pairs";
+        pub enable_rbac_authorization: bool = "EnableRbacAuthorization", Switch, "Authorize key operations by Azure role assignments (New-CkRoleAssignment) instead of access policies";
     }
 }
 
@@ -329,8 +359,14 @@ pub fn new_key_vault(ctx: &Context<'_>, a: NewKeyVaultArgs) -> Result<KeyVaultOu
             created: now,
             deleted_date: None,
             scheduled_purge: None,
+            rbac: a.enable_rbac_authorization,
         };
         sql::insert_vault(tx, &vault)?;
+        if vault.rbac {
+            // As New-AzKeyVault -EnableRbacAuthorization: no access policy (they would be
+            // ignored); the creator assigns itself a role, such as Key Vault Crypto Officer.
+            return vault_output(ctx, tx, &vault);
+        }
         // As in Azure, the creator gets a policy with every key permission: a user's, or a
         // service principal's (by its application id) when one created the vault.
         let mut creator = match ctx.principal() {
@@ -483,6 +519,45 @@ pub fn undo_key_vault_removal(
         sql::set_vault_deleted(tx, &vault.name, None)?;
         vault.deleted_date = None;
         vault.scheduled_purge = None;
+        vault_output(ctx, tx, &vault)
+    })
+}
+
+arguments! {
+    pub struct UpdateKeyVaultArgs {
+        pub vault_name: String = "VaultName", String, VAULT_NAME_HELP, mandatory, pipeline, position(0);
+        pub enable_rbac_authorization: Option<bool> = "EnableRbacAuthorization", Bool, "$true: authorize key operations by Azure role assignments, ignoring access policies; $false: by access policies again (role assignments are kept but ignored)";
+        pub enable_purge_protection: bool = "EnablePurgeProtection", Switch, "Turn purge protection on (it cannot be turned off)";
+        pub resource_group_name: Option<String> = "ResourceGroupName", String, RESOURCE_GROUP_HELP;
+        pub subscription_id: Option<String> = "SubscriptionId", String, SUBSCRIPTION_HELP;
+    }
+}
+
+pub fn update_key_vault(ctx: &Context<'_>, a: UpdateKeyVaultArgs) -> Result<KeyVaultOut> {
+    check_local_location(ctx, &a.resource_group_name, &a.subscription_id)?;
+    if a.enable_rbac_authorization.is_none() && !a.enable_purge_protection {
+        return Err(Error::invalid_argument(
+            "EnableRbacAuthorization",
+            "give EnableRbacAuthorization or EnablePurgeProtection: there is nothing else to update",
+        ));
+    }
+    ctx.transaction(&a.vault_name, |tx| {
+        let mut vault = active_vault(tx, &a.vault_name)?;
+        require_owner(&vault, ctx.principal().name(), "update the vault")?;
+        if let Some(rbac) = a.enable_rbac_authorization {
+            sql::set_vault_rbac(tx, &vault.name, rbac)?;
+            vault.rbac = rbac;
+        }
+        if a.enable_purge_protection && !vault.purge_protection {
+            if !vault.soft_delete {
+                return Err(Error::invalid_argument(
+                    "EnablePurgeProtection",
+                    "needs soft delete, which this vault does not have",
+                ));
+            }
+            sql::set_vault_purge_protection(tx, &vault.name)?;
+            vault.purge_protection = true;
+        }
         vault_output(ctx, tx, &vault)
     })
 }

@@ -208,6 +208,7 @@ pub struct KeyVaultOut {
     pub enable_soft_delete: bool,
     pub soft_delete_retention_in_days: i64,
     pub enable_purge_protection: bool,
+    pub enable_rbac_authorization: bool,
     pub access_policies: Vec<AccessPolicyOut>,
     pub tags: Tags,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -237,6 +238,7 @@ pub fn vault_out(
         enable_soft_delete: v.soft_delete,
         soft_delete_retention_in_days: v.retention_days,
         enable_purge_protection: v.purge_protection,
+        enable_rbac_authorization: v.rbac,
         access_policies: policies
             .iter()
             .map(|p| AccessPolicyOut {

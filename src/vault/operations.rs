@@ -48,7 +48,34 @@ pub fn operations() -> Vec<Operation> {
             .description("Creates a key vault, like New-AzKeyVault. Soft delete is on by default with a 90-day retention; Customer Key needs soft delete, and purge protection is recommended.")
             .output("CustomerKey.KeyVault")
             .changes(Impact::Medium, "Vault '{VaultName}' in '{Location}'", "Create key vault")
-            .example("New-CkKeyVault -VaultName 'contoso-ck-weu' -Location 'westeurope' -EnablePurgeProtection", "Creates a vault with soft delete and purge protection."),
+            .example("New-CkKeyVault -VaultName 'contoso-ck-weu' -Location 'westeurope' -EnablePurgeProtection", "Creates a vault with soft delete and purge protection.")
+            .example("New-CkKeyVault -VaultName 'contoso-ck-rbac' -Location 'westeurope' -EnablePurgeProtection -EnableRbacAuthorization", "Creates a vault whose key operations are authorized by Azure role assignments (New-CkRoleAssignment) instead of access policies; as in Azure, its creator gets no access policy and assigns itself a role such as 'Key Vault Crypto Officer'."),
+        Operation::new("Update-KeyVault", AREA, backend::update_key_vault)
+            .synopsis("Changes a vault's permission model, or turns purge protection on.")
+            .description("Updates a vault, like Update-AzKeyVault. -EnableRbacAuthorization $true makes every key operation on the vault authorized by the acting principal's role assignments at the vault (New-CkRoleAssignment): the vault's access policies are kept but ignored, as Key Vault ignores them. $false goes back to access policies (role assignments are kept but ignored). -EnablePurgeProtection turns purge protection on; it cannot be turned off. Owner only. Returns the vault. In a session with an Azure Environment, PATCHes the vault in Azure Resource Manager (located by -SubscriptionId and -ResourceGroupName as Get-CkKeyVault does).")
+            .output("CustomerKey.KeyVault")
+            .changes(Impact::Medium, VAULT_TARGET, "Update key vault (EnableRbacAuthorization '{EnableRbacAuthorization}', EnablePurgeProtection '{EnablePurgeProtection}')")
+            .example("Update-CkKeyVault -VaultName 'contoso-ck-weu' -EnableRbacAuthorization $true", "Switches the vault to Azure RBAC: grant Exchange Online 'Key Vault Crypto Service Encryption User' with New-CkRoleAssignment first, or it loses access to the keys.")
+            .example("Update-CkKeyVault -VaultName 'contoso-ck-weu' -EnablePurgeProtection", "Turns purge protection on."),
+        Operation::new("New-RoleAssignment", AREA, backend::new_role_assignment)
+            .synopsis("Assigns a Key Vault role to a principal at a vault's scope.")
+            .description("Assigns one of Key Vault's built-in data-plane roles to a user (-SignInName), a service principal (-ApplicationId) or an object id (-ObjectId) at a vault's scope (-Scope, the vault's ResourceId), as New-AzRoleAssignment does. Give the role by -RoleDefinitionName (Key Vault Administrator, Key Vault Crypto Officer, Key Vault Crypto User, Key Vault Crypto Service Encryption User, Key Vault Reader) or -RoleDefinitionId. The assignment decides key operations on a vault whose permission model is Azure RBAC (Update-CkKeyVault -EnableRbacAuthorization $true); in access policy mode it is kept but ignored. Only the vault's owner may assign roles. An existing assignment of the same role to the same principal is a Conflict (RoleAssignmentExists). In a session with an Azure Environment, PUTs the assignment to Azure Resource Manager (Microsoft.Authorization/roleAssignments, api-version 2022-04-01); -ApplicationId and -SignInName are looked up in Microsoft Graph.")
+            .output("CustomerKey.RoleAssignment")
+            .changes(Impact::Medium, "Scope '{Scope}'", "Assign role '{RoleDefinitionName}{RoleDefinitionId}' to '{ObjectId}{ApplicationId}{SignInName}'")
+            .example("New-CkRoleAssignment -ApplicationId '00000002-0000-0ff1-ce00-000000000000' -RoleDefinitionName 'Key Vault Crypto Service Encryption User' -Scope (Get-CkKeyVault -VaultName 'contoso-ck-weu').ResourceId", "Lets Exchange Online get, wrap and unwrap with the keys of an RBAC vault, as Customer Key needs.")
+            .example("New-CkRoleAssignment -SignInName 'admin@contoso.onmicrosoft.com' -RoleDefinitionName 'Key Vault Crypto Officer' -Scope $vault.ResourceId", "Lets an admin manage the keys of an RBAC vault."),
+        Operation::new("Get-RoleAssignment", AREA, backend::get_role_assignment)
+            .synopsis("Lists role assignments at vaults' scopes.")
+            .description("Lists the role assignments at a vault's scope (-Scope), or at every vault of the store, as Get-AzRoleAssignment does; -ObjectId, -ApplicationId or -SignInName keeps one principal's, -RoleDefinitionName or -RoleDefinitionId one role's. Any signed-in principal may read them. In a session with an Azure Environment, reads them from Azure Resource Manager (without -Scope, at the subscription: its assignments and those below it).")
+            .output("CustomerKey.RoleAssignment")
+            .example("Get-CkRoleAssignment -Scope (Get-CkKeyVault -VaultName 'contoso-ck-weu').ResourceId", "Lists who holds which role on the vault.")
+            .example("Get-CkRoleAssignment -ApplicationId '00000002-0000-0ff1-ce00-000000000000'", "Shows Exchange Online's roles on the store's vaults."),
+        Operation::new("Remove-RoleAssignment", AREA, backend::remove_role_assignment)
+            .synopsis("Removes a principal's role assignment at a vault's scope.")
+            .description("Removes the assignment of one role (-RoleDefinitionName or -RoleDefinitionId) to one principal (-ObjectId, -ApplicationId or -SignInName) at a vault's scope (-Scope), as Remove-AzRoleAssignment does, and returns it. Only the vault's owner may. Removing Exchange Online's 'Key Vault Crypto Service Encryption User' role from an RBAC vault makes the data it protects with the vault's keys unreadable to it. In a session with an Azure Environment, DELETEs the assignment in Azure Resource Manager.")
+            .output("CustomerKey.RoleAssignment")
+            .changes(Impact::High, "Scope '{Scope}'", "Remove role '{RoleDefinitionName}{RoleDefinitionId}' of '{ObjectId}{ApplicationId}{SignInName}'")
+            .example("Remove-CkRoleAssignment -SignInName 'old-admin@contoso.onmicrosoft.com' -RoleDefinitionName 'Key Vault Crypto Officer' -Scope $vault.ResourceId", "Removes a former admin's role after confirmation."),
         Operation::new("Get-KeyVault", AREA, backend::get_key_vault)
             .synopsis("Gets key vaults, with their access policies.")
             .description("Gets one vault by name, or every vault of the store. With -InRemovedState, gets soft-deleted vaults instead (CustomerKey.DeletedKeyVault). In a session with an Azure Environment, reads the vaults from Azure Resource Manager in the subscription of -SubscriptionId (default: AZURE_SUBSCRIPTION_ID): the one of -ResourceGroupName, or, without it, found among the subscription's vaults, as Get-AzKeyVault does; the store's own vaults are all in resource group 'customer-key' of the store's subscription.")
@@ -73,7 +100,7 @@ pub fn operations() -> Vec<Operation> {
             .example("Undo-CkKeyVaultRemoval -VaultName 'contoso-ck-weu'", "Recovers the vault and its keys."),
         Operation::new("Set-KeyVaultAccessPolicy", AREA, backend::set_access_policy)
             .synopsis("Grants key permissions on a vault to a user or service principal.")
-            .description("Sets the key permissions of one principal on a vault, replacing its current ones. Give exactly one of -UserPrincipalName (parameter set ByUserPrincipalName, the default), -ObjectId (ByObjectId) and -ServicePrincipalName (ByServicePrincipalName). In a session with an Azure Environment, changes the vault's access policies through Azure Resource Manager (the vault located as Get-CkKeyVault does, by -SubscriptionId and -ResourceGroupName); -UserPrincipalName and -ServicePrincipalName are looked up in Microsoft Graph, and when the session's credentials may not read the directory the error says to pass -ObjectId.")
+            .description("Sets the key permissions of one principal on a vault, replacing its current ones. On a vault whose permission model is Azure RBAC (EnableRbacAuthorization), the policy is stored, as Resource Manager stores it, but ignored: grant a role with New-CkRoleAssignment instead. Give exactly one of -UserPrincipalName (parameter set ByUserPrincipalName, the default), -ObjectId (ByObjectId) and -ServicePrincipalName (ByServicePrincipalName). In a session with an Azure Environment, changes the vault's access policies through Azure Resource Manager (the vault located as Get-CkKeyVault does, by -SubscriptionId and -ResourceGroupName); -UserPrincipalName and -ServicePrincipalName are looked up in Microsoft Graph, and when the session's credentials may not read the directory the error says to pass -ObjectId.")
             .output("CustomerKey.KeyVault")
             .default_set(BY_UPN)
             .resource_id_sets(&[(BY_UPN, "ResourceIdByUserPrincipalName"), (BY_OBJECT_ID, "ResourceIdByObjectId"), (BY_SPN, "ResourceIdByServicePrincipalName")], super::locate_by_resource_id)
@@ -217,6 +244,7 @@ pub fn output_types() -> Vec<OutputType> {
         ("EnableSoftDelete", Boolean),
         ("SoftDeleteRetentionInDays", Integer),
         ("EnablePurgeProtection", Boolean),
+        ("EnableRbacAuthorization", Boolean),
         ("AccessPolicies", Array),
         ("DeletedDate", DateTime),
         ("ScheduledPurgeDate", DateTime),
@@ -237,10 +265,35 @@ pub fn output_types() -> Vec<OutputType> {
             Column::new("EnableSoftDelete").label("Soft Delete Enabled?"),
             Column::new("SoftDeleteRetentionInDays").label("Soft Delete Retention Period (days)"),
             Column::new("EnablePurgeProtection").label("Purge Protection Enabled?"),
+            Column::new("EnableRbacAuthorization").label("Enabled For RBAC Authorization?"),
             Column::new("AccessPolicies")
                 .label("Access Policies")
                 .script(ACCESS_POLICIES),
             Column::new("Tags").label("Tags").pairs(),
+        ]),
+        OutputType::new(
+            "CustomerKey.RoleAssignment",
+            &[
+                ("RoleAssignmentId", String),
+                ("RoleAssignmentName", String),
+                ("Scope", String),
+                ("DisplayName", String),
+                ("SignInName", String),
+                ("RoleDefinitionName", String),
+                ("RoleDefinitionId", String),
+                ("ObjectId", String),
+                ("ObjectType", String),
+            ],
+        )
+        .list_of(&[
+            Column::new("RoleAssignmentId"),
+            Column::new("Scope"),
+            Column::new("DisplayName"),
+            Column::new("SignInName"),
+            Column::new("RoleDefinitionName"),
+            Column::new("RoleDefinitionId"),
+            Column::new("ObjectId"),
+            Column::new("ObjectType"),
         ]),
         OutputType::new("CustomerKey.DeletedKeyVault", VAULT).table(&[
             "VaultName",

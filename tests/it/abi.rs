@@ -171,6 +171,31 @@ fn version_is_static_and_describe_lists_every_operation() {
 /// entry is (operation, parameter set, error code, what the message must say).
 const PLACEHOLDER_OUTCOMES: &[(&str, Option<&str>, &str, &str)] = &[
     (
+        "Update-KeyVault",
+        None,
+        "SubscriptionNotFound",
+        "The subscription 'x' could not be found",
+    ),
+    // Both -RoleDefinitionName and -RoleDefinitionId are given.
+    (
+        "New-RoleAssignment",
+        None,
+        "BadParameter",
+        "Parameter 'RoleDefinitionName'",
+    ),
+    (
+        "Get-RoleAssignment",
+        None,
+        "BadParameter",
+        "Parameter 'RoleDefinitionName'",
+    ),
+    (
+        "Remove-RoleAssignment",
+        None,
+        "BadParameter",
+        "Parameter 'RoleDefinitionName'",
+    ),
+    (
         "New-KeyVault",
         None,
         "BadParameter",

@@ -79,6 +79,13 @@ const VAULT_PLANE: &[(&str, &str)] = &[
     ("Set-KeyVaultAccessPolicy", "owner only"),
     ("Remove-KeyVaultAccessPolicy", "owner only"),
     ("Set-KeyVault", "owner only (an outage rehearsal)"),
+    ("Update-KeyVault", "owner only"),
+    (
+        "New-RoleAssignment",
+        "owner only (Azure: Owner or User Access Administrator)",
+    ),
+    ("Get-RoleAssignment", "control plane read"),
+    ("Remove-RoleAssignment", "owner only"),
 ];
 
 const VAULT: &str = "matrix-vault";

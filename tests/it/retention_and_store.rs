@@ -237,11 +237,12 @@ fn a_schema_1_store_with_keys_migrates_and_its_keys_still_work() {
             db.execute_batch(&format!("DROP {kind} IF EXISTS \"{name}\""))
                 .unwrap();
         }
-        // Columns later migrations add to schema-1 tables (6: exchange).
+        // Columns later migrations add to schema-1 tables (6: exchange; 8: RBAC vaults).
         for (table, column) in [
             ("key_references", "needed_by"),
             ("key_references", "detail"),
             ("vaults", "unreachable"),
+            ("vaults", "rbac"),
         ] {
             db.execute_batch(&format!("ALTER TABLE {table} DROP COLUMN {column}"))
                 .unwrap();

@@ -62,6 +62,36 @@ BeforeDiscovery {
             Type = 'None'
             Arrange = { $null = New-CkKeyVault -VaultName 'ck-every-reach' -Location 'westeurope'; @{ VaultName = 'ck-every-reach'; Unreachable = $false } }
         }
+        'Update-CkKeyVault/__AllParameterSets'                  = @{
+            Type = 'CustomerKey.KeyVault'
+            Arrange = { $null = New-CkKeyVault -VaultName 'ck-every-update' -Location 'westeurope'; @{ VaultName = 'ck-every-update'; EnableRbacAuthorization = $true } }
+            Assert = { param($Result) $Result[0].EnableRbacAuthorization | Should -BeTrue }
+        }
+        'New-CkRoleAssignment/__AllParameterSets'               = @{
+            Type = 'CustomerKey.RoleAssignment'
+            Arrange = { @{ ApplicationId = '00000002-0000-0ff1-ce00-000000000000'; RoleDefinitionName = 'Key Vault Crypto Service Encryption User'; Scope = (Get-CkKeyVault -VaultName $vault).ResourceId } }
+            Assert = { param($Result) $Result[0].DisplayName | Should -Be 'Office 365 Exchange Online' }
+        }
+        'Get-CkRoleAssignment/__AllParameterSets'               = @{
+            Type = 'CustomerKey.RoleAssignment'
+            Arrange = {
+                $scope = (Get-CkKeyVault -VaultName $vault).ResourceId
+                if (-not (Get-CkRoleAssignment -Scope $scope -SignInName 'reader@contoso.com')) {
+                    $null = New-CkRoleAssignment -SignInName 'reader@contoso.com' -RoleDefinitionName 'Key Vault Reader' -Scope $scope
+                }
+                @{ Scope = $scope; SignInName = 'reader@contoso.com' }
+            }
+            Assert = { param($Result) $Result[0].RoleDefinitionName | Should -Be 'Key Vault Reader' }
+        }
+        'Remove-CkRoleAssignment/__AllParameterSets'            = @{
+            Type = 'CustomerKey.RoleAssignment'
+            Arrange = {
+                $scope = (Get-CkKeyVault -VaultName $vault).ResourceId
+                $null = New-CkRoleAssignment -SignInName 'gone@contoso.com' -RoleDefinitionName 'Key Vault Crypto User' -Scope $scope
+                @{ Scope = $scope; SignInName = 'gone@contoso.com'; RoleDefinitionName = 'Key Vault Crypto User' }
+            }
+            Assert = { param($Result) @(Get-CkRoleAssignment -SignInName 'gone@contoso.com').Count | Should -Be 0 }
+        }
         'Set-CkKeyVaultAccessPolicy/ByUserPrincipalName'        = @{
             Type = 'CustomerKey.KeyVault'
             Arrange = { @{ VaultName = $vault; UserPrincipalName = 'ops@contoso.com'; PermissionsToKeys = @('get', 'list'); PassThru = $true } }

@@ -246,7 +246,7 @@ impl KeyVaultBoundary for RemoteKeyVault {
                     if !allowed {
                         return Err(Error::forbidden(
                             format!(
-                                "Access denied: '{application_id}' does not have keys/{permission} permission on vault '{}' (its access policy in Azure). Grant it with Set-CkKeyVaultAccessPolicy -VaultName {} -ServicePrincipalName {application_id} -PermissionsToKeys {permission}",
+                                "Access denied: '{application_id}' does not have keys/{permission} permission on vault '{}' (its access policy in Azure, or in an RBAC vault its role assignments). Grant it with Set-CkKeyVaultAccessPolicy -VaultName {} -ServicePrincipalName {application_id} -PermissionsToKeys {permission}, or in an RBAC vault with New-AzRoleAssignment -RoleDefinitionName 'Key Vault Crypto Service Encryption User'",
                                 key.vault_name, key.vault_name
                             ),
                             &key.vault_name,

@@ -21,24 +21,6 @@ use crate::CkStatus;
 use reqwest::Method;
 use serde_json::Value;
 
-/// Microsoft.Authorization's api-version for role assignments.
-const ROLE_ASSIGNMENTS_API_VERSION: &str = "2022-04-01";
-
-impl RemoteVaults {
-    /// A read of another resource provider than Key Vault's, at its own api-version (role
-    /// assignments: Microsoft.Authorization's).
-    fn arm_get_at(&self, path: &str, api_version: &str, target: &str) -> crate::Result<Value> {
-        let sep = if path.contains('?') { '&' } else { '?' };
-        let url = format!(
-            "{}{path}{sep}api-version={api_version}",
-            self.management_url
-        );
-        self.management
-            .call_blocking(Method::GET, url, None, Replay::Harmless, target, &self.stop)?
-            .json(target)
-    }
-}
-
 /// Why Azure would not answer, with the permission it takes.
 fn refused(e: &Error, permission: &str) -> Unread {
     match e.status {
@@ -213,37 +195,18 @@ fn vault_facts(
 }
 
 /// Whether the principal holds Key Vault Crypto Service Encryption User at the vault's scope
-/// or above (Azure answers a principal's assignments at, above and below the scope asked).
+/// or above.
 fn holds_role(r: &RemoteVaults, vault_id: &str, object_id: &str) -> Result<bool, String> {
-    let filter = super::auth::percent_encode(&format!("principalId eq '{object_id}'"));
-    let answer = r
-        .arm_get_at(
-            &format!(
-                "{vault_id}/providers/Microsoft.Authorization/roleAssignments?$filter={filter}"
-            ),
-            ROLE_ASSIGNMENTS_API_VERSION,
-            vault_id,
+    let roles = super::management::roles_at_vault(r, vault_id, object_id).map_err(|e| {
+        refused(
+            &e,
+            "Microsoft.Authorization/roleAssignments/read on the vault",
         )
-        .map_err(|e| {
-            refused(
-                &e,
-                "Microsoft.Authorization/roleAssignments/read on the vault",
-            )
-            .reason
-        })?;
-    let vault_scope = vault_id.to_ascii_lowercase();
-    Ok(answer["value"].as_array().into_iter().flatten().any(|a| {
-        let props = &a["properties"];
-        let role = props["roleDefinitionId"].as_str().unwrap_or_default();
-        let scope = props["scope"]
-            .as_str()
-            .unwrap_or_default()
-            .to_ascii_lowercase();
+        .reason
+    })?;
+    Ok(roles.iter().any(|role| {
         role.to_ascii_lowercase()
             .ends_with(CRYPTO_SERVICE_ENCRYPTION_USER)
-            && (scope == "/"
-                || vault_scope == scope
-                || vault_scope.starts_with(&format!("{scope}/")))
     }))
 }
 

@@ -23,6 +23,7 @@ use crate::vault::impact::{ChangeImpactArgs, KeyVaultChangeImpact};
 use crate::vault::model::{AccessPolicyOut, KeyVaultOut, KEY_PERMISSION_VALUES};
 use crate::vault::{
     granted_permissions, is_guid, GetKeyVaultArgs, RemoveAccessPolicyArgs, SetAccessPolicyArgs,
+    UpdateKeyVaultArgs,
 };
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -154,7 +155,7 @@ impl RemoteVaults {
 
     /// The key permissions the vault's access policies give a service principal (by its
     /// object id, looked up in Microsoft Graph by application id), read from Azure Resource
-    /// Manager. None where this session cannot ask: no subscription is known (the session's
+    /// Manager; in an RBAC vault, those its role assignments there give it. None where this session cannot ask: no subscription is known (the session's
     /// `SubscriptionId`, `AZURE_SUBSCRIPTION_ID`), so the caller can only probe with the
     /// session's own token.
     pub(crate) fn service_principal_key_permissions(
@@ -167,6 +168,22 @@ impl RemoteVaults {
         };
         let resource = self.locate_vault(&subscription, None, vault)?;
         let object_id = super::graph::object_id(self, None, None, Some(application_id))?;
+        if resource["properties"]["enableRbacAuthorization"].as_bool() == Some(true) {
+            // Azure RBAC: access policies are ignored; the principal's roles at the vault (or
+            // above) decide, by the data actions of Key Vault's built-in roles.
+            let (id, _) = vault_id(&resource, vault)?;
+            let roles: Vec<&crate::vault::roles::RoleDefinition> =
+                roles_at_vault(self, &id, &object_id)?
+                    .iter()
+                    .filter_map(|r| crate::vault::roles::role_by_id(r))
+                    .collect();
+            let granted = crate::vault::model::ALL_KEY_PERMISSIONS
+                .iter()
+                .filter(|p| roles.iter().any(|r| r.grants(p)))
+                .map(|p| p.to_string())
+                .collect();
+            return Ok(Some(granted));
+        }
         let granted = resource["properties"]["accessPolicies"]
             .as_array()
             .into_iter()
@@ -183,7 +200,7 @@ impl RemoteVaults {
     }
 
     /// The vault's resource: by resource group, or found among the subscription's vaults.
-    fn locate_vault(
+    pub(crate) fn locate_vault(
         &self,
         subscription: &str,
         resource_group: Option<&str>,
@@ -315,6 +332,7 @@ pub fn vault_out(vault: &Value, target: &str) -> Result<KeyVaultOut> {
         enable_soft_delete: p["enableSoftDelete"].as_bool().unwrap_or(true),
         soft_delete_retention_in_days: p["softDeleteRetentionInDays"].as_i64().unwrap_or(90),
         enable_purge_protection: p["enablePurgeProtection"].as_bool().unwrap_or(false),
+        enable_rbac_authorization: p["enableRbacAuthorization"].as_bool().unwrap_or(false),
         access_policies,
         tags,
         deleted_date: None,
@@ -503,6 +521,46 @@ pub fn set_access_policy(ctx: &Context<'_>, a: SetAccessPolicyArgs) -> Result<Op
     pass_thru(r, &id, a.pass_thru, &a.vault_name)
 }
 
+/// Update-KeyVault against Azure: a PATCH of the vault's `enableRbacAuthorization` and
+/// `enablePurgeProtection`, as Update-AzKeyVault sends it.
+pub fn update_key_vault(ctx: &Context<'_>, a: UpdateKeyVaultArgs) -> Result<KeyVaultOut> {
+    let r = remote(ctx)?;
+    let mut properties = serde_json::Map::new();
+    if let Some(rbac) = a.enable_rbac_authorization {
+        properties.insert("enableRbacAuthorization".into(), json!(rbac));
+    }
+    if a.enable_purge_protection {
+        properties.insert("enablePurgeProtection".into(), json!(true));
+    }
+    if properties.is_empty() {
+        return Err(Error::invalid_argument(
+            "EnableRbacAuthorization",
+            "give EnableRbacAuthorization or EnablePurgeProtection: there is nothing else to update",
+        ));
+    }
+    let subscription = r.subscription_of(a.subscription_id.as_deref())?;
+    let vault = r.locate_vault(
+        &subscription,
+        a.resource_group_name.as_deref(),
+        &a.vault_name,
+    )?;
+    let (id, _) = vault_id(&vault, &a.vault_name)?;
+    let updated = r.arm_json(
+        Method::PATCH,
+        &id,
+        Some(&json!({ "properties": properties })),
+        &a.vault_name,
+    )?;
+    ctx.audit_success(
+        &a.vault_name,
+        &format!(
+            "updated {} in Azure",
+            properties.keys().cloned().collect::<Vec<_>>().join(",")
+        ),
+    );
+    vault_out(&updated, &a.vault_name)
+}
+
 pub fn remove_access_policy(
     ctx: &Context<'_>,
     a: RemoveAccessPolicyArgs,
@@ -557,6 +615,84 @@ pub fn get_change_impact(ctx: &Context<'_>, a: ChangeImpactArgs) -> Result<KeyVa
     ctx.read_audited(&a.vault_name, |tx| {
         crate::vault::impact::impact_of(tx, &vault, &a, principal.clone(), workload)
     })
+}
+
+/// Microsoft.Authorization's api-version for role assignments.
+pub(super) const ROLE_ASSIGNMENTS_API_VERSION: &str = "2022-04-01";
+
+impl RemoteVaults {
+    /// A read of another resource provider than Key Vault's, at its own api-version (role
+    /// assignments: Microsoft.Authorization's).
+    pub(super) fn arm_get_at(
+        &self,
+        path: &str,
+        api_version: &str,
+        target: &str,
+    ) -> crate::Result<Value> {
+        self.arm_at(Method::GET, path, None, api_version, target)
+    }
+
+    /// A request to another resource provider than Key Vault's, at its own api-version. Only
+    /// for idempotent requests (reads, a PUT or DELETE of a named resource): retried as
+    /// harmless.
+    pub(super) fn arm_at(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+        api_version: &str,
+        target: &str,
+    ) -> crate::Result<Value> {
+        let sep = if path.contains('?') { '&' } else { '?' };
+        let url = format!(
+            "{}{path}{sep}api-version={api_version}",
+            self.management_url
+        );
+        let body = body
+            .map(serde_json::to_vec)
+            .transpose()
+            .map_err(|e| Error::internal(e.to_string()).with_source(e))?;
+        self.management
+            .call_blocking(
+                method,
+                url,
+                body.map(Zeroizing::new),
+                Replay::Harmless,
+                target,
+                &self.stop,
+            )?
+            .json(target)
+    }
+}
+
+/// The role definition ids a principal holds at the vault's scope or above (Azure answers a
+/// principal's assignments at, above and below the scope asked).
+pub(crate) fn roles_at_vault(
+    r: &RemoteVaults,
+    vault_id: &str,
+    object_id: &str,
+) -> crate::Result<Vec<String>> {
+    let filter = super::auth::percent_encode(&format!("principalId eq '{object_id}'"));
+    let answer = r.arm_get_at(
+        &format!("{vault_id}/providers/Microsoft.Authorization/roleAssignments?$filter={filter}"),
+        ROLE_ASSIGNMENTS_API_VERSION,
+        vault_id,
+    )?;
+    let vault_scope = vault_id.to_ascii_lowercase();
+    Ok(answer["value"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|a| {
+            let scope = a["properties"]["scope"]
+                .as_str()
+                .unwrap_or_default()
+                .to_ascii_lowercase();
+            scope == "/" || vault_scope == scope || vault_scope.starts_with(&format!("{scope}/"))
+        })
+        .filter_map(|a| a["properties"]["roleDefinitionId"].as_str())
+        .map(str::to_string)
+        .collect())
 }
 
 #[cfg(test)]

@@ -16,6 +16,7 @@ pub mod json;
 pub mod keys;
 pub mod management;
 pub mod retry;
+pub mod roles;
 
 use crate::cancel::Stop;
 use crate::error::{Error, Result};

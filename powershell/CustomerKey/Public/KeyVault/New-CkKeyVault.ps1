@@ -20,10 +20,19 @@ function New-CkKeyVault {
     Delete keys at once instead of keeping them recoverable.
     .PARAMETER Tag
     Tags as name/value pairs.
+    .PARAMETER EnableRbacAuthorization
+    Authorize key operations by Azure role assignments (New-CkRoleAssignment) instead of access
+    policies.
     .EXAMPLE
     New-CkKeyVault -VaultName 'contoso-ck-weu' -Location 'westeurope' -EnablePurgeProtection
 
     Creates a vault with soft delete and purge protection.
+    .EXAMPLE
+    New-CkKeyVault -VaultName 'contoso-ck-rbac' -Location 'westeurope' -EnablePurgeProtection -EnableRbacAuthorization
+
+    Creates a vault whose key operations are authorized by Azure role assignments
+    (New-CkRoleAssignment) instead of access policies; as in Azure, its creator gets no access
+    policy and assigns itself a role such as 'Key Vault Crypto Officer'.
     .OUTPUTS
     CustomerKey.KeyVault
     #>
@@ -51,7 +60,10 @@ function New-CkKeyVault {
         [switch] $DisableSoftDelete,
 
         [Parameter(HelpMessage = 'Tags as name/value pairs')]
-        [hashtable] $Tag
+        [hashtable] $Tag,
+
+        [Parameter(HelpMessage = 'Authorize key operations by Azure role assignments (New-CkRoleAssignment) instead of access policies')]
+        [switch] $EnableRbacAuthorization
     )
 
     begin {

@@ -4,8 +4,10 @@ function Set-CkKeyVaultAccessPolicy {
     .SYNOPSIS
     Grants key permissions on a vault to a user or service principal.
     .DESCRIPTION
-    Sets the key permissions of one principal on a vault, replacing its current ones. Give exactly
-    one of -UserPrincipalName (parameter set ByUserPrincipalName, the default), -ObjectId
+    Sets the key permissions of one principal on a vault, replacing its current ones. On a vault
+    whose permission model is Azure RBAC (EnableRbacAuthorization), the policy is stored, as
+    Resource Manager stores it, but ignored: grant a role with New-CkRoleAssignment instead. Give
+    exactly one of -UserPrincipalName (parameter set ByUserPrincipalName, the default), -ObjectId
     (ByObjectId) and -ServicePrincipalName (ByServicePrincipalName). In a session with an Azure
     Environment, changes the vault's access policies through Azure Resource Manager (the vault
     located as Get-CkKeyVault does, by -SubscriptionId and -ResourceGroupName); -UserPrincipalName

@@ -15,10 +15,13 @@ function Test-CkCustomerKeySetup {
     or an Azure region pair warns), DataLocation (-DataLocation). Each vault: SoftDelete,
     SoftDeleteRetention (90 days; fewer warns for Exchange and MultiWorkload and fails for
     SharePoint), PurgeProtection (or the older mandatory retention path), VaultSku (Standard warns),
-    PermissionModel (access policies, or Azure RBAC with 'Key Vault Crypto Service Encryption
-    User'), ServicePrincipalAccess (get, wrapKey and unwrapKey for the workload's service principal,
-    proved by using them as it on the store's vaults, read from the access policies in Azure; more
-    warns), AdminBackupAccess. Each key: KeyEnabled, KeyType (RSA-HSM; RSA warns; EC fails),
+    PermissionModel (access policies, or Azure RBAC with 'Key Vault Crypto Service Encryption User'
+    for the workload's service principal at the vault or above; in RBAC mode access policies are
+    ignored, and one left for the service warns), ServicePrincipalAccess (get, wrapKey and unwrapKey
+    for the workload's service principal, proved by using them as it on the store's vaults, read
+    from the access policies in Azure, or on an RBAC vault from its role assignments, read from
+    Microsoft.Authorization in Azure, whose fix is New-AzRoleAssignment or New-CkRoleAssignment;
+    more warns), AdminBackupAccess. Each key: KeyEnabled, KeyType (RSA-HSM; RSA warns; EC fails),
     KeySize, KeyOperations, KeyExpiry (none, or 12/31/9999), KeyNotBefore, RecoveryLevel
     (Recoverable or Recoverable+ProtectedSubscription), LatestVersion (a versioned id that is not
     the newest enabled version warns of a roll without -Refresh), KeyBackup (-BackupPath). The last

@@ -1,0 +1,237 @@
+//! Role assignments against Azure Resource Manager (`Microsoft.Authorization/roleAssignments`,
+//! api-version 2022-04-01): New-, Get- and Remove-RoleAssignment with the engine's arguments and
+//! output, as New-AzRoleAssignment and its siblings send them. `-Scope` is a vault's resource id
+//! (the engine's rule); principals are object ids, `-ApplicationId` and `-SignInName` looked up
+//! in Microsoft Graph ([`super::graph`]). A new assignment is a PUT under a name chosen here (a
+//! GUID, or `-RoleAssignmentName`), so a retried PUT is the same assignment; a removal reads the
+//! principal's assignments at the scope and DELETEs the one of the role.
+
+use super::keys::remote;
+use super::management::ROLE_ASSIGNMENTS_API_VERSION;
+use super::{graph, RemoteVaults};
+use crate::error::{Error, Result};
+use crate::operations::Context;
+use crate::vault::roles::{
+    role_argument, role_by_id, GetRoleAssignmentArgs, NewRoleAssignmentArgs,
+    RemoveRoleAssignmentArgs, RoleAssignmentOut, SCOPE_RULE,
+};
+use reqwest::Method;
+use serde_json::{json, Map, Value};
+
+/// The vault's resource id a -Scope gives, without a trailing slash.
+fn vault_scope(scope: &str) -> Result<String> {
+    crate::vault::parse_vault_resource_id(scope)
+        .ok_or_else(|| Error::invalid_argument("Scope", SCOPE_RULE))?;
+    Ok(scope.trim().trim_end_matches('/').to_string())
+}
+
+/// Who: (object id, sign-in name, what to show), from exactly one of the three parameters.
+fn principal(
+    r: &RemoteVaults,
+    object_id: &Option<String>,
+    application_id: &Option<String>,
+    sign_in_name: &Option<String>,
+) -> Result<(String, Option<String>, String)> {
+    match (object_id, application_id, sign_in_name) {
+        (Some(o), None, None) => {
+            let id = graph::object_id(r, None, Some(o), None)?;
+            Ok((id.clone(), None, id))
+        }
+        (None, Some(app), None) => {
+            if !crate::vault::is_guid(app) {
+                return Err(Error::invalid_argument("ApplicationId", "must be a GUID"));
+            }
+            let id = graph::object_id(r, None, None, Some(app))?;
+            Ok((id, None, app.to_ascii_lowercase()))
+        }
+        (None, None, Some(upn)) => {
+            if upn.trim().is_empty() || !upn.contains('@') {
+                return Err(Error::invalid_argument(
+                    "SignInName",
+                    "must look like user@domain",
+                ));
+            }
+            let id = graph::object_id(r, Some(upn), None, None)?;
+            Ok((id, Some(upn.clone()), upn.clone()))
+        }
+        _ => Err(Error::invalid_argument(
+            "ObjectId",
+            "give exactly one of ObjectId, ApplicationId, SignInName",
+        )),
+    }
+}
+
+/// An ARM role assignment as the engine's output.
+fn assignment_out(a: &Value, sign_in_name: Option<String>, shown: &str) -> RoleAssignmentOut {
+    let p = &a["properties"];
+    let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
+    let role = text(&p["roleDefinitionId"]);
+    let guid = role.rsplit('/').next().unwrap_or_default().to_string();
+    RoleAssignmentOut {
+        role_assignment_id: text(&a["id"]),
+        role_assignment_name: text(&a["name"]),
+        scope: text(&p["scope"]),
+        display_name: if shown.is_empty() {
+            text(&p["principalId"])
+        } else {
+            shown.to_string()
+        },
+        sign_in_name,
+        role_definition_name: role_by_id(&guid)
+            .map(|r| r.name.to_string())
+            .unwrap_or_default(),
+        role_definition_id: guid,
+        object_id: text(&p["principalId"]),
+        object_type: text(&p["principalType"]),
+    }
+}
+
+/// The assignments at (and, Azure's way, above and below) `scope`, of one principal if given.
+fn list(r: &RemoteVaults, scope: &str, object_id: Option<&str>) -> Result<Vec<Value>> {
+    let filter = object_id
+        .map(|o| {
+            format!(
+                "?$filter={}",
+                super::auth::percent_encode(&format!("principalId eq '{o}'"))
+            )
+        })
+        .unwrap_or_default();
+    let answer = r.arm_get_at(
+        &format!("{scope}/providers/Microsoft.Authorization/roleAssignments{filter}"),
+        ROLE_ASSIGNMENTS_API_VERSION,
+        scope,
+    )?;
+    Ok(answer["value"].as_array().cloned().unwrap_or_default())
+}
+
+pub fn new_role_assignment(
+    ctx: &Context<'_>,
+    a: NewRoleAssignmentArgs,
+) -> Result<RoleAssignmentOut> {
+    let r = remote(ctx)?;
+    let role = role_argument(&a.role_definition_name, &a.role_definition_id)?;
+    let scope = vault_scope(&a.scope)?;
+    let name = match &a.role_assignment_name {
+        Some(n) if crate::vault::is_guid(n) => n.to_ascii_lowercase(),
+        Some(_) => {
+            return Err(Error::invalid_argument(
+                "RoleAssignmentName",
+                "must be a GUID",
+            ))
+        }
+        None => crate::crypto::new_guid()?,
+    };
+    let (object_id, sign_in_name, shown) =
+        principal(r, &a.object_id, &a.application_id, &a.sign_in_name)?;
+    let subscription = scope.split('/').nth(2).unwrap_or_default();
+    let mut properties = Map::new();
+    properties.insert(
+        "roleDefinitionId".into(),
+        json!(role.resource_id(subscription)),
+    );
+    properties.insert("principalId".into(), json!(object_id));
+    if a.application_id.is_some() {
+        properties.insert("principalType".into(), json!("ServicePrincipal"));
+    } else if a.sign_in_name.is_some() {
+        properties.insert("principalType".into(), json!("User"));
+    }
+    let created = r.arm_at(
+        Method::PUT,
+        &format!("{scope}/providers/Microsoft.Authorization/roleAssignments/{name}"),
+        Some(&json!({ "properties": properties })),
+        ROLE_ASSIGNMENTS_API_VERSION,
+        &scope,
+    )?;
+    ctx.audit_success(
+        &scope,
+        &format!("assigned '{}' to {object_id} in Azure", role.name),
+    );
+    Ok(assignment_out(&created, sign_in_name, &shown))
+}
+
+pub fn get_role_assignment(
+    ctx: &Context<'_>,
+    a: GetRoleAssignmentArgs,
+) -> Result<Vec<RoleAssignmentOut>> {
+    let r = remote(ctx)?;
+    let role = match (&a.role_definition_name, &a.role_definition_id) {
+        (None, None) => None,
+        _ => Some(role_argument(
+            &a.role_definition_name,
+            &a.role_definition_id,
+        )?),
+    };
+    let scope = match &a.scope {
+        Some(s) => vault_scope(s)?,
+        None => format!("/subscriptions/{}", r.subscription_of(None)?),
+    };
+    let who = match (&a.object_id, &a.application_id, &a.sign_in_name) {
+        (None, None, None) => None,
+        _ => Some(principal(
+            r,
+            &a.object_id,
+            &a.application_id,
+            &a.sign_in_name,
+        )?),
+    };
+    let (sign_in_name, shown) = who
+        .as_ref()
+        .map(|(_, s, shown)| (s.clone(), shown.clone()))
+        .unwrap_or_default();
+    Ok(list(r, &scope, who.as_ref().map(|(o, _, _)| o.as_str()))?
+        .iter()
+        .filter(|a| {
+            role.is_none_or(|role| {
+                a["properties"]["roleDefinitionId"]
+                    .as_str()
+                    .is_some_and(|id| id.to_ascii_lowercase().ends_with(role.id))
+            })
+        })
+        .map(|a| assignment_out(a, sign_in_name.clone(), &shown))
+        .collect())
+}
+
+pub fn remove_role_assignment(
+    ctx: &Context<'_>,
+    a: RemoveRoleAssignmentArgs,
+) -> Result<RoleAssignmentOut> {
+    let r = remote(ctx)?;
+    let role = role_argument(&a.role_definition_name, &a.role_definition_id)?;
+    let scope = vault_scope(&a.scope)?;
+    let (object_id, sign_in_name, shown) =
+        principal(r, &a.object_id, &a.application_id, &a.sign_in_name)?;
+    let found = list(r, &scope, Some(&object_id))?
+        .into_iter()
+        .find(|a| {
+            let p = &a["properties"];
+            p["scope"]
+                .as_str()
+                .is_some_and(|s| s.eq_ignore_ascii_case(&scope))
+                && p["roleDefinitionId"]
+                    .as_str()
+                    .is_some_and(|id| id.to_ascii_lowercase().ends_with(role.id))
+        })
+        .ok_or_else(|| {
+            Error::not_found(
+                "RoleAssignmentNotFound",
+                format!(
+                    "The provided information does not map to a role assignment: '{shown}' holds no '{}' role at '{scope}' in Azure",
+                    role.name
+                ),
+                shown.clone(),
+            )
+        })?;
+    let id = found["id"].as_str().unwrap_or_default().to_string();
+    r.arm_at(
+        Method::DELETE,
+        &id,
+        None,
+        ROLE_ASSIGNMENTS_API_VERSION,
+        &scope,
+    )?;
+    ctx.audit_success(
+        &scope,
+        &format!("removed '{}' of {object_id} in Azure", role.name),
+    );
+    Ok(assignment_out(&found, sign_in_name, &shown))
+}
