@@ -58,7 +58,7 @@ pub fn job_kinds() -> Vec<Arc<dyn JobKind>> {
 
 /// Opens a session whose runner resumes every domain's jobs.
 pub fn open_session(options: SessionOptions) -> Result<Session> {
-    Session::open(options, job_kinds())
+    Session::open(options, job_kinds(), crate::vault::open_azure)
 }
 
 /// [`open_session`] on a clock the test moves by hand. Test hooks only.
@@ -67,12 +67,12 @@ pub fn open_session_with_clock(
     options: SessionOptions,
     clock: crate::time::Clock,
 ) -> Result<Session> {
-    Session::open_with_clock(options, job_kinds(), clock)
+    Session::open_with_clock(options, job_kinds(), crate::vault::open_azure, clock)
 }
 
 /// [`open_session`] from `ck_open`'s JSON options.
 pub fn open_session_json(options: &Value) -> Result<Session> {
-    Session::open_json(options, job_kinds())
+    Session::open_json(options, job_kinds(), crate::vault::open_azure)
 }
 
 pub struct Registry {

@@ -1,6 +1,7 @@
 //! A session: one open store, the caller's identity and the caller's clock. It does not
 //! dispatch: the registry ([`crate::registry`]) runs operations on a session.
 
+use crate::azure_backend::AzureBackend;
 use crate::cancel::{Canceller, Stop};
 use crate::error::{Error, Result};
 use crate::identity::Principal;
@@ -131,85 +132,10 @@ impl std::fmt::Debug for SessionOptions {
     }
 }
 
-impl SessionOptions {
-    /// The remote part of the options, checked.
-    fn remote(&mut self) -> Result<crate::vault::remote::RemoteOptions> {
-        use crate::vault::remote::{Environment, RemoteOptions, Timing};
-        let environment = match self.environment.as_deref() {
-            None => Environment::Local,
-            Some(e) => Environment::parse(e)?,
-        };
-        let mut timing = Timing::default();
-        if let Some(ms) = self.retry_delay_milliseconds {
-            if !(1..=60_000).contains(&ms) {
-                return Err(Error::invalid_argument(
-                    "RetryDelayMilliseconds",
-                    "must be from 1 to 60000",
-                ));
-            }
-            timing.retry.base_delay = Duration::from_millis(ms);
-        }
-        if let Some(n) = self.max_retries {
-            if n > 10 {
-                return Err(Error::invalid_argument(
-                    "MaxRetries",
-                    "must be from 0 to 10",
-                ));
-            }
-            timing.retry.max_retries = n;
-        }
-        if let Some(ms) = self.request_timeout_milliseconds {
-            if !(100..=600_000).contains(&ms) {
-                return Err(Error::invalid_argument(
-                    "RequestTimeoutMilliseconds",
-                    "must be from 100 to 600000",
-                ));
-            }
-            timing.request = Duration::from_millis(ms);
-            timing.connect = timing.connect.min(timing.request);
-        }
-        let remote_only = [
-            (
-                self.retry_delay_milliseconds.is_some(),
-                "RetryDelayMilliseconds",
-            ),
-            (self.max_retries.is_some(), "MaxRetries"),
-            (
-                self.request_timeout_milliseconds.is_some(),
-                "RequestTimeoutMilliseconds",
-            ),
-        ];
-        if environment == Environment::Local {
-            if let Some((_, name)) = remote_only.iter().find(|(given, _)| *given) {
-                return Err(Error::invalid_argument(
-                    name,
-                    "is given only with an Azure Environment (AzureCloud, AzureUSGovernment, AzureChinaCloud)",
-                ));
-            }
-        }
-        if let Some(ca) = &self.ca_file {
-            if !ca.is_absolute() {
-                return Err(Error::invalid_argument(
-                    "CaFile",
-                    "must be an absolute path",
-                ));
-            }
-        }
-        Ok(RemoteOptions {
-            environment,
-            vault_domain: self.vault_domain.take(),
-            ca_file: self.ca_file.take(),
-            access_token: self.access_token.take(),
-            api_version: self.api_version.take(),
-            management_endpoint: self.management_endpoint.take(),
-            graph_endpoint: self.graph_endpoint.take(),
-            subscription_id: self.subscription_id.take(),
-            management_access_token: self.management_access_token.take(),
-            graph_access_token: self.graph_access_token.take(),
-            timing,
-        })
-    }
-}
+/// Opens the Azure backend the options name, taking its options out of them: `None` for
+/// `-Environment Local`. Checks them first, whatever the Environment.
+pub type OpenAzure =
+    fn(&mut SessionOptions, &crate::time::Clock) -> Result<Option<Arc<dyn AzureBackend>>>;
 
 /// Where the store lives when `Store` is not given.
 pub fn default_store_dir() -> Result<PathBuf> {
@@ -248,7 +174,7 @@ pub struct Session {
     time_shift: i64,
     clock: crate::time::Clock,
     /// The Azure Key Vault backend when the Environment names a cloud.
-    remote: Option<Arc<crate::vault::remote::RemoteVaults>>,
+    remote: Option<Arc<dyn AzureBackend>>,
     /// Resumes and runs this store's jobs and purges expired objects; stopped on close.
     _jobs: crate::jobs::Runner,
     /// Cancels the calls in flight (`ck_cancel`).
@@ -258,13 +184,15 @@ pub struct Session {
 }
 
 impl Session {
-    /// Opens the store and starts its job runner with `job_kinds` (the crate root's
-    /// [`crate::open_session`] passes every domain's kinds).
+    /// Opens the store and starts its job runner with `job_kinds`; `open_azure` opens the
+    /// Azure backend when the Environment names a cloud (the crate root's
+    /// [`crate::open_session`] passes every domain's kinds and the vault domain's opener).
     pub fn open(
         options: SessionOptions,
         job_kinds: Vec<Arc<dyn crate::jobs::JobKind>>,
+        open_azure: OpenAzure,
     ) -> Result<Session> {
-        Session::open_clocked(options, job_kinds, crate::time::Clock::system())
+        Session::open_clocked(options, job_kinds, open_azure, crate::time::Clock::system())
     }
 
     /// The same on a clock the engine's tests move by hand. Test hooks only.
@@ -272,17 +200,19 @@ impl Session {
     pub fn open_with_clock(
         options: SessionOptions,
         job_kinds: Vec<Arc<dyn crate::jobs::JobKind>>,
+        open_azure: OpenAzure,
         clock: crate::time::Clock,
     ) -> Result<Session> {
-        Session::open_clocked(options, job_kinds, clock)
+        Session::open_clocked(options, job_kinds, open_azure, clock)
     }
 
     fn open_clocked(
         mut options: SessionOptions,
         job_kinds: Vec<Arc<dyn crate::jobs::JobKind>>,
+        open_azure: OpenAzure,
         clock: crate::time::Clock,
     ) -> Result<Session> {
-        let remote = crate::vault::remote::RemoteVaults::open(options.remote()?, &clock)?;
+        let remote = open_azure(&mut options, &clock)?;
         let dir = match options.store {
             Some(d) if d.is_absolute() => d,
             Some(d) if d.as_os_str().is_empty() => {
@@ -355,6 +285,7 @@ impl Session {
     pub fn open_json(
         options: &Value,
         job_kinds: Vec<Arc<dyn crate::jobs::JobKind>>,
+        open_azure: OpenAzure,
     ) -> Result<Session> {
         let options: SessionOptions = match options {
             Value::Null => SessionOptions::default(),
@@ -366,7 +297,7 @@ impl Session {
             })?,
             _ => return Err(Error::invalid_argument("options", "must be a JSON object")),
         };
-        Session::open(options, job_kinds)
+        Session::open(options, job_kinds, open_azure)
     }
 
     pub fn store(&self) -> &Store {
@@ -387,7 +318,7 @@ impl Session {
     }
 
     /// The Azure Key Vault backend, when the session's Environment names a cloud.
-    pub fn remote(&self) -> Option<&Arc<crate::vault::remote::RemoteVaults>> {
+    pub fn remote(&self) -> Option<&Arc<dyn AzureBackend>> {
         self.remote.as_ref()
     }
 
@@ -426,18 +357,21 @@ impl Session {
 
     /// What `ck_open` reports about the session.
     pub fn info(&self) -> Value {
-        serde_json::json!({
+        let mut info = serde_json::json!({
             "Store": self.store.dir().display().to_string(),
             "UserPrincipalName": self.principal.name(),
-            "Environment": match &self.remote {
-                Some(r) => format!("{:?}", r.environment()),
-                None => "Local".to_string(),
-            },
-            "VaultDomain": self.remote.as_ref().map(|r| r.domain().to_string()),
-            "ManagementEndpoint": self.remote.as_ref().map(|r| r.management_url().to_string()),
-            "GraphEndpoint": self.remote.as_ref().map(|r| r.graph_url().to_string()),
+            "Environment": "Local",
+            "VaultDomain": null,
+            "ManagementEndpoint": null,
+            "GraphEndpoint": null,
             "Version": crate::VERSION,
-        })
+        });
+        if let Some(azure) = &self.remote {
+            for (name, value) in azure.describe() {
+                info[name] = Value::String(value);
+            }
+        }
+        info
     }
 }
 

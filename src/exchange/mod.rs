@@ -56,7 +56,7 @@ impl Service {
 
     pub(crate) fn for_store(
         store: &Arc<Store>,
-        remote: Option<&Arc<crate::vault::remote::RemoteVaults>>,
+        remote: Option<&Arc<dyn crate::azure_backend::AzureBackend>>,
         clock: &crate::time::Clock,
         time_shift: i64,
         operation: &str,

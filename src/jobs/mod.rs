@@ -61,7 +61,7 @@ pub struct JobContext {
     /// The session's Azure Key Vault backend, when its Environment names a cloud: jobs reach
     /// keys where the session's calls do. The runner's carries [`JobContext::stop`], so its
     /// requests end when the session closes.
-    pub remote: Option<Arc<crate::vault::remote::RemoteVaults>>,
+    pub remote: Option<Arc<dyn crate::azure_backend::AzureBackend>>,
     /// Comes when the session closes and the batch in flight has not ended within a second: a
     /// kind checks it between the items of a batch, and the batch it cuts short is dropped (the
     /// job resumes from its cursor on the next open).
@@ -74,7 +74,7 @@ impl JobContext {
         store: Arc<Store>,
         clock: crate::time::Clock,
         time_shift: i64,
-        remote: Option<Arc<crate::vault::remote::RemoteVaults>>,
+        remote: Option<Arc<dyn crate::azure_backend::AzureBackend>>,
     ) -> JobContext {
         JobContext {
             store,

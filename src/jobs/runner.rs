@@ -61,7 +61,7 @@ impl Runner {
         store: Arc<Store>,
         time_shift: i64,
         kinds: Vec<Arc<dyn JobKind>>,
-        remote: Option<Arc<crate::vault::remote::RemoteVaults>>,
+        remote: Option<Arc<dyn crate::azure_backend::AzureBackend>>,
     ) -> Runner {
         Runner::start_clocked(store, time_shift, kinds, remote, Clock::system())
     }
@@ -71,7 +71,7 @@ impl Runner {
         store: Arc<Store>,
         time_shift: i64,
         kinds: Vec<Arc<dyn JobKind>>,
-        remote: Option<Arc<crate::vault::remote::RemoteVaults>>,
+        remote: Option<Arc<dyn crate::azure_backend::AzureBackend>>,
         clock: Clock,
     ) -> Runner {
         let stop = Arc::new(AtomicBool::new(false));

@@ -1,12 +1,12 @@
 //! The per-call context the dispatcher builds: the store, who acts, the clock, and the
 //! operation's name for the audit table.
 
+use crate::azure_backend::AzureBackend;
 use crate::error::{Error, Result};
 use crate::identity::Principal;
 use crate::operations::Page;
 use crate::store::{AuditEntry, Store, Tx};
 use crate::time::{Clock, SYSTEM_CLOCK};
-use crate::vault::remote::RemoteVaults;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 
@@ -40,7 +40,7 @@ pub struct Context<'a> {
     /// the dispatcher fails the call with it rather than return an unaudited result.
     audit_refused: Refusal<'a>,
     /// The session's Azure Key Vault backend, when its Environment names a cloud.
-    remote: Option<&'a Arc<RemoteVaults>>,
+    remote: Option<&'a Arc<dyn AzureBackend>>,
     /// The page the caller asked for, when it asked for one.
     page: Option<&'a Page>,
     /// The token of the page after this one, set by a handler that gave a page.
@@ -102,13 +102,13 @@ impl<'a> Context<'a> {
     }
 
     /// The same call against the session's remote vaults (none for a local session).
-    pub fn with_remote(mut self, remote: Option<&'a Arc<RemoteVaults>>) -> Self {
+    pub fn with_remote(mut self, remote: Option<&'a Arc<dyn AzureBackend>>) -> Self {
         self.remote = remote;
         self
     }
 
     /// The session's Azure Key Vault backend, if it has one.
-    pub fn remote(&self) -> Option<&'a Arc<RemoteVaults>> {
+    pub fn remote(&self) -> Option<&'a Arc<dyn AzureBackend>> {
         self.remote
     }
 

@@ -77,15 +77,13 @@ pub fn test_customer_key_setup(ctx: &Context<'_>, a: TestSetupArgs) -> Result<Se
         .iter()
         .map(|id| KeyReference::parse(parameter, id))
         .collect::<Result<Vec<_>>>()?;
-    if let Some(remote) = ctx.remote() {
-        for r in &references {
-            remote.check_key_reference(r).map_err(|e| {
-                Error::invalid_argument(
-                    parameter,
-                    e.message.trim_start_matches("Parameter 'AzureKeyIDs': "),
-                )
-            })?;
-        }
+    for r in &references {
+        crate::vault::check_key_reference(ctx, r).map_err(|e| {
+            Error::invalid_argument(
+                parameter,
+                e.message.trim_start_matches("Parameter 'AzureKeyIDs': "),
+            )
+        })?;
     }
     if let Some(given) = &a.data_location {
         if crate::vault::regions::data_location(given).is_none() {

@@ -15,12 +15,15 @@ use super::keys::{AddKeyArgs, GetKeyArgs, RemoveKeyArgs, UndoKeyRemovalArgs, Upd
 use super::model::{KeyVaultKeyOut, KeyVaultOut};
 use super::reachability::SetKeyVaultArgs;
 use super::remote::{self, RemoteVaults};
-use super::roles::{
+use super::role_assignments::{
     GetRoleAssignmentArgs, NewRoleAssignmentArgs, RemoveRoleAssignmentArgs, RoleAssignmentOut,
 };
 use super::signatures::{InvokeKeySignatureArgs, KeySignatureResult};
 use super::usage::{KeyUsageArgs, KeyVaultKeyUsage};
-use super::{backup, impact, key_operations, keys, reachability, roles, signatures, usage};
+use super::{
+    backup, impact, key_operations, keys, reachability, role_assignments as roles, signatures,
+    usage,
+};
 use super::{GetKeyVaultArgs, NewKeyVaultArgs, RemoveAccessPolicyArgs, RemoveKeyVaultArgs};
 use super::{SetAccessPolicyArgs, UndoKeyVaultRemovalArgs, UpdateKeyVaultArgs};
 use crate::crypto::Secret;
@@ -34,8 +37,8 @@ struct StoreVaults;
 /// The session's backend: Azure when the session was opened with an Azure Environment, else
 /// the store.
 pub fn of<'a>(ctx: &'a Context<'_>) -> &'a dyn VaultBackend {
-    match ctx.remote() {
-        Some(azure) => azure.as_ref(),
+    match remote::target::of_call(ctx) {
+        Some(azure) => azure,
         None => &StoreVaults,
     }
 }

@@ -15,10 +15,14 @@ pub mod operations;
 pub mod reachability;
 pub mod regions;
 pub mod remote;
+pub mod role_assignments;
 pub mod roles;
 pub mod rules;
 pub mod signatures;
 pub mod usage;
+
+/// Opens a session's Azure backend ([`crate::session::OpenAzure`]).
+pub use remote::target::open_backend as open_azure;
 
 use crate::crypto;
 use crate::error::{Error, Result};
@@ -716,14 +720,23 @@ pub fn vaults_for(ctx: &Context<'_>) -> std::sync::Arc<dyn boundary::KeyVaultBou
 /// any) rather than inside a call.
 pub fn vaults_for_store(
     store: &std::sync::Arc<crate::store::Store>,
-    remote: Option<&std::sync::Arc<remote::RemoteVaults>>,
+    remote: Option<&std::sync::Arc<dyn crate::azure_backend::AzureBackend>>,
 ) -> std::sync::Arc<dyn boundary::KeyVaultBoundary> {
     match remote {
         Some(r) => std::sync::Arc::new(remote::boundary::RemoteKeyVault::new(
-            r.clone(),
+            remote::target::shared(r),
             store.clone(),
         )),
         None => std::sync::Arc::new(local::LocalKeyVault::new(store.clone())),
+    }
+}
+
+/// In a remote session, a key id must name a vault of the session's domain (tokens go to no
+/// other host); any id will do for the store's vaults.
+pub fn check_key_reference(ctx: &Context<'_>, key: &boundary::KeyReference) -> Result<()> {
+    match remote::target::of_call(ctx) {
+        Some(azure) => azure.check_key_reference(key),
+        None => Ok(()),
     }
 }
 
@@ -736,7 +749,7 @@ pub fn inspect_keys(
     workload: rules::Workload,
     scan: Option<&backup::BackupScan>,
 ) -> Vec<inspect::Inspection> {
-    match ctx.remote() {
+    match remote::target::of_call(ctx) {
         None => {
             let service = crate::identity::Principal::service(workload.application_id());
             references

@@ -90,6 +90,7 @@ fn ck_cancel_from_another_thread_ends_a_call_waiting_on_a_stalled_vault_within_a
             ..Default::default()
         },
         Vec::new(),
+        customer_key::vault::open_azure,
     )
     .unwrap();
     let audit = format!("{:?}", store.store().audit_log().unwrap());
@@ -240,7 +241,7 @@ fn closing_with_a_5000_mailbox_refresh_waiting_on_its_vaults_returns_within_2_s_
     // The policy, its mailboxes and the refresh, in a session that runs no job: the job waits.
     {
         let setup: SessionOptions = serde_json::from_value(options.clone()).unwrap();
-        let setup = Session::open(setup, Vec::new()).unwrap();
+        let setup = Session::open(setup, Vec::new(), customer_key::vault::open_azure).unwrap();
         let registry = customer_key::registry();
         registry
             .call(
@@ -267,6 +268,7 @@ fn closing_with_a_5000_mailbox_refresh_waiting_on_its_vaults_returns_within_2_s_
             ..Default::default()
         },
         Vec::new(),
+        customer_key::vault::open_azure,
     )
     .unwrap();
     assert_eq!(refresh_job(watch.store()).state, JobState::Queued);

@@ -33,6 +33,7 @@ fn observer(dir: &common::TempDir) -> Session {
             ..Default::default()
         },
         Vec::new(),
+        customer_key::vault::open_azure,
     )
     .unwrap()
 }

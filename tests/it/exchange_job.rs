@@ -20,6 +20,7 @@ fn held(dir: &common::TempDir) -> Session {
             ..Default::default()
         },
         Vec::new(),
+        customer_key::vault::open_azure,
     )
     .unwrap()
 }

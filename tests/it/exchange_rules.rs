@@ -446,6 +446,7 @@ fn the_job_waits_for_unreachable_vaults_instead_of_using_the_availability_key() 
             ..Default::default()
         },
         Vec::new(),
+        customer_key::vault::open_azure,
     )
     .unwrap();
     let call = |op: &str, args: serde_json::Value| {

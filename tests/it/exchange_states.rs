@@ -59,6 +59,7 @@ fn an_assignment_is_pending_then_encrypting_then_encrypted() {
             ..Default::default()
         },
         paced,
+        customer_key::vault::open_azure,
     )
     .unwrap();
     call(

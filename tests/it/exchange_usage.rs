@@ -82,6 +82,7 @@ fn old_versions_stay_needed_until_the_last_mailbox_moved_then_show_unused() {
             ..Default::default()
         },
         Vec::new(),
+        customer_key::vault::open_azure,
     )
     .unwrap();
     let rolled = call(

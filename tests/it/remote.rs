@@ -534,7 +534,7 @@ fn the_options_are_checked_and_the_cli_reaches_the_vault_with_a_token_from_a_fil
 
     // ck_open's JSON: remote options only with an Azure Environment, each checked by name.
     let open = |options: Value| {
-        customer_key::Session::open_json(&options, Vec::new())
+        customer_key::Session::open_json(&options, Vec::new(), customer_key::vault::open_azure)
             .map(|_| ())
             .unwrap_err()
     };

@@ -436,7 +436,7 @@ fn vaults_are_read_and_their_access_policies_changed_through_resource_manager_an
 
     // The options are checked by name; no token anywhere the admin can see.
     let open = |options: Value| {
-        customer_key::Session::open_json(&options, Vec::new())
+        customer_key::Session::open_json(&options, Vec::new(), customer_key::vault::open_azure)
             .map(|_| ())
             .unwrap_err()
     };

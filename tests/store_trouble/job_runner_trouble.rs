@@ -30,6 +30,7 @@ fn ledger_session(store: &Path) -> Session {
             ..Default::default()
         },
         kinds,
+        customer_key::vault::open_azure,
     )
     .expect("session opens")
 }

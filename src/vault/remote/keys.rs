@@ -27,8 +27,7 @@ pub use super::json::{
 use super::NO_BODY;
 
 pub(crate) fn remote<'a>(ctx: &'a Context<'_>) -> Result<&'a RemoteVaults> {
-    ctx.remote()
-        .map(|r| r.as_ref())
+    super::target::of_call(ctx)
         .ok_or_else(|| Error::internal("a remote handler ran in a local session"))
 }
 

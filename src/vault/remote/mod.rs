@@ -17,6 +17,7 @@ pub mod keys;
 pub mod management;
 pub mod retry;
 pub mod roles;
+pub mod target;
 
 use crate::cancel::Stop;
 use crate::error::{Error, Result};

@@ -11,10 +11,11 @@ use super::management::ROLE_ASSIGNMENTS_API_VERSION;
 use super::{graph, RemoteVaults};
 use crate::error::{Error, Result};
 use crate::operations::Context;
-use crate::vault::roles::{
-    role_argument, role_by_id, GetRoleAssignmentArgs, NewRoleAssignmentArgs,
-    RemoveRoleAssignmentArgs, RoleAssignmentOut, SCOPE_RULE,
+use crate::vault::role_assignments::{
+    role_argument, GetRoleAssignmentArgs, NewRoleAssignmentArgs, RemoveRoleAssignmentArgs,
+    RoleAssignmentOut, SCOPE_RULE,
 };
+use crate::vault::roles::role_by_id;
 use reqwest::Method;
 use serde_json::{json, Map, Value};
 
