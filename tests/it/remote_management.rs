@@ -18,15 +18,6 @@ const ARM_SCOPE: &str = "https://management.azure.com/.default";
 const GRAPH_SCOPE: &str = "https://graph.microsoft.com/.default";
 const VAULT_SCOPE: &str = "https://vault.azure.net/.default";
 
-/// A new service principal: (application id, secret).
-fn service_principal(ep: &Endpoint, name: &str) -> (String, String) {
-    let sp = ep.admin("New-ServicePrincipal", json!({ "DisplayName": name }));
-    (
-        sp["ApplicationId"].as_str().unwrap().to_string(),
-        sp["ClientSecret"].as_str().unwrap().to_string(),
-    )
-}
-
 /// Runs an engine operation on the endpoint's store as the service principal `app`.
 struct Tokens {
     vault: Option<String>,
@@ -86,7 +77,7 @@ fn object_id_of_service(app: &str) -> String {
 fn vaults_are_read_and_their_access_policies_changed_through_resource_manager_and_graph() {
     const VAULT: &str = "contoso-arm";
     let ep = Endpoint::start("arm", &[], ServeOptions::default());
-    let (owner, owner_secret) = service_principal(&ep, "ck-automation");
+    let (owner, owner_secret) = ep.service_principal("ck-automation");
     ep.as_principal(
         &owner,
         "New-KeyVault",
@@ -181,7 +172,7 @@ fn vaults_are_read_and_their_access_policies_changed_through_resource_manager_an
     assert_eq!(p["DisplayName"], "carol@contoso.com");
 
     // By service principal (application id), looked up in Graph.
-    let (other, other_secret) = service_principal(&ep, "ck-reader");
+    let (other, other_secret) = ep.service_principal("ck-reader");
     admin.ok(
         "Set-KeyVaultAccessPolicy",
         at(json!({"ServicePrincipalName": other, "PermissionsToKeys": ["get", "list"]})),
@@ -469,7 +460,7 @@ fn vaults_are_read_and_their_access_policies_changed_through_resource_manager_an
 #[test]
 fn an_exchange_policy_locks_its_mailboxes_when_its_access_policy_is_removed_through_arm() {
     let ep = Endpoint::start("arm-exo", &[], ServeOptions::default());
-    let (app, secret) = service_principal(&ep, "exo-rehearsal");
+    let (app, secret) = ep.service_principal("exo-rehearsal");
     let vaults = ["contoso-arm-exo-a", "contoso-arm-exo-b"];
     let mut ids = Vec::new();
     for (vault, location) in vaults.iter().zip(["westeurope", "northeurope"]) {
@@ -542,7 +533,7 @@ fn resource_manager_throttling_is_waited_out_or_reported_as_limits_exceeded() {
                 ..ServeOptions::default()
             },
         );
-        let (owner, secret) = service_principal(&ep, "ck-automation");
+        let (owner, secret) = ep.service_principal("ck-automation");
         ep.as_principal(
             &owner,
             "New-KeyVault",

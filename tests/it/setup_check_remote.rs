@@ -20,12 +20,7 @@ const EXO: &str = "00000002-0000-0ff1-ce00-000000000000";
 /// it), an HSM key in each, Exchange Online granted what it needs; and that principal.
 fn served_pair() -> (Endpoint, String, String) {
     let ep = Endpoint::start("setup-remote", &[], ServeOptions::default());
-    let sp = ep.admin(
-        "New-ServicePrincipal",
-        json!({"DisplayName": "ck-automation"}),
-    );
-    let owner = sp["ApplicationId"].as_str().unwrap().to_string();
-    let secret = sp["ClientSecret"].as_str().unwrap().to_string();
+    let (owner, secret) = ep.service_principal("ck-automation");
     for (vault, location) in [(A, "westeurope"), (B, "francecentral")] {
         ep.as_principal(
             &owner,

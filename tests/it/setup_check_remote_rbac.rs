@@ -28,12 +28,7 @@ const AUTHORIZATION_API: &str = "api-version=2022-04-01";
 /// policy), an HSM key in each, and an access policy for Exchange Online that RBAC ignores.
 fn served_rbac_pair() -> (Endpoint, String, String) {
     let ep = Endpoint::start("setup-rbac", &[], ServeOptions::default());
-    let sp = ep.admin(
-        "New-ServicePrincipal",
-        json!({"DisplayName": "ck-automation"}),
-    );
-    let owner = sp["ApplicationId"].as_str().unwrap().to_string();
-    let secret = sp["ClientSecret"].as_str().unwrap().to_string();
+    let (owner, secret) = ep.service_principal("ck-automation");
     for (vault, location) in [(A, "westeurope"), (B, "francecentral")] {
         let v = ep.as_principal(
             &owner,

@@ -276,15 +276,23 @@ impl Endpoint {
         r.body["access_token"].as_str().unwrap().to_string()
     }
 
+    /// A new service principal in the endpoint's directory: (application id, secret).
+    pub fn service_principal(&self, name: &str) -> (String, String) {
+        let sp = self.admin("New-ServicePrincipal", json!({ "DisplayName": name }));
+        (
+            sp["ApplicationId"].as_str().unwrap().to_string(),
+            sp["ClientSecret"].as_str().unwrap().to_string(),
+        )
+    }
+
     /// A new service principal with `permissions` on `vault`: (application id, secret).
     pub fn principal_with(&self, vault: &str, permissions: &[&str]) -> (String, String) {
-        let sp = self.admin("New-ServicePrincipal", json!({"DisplayName": "automation"}));
-        let app = sp["ApplicationId"].as_str().unwrap().to_string();
+        let (app, secret) = self.service_principal("automation");
         self.admin(
             "Set-KeyVaultAccessPolicy",
             json!({"VaultName": vault, "ServicePrincipalName": app, "PermissionsToKeys": permissions}),
         );
-        (app, sp["ClientSecret"].as_str().unwrap().to_string())
+        (app, secret)
     }
 
     pub fn connect(&self, host: &str) -> Connection {
