@@ -77,7 +77,7 @@
     PrivateData          = @{
         CkRegistry = @{
             Version = '0.1.0'
-            Hash    = 'fe9331a9162ad3a261e4836487d4a2cec3975252e28c7156013f18e5b83f7d40'
+            Hash    = '9ff29b122d1e27ee3f3b77a1f4a52fadc33b7d68031347fd449d36d73617608d'
         }
         PSData     = @{
             Tags         = @('CustomerKey', 'BYOK', 'KeyVault', 'Microsoft365', 'Exchange', 'SharePoint', 'AIP', 'Encryption')

@@ -78,6 +78,56 @@ struct Assignee {
     display_name: String,
 }
 
+/// On an RBAC vault a workload's roles are its only access to the keys: removing the last one
+/// that lets it wrap and unwrap, while its policies use the vault's keys, makes their data
+/// unreadable. Refused, as Remove-KeyVaultKey refuses a key in use, unless -AcceptDataLoss.
+fn refuse_if_workload_loses_keys(
+    tx: &Tx<'_>,
+    vault: &str,
+    who: &Assignee,
+    removed: &RoleAssignmentRow,
+    assignments: &[RoleAssignmentRow],
+) -> Result<()> {
+    let Some(app) = who.application_id.as_deref() else {
+        return Ok(());
+    };
+    let Some(workload) = crate::identity::workload_of(app) else {
+        return Ok(());
+    };
+    let service = Principal::service(app);
+    let left: Vec<RoleAssignmentRow> = assignments
+        .iter()
+        .filter(|e| e.name != removed.name)
+        .cloned()
+        .collect();
+    let can_use = |granted: Vec<String>| {
+        ["wrapKey", "unwrapKey"]
+            .iter()
+            .all(|p| granted.iter().any(|g| g == p))
+    };
+    let roles = super::roles::permissions_by_roles;
+    if !can_use(roles(assignments, &service)) || can_use(roles(&left, &service)) {
+        return Ok(());
+    }
+    let users: Vec<_> = sql::key_references(tx, vault, None)?
+        .into_iter()
+        .filter(|r| r.referrer_kind == workload)
+        .collect();
+    if users.is_empty() {
+        return Ok(());
+    }
+    Err(Error::invalid_operation(
+        "KeyInUse",
+        format!(
+            "Refusing to remove the '{}' role of {} on vault '{vault}': it is {workload}'s only way to wrap and unwrap with the vault's keys, which {} use. Data those policies protect would become unreadable. Move the policies to other keys first, or repeat with -AcceptDataLoss if you accept the loss.",
+            role_by_id(&removed.role_definition_id).map_or(removed.role_definition_id.as_str(), |r| r.name),
+            who.display_name,
+            super::usage::referrers_text(&users).join(", ")
+        ),
+        who.display_name.clone(),
+    ))
+}
+
 fn workload_display_name(application_id: &str) -> Option<&'static str> {
     match crate::identity::workload_of(application_id)? {
         "Exchange" => Some("Office 365 Exchange Online"),
@@ -337,6 +387,7 @@ arguments! {
         pub role_definition_name: Option<String> = "RoleDefinitionName", String, ROLE_NAME_HELP, pipeline;
         pub role_definition_id: Option<String> = "RoleDefinitionId", String, ROLE_ID_HELP, pipeline;
         pub scope: String = "Scope", String, SCOPE_HELP, mandatory, pipeline;
+        pub accept_data_loss: bool = "AcceptDataLoss", Switch, "Remove a workload's role even when its data encryption policies still need the vault's keys through it (a project extension; the store's vaults only)";
     }
 }
 
@@ -352,8 +403,9 @@ pub fn remove_role_assignment(
         let vault = super::active_vault(tx, &vault_name)?;
         require_owner(&vault, &by, "remove role assignments")?;
         let who = assignee(tx, &a.object_id, &a.application_id, &a.sign_in_name)?;
-        let found = sql::list_role_assignments(tx, &vault.name)?
-            .into_iter()
+        let assignments = sql::list_role_assignments(tx, &vault.name)?;
+        let found = assignments
+            .iter()
             .find(|e| {
                 e.principal_id.eq_ignore_ascii_case(&who.object_id)
                     && e.role_definition_id.eq_ignore_ascii_case(role.id)
@@ -368,7 +420,10 @@ pub fn remove_role_assignment(
                     who.display_name.clone(),
                 )
             })?;
+        if vault.rbac && !a.accept_data_loss {
+            refuse_if_workload_loses_keys(tx, &vault.name, &who, found, &assignments)?;
+        }
         sql::delete_role_assignment(tx, &vault.name, &found.name)?;
-        Ok(assignment_out(&found, &subscription))
+        Ok(assignment_out(found, &subscription))
     })
 }

@@ -333,3 +333,78 @@ fn the_setup_check_reads_an_rbac_vault_by_its_roles_and_says_policies_are_ignore
         }
     }
 }
+
+#[test]
+fn removing_the_role_exchange_needs_for_a_policys_keys_is_refused_without_accept_data_loss() {
+    let (_dir, ck) = store_with_vaults(
+        "rbac-in-use",
+        &[
+            ("contoso-rbac-a", "westeurope"),
+            ("contoso-rbac-b", "northeurope"),
+        ],
+    );
+    let mut ids = Vec::new();
+    for vault in ["contoso-rbac-a", "contoso-rbac-b"] {
+        let key = ck.ok(
+            "Add-KeyVaultKey",
+            json!({"VaultName": vault, "Name": "k", "KeyOps": ["wrapKey", "unwrapKey"]}),
+        );
+        ids.push(
+            key["Id"]
+                .as_str()
+                .unwrap()
+                .rsplit_once('/')
+                .unwrap()
+                .0
+                .to_string(),
+        );
+        ck.ok(
+            "Update-KeyVault",
+            json!({"VaultName": vault, "EnableRbacAuthorization": true}),
+        );
+        let scope = scope(&ck, vault);
+        for role in [SERVICE_ROLE, "Key Vault Reader"] {
+            ck.ok(
+                "New-RoleAssignment",
+                json!({"ApplicationId": EXO, "RoleDefinitionName": role, "Scope": scope}),
+            );
+        }
+    }
+    ck.ok(
+        "New-DataEncryptionPolicy",
+        json!({"Name": "DEP", "AzureKeyIDs": ids}),
+    );
+    let scope_a = scope(&ck, "contoso-rbac-a");
+    let remove = |role: &str, accept: bool| {
+        ck.call(
+            "Remove-RoleAssignment",
+            json!({"ApplicationId": EXO, "RoleDefinitionName": role, "Scope": scope_a, "AcceptDataLoss": accept}),
+        )
+    };
+
+    // A role that gives no wrap or unwrap goes without a word.
+    remove("Key Vault Reader", false).expect("the reader role is not what the policy needs");
+    // The one that does is refused, naming the policy, and nothing changes.
+    let e = remove(SERVICE_ROLE, false).unwrap_err();
+    assert_eq!(e.code(), "KeyInUse", "{e:?}");
+    assert!(e.message().contains("Exchange 'DEP'"), "{e:?}");
+    assert!(e.message().contains("-AcceptDataLoss"), "{e:?}");
+    let held = ck.ok(
+        "Get-RoleAssignment",
+        json!({"ApplicationId": EXO, "Scope": scope_a}),
+    );
+    assert_eq!(held.as_array().unwrap().len(), 1, "{held:#}");
+    let usable = |ck: &Ck| -> Vec<bool> {
+        ck.ok("Get-DataEncryptionPolicy", json!({"Identity": "DEP"}))[0]["KeyHealth"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| k["Usable"].as_bool().unwrap())
+            .collect()
+    };
+    assert_eq!(usable(&ck), [true, true]);
+
+    // With -AcceptDataLoss the role goes, and Exchange loses the key of that vault.
+    remove(SERVICE_ROLE, true).expect("accepted");
+    assert_eq!(usable(&ck), [false, true]);
+}

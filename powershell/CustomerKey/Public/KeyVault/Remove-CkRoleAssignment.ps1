@@ -6,10 +6,12 @@ function Remove-CkRoleAssignment {
     .DESCRIPTION
     Removes the assignment of one role (-RoleDefinitionName or -RoleDefinitionId) to one principal
     (-ObjectId, -ApplicationId or -SignInName) at a vault's scope (-Scope), as
-    Remove-AzRoleAssignment does, and returns it. Only the vault's owner may. Removing Exchange
-    Online's 'Key Vault Crypto Service Encryption User' role from an RBAC vault makes the data it
-    protects with the vault's keys unreadable to it. In a session with an Azure Environment, DELETEs
-    the assignment in Azure Resource Manager.
+    Remove-AzRoleAssignment does, and returns it. Only the vault's owner may. On an RBAC vault of
+    the store, the engine refuses to remove the last role that lets a workload's service principal
+    (Exchange Online, SharePoint Online, AIP) wrap and unwrap while its data encryption policies use
+    the vault's keys, which would make their data unreadable (KeyInUse, naming the policies), unless
+    -AcceptDataLoss is given. In a session with an Azure Environment, DELETEs the assignment in
+    Azure Resource Manager (no such check there).
     .PARAMETER ObjectId
     Object id of the user, group or service principal.
     .PARAMETER ApplicationId
@@ -24,10 +26,18 @@ function Remove-CkRoleAssignment {
     .PARAMETER Scope
     The vault's resource id (Get-CkKeyVault's ResourceId): role assignments are kept at a vault's
     scope.
+    .PARAMETER AcceptDataLoss
+    Remove a workload's role even when its data encryption policies still need the vault's keys
+    through it (a project extension; the store's vaults only).
     .EXAMPLE
     Remove-CkRoleAssignment -SignInName 'old-admin@contoso.onmicrosoft.com' -RoleDefinitionName 'Key Vault Crypto Officer' -Scope $vault.ResourceId
 
     Removes a former admin's role after confirmation.
+    .EXAMPLE
+    Remove-CkRoleAssignment -ApplicationId '00000002-0000-0ff1-ce00-000000000000' -RoleDefinitionName 'Key Vault Crypto Service Encryption User' -Scope $vault.ResourceId -AcceptDataLoss
+
+    Takes Exchange Online's access to a test vault's keys away although a data encryption policy
+    still uses them, accepting that its mailboxes there become unreadable.
     .OUTPUTS
     CustomerKey.RoleAssignment
     #>
@@ -52,7 +62,10 @@ function Remove-CkRoleAssignment {
         [string] $RoleDefinitionId,
 
         [Parameter(Mandatory, ValueFromPipelineByPropertyName, HelpMessage = "The vault's resource id (Get-CkKeyVault's ResourceId): role assignments are kept at a vault's scope")]
-        [string] $Scope
+        [string] $Scope,
+
+        [Parameter(HelpMessage = "Remove a workload's role even when its data encryption policies still need the vault's keys through it (a project extension; the store's vaults only)")]
+        [switch] $AcceptDataLoss
     )
 
     begin {
