@@ -3,13 +3,9 @@
 //! principal's object id from its Graph routes, each key from its Key Vault routes; what the
 //! session's credentials cannot read is NotChecked naming the permission.
 
-use crate::remote_common;
-use crate::serve_common;
-
-use crate::remote_common::{admin_with, Admin};
+use crate::remote_common::{admin_as, Admin};
 use crate::serve_common::Endpoint;
 use customer_key::serve::ServeOptions;
-use customer_key::SessionOptions;
 use serde_json::{json, Value};
 
 const A: &str = "contoso-rk-a";
@@ -39,35 +35,6 @@ fn served_pair() -> (Endpoint, String, String) {
         );
     }
     (ep, owner, secret)
-}
-
-/// A remote session as `app`: Key Vault's token always, Resource Manager's and Graph's (and
-/// the subscription) when `management` says so.
-fn session(ep: &Endpoint, label: &str, app: &str, secret: &str, management: bool) -> Admin {
-    let dir = serve_common::tempdir::Dir::new(label);
-    let vault = ep.token_for(app, secret, "https://vault.azure.net/.default");
-    let base = remote_common::options(ep, &dir, Some(vault));
-    let options = if management {
-        SessionOptions {
-            management_endpoint: Some(format!("localhost:{}", ep.port)),
-            graph_endpoint: Some(format!("localhost:{}", ep.port)),
-            management_access_token: Some(zeroize::Zeroizing::new(ep.token_for(
-                app,
-                secret,
-                "https://management.azure.com/.default",
-            ))),
-            graph_access_token: Some(zeroize::Zeroizing::new(ep.token_for(
-                app,
-                secret,
-                "https://graph.microsoft.com/.default",
-            ))),
-            subscription_id: Some(ep.session.store().subscription_id().to_string()),
-            ..base
-        }
-    } else {
-        base
-    };
-    admin_with(options, dir)
 }
 
 fn ids(ep: &Endpoint) -> Vec<String> {
@@ -105,7 +72,7 @@ fn served(ep: &Endpoint, operation: &str) -> usize {
 #[test]
 fn azure_vaults_are_checked_through_resource_manager_graph_and_the_data_plane() {
     let (ep, owner, secret) = served_pair();
-    let admin = session(&ep, "setup-remote-admin", &owner, &secret, true);
+    let admin = admin_as(&ep, "setup-remote-admin", &owner, &secret, true);
     let (vaults_before, keys_before) =
         (served(&ep, "Get-KeyVault"), served(&ep, "Get-KeyVaultKey"));
     let rows = check(&admin, &ep);
@@ -196,7 +163,7 @@ fn azure_vaults_are_checked_through_resource_manager_graph_and_the_data_plane() 
 fn what_the_session_cannot_read_is_not_checked_naming_the_permission() {
     let (ep, owner, secret) = served_pair();
     // No Resource Manager credentials: the vaults' checks are NotChecked, the keys' are made.
-    let keys_only = session(&ep, "setup-remote-keys-only", &owner, &secret, false);
+    let keys_only = admin_as(&ep, "setup-remote-keys-only", &owner, &secret, false);
     let rows = check(&keys_only, &ep);
     let r = row(&rows, "PurgeProtection", A);
     assert_eq!(r["Status"], "NotChecked", "{r:#}");
@@ -221,7 +188,7 @@ fn what_the_session_cannot_read_is_not_checked_naming_the_permission() {
             json!({"VaultName": vault, "ServicePrincipalName": reader, "PermissionsToKeys": ["list"]}),
         );
     }
-    let limited = session(
+    let limited = admin_as(
         &ep,
         "setup-remote-limited",
         reader,
@@ -244,7 +211,7 @@ fn what_the_session_cannot_read_is_not_checked_naming_the_permission() {
 #[test]
 fn a_key_id_outside_the_sessions_vault_domain_is_refused_naming_the_parameter() {
     let (ep, owner, secret) = served_pair();
-    let admin = session(&ep, "setup-remote-domain", &owner, &secret, false);
+    let admin = admin_as(&ep, "setup-remote-domain", &owner, &secret, false);
     let e = admin.err(
         "Test-CustomerKeySetup",
         json!({"Workload": "Exchange", "AzureKeyIDs": [ids(&ep)[0], "https://contoso-rk-b.vault.azure.net/keys/ck-key"]}),

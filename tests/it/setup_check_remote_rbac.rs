@@ -7,14 +7,10 @@
 //! Vault's 403, with Key Vault Crypto Service Encryption User it wraps, and an access policy
 //! changes nothing.
 
-use crate::remote_common;
-use crate::serve_common;
-
-use crate::remote_common::{admin_with, Admin};
+use crate::remote_common::{admin_as, Admin};
 use crate::serve_common::{Endpoint, Response};
 use base64::Engine;
 use customer_key::serve::ServeOptions;
-use customer_key::SessionOptions;
 use serde_json::{json, Value};
 
 const A: &str = "contoso-rbac-a";
@@ -69,30 +65,6 @@ fn served_rbac_pair() -> (Endpoint, String, String) {
         );
     }
     (ep, owner, secret)
-}
-
-/// A remote session as `app` with Key Vault's, Resource Manager's and Graph's tokens.
-fn session(ep: &Endpoint, label: &str, app: &str, secret: &str) -> Admin {
-    let dir = serve_common::tempdir::Dir::new(label);
-    let vault = ep.token_for(app, secret, "https://vault.azure.net/.default");
-    let base = remote_common::options(ep, &dir, Some(vault));
-    let options = SessionOptions {
-        management_endpoint: Some(format!("localhost:{}", ep.port)),
-        graph_endpoint: Some(format!("localhost:{}", ep.port)),
-        management_access_token: Some(zeroize::Zeroizing::new(ep.token_for(
-            app,
-            secret,
-            "https://management.azure.com/.default",
-        ))),
-        graph_access_token: Some(zeroize::Zeroizing::new(ep.token_for(
-            app,
-            secret,
-            "https://graph.microsoft.com/.default",
-        ))),
-        subscription_id: Some(ep.session.store().subscription_id().to_string()),
-        ..base
-    };
-    admin_with(options, dir)
 }
 
 fn check(admin: &Admin, ep: &Endpoint) -> Vec<Value> {
@@ -185,7 +157,7 @@ fn graph_object_id(ep: &Endpoint, token: &str, app: &str) -> String {
 #[test]
 fn rbac_vaults_are_judged_by_role_assignments_read_from_resource_manager() {
     let (ep, owner, secret) = served_rbac_pair();
-    let admin = session(&ep, "setup-rbac-admin", &owner, &secret);
+    let admin = admin_as(&ep, "setup-rbac-admin", &owner, &secret, true);
     // Resource Manager shows the permission model the engine keeps.
     let listed = admin.ok("Get-KeyVault", json!({"VaultName": A}));
     let listed = if listed.is_array() {

@@ -62,6 +62,35 @@ pub fn admin_clocked(
     Admin { dir, session }
 }
 
+/// A remote session as `app`: Key Vault's token always, Resource Manager's and Graph's (and
+/// the subscription) when `management` says so.
+pub fn admin_as(ep: &Endpoint, label: &str, app: &str, secret: &str, management: bool) -> Admin {
+    let dir = tempdir::Dir::new(label);
+    let vault = ep.token_for(app, secret, "https://vault.azure.net/.default");
+    let base = options(ep, &dir, Some(vault));
+    let options = if management {
+        SessionOptions {
+            management_endpoint: Some(format!("localhost:{}", ep.port)),
+            graph_endpoint: Some(format!("localhost:{}", ep.port)),
+            management_access_token: Some(zeroize::Zeroizing::new(ep.token_for(
+                app,
+                secret,
+                "https://management.azure.com/.default",
+            ))),
+            graph_access_token: Some(zeroize::Zeroizing::new(ep.token_for(
+                app,
+                secret,
+                "https://graph.microsoft.com/.default",
+            ))),
+            subscription_id: Some(ep.session.store().subscription_id().to_string()),
+            ..base
+        }
+    } else {
+        base
+    };
+    admin_with(options, dir)
+}
+
 /// An admin whose token is that of a new service principal with `permissions` on `vaults`.
 pub fn admin_for(
     ep: &Endpoint,
