@@ -6,6 +6,7 @@ pub const WORKLOAD_SERVICE_PRINCIPALS: &[(&str, &str)] = &[
     ("00000002-0000-0ff1-ce00-000000000000", "Exchange"),
     ("00000003-0000-0ff1-ce00-000000000000", "SharePoint"),
     ("00000012-0000-0000-c000-000000000000", "AIP"),
+    ("c066d759-24ae-40e7-a56f-027002b5d3e4", "MultiWorkload"),
 ];
 
 /// The workload a service principal's application id is, if it is one.

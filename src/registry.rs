@@ -24,6 +24,7 @@ static REGISTRY: Lazy<Registry> = Lazy::new(|| {
         crate::aip::operations::operations(),
         crate::sharepoint::operations::operations(),
         crate::exchange::operations::operations(),
+        crate::exchange::tenant_operations::operations(),
         crate::directory::operations::operations(),
         crate::setup::operations::operations(),
     ])
@@ -34,6 +35,7 @@ static REGISTRY: Lazy<Registry> = Lazy::new(|| {
                 crate::aip::operations::output_types(),
                 crate::sharepoint::operations::output_types(),
                 crate::exchange::operations::output_types(),
+                crate::exchange::tenant_operations::output_types(),
                 crate::directory::operations::output_types(),
                 crate::setup::operations::output_types(),
             ]

@@ -66,10 +66,18 @@
         'New-CkDataEncryptionPolicy',
         'Get-CkDataEncryptionPolicy',
         'Set-CkDataEncryptionPolicy',
+        'New-CkM365DataAtRestEncryptionPolicy',
+        'Get-CkM365DataAtRestEncryptionPolicy',
+        'Set-CkM365DataAtRestEncryptionPolicy',
+        'Set-CkM365DataAtRestEncryptionPolicyAssignment',
+        'Get-CkM365DataAtRestEncryptionPolicyAssignment',
+        'Add-CkM365DataItem',
+        'Get-CkM365DataItem',
         'New-CkServicePrincipal',
         'Get-CkServicePrincipal',
         'Remove-CkServicePrincipal',
-        'Test-CkCustomerKeySetup'
+        'Test-CkCustomerKeySetup',
+        'Test-CkM365DataAtRestEncryptionPolicy'
     )
     CmdletsToExport      = @()
     AliasesToExport      = @()
@@ -77,7 +85,7 @@
     PrivateData          = @{
         CkRegistry = @{
             Version = '0.1.0'
-            Hash    = '9ff29b122d1e27ee3f3b77a1f4a52fadc33b7d68031347fd449d36d73617608d'
+            Hash    = '9b63e7fadbe4abe1cb1db768b1bedef53b5f197e417d267f9c465bf5777fd3d0'
         }
         PSData     = @{
             Tags         = @('CustomerKey', 'BYOK', 'KeyVault', 'Microsoft365', 'Exchange', 'SharePoint', 'AIP', 'Encryption')

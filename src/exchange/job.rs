@@ -8,7 +8,8 @@ use super::Service;
 use crate::crypto::Secret;
 use crate::error::Result;
 use crate::jobs::{self, Batch, JobContext, JobKind, JobRecord};
-use crate::store::exchange::{self as sql, MailboxRow};
+use crate::store::exchange::{self as sql, MailboxRow, MailboxSelection};
+use crate::store::m365;
 use crate::store::{Store, Tx};
 use serde_json::json;
 use std::collections::HashMap;
@@ -107,20 +108,48 @@ impl JobKind for ApplyPolicyKind {
         let policy = job.payload["Policy"].as_str().map(str::to_string);
         let only = job.payload["Mailbox"].as_i64();
         let store = &ctx.store;
-        let (rows, policies) = store.read(|tx| {
-            let rows =
-                sql::mailboxes_needing_work(tx, after, policy.as_deref(), only, BATCH_MAILBOXES)?;
+        let (rows, policies, tenant_revision, tenant_data) = store.read(|tx| {
             let policies: HashMap<String, sql::PolicyRow> = sql::list_policies(tx)?
                 .into_iter()
-                .map(|p| (p.guid.clone(), p))
+                .map(|p| (p.guid.to_ascii_lowercase(), p))
                 .collect();
+            let of_policy = policy
+                .as_deref()
+                .and_then(|g| policies.get(&g.to_ascii_lowercase()));
+            let multi_workload = of_policy.is_some_and(|p| p.workload == sql::MULTI_WORKLOAD);
+            let selection = match (only, of_policy) {
+                (Some(seq), _) => MailboxSelection::One(seq),
+                (None, Some(_)) if multi_workload => MailboxSelection::WithoutPolicy,
+                (None, Some(p)) => MailboxSelection::AssignedTo(&p.guid),
+                // A policy gone from the table (never, today): only its mailboxes, none.
+                (None, None) if policy.is_some() => MailboxSelection::AssignedTo(""),
+                (None, None) => MailboxSelection::All,
+            };
+            let rows = sql::mailboxes_needing_work(tx, after, selection, BATCH_MAILBOXES)?;
             let mut revision_policy = HashMap::new();
             for p in policies.values() {
                 for r in sql::list_revisions(tx, &p.guid)? {
                     revision_policy.insert(r.id, p.guid.clone());
                 }
             }
-            Ok((rows, (policies, revision_policy)))
+            let tenant_revision = m365::assignment(tx)?
+                .filter(|(p, _)| !p.purged)
+                .map(|(p, _)| p.current_revision);
+            // The tenant data kinds move with the first batch of the multi-workload job.
+            let tenant_data = if multi_workload && job.cursor.is_none() {
+                m365::list_data(tx)?
+                    .into_iter()
+                    .filter(|d| d.applied_revision != tenant_revision)
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            Ok((
+                rows,
+                (policies, revision_policy),
+                tenant_revision,
+                tenant_data,
+            ))
         })?;
         let (policies, revision_policy) = policies;
         let finished = (rows.len() as i64) < BATCH_MAILBOXES;
@@ -140,11 +169,13 @@ impl JobKind for ApplyPolicyKind {
         for m in &rows {
             // A session closing under a long batch ends it here, not after 500 mailboxes.
             ctx.stop.check()?;
-            let target = m
-                .assigned_policy
-                .as_ref()
-                .and_then(|g| policies.get(g))
-                .map(|p| p.current_revision.clone());
+            // A mailbox policy wins; without one the tenant's multi-workload policy applies.
+            let target = match &m.assigned_policy {
+                Some(g) => policies
+                    .get(&g.to_ascii_lowercase())
+                    .map(|p| p.current_revision.clone()),
+                None => tenant_revision.clone(),
+            };
             for revision in [&m.applied_revision, &target].into_iter().flatten() {
                 if !policy_keys.contains_key(revision) {
                     let key = keys::open_policy_key(&service, store, revision)?;
@@ -201,14 +232,87 @@ impl JobKind for ApplyPolicyKind {
                 new_content_key,
             });
         }
-        let done = moves.len() as u64;
+        let mut data_moves = Vec::new();
+        if let Some(target) = &tenant_revision {
+            for d in &tenant_data {
+                ctx.stop.check()?;
+                for revision in [&d.applied_revision, &Some(target.clone())]
+                    .into_iter()
+                    .flatten()
+                {
+                    if !policy_keys.contains_key(revision) {
+                        let key = keys::open_policy_key(&service, store, revision)?;
+                        if key.availability_used {
+                            return Err(crate::error::Error::new(
+                                crate::error::CkStatus::Unavailable,
+                                "VaultUnreachable",
+                                "the vaults of the policy's keys cannot be reached; the job retries",
+                                revision.clone(),
+                            ));
+                        }
+                        policy_keys.insert(revision.clone(), key.key);
+                    }
+                }
+                // The kind keeps its content key: only its wrap moves (see `tenant`).
+                let content_key = keys::open_content_key(
+                    store,
+                    &d.guid,
+                    d.applied_revision.as_deref().map(|r| (r, &policy_keys[r])),
+                    &d.wrapped_content_key,
+                )?;
+                let wrapped = keys::seal_content_key(
+                    store,
+                    &d.guid,
+                    Some((target.as_str(), &policy_keys[target])),
+                    &content_key,
+                )?;
+                data_moves.push(DataMove {
+                    workload: d.workload.clone(),
+                    from: d.applied_revision.clone(),
+                    to: target.clone(),
+                    wrapped,
+                });
+            }
+        }
+        let done = (moves.len() + data_moves.len()) as u64;
         Ok(Batch {
             cursor,
             done,
             finished,
-            apply: Box::new(move |tx| apply_moves(tx, moves)),
+            apply: Box::new(move |tx| {
+                apply_data_moves(tx, data_moves)?;
+                apply_moves(tx, moves)
+            }),
         })
     }
+}
+
+/// What one tenant data kind's move writes.
+struct DataMove {
+    workload: String,
+    from: Option<String>,
+    to: String,
+    wrapped: Vec<u8>,
+}
+
+fn apply_data_moves(tx: &Tx<'_>, moves: Vec<DataMove>) -> Result<()> {
+    for mv in moves {
+        // Guarded like a mailbox's: a kind moved meanwhile is left alone.
+        if m365::rewrap_data_key(tx, &mv.workload, mv.from.as_deref(), &mv.to, &mv.wrapped)? {
+            for (revision, delta) in mv.from.into_iter().map(|r| (r, -1)).chain([(mv.to, 1)]) {
+                let is_current = is_current_revision(tx, &revision)?;
+                sql::adjust_revision_references(tx, &revision, delta, is_current)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn is_current_revision(tx: &Tx<'_>, revision: &str) -> Result<bool> {
+    Ok(match sql::get_revision(tx, revision)? {
+        Some(r) => sql::get_policy(tx, &r.policy)?.is_some_and(|p| p.current_revision == revision),
+        None => false,
+    })
 }
 
 fn apply_moves(tx: &Tx<'_>, moves: Vec<MailboxMove>) -> Result<()> {
@@ -252,12 +356,7 @@ fn apply_moves(tx: &Tx<'_>, moves: Vec<MailboxMove>) -> Result<()> {
         }
     }
     for (revision, delta) in deltas {
-        let is_current = match sql::get_revision(tx, &revision)? {
-            Some(r) => {
-                sql::get_policy(tx, &r.policy)?.is_some_and(|p| p.current_revision == revision)
-            }
-            None => false,
-        };
+        let is_current = is_current_revision(tx, &revision)?;
         sql::adjust_revision_references(tx, &revision, delta, is_current)?;
     }
     Ok(())

@@ -142,6 +142,9 @@ pub(crate) fn open_policy_key(
     if policy.purged {
         return Err(purged_error(&policy.name));
     }
+    // The policy's own service unwraps, whichever service reads (a mailbox without a mailbox
+    // policy is under the multi-workload policy's keys).
+    let service = &service.acting_for(super::workload_of_policy(&policy));
     let mut failures = Vec::new();
     for wrap in &wraps {
         let reference = KeyReference::parse("AzureKeyIDs", &wrap.key_id)?;
@@ -193,12 +196,14 @@ pub(crate) fn open_policy_key(
         .iter()
         .map(|(id, e)| format!("{id}: {}", e.message))
         .collect();
+    let workload = service.workload();
     Err(Error::forbidden(
         format!(
-            "Exchange Online cannot use either customer key of data encryption policy '{}', so its mailboxes cannot be read: {}. Restore the service principal {}'s get, wrapKey and unwrapKey permissions (or enable the key) on either vault.",
+            "{} cannot use either customer key of data encryption policy '{}', so the data under it cannot be read: {}. Restore the service principal {}'s get, wrapKey and unwrapKey permissions (or enable the key) on either vault.",
+            workload.service_name(),
             policy.name,
             reasons.join("; "),
-            super::EXCHANGE_APP_ID
+            workload.application_id()
         ),
         policy.name.clone(),
     ))

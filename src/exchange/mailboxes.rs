@@ -8,7 +8,7 @@ use crate::crypto::{self, Secret};
 use crate::error::{Error, Result};
 use crate::operations::Context;
 use crate::store::exchange::{self as sql, MailboxRow};
-use crate::store::{Store, Tx};
+use crate::store::{m365, Store, Tx};
 use crate::time::iso_from_unix;
 use serde::Serialize;
 
@@ -130,7 +130,9 @@ fn create(ctx: &Context<'_>, a: NewMailboxArgs, kind: &str) -> Result<MailboxOut
             created: now,
         };
         row.seq = sql::insert_mailbox(tx, &row)?;
-        let enqueued = kind == USER_MAILBOX && row.assigned_policy.is_some();
+        // Without a mailbox policy, the tenant's multi-workload policy (if any) covers it.
+        let enqueued = kind == USER_MAILBOX
+            && (row.assigned_policy.is_some() || m365::assignment(tx)?.is_some());
         if enqueued {
             job::enqueue_for_mailbox(tx, &row, now)?;
         }
@@ -276,9 +278,10 @@ pub fn get_mailbox_statistics(ctx: &Context<'_>, a: IdentityArgs) -> Result<Mail
     let (m, totals, target, purged) = ctx.read(|tx| {
         let m = find_mailbox(tx, "Identity", &a.identity)?;
         let totals = sql::item_totals(tx, m.seq)?;
+        // The mailbox policy, or without one the tenant's multi-workload policy.
         let policy = match &m.assigned_policy {
             Some(g) => sql::get_policy(tx, g)?,
-            None => None,
+            None => m365::assignment(tx)?.map(|(p, _)| p),
         };
         let applied_policy = match &m.applied_revision {
             Some(r) => match sql::get_revision(tx, r)? {
@@ -289,8 +292,20 @@ pub fn get_mailbox_statistics(ctx: &Context<'_>, a: IdentityArgs) -> Result<Mail
         };
         let purged = policy.as_ref().is_some_and(|p| p.purged)
             || applied_policy.as_ref().is_some_and(|p| p.purged);
-        Ok((m, totals, policy.map(|p| p.current_revision), purged))
+        let applied_workload = applied_policy.as_ref().map(super::workload_of_policy);
+        Ok((
+            m,
+            totals,
+            (policy.map(|p| p.current_revision), applied_workload),
+            purged,
+        ))
     })?;
+    let (target, applied_workload) = target;
+    // The keys are the applied policy's, used by that policy's service.
+    let service = match applied_workload {
+        Some(w) => service.acting_for(w),
+        None => service,
+    };
     let wraps = match &m.applied_revision {
         Some(r) => ctx.read(|tx| sql::revision_wraps(tx, r))?,
         None => Vec::new(),

@@ -13,9 +13,12 @@ mod keys;
 mod mailboxes;
 mod moves;
 pub mod operations;
-mod policies;
+pub(crate) mod policies;
+mod tenant;
 
 pub use job::{job_kinds, ApplyPolicyKind, APPLY_POLICY_KIND};
+pub use tenant::operations as tenant_operations;
+pub use tenant::policy_keys as multi_workload_policy_keys;
 
 use crate::error::{Error, Result};
 use crate::identity::Principal;
@@ -23,6 +26,7 @@ use crate::operations::Context;
 use crate::store::exchange::{self as sql, MailboxRow, PolicyRow};
 use crate::store::{Store, Tx};
 use crate::vault::boundary::{Caller, KeyVaultBoundary};
+use crate::vault::rules::Workload;
 use std::sync::Arc;
 
 /// The Exchange Online service principal's application id: its access policy, not the
@@ -34,10 +38,12 @@ pub const MAX_POLICIES: i64 = 50;
 pub(crate) const USER_MAILBOX: &str = "UserMailbox";
 pub(crate) const MAIL_USER: &str = "MailUser";
 
-/// The Exchange service principal reaching the vaults, on a call's or a job's clock.
+/// A workload's service principal (Exchange Online's, or M365DataAtRestEncryption's for the
+/// multi-workload policies) reaching the vaults, on a call's or a job's clock.
 pub(crate) struct Service {
     vaults: Arc<dyn KeyVaultBoundary>,
     principal: Principal,
+    workload: Workload,
     clock: crate::time::Clock,
     time_shift: i64,
     operation: String,
@@ -45,13 +51,35 @@ pub(crate) struct Service {
 
 impl Service {
     pub(crate) fn for_call(ctx: &Context<'_>) -> Service {
+        Service::for_call_as(ctx, Workload::Exchange)
+    }
+
+    pub(crate) fn for_call_as(ctx: &Context<'_>, workload: Workload) -> Service {
         Service {
             vaults: crate::vault::vaults_for(ctx),
-            principal: Principal::service(EXCHANGE_APP_ID),
+            principal: Principal::service(workload.application_id()),
+            workload,
             clock: ctx.clock().clone(),
             time_shift: ctx.time_shift(),
             operation: ctx.operation().to_string(),
         }
+    }
+
+    /// The same vaults and clock, acting as `workload`'s service principal: a policy's keys are
+    /// always used by the service its kind belongs to, whoever reads.
+    pub(crate) fn acting_for(&self, workload: Workload) -> Service {
+        Service {
+            vaults: self.vaults.clone(),
+            principal: Principal::service(workload.application_id()),
+            workload,
+            clock: self.clock.clone(),
+            time_shift: self.time_shift,
+            operation: self.operation.clone(),
+        }
+    }
+
+    pub(crate) fn workload(&self) -> Workload {
+        self.workload
     }
 
     pub(crate) fn for_store(
@@ -64,6 +92,7 @@ impl Service {
         Service {
             vaults: crate::vault::vaults_for_store(store, remote),
             principal: Principal::service(EXCHANGE_APP_ID),
+            workload: Workload::Exchange,
             clock: clock.clone(),
             time_shift,
             operation: operation.to_string(),
@@ -109,29 +138,67 @@ pub(crate) fn find_mailbox(tx: &Tx<'_>, parameter: &str, identity: &str) -> Resu
 /// The policy `identity` names: its name, its Guid, or any DataEncryptionPolicyID a mailbox
 /// ever reported (a revision id resolves to its policy).
 pub(crate) fn find_policy(tx: &Tx<'_>, parameter: &str, identity: &str) -> Result<PolicyRow> {
+    find_policy_of(tx, Workload::Exchange, parameter, identity)
+}
+
+/// The same among `workload`'s policies (mailbox or multi-workload).
+pub(crate) fn find_policy_of(
+    tx: &Tx<'_>,
+    workload: Workload,
+    parameter: &str,
+    identity: &str,
+) -> Result<PolicyRow> {
     let identity = identity.trim();
-    sql::find_policy(tx, identity)?.ok_or_else(|| {
+    sql::find_policy(tx, policy_workload_name(workload), identity)?.ok_or_else(|| {
+        let kind = match workload {
+            Workload::MultiWorkload => "multi-workload data encryption policy",
+            _ => "data encryption policy",
+        };
         Error::not_found(
             "DataEncryptionPolicyNotFound",
-            format!("{parameter}: no data encryption policy has the name, Guid or DataEncryptionPolicyID '{identity}'"),
+            format!(
+                "{parameter}: no {kind} has the name, Guid or DataEncryptionPolicyID '{identity}'"
+            ),
             identity,
         )
     })
 }
 
-/// The keys policy `identity` uses now, for the setup check: its current revision's versioned
+/// The `workload` column's value for a kind of policy.
+pub(crate) fn policy_workload_name(workload: Workload) -> &'static str {
+    match workload {
+        Workload::MultiWorkload => sql::MULTI_WORKLOAD,
+        _ => sql::EXCHANGE_WORKLOAD,
+    }
+}
+
+/// Whose service principal uses a policy's keys.
+pub(crate) fn workload_of_policy(p: &PolicyRow) -> Workload {
+    if p.workload == sql::MULTI_WORKLOAD {
+        Workload::MultiWorkload
+    } else {
+        Workload::Exchange
+    }
+}
+
+/// The keys the mailbox or multi-workload policy `identity` uses now, for the setup check: its current revision's versioned
 /// ids (so a roll without -Refresh shows). None when no policy has that identity.
 pub fn policy_keys(
     ctx: &Context<'_>,
     identity: &str,
 ) -> Result<Option<crate::vault::inspect::PolicyKeys>> {
     ctx.read(|tx| {
-        let Some(p) = sql::find_policy(tx, identity.trim())? else {
+        let identity = identity.trim();
+        let found = match sql::find_policy(tx, sql::EXCHANGE_WORKLOAD, identity)? {
+            Some(p) => Some(p),
+            None => sql::find_policy(tx, sql::MULTI_WORKLOAD, identity)?,
+        };
+        let Some(p) = found else {
             return Ok(None);
         };
         let wraps = sql::revision_wraps(tx, &p.current_revision)?;
         Ok(Some(crate::vault::inspect::PolicyKeys {
-            workload: crate::vault::rules::Workload::Exchange,
+            workload: workload_of_policy(&p),
             name: p.name,
             key_ids: wraps.into_iter().map(|w| w.key_id).collect(),
         }))

@@ -2,15 +2,15 @@
 //! fresh policy key wrapped by both, and the permanent data purge.
 
 use super::keys::{self, availability_aad, policy_key_aad};
-use super::{find_policy, job, Service, MAX_POLICIES};
+use super::{find_policy, job, workload_of_policy, Service, MAX_POLICIES};
 use crate::crypto::{self, gcm_seal, RsaAlgorithm, Secret};
 use crate::error::{Error, Result};
 use crate::jobs::JobState;
 use crate::operations::Context;
 use crate::store::exchange::{self as sql, PolicyRow, RevisionRow, WrapRow};
-use crate::store::Tx;
+use crate::store::{m365, Tx};
 use crate::vault::boundary::{KeyReference, VaultKey};
-use crate::vault::rules::{self, Status};
+use crate::vault::rules::{self, Status, Workload};
 use serde::Serialize;
 
 const KEY_IDS: &str = "AzureKeyIDs";
@@ -67,18 +67,44 @@ const REWRAPPING: &str = "Rewrapping";
 pub(crate) const REWRAP_DONE: &str = "Done";
 const REWRAP_STOPPED: &str = "Stopped";
 
-/// How far the mailboxes of `p` are moved under its current revision.
-struct RewrapProgress {
-    state: &'static str,
-    percent: i64,
-    done: i64,
-    total: i64,
-    job_state: Option<&'static str>,
-    last_error: Option<String>,
+/// How far the mailboxes of `p` (for a multi-workload policy: the tenant data it covers) are
+/// moved under its current revision.
+pub(crate) struct RewrapProgress {
+    pub state: &'static str,
+    pub percent: i64,
+    pub done: i64,
+    pub total: i64,
+    pub job_state: Option<&'static str>,
+    pub last_error: Option<String>,
 }
 
-fn rewrap_progress(tx: &Tx<'_>, p: &PolicyRow) -> Result<RewrapProgress> {
-    let (total, left) = sql::rewrap_progress(tx, &p.guid)?;
+/// What a multi-workload policy covers while it is the tenant's assigned one (the user
+/// mailboxes without a mailbox policy and each kind of tenant data), and how much of it is
+/// not under its current revision yet; nothing while it is not assigned.
+fn tenant_coverage(tx: &Tx<'_>, p: &PolicyRow) -> Result<(i64, i64)> {
+    match m365::assignment(tx)? {
+        Some((assigned, _)) if assigned.guid.eq_ignore_ascii_case(&p.guid) => {
+            let (mailboxes, mailboxes_left) = sql::rewrap_progress_without_policy(tx)?;
+            let (data, data_left) = m365::data_progress(tx, &p.current_revision)?;
+            Ok((mailboxes + data, mailboxes_left + data_left))
+        }
+        _ => Ok((0, 0)),
+    }
+}
+
+/// How many mailboxes (or, for a multi-workload policy, covered items) a roll of `p` moves.
+fn covered(tx: &Tx<'_>, p: &PolicyRow) -> Result<i64> {
+    match workload_of_policy(p) {
+        Workload::MultiWorkload => Ok(tenant_coverage(tx, p)?.0),
+        _ => sql::count_assigned(tx, &p.guid),
+    }
+}
+
+pub(crate) fn rewrap_progress(tx: &Tx<'_>, p: &PolicyRow) -> Result<RewrapProgress> {
+    let (total, left) = match workload_of_policy(p) {
+        Workload::MultiWorkload => tenant_coverage(tx, p)?,
+        _ => sql::rewrap_progress(tx, &p.guid)?,
+    };
     let done = (total - left).max(0);
     let job = job::rewrap_job(tx, &p.guid, &p.current_revision)?;
     let job_state = job.as_ref().map(|j| j.state);
@@ -117,7 +143,7 @@ fn on_key_parameter(id: &str, mut e: Error) -> Error {
     e
 }
 
-/// The health of one versioned key for the Exchange service principal.
+/// The health of one versioned key for the service principal of `service`.
 pub(crate) fn key_health(service: &Service, key_id: &str) -> KeyHealth {
     let fail = |e: Error| KeyHealth {
         id: key_id.to_string(),
@@ -196,7 +222,7 @@ fn resolve_key(service: &Service, id: &str) -> Result<(VaultKey, Option<String>)
             .map_err(|e| {
                 on_key_parameter(
                     id,
-                    Error { message: format!("{} (the Exchange Online service principal {} needs get, wrapKey and unwrapKey on the vault)", e.message, super::EXCHANGE_APP_ID), ..e },
+                    Error { message: format!("{} (the {} service principal {} needs get, wrapKey and unwrapKey on the vault)", e.message, service.workload().service_name(), service.workload().application_id()), ..e },
                 )
             })?;
     }
@@ -227,7 +253,7 @@ fn resolve_keys(service: &Service, ids: &[String]) -> Result<(Vec<VaultKey>, Vec
     if ids.len() < 2 {
         return Err(Error::invalid_argument(
             KEY_IDS,
-            format!("needs at least two key ids, in two different vaults, so that either key can keep the mailboxes readable; {} given", ids.len()),
+            format!("needs at least two key ids, in two different vaults, so that either key can keep the data readable; {} given", ids.len()),
         ));
     }
     let mut vaults_seen: Vec<String> = Vec::new();
@@ -344,7 +370,7 @@ pub(crate) fn policy_out(
     })
 }
 
-fn check_policy_name(parameter: &str, name: &str) -> Result<String> {
+pub(crate) fn check_policy_name(parameter: &str, name: &str) -> Result<String> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 64 {
         return Err(Error::invalid_argument(
@@ -367,25 +393,75 @@ arguments! {
 pub fn new_policy(ctx: &Context<'_>, a: NewPolicyArgs) -> Result<DataEncryptionPolicyOut> {
     let name = check_policy_name("Name", &a.name)?;
     let service = Service::for_call(ctx);
+    let (row, warnings, health) = create_policy(
+        ctx,
+        &service,
+        NewPolicy {
+            name,
+            azure_key_ids: a.azure_key_ids,
+            description: a.description,
+            enabled: a.enabled,
+        },
+    )?;
+    let mut out = ctx.read(|tx| policy_out(&service, tx, &row, warnings, false))?;
+    out.key_health = health;
+    Ok(out)
+}
+
+/// A policy to create, its name already checked.
+pub(crate) struct NewPolicy {
+    pub name: String,
+    pub azure_key_ids: Vec<String>,
+    pub description: Option<String>,
+    pub enabled: Option<bool>,
+}
+
+fn name_taken_error(name: &str) -> Error {
+    Error::conflict(
+        format!(
+            "Name: a data encryption policy named '{name}' already exists; policy names are unique"
+        ),
+        name,
+    )
+}
+
+/// Checks the limits and the name, then whether the keys can be used (as the policy's service
+/// principal), then creates the policy with its first revision in one transaction. Returns the
+/// row, the warnings and the keys' health.
+pub(crate) fn create_policy(
+    ctx: &Context<'_>,
+    service: &Service,
+    a: NewPolicy,
+) -> Result<(PolicyRow, Vec<String>, Vec<KeyHealth>)> {
+    let workload = service.workload();
+    let workload_name = super::policy_workload_name(workload);
+    let name = a.name;
     let now = ctx.now();
-    // Cheap checks before any vault call.
-    ctx.read(|tx| {
+    let limits = |tx: &Tx<'_>| -> Result<()> {
         if sql::policy_name_taken(tx, &name, "")? {
-            return Err(Error::conflict(format!("Name: a data encryption policy named '{name}' already exists; policy names are unique"), name.clone()));
+            return Err(name_taken_error(&name));
         }
-        if sql::count_policies(tx)? >= MAX_POLICIES {
-            return Err(Error::invalid_operation("PolicyLimit", format!("Exchange Online allows at most {MAX_POLICIES} data encryption policies"), name.clone()));
+        // Microsoft documents a limit for mailbox policies only.
+        if workload == Workload::Exchange && sql::count_policies(tx, workload_name)? >= MAX_POLICIES
+        {
+            return Err(Error::invalid_operation(
+                "PolicyLimit",
+                format!("Exchange Online allows at most {MAX_POLICIES} data encryption policies"),
+                name.clone(),
+            ));
         }
         Ok(())
-    })?;
-    let (resolved, warnings) = resolve_keys(&service, &a.azure_key_ids)?;
+    };
+    // Cheap checks before any vault call.
+    ctx.read(limits)?;
+    let (resolved, warnings) = resolve_keys(service, &a.azure_key_ids)?;
     let guid = crypto::new_guid()?;
     let availability = keys::new_key()?;
     let sealed_availability = ctx
         .store()
         .keys()
         .seal_exchange(availability.expose(), &availability_aad(&guid))?;
-    let (revision, wraps) = new_revision(&service, &guid, 1, &resolved, &availability, now)?;
+    let (revision, wraps) = new_revision(service, &guid, 1, &resolved, &availability, now)?;
     let row = PolicyRow {
         guid: guid.clone(),
         name: name.clone(),
@@ -399,25 +475,33 @@ pub fn new_policy(ctx: &Context<'_>, a: NewPolicyArgs) -> Result<DataEncryptionP
         purge_contact: None,
         purged: false,
         created: now,
+        workload: workload_name.to_string(),
     };
     let references = references_of(&wraps)?;
     ctx.transaction(&name, |tx| {
         // Again inside the write: another session may have taken the name meanwhile.
-        if sql::policy_name_taken(tx, &name, "")? {
-            return Err(Error::conflict(format!("Name: a data encryption policy named '{name}' already exists; policy names are unique"), name.clone()));
-        }
-        if sql::count_policies(tx)? >= MAX_POLICIES {
-            return Err(Error::invalid_operation("PolicyLimit", format!("Exchange Online allows at most {MAX_POLICIES} data encryption policies"), name.clone()));
-        }
+        limits(tx)?;
         sql::insert_policy(tx, &row)?;
         sql::insert_revision(tx, &revision, &wraps)?;
-        sql::add_revision_references(tx, &name, &revision.id, &references)?;
-        policy_out(&service, tx, &row, warnings, false)
-    })
-    .map(|mut out| {
-        out.key_health = revision_health(&service, &wraps);
-        out
-    })
+        sql::add_revision_references(
+            tx,
+            referrer_kind(workload),
+            &name,
+            &revision.id,
+            &references,
+        )?;
+        Ok(())
+    })?;
+    let health = revision_health(service, &wraps);
+    Ok((row, warnings, health))
+}
+
+/// The referrer kind a policy's revisions are recorded under in the key references.
+fn referrer_kind(workload: Workload) -> &'static str {
+    match workload {
+        Workload::MultiWorkload => sql::MULTI_WORKLOAD_REFERRER_KIND,
+        _ => sql::REFERRER_KIND,
+    }
 }
 
 arguments! {
@@ -430,7 +514,7 @@ pub fn get_policy(ctx: &Context<'_>, a: GetPolicyArgs) -> Result<Vec<DataEncrypt
     let service = Service::for_call(ctx);
     let rows = ctx.read(|tx| match &a.identity {
         Some(identity) => Ok(vec![find_policy(tx, "Identity", identity)?]),
-        None => sql::list_policies(tx),
+        None => sql::list_policies_of(tx, sql::EXCHANGE_WORKLOAD),
     })?;
     // Health is asked of the vaults outside any transaction.
     let mut outs = ctx.read(|tx| {
@@ -478,65 +562,87 @@ pub fn set_policy(ctx: &Context<'_>, a: SetPolicyArgs) -> Result<Option<DataEncr
         return purge(ctx, &service, policy, &a).map(Some);
     }
     if a.refresh || a.replace {
-        let ids = if a.replace {
-            a.azure_key_ids.clone().unwrap_or_default()
-        } else {
-            // A refresh takes each key's newest enabled version, whatever version was given.
-            policy
-                .azure_key_ids
-                .iter()
-                .map(|id| {
-                    KeyReference::parse(KEY_IDS, id)
-                        .map(|r| KeyReference { version: None, ..r }.id())
-                })
-                .collect::<Result<Vec<_>>>()?
-        };
-        return roll_policy_key(
-            ctx,
-            &service,
-            policy,
-            &ids,
-            a.replace.then_some(ids.clone()),
-        )
-        .map(Some);
+        let replace_ids = a
+            .replace
+            .then(|| a.azure_key_ids.clone().unwrap_or_default());
+        let (row, warnings, health) = roll_policy_key(ctx, &service, policy, replace_ids)?;
+        let mut out = ctx.read(|tx| policy_out(&service, tx, &row, warnings, false))?;
+        out.key_health = health;
+        return Ok(Some(out));
     }
-    let mut row = policy;
-    let new_name = a
+    let change = SettingsChange {
+        name: a.name.clone(),
+        description: a.description.clone(),
+        enabled: a.enabled,
+    };
+    let row = change_settings(ctx, policy, &change, |_, _| Ok(()))?;
+    Ok(Some(ctx.read(|tx| {
+        policy_out(&service, tx, &row, Vec::new(), false)
+    })?))
+}
+
+/// -Name, -Description and -Enabled of a Set- cmdlet.
+pub(crate) struct SettingsChange {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub enabled: Option<bool>,
+}
+
+/// Applies a settings change in one transaction; `guard` sees the changed row before it is
+/// written and may refuse it.
+pub(crate) fn change_settings(
+    ctx: &Context<'_>,
+    mut row: PolicyRow,
+    change: &SettingsChange,
+    guard: impl Fn(&Tx<'_>, &PolicyRow) -> Result<()>,
+) -> Result<PolicyRow> {
+    let new_name = change
         .name
         .as_deref()
         .map(|n| check_policy_name("Name", n))
         .transpose()?;
-    let out = ctx.transaction(&row.name.clone(), |tx| {
+    ctx.transaction(&row.name.clone(), |tx| {
         if let Some(n) = &new_name {
             if sql::policy_name_taken(tx, n, &row.guid)? {
-                return Err(Error::conflict(format!("Name: a data encryption policy named '{n}' already exists; policy names are unique"), n.clone()));
+                return Err(name_taken_error(n));
             }
             sql::rename_references(tx, &row.guid, n)?;
             row.name = n.clone();
         }
-        if let Some(d) = &a.description {
+        if let Some(d) = &change.description {
             row.description = d.clone();
         }
-        if let Some(e) = a.enabled {
+        if let Some(e) = change.enabled {
             row.enabled = e;
         }
+        guard(tx, &row)?;
         sql::update_policy(tx, &row)?;
-        policy_out(&service, tx, &row, Vec::new(), false)
-    })?;
-    Ok(Some(out))
+        Ok(row.clone())
+    })
 }
 
 /// -Refresh and -AzureKeyIDs -Replace: a new revision under the keys' versions now, then the
 /// background job moves every mailbox of the policy to it by rewrapping its content key.
-fn roll_policy_key(
+/// Returns the policy as changed, the warnings and the new keys' health.
+pub(crate) fn roll_policy_key(
     ctx: &Context<'_>,
     service: &Service,
     policy: PolicyRow,
-    ids: &[String],
     replace_ids: Option<Vec<String>>,
-) -> Result<DataEncryptionPolicyOut> {
+) -> Result<(PolicyRow, Vec<String>, Vec<KeyHealth>)> {
+    let ids = match &replace_ids {
+        Some(ids) => ids.clone(),
+        // A refresh takes each key's newest enabled version, whatever version was given.
+        None => policy
+            .azure_key_ids
+            .iter()
+            .map(|id| {
+                KeyReference::parse(KEY_IDS, id).map(|r| KeyReference { version: None, ..r }.id())
+            })
+            .collect::<Result<Vec<_>>>()?,
+    };
     let now = ctx.now();
-    let (resolved, warnings) = resolve_keys(service, ids)?;
+    let (resolved, warnings) = resolve_keys(service, &ids)?;
     let availability = ctx.store().keys().open_exchange(
         policy
             .sealed_availability_key
@@ -550,7 +656,7 @@ fn roll_policy_key(
     let references = references_of(&wraps)?;
     let mut row = policy;
     let old_revision = row.current_revision.clone();
-    let (out, enqueued) = ctx.transaction(&row.name.clone(), |tx| {
+    let (row, enqueued) = ctx.transaction(&row.name.clone(), |tx| {
         let current = sql::get_policy(tx, &row.guid)?.ok_or_else(|| Error::internal("policy vanished"))?;
         if current.current_revision != old_revision {
             return Err(Error::new(crate::error::CkStatus::Busy, "PolicyChanged", format!("data encryption policy '{}' was changed by another session meanwhile; repeat the command", row.name), row.name.clone()));
@@ -561,21 +667,25 @@ fn roll_policy_key(
         row.current_revision = revision.id.clone();
         sql::insert_revision(tx, &revision, &wraps)?;
         sql::update_policy(tx, &row)?;
-        sql::add_revision_references(tx, &row.name, &revision.id, &references)?;
+        sql::add_revision_references(
+            tx,
+            referrer_kind(workload_of_policy(&row)),
+            &row.name,
+            &revision.id,
+            &references,
+        )?;
         sql::sync_revision_references(tx, &old_revision, false)?;
-        let assigned = sql::count_assigned(tx, &row.guid)?;
-        let enqueued = assigned > 0;
+        let covered = covered(tx, &row)?;
+        let enqueued = covered > 0;
         if enqueued {
-            job::enqueue_for_policy(tx, &row.guid, &revision.id, assigned as u64, now)?;
+            job::enqueue_for_policy(tx, &row.guid, &revision.id, covered as u64, now)?;
         }
-        Ok((policy_out(service, tx, &row, warnings, false)?, enqueued))
+        Ok((row.clone(), enqueued))
     })?;
     if enqueued {
         crate::jobs::notify(ctx.store());
     }
-    let mut out = out;
-    out.key_health = revision_health(service, &wraps);
-    Ok(out)
+    Ok((row, warnings, revision_health(service, &wraps)))
 }
 
 fn purge(

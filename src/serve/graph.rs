@@ -64,6 +64,7 @@ fn workload_display_name(workload: &str) -> String {
         "Exchange" => "Office 365 Exchange Online".into(),
         "SharePoint" => "Office 365 SharePoint Online".into(),
         "AIP" => "Microsoft Rights Management Services".into(),
+        "MultiWorkload" => "M365DataAtRestEncryption".into(),
         other => other.to_string(),
     }
 }

@@ -7,6 +7,7 @@
 mod check;
 mod checks;
 pub mod operations;
+mod policy_test;
 mod remedies;
 
 use crate::error::{Error, Result};
@@ -143,7 +144,7 @@ fn keys_to_check(
         } = found.ok_or_else(|| {
             Error::not_found(
                 "DataEncryptionPolicyNotFound",
-                format!("{POLICY}: no Exchange data encryption policy has the name, Guid or DataEncryptionPolicyID '{identity}', and it does not name the SharePoint policy (SPODataEncryptionPolicy)"),
+                format!("{POLICY}: no Exchange or multi-workload data encryption policy has the name, Guid or DataEncryptionPolicyID '{identity}', and it does not name the SharePoint policy (SPODataEncryptionPolicy)"),
                 identity.as_str(),
             )
         })?;

@@ -18,27 +18,45 @@ pub fn operations() -> Vec<Operation> {
             .example("Test-CkCustomerKeySetup -Workload Exchange -AzureKeyIDs 'https://contoso-ck-weu.vault.azure.net/keys/exo-dep-key', 'https://contoso-ck-frc.vault.azure.net/keys/exo-dep-key' -DataLocation EUR -BackupPath ./key-backups", "Checks two keys for an Exchange data encryption policy before creating it, and shows the fix for each check that fails or warns.")
             .example("Get-CkDataEncryptionPolicy -Identity 'EXO-DEP' | Test-CkCustomerKeySetup | Where-Object Status -ne 'Pass' | Format-List Check, Target, Detail, RemediationCk", "Checks the keys an existing policy uses, after a roll say, and lists what to fix (parameter set ByPolicy).")
             .example("if (-not (Test-CkCustomerKeySetup -DataEncryptionPolicy 'SPODataEncryptionPolicy' -Quiet)) { throw 'The SharePoint keys are not ready' }", "Stops a script when a check of the SharePoint policy's keys fails."),
+        // Exchange Online's name, here: it runs the setup checks, which read every workload.
+        Operation::new("Test-M365DataAtRestEncryptionPolicy", "Exchange", super::policy_test::test_m365_policy)
+            .synopsis("Tests whether a multi-workload data encryption policy can be used now, key by key.")
+            .description("Runs the setup checks (as Test-CkCustomerKeySetup -Workload MultiWorkload does) on the keys the policy's current revision uses and their vaults, as the M365DataAtRestEncryption service principal. IsValid is true when no check failed; KeyResults gives, for each key, Usable and the Reasons (each failed check of the key or its vault) and Warnings; Checks holds every check with its fix. Read-only.")
+            .output("CustomerKey.M365DataAtRestEncryptionPolicyTest")
+            .example("Test-CkM365DataAtRestEncryptionPolicy -Identity 'M365-DEP' | Select-Object -ExpandProperty KeyResults", "Shows whether each key of the policy can be used, and why not.")
+            .example("Get-CkM365DataAtRestEncryptionPolicy | Test-CkM365DataAtRestEncryptionPolicy | Where-Object { -not $_.IsValid }", "Lists the policies that cannot be used now."),
     ]
 }
 
 pub fn output_types() -> Vec<OutputType> {
-    use PropertyType::String;
-    vec![OutputType::new(
-        "CustomerKey.SetupCheck",
-        &[
-            ("Check", String),
-            ("Target", String),
-            ("Status", String),
-            ("Detail", String),
-            ("Remediation", String),
-            ("RemediationCk", String),
-            ("Reference", String),
-        ],
-    )
-    .table_of(&[
-        Column::new("Check").width(22),
-        Column::new("Status").width(10),
-        Column::new("Target").width(40),
-        Column::new("Detail"),
-    ])]
+    use PropertyType::{Array, Boolean, String};
+    vec![
+        OutputType::new(
+            "CustomerKey.M365DataAtRestEncryptionPolicyTest",
+            &[
+                ("Name", String),
+                ("IsValid", Boolean),
+                ("KeyResults", Array),
+            ],
+        )
+        .table(&["Name", "IsValid", "KeyResults"]),
+        OutputType::new(
+            "CustomerKey.SetupCheck",
+            &[
+                ("Check", String),
+                ("Target", String),
+                ("Status", String),
+                ("Detail", String),
+                ("Remediation", String),
+                ("RemediationCk", String),
+                ("Reference", String),
+            ],
+        )
+        .table_of(&[
+            Column::new("Check").width(22),
+            Column::new("Status").width(10),
+            Column::new("Target").width(40),
+            Column::new("Detail"),
+        ]),
+    ]
 }

@@ -7,6 +7,14 @@ use rusqlite::{params, OptionalExtension, Row};
 
 /// The referrer kind Exchange writes in `key_references`.
 pub const REFERRER_KIND: &str = "Exchange";
+/// The referrer kind of a multi-workload policy's revisions in `key_references`.
+pub const MULTI_WORKLOAD_REFERRER_KIND: &str = "MultiWorkload";
+/// Whose policies a row of `exo_policies` is: `workload` (migration 9).
+pub const EXCHANGE_WORKLOAD: &str = "Exchange";
+pub const MULTI_WORKLOAD: &str = "MultiWorkload";
+/// Both kinds of policy revision rows in `key_references` (their `detail` is a revision id,
+/// unique across both).
+const POLICY_REFERRERS: &str = "referrer_kind IN ('Exchange', 'MultiWorkload')";
 
 #[derive(Debug, Clone)]
 pub struct PolicyRow {
@@ -22,6 +30,8 @@ pub struct PolicyRow {
     pub purge_contact: Option<String>,
     pub purged: bool,
     pub created: i64,
+    /// [`EXCHANGE_WORKLOAD`] (a mailbox DEP) or [`MULTI_WORKLOAD`].
+    pub workload: String,
 }
 
 #[derive(Debug, Clone)]
@@ -66,7 +76,7 @@ pub struct ItemRow {
     pub sealed: Vec<u8>,
 }
 
-const POLICY_COLUMNS: &str = "guid, name, description, enabled, azure_key_ids, current_revision, sealed_availability_key, purge_requested, purge_reason, purge_contact, purged, created";
+const POLICY_COLUMNS: &str = "guid, name, description, enabled, azure_key_ids, current_revision, sealed_availability_key, purge_requested, purge_reason, purge_contact, purged, created, workload";
 
 fn policy_from_row(r: &Row<'_>) -> rusqlite::Result<PolicyRow> {
     let ids: String = r.get(4)?;
@@ -83,12 +93,13 @@ fn policy_from_row(r: &Row<'_>) -> rusqlite::Result<PolicyRow> {
         purge_contact: r.get(9)?,
         purged: r.get(10)?,
         created: r.get(11)?,
+        workload: r.get(12)?,
     })
 }
 
 pub fn insert_policy(tx: &Tx<'_>, p: &PolicyRow) -> Result<()> {
     tx.execute(
-        &format!("INSERT INTO exo_policies ({POLICY_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"),
+        &format!("INSERT INTO exo_policies ({POLICY_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"),
         params![
             p.guid,
             p.name,
@@ -101,7 +112,8 @@ pub fn insert_policy(tx: &Tx<'_>, p: &PolicyRow) -> Result<()> {
             p.purge_reason,
             p.purge_contact,
             p.purged,
-            p.created
+            p.created,
+            p.workload
         ],
     )?;
     Ok(())
@@ -149,18 +161,33 @@ pub fn get_policy(tx: &Tx<'_>, guid: &str) -> Result<Option<PolicyRow>> {
 }
 
 /// The policy named `identity` (its name or Guid) or owning the revision whose id it is.
-pub fn find_policy(tx: &Tx<'_>, identity: &str) -> Result<Option<PolicyRow>> {
+/// The policy of `workload` that `identity` names: its name, Guid or one of its revision ids.
+pub fn find_policy(tx: &Tx<'_>, workload: &str, identity: &str) -> Result<Option<PolicyRow>> {
     Ok(tx
         .prepare_cached(&format!(
-            "SELECT {POLICY_COLUMNS} FROM exo_policies WHERE name = ?1 OR guid = ?1
-             OR guid = (SELECT policy FROM exo_policy_revisions WHERE id = ?1)"
+            "SELECT {POLICY_COLUMNS} FROM exo_policies WHERE workload = ?2 AND (name = ?1 OR guid = ?1
+             OR guid = (SELECT policy FROM exo_policy_revisions WHERE id = ?1))"
         ))?
-        .query_row([identity], policy_from_row)
+        .query_row([identity, workload], policy_from_row)
         .optional()?)
 }
 
-pub fn count_policies(tx: &Tx<'_>) -> Result<i64> {
-    Ok(tx.query_row("SELECT COUNT(*) FROM exo_policies", [], |r| r.get(0))?)
+pub fn list_policies_of(tx: &Tx<'_>, workload: &str) -> Result<Vec<PolicyRow>> {
+    let mut stmt = tx.prepare_cached(&format!(
+        "SELECT {POLICY_COLUMNS} FROM exo_policies WHERE workload = ?1 ORDER BY rowid"
+    ))?;
+    let rows = stmt
+        .query_map([workload], policy_from_row)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows)
+}
+
+pub fn count_policies(tx: &Tx<'_>, workload: &str) -> Result<i64> {
+    Ok(tx.query_row(
+        "SELECT COUNT(*) FROM exo_policies WHERE workload = ?1",
+        [workload],
+        |r| r.get(0),
+    )?)
 }
 
 pub fn policy_name_taken(tx: &Tx<'_>, name: &str, except_guid: &str) -> Result<bool> {
@@ -265,8 +292,8 @@ pub fn destroy_policy_material(tx: &Tx<'_>, policy: &str) -> Result<()> {
         [policy],
     )?;
     tx.execute(
-        "DELETE FROM key_references WHERE referrer_kind = ?1 AND detail IN (SELECT id FROM exo_policy_revisions WHERE policy = ?2)",
-        params![REFERRER_KIND, policy],
+        &format!("DELETE FROM key_references WHERE {POLICY_REFERRERS} AND detail IN (SELECT id FROM exo_policy_revisions WHERE policy = ?1)"),
+        [policy],
     )?;
     Ok(())
 }
@@ -406,35 +433,55 @@ pub fn record_availability_use(tx: &Tx<'_>, seq: i64, now: i64) -> Result<()> {
 /// A user mailbox (with content) of `exo_mailboxes m` whose content key is not under the
 /// revision its assignment asks for: the apply job's work.
 const NEEDS_WORK: &str = "kind = 'UserMailbox' AND wrapped_content_key IS NOT NULL
-       AND applied_revision IS NOT (SELECT current_revision FROM exo_policies p
-                                    WHERE p.guid = m.assigned_policy AND p.purged = 0)";
+       AND applied_revision IS NOT (CASE WHEN m.assigned_policy IS NULL THEN (SELECT p.current_revision
+                                      FROM m365_assignment a JOIN exo_policies p ON p.guid = a.policy
+                                      WHERE p.purged = 0)
+                                    ELSE (SELECT current_revision FROM exo_policies p
+                                      WHERE p.guid = m.assigned_policy AND p.purged = 0) END)";
+
+/// Which mailboxes the apply job looks at.
+#[derive(Debug, Clone, Copy)]
+pub enum MailboxSelection<'a> {
+    /// The one mailbox with this seq.
+    One(i64),
+    /// The mailboxes assigned this (mailbox) policy.
+    AssignedTo(&'a str),
+    /// The mailboxes with no mailbox policy: the tenant's multi-workload policy covers them.
+    WithoutPolicy,
+    All,
+}
 
 /// User mailboxes after `after` (by seq) whose content key is not under the revision their
-/// assignment asks for (the current revision of the assigned policy, or the Microsoft-managed
-/// key), optionally only those assigned to `policy` or only the mailbox `only`.
+/// assignment asks for (the current revision of the assigned policy; with none, of the
+/// tenant's multi-workload policy; with neither, the Microsoft-managed key), of `selection`.
 pub fn mailboxes_needing_work(
     tx: &Tx<'_>,
     after: i64,
-    policy: Option<&str>,
-    only: Option<i64>,
+    selection: MailboxSelection<'_>,
     limit: i64,
 ) -> Result<Vec<MailboxRow>> {
     // One statement per selection, each with a plain equality, so SQLite walks the index
     // (seq for one mailbox, (assigned_policy, seq) for a policy) instead of the whole table.
-    let rows = match (only, policy) {
-        (Some(seq), _) => tx
+    let rows = match selection {
+        MailboxSelection::One(seq) => tx
             .prepare_cached(&format!(
                 "SELECT {MAILBOX_COLUMNS} FROM exo_mailboxes m WHERE seq = ?1 AND seq > ?2 AND {NEEDS_WORK}"
             ))?
             .query_map(params![seq, after], mailbox_from_row)?
             .collect::<rusqlite::Result<Vec<_>>>()?,
-        (None, Some(policy)) => tx
+        MailboxSelection::AssignedTo(policy) => tx
             .prepare_cached(&format!(
                 "SELECT {MAILBOX_COLUMNS} FROM exo_mailboxes m WHERE assigned_policy = ?1 AND seq > ?2 AND {NEEDS_WORK} ORDER BY seq LIMIT ?3"
             ))?
             .query_map(params![policy, after, limit], mailbox_from_row)?
             .collect::<rusqlite::Result<Vec<_>>>()?,
-        (None, None) => tx
+        MailboxSelection::WithoutPolicy => tx
+            .prepare_cached(&format!(
+                "SELECT {MAILBOX_COLUMNS} FROM exo_mailboxes m WHERE assigned_policy IS NULL AND seq > ?1 AND {NEEDS_WORK} ORDER BY seq LIMIT ?2"
+            ))?
+            .query_map(params![after, limit], mailbox_from_row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?,
+        MailboxSelection::All => tx
             .prepare_cached(&format!(
                 "SELECT {MAILBOX_COLUMNS} FROM exo_mailboxes m WHERE seq > ?1 AND {NEEDS_WORK} ORDER BY seq LIMIT ?2"
             ))?
@@ -455,15 +502,30 @@ pub fn rewrap_progress(tx: &Tx<'_>, policy: &str) -> Result<(i64, i64)> {
         .query_row([policy], |r| Ok((r.get(0)?, r.get(1)?)))?)
 }
 
+/// The same for the user mailboxes without a mailbox policy, which the tenant's
+/// multi-workload policy covers.
+pub fn rewrap_progress_without_policy(tx: &Tx<'_>) -> Result<(i64, i64)> {
+    Ok(tx
+        .prepare_cached(&format!(
+            "SELECT COUNT(*), COALESCE(SUM({NEEDS_WORK}), 0) FROM exo_mailboxes m
+             WHERE assigned_policy IS NULL AND kind = 'UserMailbox' AND wrapped_content_key IS NOT NULL"
+        ))?
+        .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))?)
+}
+
 pub fn count_assigned(tx: &Tx<'_>, policy: &str) -> Result<i64> {
     Ok(tx
         .prepare_cached("SELECT COUNT(*) FROM exo_mailboxes WHERE assigned_policy = ?1")?
         .query_row([policy], |r| r.get(0))?)
 }
 
+/// How many mailboxes and tenant data kinds have their content key under `revision`.
 pub fn count_applied(tx: &Tx<'_>, revision: &str) -> Result<i64> {
     Ok(tx
-        .prepare_cached("SELECT COUNT(*) FROM exo_mailboxes WHERE applied_revision = ?1")?
+        .prepare_cached(
+            "SELECT (SELECT COUNT(*) FROM exo_mailboxes WHERE applied_revision = ?1)
+                  + (SELECT COUNT(*) FROM m365_data WHERE applied_revision = ?1)",
+        )?
         .query_row([revision], |r| r.get(0))?)
 }
 
@@ -547,9 +609,11 @@ pub fn move_requests(tx: &Tx<'_>, mailbox: Option<i64>) -> Result<Vec<(i64, i64,
     Ok(rows)
 }
 
-/// Records the key versions a revision uses in `key_references` (needed_by: its mailboxes).
+/// Records the key versions a revision uses in `key_references` (needed_by: its mailboxes),
+/// under `referrer_kind` ([`REFERRER_KIND`] or [`MULTI_WORKLOAD_REFERRER_KIND`]).
 pub fn add_revision_references(
     tx: &Tx<'_>,
+    referrer_kind: &str,
     policy_name: &str,
     revision: &str,
     versions: &[(String, String, String)],
@@ -558,7 +622,7 @@ pub fn add_revision_references(
         tx.execute(
             "INSERT INTO key_references (vault, name, version, referrer_kind, referrer_name, needed_by, detail)
              VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6)",
-            params![vault, name, version, REFERRER_KIND, policy_name, revision],
+            params![vault, name, version, referrer_kind, policy_name, revision],
         )?;
     }
     Ok(())
@@ -569,13 +633,15 @@ pub fn add_revision_references(
 pub fn sync_revision_references(tx: &Tx<'_>, revision: &str, is_current: bool) -> Result<()> {
     let needed = count_applied(tx, revision)?;
     if needed == 0 && !is_current {
-        tx.prepare_cached("DELETE FROM key_references WHERE referrer_kind = ?1 AND detail = ?2")?
-            .execute(params![REFERRER_KIND, revision])?;
+        tx.prepare_cached(&format!(
+            "DELETE FROM key_references WHERE {POLICY_REFERRERS} AND detail = ?1"
+        ))?
+        .execute(params![revision])?;
     } else {
-        tx.prepare_cached(
-            "UPDATE key_references SET needed_by = ?3 WHERE referrer_kind = ?1 AND detail = ?2",
-        )?
-        .execute(params![REFERRER_KIND, revision, needed])?;
+        tx.prepare_cached(&format!(
+            "UPDATE key_references SET needed_by = ?2 WHERE {POLICY_REFERRERS} AND detail = ?1"
+        ))?
+        .execute(params![revision, needed])?;
     }
     Ok(())
 }
@@ -589,24 +655,26 @@ pub fn adjust_revision_references(
     delta: i64,
     is_current: bool,
 ) -> Result<()> {
-    tx.prepare_cached(
-        "UPDATE key_references SET needed_by = MAX(0, COALESCE(needed_by, 0) + ?3) WHERE referrer_kind = ?1 AND detail = ?2",
-    )?
-    .execute(params![REFERRER_KIND, revision, delta])?;
+    tx.prepare_cached(&format!(
+        "UPDATE key_references SET needed_by = MAX(0, COALESCE(needed_by, 0) + ?2) WHERE {POLICY_REFERRERS} AND detail = ?1"
+    ))?
+    .execute(params![revision, delta])?;
     if !is_current {
-        tx.prepare_cached(
-            "DELETE FROM key_references WHERE referrer_kind = ?1 AND detail = ?2 AND needed_by = 0",
-        )?
-        .execute(params![REFERRER_KIND, revision])?;
+        tx.prepare_cached(&format!(
+            "DELETE FROM key_references WHERE {POLICY_REFERRERS} AND detail = ?1 AND needed_by = 0"
+        ))?
+        .execute(params![revision])?;
     }
     Ok(())
 }
 
 pub fn rename_references(tx: &Tx<'_>, policy: &str, new_name: &str) -> Result<()> {
     tx.execute(
-        "UPDATE key_references SET referrer_name = ?3 WHERE referrer_kind = ?1
-         AND detail IN (SELECT id FROM exo_policy_revisions WHERE policy = ?2)",
-        params![REFERRER_KIND, policy, new_name],
+        &format!(
+            "UPDATE key_references SET referrer_name = ?2 WHERE {POLICY_REFERRERS}
+         AND detail IN (SELECT id FROM exo_policy_revisions WHERE policy = ?1)"
+        ),
+        params![policy, new_name],
     )?;
     Ok(())
 }

@@ -14,6 +14,7 @@ pub mod directory;
 pub mod exchange;
 mod files;
 pub mod jobs;
+pub mod m365;
 mod schema;
 pub mod sharepoint;
 mod snapshots;

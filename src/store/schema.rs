@@ -340,6 +340,40 @@ const MIGRATIONS: &[&str] = &[
         UNIQUE (vault, role_definition_id, principal_id)
     );
     "#,
+    // 9: Microsoft 365 multi-workload data encryption policies. They share the Exchange policy
+    // tables (one hierarchy: revisions whose policy key both customer keys and an availability
+    // key wrap); `workload` says whose service principal uses a policy's keys.
+    r#"
+    ALTER TABLE exo_policies ADD COLUMN workload TEXT NOT NULL DEFAULT 'Exchange'
+        CHECK (workload IN ('Exchange', 'MultiWorkload'));
+    -- The one multi-workload policy assigned to the tenant.
+    CREATE TABLE m365_assignment (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        policy TEXT NOT NULL COLLATE NOCASE REFERENCES exo_policies(guid),
+        assigned INTEGER NOT NULL
+    );
+    -- One content key per kind of tenant data, under the assigned policy's revision
+    -- (applied_revision) or, with none applied, the Microsoft-managed key; items are sealed
+    -- under it with AES-256-GCM. NULL wrapped_content_key: never used yet.
+    CREATE TABLE m365_data (
+        workload TEXT PRIMARY KEY,
+        guid TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        applied_revision TEXT COLLATE NOCASE REFERENCES exo_policy_revisions(id),
+        wrapped_content_key BLOB NOT NULL,
+        availability_uses INTEGER NOT NULL DEFAULT 0,
+        last_availability_use INTEGER,
+        created INTEGER NOT NULL
+    );
+    CREATE INDEX m365_data_applied ON m365_data(applied_revision);
+    CREATE TABLE m365_items (
+        id INTEGER PRIMARY KEY,
+        workload TEXT NOT NULL REFERENCES m365_data(workload),
+        received INTEGER NOT NULL,
+        size INTEGER NOT NULL,
+        sealed BLOB NOT NULL
+    );
+    CREATE INDEX m365_items_workload ON m365_items(workload, id);
+    "#,
 ];
 
 /// The schema version this library writes and reads: one per migration. A store with a

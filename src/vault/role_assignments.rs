@@ -133,6 +133,7 @@ fn workload_display_name(application_id: &str) -> Option<&'static str> {
         "Exchange" => Some("Office 365 Exchange Online"),
         "SharePoint" => Some("Office 365 SharePoint Online"),
         "AIP" => Some("Microsoft Rights Management Services"),
+        "MultiWorkload" => Some("M365DataAtRestEncryption"),
         _ => None,
     }
 }

@@ -51,6 +51,16 @@ fn main() {
         "jobs-finish-ledger" => jobs_finish_ledger(Path::new(arg(1))),
         "jobs-close-mid-job" => jobs_close_mid_job(Path::new(arg(1))),
         "exchange-refresh" => exchange_refresh(Path::new(arg(1))),
+        "m365-assign" => m365_then_wait(
+            Path::new(arg(1)),
+            "Set-M365DataAtRestEncryptionPolicyAssignment",
+            json!({"DataEncryptionPolicy": "M365-C"}),
+        ),
+        "m365-refresh" => m365_then_wait(
+            Path::new(arg(1)),
+            "Set-M365DataAtRestEncryptionPolicy",
+            json!({"Identity": "M365-C", "Refresh": true}),
+        ),
         "sharepoint-roll-primary" => sharepoint_roll_primary(Path::new(arg(1)), arg(2)),
         "load" => load_support::run_process(Path::new(arg(1)), number(2) as usize),
         "store-files-umask" => store_files::umask_workload(Path::new(arg(1))),
@@ -140,6 +150,14 @@ fn exchange_refresh(store: &Path) {
         "Set-DataEncryptionPolicy",
         json!({"Identity": "DEP-C", "Refresh": true}),
     );
+    std::thread::sleep(UNTIL_KILLED);
+    panic!("not killed within two minutes");
+}
+
+/// Assigns or refreshes the multi-workload policy M365-C, then lets the runner work until killed.
+fn m365_then_wait(store: &Path, operation: &str, args: serde_json::Value) {
+    let ck = Ck::at(store, ADMIN);
+    ck.ok(operation, args);
     std::thread::sleep(UNTIL_KILLED);
     panic!("not killed within two minutes");
 }

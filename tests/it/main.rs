@@ -48,6 +48,7 @@ mod jobs;
 mod key_import;
 mod key_lifecycle;
 mod layering;
+mod m365_policies;
 mod permission_matrix;
 mod powershell_generated;
 mod registry;

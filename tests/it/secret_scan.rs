@@ -475,6 +475,37 @@ fn no_secret_appears_in_any_output_or_stored_file() {
         .unwrap();
     assert!(items.to_string().contains(body));
 
+    // --- The multi-workload policy: tenant data (a Teams chat message) under the assigned policy.
+    for v in [exchange_support::VAULT_A, exchange_support::VAULT_B] {
+        ck.ok(
+            "Set-KeyVaultAccessPolicy",
+            json!({"VaultName": v, "ServicePrincipalName": "c066d759-24ae-40e7-a56f-027002b5d3e4", "PermissionsToKeys": ["get", "wrapKey", "unwrapKey"]}),
+        );
+    }
+    scan.ok(
+        ck,
+        "New-M365DataAtRestEncryptionPolicy",
+        json!({"Name": "m365-secret-scan", "AzureKeyIDs": [tenant.key_a, tenant.key_b]}),
+    );
+    scan.ok(
+        ck,
+        "Set-M365DataAtRestEncryptionPolicyAssignment",
+        json!({"DataEncryptionPolicy": "m365-secret-scan"}),
+    );
+    let chat = "teams-chat: the acquisition closes friday 5d1f";
+    scan.secret("Teams chat message", chat.as_bytes());
+    scan.call(
+        ck,
+        "Add-M365DataItem",
+        json!({"Workload": "TeamsChat", "Subject": "deal", "Body": chat}),
+        Emitted::Returned,
+    )
+    .unwrap();
+    let chats = scan
+        .call(ck, "Get-M365DataItem", json!({}), Emitted::Returned)
+        .unwrap();
+    assert!(chats.to_string().contains(chat));
+
     // --- SharePoint: a site's file content, under a registered policy.
     for v in [exchange_support::VAULT_A, exchange_support::VAULT_B] {
         ck.ok(

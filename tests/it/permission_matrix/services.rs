@@ -10,6 +10,7 @@ use std::path::Path;
 
 /// A workload's onboarding call, made by the admin, in which the workload's service principal
 /// checks its own permissions on the vaults (as the service does when a policy or key is set).
+/// The multi-workload policy's service (M365DataAtRestEncryption) needs what Exchange's does.
 struct ServiceCase {
     workload: &'static str,
     application_id: &'static str,
@@ -58,6 +59,19 @@ const SERVICE_CASES: &[ServiceCase] = &[
             ck.call(
                 "Use-AipServiceKeyVaultKey",
                 json!({"KeyVaultKeyUrl": keys[0]["Id"]}),
+            )
+        },
+    },
+    ServiceCase {
+        workload: "MultiWorkload New-M365DataAtRestEncryptionPolicy",
+        application_id: "c066d759-24ae-40e7-a56f-027002b5d3e4",
+        needs: &["get", "wrapKey", "unwrapKey"],
+        key_ops: &["wrapKey", "unwrapKey"],
+        call: |ck, keys| {
+            let ids: Vec<&Value> = keys.iter().map(|k| &k["Id"]).collect();
+            ck.call(
+                "New-M365DataAtRestEncryptionPolicy",
+                json!({"Name": "M365-matrix", "AzureKeyIDs": ids}),
             )
         },
     },
@@ -273,6 +287,36 @@ const DATA_CASES: &[DataCase] = &[
                         json!({"InputFile": dir.join("first.ckaip")}),
                     )
                 },
+            },
+        ],
+    },
+    DataCase {
+        service: 3,
+        prepare: |ck, _| {
+            ck.ok(
+                "Set-M365DataAtRestEncryptionPolicyAssignment",
+                json!({"DataEncryptionPolicy": "M365-matrix"}),
+            );
+            ck.ok(
+                "Add-M365DataItem",
+                json!({"Workload": "TeamsChat", "Subject": "first", "Body": "first"}),
+            );
+        },
+        uses: &[
+            UseCase {
+                call: "Add-M365DataItem",
+                needs: &["unwrapKey"],
+                run: |ck, _, n| {
+                    ck.call(
+                        "Add-M365DataItem",
+                        json!({"Workload": "TeamsChat", "Subject": format!("s{n}"), "Body": "b"}),
+                    )
+                },
+            },
+            UseCase {
+                call: "Get-M365DataItem",
+                needs: &["unwrapKey"],
+                run: |ck, _, _| ck.call("Get-M365DataItem", json!({})),
             },
         ],
     },

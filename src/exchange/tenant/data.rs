@@ -1,0 +1,193 @@
+//! Tenant data the multi-workload policy protects: Teams chat messages and meeting recordings,
+//! each kind with its own content key, under the assigned policy's current revision (or the
+//! Microsoft-managed key while none is assigned). Add- and Get-M365DataItem make the encryption
+//! observable, as Add- and Get-MailboxItem do for mailboxes.
+
+use super::super::keys::{self, ItemText};
+use super::super::Service;
+use super::WORKLOAD;
+use crate::crypto::{self, Secret};
+use crate::error::{Error, Result};
+use crate::operations::Context;
+use crate::store::m365::{self, DataRow};
+use crate::time::iso_from_unix;
+use serde::Serialize;
+
+/// The kinds of tenant data modelled, by the name -Workload takes.
+pub const DATA_WORKLOADS: &[&str] = &["TeamsChat", "TeamsMeetingRecording"];
+const MAX_ITEM_BYTES: usize = 1 << 20;
+/// Items a Get- reads per transaction.
+const PAGE: i64 = 1000;
+
+arguments! {
+    pub struct AddDataItemArgs {
+        pub workload: String = "Workload", String, "The kind of tenant data: TeamsChat or TeamsMeetingRecording", mandatory, allowed(DATA_WORKLOADS), position(0);
+        pub subject: String = "Subject", String, "Subject (a chat's topic, a recording's title)", mandatory;
+        pub body: String = "Body", String, "Content of the item", mandatory;
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DataItemOut {
+    pub workload: String,
+    pub subject: String,
+    pub body: String,
+    pub received: String,
+    pub size: i64,
+    /// The revision of the multi-workload policy the kind's content key is under; null: the
+    /// Microsoft-managed key.
+    #[serde(rename = "DataEncryptionPolicyID")]
+    pub data_encryption_policy_id: Option<String>,
+}
+
+/// The kind's content key, opened through its policy's keys (or the Microsoft-managed key); a
+/// use of the availability key is recorded on the kind and in the audit table.
+fn open_data_key(ctx: &Context<'_>, service: &Service, d: &DataRow) -> Result<Secret> {
+    let Some(revision) = &d.applied_revision else {
+        return keys::open_content_key(ctx.store(), &d.guid, None, &d.wrapped_content_key);
+    };
+    let pk = keys::open_policy_key(service, ctx.store(), revision)?;
+    if pk.availability_used {
+        ctx.transaction(
+            &format!(
+                "{}: availability key used (every customer key's vault unreachable)",
+                d.workload
+            ),
+            |tx| m365::record_availability_use(tx, &d.workload, ctx.now()),
+        )?;
+    }
+    keys::open_content_key(
+        ctx.store(),
+        &d.guid,
+        Some((revision, &pk.key)),
+        &d.wrapped_content_key,
+    )
+}
+
+/// The kind's row, created on its first item with a new content key under the assigned
+/// policy's current revision (or the Microsoft-managed key), and that key.
+fn data_and_key(ctx: &Context<'_>, service: &Service, workload: &str) -> Result<(DataRow, Secret)> {
+    if let Some(d) = ctx.read(|tx| m365::get_data(tx, workload))? {
+        let key = open_data_key(ctx, service, &d)?;
+        return Ok((d, key));
+    }
+    let target = ctx.read(|tx| {
+        Ok(m365::assignment(tx)?
+            .filter(|(p, _)| !p.purged)
+            .map(|(p, _)| p.current_revision))
+    })?;
+    let guid = crypto::new_guid()?;
+    let content_key = keys::new_key()?;
+    let wrapped = match &target {
+        Some(revision) => {
+            let pk = keys::open_policy_key(service, ctx.store(), revision)?;
+            keys::seal_content_key(ctx.store(), &guid, Some((revision, &pk.key)), &content_key)?
+        }
+        None => keys::seal_content_key(ctx.store(), &guid, None, &content_key)?,
+    };
+    let row = DataRow {
+        workload: workload.to_string(),
+        guid,
+        applied_revision: target,
+        wrapped_content_key: wrapped,
+        availability_uses: 0,
+        last_availability_use: None,
+        created: ctx.now(),
+    };
+    let created = ctx.transaction(workload, |tx| {
+        // Another session may have created it meanwhile: then its key is the one.
+        if m365::get_data(tx, workload)?.is_some() {
+            return Ok(false);
+        }
+        m365::insert_data(tx, &row)?;
+        if let Some(revision) = &row.applied_revision {
+            crate::store::exchange::adjust_revision_references(tx, revision, 1, true)?;
+        }
+        Ok(true)
+    })?;
+    if created {
+        Ok((row, content_key))
+    } else {
+        data_and_key(ctx, service, workload)
+    }
+}
+
+pub fn add_data_item(ctx: &Context<'_>, a: AddDataItemArgs) -> Result<DataItemOut> {
+    if a.subject.len() > 4096 {
+        return Err(Error::invalid_argument(
+            "Subject",
+            "must be at most 4096 bytes",
+        ));
+    }
+    if a.body.len() > MAX_ITEM_BYTES {
+        return Err(Error::invalid_argument(
+            "Body",
+            format!("must be at most {MAX_ITEM_BYTES} bytes"),
+        ));
+    }
+    let service = Service::for_call_as(ctx, WORKLOAD);
+    let text = ItemText {
+        subject: a.subject.clone(),
+        body: a.body.clone(),
+    };
+    let size = (a.subject.len() + a.body.len()) as i64;
+    // The job may rewrap the kind's key meanwhile, but never changes it: the item stays
+    // readable under whichever wrap the kind has when it is stored.
+    let (d, content_key) = data_and_key(ctx, &service, &a.workload)?;
+    let sealed = keys::seal_item(&content_key, &d.guid, &text)?;
+    let now = ctx.now();
+    let revision = ctx.transaction(&a.workload, |tx| {
+        m365::insert_item(tx, &d.workload, now, size, &sealed)?;
+        Ok(m365::get_data(tx, &d.workload)?.and_then(|c| c.applied_revision))
+    })?;
+    Ok(DataItemOut {
+        workload: d.workload,
+        subject: a.subject,
+        body: a.body,
+        received: iso_from_unix(now),
+        size,
+        data_encryption_policy_id: revision,
+    })
+}
+
+arguments! {
+    pub struct GetDataItemArgs {
+        pub workload: Option<String> = "Workload", String, "The kind of tenant data (default: every kind)", allowed(DATA_WORKLOADS), position(0);
+    }
+}
+
+/// Reads the items, decrypted: PermissionDenied while the service can use neither key.
+pub fn get_data_item(ctx: &Context<'_>, a: GetDataItemArgs) -> Result<Vec<DataItemOut>> {
+    let service = Service::for_call_as(ctx, WORKLOAD);
+    let kinds = ctx.read(|tx| {
+        Ok(m365::list_data(tx)?
+            .into_iter()
+            .filter(|d| a.workload.as_deref().is_none_or(|w| w == d.workload))
+            .collect::<Vec<_>>())
+    })?;
+    let mut out = Vec::new();
+    for d in kinds {
+        let content_key = open_data_key(ctx, &service, &d)?;
+        let mut after = 0;
+        loop {
+            let items = ctx.read(|tx| m365::list_items(tx, &d.workload, after, PAGE))?;
+            for i in &items {
+                let text = keys::open_item(&content_key, &d.guid, &i.sealed)?;
+                out.push(DataItemOut {
+                    workload: d.workload.clone(),
+                    subject: text.subject,
+                    body: text.body,
+                    received: iso_from_unix(i.received),
+                    size: i.size,
+                    data_encryption_policy_id: d.applied_revision.clone(),
+                });
+            }
+            match items.last() {
+                Some(last) if items.len() as i64 == PAGE => after = last.id,
+                _ => break,
+            }
+        }
+    }
+    Ok(out)
+}
