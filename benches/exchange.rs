@@ -9,6 +9,13 @@
 //! background job, timed until it is Completed and every mailbox reports the new revision.
 //! Prints mailboxes/s and the process's peak RSS (VmHWM) after each scale; asserts nothing on
 //! speed. Run: `cargo bench --bench exchange`.
+//!
+//! Then the multi-workload policy, on a store of its own: `CK_BENCH_SCALE` user mailboxes
+//! without a mailbox policy (each with one item, under the Microsoft-managed key) and 1,000
+//! Teams chat messages. Set-M365DataAtRestEncryptionPolicyAssignment is timed until its job is
+//! Completed (each mailbox gets a new content key and its item is re-encrypted; the chat kind's
+//! key is rewrapped), then a key roll and Set-M365DataAtRestEncryptionPolicy -Refresh (each
+//! content key rewrapped). Prints items/s (mailboxes plus the chat kind) and peak RSS for each.
 
 use customer_key::{Session, SessionOptions};
 use serde_json::{json, Value};
@@ -16,6 +23,8 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 const EXCHANGE: &str = "00000002-0000-0ff1-ce00-000000000000";
+const M365: &str = "c066d759-24ae-40e7-a56f-027002b5d3e4";
+const CHAT_MESSAGES: usize = 1_000;
 
 struct TempDir(PathBuf);
 
@@ -43,11 +52,13 @@ fn peak_rss_mib() -> f64 {
         .map_or(0.0, |kb| kb / 1024.0)
 }
 
-fn run(n: usize) {
+/// A session on a fresh store with two vaults, a key in each, and `service` granted get,
+/// wrapKey and unwrapKey on both; returns the versionless key ids.
+fn tenant(label: &str, service: &str) -> (TempDir, Session, Vec<String>) {
     let mut bytes = [0u8; 8];
     aws_lc_rs::rand::fill(&mut bytes).unwrap();
     let tag: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    let dir = TempDir(std::env::temp_dir().join(format!("ck-bench-exchange-{tag}")));
+    let dir = TempDir(std::env::temp_dir().join(format!("ck-bench-{label}-{tag}")));
     let session = customer_key::open_session(SessionOptions {
         store: Some(dir.0.join("store")),
         user_principal_name: Some("admin@contoso.com".into()),
@@ -73,10 +84,40 @@ fn run(n: usize) {
         call(
             &session,
             "Set-KeyVaultAccessPolicy",
-            json!({"VaultName": vault, "ServicePrincipalName": EXCHANGE, "PermissionsToKeys": ["get", "wrapKey", "unwrapKey"]}),
+            json!({"VaultName": vault, "ServicePrincipalName": service, "PermissionsToKeys": ["get", "wrapKey", "unwrapKey"]}),
         );
         ids.push(format!("https://{vault}.vault.azure.net/keys/exo-key"));
     }
+    (dir, session, ids)
+}
+
+/// Waits until the newest apply job is Completed; panics if it failed.
+fn wait_for_apply_job(session: &Session) -> customer_key::jobs::JobRecord {
+    loop {
+        let jobs = customer_key::jobs::list(
+            session.store(),
+            Some(customer_key::exchange::APPLY_POLICY_KIND),
+            None,
+        )
+        .unwrap();
+        if let Some(j) = jobs
+            .last()
+            .filter(|j| j.state == customer_key::jobs::JobState::Completed)
+        {
+            return j.clone();
+        }
+        assert!(
+            jobs.last()
+                .is_none_or(|j| j.state != customer_key::jobs::JobState::Failed),
+            "the apply job failed: {:?}",
+            jobs.last().and_then(|j| j.last_error.clone())
+        );
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+fn run(n: usize) {
+    let (_dir, session, ids) = tenant("exchange", EXCHANGE);
     call(
         &session,
         "New-DataEncryptionPolicy",
@@ -100,27 +141,7 @@ fn run(n: usize) {
         .as_str()
         .unwrap()
         .to_string();
-    loop {
-        let jobs = customer_key::jobs::list(
-            session.store(),
-            Some(customer_key::exchange::APPLY_POLICY_KIND),
-            None,
-        )
-        .unwrap();
-        if jobs
-            .last()
-            .is_some_and(|j| j.state == customer_key::jobs::JobState::Completed)
-        {
-            break;
-        }
-        assert!(
-            jobs.last()
-                .is_none_or(|j| j.state != customer_key::jobs::JobState::Failed),
-            "the refresh job failed: {:?}",
-            jobs.last().and_then(|j| j.last_error.clone())
-        );
-        std::thread::sleep(Duration::from_millis(2));
-    }
+    wait_for_apply_job(&session);
     let seconds = started.elapsed().as_secs_f64();
     // Every mailbox reports the new revision: its key references count them all.
     let usage = call(
@@ -145,13 +166,85 @@ fn run(n: usize) {
     );
 }
 
+/// The multi-workload policy's assignment, then its refresh, over `n` mailboxes without a
+/// mailbox policy and the chat messages.
+fn run_multi_workload(n: usize) {
+    let (_dir, session, ids) = tenant("m365", M365);
+    call(
+        &session,
+        "New-M365DataAtRestEncryptionPolicy",
+        json!({"Name": "BENCH-M365", "AzureKeyIDs": ids}),
+    );
+    customer_key::exchange::bulk::create_mailboxes(&session, "bench", n, None).unwrap();
+    for i in 0..CHAT_MESSAGES {
+        call(
+            &session,
+            "Add-M365DataItem",
+            json!({"Workload": "TeamsChat", "Subject": format!("chat {i}"), "Body": "a message"}),
+        );
+    }
+    let items = n + 1;
+    let started = Instant::now();
+    call(
+        &session,
+        "Set-M365DataAtRestEncryptionPolicyAssignment",
+        json!({"DataEncryptionPolicy": "BENCH-M365"}),
+    );
+    let job = wait_for_apply_job(&session);
+    let assign_s = started.elapsed().as_secs_f64();
+    assert_eq!(job.done, items as u64, "the assignment moved {} of {items}", job.done);
+    let assigned = call(
+        &session,
+        "Get-M365DataAtRestEncryptionPolicyAssignment",
+        json!({}),
+    );
+    assert_eq!(assigned["State"], "Assigned", "{assigned}");
+    println!(
+        "Multi-workload assignment over {n:>7} mailboxes + {CHAT_MESSAGES} chat messages  {assign_s:>7.2} s  {:>9.0} items/s  peak RSS {:>7.1} MiB",
+        items as f64 / assign_s,
+        peak_rss_mib()
+    );
+
+    call(
+        &session,
+        "Add-KeyVaultKey",
+        json!({"VaultName": "bench-exo-a", "Name": "exo-key", "KeyOps": ["wrapKey", "unwrapKey"]}),
+    );
+    let started = Instant::now();
+    let new_id = call(
+        &session,
+        "Set-M365DataAtRestEncryptionPolicy",
+        json!({"Identity": "BENCH-M365", "Refresh": true}),
+    )["DataEncryptionPolicyID"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let job = wait_for_apply_job(&session);
+    let refresh_s = started.elapsed().as_secs_f64();
+    assert_eq!(job.done, items as u64, "the refresh moved {} of {items}", job.done);
+    let sample = call(
+        &session,
+        "Get-MailboxStatistics",
+        json!({"Identity": format!("bench{}", n / 2)}),
+    );
+    assert_eq!(sample["DataEncryptionPolicyID"], new_id);
+    println!(
+        "Multi-workload refresh    over {n:>7} mailboxes + {CHAT_MESSAGES} chat messages  {refresh_s:>7.2} s  {:>9.0} items/s  peak RSS {:>7.1} MiB",
+        items as f64 / refresh_s,
+        peak_rss_mib()
+    );
+}
+
 fn main() {
     let scales: Vec<usize> = std::env::var("CK_BENCH_SCALE")
         .ok()
         .map(|s| s.split(',').filter_map(|n| n.trim().parse().ok()).collect())
         .filter(|v: &Vec<usize>| !v.is_empty())
         .unwrap_or_else(|| vec![10_000]);
-    for n in scales {
+    for &n in &scales {
         run(n);
+    }
+    for &n in &scales {
+        run_multi_workload(n);
     }
 }

@@ -661,7 +661,52 @@ const PLACEHOLDER_OUTCOMES: &[(&str, Option<&str>, &str, &str)] = &[
         "Test-CustomerKeySetup",
         Some("ByPolicy"),
         "DataEncryptionPolicyNotFound",
-        "DataEncryptionPolicy: no Exchange data encryption policy",
+        "DataEncryptionPolicy: no Exchange or multi-workload data encryption policy",
+    ),
+    (
+        "New-M365DataAtRestEncryptionPolicy",
+        None,
+        "BadParameter",
+        "Parameter 'AzureKeyIDs': needs at least two key ids",
+    ),
+    (
+        "Get-M365DataAtRestEncryptionPolicy",
+        None,
+        "DataEncryptionPolicyNotFound",
+        "Identity: no multi-workload data encryption policy",
+    ),
+    (
+        "Set-M365DataAtRestEncryptionPolicy",
+        Some("Refresh"),
+        "DataEncryptionPolicyNotFound",
+        "Identity: no multi-workload data encryption policy",
+    ),
+    (
+        "Set-M365DataAtRestEncryptionPolicy",
+        Some("Settings"),
+        "DataEncryptionPolicyNotFound",
+        "Identity: no multi-workload data encryption policy",
+    ),
+    (
+        "Set-M365DataAtRestEncryptionPolicy",
+        Some("AzureKeyIDs"),
+        "DataEncryptionPolicyNotFound",
+        "Identity: no multi-workload data encryption policy",
+    ),
+    (
+        "Set-M365DataAtRestEncryptionPolicyAssignment",
+        None,
+        "DataEncryptionPolicyNotFound",
+        "DataEncryptionPolicy: no multi-workload data encryption policy",
+    ),
+    ("Get-M365DataAtRestEncryptionPolicyAssignment", None, "", ""),
+    ("Add-M365DataItem", None, "", ""),
+    ("Get-M365DataItem", None, "", ""),
+    (
+        "Test-M365DataAtRestEncryptionPolicy",
+        None,
+        "DataEncryptionPolicyNotFound",
+        "Identity: no multi-workload data encryption policy",
     ),
 ];
 

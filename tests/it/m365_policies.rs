@@ -241,6 +241,21 @@ fn revocation_and_refresh_behave_as_for_exchange_policies() {
         json!(["MultiWorkload 'M365-DEP'"]),
         "{usage}"
     );
+    // What taking the service's access away would touch: the policy and the items under it
+    // (ada's mailbox and the chat kind); Exchange's own access touches nothing of it.
+    let impact = t.ck.ok(
+        "Get-KeyVaultChangeImpact",
+        json!({"VaultName": VAULT_A, "ServicePrincipalName": M365}),
+    );
+    assert_eq!(impact["Workload"], "MultiWorkload", "{impact}");
+    assert_eq!(impact["Policies"], json!(["MultiWorkload 'M365-DEP'"]));
+    assert_eq!(impact["Impact"], "1 policy, 2 items");
+    let exchange = t.ck.ok(
+        "Get-KeyVaultChangeImpact",
+        json!({"VaultName": VAULT_A, "ServicePrincipalName": EXCHANGE}),
+    );
+    assert_eq!(exchange["InUse"], false, "{exchange}");
+
     // One key gone: reads go on. Both gone: PermissionDenied, for tenant data and ada alike.
     revoke_m365(&t, VAULT_A);
     assert_eq!(subjects(&data_items(&t)), ["chat-1"]);

@@ -201,3 +201,27 @@ Describe 'Progress of the assignment' {
         @($records | Where-Object { $_.RecordType -eq 'Processing' -and $_.StatusDescription -notlike '* of * items' }).Count | Should -Be 0
     }
 }
+
+Describe 'The README walkthrough' {
+    It 'runs as written and ends with the data under the refreshed revision' {
+        $readme = Get-Content -Raw -Path (Join-Path $repositoryRoot 'README.md')
+        $section = $readme.Substring($readme.IndexOf('## Microsoft 365 multi-workload data encryption policies'))
+        $block = [regex]::Match($section, '(?s)```powershell\r?\n(.*?)```').Groups[1].Value
+        $block | Should -BeLike '*Set-CkM365DataAtRestEncryptionPolicy -Identity*-Refresh*'
+        $walkthroughStore = Join-Path $TestDrive 'm365-readme'
+        $null = New-Item -ItemType Directory -Path $walkthroughStore -Force
+        Disconnect-CkService
+        $null = Connect-CkService -Path $walkthroughStore -UserPrincipalName 'admin@contoso.com'
+        try {
+            $null = . ([scriptblock]::Create($block))
+            $assignment = Get-CkM365DataAtRestEncryptionPolicyAssignment
+            $assignment.State | Should -Be 'Assigned'
+            $assignment.DataEncryptionPolicyID | Should -Be $refreshed.DataEncryptionPolicyID
+            (Get-CkM365DataItem).DataEncryptionPolicyID | Should -Be $refreshed.DataEncryptionPolicyID
+        }
+        finally {
+            Disconnect-CkService
+            $null = Connect-CkService -Path $storePath -UserPrincipalName 'admin@contoso.com'
+        }
+    }
+}
