@@ -192,7 +192,11 @@ fn run_multi_workload(n: usize) {
     );
     let job = wait_for_apply_job(&session);
     let assign_s = started.elapsed().as_secs_f64();
-    assert_eq!(job.done, items as u64, "the assignment moved {} of {items}", job.done);
+    assert_eq!(
+        job.done, items as u64,
+        "the assignment moved {} of {items}",
+        job.done
+    );
     let assigned = call(
         &session,
         "Get-M365DataAtRestEncryptionPolicyAssignment",
@@ -221,7 +225,11 @@ fn run_multi_workload(n: usize) {
         .to_string();
     let job = wait_for_apply_job(&session);
     let refresh_s = started.elapsed().as_secs_f64();
-    assert_eq!(job.done, items as u64, "the refresh moved {} of {items}", job.done);
+    assert_eq!(
+        job.done, items as u64,
+        "the refresh moved {} of {items}",
+        job.done
+    );
     let sample = call(
         &session,
         "Get-MailboxStatistics",

@@ -275,6 +275,22 @@ fn reads_back(ck: &Ck, intent: &Value) -> Result<bool, String> {
                 _ => Err(format!("{} copies, or a different body", found.len())),
             }
         }
+        "m365-item" => {
+            let items = ck
+                .call("Get-M365DataItem", json!({"Workload": note["workload"]}))
+                .map_err(|e| e.message().to_string())?;
+            let found: Vec<&Value> = items
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|i| i["Subject"] == note["subject"])
+                .collect();
+            match found.as_slice() {
+                [] => Ok(false),
+                [one] if one["Body"] == note["body"] => Ok(true),
+                _ => Err(format!("{} copies, or a different body", found.len())),
+            }
+        }
         "file" => match ck.call(
             "Get-SPOFile",
             json!({"Site": note["site"], "Name": note["name"]}),
@@ -415,7 +431,7 @@ pub fn check_trial(dir: &TempDir, trial: u64, tally: &mut Tally) {
                     ),
                 }
             }
-            "item" | "file" | "protect" => {
+            "item" | "m365-item" | "file" | "protect" => {
                 let acked = c.ok().is_some();
                 if !acked && !c.in_flight() {
                     continue;

@@ -23,9 +23,11 @@ use std::time::{Duration, Instant};
 const EXCHANGE: &str = "00000002-0000-0ff1-ce00-000000000000";
 const SHAREPOINT: &str = "00000003-0000-0ff1-ce00-000000000000";
 const AIP: &str = "00000012-0000-0000-c000-000000000000";
+const M365: &str = "c066d759-24ae-40e7-a56f-027002b5d3e4";
 
-/// The store every trial works on: three vaults, a DEP over two keys, a registered SharePoint
-/// policy, a BYOK AIP tenant key, and the workload's principal granted every key permission.
+/// The store every trial works on: three vaults, a DEP over two keys, a multi-workload policy
+/// over the same keys assigned to the tenant, a registered SharePoint policy, a BYOK AIP tenant
+/// key, and the workload's principal granted every key permission.
 fn set_up(store: &Path) {
     let s = Setup::default();
     let ck = Ck::at(store, ADMIN);
@@ -38,7 +40,7 @@ fn set_up(store: &Path) {
             "New-KeyVault",
             json!({"VaultName": vault, "Location": location, "EnablePurgeProtection": protected}),
         );
-        let grants: [(&str, &str, &[&str]); 4] = [
+        let grants: [(&str, &str, &[&str]); 5] = [
             ("UserPrincipalName", CRASH_USER, &["all"]),
             (
                 "ServicePrincipalName",
@@ -51,6 +53,11 @@ fn set_up(store: &Path) {
                 &["get", "wrapKey", "unwrapKey"],
             ),
             ("ServicePrincipalName", AIP, &["get", "decrypt", "sign"]),
+            (
+                "ServicePrincipalName",
+                M365,
+                &["get", "wrapKey", "unwrapKey"],
+            ),
         ];
         for (parameter, principal, permissions) in grants {
             ck.ok(
@@ -75,6 +82,14 @@ fn set_up(store: &Path) {
     ck.ok(
         "New-DataEncryptionPolicy",
         json!({"Name": s.dep, "AzureKeyIDs": exo}),
+    );
+    ck.ok(
+        "New-M365DataAtRestEncryptionPolicy",
+        json!({"Name": s.m365_dep, "AzureKeyIDs": exo}),
+    );
+    ck.ok(
+        "Set-M365DataAtRestEncryptionPolicyAssignment",
+        json!({"DataEncryptionPolicy": s.m365_dep}),
     );
     ck.ok(
         "New-Mailbox",

@@ -19,6 +19,8 @@ pub struct Setup {
     pub spo_key: &'static str,
     pub aip_key: &'static str,
     pub dep: &'static str,
+    /// The multi-workload policy, assigned to the tenant by the set-up.
+    pub m365_dep: &'static str,
     pub base_mailbox: &'static str,
     pub base_site: &'static str,
 }
@@ -34,6 +36,7 @@ impl Default for Setup {
             spo_key: "spo",
             aip_key: "aip",
             dep: "DEP-crash",
+            m365_dep: "M365-crash",
             base_mailbox: "base",
             base_site: "https://contoso.sharepoint.com/sites/base",
         }

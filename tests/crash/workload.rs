@@ -243,6 +243,27 @@ pub fn run(store: &Path, dir: &Path, trial: u64, seed: u64) -> ! {
                     json!({"key": id}),
                 );
             }
+            82..=86 => {
+                let workload = ["TeamsChat", "TeamsMeetingRecording"][rng.below(2) as usize];
+                let (subject, body) = (format!("d{tag}"), format!("data of {tag}: {}", rng.next()));
+                let args = json!({"Workload": workload, "Subject": subject, "Body": body});
+                let _ = journal.call(
+                    &ck,
+                    "m365-item",
+                    "Add-M365DataItem",
+                    args,
+                    json!({"workload": workload, "subject": subject, "body": body}),
+                );
+            }
+            87..=88 => {
+                let _ = journal.call(
+                    &ck,
+                    "m365-refresh",
+                    "Set-M365DataAtRestEncryptionPolicy",
+                    json!({"Identity": s.m365_dep, "Refresh": true}),
+                    json!({}),
+                );
+            }
             _ => {
                 let file = dir.join(format!("p{tag}.ckaip"));
                 let text = format!("protected {tag}: {}", rng.next());

@@ -358,3 +358,48 @@ fn settings_assignment_rules_and_the_policy_test() {
     );
     assert_eq!(e.category(), "ObjectNotFound");
 }
+
+#[test]
+fn the_availability_key_answers_only_when_both_vaults_are_unreachable() {
+    let t = tenant("m365-availability");
+    grant_m365(&t, VAULT_A);
+    grant_m365(&t, VAULT_B);
+    let p = new_policy(&t, "M365-DEP");
+    t.ck.ok(
+        "Set-M365DataAtRestEncryptionPolicyAssignment",
+        json!({"DataEncryptionPolicy": "M365-DEP"}),
+    );
+    wait_assigned(&t, p["DataEncryptionPolicyID"].as_str().unwrap());
+    add_data(&t, "TeamsMeetingRecording", "kept");
+    let unreachable = |vault: &str, down: bool| {
+        t.ck.ok(
+            "Set-KeyVault",
+            json!({"VaultName": vault, "Unreachable": down}),
+        );
+    };
+    // One vault down and the other's access removed: a customer action, no fallback.
+    unreachable(VAULT_A, true);
+    assert_eq!(subjects(&data_items(&t)), ["kept"]);
+    revoke_m365(&t, VAULT_B);
+    assert_eq!(
+        t.ck.err("Get-M365DataItem", json!({})).category(),
+        "PermissionDenied"
+    );
+    grant_m365(&t, VAULT_B);
+    // Both down: the availability key keeps the data readable, and each use is audited.
+    unreachable(VAULT_B, true);
+    assert_eq!(subjects(&data_items(&t)), ["kept"]);
+    let uses =
+        t.ck.session()
+            .store()
+            .audit_log()
+            .unwrap()
+            .into_iter()
+            .filter(|(_, _, op, target, result)| {
+                op == "Get-M365DataItem"
+                    && target.contains("availability key used")
+                    && result.starts_with("Succeeded")
+            })
+            .count();
+    assert_eq!(uses, 1);
+}

@@ -7,7 +7,7 @@ use super::super::keys::{self, ItemText};
 use super::super::Service;
 use super::WORKLOAD;
 use crate::crypto::{self, Secret};
-use crate::error::{Error, Result};
+use crate::error::{CkStatus, Error, Result};
 use crate::operations::Context;
 use crate::store::m365::{self, DataRow};
 use crate::time::iso_from_unix;
@@ -65,12 +65,23 @@ fn open_data_key(ctx: &Context<'_>, service: &Service, d: &DataRow) -> Result<Se
     )
 }
 
-/// The kind's row, created on its first item with a new content key under the assigned
-/// policy's current revision (or the Microsoft-managed key), and that key.
-fn data_and_key(ctx: &Context<'_>, service: &Service, workload: &str) -> Result<(DataRow, Secret)> {
-    if let Some(d) = ctx.read(|tx| m365::get_data(tx, workload))? {
-        let key = open_data_key(ctx, service, &d)?;
-        return Ok((d, key));
+/// The kind's row and its content key: an existing kind's, or for a kind's first item a new
+/// content key under the assigned policy's current revision (or the Microsoft-managed key),
+/// `new` until the item's transaction inserts it.
+struct DataKey {
+    row: DataRow,
+    key: Secret,
+    new: bool,
+}
+
+fn data_key(ctx: &Context<'_>, service: &Service, workload: &str) -> Result<DataKey> {
+    if let Some(row) = ctx.read(|tx| m365::get_data(tx, workload))? {
+        let key = open_data_key(ctx, service, &row)?;
+        return Ok(DataKey {
+            row,
+            key,
+            new: false,
+        });
     }
     let target = ctx.read(|tx| {
         Ok(m365::assignment(tx)?
@@ -78,39 +89,27 @@ fn data_and_key(ctx: &Context<'_>, service: &Service, workload: &str) -> Result<
             .map(|(p, _)| p.current_revision))
     })?;
     let guid = crypto::new_guid()?;
-    let content_key = keys::new_key()?;
+    let key = keys::new_key()?;
     let wrapped = match &target {
         Some(revision) => {
             let pk = keys::open_policy_key(service, ctx.store(), revision)?;
-            keys::seal_content_key(ctx.store(), &guid, Some((revision, &pk.key)), &content_key)?
+            keys::seal_content_key(ctx.store(), &guid, Some((revision, &pk.key)), &key)?
         }
-        None => keys::seal_content_key(ctx.store(), &guid, None, &content_key)?,
+        None => keys::seal_content_key(ctx.store(), &guid, None, &key)?,
     };
-    let row = DataRow {
-        workload: workload.to_string(),
-        guid,
-        applied_revision: target,
-        wrapped_content_key: wrapped,
-        availability_uses: 0,
-        last_availability_use: None,
-        created: ctx.now(),
-    };
-    let created = ctx.transaction(workload, |tx| {
-        // Another session may have created it meanwhile: then its key is the one.
-        if m365::get_data(tx, workload)?.is_some() {
-            return Ok(false);
-        }
-        m365::insert_data(tx, &row)?;
-        if let Some(revision) = &row.applied_revision {
-            crate::store::exchange::adjust_revision_references(tx, revision, 1, true)?;
-        }
-        Ok(true)
-    })?;
-    if created {
-        Ok((row, content_key))
-    } else {
-        data_and_key(ctx, service, workload)
-    }
+    Ok(DataKey {
+        row: DataRow {
+            workload: workload.to_string(),
+            guid,
+            applied_revision: target,
+            wrapped_content_key: wrapped,
+            availability_uses: 0,
+            last_availability_use: None,
+            created: ctx.now(),
+        },
+        key,
+        new: true,
+    })
 }
 
 pub fn add_data_item(ctx: &Context<'_>, a: AddDataItemArgs) -> Result<DataItemOut> {
@@ -132,23 +131,53 @@ pub fn add_data_item(ctx: &Context<'_>, a: AddDataItemArgs) -> Result<DataItemOu
         body: a.body.clone(),
     };
     let size = (a.subject.len() + a.body.len()) as i64;
-    // The job may rewrap the kind's key meanwhile, but never changes it: the item stays
-    // readable under whichever wrap the kind has when it is stored.
-    let (d, content_key) = data_and_key(ctx, &service, &a.workload)?;
-    let sealed = keys::seal_item(&content_key, &d.guid, &text)?;
-    let now = ctx.now();
-    let revision = ctx.transaction(&a.workload, |tx| {
-        m365::insert_item(tx, &d.workload, now, size, &sealed)?;
-        Ok(m365::get_data(tx, &d.workload)?.and_then(|c| c.applied_revision))
-    })?;
-    Ok(DataItemOut {
-        workload: d.workload,
-        subject: a.subject,
-        body: a.body,
-        received: iso_from_unix(now),
-        size,
-        data_encryption_policy_id: revision,
-    })
+    // A kind's first item creates its content key in the same transaction; should another
+    // session create it meanwhile, the item is sealed again under that one. The job may rewrap
+    // a kind's key, but never changes it.
+    const ATTEMPTS: usize = 3;
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let d = data_key(ctx, &service, &a.workload)?;
+        let sealed = keys::seal_item(&d.key, &d.row.guid, &text)?;
+        let now = ctx.now();
+        let stored = ctx.transaction(&a.workload, |tx| {
+            let current = m365::get_data(tx, &d.row.workload)?;
+            match (&current, d.new) {
+                (None, true) => {
+                    m365::insert_data(tx, &d.row)?;
+                    if let Some(revision) = &d.row.applied_revision {
+                        crate::store::exchange::adjust_revision_references(tx, revision, 1, true)?;
+                    }
+                }
+                (Some(c), false) if c.guid == d.row.guid => {}
+                _ => {
+                    return Err(Error::new(
+                        CkStatus::Busy,
+                        "DataBusy",
+                        format!("{}: its content key was created by another session meanwhile; repeat the command", d.row.workload),
+                        d.row.workload.clone(),
+                    ))
+                }
+            }
+            m365::insert_item(tx, &d.row.workload, now, size, &sealed)?;
+            Ok(m365::get_data(tx, &d.row.workload)?.and_then(|c| c.applied_revision))
+        });
+        match stored {
+            Ok(revision) => {
+                return Ok(DataItemOut {
+                    workload: d.row.workload,
+                    subject: a.subject,
+                    body: a.body,
+                    received: iso_from_unix(now),
+                    size,
+                    data_encryption_policy_id: revision,
+                })
+            }
+            Err(e) if e.code == "DataBusy" && attempt < ATTEMPTS => continue,
+            Err(e) => return Err(e),
+        }
+    }
 }
 
 arguments! {
