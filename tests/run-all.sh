@@ -94,7 +94,7 @@ step "benchmark figures (cargo bench, short)" env CK_BENCH_SECONDS=0.5 cargo ben
 # The workloads' figures at a short scale; the long runs are CK_BENCH_SCALE=100000.
 step "SharePoint benchmark (10,000 sites)" cargo bench --quiet --bench sharepoint
 step "AIP benchmark (200 items)" env CK_BENCH_SCALE=200 cargo bench --quiet --bench aip
-step "Exchange benchmark (10,000 mailboxes)" env CK_BENCH_SCALE=10000 cargo bench --quiet --bench exchange
+step "Exchange benchmark (10,000 mailboxes; the multi-workload assignment and refresh over them)" env CK_BENCH_SCALE=10000 cargo bench --quiet --bench exchange
 step "Key Vault endpoint benchmark (HTTPS vs in-process, short)" env CK_BENCH_SECONDS=0.3 cargo bench --quiet --bench serve
 step "Setup check benchmark (2 vaults of 50 key versions, 11 runs; remote request count)" env CK_BENCH_RUNS=11 cargo bench --quiet --bench setup_check
 # Proof under abuse: cargo test above ran 20 crash trials and a 10 s load. The full-scale run
