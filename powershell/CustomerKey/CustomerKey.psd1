@@ -85,7 +85,7 @@
     PrivateData          = @{
         CkRegistry = @{
             Version = '0.1.0'
-            Hash    = '9b63e7fadbe4abe1cb1db768b1bedef53b5f197e417d267f9c465bf5777fd3d0'
+            Hash    = 'e2ca212c80e70eeeb50c1ec82e308506d4a7b8fcfcbc6863c24da373ed50dea3'
         }
         PSData     = @{
             Tags         = @('CustomerKey', 'BYOK', 'KeyVault', 'Microsoft365', 'Exchange', 'SharePoint', 'AIP', 'Encryption')

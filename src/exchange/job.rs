@@ -68,15 +68,22 @@ pub(crate) fn enqueue_for_mailbox(tx: &Tx<'_>, mailbox: &MailboxRow, now: i64) -
     )
 }
 
-/// Whether a job of this kind is working on (Running) the mailbox now.
+/// Whether a job of this kind is working on (Running) the mailbox now: its own, its policy's,
+/// or, for a mailbox without a policy, the tenant's multi-workload policy's.
 pub(crate) fn job_is_running_for(store: &Store, mailbox: &MailboxRow) -> Result<bool> {
+    let covering = match &mailbox.assigned_policy {
+        Some(policy) => Some(policy.clone()),
+        None => store.read(|tx| Ok(m365::assignment(tx)?.map(|(p, _)| p.guid)))?,
+    };
     Ok(jobs::list(store, Some(APPLY_POLICY_KIND), None)?
         .iter()
         .any(|j| {
             j.state == jobs::JobState::Running
                 && (j.payload["Mailbox"].as_i64() == Some(mailbox.seq)
-                    || (mailbox.assigned_policy.is_some()
-                        && j.payload["Policy"].as_str() == mailbox.assigned_policy.as_deref()))
+                    || j.payload["Policy"]
+                        .as_str()
+                        .zip(covering.as_deref())
+                        .is_some_and(|(a, b)| a.eq_ignore_ascii_case(b)))
         }))
 }
 

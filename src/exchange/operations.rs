@@ -40,7 +40,7 @@ pub fn operations() -> Vec<Operation> {
             .example("Set-CkMailUser -Identity bob@contoso.com -DataEncryptionPolicy 'EXO-DEP-1'", "Pre-assigns the policy."),
         Operation::new("Get-MailboxStatistics", AREA, mailboxes::get_mailbox_statistics)
             .synopsis("Shows a mailbox's items and encryption state.")
-            .description("DisplayName, ItemCount, TotalItemSize, IsEncrypted, DataEncryptionPolicyID (the policy revision the mailbox's key is under; Get-CkDataEncryptionPolicy resolves it) and EncryptionState: Pending, Encrypting, Encrypted, Unencrypted, OneKeyAvailable, Unreadable or Purged, with each key's health and the availability key's uses.")
+            .description("DisplayName, ItemCount, TotalItemSize, IsEncrypted, DataEncryptionPolicyID (the policy revision the mailbox's key is under, its mailbox policy's or, with none, the tenant's multi-workload policy's; Get-CkDataEncryptionPolicy or Get-CkM365DataAtRestEncryptionPolicy resolves it) and EncryptionState: Pending, Encrypting, Encrypted, Unencrypted, OneKeyAvailable, Unreadable or Purged, with each key's health and the availability key's uses.")
             .output("CustomerKey.MailboxStatistics")
             .batched()
             .example("Get-CkMailbox | Get-CkMailboxStatistics | Format-Table DisplayName, IsEncrypted, EncryptionState, DataEncryptionPolicyID", "Shows the encryption state of every mailbox."),

@@ -317,6 +317,35 @@ fn settings_assignment_rules_and_the_policy_test() {
     );
     assert_eq!(e.category(), "InvalidArgument");
 
+    // -Replace moves the assigned policy to other keys; the job follows with what it covers.
+    let others: Vec<String> = [VAULT_A, VAULT_B]
+        .iter()
+        .map(|v| {
+            let k = t.ck.ok(
+                "Add-KeyVaultKey",
+                json!({"VaultName": v, "Name": "m365-other", "KeyOps": ["wrapKey", "unwrapKey"]}),
+            );
+            versionless(k["Id"].as_str().unwrap())
+        })
+        .collect();
+    add_data(&t, "TeamsChat", "before the replace");
+    let replaced = t.ck.ok(
+        "Set-M365DataAtRestEncryptionPolicy",
+        json!({"Identity": "M365-A", "AzureKeyIDs": others, "Replace": true, "Force": true}),
+    );
+    assert_eq!(replaced["AzureKeyIDs"], json!(others));
+    assert_ne!(
+        replaced["DataEncryptionPolicyID"],
+        p["DataEncryptionPolicyID"]
+    );
+    wait_assigned(&t, replaced["DataEncryptionPolicyID"].as_str().unwrap());
+    assert!(replaced["KeyHealth"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|h| h["Id"].as_str().unwrap().contains("/keys/m365-other/")));
+    assert_eq!(subjects(&data_items(&t)), ["before the replace"]);
+
     // The test: usable now; with the service's access gone from one vault, that key is not.
     let ok = t.ck.ok(
         "Test-M365DataAtRestEncryptionPolicy",

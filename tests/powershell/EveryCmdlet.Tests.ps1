@@ -483,6 +483,58 @@ BeforeDiscovery {
             }
             Assert = { param($Result) $Result[-1].PermanentDataPurgeRequested | Should -BeTrue }
         }
+        # Microsoft 365 multi-workload data encryption policies: each in a store of its own, as
+        # an assignment covers every mailbox without a mailbox policy.
+        'New-CkM365DataAtRestEncryptionPolicy/__AllParameterSets' = @{
+            Type = 'CustomerKey.M365DataAtRestEncryptionPolicy'; Store = 'm365-new'
+            Arrange = { $keys = New-GrantedKeyPair -Prefix 'ck-every-mn' -Principal $m365; @{ Name = 'EVERY-M365-NEW'; AzureKeyIDs = @($keys.Id); Description = 'new'; Enabled = $true } }
+            Assert = { param($Result) $Result[0].Name | Should -Be 'EVERY-M365-NEW' }
+        }
+        'Get-CkM365DataAtRestEncryptionPolicy/__AllParameterSets' = @{
+            Type = 'CustomerKey.M365DataAtRestEncryptionPolicy'; Store = 'm365-get'
+            Arrange = { New-M365Policy; @{ Identity = 'EVERY-M365' } }
+            Assert = { param($Result) $Result[0].KeyHealth.Count | Should -Be 2 }
+        }
+        'Set-CkM365DataAtRestEncryptionPolicy/Settings' = @{
+            Type = 'CustomerKey.M365DataAtRestEncryptionPolicy'; Store = 'm365-settings'
+            Arrange = { New-M365Policy; @{ Identity = 'EVERY-M365'; Description = 'changed'; Force = $true } }
+            Assert = { (Get-CkM365DataAtRestEncryptionPolicy -Identity 'EVERY-M365').Description | Should -Be 'changed' }
+        }
+        'Set-CkM365DataAtRestEncryptionPolicy/Refresh' = @{
+            Type = 'CustomerKey.M365DataAtRestEncryptionPolicy'; Store = 'm365-refresh'
+            Arrange = { New-M365Policy -Assign; $null = Add-CkM365DataItem -Workload TeamsChat -Subject 'chat' -Body 'before the refresh'; @{ Identity = 'EVERY-M365'; Refresh = $true; Wait = $true } }
+            Assert = { param($Result) (Get-CkM365DataItem).DataEncryptionPolicyID | Should -Be $Result[-1].DataEncryptionPolicyID }
+        }
+        'Set-CkM365DataAtRestEncryptionPolicy/AzureKeyIDs' = @{
+            Type = 'CustomerKey.M365DataAtRestEncryptionPolicy'; Store = 'm365-replace'
+            Arrange = { New-M365Policy; $other = New-GrantedKeyPair -Prefix 'ck-every-mr' -Principal $m365; @{ Identity = 'EVERY-M365'; AzureKeyIDs = @($other.Id); Replace = $true; Wait = $true } }
+            Assert = { param($Result) @($Result[-1].AzureKeyIDs) -join ',' | Should -BeLike '*ck-every-mr-a*ck-every-mr-b*' }
+        }
+        'Set-CkM365DataAtRestEncryptionPolicyAssignment/__AllParameterSets' = @{
+            Type = 'CustomerKey.M365DataAtRestEncryptionPolicyAssignment'; Store = 'm365-assign'
+            Arrange = { New-M365Policy; @{ DataEncryptionPolicy = 'EVERY-M365'; Wait = $true } }
+            Assert = { param($Result) $Result[-1].State | Should -Be 'Assigned' }
+        }
+        'Get-CkM365DataAtRestEncryptionPolicyAssignment/__AllParameterSets' = @{
+            Type = 'CustomerKey.M365DataAtRestEncryptionPolicyAssignment'; Store = 'm365-get-assignment'
+            Arrange = { New-M365Policy -Assign; @{} }
+            Assert = { param($Result) $Result[0].DataEncryptionPolicy | Should -Be 'EVERY-M365' }
+        }
+        'Test-CkM365DataAtRestEncryptionPolicy/__AllParameterSets' = @{
+            Type = 'CustomerKey.M365DataAtRestEncryptionPolicyTest'; Store = 'm365-test'
+            Arrange = { New-M365Policy; @{ Identity = 'EVERY-M365' } }
+            Assert = { param($Result) $Result[0].IsValid | Should -BeTrue }
+        }
+        'Add-CkM365DataItem/__AllParameterSets' = @{
+            Type = 'CustomerKey.M365DataItem'; Store = 'm365-add-item'
+            Arrange = { New-M365Policy -Assign; @{ Workload = 'TeamsChat'; Subject = 'Added'; Body = 'by every cmdlet' } }
+            Assert = { param($Result) @((Get-CkM365DataItem -Workload TeamsChat).Subject) | Should -Contain 'Added'; $Result[0].DataEncryptionPolicyID | Should -Not -BeNullOrEmpty }
+        }
+        'Get-CkM365DataItem/__AllParameterSets' = @{
+            Type = 'CustomerKey.M365DataItem'; Store = 'm365-get-items'
+            Arrange = { $null = Add-CkM365DataItem -Workload TeamsMeetingRecording -Subject 'Standup' -Body 'recording'; @{ Workload = 'TeamsMeetingRecording' } }
+            Assert = { param($Result) $Result[0].Body | Should -Be 'recording' }
+        }
         'New-CkMailbox/__AllParameterSets'                      = @{
             Type = 'CustomerKey.Mailbox'; Arrange = { @{ Name = 'New Box'; Alias = 'newbox'; PrimarySmtpAddress = 'newbox@contoso.com'; DataEncryptionPolicy = 'EVERY-DEP' } }
             Assert = { param($Result) $Result[0].RecipientTypeDetails | Should -Be 'UserMailbox' }
@@ -590,6 +642,7 @@ BeforeAll {
     Connect-MainStore
 
     $exchange = '00000002-0000-0ff1-ce00-000000000000'
+    $m365 = 'c066d759-24ae-40e7-a56f-027002b5d3e4'
     $sharePoint = '00000003-0000-0ff1-ce00-000000000000'
     $aipPrincipal = '00000012-0000-0000-c000-000000000000'
     $objectId = '6f1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d'
@@ -597,6 +650,16 @@ BeforeAll {
     $password = ConvertTo-SecureString -String 'correct horse battery staple' -AsPlainText -Force
 
     # Two vaults (soft delete, purge protection), each with one key, granted to a service principal.
+    # A multi-workload policy EVERY-M365 over a granted key pair of its own, assigned if asked.
+    function New-M365Policy {
+        param([switch] $Assign)
+        $keys = New-GrantedKeyPair -Prefix 'ck-every-m365' -Principal $m365
+        $null = New-CkM365DataAtRestEncryptionPolicy -Name 'EVERY-M365' -AzureKeyIDs @($keys.Id)
+        if ($Assign) {
+            $null = Set-CkM365DataAtRestEncryptionPolicyAssignment -DataEncryptionPolicy 'EVERY-M365' -Wait -Confirm:$false
+        }
+    }
+
     function New-GrantedKeyPair {
         param([string] $Prefix, [string] $Principal)
         foreach ($suffix in 'a', 'b') {

@@ -11,7 +11,7 @@ BeforeDiscovery {
     # Each parameter Microsoft's cmdlets take, which ours must take by the same name.
     $microsoftParameters = @(
         @{ Cmdlet = 'New-CkM365DataAtRestEncryptionPolicy'; Parameters = @('Name', 'AzureKeyIDs', 'Description', 'Enabled') }
-        @{ Cmdlet = 'Set-CkM365DataAtRestEncryptionPolicy'; Parameters = @('Identity', 'Refresh', 'AzureKeyIDs', 'Replace', 'Enabled', 'Name', 'Description') }
+        @{ Cmdlet = 'Set-CkM365DataAtRestEncryptionPolicy'; Parameters = @('Identity', 'Refresh', 'AzureKeyIDs', 'Replace', 'Enabled', 'Name', 'Description', 'Force') }
         @{ Cmdlet = 'Get-CkM365DataAtRestEncryptionPolicy'; Parameters = @('Identity') }
         @{ Cmdlet = 'Test-CkM365DataAtRestEncryptionPolicy'; Parameters = @('Identity') }
         @{ Cmdlet = 'Set-CkM365DataAtRestEncryptionPolicyAssignment'; Parameters = @('DataEncryptionPolicy') }

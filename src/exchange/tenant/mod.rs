@@ -164,6 +164,8 @@ arguments! {
         pub enabled: Option<bool> = "Enabled", Bool, "Whether the policy may be assigned (an assigned policy cannot be disabled)", in_set(SET_SETTINGS, false);
         pub azure_key_ids: Option<Vec<String>> = "AzureKeyIDs", StringArray, "New key ids (two, in two different vaults)", in_set(SET_KEYS, true);
         pub replace: bool = "Replace", Switch, "Replace the policy's keys by -AzureKeyIDs", in_set(SET_KEYS, true);
+        // Exchange Online's cmdlet takes it; this one asks no question of its own to skip.
+        pub force: bool = "Force", Switch, "Accepted as Exchange Online's cmdlet accepts it: no change asks a question of its own (-Confirm still asks)";
     }
 }
 

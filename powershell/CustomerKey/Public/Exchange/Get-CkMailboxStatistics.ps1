@@ -5,9 +5,10 @@ function Get-CkMailboxStatistics {
     Shows a mailbox's items and encryption state.
     .DESCRIPTION
     DisplayName, ItemCount, TotalItemSize, IsEncrypted, DataEncryptionPolicyID (the policy revision
-    the mailbox's key is under; Get-CkDataEncryptionPolicy resolves it) and EncryptionState:
-    Pending, Encrypting, Encrypted, Unencrypted, OneKeyAvailable, Unreadable or Purged, with each
-    key's health and the availability key's uses.
+    the mailbox's key is under, its mailbox policy's or, with none, the tenant's multi-workload
+    policy's; Get-CkDataEncryptionPolicy or Get-CkM365DataAtRestEncryptionPolicy resolves it) and
+    EncryptionState: Pending, Encrypting, Encrypted, Unencrypted, OneKeyAvailable, Unreadable or
+    Purged, with each key's health and the availability key's uses.
     .PARAMETER Identity
     Name, alias, SMTP address or GUID.
     .EXAMPLE

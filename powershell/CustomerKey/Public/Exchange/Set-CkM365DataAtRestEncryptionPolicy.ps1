@@ -24,6 +24,9 @@ function Set-CkM365DataAtRestEncryptionPolicy {
     New key ids (two, in two different vaults).
     .PARAMETER Replace
     Replace the policy's keys by -AzureKeyIDs.
+    .PARAMETER Force
+    Accepted as Exchange Online's cmdlet accepts it: no change asks a question of its own (-Confirm
+    still asks).
     .PARAMETER Wait
     Waits until the background work this starts is done, showing its progress with Write-Progress,
     then emits the final object. Without -Wait the cmdlet returns at once, as Microsoft's does.
@@ -58,6 +61,9 @@ function Set-CkM365DataAtRestEncryptionPolicy {
 
         [Parameter(ParameterSetName = 'AzureKeyIDs', Mandatory, HelpMessage = "Replace the policy's keys by -AzureKeyIDs")]
         [switch] $Replace,
+
+        [Parameter(HelpMessage = "Accepted as Exchange Online's cmdlet accepts it: no change asks a question of its own (-Confirm still asks)")]
+        [switch] $Force,
 
         [Parameter(HelpMessage = 'Wait until the work is done, showing its progress')]
         [switch] $Wait
