@@ -619,3 +619,52 @@ fn a_failed_call_keeps_the_services_request_id_in_its_error_and_its_audit_row() 
     assert!(e.request_id().is_none(), "{e}");
     assert!(e.envelope()["error"].get("requestId").is_none());
 }
+
+#[test]
+fn a_multi_workload_policy_with_keys_behind_the_endpoint_protects_tenant_data_until_access_is_revoked(
+) {
+    let ep = Endpoint::start("remote-m365", &[], ServeOptions::default());
+    let vaults = ["contoso-m365-a", "contoso-m365-b"];
+    let ids = ep.key_pair_for_policy(vaults);
+    let (admin, app) = admin_for(
+        &ep,
+        "remote-m365-admin",
+        &vaults,
+        &["get", "wrapKey", "unwrapKey"],
+    );
+    let policy = admin.ok(
+        "New-M365DataAtRestEncryptionPolicy",
+        json!({"Name": "M365-R", "AzureKeyIDs": ids}),
+    );
+    let revision = policy["DataEncryptionPolicyID"].clone();
+    admin.ok(
+        "Set-M365DataAtRestEncryptionPolicyAssignment",
+        json!({"DataEncryptionPolicy": "M365-R"}),
+    );
+    let start = Instant::now();
+    while admin.ok("Get-M365DataAtRestEncryptionPolicyAssignment", json!({}))["State"] != "Assigned"
+    {
+        assert!(start.elapsed() < Duration::from_secs(60), "not assigned");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let added = admin.ok(
+        "Add-M365DataItem",
+        json!({"Workload": "TeamsChat", "Subject": "kept", "Body": "hello"}),
+    );
+    assert_eq!(added["DataEncryptionPolicyID"], revision);
+    // Revoked in the vaults: unreadable here; back on one vault: readable again.
+    for v in vaults {
+        ep.admin(
+            "Remove-KeyVaultAccessPolicy",
+            json!({"VaultName": v, "ServicePrincipalName": app}),
+        );
+    }
+    let e = admin.err("Get-M365DataItem", json!({}));
+    assert_eq!(e.category(), "PermissionDenied", "{e}");
+    ep.admin(
+        "Set-KeyVaultAccessPolicy",
+        json!({"VaultName": vaults[1], "ServicePrincipalName": app, "PermissionsToKeys": ["get", "wrapKey", "unwrapKey"]}),
+    );
+    let items = admin.ok("Get-M365DataItem", json!({}));
+    assert_eq!(items[0]["Body"], "hello");
+}
