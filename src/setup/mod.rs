@@ -31,7 +31,7 @@ arguments! {
     pub struct TestSetupArgs {
         pub workload: Option<String> = "Workload", String, "The workload the keys are for: Exchange, SharePoint or MultiWorkload (its service principal is the one checked)", allowed(WORKLOADS), in_set(BY_WORKLOAD, true);
         pub azure_key_ids: Option<Vec<String>> = "AzureKeyIDs", StringArray, "The two key ids, versioned or not (https://<vault>.vault.azure.net/keys/<name>[/<version>])", in_set(BY_WORKLOAD, true);
-        pub data_encryption_policy: Option<String> = "DataEncryptionPolicy", String, "An existing policy whose keys to check: an Exchange policy's name, Guid or DataEncryptionPolicyID, or SPODataEncryptionPolicy (or the SharePoint admin site URL) for the SharePoint policy", pipeline, aliases(&["Identity"]), in_set(BY_POLICY, true);
+        pub data_encryption_policy: Option<String> = "DataEncryptionPolicy", String, "An existing policy whose keys to check: an Exchange or multi-workload policy's name, Guid or DataEncryptionPolicyID, or SPODataEncryptionPolicy (or the SharePoint admin site URL) for the SharePoint policy", pipeline, aliases(&["Identity"]), in_set(BY_POLICY, true);
         pub data_location: Option<String> = "DataLocation", String, "The Microsoft 365 data location of the workload's data (EUR, NAM, GBR, ...), a geography (Europe) or an Azure region: the vaults should be in its geography";
         pub backup_path: Option<String> = "BackupPath", Path, "A folder of key backups: every version of each key should be in one (without it, the backup check is NotChecked)";
         pub quiet: bool = "Quiet", Switch, "Return only $true (no check failed) or $false, as Test-Path does";

@@ -381,6 +381,24 @@ fn settings_assignment_rules_and_the_policy_test() {
     assert!(keys
         .iter()
         .any(|k| k["Usable"] == true && k["KeyId"].as_str().unwrap().contains(VAULT_A)));
+    // Test-CustomerKeySetup takes the policy too, and checks its service's access.
+    let checks = t.ck.ok(
+        "Test-CustomerKeySetup",
+        json!({"DataEncryptionPolicy": "M365-A"}),
+    );
+    let access: Vec<&Value> = checks
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["Check"] == "ServicePrincipalAccess")
+        .collect();
+    assert_eq!(access.len(), 2, "{checks:#}");
+    assert!(
+        access
+            .iter()
+            .any(|c| c["Status"] == "Fail" && c["RemediationCk"].as_str().unwrap().contains(M365)),
+        "{checks:#}"
+    );
     let e = t.ck.err(
         "Test-M365DataAtRestEncryptionPolicy",
         json!({"Identity": "nope"}),

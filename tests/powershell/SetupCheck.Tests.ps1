@@ -93,7 +93,7 @@ Describe 'Test-CkCustomerKeySetup' {
         { Test-CkCustomerKeySetup -Workload Exchange -AzureKeyIDs $keyIds[0] -ErrorAction Stop } | Should -Throw "*Parameter 'AzureKeyIDs'*at least two*"
         $Error[0].CategoryInfo.Category | Should -Be 'InvalidArgument'
         { Test-CkCustomerKeySetup -Workload Exchange -AzureKeyIDs $keyIds -DataLocation 'Atlantis' -ErrorAction Stop } | Should -Throw "*Parameter 'DataLocation'*"
-        { Test-CkCustomerKeySetup -DataEncryptionPolicy 'NO-SUCH-DEP' -ErrorAction Stop } | Should -Throw '*no Exchange data encryption policy*'
+        { Test-CkCustomerKeySetup -DataEncryptionPolicy 'NO-SUCH-DEP' -ErrorAction Stop } | Should -Throw '*no Exchange or multi-workload data encryption policy*'
         $Error[0].CategoryInfo.Category | Should -Be 'ObjectNotFound'
     }
 }
