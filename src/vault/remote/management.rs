@@ -15,31 +15,27 @@
 //! would be overwritten: Azure offers no condition on these PUTs.
 
 use super::keys::remote;
-use super::{graph, same_vault, RemoteVaults, Replay};
-use crate::error::{CkStatus, Error, Result};
+use super::{graph, RemoteVaults, Replay};
+use crate::error::{Error, Result};
 use crate::operations::Context;
-use crate::store::vaults::Tags;
 use crate::vault::impact::{ChangeImpactArgs, KeyVaultChangeImpact};
 use crate::vault::model::{AccessPolicyOut, KeyVaultOut, KEY_PERMISSION_VALUES};
 use crate::vault::{
     granted_permissions, is_guid, GetKeyVaultArgs, RemoveAccessPolicyArgs, SetAccessPolicyArgs,
     UpdateKeyVaultArgs,
 };
+use crate::wire::arm::{AccessPolicyEntry, Permissions, Vault, VaultAccessPolicyParameters};
+use crate::wire::arm::{VaultAccessPolicyProperties, VaultProperties};
 use reqwest::Method;
-use serde_json::{json, Value};
-use zeroize::Zeroizing;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
 
 /// The Key Vault resource provider's api-version used.
 pub const ARM_API_VERSION: &str = "2026-05-15";
 pub(crate) const PROVIDER: &str = "providers/Microsoft.KeyVault/vaults";
 
 fn unexpected(why: &str, target: &str) -> Error {
-    Error::new(
-        CkStatus::Unavailable,
-        "UnexpectedResponse",
-        format!("Azure Resource Manager's answer is not as documented: {why}"),
-        target,
-    )
+    super::errors::not_as_documented("Azure Resource Manager", why, target)
 }
 
 /// The subscription: `-SubscriptionId`, else `AZURE_SUBSCRIPTION_ID`.
@@ -84,67 +80,61 @@ fn check_resource_group(name: &str) -> Result<()> {
 }
 
 impl RemoteVaults {
-    fn arm_url(&self, path: &str) -> String {
+    fn arm_url(&self, path: &str, api_version: &str) -> String {
         let sep = if path.contains('?') { '&' } else { '?' };
         format!(
-            "{}{path}{sep}api-version={ARM_API_VERSION}",
+            "{}{path}{sep}api-version={api_version}",
             self.management_url
         )
     }
 
-    /// One Azure Resource Manager request to `path` (begins with `/subscriptions/`).
-    pub(crate) fn arm_json(
+    /// One Azure Resource Manager request to `path` (begins with `/subscriptions/`) at a
+    /// provider's `api_version`. Only for idempotent requests (reads, the accessPolicies PUTs,
+    /// a PUT or DELETE of a named resource): retried as harmless.
+    pub(crate) fn arm<B: Serialize>(
         &self,
         method: Method,
         path: &str,
-        body: Option<&Value>,
+        body: Option<&B>,
+        api_version: &str,
         target: &str,
-    ) -> Result<Value> {
-        let body = body
-            .map(serde_json::to_vec)
-            .transpose()
-            .map_err(|e| Error::internal(e.to_string()).with_source(e))?;
-        // Reads and the accessPolicies PUTs are idempotent: retried as harmless.
+    ) -> Result<super::client::Answer> {
+        let url = self.arm_url(path, api_version);
+        let body = super::body_of(body)?;
+        let replay = Replay::Harmless;
         self.management
-            .call_blocking(
-                method,
-                self.arm_url(path),
-                body.map(Zeroizing::new),
-                Replay::Harmless,
-                target,
-                &self.stop,
-            )?
-            .json(target)
+            .call_blocking(method, url, body, replay, target, &self.stop)
     }
 
     /// Every item of an Azure Resource Manager listing, following `nextLink` (only ever to the
     /// management endpoint itself: the token goes nowhere else).
-    pub(crate) fn arm_list(&self, path: &str, target: &str) -> Result<Vec<Value>> {
-        let mut url = self.arm_url(path);
-        let mut items = Vec::new();
-        for _ in 0..10_000 {
-            let page = self
-                .management
-                .get_blocking(url.clone(), target, &self.stop)?
-                .json(target)?;
-            if let Some(values) = page["value"].as_array() {
-                items.extend(values.iter().cloned());
-            }
-            match page["nextLink"].as_str().filter(|l| !l.is_empty()) {
-                None => return Ok(items),
-                Some(next) if same_vault(next, &self.management_url) => url = next.to_string(),
-                Some(_) => {
-                    return Err(unexpected(
-                        &format!("its nextLink leaves {}; not followed", self.management_url),
-                        target,
-                    ))
-                }
-            }
-        }
-        Err(unexpected(
-            "its listing did not end after 10,000 pages",
+    pub(crate) fn arm_list<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        api_version: &str,
+        target: &str,
+    ) -> Result<Vec<T>> {
+        let url = self.arm_url(path, api_version);
+        let base = &self.management_url;
+        self.every_page(
+            &self.management,
+            url,
+            base,
+            "Azure Resource Manager",
             target,
-        ))
+        )
+    }
+
+    /// A vault resource: `GET` (or the answer of a `PATCH`) of its id.
+    fn arm_vault(
+        &self,
+        method: Method,
+        id: &str,
+        body: Option<&Vault>,
+        target: &str,
+    ) -> Result<Vault> {
+        self.arm(method, id, body, ARM_API_VERSION, target)?
+            .typed(target)
     }
 
     /// The subscription a call asks Azure Resource Manager in: its own `-SubscriptionId`, else
@@ -155,9 +145,9 @@ impl RemoteVaults {
 
     /// The key permissions the vault's access policies give a service principal (by its
     /// object id, looked up in Microsoft Graph by application id), read from Azure Resource
-    /// Manager; in an RBAC vault, those its role assignments there give it. None where this session cannot ask: no subscription is known (the session's
-    /// `SubscriptionId`, `AZURE_SUBSCRIPTION_ID`), so the caller can only probe with the
-    /// session's own token.
+    /// Manager; in an RBAC vault, those its role assignments there give it. None where this
+    /// session cannot ask: no subscription is known (the session's `SubscriptionId`,
+    /// `AZURE_SUBSCRIPTION_ID`), so the caller can only probe with the session's own token.
     pub(crate) fn service_principal_key_permissions(
         &self,
         application_id: &str,
@@ -168,33 +158,23 @@ impl RemoteVaults {
         };
         let resource = self.locate_vault(&subscription, None, vault)?;
         let object_id = super::graph::object_id(self, None, None, Some(application_id))?;
-        if resource["properties"]["enableRbacAuthorization"].as_bool() == Some(true) {
-            // Azure RBAC: access policies are ignored; the principal's roles at the vault (or
-            // above) decide, by the data actions of Key Vault's built-in roles.
-            let (id, _) = vault_id(&resource, vault)?;
-            let roles: Vec<&crate::vault::roles::RoleDefinition> =
-                roles_at_vault(self, &id, &object_id)?
-                    .iter()
-                    .filter_map(|r| crate::vault::roles::role_by_id(r))
-                    .collect();
-            let granted = crate::vault::model::ALL_KEY_PERMISSIONS
-                .iter()
-                .filter(|p| roles.iter().any(|r| r.grants(p)))
-                .map(|p| p.to_string())
-                .collect();
-            return Ok(Some(granted));
+        if resource.properties.enable_rbac_authorization != Some(true) {
+            return Ok(Some(
+                keys_granted(&resource, &object_id).unwrap_or_default(),
+            ));
         }
-        let granted = resource["properties"]["accessPolicies"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter(|p| {
-                p["objectId"]
-                    .as_str()
-                    .is_some_and(|o| o.eq_ignore_ascii_case(&object_id))
-            })
-            .flat_map(|p| p["permissions"]["keys"].as_array().into_iter().flatten())
-            .filter_map(|k| k.as_str().map(str::to_string))
+        // Azure RBAC: access policies are ignored; the principal's roles at the vault (or
+        // above) decide, by the data actions of Key Vault's built-in roles.
+        let (id, _) = vault_id(&resource, vault)?;
+        let roles: Vec<&crate::vault::roles::RoleDefinition> =
+            super::roles::roles_at_vault(self, &id, &object_id)?
+                .iter()
+                .filter_map(|r| crate::vault::roles::role_by_id(r))
+                .collect();
+        let granted = crate::vault::model::ALL_KEY_PERMISSIONS
+            .iter()
+            .filter(|p| roles.iter().any(|r| r.grants(p)))
+            .map(|p| p.to_string())
             .collect();
         Ok(Some(granted))
     }
@@ -205,45 +185,56 @@ impl RemoteVaults {
         subscription: &str,
         resource_group: Option<&str>,
         name: &str,
-    ) -> Result<Value> {
+    ) -> Result<Vault> {
         crate::vault::model::check_vault_name(name)?;
-        match resource_group {
-            Some(rg) => {
-                check_resource_group(rg)?;
-                self.arm_json(
-                    Method::GET,
-                    &format!(
-                        "/subscriptions/{subscription}/resourceGroups/{}/{PROVIDER}/{name}",
-                        super::auth::percent_encode(rg)
-                    ),
-                    None,
+        if let Some(rg) = resource_group {
+            check_resource_group(rg)?;
+            let rg = super::auth::percent_encode(rg);
+            let path =
+                format!("/subscriptions/{subscription}/resourceGroups/{rg}/{PROVIDER}/{name}");
+            return self.arm_vault(Method::GET, &path, None, name);
+        }
+        let path = format!("/subscriptions/{subscription}/{PROVIDER}");
+        let vaults: Vec<Vault> = self.arm_list(&path, ARM_API_VERSION, name)?;
+        vaults
+            .into_iter()
+            .find(|v| v.name.as_deref().is_some_and(|n| n.eq_ignore_ascii_case(name)))
+            .ok_or_else(|| {
+                Error::not_found(
+                    "VaultNotFound",
+                    format!("Vault '{name}' is not in subscription '{subscription}' (or the session's credentials may not read it); give -ResourceGroupName to ask for it directly"),
                     name,
                 )
-            }
-            None => {
-                let vaults =
-                    self.arm_list(&format!("/subscriptions/{subscription}/{PROVIDER}"), name)?;
-                vaults
-                    .into_iter()
-                    .find(|v| v["name"].as_str().is_some_and(|n| n.eq_ignore_ascii_case(name)))
-                    .ok_or_else(|| {
-                        Error::not_found(
-                            "VaultNotFound",
-                            format!("Vault '{name}' is not in subscription '{subscription}' (or the session's credentials may not read it); give -ResourceGroupName to ask for it directly"),
-                            name,
-                        )
-                    })
-            }
+            })
+    }
+}
+
+/// The key permissions the vault's access policies give `object_id`, in the engine's spelling,
+/// each once; None when no policy names it.
+pub(crate) fn keys_granted(vault: &Vault, object_id: &str) -> Option<Vec<String>> {
+    let mut entries = vault
+        .access_policies()
+        .iter()
+        .filter(|e| e.object_id.eq_ignore_ascii_case(object_id))
+        .peekable();
+    entries.peek()?;
+    let mut permissions: Vec<String> = Vec::new();
+    for k in entries
+        .flat_map(AccessPolicyEntry::keys)
+        .map(|k| permission_name(k))
+    {
+        if !permissions.contains(&k) {
+            permissions.push(k);
         }
     }
+    Some(permissions)
 }
 
 /// `/subscriptions/{s}/resourceGroups/{rg}/providers/Microsoft.KeyVault/vaults/{name}`: the
 /// vault's id, checked to be a path (it becomes the next request's), and its resource group.
-pub(crate) fn vault_id(vault: &Value, target: &str) -> Result<(String, String)> {
-    let id = vault["id"]
-        .as_str()
-        .ok_or_else(|| unexpected("the vault has no id", target))?;
+pub(crate) fn vault_id(vault: &Vault, target: &str) -> Result<(String, String)> {
+    let id = vault.id.as_deref();
+    let id = id.ok_or_else(|| unexpected("the vault has no id", target))?;
     let parts: Vec<&str> = id.trim_start_matches('/').split('/').collect();
     let well_formed = id.starts_with("/subscriptions/")
         && parts.len() == 8
@@ -275,66 +266,42 @@ pub(crate) fn permission_name(p: &str) -> String {
         .map_or_else(|| p.to_string(), |k| k.to_string())
 }
 
-fn strings(v: &Value) -> Vec<String> {
-    v.as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|s| s.as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 /// A Vault resource (GET, or an item of a listing) as the engine's vault output.
-pub fn vault_out(vault: &Value, target: &str) -> Result<KeyVaultOut> {
+pub fn vault_out(vault: &Vault, target: &str) -> Result<KeyVaultOut> {
     let (id, resource_group) = vault_id(vault, target)?;
-    let p = &vault["properties"];
-    let name = vault["name"]
-        .as_str()
-        .ok_or_else(|| unexpected("the vault has no name", target))?;
-    let tenant_id = p["tenantId"].as_str().unwrap_or_default().to_string();
-    let sku = match p["sku"]["name"].as_str().unwrap_or("standard") {
-        s if s.eq_ignore_ascii_case("premium") => "Premium".to_string(),
-        s if s.eq_ignore_ascii_case("standard") => "Standard".to_string(),
-        other => other.to_string(),
+    let p = &vault.properties;
+    let name = vault.name.as_deref();
+    let name = name.ok_or_else(|| unexpected("the vault has no name", target))?;
+    let sku = match p.sku.as_ref().and_then(|s| s.name.as_deref()) {
+        Some(s) if s.eq_ignore_ascii_case("premium") => "Premium".to_string(),
+        None => "Standard".to_string(),
+        Some(s) if s.eq_ignore_ascii_case("standard") => "Standard".to_string(),
+        Some(other) => other.to_string(),
     };
-    let access_policies = p["accessPolicies"]
-        .as_array()
-        .map(|a| a.as_slice())
-        .unwrap_or_default()
-        .iter()
-        .map(|e| {
-            let object_id = e["objectId"].as_str().unwrap_or_default().to_string();
-            AccessPolicyOut {
-                tenant_id: e["tenantId"].as_str().unwrap_or(&tenant_id).to_string(),
-                // ARM names no principal: Az's DisplayName comes from Graph, asked after
-                // (with_display_names); the object id until then.
-                display_name: object_id.clone(),
-                object_id,
-                application_id: e["applicationId"].as_str().map(str::to_string),
-                permissions_to_keys: strings(&e["permissions"]["keys"])
-                    .iter()
-                    .map(|k| permission_name(k))
-                    .collect(),
-            }
-        })
-        .collect();
-    let tags: Tags = super::json::tags_of(&vault["tags"]);
+    let access_policies = vault.access_policies().iter().map(|e| AccessPolicyOut {
+        tenant_id: e.tenant_id.clone(),
+        // ARM names no principal: Az's DisplayName comes from Graph, asked after
+        // (with_display_names); the object id until then.
+        display_name: e.object_id.clone(),
+        object_id: e.object_id.clone(),
+        application_id: e.application_id.clone(),
+        permissions_to_keys: e.keys().iter().map(|k| permission_name(k)).collect(),
+    });
     Ok(KeyVaultOut {
         vault_name: name.to_string(),
         resource_group_name: resource_group,
         resource_id: id,
-        location: vault["location"].as_str().unwrap_or_default().to_string(),
-        vault_uri: p["vaultUri"].as_str().unwrap_or_default().to_string(),
-        tenant_id,
+        location: vault.location.clone().unwrap_or_default(),
+        vault_uri: p.vault_uri.clone().unwrap_or_default(),
+        tenant_id: p.tenant_id.clone().unwrap_or_default(),
         sku,
         // Soft delete is on for every vault since 2025 whatever an older answer leaves out.
-        enable_soft_delete: p["enableSoftDelete"].as_bool().unwrap_or(true),
-        soft_delete_retention_in_days: p["softDeleteRetentionInDays"].as_i64().unwrap_or(90),
-        enable_purge_protection: p["enablePurgeProtection"].as_bool().unwrap_or(false),
-        enable_rbac_authorization: p["enableRbacAuthorization"].as_bool().unwrap_or(false),
-        access_policies,
-        tags,
+        enable_soft_delete: p.enable_soft_delete.unwrap_or(true),
+        soft_delete_retention_in_days: p.soft_delete_retention_in_days.unwrap_or(90),
+        enable_purge_protection: p.enable_purge_protection.unwrap_or(false),
+        enable_rbac_authorization: p.enable_rbac_authorization.unwrap_or(false),
+        access_policies: access_policies.collect(),
+        tags: vault.tags.clone().unwrap_or_default(),
         deleted_date: None,
         scheduled_purge_date: None,
     })
@@ -355,18 +322,14 @@ pub fn get_key_vault(ctx: &Context<'_>, a: GetKeyVaultArgs) -> Result<Vec<KeyVau
         (Some(name), rg) => vec![r.locate_vault(&subscription, rg.as_deref(), name)?],
         (None, Some(rg)) => {
             check_resource_group(rg)?;
-            r.arm_list(
-                &format!(
-                    "/subscriptions/{subscription}/resourceGroups/{}/{PROVIDER}",
-                    super::auth::percent_encode(rg)
-                ),
-                &target,
-            )?
+            let rg = super::auth::percent_encode(rg);
+            let path = format!("/subscriptions/{subscription}/resourceGroups/{rg}/{PROVIDER}");
+            r.arm_list(&path, ARM_API_VERSION, &target)?
         }
-        (None, None) => r.arm_list(
-            &format!("/subscriptions/{subscription}/{PROVIDER}"),
-            &target,
-        )?,
+        (None, None) => {
+            let path = format!("/subscriptions/{subscription}/{PROVIDER}");
+            r.arm_list(&path, ARM_API_VERSION, &target)?
+        }
     };
     let out = vaults
         .iter()
@@ -378,37 +341,28 @@ pub fn get_key_vault(ctx: &Context<'_>, a: GetKeyVaultArgs) -> Result<Vec<KeyVau
 }
 
 /// The entry of `object_id` (not a compound identity's) among the vault's policies.
-fn entry_of(policies: &[Value], object_id: &str) -> Option<usize> {
+fn entry_of(policies: &[AccessPolicyEntry], object_id: &str) -> Option<usize> {
     policies.iter().position(|e| {
-        e["objectId"]
-            .as_str()
-            .is_some_and(|o| o.eq_ignore_ascii_case(object_id))
-            && e["applicationId"].as_str().is_none_or(str::is_empty)
+        e.object_id.eq_ignore_ascii_case(object_id)
+            && e.application_id.as_deref().is_none_or(str::is_empty)
     })
 }
 
-fn policies_of(vault: &Value) -> Vec<Value> {
-    vault["properties"]["accessPolicies"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-}
-
+/// `PUT {id}/accessPolicies/{kind}` of `policies`.
 fn update_policies(
     r: &RemoteVaults,
     id: &str,
     kind: &str,
-    policies: Vec<Value>,
+    access_policies: Vec<AccessPolicyEntry>,
     target: &str,
 ) -> Result<()> {
-    let body = json!({ "properties": { "accessPolicies": policies } });
-    r.arm_json(
-        Method::PUT,
-        &format!("{id}/accessPolicies/{kind}"),
-        Some(&body),
-        target,
-    )
-    .map(|_| ())
+    let body = VaultAccessPolicyParameters {
+        properties: VaultAccessPolicyProperties { access_policies },
+        ..VaultAccessPolicyParameters::default()
+    };
+    let path = format!("{id}/accessPolicies/{kind}");
+    r.arm(Method::PUT, &path, Some(&body), ARM_API_VERSION, target)
+        .map(|_| ())
 }
 
 /// The vault after a change, when -PassThru asks for it.
@@ -421,8 +375,7 @@ fn pass_thru(
     if !wanted {
         return Ok(None);
     }
-    let vault = r.arm_json(Method::GET, id, None, target)?;
-    let out = vault_out(&vault, target)?;
+    let out = vault_out(&r.arm_vault(Method::GET, id, None, target)?, target)?;
     Ok(with_display_names(r, vec![out]).pop())
 }
 
@@ -448,7 +401,7 @@ fn with_display_names(r: &RemoteVaults, mut vaults: Vec<KeyVaultOut>) -> Vec<Key
 /// given), the vault's resource and its resource id.
 struct PolicyTarget {
     object_id: String,
-    vault: Value,
+    vault: Vault,
     id: String,
 }
 
@@ -496,19 +449,24 @@ pub fn set_access_policy(ctx: &Context<'_>, a: SetAccessPolicyArgs) -> Result<Op
         vault,
         id,
     } = policy_target_of!(r, a)?;
-    let tenant_id = vault["properties"]["tenantId"]
-        .as_str()
-        .ok_or_else(|| unexpected("the vault has no tenantId", &a.vault_name))?
-        .to_string();
-    let mut policies = policies_of(&vault);
+    let tenant_id = vault.properties.tenant_id.clone();
+    let tenant_id =
+        tenant_id.ok_or_else(|| unexpected("the vault has no tenantId", &a.vault_name))?;
+    let mut policies = vault.properties.access_policies.unwrap_or_default();
     match entry_of(&policies, &object_id) {
         // Its key permissions replaced; its secret and certificate permissions kept.
-        Some(i) => policies[i]["permissions"]["keys"] = json!(permissions),
-        None => policies.push(json!({
-            "tenantId": tenant_id,
-            "objectId": object_id,
-            "permissions": {"keys": permissions, "secrets": [], "certificates": []},
-        })),
+        Some(i) => policies[i].permissions.keys = Some(permissions.clone()),
+        None => policies.push(AccessPolicyEntry {
+            tenant_id,
+            object_id: object_id.clone(),
+            application_id: None,
+            permissions: Permissions {
+                keys: Some(permissions.clone()),
+                secrets: Some(vec![]),
+                certificates: Some(vec![]),
+                storage: None,
+            },
+        }),
     }
     update_policies(r, &id, "replace", policies, &a.vault_name)?;
     ctx.audit_success(
@@ -525,14 +483,25 @@ pub fn set_access_policy(ctx: &Context<'_>, a: SetAccessPolicyArgs) -> Result<Op
 /// `enablePurgeProtection`, as Update-AzKeyVault sends it.
 pub fn update_key_vault(ctx: &Context<'_>, a: UpdateKeyVaultArgs) -> Result<KeyVaultOut> {
     let r = remote(ctx)?;
-    let mut properties = serde_json::Map::new();
-    if let Some(rbac) = a.enable_rbac_authorization {
-        properties.insert("enableRbacAuthorization".into(), json!(rbac));
-    }
-    if a.enable_purge_protection {
-        properties.insert("enablePurgeProtection".into(), json!(true));
-    }
-    if properties.is_empty() {
+    let patch = Vault {
+        properties: VaultProperties {
+            enable_rbac_authorization: a.enable_rbac_authorization,
+            enable_purge_protection: a.enable_purge_protection.then_some(true),
+            ..VaultProperties::default()
+        },
+        ..Vault::default()
+    };
+    let updated: Vec<&str> = [
+        (
+            a.enable_rbac_authorization.is_some(),
+            "enableRbacAuthorization",
+        ),
+        (a.enable_purge_protection, "enablePurgeProtection"),
+    ]
+    .into_iter()
+    .filter_map(|(given, name)| given.then_some(name))
+    .collect();
+    if updated.is_empty() {
         return Err(Error::invalid_argument(
             "EnableRbacAuthorization",
             "give EnableRbacAuthorization or EnablePurgeProtection: there is nothing else to update",
@@ -545,20 +514,12 @@ pub fn update_key_vault(ctx: &Context<'_>, a: UpdateKeyVaultArgs) -> Result<KeyV
         &a.vault_name,
     )?;
     let (id, _) = vault_id(&vault, &a.vault_name)?;
-    let updated = r.arm_json(
-        Method::PATCH,
-        &id,
-        Some(&json!({ "properties": properties })),
-        &a.vault_name,
-    )?;
+    let answer = r.arm_vault(Method::PATCH, &id, Some(&patch), &a.vault_name)?;
     ctx.audit_success(
         &a.vault_name,
-        &format!(
-            "updated {} in Azure",
-            properties.keys().cloned().collect::<Vec<_>>().join(",")
-        ),
+        &format!("updated {} in Azure", updated.join(",")),
     );
-    vault_out(&updated, &a.vault_name)
+    vault_out(&answer, &a.vault_name)
 }
 
 pub fn remove_access_policy(
@@ -571,14 +532,14 @@ pub fn remove_access_policy(
         vault,
         id,
     } = policy_target_of!(r, a)?;
-    let policies = policies_of(&vault);
+    let policies = vault.access_policies();
     let shown = a
         .user_principal_name
         .as_deref()
         .or(a.service_principal_name.as_deref())
         .unwrap_or(&object_id)
         .to_string();
-    let Some(i) = entry_of(&policies, &object_id) else {
+    let Some(i) = entry_of(policies, &object_id) else {
         return Err(Error::not_found(
             "AccessPolicyNotFound",
             format!(
@@ -617,87 +578,10 @@ pub fn get_change_impact(ctx: &Context<'_>, a: ChangeImpactArgs) -> Result<KeyVa
     })
 }
 
-/// Microsoft.Authorization's api-version for role assignments.
-pub(super) const ROLE_ASSIGNMENTS_API_VERSION: &str = "2022-04-01";
-
-impl RemoteVaults {
-    /// A read of another resource provider than Key Vault's, at its own api-version (role
-    /// assignments: Microsoft.Authorization's).
-    pub(super) fn arm_get_at(
-        &self,
-        path: &str,
-        api_version: &str,
-        target: &str,
-    ) -> crate::Result<Value> {
-        self.arm_at(Method::GET, path, None, api_version, target)
-    }
-
-    /// A request to another resource provider than Key Vault's, at its own api-version. Only
-    /// for idempotent requests (reads, a PUT or DELETE of a named resource): retried as
-    /// harmless.
-    pub(super) fn arm_at(
-        &self,
-        method: Method,
-        path: &str,
-        body: Option<&Value>,
-        api_version: &str,
-        target: &str,
-    ) -> crate::Result<Value> {
-        let sep = if path.contains('?') { '&' } else { '?' };
-        let url = format!(
-            "{}{path}{sep}api-version={api_version}",
-            self.management_url
-        );
-        let body = body
-            .map(serde_json::to_vec)
-            .transpose()
-            .map_err(|e| Error::internal(e.to_string()).with_source(e))?;
-        self.management
-            .call_blocking(
-                method,
-                url,
-                body.map(Zeroizing::new),
-                Replay::Harmless,
-                target,
-                &self.stop,
-            )?
-            .json(target)
-    }
-}
-
-/// The role definition ids a principal holds at the vault's scope or above (Azure answers a
-/// principal's assignments at, above and below the scope asked).
-pub(crate) fn roles_at_vault(
-    r: &RemoteVaults,
-    vault_id: &str,
-    object_id: &str,
-) -> crate::Result<Vec<String>> {
-    let filter = super::auth::percent_encode(&format!("principalId eq '{object_id}'"));
-    let answer = r.arm_get_at(
-        &format!("{vault_id}/providers/Microsoft.Authorization/roleAssignments?$filter={filter}"),
-        ROLE_ASSIGNMENTS_API_VERSION,
-        vault_id,
-    )?;
-    let vault_scope = vault_id.to_ascii_lowercase();
-    Ok(answer["value"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|a| {
-            let scope = a["properties"]["scope"]
-                .as_str()
-                .unwrap_or_default()
-                .to_ascii_lowercase();
-            scope == "/" || vault_scope == scope || vault_scope.starts_with(&format!("{scope}/"))
-        })
-        .filter_map(|a| a["properties"]["roleDefinitionId"].as_str())
-        .map(str::to_string)
-        .collect())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn a_vault_resource_maps_to_the_engines_output() {
@@ -716,7 +600,7 @@ mod tests {
                 "vaultUri": "https://contoso-ck.vault.azure.net/"
             }
         });
-        let out = vault_out(&v, "contoso-ck").unwrap();
+        let out = vault_out(&serde_json::from_value(v.clone()).unwrap(), "contoso-ck").unwrap();
         assert_eq!(out.resource_group_name, "rg-ck");
         assert_eq!(out.sku, "Premium");
         assert_eq!(out.soft_delete_retention_in_days, 30);
@@ -726,7 +610,7 @@ mod tests {
         );
         let mut bad = v.clone();
         bad["id"] = json!("/subscriptions/x/../../elsewhere");
-        assert!(vault_out(&bad, "contoso-ck").is_err());
+        assert!(vault_out(&serde_json::from_value(bad).unwrap(), "contoso-ck").is_err());
     }
 
     #[test]
