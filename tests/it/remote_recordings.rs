@@ -1,7 +1,7 @@
 //! The remote target's reading of Key Vault's JSON, over responses the real service sent
 //! (recorded by the Azure SDK for JavaScript; see tests/data/azure-recordings/README.md).
 
-use customer_key::vault::remote::{auth, errors, keys, management, same_vault};
+use customer_key::vault::remote::{arm, auth, errors, keys, same_vault};
 use customer_key::wire::Kid;
 use serde_json::Value;
 
@@ -110,7 +110,7 @@ fn recorded_errors_and_challenges_read_as_ours() {
 #[test]
 fn a_recorded_resource_manager_vault_reads_as_the_engines_vault_output() {
     let vault = serde_json::from_value(recorded("arm-vault.json")).unwrap();
-    let out = management::vault_out(&vault, "myvaultzzzz").unwrap();
+    let out = arm::vault_out(&vault, "myvaultzzzz").unwrap();
     assert_eq!(out.vault_name, "myvaultzzzz");
     assert_eq!(out.resource_group_name, "myjstest");
     assert!(out
@@ -145,7 +145,7 @@ fn recorded_resource_manager_pages_link_on_only_within_the_management_endpoint()
         .iter()
         .flat_map(|p| p["value"].as_array().unwrap().iter())
         .map(|v| serde_json::from_value(v.clone()).unwrap())
-        .map(|v| management::vault_out(&v, "t").unwrap().vault_name)
+        .map(|v| arm::vault_out(&v, "t").unwrap().vault_name)
         .collect();
     assert_eq!(vaults, ["myvaultzzzz"]);
     // The first two pages link on (the second though empty), the last does not.

@@ -6,8 +6,8 @@
 //! through the remote target with its retries; what the session's credentials cannot read
 //! becomes an [`Unread`] naming the permission, never a failure of the whole check.
 
+use super::arm::{keys_granted, vault_out, ARM_API_VERSION, PROVIDER};
 use super::json::rsa_public_key;
-use super::management::{keys_granted, vault_out, ARM_API_VERSION, PROVIDER};
 use super::{graph, RemoteVaults, Replay, NO_BODY};
 use crate::error::Error;
 use crate::operations::Context;

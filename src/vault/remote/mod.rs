@@ -5,6 +5,7 @@
 //! workloads' boundary in [`boundary`]. The local store keeps the workloads' own state and
 //! the audit table; the keys live in the vaults.
 
+pub mod arm;
 pub mod auth;
 pub mod backup;
 pub mod boundary;
@@ -319,7 +320,7 @@ impl RemoteVaults {
         let subscription = options
             .subscription_id
             .as_deref()
-            .map(|s| management::subscription(Some(s)))
+            .map(|s| arm::subscription(Some(s)))
             .transpose()?;
         Ok(Some(Arc::new(RemoteVaults {
             subscription,
