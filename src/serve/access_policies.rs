@@ -61,7 +61,7 @@ fn principal_of(
     let state = req.state;
     if let Some((app, _)) = super::graph::service_principals(state)?
         .into_iter()
-        .find(|(app, _)| super::graph::service_object_id(app).eq_ignore_ascii_case(object_id))
+        .find(|(app, _)| engine::identity::service_object_id(app).eq_ignore_ascii_case(object_id))
     {
         return Ok(row(None, Some(app)));
     }
@@ -74,7 +74,7 @@ fn principal_of(
         .read(|tx| engine::store::vaults::list_vaults(tx, false))
         .map_err(ApiError::from)?;
     if let Some(owner) = owners.iter().map(|v| &v.owner).find(|o| {
-        o.contains('@') && super::graph::user_object_id(o).eq_ignore_ascii_case(object_id)
+        o.contains('@') && engine::identity::user_object_id(o).eq_ignore_ascii_case(object_id)
     }) {
         return Ok(row(Some(owner.clone()), None));
     }

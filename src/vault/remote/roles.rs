@@ -11,8 +11,8 @@ use super::{graph, RemoteVaults};
 use crate::error::{Error, Result};
 use crate::operations::Context;
 use crate::vault::role_assignments::{
-    role_argument, GetRoleAssignmentArgs, NewRoleAssignmentArgs, RemoveRoleAssignmentArgs,
-    RoleAssignmentOut, SCOPE_RULE,
+    assignment_name, role_argument, GetRoleAssignmentArgs, NewRoleAssignmentArgs,
+    RemoveRoleAssignmentArgs, RoleAssignmentOut, SCOPE_RULE,
 };
 use crate::vault::roles::{role_by_id, RoleDefinition};
 use crate::wire::authorization::{RoleAssignment, RoleAssignmentProperties};
@@ -137,16 +137,7 @@ pub fn new_role_assignment(
     let r = remote(ctx)?;
     let role = role_argument(&a.role_definition_name, &a.role_definition_id)?;
     let scope = vault_scope(&a.scope)?;
-    let name = match &a.role_assignment_name {
-        Some(n) if crate::vault::is_guid(n) => n.to_ascii_lowercase(),
-        Some(_) => {
-            return Err(Error::invalid_argument(
-                "RoleAssignmentName",
-                "must be a GUID",
-            ))
-        }
-        None => crate::crypto::new_guid()?,
-    };
+    let name = assignment_name(&a.role_assignment_name)?;
     let (object_id, sign_in_name, shown) =
         principal(r, &a.object_id, &a.application_id, &a.sign_in_name)?;
     let subscription = scope.split('/').nth(2).unwrap_or_default();
