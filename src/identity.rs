@@ -17,6 +17,29 @@ pub fn workload_of(application_id: &str) -> Option<&'static str> {
         .map(|(_, workload)| *workload)
 }
 
+/// The display name Entra ID gives a workload's service principal.
+pub fn workload_display_name(workload: &str) -> Option<&'static str> {
+    match workload {
+        "Exchange" => Some("Office 365 Exchange Online"),
+        "SharePoint" => Some("Office 365 SharePoint Online"),
+        "AIP" => Some("Microsoft Rights Management Services"),
+        "MultiWorkload" => Some("M365DataAtRestEncryption"),
+        _ => None,
+    }
+}
+
+/// The object id the engine gives a user: a name-based GUID of the lower-cased user principal
+/// name, as its access policies and the endpoint's Graph routes give it.
+pub fn user_object_id(upn: &str) -> String {
+    crate::crypto::name_guid(&upn.to_lowercase())
+}
+
+/// The object id the engine gives a service principal: a name-based GUID of `spn:` and the
+/// lower-cased application id.
+pub fn service_object_id(application_id: &str) -> String {
+    crate::crypto::name_guid(&format!("spn:{}", application_id.to_lowercase()))
+}
+
 /// Who a call acts as. Access policies are matched against it the way Key Vault matches them:
 /// a user by user principal name or object id, a service principal by application id.
 #[derive(Debug, Clone, PartialEq, Eq)]

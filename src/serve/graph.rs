@@ -17,7 +17,7 @@
 
 use super::http::{ok, percent_decode, ApiError, HttpResponse};
 use super::State;
-use engine::identity::{Principal, WORKLOAD_SERVICE_PRINCIPALS};
+use engine::identity::{service_object_id, user_object_id, Principal, WORKLOAD_SERVICE_PRINCIPALS};
 use engine::wire::graph::{DirectoryObject, GetByIdsParameters};
 use engine::wire::keyvault::ListResult;
 use hyper::{Method, StatusCode};
@@ -51,29 +51,18 @@ impl SeenUsers {
     }
 }
 
-pub(super) fn user_object_id(upn: &str) -> String {
-    engine::crypto::name_guid(&upn.to_lowercase())
-}
-
-pub(super) fn service_object_id(application_id: &str) -> String {
-    engine::crypto::name_guid(&format!("spn:{}", application_id.to_lowercase()))
-}
-
-fn workload_display_name(workload: &str) -> String {
-    match workload {
-        "Exchange" => "Office 365 Exchange Online".into(),
-        "SharePoint" => "Office 365 SharePoint Online".into(),
-        "AIP" => "Microsoft Rights Management Services".into(),
-        "MultiWorkload" => "M365DataAtRestEncryption".into(),
-        other => other.to_string(),
-    }
-}
-
 /// Every service principal of the directory: (application id, display name).
 pub(super) fn service_principals(state: &State) -> Result<Vec<(String, String)>, ApiError> {
     let mut all: Vec<(String, String)> = WORKLOAD_SERVICE_PRINCIPALS
         .iter()
-        .map(|(id, w)| (id.to_string(), workload_display_name(w)))
+        .map(|(id, w)| {
+            (
+                id.to_string(),
+                engine::identity::workload_display_name(w)
+                    .unwrap_or(w)
+                    .to_string(),
+            )
+        })
         .collect();
     let registered = state
         .session
@@ -315,13 +304,5 @@ mod tests {
             Some("x'y")
         );
         assert_eq!(filter_value("displayName eq 'x'"), None);
-    }
-
-    #[test]
-    fn object_ids_are_the_engines() {
-        assert_eq!(
-            user_object_id("Ada@Contoso.com"),
-            engine::crypto::name_guid("ada@contoso.com")
-        );
     }
 }

@@ -9,7 +9,9 @@
 //! so the SDKs' challenge check (the vault host must end with the resource's) passes. Every
 //! keys operation runs through the operation registry as the token's service principal.
 
+mod access_policies;
 mod arm;
+mod arm_request;
 mod auth;
 mod graph;
 mod http;

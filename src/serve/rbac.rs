@@ -13,10 +13,14 @@
 //! Administrator); anyone signed in may read them. The data plane then authorizes an RBAC
 //! vault's keys by these assignments: that is the engine's access check on every key call.
 
-use super::http::{json_response, parse_json, ApiError, HttpResponse};
-use super::State;
-use engine::identity::Principal;
-use engine::vault::roles::{RoleDefinition, ROLE_DEFINITIONS};
+use super::arm_request::{check_api_version, is, no_route, outside, ArmRequest, RESOURCE_GROUP};
+use super::http::{json_response, ok, parse_json, ApiError, HttpResponse};
+use engine::vault::model::KeyVaultOut;
+use engine::vault::role_assignments::RoleAssignmentOut;
+use engine::vault::roles::ROLE_DEFINITIONS;
+use engine::wire::arm::{Vault, VaultProperties};
+use engine::wire::authorization::{self as wire, RoleAssignment, RoleAssignmentProperties};
+use engine::wire::keyvault::ListResult;
 use hyper::{Method, StatusCode};
 use serde_json::{json, Map, Value};
 
@@ -25,209 +29,115 @@ pub const AUTHORIZATION_API_VERSIONS: &[&str] = &["2020-04-01-preview", "2022-04
 /// From this `Microsoft.KeyVault` api-version on (its dates compare as text), a vault created
 /// without `enableRbacAuthorization` uses Azure RBAC (Key Vault's new default).
 const RBAC_DEFAULT_SINCE: &str = "2026-02-01";
-const RESOURCE_GROUP: &str = engine::vault::model::LOCAL_RESOURCE_GROUP;
+const VAULT_WRITE: &str = "Microsoft.KeyVault/vaults/write";
 
-fn arm_error(status: StatusCode, code: &str, message: impl Into<String>) -> ApiError {
-    ApiError::new(status, code, message)
-}
-
-/// An engine operation as the token's principal; its errors as ARM's.
-fn call(
-    state: &State,
-    principal: &Principal,
-    operation: &str,
-    args: Value,
-    scope: &str,
-    action: &str,
-) -> Result<Value, ApiError> {
-    let text = engine::registry()
-        .call_json_as(&state.session, principal, operation, &args)
-        .map_err(|e| engine_error(principal, e, scope, action))?;
-    serde_json::from_str(&text)
-        .map_err(|_| ApiError::from(engine::Error::internal("result decoding")))
-}
-
-fn engine_error(principal: &Principal, e: engine::Error, scope: &str, action: &str) -> ApiError {
-    use engine::CkStatus;
-    match e.status {
-        CkStatus::NotFound => arm_error(StatusCode::NOT_FOUND, &e.code, e.message),
-        CkStatus::Forbidden => arm_error(
-            StatusCode::FORBIDDEN,
-            "AuthorizationFailed",
-            format!(
-                "The client '{}' with object id '{}' does not have authorization to perform action '{action}' over scope '{scope}' or the scope is invalid. ({})",
-                principal.name(),
-                engine::vault::roles::object_id_of(principal),
-                e.message
-            ),
-        ),
-        CkStatus::InvalidArgument | CkStatus::InvalidOperation => {
-            arm_error(StatusCode::BAD_REQUEST, "BadRequest", e.message)
-        }
-        CkStatus::Conflict => arm_error(StatusCode::CONFLICT, &e.code, e.message),
-        CkStatus::Busy => arm_error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "ServiceUnavailable",
-            e.message,
-        ),
-        _ => arm_error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "InternalServerError",
-            e.message,
-        ),
-    }
-}
-
-fn vault_id(state: &State, name: &str) -> String {
-    format!(
-        "/subscriptions/{}/resourceGroups/{RESOURCE_GROUP}/providers/Microsoft.KeyVault/vaults/{name}",
-        state.session.store().subscription_id()
-    )
+fn bad_request(code: &str, message: impl Into<String>) -> ApiError {
+    ApiError::new(StatusCode::BAD_REQUEST, code, message)
 }
 
 /// `PUT .../vaults/{name}`: creates the vault (New-KeyVault) or updates what may change of it
 /// (Update-KeyVault: the permission model, purge protection). The engine's vault output, and
 /// whether it was created.
 pub(super) fn put_vault(
-    state: &State,
-    principal: &Principal,
+    req: &ArmRequest<'_>,
     name: &str,
     api_version: &str,
     body: &[u8],
-) -> Result<(Value, bool), ApiError> {
-    let resource: Value = parse_json(body)?;
-    let p = &resource["properties"];
-    if p["accessPolicies"]
-        .as_array()
-        .is_some_and(|a| !a.is_empty())
-    {
-        return Err(arm_error(StatusCode::BAD_REQUEST, "BadRequest", "This endpoint sets access policies through PUT .../vaults/{name}/accessPolicies/{add|replace|remove}, not in the vault's PUT: send properties.accessPolicies empty"));
+) -> Result<(KeyVaultOut, bool), ApiError> {
+    let req = &req.with_engine_codes();
+    let resource: Vault = parse_json(body)?;
+    let p = &resource.properties;
+    if !resource.access_policies().is_empty() {
+        return Err(bad_request("BadRequest", "This endpoint sets access policies through PUT .../vaults/{name}/accessPolicies/{add|replace|remove}, not in the vault's PUT: send properties.accessPolicies empty"));
     }
-    let id = vault_id(state, name);
-    let existing = engine::registry().call_json_as(
-        &state.session,
-        principal,
-        "Get-KeyVault",
-        &json!({"VaultName": name}),
-    );
-    match existing {
+    let id = req.vault_id(name);
+    match req.try_call::<Vec<KeyVaultOut>>("Get-KeyVault", json!({"VaultName": name})) {
         Err(e) if e.code == "VaultNotFound" => {
-            let location = resource["location"].as_str().ok_or_else(|| {
-                arm_error(
-                    StatusCode::BAD_REQUEST,
-                    "BadRequest",
-                    "A new vault needs its location",
-                )
-            })?;
-            let mut args = Map::new();
-            args.insert("VaultName".into(), json!(name));
-            args.insert("Location".into(), json!(location));
-            if let Some(sku) = p["sku"]["name"].as_str() {
-                let sku = if sku.eq_ignore_ascii_case("premium") {
-                    "Premium"
-                } else {
-                    "Standard"
-                };
+            let location = resource
+                .location
+                .as_deref()
+                .ok_or_else(|| bad_request("BadRequest", "A new vault needs its location"))?;
+            let mut args = Map::from_iter([
+                ("VaultName".to_string(), json!(name)),
+                ("Location".to_string(), json!(location)),
+            ]);
+            if let Some(sku) = p.sku.as_ref().and_then(|s| s.name.as_deref()) {
+                let premium = sku.eq_ignore_ascii_case("premium");
+                let sku = if premium { "Premium" } else { "Standard" };
                 args.insert("Sku".into(), json!(sku));
             }
-            if let Some(days) = p["softDeleteRetentionInDays"].as_i64() {
+            if let Some(days) = p.soft_delete_retention_in_days {
                 args.insert("SoftDeleteRetentionInDays".into(), json!(days));
             }
-            if p["enablePurgeProtection"].as_bool() == Some(true) {
+            if p.enable_purge_protection == Some(true) {
                 args.insert("EnablePurgeProtection".into(), json!(true));
             }
-            if p["enableSoftDelete"].as_bool() == Some(false) {
+            if p.enable_soft_delete == Some(false) {
                 args.insert("DisableSoftDelete".into(), json!(true));
             }
-            if let Some(tags) = resource["tags"].as_object().filter(|t| !t.is_empty()) {
-                args.insert("Tag".into(), Value::Object(tags.clone()));
+            if let Some(tags) = resource.tags.as_ref().filter(|t| !t.is_empty()) {
+                args.insert("Tag".into(), json!(tags));
             }
-            let rbac = p["enableRbacAuthorization"]
-                .as_bool()
-                .unwrap_or(api_version >= RBAC_DEFAULT_SINCE);
-            if rbac {
+            let rbac = p.enable_rbac_authorization;
+            if rbac.unwrap_or(api_version >= RBAC_DEFAULT_SINCE) {
                 args.insert("EnableRbacAuthorization".into(), json!(true));
             }
-            let created = call(
-                state,
-                principal,
-                "New-KeyVault",
-                Value::Object(args),
-                &id,
-                "Microsoft.KeyVault/vaults/write",
-            )?;
+            let created = req.call("New-KeyVault", Value::Object(args), &id, VAULT_WRITE)?;
             Ok((created, true))
         }
-        Err(e) => Err(engine_error(
-            principal,
-            e,
-            &id,
-            "Microsoft.KeyVault/vaults/read",
-        )),
-        Ok(text) => {
-            let current: Value = serde_json::from_str(&text)
-                .map_err(|_| ApiError::from(engine::Error::internal("result decoding")))?;
-            Ok((update(state, principal, name, &current[0], p)?, false))
-        }
+        Err(e) => Err(req.engine_error(e, &id, "Microsoft.KeyVault/vaults/read")),
+        Ok(found) => match found.into_iter().next() {
+            Some(current) => Ok((update(req, name, current, p)?, false)),
+            None => Err(req.vault_not_found(name)),
+        },
     }
 }
 
 /// `PATCH .../vaults/{name}`: what may change of a vault (the permission model, purge
 /// protection); other properties given are refused rather than silently kept.
 pub(super) fn patch_vault(
-    state: &State,
-    principal: &Principal,
-    name: &str,
+    req: &ArmRequest<'_>,
+    current: KeyVaultOut,
     body: &[u8],
-) -> Result<Value, ApiError> {
-    let patch: Value = parse_json(body)?;
-    let p = &patch["properties"];
+) -> Result<KeyVaultOut, ApiError> {
+    let req = &req.with_engine_codes();
+    let patch: Vault = parse_json(body)?;
     const PATCHABLE: &[&str] = &["enableRbacAuthorization", "enablePurgeProtection"];
-    if let Some(other) = p
+    let given = serde_json::to_value(&patch.properties).unwrap_or_default();
+    if let Some(other) = given
         .as_object()
         .into_iter()
         .flat_map(|o| o.keys())
         .find(|k| !PATCHABLE.contains(&k.as_str()))
     {
-        return Err(arm_error(
-            StatusCode::BAD_REQUEST,
+        return Err(bad_request(
             "BadRequest",
             format!("This endpoint's PATCH changes enableRbacAuthorization and enablePurgeProtection only, not '{other}'"),
         ));
     }
-    let current = call(
-        state,
-        principal,
-        "Get-KeyVault",
-        json!({"VaultName": name}),
-        &vault_id(state, name),
-        "Microsoft.KeyVault/vaults/read",
-    )?;
-    update(state, principal, name, &current[0], p)
+    let name = current.vault_name.clone();
+    update(req, &name, current, &patch.properties)
 }
 
 /// Update-KeyVault with what `properties` changes of the current vault (nothing: the vault).
 fn update(
-    state: &State,
-    principal: &Principal,
+    req: &ArmRequest<'_>,
     name: &str,
-    current: &Value,
-    properties: &Value,
-) -> Result<Value, ApiError> {
-    let mut args = Map::new();
-    args.insert("VaultName".into(), json!(name));
-    if let Some(rbac) = properties["enableRbacAuthorization"].as_bool() {
-        if current["EnableRbacAuthorization"].as_bool() != Some(rbac) {
+    current: KeyVaultOut,
+    properties: &VaultProperties,
+) -> Result<KeyVaultOut, ApiError> {
+    let mut args = Map::from_iter([("VaultName".to_string(), json!(name))]);
+    if let Some(rbac) = properties.enable_rbac_authorization {
+        if current.enable_rbac_authorization != rbac {
             args.insert("EnableRbacAuthorization".into(), json!(rbac));
         }
     }
-    match properties["enablePurgeProtection"].as_bool() {
-        Some(true) if current["EnablePurgeProtection"] != json!(true) => {
+    match properties.enable_purge_protection {
+        Some(true) if !current.enable_purge_protection => {
             args.insert("EnablePurgeProtection".into(), json!(true));
         }
-        Some(false) if current["EnablePurgeProtection"] == json!(true) => {
-            return Err(arm_error(
-                StatusCode::BAD_REQUEST,
+        Some(false) if current.enable_purge_protection => {
+            return Err(bad_request(
                 "BadRequest",
                 "Purge protection cannot be turned off once on",
             ))
@@ -235,104 +145,90 @@ fn update(
         _ => {}
     }
     if args.len() == 1 {
-        return Ok(current.clone());
+        return Ok(current);
     }
-    call(
-        state,
-        principal,
-        "Update-KeyVault",
-        Value::Object(args),
-        &vault_id(state, name),
-        "Microsoft.KeyVault/vaults/write",
-    )
+    let id = req.vault_id(name);
+    req.call("Update-KeyVault", Value::Object(args), &id, VAULT_WRITE)
 }
 
 /// Where a `Microsoft.Authorization` path points.
 enum Scope {
     /// The subscription or its resource group: the vaults below it.
     Above(String),
-    Vault {
-        id: String,
-    },
+    Vault(String),
 }
 
 impl Scope {
     fn id(&self) -> &str {
         match self {
-            Scope::Above(id) | Scope::Vault { id } => id,
+            Scope::Above(id) | Scope::Vault(id) => id,
         }
     }
 }
 
-fn parse_scope(state: &State, s: &[&str]) -> Result<Scope, ApiError> {
-    let is = |i: usize, word: &str| s.get(i).is_some_and(|w| w.eq_ignore_ascii_case(word));
-    let subscription = state.session.store().subscription_id();
-    if !(is(0, "subscriptions") && is(1, subscription)) {
-        return Err(arm_error(
-            StatusCode::NOT_FOUND,
-            "SubscriptionNotFound",
-            format!(
-                "The subscription '{}' could not be found.",
-                s.get(1).unwrap_or(&"")
-            ),
-        ));
+fn parse_scope(req: &ArmRequest<'_>, s: &[&str]) -> Result<Scope, ApiError> {
+    if let Some(e) = outside(req.state, s) {
+        return Err(e);
     }
     let id = format!("/{}", s.join("/"));
+    let group = is(s, 2, "resourceGroups");
     match s.len() {
         2 => return Ok(Scope::Above(id)),
-        4 | 8 if !(is(2, "resourceGroups") && is(3, RESOURCE_GROUP)) => {
-            return Err(arm_error(
-                StatusCode::NOT_FOUND,
-                "ResourceGroupNotFound",
-                format!("Resource group '{}' could not be found.", s[3]),
-            ))
-        }
-        4 => return Ok(Scope::Above(id)),
-        8 if is(4, "providers") && is(5, "Microsoft.KeyVault") && is(6, "vaults") => {
-            return Ok(Scope::Vault {
-                id: vault_id(state, s[7]),
-            })
+        4 if group => return Ok(Scope::Above(id)),
+        8 if group
+            && is(s, 4, "providers")
+            && is(s, 5, "Microsoft.KeyVault")
+            && is(s, 6, "vaults") =>
+        {
+            return Ok(Scope::Vault(req.vault_id(s[7])))
         }
         _ => {}
     }
-    Err(arm_error(
-        StatusCode::BAD_REQUEST,
+    Err(bad_request(
         "InvalidScope",
         format!("The scope '{id}' is not one this endpoint keeps role assignments for: the subscription, resource group '{RESOURCE_GROUP}' or a vault's resource id"),
     ))
 }
 
 /// A role assignment (the engine's output) as ARM's resource.
-fn assignment_resource(state: &State, a: &Value) -> Value {
-    let subscription = state.session.store().subscription_id();
-    let role = a["RoleDefinitionId"].as_str().unwrap_or_default();
-    json!({
-        "id": a["RoleAssignmentId"],
-        "name": a["RoleAssignmentName"],
-        "type": "Microsoft.Authorization/roleAssignments",
-        "properties": {
-            "roleDefinitionId": format!("/subscriptions/{subscription}/providers/Microsoft.Authorization/roleDefinitions/{role}"),
-            "principalId": a["ObjectId"],
-            "principalType": a["ObjectType"],
-            "scope": a["Scope"],
-            "condition": null,
-            "conditionVersion": null,
+fn assignment_resource(req: &ArmRequest<'_>, a: &RoleAssignmentOut) -> RoleAssignment {
+    let subscription = req.subscription();
+    let role = &a.role_definition_id;
+    RoleAssignment {
+        id: Some(a.role_assignment_id.clone()),
+        name: Some(a.role_assignment_name.clone()),
+        resource_type: Some("Microsoft.Authorization/roleAssignments".into()),
+        properties: RoleAssignmentProperties {
+            role_definition_id: Some(format!("/subscriptions/{subscription}/providers/Microsoft.Authorization/roleDefinitions/{role}")),
+            principal_id: Some(a.object_id.clone()),
+            principal_type: Some(a.object_type.clone()),
+            scope: Some(a.scope.clone()),
+            condition: Some(None),
+            condition_version: Some(None),
         },
-    })
+    }
 }
 
-fn definition_resource(state: &State, r: &RoleDefinition) -> Value {
-    json!({
-        "id": r.resource_id(state.session.store().subscription_id()),
-        "name": r.id,
-        "type": "Microsoft.Authorization/roleDefinitions",
-        "properties": {
-            "roleName": r.name,
-            "type": "BuiltInRole",
-            "assignableScopes": ["/"],
-            "permissions": [{"actions": [], "notActions": [], "dataActions": r.data_actions, "notDataActions": []}],
+fn definition_resource(
+    req: &ArmRequest<'_>,
+    r: &engine::vault::roles::RoleDefinition,
+) -> wire::RoleDefinition {
+    let data_actions = r.data_actions.iter().map(|a| a.to_string()).collect();
+    wire::RoleDefinition {
+        id: Some(r.resource_id(req.subscription())),
+        name: Some(r.id.into()),
+        resource_type: Some("Microsoft.Authorization/roleDefinitions".into()),
+        properties: wire::RoleDefinitionProperties {
+            role_name: Some(r.name.into()),
+            role_type: Some("BuiltInRole".into()),
+            description: None,
+            assignable_scopes: vec!["/".into()],
+            permissions: vec![wire::Permission {
+                data_actions,
+                ..wire::Permission::default()
+            }],
         },
-    })
+    }
 }
 
 /// The quoted value of `name eq '...'` or `name('...')` in an OData filter.
@@ -361,8 +257,7 @@ fn assignment_filter(filter: Option<&str>) -> Result<(Option<String>, bool), Api
             // No groups here: what is assigned to a principal is what names it.
             principal = quoted_after(clause, "assignedTo(").map(str::to_string);
         } else {
-            return Err(arm_error(
-                StatusCode::BAD_REQUEST,
+            return Err(bad_request(
                 "UnsupportedQuery",
                 format!("The filter '{clause}' is not supported: use principalId eq '{{id}}', assignedTo('{{id}}') or atScope()"),
             ));
@@ -374,195 +269,152 @@ fn assignment_filter(filter: Option<&str>) -> Result<(Option<String>, bool), Api
 /// Routes `{scope}/providers/Microsoft.Authorization/...`; `s` are the path's segments and
 /// `at` the index of `providers`.
 pub(super) fn handle(
-    state: &State,
-    principal: &Principal,
+    req: &ArmRequest<'_>,
     method: &Method,
     s: &[&str],
     at: usize,
-    query: &[(String, String)],
     body: &[u8],
 ) -> Result<HttpResponse, ApiError> {
-    let value = |name: &str| {
-        query
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    };
-    let version = value("api-version").unwrap_or_default();
-    if !AUTHORIZATION_API_VERSIONS.contains(&version) {
-        let shown: String = version.chars().take(32).collect();
-        return Err(arm_error(
-            StatusCode::BAD_REQUEST,
-            "InvalidApiVersionParameter",
-            format!(
-                "The api-version '{shown}' is invalid. The supported versions are '{}'.",
-                AUTHORIZATION_API_VERSIONS.join(",")
-            ),
-        ));
-    }
-    let scope = parse_scope(state, &s[..at])?;
+    let req = &req.with_engine_codes();
+    check_api_version(
+        req.query("api-version").unwrap_or_default(),
+        AUTHORIZATION_API_VERSIONS,
+    )?;
+    let scope = parse_scope(req, &s[..at])?;
     let rest = &s[at + 2..];
-    let kind = |word: &str| rest.first().is_some_and(|w| w.eq_ignore_ascii_case(word));
-    let ok = |v: Value| Ok(json_response(StatusCode::OK, &v));
+    let kind = |word: &str| is(rest, 0, word);
+    let path = format!("/{}", s.join("/"));
     if kind("roleDefinitions") && method == Method::GET {
         return match rest.get(1) {
             Some(id) => match engine::vault::roles::role_by_id(id) {
-                Some(r) => ok(definition_resource(state, r)),
-                None => Err(arm_error(
+                Some(r) => ok(definition_resource(req, r)),
+                None => Err(ApiError::new(
                     StatusCode::NOT_FOUND,
                     "RoleDefinitionDoesNotExist",
                     format!("The specified role definition with ID '{id}' does not exist."),
                 )),
             },
             None => {
-                let wanted = value("$filter").and_then(|f| quoted_after(f, "roleName eq"));
-                let found: Vec<Value> = ROLE_DEFINITIONS
+                let wanted = req
+                    .query("$filter")
+                    .and_then(|f| quoted_after(f, "roleName eq"));
+                let found = ROLE_DEFINITIONS
                     .iter()
                     .filter(|r| wanted.is_none_or(|w| r.name.eq_ignore_ascii_case(w)))
-                    .map(|r| definition_resource(state, r))
-                    .collect();
-                ok(json!({ "value": found }))
+                    .map(|r| definition_resource(req, r));
+                ok(ListResult {
+                    value: found.collect(),
+                    next_link: None,
+                })
             }
         };
     }
     if !kind("roleAssignments") || rest.len() > 2 {
-        return Err(arm_error(
-            StatusCode::NOT_FOUND,
-            "NotFound",
-            format!("No route for {method} /{}", s.join("/")),
-        ));
+        return Err(no_route(method, &path));
     }
-    let read = "Microsoft.Authorization/roleAssignments/read";
-    let list_at = |scope: &Scope, object_id: Option<&str>| -> Result<Vec<Value>, ApiError> {
+    let list_at = |scope: &Scope, object_id: Option<&str>| {
         let mut args = Map::new();
-        if let Scope::Vault { id } = scope {
+        if let Scope::Vault(id) = scope {
             args.insert("Scope".into(), json!(id));
         }
         if let Some(o) = object_id {
             args.insert("ObjectId".into(), json!(o));
         }
-        let found = call(
-            state,
-            principal,
+        let read = "Microsoft.Authorization/roleAssignments/read";
+        req.call::<Vec<RoleAssignmentOut>>(
             "Get-RoleAssignment",
             Value::Object(args),
             scope.id(),
             read,
-        )?;
-        Ok(found.as_array().cloned().unwrap_or_default())
-    };
-    let by_name = |scope: &Scope, name: &str| -> Result<Option<Value>, ApiError> {
-        Ok(list_at(scope, None)?.into_iter().find(|a| {
-            a["RoleAssignmentName"]
-                .as_str()
-                .is_some_and(|n| n.eq_ignore_ascii_case(name))
-        }))
-    };
-    let not_found = |name: &str| {
-        arm_error(
-            StatusCode::NOT_FOUND,
-            "RoleAssignmentNotFound",
-            format!("The role assignment '{name}' is not found."),
         )
+    };
+    let by_name = |scope: &Scope, name: &str| -> Result<Option<RoleAssignmentOut>, ApiError> {
+        let found = list_at(scope, None)?.into_iter();
+        Ok(found
+            .into_iter()
+            .find(|a| a.role_assignment_name.eq_ignore_ascii_case(name)))
     };
     match (method, rest.get(1)) {
         (&Method::GET, None) => {
-            let (object_id, at_scope) = assignment_filter(value("$filter"))?;
+            let (object_id, at_scope) = assignment_filter(req.query("$filter"))?;
             let found = match (&scope, at_scope) {
                 (Scope::Above(_), true) => Vec::new(),
                 _ => list_at(&scope, object_id.as_deref())?,
             };
-            let value: Vec<Value> = found
-                .iter()
-                .map(|a| assignment_resource(state, a))
-                .collect();
-            ok(json!({ "value": value }))
+            let value = found.iter().map(|a| assignment_resource(req, a));
+            ok(ListResult {
+                value: value.collect(),
+                next_link: None,
+            })
         }
         (&Method::GET, Some(name)) => match by_name(&scope, name)? {
-            Some(a) => ok(assignment_resource(state, &a)),
-            None => Err(not_found(name)),
+            Some(a) => ok(assignment_resource(req, &a)),
+            None => Err(ApiError::new(
+                StatusCode::NOT_FOUND,
+                "RoleAssignmentNotFound",
+                format!("The role assignment '{name}' is not found."),
+            )),
         },
         (&Method::PUT, Some(name)) => {
-            let Scope::Vault { id } = &scope else {
-                return Err(arm_error(StatusCode::BAD_REQUEST, "InvalidScope", "This endpoint keeps role assignments at a vault's scope only: PUT them at the vault's resource id"));
+            let Scope::Vault(id) = &scope else {
+                return Err(bad_request("InvalidScope", "This endpoint keeps role assignments at a vault's scope only: PUT them at the vault's resource id"));
             };
-            let given: Value = parse_json(body)?;
-            let p = &given["properties"];
-            let (Some(role), Some(object_id)) =
-                (p["roleDefinitionId"].as_str(), p["principalId"].as_str())
-            else {
-                return Err(arm_error(
-                    StatusCode::BAD_REQUEST,
+            let given: RoleAssignment = parse_json(body)?;
+            let p = &given.properties;
+            let (Some(role), Some(object_id)) = (&p.role_definition_id, &p.principal_id) else {
+                return Err(bad_request(
                     "InvalidRoleAssignmentRequest",
                     "properties.roleDefinitionId and properties.principalId are required",
                 ));
             };
             let Some(definition) = engine::vault::roles::role_by_id(role) else {
-                return Err(arm_error(
-                    StatusCode::BAD_REQUEST,
+                return Err(bad_request(
                     "RoleDefinitionDoesNotExist",
                     format!("The specified role definition with ID '{role}' does not exist (this endpoint knows Key Vault's built-in data-plane roles)."),
                 ));
             };
             if let Some(existing) = by_name(&scope, name)? {
-                let same = existing["ObjectId"]
-                    .as_str()
-                    .is_some_and(|o| o.eq_ignore_ascii_case(object_id))
-                    && existing["RoleDefinitionId"]
-                        .as_str()
-                        .is_some_and(|r| r.eq_ignore_ascii_case(definition.id));
+                let same = existing.object_id.eq_ignore_ascii_case(object_id)
+                    && existing
+                        .role_definition_id
+                        .eq_ignore_ascii_case(definition.id);
                 return if same {
-                    ok(assignment_resource(state, &existing))
+                    ok(assignment_resource(req, &existing))
                 } else {
-                    Err(arm_error(StatusCode::BAD_REQUEST, "RoleAssignmentUpdateNotPermitted", "Tenant ID, application ID, principal ID, and scope are not allowed to be updated."))
+                    Err(bad_request("RoleAssignmentUpdateNotPermitted", "Tenant ID, application ID, principal ID, and scope are not allowed to be updated."))
                 };
             }
             let mut args = Map::new();
             // A user Graph was asked about is named by user principal name, as the engine's
             // own assignments name users; anyone else by object id.
-            match state.directory.user(object_id) {
+            match req.state.directory.user(object_id) {
                 Some(upn) => args.insert("SignInName".into(), json!(upn)),
                 None => args.insert("ObjectId".into(), json!(object_id)),
             };
             args.insert("RoleDefinitionId".into(), json!(definition.id));
             args.insert("Scope".into(), json!(id));
             args.insert("RoleAssignmentName".into(), json!(name));
-            let created = call(
-                state,
-                principal,
-                "New-RoleAssignment",
-                Value::Object(args),
-                id,
-                "Microsoft.Authorization/roleAssignments/write",
-            )?;
+            let write = "Microsoft.Authorization/roleAssignments/write";
+            let created = req.call("New-RoleAssignment", Value::Object(args), id, write)?;
             Ok(json_response(
                 StatusCode::CREATED,
-                &assignment_resource(state, &created),
+                &assignment_resource(req, &created),
             ))
         }
         (&Method::DELETE, Some(name)) => {
             let Some(existing) = by_name(&scope, name)? else {
                 return Ok(json_response(StatusCode::NO_CONTENT, &Value::Null));
             };
-            let removed = call(
-                state,
-                principal,
-                "Remove-RoleAssignment",
-                json!({
-                    "ObjectId": existing["ObjectId"],
-                    "RoleDefinitionId": existing["RoleDefinitionId"],
-                    "Scope": existing["Scope"],
-                }),
-                scope.id(),
-                "Microsoft.Authorization/roleAssignments/delete",
-            )?;
-            ok(assignment_resource(state, &removed))
+            let args = json!({
+                "ObjectId": existing.object_id,
+                "RoleDefinitionId": existing.role_definition_id,
+                "Scope": existing.scope,
+            });
+            let delete = "Microsoft.Authorization/roleAssignments/delete";
+            let removed = req.call("Remove-RoleAssignment", args, scope.id(), delete)?;
+            ok(assignment_resource(req, &removed))
         }
-        _ => Err(arm_error(
-            StatusCode::NOT_FOUND,
-            "NotFound",
-            format!("No route for {method} /{}", s.join("/")),
-        )),
+        _ => Err(no_route(method, &path)),
     }
 }
 

@@ -24,7 +24,6 @@ pub mod usage;
 /// Opens a session's Azure backend ([`crate::session::OpenAzure`]).
 pub use remote::target::open_backend as open_azure;
 
-use crate::crypto;
 use crate::error::{Error, Result};
 use crate::identity::Principal;
 use crate::operations::{Context, ResourceLocation};
@@ -378,7 +377,7 @@ pub fn new_key_vault(ctx: &Context<'_>, a: NewKeyVaultArgs) -> Result<KeyVaultOu
             Principal::ServicePrincipal(app) => principal_policy(&None, &None, &Some(app.clone())),
         }
         .unwrap_or(PolicyRow {
-            object_id: crypto::name_guid(&principal.to_lowercase()),
+            object_id: crate::identity::user_object_id(&principal),
             application_id: None,
             user_principal_name: Some(principal.clone()),
             service_principal_name: None,
@@ -603,7 +602,7 @@ pub(crate) fn principal_policy(
             ));
         }
         return Ok(PolicyRow {
-            object_id: crypto::name_guid(&u.to_lowercase()),
+            object_id: crate::identity::user_object_id(u),
             application_id: None,
             user_principal_name: Some(u.clone()),
             service_principal_name: None,
@@ -632,7 +631,7 @@ pub(crate) fn principal_policy(
             ));
         }
         return Ok(PolicyRow {
-            object_id: crypto::name_guid(&format!("spn:{}", s.to_lowercase())),
+            object_id: crate::identity::service_object_id(s),
             application_id: is_guid(s).then(|| s.to_ascii_lowercase()),
             user_principal_name: None,
             service_principal_name: Some(s.clone()),

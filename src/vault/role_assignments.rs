@@ -128,16 +128,6 @@ fn refuse_if_workload_loses_keys(
     ))
 }
 
-fn workload_display_name(application_id: &str) -> Option<&'static str> {
-    match crate::identity::workload_of(application_id)? {
-        "Exchange" => Some("Office 365 Exchange Online"),
-        "SharePoint" => Some("Office 365 SharePoint Online"),
-        "AIP" => Some("Microsoft Rights Management Services"),
-        "MultiWorkload" => Some("M365DataAtRestEncryption"),
-        _ => None,
-    }
-}
-
 fn assignee(
     tx: &Tx<'_>,
     object_id: &Option<String>,
@@ -155,7 +145,9 @@ fn assignee(
         ));
     }
     let sp_name = |app: &str| -> Result<String> {
-        if let Some(w) = workload_display_name(app) {
+        if let Some(w) =
+            crate::identity::workload_of(app).and_then(crate::identity::workload_display_name)
+        {
             return Ok(w.to_string());
         }
         Ok(crate::store::directory::get_service_principal(tx, app)?
@@ -260,22 +252,25 @@ arguments! {
     }
 }
 
+/// -RoleAssignmentName, a GUID, or a new one.
+pub(crate) fn assignment_name(given: &Option<String>) -> Result<String> {
+    match given {
+        Some(n) if super::is_guid(n) => Ok(n.to_ascii_lowercase()),
+        Some(_) => Err(Error::invalid_argument(
+            "RoleAssignmentName",
+            "must be a GUID",
+        )),
+        None => crypto::new_guid(),
+    }
+}
+
 pub fn new_role_assignment(
     ctx: &Context<'_>,
     a: NewRoleAssignmentArgs,
 ) -> Result<RoleAssignmentOut> {
     let role = role_argument(&a.role_definition_name, &a.role_definition_id)?;
     let vault_name = scope_vault(ctx, &a.scope)?;
-    let name = match &a.role_assignment_name {
-        Some(n) if super::is_guid(n) => n.to_ascii_lowercase(),
-        Some(_) => {
-            return Err(Error::invalid_argument(
-                "RoleAssignmentName",
-                "must be a GUID",
-            ))
-        }
-        None => crypto::new_guid()?,
-    };
+    let name = assignment_name(&a.role_assignment_name)?;
     let now = ctx.now();
     let by = ctx.principal().name().to_string();
     let subscription = ctx.store().subscription_id().to_string();

@@ -3,7 +3,6 @@
 //! the acting principal's role assignments decide and the vault's access policies are ignored,
 //! as Key Vault does. The assignments themselves are made by [`super::role_assignments`].
 
-use crate::crypto;
 use crate::error::{Error, Result};
 use crate::identity::Principal;
 use crate::store::vaults::{RoleAssignmentRow, VaultRow};
@@ -167,10 +166,8 @@ pub(crate) fn role_by_id_argument(id: &str) -> Result<&'static RoleDefinition> {
 pub fn object_id_of(principal: &Principal) -> String {
     match principal {
         Principal::User(name) if super::is_guid(name) => name.to_ascii_lowercase(),
-        Principal::User(name) => crypto::name_guid(&name.to_lowercase()),
-        Principal::ServicePrincipal(app) => {
-            crypto::name_guid(&format!("spn:{}", app.to_lowercase()))
-        }
+        Principal::User(name) => crate::identity::user_object_id(name),
+        Principal::ServicePrincipal(app) => crate::identity::service_object_id(app),
     }
 }
 

@@ -1,5 +1,6 @@
-//! Key Vault's REST bodies ([`keyvault`]) and Microsoft Graph's directory objects ([`graph`])
-//! as typed serde structs, written by `customer-key serve` and read by the Azure client
+//! Key Vault's REST bodies ([`keyvault`]), Azure Resource Manager's vault and role bodies
+//! ([`arm`], [`authorization`]) and Microsoft Graph's directory objects ([`graph`]) as typed
+//! serde structs, written by `customer-key serve` and read by the Azure client
 //! (`vault::remote`), with the one key id parser ([`Kid`]) and the one base64url both use. A
 //! leaf: it names nothing of the crate.
 
@@ -40,6 +41,8 @@ impl Absent for String {}
 impl<T> Absent for Vec<T> {}
 impl Absent for SecretText {}
 
+pub mod arm;
+pub mod authorization;
 pub mod graph;
 pub mod keyvault;
 mod kid;

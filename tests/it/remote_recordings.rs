@@ -1,7 +1,8 @@
 //! The remote target's reading of Key Vault's JSON, over responses the real service sent
 //! (recorded by the Azure SDK for JavaScript; see tests/data/azure-recordings/README.md).
 
-use customer_key::vault::remote::{auth, errors, keys, management, same_vault};
+use customer_key::vault::remote::{arm, auth, errors, keys, same_vault};
+use customer_key::wire::Kid;
 use serde_json::Value;
 
 fn recorded(name: &str) -> Value {
@@ -41,13 +42,13 @@ fn listing_pages_give_kids_and_a_next_link_on_the_same_vault_with_its_port_writt
     let items = page["value"].as_array().unwrap();
     let names: Vec<String> = items
         .iter()
-        .map(|i| keys::split_kid(i["kid"].as_str().unwrap()).unwrap().0)
+        .map(|i| Kid::parse(i["kid"].as_str().unwrap()).unwrap().name)
         .collect();
     assert_eq!(names[0], "listKeyName-cangetseveralinsertedkeyspaged--0");
     assert_eq!(
-        keys::split_kid(items[0]["kid"].as_str().unwrap())
+        Kid::parse(items[0]["kid"].as_str().unwrap())
             .unwrap()
-            .1,
+            .version,
         None
     );
     let vault = "https://keyvault_name.vault.azure.net";
@@ -108,7 +109,8 @@ fn recorded_errors_and_challenges_read_as_ours() {
 
 #[test]
 fn a_recorded_resource_manager_vault_reads_as_the_engines_vault_output() {
-    let out = management::vault_out(&recorded("arm-vault.json"), "myvaultzzzz").unwrap();
+    let vault = serde_json::from_value(recorded("arm-vault.json")).unwrap();
+    let out = arm::vault_out(&vault, "myvaultzzzz").unwrap();
     assert_eq!(out.vault_name, "myvaultzzzz");
     assert_eq!(out.resource_group_name, "myjstest");
     assert!(out
@@ -142,7 +144,8 @@ fn recorded_resource_manager_pages_link_on_only_within_the_management_endpoint()
     let vaults: Vec<String> = pages
         .iter()
         .flat_map(|p| p["value"].as_array().unwrap().iter())
-        .map(|v| management::vault_out(v, "t").unwrap().vault_name)
+        .map(|v| serde_json::from_value(v.clone()).unwrap())
+        .map(|v| arm::vault_out(&v, "t").unwrap().vault_name)
         .collect();
     assert_eq!(vaults, ["myvaultzzzz"]);
     // The first two pages link on (the second though empty), the last does not.

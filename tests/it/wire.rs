@@ -5,6 +5,8 @@
 //! are not stored with it, so each example is built from its schema: every property, a value of
 //! the property's type.
 
+use customer_key::wire::arm::*;
+use customer_key::wire::authorization::*;
 use customer_key::wire::graph::{DirectoryObject, GetByIdsParameters};
 use customer_key::wire::keyvault::*;
 use customer_key::wire::{from_base64url, to_base64url, Kid, SecretText};
@@ -59,11 +61,17 @@ fn example(spec: &Value, schema: &Value, depth: usize) -> Value {
     }
 }
 
-/// `value` read as a `T` and written back: the same JSON.
-fn round_trip<T: Serialize + DeserializeOwned>(what: &str, value: &Value) {
+/// `value` read as a `T` and written back: the same JSON, and read again: the same `T`.
+fn round_trip<T: Serialize + DeserializeOwned + PartialEq + std::fmt::Debug>(
+    what: &str,
+    value: &Value,
+) -> T {
     let typed: T = serde_json::from_value(value.clone()).unwrap_or_else(|e| panic!("{what}: {e}"));
     let back = serde_json::to_value(&typed).unwrap();
     assert_eq!(&back, value, "{what}");
+    let again: T = serde_json::from_value(back).unwrap();
+    assert_eq!(again, typed, "{what}");
+    typed
 }
 
 /// The definition's example, without the properties `wire` does not model (its doc says
@@ -267,4 +275,192 @@ fn graphs_directory_objects_read_and_write_whole() {
     round_trip::<GetByIdsParameters>("getByIds", &asked);
     let any: GetByIdsParameters = serde_json::from_value(json!({"ids": []})).unwrap();
     assert!(any.types.is_empty());
+}
+
+/// A vault as `customer-key serve` writes it (and Azure, which adds `systemData`).
+fn served_vault() -> Value {
+    json!({
+        "id": "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/customer-key/providers/Microsoft.KeyVault/vaults/contoso-ck",
+        "name": "contoso-ck",
+        "type": "Microsoft.KeyVault/vaults",
+        "location": "westeurope",
+        "tags": {"env": "prod"},
+        "properties": {
+            "sku": {"family": "A", "name": "premium"},
+            "tenantId": "72f988bf-86f1-41af-91ab-2d7cd011db47",
+            "accessPolicies": [{
+                "tenantId": "72f988bf-86f1-41af-91ab-2d7cd011db47",
+                "objectId": "6f1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d",
+                "permissions": {"keys": ["get", "wrapKey"], "secrets": [], "certificates": [], "storage": []}
+            }],
+            "enabledForDeployment": false,
+            "enabledForDiskEncryption": false,
+            "enabledForTemplateDeployment": false,
+            "enableSoftDelete": true,
+            "softDeleteRetentionInDays": 90,
+            "enablePurgeProtection": false,
+            "enableRbacAuthorization": true,
+            "vaultUri": "https://contoso-ck.localhost:8443/",
+            "provisioningState": "Succeeded",
+            "publicNetworkAccess": "Enabled"
+        }
+    })
+}
+
+#[test]
+fn resource_managers_vault_bodies_read_and_write_whole() {
+    let vault: Vault = round_trip("served vault", &served_vault());
+    assert_eq!(vault.name.as_deref(), Some("contoso-ck"));
+    assert_eq!(vault.access_policies()[0].keys(), ["get", "wrapKey"]);
+    assert_eq!(vault.properties.enable_rbac_authorization, Some(true));
+    assert!(vault.properties.other.is_empty());
+    // The recordings, without the resource's systemData (not modelled).
+    let mut recorded_vault = recorded("arm-vault.json");
+    recorded_vault.as_object_mut().unwrap().remove("systemData");
+    let vault: Vault = round_trip("arm-vault.json", &recorded_vault);
+    assert_eq!(vault.access_policies()[0].keys().len(), 16);
+    assert_eq!(
+        vault.properties.sku.unwrap().name.as_deref(),
+        Some("standard")
+    );
+    let mut pages = recorded("arm-vault-list-pages.json");
+    for page in pages.as_array_mut().unwrap() {
+        for v in page["value"].as_array_mut().unwrap() {
+            v.as_object_mut().unwrap().remove("systemData");
+        }
+        round_trip::<VaultListResult>("arm-vault-list-pages.json", page);
+    }
+    // What Azure adds is kept, and a body with nothing but properties writes nothing else.
+    let mut newer = served_vault();
+    newer["properties"]["networkAcls"] =
+        json!({"defaultAction": "Deny", "bypass": "AzureServices"});
+    newer["properties"]["createMode"] = json!("default");
+    let vault: Vault = round_trip("newer vault", &newer);
+    assert_eq!(vault.properties.other.len(), 2);
+    let patch = Vault {
+        properties: VaultProperties {
+            enable_rbac_authorization: Some(false),
+            ..VaultProperties::default()
+        },
+        ..Vault::default()
+    };
+    let written = serde_json::to_value(&patch).unwrap();
+    assert_eq!(
+        written,
+        json!({"properties": {"enableRbacAuthorization": false}})
+    );
+    // Unknown fields anywhere are tolerated on reading.
+    let tolerant: Vault = serde_json::from_value(json!({"name": "v", "etag": "x", "properties": {"accessPolicies": [{"tenantId": "t", "objectId": "o", "permissions": {"keys": [], "future": []}, "extra": 1}]}})).unwrap();
+    assert_eq!(tolerant.access_policies()[0].object_id, "o");
+}
+
+#[test]
+fn access_policy_updates_deleted_vaults_and_errors_read_and_write_whole() {
+    let update = json!({
+        "properties": {"accessPolicies": [{
+            "tenantId": "72f988bf-86f1-41af-91ab-2d7cd011db47",
+            "objectId": "6f1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d",
+            "applicationId": "00000002-0000-0ff1-ce00-000000000000",
+            "permissions": {"keys": ["get"], "secrets": [], "certificates": []}
+        }]}
+    });
+    round_trip::<VaultAccessPolicyParameters>("accessPolicies/add", &update);
+    let answered = json!({
+        "id": "/subscriptions/s/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/v/accessPolicies/add",
+        "name": "add",
+        "type": "Microsoft.KeyVault/vaults/accessPolicies",
+        "location": "westeurope",
+        "properties": update["properties"].clone(),
+    });
+    round_trip::<VaultAccessPolicyParameters>("accessPolicies answer", &answered);
+    // The list is required, as in the specification.
+    assert!(
+        serde_json::from_value::<VaultAccessPolicyParameters>(json!({"properties": {}})).is_err()
+    );
+    let deleted = json!({
+        "id": "/subscriptions/s/providers/Microsoft.KeyVault/locations/westeurope/deletedVaults/v",
+        "name": "v",
+        "type": "Microsoft.KeyVault/deletedVaults",
+        "properties": {
+            "vaultId": "/subscriptions/s/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/v",
+            "location": "westeurope",
+            "deletionDate": "2025-01-02T03:04:05Z",
+            "scheduledPurgeDate": "2025-04-02T03:04:05Z",
+            "tags": {},
+            "purgeProtectionEnabled": true
+        }
+    });
+    round_trip::<DeletedVault>("deleted vault", &deleted);
+    round_trip::<DeletedVaultListResult>(
+        "deleted vaults",
+        &json!({"value": [deleted], "nextLink": "https://management.azure.com/x"}),
+    );
+    let error = json!({"error": {"code": "ResourceNotFound", "message": "The Resource 'Microsoft.KeyVault/vaults/v' under resource group 'rg' was not found."}});
+    let parsed: CloudError = round_trip("CloudError", &error);
+    assert_eq!(
+        parsed.error.unwrap().code.as_deref(),
+        Some("ResourceNotFound")
+    );
+}
+
+#[test]
+fn role_assignments_and_definitions_read_and_write_whole() {
+    let assignment = json!({
+        "id": "/subscriptions/s/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/v/providers/Microsoft.Authorization/roleAssignments/b24988ac-6180-42a0-ab88-20f7382dd24c",
+        "name": "b24988ac-6180-42a0-ab88-20f7382dd24c",
+        "type": "Microsoft.Authorization/roleAssignments",
+        "properties": {
+            "roleDefinitionId": "/subscriptions/s/providers/Microsoft.Authorization/roleDefinitions/e147488a-f6f5-4113-8e2d-b22465e65bf6",
+            "principalId": "6f1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d",
+            "principalType": "ServicePrincipal",
+            "scope": "/subscriptions/s/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/v",
+            "condition": null,
+            "conditionVersion": null
+        }
+    });
+    let read: RoleAssignment = round_trip("role assignment", &assignment);
+    assert_eq!(read.role_guid(), "e147488a-f6f5-4113-8e2d-b22465e65bf6");
+    assert_eq!(read.properties.condition, Some(None));
+    let conditioned = json!({"properties": {"roleDefinitionId": "r", "principalId": "p", "condition": "@Resource[x] StringEquals 'y'", "conditionVersion": "2.0"}});
+    round_trip::<RoleAssignment>("with a condition", &conditioned);
+    // A PUT's body leaves out what it does not set: no nulls.
+    let create = RoleAssignment {
+        properties: RoleAssignmentProperties {
+            role_definition_id: Some("r".into()),
+            principal_id: Some("p".into()),
+            ..RoleAssignmentProperties::default()
+        },
+        ..RoleAssignment::default()
+    };
+    let written = serde_json::to_value(&create).unwrap();
+    assert_eq!(
+        written,
+        json!({"properties": {"roleDefinitionId": "r", "principalId": "p"}})
+    );
+    round_trip::<ListResult<RoleAssignment>>("assignments", &json!({ "value": [assignment] }));
+    let definition = json!({
+        "id": "/subscriptions/s/providers/Microsoft.Authorization/roleDefinitions/e147488a-f6f5-4113-8e2d-b22465e65bf6",
+        "name": "e147488a-f6f5-4113-8e2d-b22465e65bf6",
+        "type": "Microsoft.Authorization/roleDefinitions",
+        "properties": {
+            "roleName": "Key Vault Crypto Service Encryption User",
+            "type": "BuiltInRole",
+            "description": "Read metadata of keys and perform wrap/unwrap operations.",
+            "assignableScopes": ["/"],
+            "permissions": [{
+                "actions": ["Microsoft.EventGrid/eventSubscriptions/write"],
+                "notActions": [],
+                "dataActions": ["Microsoft.KeyVault/vaults/keys/read", "Microsoft.KeyVault/vaults/keys/wrap/action"],
+                "notDataActions": []
+            }]
+        }
+    });
+    round_trip::<RoleDefinition>("role definition", &definition);
+    round_trip::<ListResult<RoleDefinition>>("definitions", &json!({ "value": [definition] }));
+    // Nothing here is secret: Debug shows every field.
+    let shown = format!("{read:?}");
+    assert!(
+        shown.contains("6f1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"),
+        "{shown}"
+    );
 }

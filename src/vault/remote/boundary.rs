@@ -258,7 +258,7 @@ impl KeyVaultBoundary for RemoteKeyVault {
                 "get" => self.bundle(key, &key_path(key)).map(|_| ()),
                 "list" => self
                     .remote
-                    .list(&key.vault_name, &format!("/keys/{}/versions", key.name), &key.id())
+                    .list_of::<crate::wire::keyvault::KeyItem>(&key.vault_name, &format!("/keys/{}/versions", key.name), &key.id())
                     .map(|_| ()),
                 "wrapKey" | "unwrapKey" => {
                     let probe = crate::crypto::random_bytes(32)?;

@@ -80,10 +80,6 @@ pub struct Answer {
 }
 
 impl Answer {
-    pub fn json(&self, target: &str) -> Result<serde_json::Value> {
-        self.typed(target)
-    }
-
     /// The body as `T` (a [`crate::wire`] body). serde's message is not passed on: it can
     /// quote a value, and a value may be an unwrapped key.
     pub fn typed<T: serde::de::DeserializeOwned>(&self, target: &str) -> Result<T> {

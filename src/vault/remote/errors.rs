@@ -5,6 +5,12 @@
 use crate::error::{CkStatus, Error};
 use crate::wire::keyvault::KeyVaultError;
 
+/// A success whose body is not what `service` documents: `why`.
+pub(crate) fn not_as_documented(service: &str, why: &str, target: &str) -> Error {
+    let message = format!("{service}'s answer is not as documented: {why}");
+    Error::new(CkStatus::Unavailable, "UnexpectedResponse", message, target)
+}
+
 /// The status Key Vault answered with, as our status.
 pub fn status_of(http_status: u16) -> CkStatus {
     match http_status {

@@ -6,9 +6,9 @@
 //! through the remote target with its retries; what the session's credentials cannot read
 //! becomes an [`Unread`] naming the permission, never a failure of the whole check.
 
-use super::json::{public_key_of, split_kid};
-use super::management::{permission_name, vault_id, PROVIDER};
-use super::{graph, RemoteVaults, Replay};
+use super::arm::{keys_granted, vault_out, ARM_API_VERSION, PROVIDER};
+use super::json::rsa_public_key;
+use super::{graph, RemoteVaults, Replay, NO_BODY};
 use crate::error::Error;
 use crate::operations::Context;
 use crate::vault::backup::BackupScan;
@@ -17,9 +17,11 @@ use crate::vault::inspect::{
     backed_up, AdminGrants, Fact, Grants, Inspection, KeyFacts, Unread, VaultFacts, VersionFacts,
 };
 use crate::vault::rules::{Workload, CRYPTO_SERVICE_ENCRYPTION_USER};
+use crate::wire::arm::Vault;
+use crate::wire::keyvault::{BackupKeyResult, KeyBundle, KeyItem};
+use crate::wire::Kid;
 use crate::CkStatus;
 use reqwest::Method;
-use serde_json::Value;
 
 /// Why Azure would not answer, with the permission it takes.
 fn refused(e: &Error, permission: &str) -> Unread {
@@ -100,12 +102,13 @@ pub fn inspect_remote(
 }
 
 /// Each reference's vault resource, from one listing of the subscription's vaults.
-fn vault_resources(r: &RemoteVaults, references: &[KeyReference]) -> Vec<Fact<Value>> {
+fn vault_resources(r: &RemoteVaults, references: &[KeyReference]) -> Vec<Fact<Vault>> {
     let listing = r
         .subscription_of(None)
         .map_err(|_| Unread::because("no subscription is known to read the vault from Azure Resource Manager: connect with -SubscriptionId (or set AZURE_SUBSCRIPTION_ID)"))
         .and_then(|subscription| {
-            r.arm_list(&format!("/subscriptions/{subscription}/{PROVIDER}"), "Test-CustomerKeySetup")
+            let path = format!("/subscriptions/{subscription}/{PROVIDER}");
+            r.arm_list::<Vault>(&path, ARM_API_VERSION, "Test-CustomerKeySetup")
                 .map(|vaults| (subscription, vaults))
                 .map_err(|e| refused(&e, "Microsoft.KeyVault/vaults/read on the subscription, as the Reader role gives"))
         });
@@ -115,7 +118,7 @@ fn vault_resources(r: &RemoteVaults, references: &[KeyReference]) -> Vec<Fact<Va
             let (subscription, vaults) = listing.as_ref().map_err(Clone::clone)?;
             vaults
                 .iter()
-                .find(|v| v["name"].as_str().is_some_and(|n| n.eq_ignore_ascii_case(&reference.vault_name)))
+                .find(|v| v.name.as_deref().is_some_and(|n| n.eq_ignore_ascii_case(&reference.vault_name)))
                 .cloned()
                 .ok_or_else(|| {
                     Unread::missing(format!(
@@ -129,65 +132,30 @@ fn vault_resources(r: &RemoteVaults, references: &[KeyReference]) -> Vec<Fact<Va
 
 fn vault_facts(
     r: &RemoteVaults,
-    vault: &Value,
+    vault: &Vault,
     service_object_id: &Result<String, String>,
     name: &str,
 ) -> Fact<VaultFacts> {
-    let (id, resource_group) = vault_id(vault, name).map_err(|e| Unread::because(e.message))?;
-    let p = &vault["properties"];
-    let rbac = p["enableRbacAuthorization"].as_bool().unwrap_or(false);
-    let service_policy = service_object_id.as_ref().ok().and_then(|object_id| {
-        let entries: Vec<&Value> = p["accessPolicies"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter(|e| {
-                e["objectId"]
-                    .as_str()
-                    .is_some_and(|o| o.eq_ignore_ascii_case(object_id))
-            })
-            .collect();
-        (!entries.is_empty()).then(|| {
-            let mut permissions: Vec<String> = Vec::new();
-            for k in entries
-                .iter()
-                .flat_map(|e| e["permissions"]["keys"].as_array().into_iter().flatten())
-                .filter_map(Value::as_str)
-            {
-                let k = permission_name(k);
-                if !permissions.contains(&k) {
-                    permissions.push(k);
-                }
-            }
-            permissions
-        })
-    });
-    let service_role = if rbac {
-        match service_object_id {
-            Ok(object_id) => holds_role(r, &id, object_id),
-            Err(why) => Err(why.clone()),
-        }
-    } else {
-        Ok(false)
-    };
-    let sku = match p["sku"]["name"].as_str().unwrap_or("standard") {
-        s if s.eq_ignore_ascii_case("premium") => "Premium".to_string(),
-        s if s.eq_ignore_ascii_case("standard") => "Standard".to_string(),
-        other => other.to_string(),
+    let out = vault_out(vault, name).map_err(|e| Unread::because(e.message))?;
+    let rbac = out.enable_rbac_authorization;
+    let service_policy = service_object_id
+        .as_ref()
+        .ok()
+        .and_then(|object_id| keys_granted(vault, object_id));
+    let service_role = match service_object_id {
+        Ok(object_id) if rbac => holds_role(r, &out.resource_id, object_id),
+        Err(why) if rbac => Err(why.clone()),
+        _ => Ok(false),
     };
     Ok(VaultFacts {
-        name: vault["name"].as_str().unwrap_or(name).to_string(),
-        resource_group,
-        resource_id: id,
-        location: vault["location"]
-            .as_str()
-            .unwrap_or_default()
-            .to_ascii_lowercase(),
-        sku,
-        // Soft delete is on for every vault since February 2025, whatever an older answer omits.
-        soft_delete: p["enableSoftDelete"].as_bool().unwrap_or(true),
-        retention_days: p["softDeleteRetentionInDays"].as_i64().unwrap_or(90),
-        purge_protection: p["enablePurgeProtection"].as_bool().unwrap_or(false),
+        name: out.vault_name,
+        resource_group: out.resource_group_name,
+        resource_id: out.resource_id,
+        location: out.location.to_ascii_lowercase(),
+        sku: out.sku,
+        soft_delete: out.enable_soft_delete,
+        retention_days: out.soft_delete_retention_in_days,
+        purge_protection: out.enable_purge_protection,
         rbac,
         service_policy,
         service_role,
@@ -197,7 +165,7 @@ fn vault_facts(
 /// Whether the principal holds Key Vault Crypto Service Encryption User at the vault's scope
 /// or above.
 fn holds_role(r: &RemoteVaults, vault_id: &str, object_id: &str) -> Result<bool, String> {
-    let roles = super::management::roles_at_vault(r, vault_id, object_id).map_err(|e| {
+    let roles = super::roles::roles_at_vault(r, vault_id, object_id).map_err(|e| {
         refused(
             &e,
             "Microsoft.Authorization/roleAssignments/read on the vault",
@@ -217,27 +185,25 @@ fn key_facts(r: &RemoteVaults, reference: &KeyReference) -> Fact<KeyFacts> {
         Some(v) => format!("/keys/{}/{v}", reference.name),
         None => format!("/keys/{}", reference.name),
     };
-    let bundle = r
-        .json(
+    let bundle: KeyBundle = r
+        .call(
             Method::GET,
             &reference.vault_name,
             &path,
-            None,
+            NO_BODY,
             Replay::Harmless,
             &target,
         )
         .map_err(|e| refused(&e, "keys/get on the vault"))?;
-    let jwk = &bundle["key"];
-    let kid = jwk["kid"].as_str().unwrap_or_default();
-    let version = split_kid(kid)
-        .and_then(|(_, v)| v)
-        .ok_or_else(|| Unread::because("Key Vault's answer names no key version"))?;
-    let kty = jwk["kty"].as_str().unwrap_or_default().to_string();
+    let jwk = &bundle.key;
+    let version = jwk.kid.as_deref().and_then(|k| Kid::parse(k).ok()?.version);
+    let version =
+        version.ok_or_else(|| Unread::because("Key Vault's answer names no key version"))?;
     // EC keys have no modulus: their size and public key stay empty, and the key type fails.
-    let (modulus, exponent) = public_key_of(jwk, &target).unwrap_or_default();
-    let attributes = &bundle["attributes"];
+    let (modulus, exponent) = rsa_public_key(jwk, &target).unwrap_or_default();
+    let attributes = &bundle.attributes;
     let versions = r
-        .list(
+        .list_of::<KeyItem>(
             &reference.vault_name,
             &format!("/keys/{}/versions", reference.name),
             &target,
@@ -247,11 +213,10 @@ fn key_facts(r: &RemoteVaults, reference: &KeyReference) -> Fact<KeyFacts> {
             let mut versions: Vec<VersionFacts> = items
                 .iter()
                 .filter_map(|item| {
-                    let (_, version) = split_kid(item["kid"].as_str()?)?;
                     Some(VersionFacts {
-                        version: version?,
-                        enabled: item["attributes"]["enabled"].as_bool().unwrap_or(true),
-                        created: item["attributes"]["created"].as_i64().unwrap_or(0),
+                        version: Kid::parse(item.kid.as_deref()?).ok()?.version?,
+                        enabled: item.attributes.enabled.unwrap_or(true),
+                        created: item.attributes.created.unwrap_or(0),
                     })
                 })
                 .collect();
@@ -261,21 +226,13 @@ fn key_facts(r: &RemoteVaults, reference: &KeyReference) -> Fact<KeyFacts> {
     Ok(KeyFacts {
         id: reference.at_version(&version).id(),
         version,
-        enabled: attributes["enabled"].as_bool().unwrap_or(true),
-        not_before: attributes["nbf"].as_i64(),
-        expires: attributes["exp"].as_i64(),
-        key_type: kty,
+        enabled: attributes.enabled.unwrap_or(true),
+        not_before: attributes.nbf,
+        expires: attributes.exp,
+        key_type: jwk.kty.clone().unwrap_or_default(),
         key_size: u32::try_from(super::json::modulus_bits(&modulus)).unwrap_or(0),
-        key_ops: jwk["key_ops"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|o| o.as_str().map(str::to_string))
-            .collect(),
-        recovery_level: attributes["recoveryLevel"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string(),
+        key_ops: jwk.key_ops.clone().unwrap_or_default(),
+        recovery_level: attributes.recovery_level.clone().unwrap_or_default(),
         modulus,
         exponent,
         versions,
@@ -290,11 +247,11 @@ fn admin_grants(
     reference: &KeyReference,
 ) -> Fact<AdminGrants> {
     let admin = ctx.principal().name().to_string();
-    let answer = r.json(
+    let answer: crate::Result<BackupKeyResult> = r.call(
         Method::POST,
         &reference.vault_name,
         &format!("/keys/{}/backup", reference.name),
-        None,
+        NO_BODY,
         Replay::Harmless,
         &reference.id(),
     );

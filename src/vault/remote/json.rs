@@ -6,8 +6,6 @@ use crate::store::vaults::Tags;
 use crate::vault::model::{JsonWebKeyOut, KeyAttributesOut, KeyVaultKeyOut};
 use crate::wire::keyvault::{Deletion, JsonWebKey, KeyAttributes, KeyBundle, KeyItem};
 use crate::wire::Kid;
-use serde::Deserialize;
-use serde_json::Value;
 
 pub use crate::wire::to_base64url;
 
@@ -18,37 +16,11 @@ pub fn from_base64url(field: &str, text: &str, target: &str) -> Result<Vec<u8>> 
 }
 
 pub(crate) fn unexpected(why: &str, target: &str) -> Error {
-    Error::new(
-        crate::CkStatus::Unavailable,
-        "UnexpectedResponse",
-        format!("Key Vault's answer is not as documented: {why}"),
-        target,
-    )
-}
-
-/// (name, version) from a kid `https://{vault}.{domain}/keys/{name}[/{version}]`.
-pub fn split_kid(kid: &str) -> Option<(String, Option<String>)> {
-    Kid::parse(kid).ok().map(|k| (k.name, k.version))
+    super::errors::not_as_documented("Key Vault", why, target)
 }
 
 fn iso(unix: Option<i64>) -> Option<String> {
     unix.map(crate::time::iso_from_unix)
-}
-
-pub fn tags_of(v: &Value) -> Tags {
-    v.as_object()
-        .map(|m| {
-            m.iter()
-                .filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string())))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-/// The RSA public key of a JWK as JSON: (modulus, exponent), big-endian.
-pub fn public_key_of(jwk: &Value, target: &str) -> Result<(Vec<u8>, Vec<u8>)> {
-    let jwk = JsonWebKey::deserialize(jwk).map_err(|_| unexpected("the key is no JWK", target))?;
-    rsa_public_key(&jwk, target)
 }
 
 /// The RSA public key of a JWK: (modulus, exponent), big-endian.

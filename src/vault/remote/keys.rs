@@ -20,10 +20,7 @@ use reqwest::Method;
 use zeroize::Zeroizing;
 
 use super::json::{attributes_in, unexpected};
-pub use super::json::{
-    from_base64url, key_item_out, key_out, modulus_bits, public_key_of, split_kid, tags_of,
-    to_base64url,
-};
+pub use super::json::{from_base64url, key_item_out, key_out, modulus_bits, to_base64url};
 use super::NO_BODY;
 
 pub(crate) fn remote<'a>(ctx: &'a Context<'_>) -> Result<&'a RemoteVaults> {

@@ -5,6 +5,7 @@
 //! workloads' boundary in [`boundary`]. The local store keeps the workloads' own state and
 //! the audit table; the keys live in the vaults.
 
+pub mod arm;
 pub mod auth;
 pub mod backup;
 pub mod boundary;
@@ -26,7 +27,6 @@ use crate::wire::keyvault::ListResult;
 use reqwest::Method;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use serde_json::Value;
 use std::path::PathBuf;
 use std::sync::Arc;
 use zeroize::Zeroizing;
@@ -320,7 +320,7 @@ impl RemoteVaults {
         let subscription = options
             .subscription_id
             .as_deref()
-            .map(|s| management::subscription(Some(s)))
+            .map(|s| arm::subscription(Some(s)))
             .transpose()?;
         Ok(Some(Arc::new(RemoteVaults {
             subscription,
@@ -407,16 +407,8 @@ impl RemoteVaults {
         target: &str,
     ) -> Result<client::Answer> {
         let url = self.with_api_version(&format!("{}{path}", self.vault_url(vault_name)?));
-        let body = match body {
-            Some(v) => {
-                Some(Zeroizing::new(serde_json::to_vec(v).map_err(|e| {
-                    Error::internal(e.to_string()).with_source(e)
-                })?))
-            }
-            None => None,
-        };
         self.client
-            .call_blocking(method, url, body, replay, target, &self.stop)
+            .call_blocking(method, url, body_of(body)?, replay, target, &self.stop)
     }
 
     /// [`RemoteVaults::request`] with the answer as `T` (a [`crate::wire`] body).
@@ -433,25 +425,8 @@ impl RemoteVaults {
             .typed(target)
     }
 
-    pub fn json(
-        &self,
-        method: Method,
-        vault_name: &str,
-        path: &str,
-        body: Option<&Value>,
-        replay: Replay,
-        target: &str,
-    ) -> Result<Value> {
-        self.request(method, vault_name, path, body, replay, target)?
-            .json(target)
-    }
-
-    /// Every item of a listing, following `nextLink` (only ever to the same vault).
-    pub fn list(&self, vault_name: &str, path: &str, target: &str) -> Result<Vec<Value>> {
-        self.list_of(vault_name, path, target)
-    }
-
-    /// [`RemoteVaults::list`] with the items as `T` (KeyItem, DeletedKeyItem).
+    /// Every item of a listing (KeyItem, DeletedKeyItem), following `nextLink` (only ever to
+    /// the same vault).
     pub fn list_of<T: DeserializeOwned>(
         &self,
         vault_name: &str,
@@ -459,36 +434,43 @@ impl RemoteVaults {
         target: &str,
     ) -> Result<Vec<T>> {
         let vault_url = self.vault_url(vault_name)?;
-        let mut url = self.with_api_version(&format!("{vault_url}{path}"));
+        let url = self.with_api_version(&format!("{vault_url}{path}"));
+        self.every_page(&self.client, url, &vault_url, "Key Vault", target)
+    }
+
+    /// Every item of a listing from `url` (Key Vault's, Resource Manager's), following
+    /// `nextLink` only within `base`: the token goes nowhere else. `service` names who answered.
+    fn every_page<T: DeserializeOwned>(
+        &self,
+        client: &client::Client,
+        mut url: String,
+        base: &str,
+        service: &str,
+        target: &str,
+    ) -> Result<Vec<T>> {
         let mut items = Vec::new();
         for _ in 0..10_000 {
-            let page: ListResult<T> = self
-                .client
-                .get_blocking(url.clone(), target, &self.stop)?
+            let page: ListResult<T> = client
+                .get_blocking(url, target, &self.stop)?
                 .typed(target)?;
             items.extend(page.value);
             match page.next_link.filter(|l| !l.is_empty()) {
                 None => return Ok(items),
-                Some(next) => {
-                    if !same_vault(&next, &vault_url) {
-                        return Err(Error::new(
-                            crate::CkStatus::Unavailable,
-                            "UnexpectedResponse",
-                            format!(
-                                "Key Vault's nextLink leaves the vault {vault_url}; not followed"
-                            ),
-                            target,
-                        ));
-                    }
-                    url = next;
+                Some(next) if same_vault(&next, base) => url = next,
+                Some(_) => {
+                    let why = format!("its nextLink leaves {base}; not followed");
+                    return Err(errors::not_as_documented(service, &why, target));
                 }
             }
         }
-        Err(Error::new(
-            crate::CkStatus::Unavailable,
-            "UnexpectedResponse",
-            "Key Vault's listing did not end after 10,000 pages",
-            target,
-        ))
+        let why = "its listing did not end after 10,000 pages";
+        Err(errors::not_as_documented(service, why, target))
     }
+}
+
+/// A request's JSON body, wiped when dropped (it may hold a key to wrap).
+fn body_of<B: Serialize + ?Sized>(body: Option<&B>) -> Result<Option<Zeroizing<Vec<u8>>>> {
+    let json = body.map(serde_json::to_vec).transpose();
+    let json = json.map_err(|e| Error::internal(e.to_string()).with_source(e))?;
+    Ok(json.map(Zeroizing::new))
 }

@@ -7,17 +7,19 @@
 //! principal's assignments at the scope and DELETEs the one of the role.
 
 use super::keys::remote;
-use super::management::ROLE_ASSIGNMENTS_API_VERSION;
 use super::{graph, RemoteVaults};
 use crate::error::{Error, Result};
 use crate::operations::Context;
 use crate::vault::role_assignments::{
-    role_argument, GetRoleAssignmentArgs, NewRoleAssignmentArgs, RemoveRoleAssignmentArgs,
-    RoleAssignmentOut, SCOPE_RULE,
+    assignment_name, role_argument, GetRoleAssignmentArgs, NewRoleAssignmentArgs,
+    RemoveRoleAssignmentArgs, RoleAssignmentOut, SCOPE_RULE,
 };
-use crate::vault::roles::role_by_id;
+use crate::vault::roles::{role_by_id, RoleDefinition};
+use crate::wire::authorization::{RoleAssignment, RoleAssignmentProperties};
 use reqwest::Method;
-use serde_json::{json, Map, Value};
+
+/// Microsoft.Authorization's api-version for role assignments.
+const API_VERSION: &str = "2022-04-01";
 
 /// The vault's resource id a -Scope gives, without a trailing slash.
 fn vault_scope(scope: &str) -> Result<String> {
@@ -63,17 +65,20 @@ fn principal(
 }
 
 /// An ARM role assignment as the engine's output.
-fn assignment_out(a: &Value, sign_in_name: Option<String>, shown: &str) -> RoleAssignmentOut {
-    let p = &a["properties"];
-    let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
-    let role = text(&p["roleDefinitionId"]);
-    let guid = role.rsplit('/').next().unwrap_or_default().to_string();
+fn assignment_out(
+    a: &RoleAssignment,
+    sign_in_name: Option<String>,
+    shown: &str,
+) -> RoleAssignmentOut {
+    let p = &a.properties;
+    let text = |v: &Option<String>| v.clone().unwrap_or_default();
+    let guid = a.role_guid().to_string();
     RoleAssignmentOut {
-        role_assignment_id: text(&a["id"]),
-        role_assignment_name: text(&a["name"]),
-        scope: text(&p["scope"]),
+        role_assignment_id: text(&a.id),
+        role_assignment_name: text(&a.name),
+        scope: text(&p.scope),
         display_name: if shown.is_empty() {
-            text(&p["principalId"])
+            text(&p.principal_id)
         } else {
             shown.to_string()
         },
@@ -82,13 +87,18 @@ fn assignment_out(a: &Value, sign_in_name: Option<String>, shown: &str) -> RoleA
             .map(|r| r.name.to_string())
             .unwrap_or_default(),
         role_definition_id: guid,
-        object_id: text(&p["principalId"]),
-        object_type: text(&p["principalType"]),
+        object_id: text(&p.principal_id),
+        object_type: text(&p.principal_type),
     }
 }
 
+/// Whether the assignment is of `role`.
+fn is_of(a: &RoleAssignment, role: &RoleDefinition) -> bool {
+    a.role_guid().eq_ignore_ascii_case(role.id)
+}
+
 /// The assignments at (and, Azure's way, above and below) `scope`, of one principal if given.
-fn list(r: &RemoteVaults, scope: &str, object_id: Option<&str>) -> Result<Vec<Value>> {
+fn list(r: &RemoteVaults, scope: &str, object_id: Option<&str>) -> Result<Vec<RoleAssignment>> {
     let filter = object_id
         .map(|o| {
             format!(
@@ -97,12 +107,27 @@ fn list(r: &RemoteVaults, scope: &str, object_id: Option<&str>) -> Result<Vec<Va
             )
         })
         .unwrap_or_default();
-    let answer = r.arm_get_at(
-        &format!("{scope}/providers/Microsoft.Authorization/roleAssignments{filter}"),
-        ROLE_ASSIGNMENTS_API_VERSION,
-        scope,
-    )?;
-    Ok(answer["value"].as_array().cloned().unwrap_or_default())
+    let path = format!("{scope}/providers/Microsoft.Authorization/roleAssignments{filter}");
+    r.arm_list(&path, API_VERSION, scope)
+}
+
+/// The role definition ids a principal holds at the vault's scope or above (Azure answers a
+/// principal's assignments at, above and below the scope asked).
+pub(crate) fn roles_at_vault(
+    r: &RemoteVaults,
+    vault_id: &str,
+    object_id: &str,
+) -> Result<Vec<String>> {
+    let vault_scope = vault_id.to_ascii_lowercase();
+    Ok(list(r, vault_id, Some(object_id))?
+        .into_iter()
+        .filter(|a| {
+            let scope = a.properties.scope.as_deref().unwrap_or_default();
+            let scope = scope.to_ascii_lowercase();
+            scope == "/" || vault_scope == scope || vault_scope.starts_with(&format!("{scope}/"))
+        })
+        .filter_map(|a| a.properties.role_definition_id)
+        .collect())
 }
 
 pub fn new_role_assignment(
@@ -112,37 +137,28 @@ pub fn new_role_assignment(
     let r = remote(ctx)?;
     let role = role_argument(&a.role_definition_name, &a.role_definition_id)?;
     let scope = vault_scope(&a.scope)?;
-    let name = match &a.role_assignment_name {
-        Some(n) if crate::vault::is_guid(n) => n.to_ascii_lowercase(),
-        Some(_) => {
-            return Err(Error::invalid_argument(
-                "RoleAssignmentName",
-                "must be a GUID",
-            ))
-        }
-        None => crate::crypto::new_guid()?,
-    };
+    let name = assignment_name(&a.role_assignment_name)?;
     let (object_id, sign_in_name, shown) =
         principal(r, &a.object_id, &a.application_id, &a.sign_in_name)?;
     let subscription = scope.split('/').nth(2).unwrap_or_default();
-    let mut properties = Map::new();
-    properties.insert(
-        "roleDefinitionId".into(),
-        json!(role.resource_id(subscription)),
-    );
-    properties.insert("principalId".into(), json!(object_id));
-    if a.application_id.is_some() {
-        properties.insert("principalType".into(), json!("ServicePrincipal"));
-    } else if a.sign_in_name.is_some() {
-        properties.insert("principalType".into(), json!("User"));
-    }
-    let created = r.arm_at(
-        Method::PUT,
-        &format!("{scope}/providers/Microsoft.Authorization/roleAssignments/{name}"),
-        Some(&json!({ "properties": properties })),
-        ROLE_ASSIGNMENTS_API_VERSION,
-        &scope,
-    )?;
+    let principal_type = match (&a.application_id, &a.sign_in_name) {
+        (Some(_), _) => Some("ServicePrincipal".to_string()),
+        (None, Some(_)) => Some("User".to_string()),
+        (None, None) => None,
+    };
+    let body = RoleAssignment {
+        properties: RoleAssignmentProperties {
+            role_definition_id: Some(role.resource_id(subscription)),
+            principal_id: Some(object_id.clone()),
+            principal_type,
+            ..RoleAssignmentProperties::default()
+        },
+        ..RoleAssignment::default()
+    };
+    let path = format!("{scope}/providers/Microsoft.Authorization/roleAssignments/{name}");
+    let created: RoleAssignment = r
+        .arm(Method::PUT, &path, Some(&body), API_VERSION, &scope)?
+        .typed(&scope)?;
     ctx.audit_success(
         &scope,
         &format!("assigned '{}' to {object_id} in Azure", role.name),
@@ -181,13 +197,7 @@ pub fn get_role_assignment(
         .unwrap_or_default();
     Ok(list(r, &scope, who.as_ref().map(|(o, _, _)| o.as_str()))?
         .iter()
-        .filter(|a| {
-            role.is_none_or(|role| {
-                a["properties"]["roleDefinitionId"]
-                    .as_str()
-                    .is_some_and(|id| id.to_ascii_lowercase().ends_with(role.id))
-            })
-        })
+        .filter(|a| role.is_none_or(|role| is_of(a, role)))
         .map(|a| assignment_out(a, sign_in_name.clone(), &shown))
         .collect())
 }
@@ -204,13 +214,8 @@ pub fn remove_role_assignment(
     let found = list(r, &scope, Some(&object_id))?
         .into_iter()
         .find(|a| {
-            let p = &a["properties"];
-            p["scope"]
-                .as_str()
-                .is_some_and(|s| s.eq_ignore_ascii_case(&scope))
-                && p["roleDefinitionId"]
-                    .as_str()
-                    .is_some_and(|id| id.to_ascii_lowercase().ends_with(role.id))
+            let at = a.properties.scope.as_deref();
+            at.is_some_and(|s| s.eq_ignore_ascii_case(&scope)) && is_of(a, role)
         })
         .ok_or_else(|| {
             Error::not_found(
@@ -222,14 +227,9 @@ pub fn remove_role_assignment(
                 shown.clone(),
             )
         })?;
-    let id = found["id"].as_str().unwrap_or_default().to_string();
-    r.arm_at(
-        Method::DELETE,
-        &id,
-        None,
-        ROLE_ASSIGNMENTS_API_VERSION,
-        &scope,
-    )?;
+    let id = found.id.as_deref().unwrap_or_default();
+    // Its answer (the assignment, or 204 without a body) is not read.
+    r.arm(Method::DELETE, id, super::NO_BODY, API_VERSION, &scope)?;
     ctx.audit_success(
         &scope,
         &format!("removed '{}' of {object_id} in Azure", role.name),
