@@ -85,7 +85,7 @@
     PrivateData          = @{
         CkRegistry = @{
             Version = '0.1.0'
-            Hash    = 'e2ca212c80e70eeeb50c1ec82e308506d4a7b8fcfcbc6863c24da373ed50dea3'
+            Hash    = '8a69bc45b94baf36be927240451d3ee4e6a65794263c717d4210e934f3ab9517'
         }
         PSData     = @{
             Tags         = @('CustomerKey', 'BYOK', 'KeyVault', 'Microsoft365', 'Exchange', 'SharePoint', 'AIP', 'Encryption')

@@ -184,20 +184,7 @@ impl JobKind for ApplyPolicyKind {
                 None => tenant_revision.clone(),
             };
             for revision in [&m.applied_revision, &target].into_iter().flatten() {
-                if !policy_keys.contains_key(revision) {
-                    let key = keys::open_policy_key(&service, store, revision)?;
-                    if key.availability_used {
-                        // The availability key keeps mailboxes readable during an outage; moving
-                        // keys can wait for the vaults, so the batch is retried later instead.
-                        return Err(crate::error::Error::new(
-                            crate::error::CkStatus::Unavailable,
-                            "VaultUnreachable",
-                            "the vaults of the policy's keys cannot be reached; the job retries",
-                            revision.clone(),
-                        ));
-                    }
-                    policy_keys.insert(revision.clone(), key.key);
-                }
+                open_for_move(&service, store, &mut policy_keys, revision)?;
             }
             fn under<'a>(
                 keys: &'a HashMap<String, Secret>,
@@ -243,22 +230,8 @@ impl JobKind for ApplyPolicyKind {
         if let Some(target) = &tenant_revision {
             for d in &tenant_data {
                 ctx.stop.check()?;
-                for revision in [&d.applied_revision, &Some(target.clone())]
-                    .into_iter()
-                    .flatten()
-                {
-                    if !policy_keys.contains_key(revision) {
-                        let key = keys::open_policy_key(&service, store, revision)?;
-                        if key.availability_used {
-                            return Err(crate::error::Error::new(
-                                crate::error::CkStatus::Unavailable,
-                                "VaultUnreachable",
-                                "the vaults of the policy's keys cannot be reached; the job retries",
-                                revision.clone(),
-                            ));
-                        }
-                        policy_keys.insert(revision.clone(), key.key);
-                    }
+                for revision in d.applied_revision.iter().chain([target]) {
+                    open_for_move(&service, store, &mut policy_keys, revision)?;
                 }
                 // The kind keeps its content key: only its wrap moves (see `tenant`).
                 let content_key = keys::open_content_key(
@@ -292,6 +265,30 @@ impl JobKind for ApplyPolicyKind {
             }),
         })
     }
+}
+
+/// Opens `revision`'s policy key into `policy_keys` unless it is there. The availability key
+/// keeps data readable during an outage; moving keys can wait for the vaults, so a batch that
+/// would need it is retried later instead.
+fn open_for_move(
+    service: &Service,
+    store: &Store,
+    policy_keys: &mut HashMap<String, Secret>,
+    revision: &str,
+) -> Result<()> {
+    if !policy_keys.contains_key(revision) {
+        let key = keys::open_policy_key(service, store, revision)?;
+        if key.availability_used {
+            return Err(crate::error::Error::new(
+                crate::error::CkStatus::Unavailable,
+                "VaultUnreachable",
+                "the vaults of the policy's keys cannot be reached; the job retries",
+                revision,
+            ));
+        }
+        policy_keys.insert(revision.to_string(), key.key);
+    }
+    Ok(())
 }
 
 /// What one tenant data kind's move writes.

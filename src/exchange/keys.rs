@@ -92,6 +92,32 @@ pub(crate) struct ItemText {
     pub body: String,
 }
 
+const MAX_SUBJECT_BYTES: usize = 4096;
+const MAX_ITEM_BYTES: usize = 1 << 20;
+
+impl ItemText {
+    /// The -Subject and -Body of an Add- cmdlet, checked; and the item's size.
+    pub(crate) fn checked(subject: &str, body: &str) -> Result<(ItemText, i64)> {
+        if subject.len() > MAX_SUBJECT_BYTES {
+            return Err(Error::invalid_argument(
+                "Subject",
+                format!("must be at most {MAX_SUBJECT_BYTES} bytes"),
+            ));
+        }
+        if body.len() > MAX_ITEM_BYTES {
+            return Err(Error::invalid_argument(
+                "Body",
+                format!("must be at most {MAX_ITEM_BYTES} bytes"),
+            ));
+        }
+        let text = ItemText {
+            subject: subject.to_string(),
+            body: body.to_string(),
+        };
+        Ok((text, (subject.len() + body.len()) as i64))
+    }
+}
+
 pub(crate) fn seal_item(
     content_key: &Secret,
     mailbox_guid: &str,

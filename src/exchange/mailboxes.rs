@@ -414,27 +414,9 @@ pub struct MailboxItemOut {
     pub size: i64,
 }
 
-const MAX_ITEM_BYTES: usize = 1 << 20;
-
 pub fn add_mailbox_item(ctx: &Context<'_>, a: AddItemArgs) -> Result<MailboxItemOut> {
-    if a.subject.len() > 4096 {
-        return Err(Error::invalid_argument(
-            "Subject",
-            "must be at most 4096 bytes",
-        ));
-    }
-    if a.body.len() > MAX_ITEM_BYTES {
-        return Err(Error::invalid_argument(
-            "Body",
-            format!("must be at most {MAX_ITEM_BYTES} bytes"),
-        ));
-    }
+    let (text, size) = ItemText::checked(&a.subject, &a.body)?;
     let service = Service::for_call(ctx);
-    let text = ItemText {
-        subject: a.subject.clone(),
-        body: a.body.clone(),
-    };
-    let size = (a.subject.len() + a.body.len()) as i64;
     // Delivery does not stop while the Refresh job re-encrypts a mailbox: an item sealed under a
     // content key the job has just replaced is sealed again under the new one. The job moves a
     // mailbox in one transaction, so a few attempts always suffice; past them the caller is told.

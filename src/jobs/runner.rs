@@ -100,6 +100,9 @@ impl Runner {
             runtime.spawn_blocking(move || {
                 // Dropped when the loop ends, however it ends: that is the signal Drop waits for.
                 let _ended = ended;
+                // Bound after it, so dropped before it: the worker's store handle is gone by the
+                // time Drop returns, and a closed session leaves its store checkpointed.
+                let worker = worker;
                 worker.run();
             });
             std::sync::Mutex::new(loop_ended)

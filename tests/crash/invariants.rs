@@ -259,26 +259,14 @@ fn reads_back(ck: &Ck, intent: &Value) -> Result<bool, String> {
     let note = &intent["note"];
     let absent = |e: &CallError| e.category() == "ObjectNotFound";
     match intent["kind"].as_str().unwrap_or("") {
-        "item" => {
-            let items = ck
-                .call("Get-MailboxItem", json!({"Identity": note["mailbox"]}))
-                .map_err(|e| e.message().to_string())?;
-            let found: Vec<&Value> = items
-                .as_array()
-                .unwrap()
-                .iter()
-                .filter(|i| i["Subject"] == note["subject"])
-                .collect();
-            match found.as_slice() {
-                [] => Ok(false),
-                [one] if one["Body"] == note["body"] => Ok(true),
-                _ => Err(format!("{} copies, or a different body", found.len())),
+        // A mailbox's item, or an item of tenant data: once, with its body, or not at all.
+        "item" | "m365-item" => {
+            let items = if intent["kind"] == "item" {
+                ck.call("Get-MailboxItem", json!({"Identity": note["mailbox"]}))
+            } else {
+                ck.call("Get-M365DataItem", json!({"Workload": note["workload"]}))
             }
-        }
-        "m365-item" => {
-            let items = ck
-                .call("Get-M365DataItem", json!({"Workload": note["workload"]}))
-                .map_err(|e| e.message().to_string())?;
+            .map_err(|e| e.message().to_string())?;
             let found: Vec<&Value> = items
                 .as_array()
                 .unwrap()

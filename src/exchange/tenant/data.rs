@@ -15,7 +15,6 @@ use serde::Serialize;
 
 /// The kinds of tenant data modelled, by the name -Workload takes.
 pub const DATA_WORKLOADS: &[&str] = &["TeamsChat", "TeamsMeetingRecording"];
-const MAX_ITEM_BYTES: usize = 1 << 20;
 /// Items a Get- reads per transaction.
 const PAGE: i64 = 1000;
 
@@ -113,24 +112,8 @@ fn data_key(ctx: &Context<'_>, service: &Service, workload: &str) -> Result<Data
 }
 
 pub fn add_data_item(ctx: &Context<'_>, a: AddDataItemArgs) -> Result<DataItemOut> {
-    if a.subject.len() > 4096 {
-        return Err(Error::invalid_argument(
-            "Subject",
-            "must be at most 4096 bytes",
-        ));
-    }
-    if a.body.len() > MAX_ITEM_BYTES {
-        return Err(Error::invalid_argument(
-            "Body",
-            format!("must be at most {MAX_ITEM_BYTES} bytes"),
-        ));
-    }
+    let (text, size) = ItemText::checked(&a.subject, &a.body)?;
     let service = Service::for_call_as(ctx, WORKLOAD);
-    let text = ItemText {
-        subject: a.subject.clone(),
-        body: a.body.clone(),
-    };
-    let size = (a.subject.len() + a.body.len()) as i64;
     // A kind's first item creates its content key in the same transaction; should another
     // session create it meanwhile, the item is sealed again under that one. The job may rewrap
     // a kind's key, but never changes it.

@@ -34,7 +34,7 @@ function Test-CkCustomerKeySetup {
     .PARAMETER AzureKeyIDs
     The two key ids, versioned or not (https://<vault>.vault.azure.net/keys/<name>[/<version>]).
     .PARAMETER DataEncryptionPolicy
-    An existing policy whose keys to check: an Exchange policy's name, Guid or
+    An existing policy whose keys to check: an Exchange or multi-workload policy's name, Guid or
     DataEncryptionPolicyID, or SPODataEncryptionPolicy (or the SharePoint admin site URL) for the
     SharePoint policy.
     .PARAMETER DataLocation
@@ -73,7 +73,7 @@ function Test-CkCustomerKeySetup {
         [Parameter(ParameterSetName = 'ByWorkload', Mandatory, HelpMessage = 'The two key ids, versioned or not (https://<vault>.vault.azure.net/keys/<name>[/<version>])')]
         [string[]] $AzureKeyIDs,
 
-        [Parameter(ParameterSetName = 'ByPolicy', Mandatory, ValueFromPipelineByPropertyName, HelpMessage = "An existing policy whose keys to check: an Exchange policy's name, Guid or DataEncryptionPolicyID, or SPODataEncryptionPolicy (or the SharePoint admin site URL) for the SharePoint policy")]
+        [Parameter(ParameterSetName = 'ByPolicy', Mandatory, ValueFromPipelineByPropertyName, HelpMessage = "An existing policy whose keys to check: an Exchange or multi-workload policy's name, Guid or DataEncryptionPolicyID, or SPODataEncryptionPolicy (or the SharePoint admin site URL) for the SharePoint policy")]
         [Alias('Identity')]
         [string] $DataEncryptionPolicy,
 
