@@ -2,7 +2,7 @@
 //! background job), statistics with the encryption state, and items really encrypted.
 
 use super::keys::{self, ItemText};
-use super::policies::{key_health, KeyHealth};
+use super::policy_keys::{key_health, KeyHealth};
 use super::{find_mailbox, find_policy, job, Service, MAIL_USER, USER_MAILBOX};
 use crate::crypto::{self, Secret};
 use crate::error::{Error, Result};

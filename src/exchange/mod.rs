@@ -14,6 +14,7 @@ mod mailboxes;
 mod moves;
 pub mod operations;
 pub(crate) mod policies;
+mod policy_keys;
 mod tenant;
 
 pub use job::{job_kinds, ApplyPolicyKind, APPLY_POLICY_KIND};

@@ -16,9 +16,10 @@ mod data;
 pub mod operations;
 
 use super::policies::{
-    change_settings, check_policy_name, create_policy, revision_health, rewrap_progress,
-    roll_policy_key, KeyHealth, NewPolicy, SettingsChange,
+    change_settings, check_policy_name, create_policy, rewrap_progress, roll_policy_key, NewPolicy,
+    SettingsChange,
 };
+use super::policy_keys::{revision_health, KeyHealth};
 use super::{find_policy_of, job, Service};
 use crate::error::{Error, Result};
 use crate::operations::Context;
