@@ -5,6 +5,7 @@
 //! implement it without touching those callers. Calls are made outside the caller's own
 //! transaction: the vault may be remote.
 
+use super::key_operations::KeyOperation;
 use crate::crypto::{RsaAlgorithm, Secret};
 use crate::error::{Error, Result};
 use crate::identity::Principal;
@@ -153,6 +154,17 @@ pub trait KeyVaultBoundary: Send + Sync {
     /// The vault's soft-delete and purge-protection settings (no key permission needed, as
     /// in Azure, where they are the vault resource's properties).
     fn vault_properties(&self, caller: &Caller<'_>, key: &KeyReference) -> Result<VaultProperties>;
+    /// Runs one key operation with the version named (or the newest), with the permission it
+    /// needs (`keys/<op>`); returns the versioned key id used and the result. The store's vault
+    /// and Azure's implement this; the four operations below are it.
+    fn key_operation(
+        &self,
+        caller: &Caller<'_>,
+        key: &KeyReference,
+        op: KeyOperation,
+        algorithm: RsaAlgorithm,
+        value: &[u8],
+    ) -> Result<(String, Secret)>;
     /// Wraps `value` with the version named (or the newest) (`keys/wrapKey`).
     fn wrap_key(
         &self,
@@ -160,7 +172,14 @@ pub trait KeyVaultBoundary: Send + Sync {
         key: &KeyReference,
         algorithm: RsaAlgorithm,
         value: &[u8],
-    ) -> Result<Wrapped>;
+    ) -> Result<Wrapped> {
+        let (key_id, wrapped) =
+            self.key_operation(caller, key, KeyOperation::Wrap, algorithm, value)?;
+        Ok(Wrapped {
+            key_id,
+            value: wrapped.into_unprotected(),
+        })
+    }
     /// Unwraps with the version named (`keys/unwrapKey`).
     fn unwrap_key(
         &self,
@@ -168,7 +187,10 @@ pub trait KeyVaultBoundary: Send + Sync {
         key: &KeyReference,
         algorithm: RsaAlgorithm,
         value: &[u8],
-    ) -> Result<Secret>;
+    ) -> Result<Secret> {
+        self.key_operation(caller, key, KeyOperation::Unwrap, algorithm, value)
+            .map(|(_, unwrapped)| unwrapped)
+    }
     /// Decrypts with the version named (`keys/decrypt`), as Azure Information Protection
     /// decrypts content keys with its tenant key.
     fn decrypt(
@@ -177,9 +199,25 @@ pub trait KeyVaultBoundary: Send + Sync {
         key: &KeyReference,
         algorithm: RsaAlgorithm,
         value: &[u8],
-    ) -> Result<Secret>;
-    /// Signs a SHA-256 digest with RS256 with the version named (`keys/sign`).
-    fn sign(&self, caller: &Caller<'_>, key: &KeyReference, digest: &[u8]) -> Result<Wrapped>;
+    ) -> Result<Secret> {
+        self.key_operation(caller, key, KeyOperation::Decrypt, algorithm, value)
+            .map(|(_, plaintext)| plaintext)
+    }
+    /// Signs a SHA-256 digest with RS256 with the version named (`keys/sign`); the algorithm
+    /// passed to `key_operation` is not read by Sign.
+    fn sign(&self, caller: &Caller<'_>, key: &KeyReference, digest: &[u8]) -> Result<Wrapped> {
+        let (key_id, signature) = self.key_operation(
+            caller,
+            key,
+            KeyOperation::Sign,
+            RsaAlgorithm::OaepSha256,
+            digest,
+        )?;
+        Ok(Wrapped {
+            key_id,
+            value: signature.into_unprotected(),
+        })
+    }
     /// Whether `caller.principal` holds `keys/<permission>` on the key's vault: Ok, or the
     /// Forbidden error naming the permission.
     fn check_permission(

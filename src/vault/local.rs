@@ -1,7 +1,7 @@
 //! The embedded engine's side of the vault boundary: the store's own vaults.
 
 use super::boundary::{
-    Caller, KeyReference, KeyVaultBoundary, RsaPublicKey, VaultKey, VaultProperties, Wrapped,
+    Caller, KeyReference, KeyVaultBoundary, RsaPublicKey, VaultKey, VaultProperties,
 };
 use super::key_operations::{perform_key_operation_wiped, KeyOperation};
 use super::keys::{active_key, find_version};
@@ -35,28 +35,6 @@ impl LocalKeyVault {
 
     /// One cryptographic operation with the version the reference names (or the newest), as
     /// the caller: checked, run, audited.
-    fn key_operation(
-        &self,
-        caller: &Caller<'_>,
-        key: &KeyReference,
-        op: KeyOperation,
-        algorithm: RsaAlgorithm,
-        value: &[u8],
-    ) -> Result<(String, Secret)> {
-        let ctx = self.context(caller);
-        self.audited(&ctx, key, || {
-            perform_key_operation_wiped(
-                &ctx,
-                &key.vault_name,
-                &key.name,
-                key.version.as_deref(),
-                op,
-                algorithm,
-                value,
-            )
-        })
-    }
-
     /// Runs `work`, auditing a failure under the acting principal (successes audit themselves).
     fn audited<R>(
         &self,
@@ -141,55 +119,25 @@ impl KeyVaultBoundary for LocalKeyVault {
         })
     }
 
-    fn wrap_key(
+    fn key_operation(
         &self,
         caller: &Caller<'_>,
         key: &KeyReference,
+        op: KeyOperation,
         algorithm: RsaAlgorithm,
         value: &[u8],
-    ) -> Result<Wrapped> {
-        let (key_id, wrapped) =
-            self.key_operation(caller, key, KeyOperation::Wrap, algorithm, value)?;
-        Ok(Wrapped {
-            key_id,
-            value: wrapped.into_unprotected(),
-        })
-    }
-
-    fn unwrap_key(
-        &self,
-        caller: &Caller<'_>,
-        key: &KeyReference,
-        algorithm: RsaAlgorithm,
-        value: &[u8],
-    ) -> Result<Secret> {
-        self.key_operation(caller, key, KeyOperation::Unwrap, algorithm, value)
-            .map(|(_, unwrapped)| unwrapped)
-    }
-
-    fn decrypt(
-        &self,
-        caller: &Caller<'_>,
-        key: &KeyReference,
-        algorithm: RsaAlgorithm,
-        value: &[u8],
-    ) -> Result<Secret> {
-        self.key_operation(caller, key, KeyOperation::Decrypt, algorithm, value)
-            .map(|(_, plaintext)| plaintext)
-    }
-
-    fn sign(&self, caller: &Caller<'_>, key: &KeyReference, digest: &[u8]) -> Result<Wrapped> {
-        // The algorithm argument is unused by Sign (RS256 over the digest).
-        let (key_id, signature) = self.key_operation(
-            caller,
-            key,
-            KeyOperation::Sign,
-            RsaAlgorithm::OaepSha256,
-            digest,
-        )?;
-        Ok(Wrapped {
-            key_id,
-            value: signature.into_unprotected(),
+    ) -> Result<(String, Secret)> {
+        let ctx = self.context(caller);
+        self.audited(&ctx, key, || {
+            perform_key_operation_wiped(
+                &ctx,
+                &key.vault_name,
+                &key.name,
+                key.version.as_deref(),
+                op,
+                algorithm,
+                value,
+            )
         })
     }
 

@@ -13,7 +13,7 @@ use crate::identity::Principal;
 use crate::operations::Context;
 use crate::store::Store;
 use crate::vault::boundary::{
-    Caller, KeyReference, KeyVaultBoundary, RsaPublicKey, VaultKey, VaultProperties, Wrapped,
+    Caller, KeyReference, KeyVaultBoundary, RsaPublicKey, VaultKey, VaultProperties,
 };
 use crate::vault::key_operations::KeyOperation;
 use crate::wire::keyvault::{KeyBundle, KeyItem, KeyOperationsParameters};
@@ -164,61 +164,22 @@ impl KeyVaultBoundary for RemoteKeyVault {
         })
     }
 
-    fn wrap_key(
+    fn key_operation(
         &self,
         caller: &Caller<'_>,
         key: &KeyReference,
+        op: KeyOperation,
         algorithm: RsaAlgorithm,
         value: &[u8],
-    ) -> Result<Wrapped> {
-        self.audited(caller, key, &format!("Wrap {}", algorithm.name()), || {
-            let (key_id, wrapped) =
-                self.operation(key, KeyOperation::Wrap, algorithm.name(), value)?;
-            Ok(Wrapped {
-                key_id,
-                value: wrapped.into_unprotected(),
-            })
-        })
-    }
-
-    fn unwrap_key(
-        &self,
-        caller: &Caller<'_>,
-        key: &KeyReference,
-        algorithm: RsaAlgorithm,
-        value: &[u8],
-    ) -> Result<Secret> {
-        self.audited(caller, key, &format!("Unwrap {}", algorithm.name()), || {
-            self.operation(key, KeyOperation::Unwrap, algorithm.name(), value)
-                .map(|(_, s)| s)
-        })
-    }
-
-    fn decrypt(
-        &self,
-        caller: &Caller<'_>,
-        key: &KeyReference,
-        algorithm: RsaAlgorithm,
-        value: &[u8],
-    ) -> Result<Secret> {
-        self.audited(
-            caller,
-            key,
-            &format!("Decrypt {}", algorithm.name()),
-            || {
-                self.operation(key, KeyOperation::Decrypt, algorithm.name(), value)
-                    .map(|(_, s)| s)
-            },
-        )
-    }
-
-    fn sign(&self, caller: &Caller<'_>, key: &KeyReference, digest: &[u8]) -> Result<Wrapped> {
-        self.audited(caller, key, "Sign RS256", || {
-            let (key_id, signature) = self.operation(key, KeyOperation::Sign, "RS256", digest)?;
-            Ok(Wrapped {
-                key_id,
-                value: signature.into_unprotected(),
-            })
+    ) -> Result<(String, Secret)> {
+        // Sign is RS256 over the digest; the others name their encryption algorithm.
+        let alg = match op {
+            KeyOperation::Sign => "RS256",
+            _ => algorithm.name(),
+        };
+        // The audit row's operation: "Wrap RSA-OAEP-256", "Sign RS256" (the variant's name).
+        self.audited(caller, key, &format!("{op:?} {alg}"), || {
+            self.operation(key, op, alg, value)
         })
     }
 
