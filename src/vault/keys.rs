@@ -124,14 +124,7 @@ pub fn add_key(ctx: &Context<'_>, a: AddKeyArgs) -> Result<KeyVaultKeyOut> {
     // (InteractiveCreate, InteractiveImport), checked before this runs.
     let Some(path) = a.key_file_path.as_deref() else {
         let checked = check_new_version(ctx, &a, "create")?;
-        let size = a.size.unwrap_or(2048);
-        if ![2048, 3072, 4096].contains(&size) {
-            return Err(Error::invalid_argument(
-                "Size",
-                "must be 2048, 3072 or 4096",
-            ));
-        }
-        let material = crypto::generate_rsa(size as u32)?;
+        let material = crypto::generate_rsa(a.shape()?.size as u32)?;
         return store_new_version(ctx, &a, checked, material);
     };
     // Access is checked before the file is read.
@@ -165,6 +158,59 @@ fn import_checked(
     store_new_version(ctx, a, checked, material)
 }
 
+/// What Add-KeyVaultKey's arguments ask of the new version, by their own rules (the store's
+/// vaults and Azure's read them the same way).
+pub(crate) struct KeyShape {
+    pub hsm: bool,
+    pub not_before: Option<i64>,
+    pub expires: Option<i64>,
+    pub key_ops: Vec<String>,
+    /// -Size, checked (2048 when not given); not read by an import.
+    pub size: i64,
+}
+
+impl AddKeyArgs {
+    pub(crate) fn shape(&self) -> Result<KeyShape> {
+        check_key_name(&self.name)?;
+        let hsm = match (self.destination.as_deref(), self.key_type.as_deref()) {
+            (Some("Software"), Some("RSA-HSM")) => {
+                return Err(Error::invalid_argument(
+                    "KeyType",
+                    "RSA-HSM needs -Destination HSM",
+                ))
+            }
+            (Some("HSM"), _) | (_, Some("RSA-HSM")) => true,
+            _ => false,
+        };
+        let (not_before, expires) = (unix(self.not_before), unix(self.expires));
+        check_dates(not_before, expires)?;
+        let size = self.size.unwrap_or(2048);
+        if ![2048, 3072, 4096].contains(&size) {
+            return Err(Error::invalid_argument(
+                "Size",
+                "must be 2048, 3072 or 4096",
+            ));
+        }
+        let key_ops: Vec<String> = match &self.key_ops {
+            Some(ops) if ops.is_empty() => {
+                return Err(Error::invalid_argument(
+                    "KeyOps",
+                    "must name at least one operation",
+                ))
+            }
+            Some(ops) => ops.clone(),
+            None => DEFAULT_RSA_KEY_OPS.iter().map(|s| s.to_string()).collect(),
+        };
+        Ok(KeyShape {
+            hsm,
+            not_before,
+            expires,
+            key_ops,
+            size,
+        })
+    }
+}
+
 /// The arguments' own rules, then access: before a file is read or seconds are spent on key
 /// generation.
 fn check_new_version(
@@ -172,29 +218,13 @@ fn check_new_version(
     a: &AddKeyArgs,
     permission: &'static str,
 ) -> Result<NewVersion> {
-    check_key_name(&a.name)?;
-    let hsm = match (a.destination.as_deref(), a.key_type.as_deref()) {
-        (Some("Software"), Some("RSA-HSM")) => {
-            return Err(Error::invalid_argument(
-                "KeyType",
-                "RSA-HSM needs -Destination HSM",
-            ))
-        }
-        (Some("HSM"), _) | (_, Some("RSA-HSM")) => true,
-        _ => false,
-    };
-    let (not_before, expires) = (unix(a.not_before), unix(a.expires));
-    check_dates(not_before, expires)?;
-    let key_ops: Vec<String> = match &a.key_ops {
-        Some(ops) if ops.is_empty() => {
-            return Err(Error::invalid_argument(
-                "KeyOps",
-                "must name at least one operation",
-            ))
-        }
-        Some(ops) => ops.clone(),
-        None => DEFAULT_RSA_KEY_OPS.iter().map(|s| s.to_string()).collect(),
-    };
+    let KeyShape {
+        hsm,
+        not_before,
+        expires,
+        key_ops,
+        ..
+    } = a.shape()?;
     // The write transaction checks again against the state it commits to.
     ctx.read(|tx| {
         let vault = active_vault(tx, &a.vault_name)?;

@@ -9,7 +9,7 @@ use crate::vault::key_operations::{InvokeKeyOperationArgs, KeyOperation, KeyOper
 use crate::vault::keys::{
     AddKeyArgs, GetKeyArgs, RemoveKeyArgs, UndoKeyRemovalArgs, UpdateKeyArgs,
 };
-use crate::vault::model::{KeyVaultKeyOut, DEFAULT_RSA_KEY_OPS};
+use crate::vault::model::KeyVaultKeyOut;
 use crate::vault::signatures::{InvokeKeySignatureArgs, KeySignatureResult};
 use crate::wire::keyvault::{
     DeletedKeyBundle, KeyBundle, KeyCreateParameters, KeyItem, KeyOperationResult as Answer,
@@ -45,7 +45,6 @@ pub(super) fn target_of(vault: &str, name: &str) -> String {
 }
 
 pub fn add_key(ctx: &Context<'_>, a: AddKeyArgs) -> Result<KeyVaultKeyOut> {
-    crate::vault::model::check_key_name(&a.name)?;
     if a.key_file_path.is_some() {
         return Err(Error::invalid_operation(
             "ImportNotSupportedRemotely",
@@ -53,43 +52,16 @@ pub fn add_key(ctx: &Context<'_>, a: AddKeyArgs) -> Result<KeyVaultKeyOut> {
             "KeyFilePath",
         ));
     }
-    let hsm = match (a.destination.as_deref(), a.key_type.as_deref()) {
-        (Some("Software"), Some("RSA-HSM")) => {
-            return Err(Error::invalid_argument(
-                "KeyType",
-                "RSA-HSM needs -Destination HSM",
-            ))
-        }
-        (Some("HSM"), _) | (_, Some("RSA-HSM")) => true,
-        _ => false,
-    };
-    let (nbf, exp) = (
-        crate::vault::keys::unix(a.not_before),
-        crate::vault::keys::unix(a.expires),
-    );
-    crate::vault::keys::check_dates(nbf, exp)?;
-    let size = a.size.unwrap_or(2048);
-    if ![2048, 3072, 4096].contains(&size) {
-        return Err(Error::invalid_argument(
-            "Size",
-            "must be 2048, 3072 or 4096",
-        ));
-    }
-    let key_ops: Vec<String> = match &a.key_ops {
-        Some(ops) if ops.is_empty() => {
-            return Err(Error::invalid_argument(
-                "KeyOps",
-                "must name at least one operation",
-            ))
-        }
-        Some(ops) => ops.clone(),
-        None => DEFAULT_RSA_KEY_OPS.iter().map(|s| s.to_string()).collect(),
-    };
+    let shape = a.shape()?;
     let body = KeyCreateParameters {
-        kty: if hsm { "RSA-HSM" } else { "RSA" }.into(),
-        key_size: Some(size),
-        key_ops: Some(key_ops),
-        attributes: Some(attributes_in(Some(!a.disable), nbf, exp)),
+        kty: if shape.hsm { "RSA-HSM" } else { "RSA" }.into(),
+        key_size: Some(shape.size),
+        key_ops: Some(shape.key_ops),
+        attributes: Some(attributes_in(
+            Some(!a.disable),
+            shape.not_before,
+            shape.expires,
+        )),
         tags: a.tag.clone(),
         ..KeyCreateParameters::default()
     };
