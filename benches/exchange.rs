@@ -116,6 +116,32 @@ fn wait_for_apply_job(session: &Session) -> customer_key::jobs::JobRecord {
     }
 }
 
+/// Rolls the key in the first vault, then refreshes `policy` with `set_cmdlet` (through the
+/// registry) and times it until the apply job is Completed: the new DataEncryptionPolicyID,
+/// the job, and the seconds.
+fn roll_and_refresh(
+    session: &Session,
+    set_cmdlet: &str,
+    policy: &str,
+) -> (String, customer_key::jobs::JobRecord, f64) {
+    call(
+        session,
+        "Add-KeyVaultKey",
+        json!({"VaultName": "bench-exo-a", "Name": "exo-key", "KeyOps": ["wrapKey", "unwrapKey"]}),
+    );
+    let started = Instant::now();
+    let new_id = call(
+        session,
+        set_cmdlet,
+        json!({"Identity": policy, "Refresh": true}),
+    )["DataEncryptionPolicyID"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let job = wait_for_apply_job(session);
+    (new_id, job, started.elapsed().as_secs_f64())
+}
+
 fn run(n: usize) {
     let (_dir, session, ids) = tenant("exchange", EXCHANGE);
     call(
@@ -126,23 +152,7 @@ fn run(n: usize) {
     let created = Instant::now();
     customer_key::exchange::bulk::create_mailboxes(&session, "bench", n, Some("BENCH")).unwrap();
     let create_s = created.elapsed().as_secs_f64();
-    call(
-        &session,
-        "Add-KeyVaultKey",
-        json!({"VaultName": "bench-exo-a", "Name": "exo-key", "KeyOps": ["wrapKey", "unwrapKey"]}),
-    );
-
-    let started = Instant::now();
-    let new_id = call(
-        &session,
-        "Set-DataEncryptionPolicy",
-        json!({"Identity": "BENCH", "Refresh": true}),
-    )["DataEncryptionPolicyID"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    wait_for_apply_job(&session);
-    let seconds = started.elapsed().as_secs_f64();
+    let (new_id, _, seconds) = roll_and_refresh(&session, "Set-DataEncryptionPolicy", "BENCH");
     // Every mailbox reports the new revision: its key references count them all.
     let usage = call(
         &session,
@@ -209,22 +219,8 @@ fn run_multi_workload(n: usize) {
         peak_rss_mib()
     );
 
-    call(
-        &session,
-        "Add-KeyVaultKey",
-        json!({"VaultName": "bench-exo-a", "Name": "exo-key", "KeyOps": ["wrapKey", "unwrapKey"]}),
-    );
-    let started = Instant::now();
-    let new_id = call(
-        &session,
-        "Set-M365DataAtRestEncryptionPolicy",
-        json!({"Identity": "BENCH-M365", "Refresh": true}),
-    )["DataEncryptionPolicyID"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let job = wait_for_apply_job(&session);
-    let refresh_s = started.elapsed().as_secs_f64();
+    let (new_id, job, refresh_s) =
+        roll_and_refresh(&session, "Set-M365DataAtRestEncryptionPolicy", "BENCH-M365");
     assert_eq!(
         job.done, items as u64,
         "the refresh moved {} of {items}",

@@ -3,7 +3,9 @@
 //! are `policy_keys`'.
 
 use super::keys::{self, availability_aad, policy_key_aad};
-use super::policy_keys::{on_key_parameter, resolve_keys, revision_health, KeyHealth, KEY_IDS};
+use super::policy_keys::{
+    current_health, on_key_parameter, resolve_keys, revision_health, KeyHealth, KEY_IDS,
+};
 use super::{find_policy, job, workload_of_policy, Service, MAX_POLICIES};
 use crate::crypto::{self, gcm_seal, RsaAlgorithm, Secret};
 use crate::error::{Error, Result};
@@ -370,8 +372,7 @@ pub fn get_policy(ctx: &Context<'_>, a: GetPolicyArgs) -> Result<Vec<DataEncrypt
     })?;
     for (out, row) in outs.iter_mut().zip(&rows) {
         if !row.purged {
-            let wraps = ctx.read(|tx| sql::revision_wraps(tx, &row.current_revision))?;
-            out.key_health = revision_health(&service, &wraps);
+            out.key_health = current_health(ctx, &service, row)?;
         }
     }
     Ok(outs)

@@ -74,6 +74,18 @@ pub(crate) fn key_health(service: &Service, key_id: &str) -> KeyHealth {
     }
 }
 
+/// The health of the keys a policy uses now (its current revision's), read from the store in
+/// one transaction and asked of the vaults outside any.
+pub(crate) fn current_health(
+    ctx: &crate::operations::Context<'_>,
+    service: &Service,
+    policy: &crate::store::exchange::PolicyRow,
+) -> Result<Vec<KeyHealth>> {
+    let wraps =
+        ctx.read(|tx| crate::store::exchange::revision_wraps(tx, &policy.current_revision))?;
+    Ok(revision_health(service, &wraps))
+}
+
 /// The health of every key of a revision.
 pub(crate) fn revision_health(service: &Service, tx_wraps: &[WrapRow]) -> Vec<KeyHealth> {
     tx_wraps

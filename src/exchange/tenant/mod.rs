@@ -19,7 +19,7 @@ use super::policies::{
     change_settings, check_policy_name, create_policy, rewrap_progress, roll_policy_key, NewPolicy,
     SettingsChange,
 };
-use super::policy_keys::{revision_health, KeyHealth};
+use super::policy_keys::{current_health, KeyHealth};
 use super::{find_policy_of, job, Service};
 use crate::error::{Error, Result};
 use crate::operations::Context;
@@ -146,8 +146,7 @@ pub fn get_m365_policy(ctx: &Context<'_>, a: GetM365PolicyArgs) -> Result<Vec<M3
     })?;
     // Health is asked of the vaults outside any transaction.
     for (out, row) in outs.iter_mut().zip(&rows) {
-        let wraps = ctx.read(|tx| sql::revision_wraps(tx, &row.current_revision))?;
-        out.key_health = revision_health(&service, &wraps);
+        out.key_health = current_health(ctx, &service, row)?;
     }
     Ok(outs)
 }
