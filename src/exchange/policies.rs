@@ -412,8 +412,10 @@ pub fn set_policy(ctx: &Context<'_>, a: SetPolicyArgs) -> Result<Option<DataEncr
         let replace_ids = a
             .replace
             .then(|| a.azure_key_ids.clone().unwrap_or_default());
-        let (row, warnings, health) = roll_policy_key(ctx, &service, policy, replace_ids)?;
-        let mut out = ctx.read(|tx| policy_out(&service, tx, &row, warnings, false))?;
+        let (mut out, health) =
+            roll_policy_key(ctx, &service, policy, replace_ids, |tx, row, warnings| {
+                policy_out(&service, tx, row, warnings, false)
+            })?;
         out.key_health = health;
         return Ok(Some(out));
     }
@@ -470,13 +472,16 @@ pub(crate) fn change_settings(
 
 /// -Refresh and -AzureKeyIDs -Replace: a new revision under the keys' versions now, then the
 /// background job moves every mailbox of the policy to it by rewrapping its content key.
-/// Returns the policy as changed, the warnings and the new keys' health.
-pub(crate) fn roll_policy_key(
+/// `describe` gets the policy as changed and the warnings inside the transaction that enqueues
+/// the job, so the cmdlet's answer is the change as committed (RewrapState Rewrapping, JobState
+/// Queued) whether or not the runner has begun; the new keys' health comes with it.
+pub(crate) fn roll_policy_key<T>(
     ctx: &Context<'_>,
     service: &Service,
     policy: PolicyRow,
     replace_ids: Option<Vec<String>>,
-) -> Result<(PolicyRow, Vec<String>, Vec<KeyHealth>)> {
+    describe: impl FnOnce(&Tx<'_>, &PolicyRow, Vec<String>) -> Result<T>,
+) -> Result<(T, Vec<KeyHealth>)> {
     let ids = match &replace_ids {
         Some(ids) => ids.clone(),
         // A refresh takes each key's newest enabled version, whatever version was given.
@@ -503,7 +508,7 @@ pub(crate) fn roll_policy_key(
     let references = references_of(&wraps)?;
     let mut row = policy;
     let old_revision = row.current_revision.clone();
-    let (row, enqueued) = ctx.transaction(&row.name.clone(), |tx| {
+    let (described, enqueued) = ctx.transaction(&row.name.clone(), |tx| {
         let current = sql::get_policy(tx, &row.guid)?.ok_or_else(|| Error::internal("policy vanished"))?;
         if current.current_revision != old_revision {
             return Err(Error::new(crate::error::CkStatus::Busy, "PolicyChanged", format!("data encryption policy '{}' was changed by another session meanwhile; repeat the command", row.name), row.name.clone()));
@@ -527,12 +532,12 @@ pub(crate) fn roll_policy_key(
         if enqueued {
             job::enqueue_for_policy(tx, &row.guid, &revision.id, covered as u64, now)?;
         }
-        Ok((row.clone(), enqueued))
+        Ok((describe(tx, &row, warnings)?, enqueued))
     })?;
     if enqueued {
         crate::jobs::notify(ctx.store());
     }
-    Ok((row, warnings, revision_health(service, &wraps)))
+    Ok((described, revision_health(service, &wraps)))
 }
 
 fn purge(

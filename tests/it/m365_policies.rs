@@ -144,6 +144,10 @@ fn assignment_moves_tenant_data_and_mailboxes_without_a_policy_and_a_mailbox_pol
         json!({"DataEncryptionPolicy": "M365-DEP"}),
     );
     assert_eq!(a["DataEncryptionPolicy"], "M365-DEP");
+    // The answer is the assignment as committed, whether or not the runner has begun.
+    assert_eq!(a["State"], "Assigning", "{a}");
+    assert_eq!(a["JobState"], "Queued", "{a}");
+    assert_eq!(a["ItemsDone"], 0, "{a}");
     let done = wait_assigned(&t, &revision);
     // ada's mailbox and the chat data: two items of work.
     assert_eq!(done["ItemsTotal"], 2, "{done}");
@@ -217,6 +221,8 @@ fn revocation_and_refresh_behave_as_for_exchange_policies() {
         .unwrap()
         .to_string();
     assert_ne!(second, first);
+    assert_eq!(refreshed["RewrapState"], "Rewrapping", "{refreshed}");
+    assert_eq!(refreshed["JobState"], "Queued", "{refreshed}");
     wait_assigned(&t, &second);
     t.wait_encrypted_under("ada@contoso.com", &second);
     assert!(data_items(&t)

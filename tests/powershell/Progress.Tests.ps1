@@ -198,7 +198,7 @@ Describe 'Progress of the Exchange refresh and a mailbox move' {
         }
         $observed.Output.Count | Should -Be 2
         $started = $observed.Output[0]
-        $started.RewrapState | Should -Be 'Rewrapping' -Because 'the job is only enqueued when the cmdlet returns'
+        $started.RewrapState | Should -Be 'Rewrapping' -Because 'the answer is the refresh as committed, whether or not the job has begun'
         $started.JobState | Should -Be 'Queued'
         $started.MailboxesDone | Should -Be 0
         $started.MailboxesTotal | Should -Be $mailboxCount

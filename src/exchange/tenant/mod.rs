@@ -176,8 +176,7 @@ pub fn set_m365_policy(ctx: &Context<'_>, a: SetM365PolicyArgs) -> Result<M365Po
         let replace_ids = a
             .replace
             .then(|| a.azure_key_ids.clone().unwrap_or_default());
-        let (row, warnings, health) = roll_policy_key(ctx, &service, policy, replace_ids)?;
-        let mut out = ctx.read(|tx| policy_out(tx, &row, warnings))?;
+        let (mut out, health) = roll_policy_key(ctx, &service, policy, replace_ids, policy_out)?;
         out.key_health = health;
         return Ok(out);
     }
@@ -266,10 +265,11 @@ arguments! {
 }
 
 /// Assigns the policy to the tenant (replacing any other) and starts the job that moves every
-/// kind of tenant data and every mailbox without a mailbox policy under it.
+/// kind of tenant data and every mailbox without a mailbox policy under it. The answer is the
+/// assignment as committed, read in the same transaction, whether or not the runner has begun.
 pub fn set_assignment(ctx: &Context<'_>, a: SetAssignmentArgs) -> Result<AssignmentOut> {
     let now = ctx.now();
-    let enqueued = ctx.transaction(&a.data_encryption_policy.clone(), |tx| {
+    let (assignment, enqueued) = ctx.transaction(&a.data_encryption_policy.clone(), |tx| {
         let p = find_policy_of(tx, WORKLOAD, "DataEncryptionPolicy", &a.data_encryption_policy)?;
         if !p.enabled {
             return Err(Error::invalid_argument("DataEncryptionPolicy", format!("policy '{}' is disabled; enable it (Set-CkM365DataAtRestEncryptionPolicy -Enabled $true) before assigning it", p.name)));
@@ -284,13 +284,14 @@ pub fn set_assignment(ctx: &Context<'_>, a: SetAssignmentArgs) -> Result<Assignm
         if enqueued {
             job::enqueue_for_policy(tx, &p.guid, &p.current_revision, total as u64, now)?;
         }
-        Ok(enqueued)
+        let assignment =
+            assignment_out(tx)?.ok_or_else(|| Error::internal("the assignment vanished"))?;
+        Ok((assignment, enqueued))
     })?;
     if enqueued {
         crate::jobs::notify(ctx.store());
     }
-    ctx.read(assignment_out)?
-        .ok_or_else(|| Error::internal("the assignment vanished"))
+    Ok(assignment)
 }
 
 /// The keys the multi-workload policy `identity` uses now, for its test: its name and the
