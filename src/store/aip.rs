@@ -3,7 +3,7 @@
 
 use super::Tx;
 use crate::error::Result;
-use rusqlite::{params, OptionalExtension, Row};
+use rusqlite::{params, Row};
 
 pub const MICROSOFT_MANAGED: &str = "Microsoft-managed";
 pub const CUSTOMER_MANAGED: &str = "Customer-managed (BYOK)";
@@ -57,25 +57,20 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<TenantKeyRow> {
 }
 
 pub fn insert_key(tx: &Tx<'_>, k: &TenantKeyRow) -> Result<()> {
-    tx.execute(
-        &format!("INSERT INTO aip_tenant_keys ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"),
+    tx.run(&format!("INSERT INTO aip_tenant_keys ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"),
         params![
             k.key_identifier, k.key_type, k.status, k.creation_time, k.friendly_name, k.origin,
             k.key_vault_key_url, k.modulus, k.exponent, k.wrapped_data_key, k.sealed_private_key
-        ],
-    )?;
-    Ok(())
+        ])
 }
 
 /// Every tenant key, oldest first.
 pub fn list_keys(tx: &Tx<'_>) -> Result<Vec<TenantKeyRow>> {
-    let mut stmt = tx.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM aip_tenant_keys ORDER BY creation_time, rowid"
-    ))?;
-    let rows = stmt
-        .query_map([], from_row)?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(rows)
+    tx.rows(
+        &format!("SELECT {COLUMNS} FROM aip_tenant_keys ORDER BY creation_time, rowid"),
+        [],
+        from_row,
+    )
 }
 
 /// Whether the tenant has any key yet.
@@ -88,30 +83,29 @@ pub fn has_keys(tx: &Tx<'_>) -> Result<bool> {
 }
 
 pub fn get_key(tx: &Tx<'_>, key_identifier: &str) -> Result<Option<TenantKeyRow>> {
-    Ok(tx
-        .prepare_cached(&format!(
-            "SELECT {COLUMNS} FROM aip_tenant_keys WHERE key_identifier = ?1"
-        ))?
-        .query_row([key_identifier], from_row)
-        .optional()?)
+    tx.row(
+        &format!("SELECT {COLUMNS} FROM aip_tenant_keys WHERE key_identifier = ?1"),
+        [key_identifier],
+        from_row,
+    )
 }
 
 pub fn active_key(tx: &Tx<'_>) -> Result<Option<TenantKeyRow>> {
-    Ok(tx
-        .prepare_cached(&format!(
-            "SELECT {COLUMNS} FROM aip_tenant_keys WHERE status = 'Active'"
-        ))?
-        .query_row([], from_row)
-        .optional()?)
+    tx.row(
+        &format!("SELECT {COLUMNS} FROM aip_tenant_keys WHERE status = 'Active'"),
+        [],
+        from_row,
+    )
 }
 
 pub fn find_by_url(tx: &Tx<'_>, url: &str) -> Result<Option<TenantKeyRow>> {
-    Ok(tx
-        .prepare_cached(&format!(
+    tx.row(
+        &format!(
             "SELECT {COLUMNS} FROM aip_tenant_keys WHERE key_vault_key_url = ?1 COLLATE NOCASE"
-        ))?
-        .query_row([url], from_row)
-        .optional()?)
+        ),
+        [url],
+        from_row,
+    )
 }
 
 /// Makes `key_identifier` the one Active key; the previous Active key becomes Archived.
@@ -121,42 +115,35 @@ pub fn activate(tx: &Tx<'_>, key_identifier: &str) -> Result<()> {
         "UPDATE aip_tenant_keys SET status = 'Archived' WHERE status = 'Active' AND key_identifier <> ?1",
         [key_identifier],
     )?;
-    tx.execute(
+    tx.run(
         "UPDATE aip_tenant_keys SET status = 'Active' WHERE key_identifier = ?1",
         [key_identifier],
-    )?;
-    Ok(())
+    )
 }
 
 /// Records that a protected item was opened with a key; a second opening of the same item
 /// does not count again.
 pub fn record_opened(tx: &Tx<'_>, key_identifier: &str, content_id: &str, now: i64) -> Result<()> {
-    tx.execute(
-        "INSERT OR IGNORE INTO aip_opened_items (key_identifier, content_id, first_opened) VALUES (?1, ?2, ?3)",
-        params![key_identifier, content_id, now],
-    )?;
-    Ok(())
+    tx.run("INSERT OR IGNORE INTO aip_opened_items (key_identifier, content_id, first_opened) VALUES (?1, ?2, ?3)",
+        params![key_identifier, content_id, now])
 }
 
 /// How many distinct protected items were seen opened with each key: (key identifier, count).
 pub fn opened_counts(tx: &Tx<'_>) -> Result<Vec<(String, i64)>> {
-    let mut stmt = tx.prepare_cached(
+    tx.rows(
         "SELECT k.key_identifier, COUNT(o.content_id) FROM aip_tenant_keys k
          LEFT JOIN aip_opened_items o ON o.key_identifier = k.key_identifier
          GROUP BY k.key_identifier",
-    )?;
-    let rows = stmt
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(rows)
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
 }
 
 /// Drops every AIP row of `key_references`, before they are written again from the tenant
 /// keys (a handful of rows; rewriting them keeps their wording in step with each key's status).
 pub fn clear_key_references(tx: &Tx<'_>) -> Result<()> {
-    tx.execute(
+    tx.run(
         "DELETE FROM key_references WHERE referrer_kind = ?1",
         [REFERRER_KIND],
-    )?;
-    Ok(())
+    )
 }

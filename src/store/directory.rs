@@ -2,7 +2,7 @@
 
 use super::Tx;
 use crate::error::Result;
-use rusqlite::{params, OptionalExtension, Row};
+use rusqlite::{params, Row};
 
 /// `Debug` is written out below: the salted hash of the client secret is what an attacker
 /// would brute-force offline, so it stays out of logs along with its salt.
@@ -49,40 +49,40 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<ServicePrincipalRow> {
 }
 
 pub fn insert_service_principal(tx: &Tx<'_>, sp: &ServicePrincipalRow) -> Result<()> {
-    tx.prepare_cached(&format!(
-        "INSERT INTO service_principals ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
-    ))?
-    .execute(params![
-        sp.application_id,
-        sp.display_name,
-        sp.secret_salt,
-        sp.secret_hash,
-        sp.secret_iterations,
-        sp.secret_start,
-        sp.secret_end,
-        sp.created
-    ])?;
-    Ok(())
+    tx.run(
+        &format!(
+            "INSERT INTO service_principals ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+        ),
+        params![
+            sp.application_id,
+            sp.display_name,
+            sp.secret_salt,
+            sp.secret_hash,
+            sp.secret_iterations,
+            sp.secret_start,
+            sp.secret_end,
+            sp.created
+        ],
+    )
 }
 
 pub fn get_service_principal(
     tx: &Tx<'_>,
     application_id: &str,
 ) -> Result<Option<ServicePrincipalRow>> {
-    Ok(tx
-        .prepare_cached(&format!(
-            "SELECT {COLUMNS} FROM service_principals WHERE application_id = ?1"
-        ))?
-        .query_row([application_id], from_row)
-        .optional()?)
+    tx.row(
+        &format!("SELECT {COLUMNS} FROM service_principals WHERE application_id = ?1"),
+        [application_id],
+        from_row,
+    )
 }
 
 pub fn list_service_principals(tx: &Tx<'_>) -> Result<Vec<ServicePrincipalRow>> {
-    let mut stmt = tx.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM service_principals ORDER BY display_name, application_id"
-    ))?;
-    let rows = stmt.query_map([], from_row)?;
-    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    tx.rows(
+        &format!("SELECT {COLUMNS} FROM service_principals ORDER BY display_name, application_id"),
+        [],
+        from_row,
+    )
 }
 
 /// Whether a row went.

@@ -3,7 +3,7 @@
 
 use super::Tx;
 use crate::error::Result;
-use rusqlite::{params, OptionalExtension, Row};
+use rusqlite::{params, Row};
 
 /// The referrer kind Exchange writes in `key_references`.
 pub const REFERRER_KIND: &str = "Exchange";
@@ -98,8 +98,7 @@ fn policy_from_row(r: &Row<'_>) -> rusqlite::Result<PolicyRow> {
 }
 
 pub fn insert_policy(tx: &Tx<'_>, p: &PolicyRow) -> Result<()> {
-    tx.execute(
-        &format!("INSERT INTO exo_policies ({POLICY_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"),
+    tx.run(&format!("INSERT INTO exo_policies ({POLICY_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"),
         params![
             p.guid,
             p.name,
@@ -114,13 +113,11 @@ pub fn insert_policy(tx: &Tx<'_>, p: &PolicyRow) -> Result<()> {
             p.purged,
             p.created,
             p.workload
-        ],
-    )?;
-    Ok(())
+        ])
 }
 
 pub fn update_policy(tx: &Tx<'_>, p: &PolicyRow) -> Result<()> {
-    tx.execute(
+    tx.run(
         "UPDATE exo_policies SET name = ?2, description = ?3, enabled = ?4, azure_key_ids = ?5,
          current_revision = ?6, sealed_availability_key = ?7, purge_requested = ?8,
          purge_reason = ?9, purge_contact = ?10, purged = ?11 WHERE guid = ?1",
@@ -137,49 +134,40 @@ pub fn update_policy(tx: &Tx<'_>, p: &PolicyRow) -> Result<()> {
             p.purge_contact,
             p.purged
         ],
-    )?;
-    Ok(())
+    )
 }
 
 pub fn list_policies(tx: &Tx<'_>) -> Result<Vec<PolicyRow>> {
-    let mut stmt = tx.prepare_cached(&format!(
-        "SELECT {POLICY_COLUMNS} FROM exo_policies ORDER BY rowid"
-    ))?;
-    let rows = stmt
-        .query_map([], policy_from_row)?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(rows)
+    tx.rows(
+        &format!("SELECT {POLICY_COLUMNS} FROM exo_policies ORDER BY rowid"),
+        [],
+        policy_from_row,
+    )
 }
 
 pub fn get_policy(tx: &Tx<'_>, guid: &str) -> Result<Option<PolicyRow>> {
-    Ok(tx
-        .prepare_cached(&format!(
-            "SELECT {POLICY_COLUMNS} FROM exo_policies WHERE guid = ?1"
-        ))?
-        .query_row([guid], policy_from_row)
-        .optional()?)
+    tx.row(
+        &format!("SELECT {POLICY_COLUMNS} FROM exo_policies WHERE guid = ?1"),
+        [guid],
+        policy_from_row,
+    )
 }
 
-/// The policy named `identity` (its name or Guid) or owning the revision whose id it is.
 /// The policy of `workload` that `identity` names: its name, Guid or one of its revision ids.
 pub fn find_policy(tx: &Tx<'_>, workload: &str, identity: &str) -> Result<Option<PolicyRow>> {
-    Ok(tx
-        .prepare_cached(&format!(
-            "SELECT {POLICY_COLUMNS} FROM exo_policies WHERE workload = ?2 AND (name = ?1 OR guid = ?1
-             OR guid = (SELECT policy FROM exo_policy_revisions WHERE id = ?1))"
-        ))?
-        .query_row([identity, workload], policy_from_row)
-        .optional()?)
+    let sql = format!(
+        "SELECT {POLICY_COLUMNS} FROM exo_policies WHERE workload = ?2 AND (name = ?1 OR guid = ?1
+         OR guid = (SELECT policy FROM exo_policy_revisions WHERE id = ?1))"
+    );
+    tx.row(&sql, [identity, workload], policy_from_row)
 }
 
 pub fn list_policies_of(tx: &Tx<'_>, workload: &str) -> Result<Vec<PolicyRow>> {
-    let mut stmt = tx.prepare_cached(&format!(
-        "SELECT {POLICY_COLUMNS} FROM exo_policies WHERE workload = ?1 ORDER BY rowid"
-    ))?;
-    let rows = stmt
-        .query_map([workload], policy_from_row)?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(rows)
+    tx.rows(
+        &format!("SELECT {POLICY_COLUMNS} FROM exo_policies WHERE workload = ?1 ORDER BY rowid"),
+        [workload],
+        policy_from_row,
+    )
 }
 
 pub fn count_policies(tx: &Tx<'_>, workload: &str) -> Result<i64> {
@@ -238,38 +226,21 @@ fn revision_from_row(r: &Row<'_>) -> rusqlite::Result<RevisionRow> {
 }
 
 pub fn get_revision(tx: &Tx<'_>, id: &str) -> Result<Option<RevisionRow>> {
-    Ok(tx
-        .prepare_cached(
-            "SELECT id, policy, seq, created, policy_key_under_availability FROM exo_policy_revisions WHERE id = ?1",
-        )?
-        .query_row([id], revision_from_row)
-        .optional()?)
+    tx.row("SELECT id, policy, seq, created, policy_key_under_availability FROM exo_policy_revisions WHERE id = ?1", [id], revision_from_row)
 }
 
 pub fn list_revisions(tx: &Tx<'_>, policy: &str) -> Result<Vec<RevisionRow>> {
-    let mut stmt = tx.prepare_cached(
-        "SELECT id, policy, seq, created, policy_key_under_availability FROM exo_policy_revisions WHERE policy = ?1 ORDER BY seq",
-    )?;
-    let rows = stmt
-        .query_map([policy], revision_from_row)?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(rows)
+    tx.rows("SELECT id, policy, seq, created, policy_key_under_availability FROM exo_policy_revisions WHERE policy = ?1 ORDER BY seq", [policy], revision_from_row)
 }
 
 pub fn revision_wraps(tx: &Tx<'_>, revision: &str) -> Result<Vec<WrapRow>> {
-    let mut stmt = tx.prepare_cached(
-        "SELECT position, key_id, wrapped FROM exo_revision_wraps WHERE revision = ?1 ORDER BY position",
-    )?;
-    let rows = stmt
-        .query_map([revision], |r| {
+    tx.rows("SELECT position, key_id, wrapped FROM exo_revision_wraps WHERE revision = ?1 ORDER BY position", [revision], |r| {
             Ok(WrapRow {
                 position: r.get(0)?,
                 key_id: r.get(1)?,
                 wrapped: r.get(2)?,
             })
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(rows)
+        })
 }
 
 /// Destroys a policy's key material and its mailboxes' content for good (the purge).
@@ -291,11 +262,8 @@ pub fn destroy_policy_material(tx: &Tx<'_>, policy: &str) -> Result<()> {
         &format!("UPDATE exo_mailboxes SET wrapped_content_key = NULL WHERE seq IN ({mailboxes})"),
         [policy],
     )?;
-    tx.execute(
-        &format!("DELETE FROM key_references WHERE {POLICY_REFERRERS} AND detail IN (SELECT id FROM exo_policy_revisions WHERE policy = ?1)"),
-        [policy],
-    )?;
-    Ok(())
+    tx.run(&format!("DELETE FROM key_references WHERE {POLICY_REFERRERS} AND detail IN (SELECT id FROM exo_policy_revisions WHERE policy = ?1)"),
+        [policy])
 }
 
 const MAILBOX_COLUMNS: &str = "seq, guid, name, alias, smtp, kind, assigned_policy, applied_revision, wrapped_content_key, availability_uses, last_availability_use, created";
@@ -339,45 +307,39 @@ pub fn insert_mailbox(tx: &Tx<'_>, m: &MailboxRow) -> Result<i64> {
 
 /// Mailboxes whose name, alias, SMTP address or GUID is `identity` (more than one: ambiguous).
 pub fn find_mailboxes(tx: &Tx<'_>, identity: &str) -> Result<Vec<MailboxRow>> {
-    let mut stmt = tx.prepare_cached(&format!(
+    let sql = format!(
         "SELECT {MAILBOX_COLUMNS} FROM exo_mailboxes WHERE guid = ?1 OR smtp = ?1 OR alias = ?1 OR name = ?1 ORDER BY seq LIMIT 2"
-    ))?;
-    let rows = stmt
-        .query_map([identity], mailbox_from_row)?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(rows)
+    );
+    tx.rows(&sql, [identity], mailbox_from_row)
 }
 
 pub fn get_mailbox(tx: &Tx<'_>, seq: i64) -> Result<Option<MailboxRow>> {
-    Ok(tx
-        .prepare_cached(&format!(
-            "SELECT {MAILBOX_COLUMNS} FROM exo_mailboxes WHERE seq = ?1"
-        ))?
-        .query_row([seq], mailbox_from_row)
-        .optional()?)
+    tx.row(
+        &format!("SELECT {MAILBOX_COLUMNS} FROM exo_mailboxes WHERE seq = ?1"),
+        [seq],
+        mailbox_from_row,
+    )
 }
 
 pub fn list_mailboxes(tx: &Tx<'_>) -> Result<Vec<MailboxRow>> {
-    let mut stmt = tx.prepare_cached(&format!(
-        "SELECT {MAILBOX_COLUMNS} FROM exo_mailboxes ORDER BY seq"
-    ))?;
-    let rows = stmt
-        .query_map([], mailbox_from_row)?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(rows)
+    tx.rows(
+        &format!("SELECT {MAILBOX_COLUMNS} FROM exo_mailboxes ORDER BY seq"),
+        [],
+        mailbox_from_row,
+    )
 }
 
 /// The mailboxes after position `after` in creation order, at most `limit` of them: one page
 /// of the listing.
 pub fn list_mailboxes_after(tx: &Tx<'_>, after: i64, limit: usize) -> Result<Vec<MailboxRow>> {
-    let mut stmt = tx.prepare_cached(&format!(
-        "SELECT {MAILBOX_COLUMNS} FROM exo_mailboxes WHERE seq > ?1 ORDER BY seq LIMIT ?2"
-    ))?;
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-    let rows = stmt
-        .query_map(params![after, limit], mailbox_from_row)?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(rows)
+    tx.rows(
+        &format!(
+            "SELECT {MAILBOX_COLUMNS} FROM exo_mailboxes WHERE seq > ?1 ORDER BY seq LIMIT ?2"
+        ),
+        params![after, limit],
+        mailbox_from_row,
+    )
 }
 
 pub fn identity_taken(tx: &Tx<'_>, alias: &str, smtp: &str) -> Result<bool> {
@@ -389,19 +351,17 @@ pub fn identity_taken(tx: &Tx<'_>, alias: &str, smtp: &str) -> Result<bool> {
 }
 
 pub fn set_assigned_policy(tx: &Tx<'_>, seq: i64, policy: Option<&str>) -> Result<()> {
-    tx.execute(
+    tx.run(
         "UPDATE exo_mailboxes SET assigned_policy = ?2 WHERE seq = ?1",
         params![seq, policy],
-    )?;
-    Ok(())
+    )
 }
 
 pub fn set_kind(tx: &Tx<'_>, seq: i64, kind: &str) -> Result<()> {
-    tx.execute(
+    tx.run(
         "UPDATE exo_mailboxes SET kind = ?2 WHERE seq = ?1",
         params![seq, kind],
-    )?;
-    Ok(())
+    )
 }
 
 /// Moves a mailbox's content key from `from` to `to`, only if it is still under `from`: a batch
@@ -423,11 +383,8 @@ pub fn rewrap_content_key(
 }
 
 pub fn record_availability_use(tx: &Tx<'_>, seq: i64, now: i64) -> Result<()> {
-    tx.execute(
-        "UPDATE exo_mailboxes SET availability_uses = availability_uses + 1, last_availability_use = ?2 WHERE seq = ?1",
-        params![seq, now],
-    )?;
-    Ok(())
+    tx.run("UPDATE exo_mailboxes SET availability_uses = availability_uses + 1, last_availability_use = ?2 WHERE seq = ?1",
+        params![seq, now])
 }
 
 /// A user mailbox (with content) of `exo_mailboxes m` whose content key is not under the
@@ -462,33 +419,29 @@ pub fn mailboxes_needing_work(
 ) -> Result<Vec<MailboxRow>> {
     // One statement per selection, each with a plain equality, so SQLite walks the index
     // (seq for one mailbox, (assigned_policy, seq) for a policy) instead of the whole table.
-    let rows = match selection {
-        MailboxSelection::One(seq) => tx
-            .prepare_cached(&format!(
-                "SELECT {MAILBOX_COLUMNS} FROM exo_mailboxes m WHERE seq = ?1 AND seq > ?2 AND {NEEDS_WORK}"
-            ))?
-            .query_map(params![seq, after], mailbox_from_row)?
-            .collect::<rusqlite::Result<Vec<_>>>()?,
-        MailboxSelection::AssignedTo(policy) => tx
-            .prepare_cached(&format!(
-                "SELECT {MAILBOX_COLUMNS} FROM exo_mailboxes m WHERE assigned_policy = ?1 AND seq > ?2 AND {NEEDS_WORK} ORDER BY seq LIMIT ?3"
-            ))?
-            .query_map(params![policy, after, limit], mailbox_from_row)?
-            .collect::<rusqlite::Result<Vec<_>>>()?,
-        MailboxSelection::WithoutPolicy => tx
-            .prepare_cached(&format!(
-                "SELECT {MAILBOX_COLUMNS} FROM exo_mailboxes m WHERE assigned_policy IS NULL AND seq > ?1 AND {NEEDS_WORK} ORDER BY seq LIMIT ?2"
-            ))?
-            .query_map(params![after, limit], mailbox_from_row)?
-            .collect::<rusqlite::Result<Vec<_>>>()?,
-        MailboxSelection::All => tx
-            .prepare_cached(&format!(
-                "SELECT {MAILBOX_COLUMNS} FROM exo_mailboxes m WHERE seq > ?1 AND {NEEDS_WORK} ORDER BY seq LIMIT ?2"
-            ))?
-            .query_map(params![after, limit], mailbox_from_row)?
-            .collect::<rusqlite::Result<Vec<_>>>()?,
-    };
-    Ok(rows)
+    let select = format!("SELECT {MAILBOX_COLUMNS} FROM exo_mailboxes m WHERE");
+    match selection {
+        MailboxSelection::One(seq) => tx.rows(
+            &format!("{select} seq = ?1 AND seq > ?2 AND {NEEDS_WORK}"),
+            params![seq, after],
+            mailbox_from_row,
+        ),
+        MailboxSelection::AssignedTo(policy) => tx.rows(
+            &format!("{select} assigned_policy = ?1 AND seq > ?2 AND {NEEDS_WORK} ORDER BY seq LIMIT ?3"),
+            params![policy, after, limit],
+            mailbox_from_row,
+        ),
+        MailboxSelection::WithoutPolicy => tx.rows(
+            &format!("{select} assigned_policy IS NULL AND seq > ?1 AND {NEEDS_WORK} ORDER BY seq LIMIT ?2"),
+            params![after, limit],
+            mailbox_from_row,
+        ),
+        MailboxSelection::All => tx.rows(
+            &format!("{select} seq > ?1 AND {NEEDS_WORK} ORDER BY seq LIMIT ?2"),
+            params![after, limit],
+            mailbox_from_row,
+        ),
+    }
 }
 
 /// Of the user mailboxes (with content) assigned to `policy`: how many, and how many of them
@@ -543,35 +496,37 @@ pub fn insert_item(
     Ok(tx.last_insert_rowid())
 }
 
+/// An item of a mailbox or of the tenant's data: `SELECT id, received, size, sealed`.
+pub(super) fn item_from_row(r: &Row<'_>) -> rusqlite::Result<ItemRow> {
+    Ok(ItemRow {
+        id: r.get(0)?,
+        received: r.get(1)?,
+        size: r.get(2)?,
+        sealed: r.get(3)?,
+    })
+}
+
 pub fn list_items(tx: &Tx<'_>, mailbox: i64) -> Result<Vec<ItemRow>> {
-    let mut stmt = tx.prepare_cached(
+    tx.rows(
         "SELECT id, received, size, sealed FROM exo_items WHERE mailbox = ?1 ORDER BY id",
-    )?;
-    let rows = stmt
-        .query_map([mailbox], |r| {
-            Ok(ItemRow {
-                id: r.get(0)?,
-                received: r.get(1)?,
-                size: r.get(2)?,
-                sealed: r.get(3)?,
-            })
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(rows)
+        [mailbox],
+        item_from_row,
+    )
 }
 
 pub fn item_ids(tx: &Tx<'_>, mailbox: i64) -> Result<Vec<i64>> {
-    let mut stmt = tx.prepare_cached("SELECT id FROM exo_items WHERE mailbox = ?1 ORDER BY id")?;
-    let rows = stmt
-        .query_map([mailbox], |r| r.get(0))?
-        .collect::<rusqlite::Result<Vec<i64>>>()?;
-    Ok(rows)
+    tx.rows(
+        "SELECT id FROM exo_items WHERE mailbox = ?1 ORDER BY id",
+        [mailbox],
+        |r| r.get(0),
+    )
 }
 
 pub fn update_item(tx: &Tx<'_>, id: i64, sealed: &[u8]) -> Result<()> {
-    tx.prepare_cached("UPDATE exo_items SET sealed = ?2 WHERE id = ?1")?
-        .execute(params![id, sealed])?;
-    Ok(())
+    tx.run(
+        "UPDATE exo_items SET sealed = ?2 WHERE id = ?1",
+        params![id, sealed],
+    )
 }
 
 /// (item count, total bytes) of a mailbox.
@@ -590,23 +545,16 @@ pub fn upsert_move_request(
     bytes: i64,
     now: i64,
 ) -> Result<()> {
-    tx.execute(
+    tx.run(
         "INSERT INTO exo_move_requests (mailbox, job_id, bytes, created) VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT (mailbox) DO UPDATE SET job_id = ?2, bytes = ?3, created = ?4",
         params![mailbox, job_id, bytes, now],
-    )?;
-    Ok(())
+    )
 }
 
 /// (mailbox seq, job id, bytes) of every move request, or of one mailbox's.
 pub fn move_requests(tx: &Tx<'_>, mailbox: Option<i64>) -> Result<Vec<(i64, i64, i64)>> {
-    let mut stmt = tx.prepare_cached(
-        "SELECT mailbox, job_id, bytes FROM exo_move_requests WHERE (?1 IS NULL OR mailbox = ?1) ORDER BY created, mailbox",
-    )?;
-    let rows = stmt
-        .query_map(params![mailbox], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(rows)
+    tx.rows("SELECT mailbox, job_id, bytes FROM exo_move_requests WHERE (?1 IS NULL OR mailbox = ?1) ORDER BY created, mailbox", params![mailbox], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
 }
 
 /// Records the key versions a revision uses in `key_references` (needed_by: its mailboxes),
@@ -669,12 +617,11 @@ pub fn adjust_revision_references(
 }
 
 pub fn rename_references(tx: &Tx<'_>, policy: &str, new_name: &str) -> Result<()> {
-    tx.execute(
+    tx.run(
         &format!(
             "UPDATE key_references SET referrer_name = ?2 WHERE {POLICY_REFERRERS}
          AND detail IN (SELECT id FROM exo_policy_revisions WHERE policy = ?1)"
         ),
         params![policy, new_name],
-    )?;
-    Ok(())
+    )
 }

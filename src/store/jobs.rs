@@ -182,12 +182,9 @@ pub fn list(tx: &Tx<'_>, kind: Option<&str>, target: Option<&str>) -> Result<Vec
         "SELECT {COLUMNS} FROM jobs WHERE (?1 IS NULL OR kind = ?1) AND (?2 IS NULL OR target = ?2) ORDER BY id"
     );
     let trouble = runner_trouble_of(tx);
-    let mut stmt = tx.prepare(&sql)?;
-    let rows = stmt
-        .query_map(params![kind, target], job_row)?
-        .map(|r| r.map(|c| with_runner_trouble(c.record, trouble.as_ref())))
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(rows)
+    tx.rows(&sql, params![kind, target], |r| {
+        job_row(r).map(|c| with_runner_trouble(c.record, trouble.as_ref()))
+    })
 }
 
 /// Why the job runner of a store cannot use it: the store error's code and message (which the
@@ -345,7 +342,7 @@ pub fn record_failure(
     owner: &str,
     failure: &FailureUpdate<'_>,
 ) -> Result<()> {
-    tx.execute(
+    tx.run(
         "UPDATE jobs SET attempts = attempts + 1, last_error = ?4,
              state = CASE WHEN ?5 THEN 'Failed' ELSE state END,
              owner = NULL, lease_until = NULL, not_before = ?6, updated = ?7
@@ -359,17 +356,15 @@ pub fn record_failure(
             failure.retry_at_ms,
             failure.now
         ],
-    )?;
-    Ok(())
+    )
 }
 
 /// Gives up every lease `owner` holds (a runner stopping cleanly), so others resume at once.
 pub fn release_leases(tx: &Tx<'_>, owner: &str) -> Result<()> {
-    tx.execute(
+    tx.run(
         "UPDATE jobs SET owner = NULL, lease_until = NULL WHERE owner = ?1",
         [owner],
-    )?;
-    Ok(())
+    )
 }
 
 /// Cancels a Queued or Running job; false if it had already ended (or does not exist).

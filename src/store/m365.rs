@@ -35,12 +35,11 @@ pub fn assignment(tx: &Tx<'_>) -> Result<Option<(PolicyRow, i64)>> {
 }
 
 pub fn assign(tx: &Tx<'_>, policy: &str, now: i64) -> Result<()> {
-    tx.execute(
+    tx.run(
         "INSERT INTO m365_assignment (id, policy, assigned) VALUES (1, ?1, ?2)
          ON CONFLICT (id) DO UPDATE SET policy = ?1, assigned = ?2",
         params![policy, now],
-    )?;
-    Ok(())
+    )
 }
 
 const DATA_COLUMNS: &str = "workload, guid, applied_revision, wrapped_content_key, availability_uses, last_availability_use, created";
@@ -58,26 +57,23 @@ fn data_from_row(r: &Row<'_>) -> rusqlite::Result<DataRow> {
 }
 
 pub fn get_data(tx: &Tx<'_>, workload: &str) -> Result<Option<DataRow>> {
-    Ok(tx
-        .prepare_cached(&format!(
-            "SELECT {DATA_COLUMNS} FROM m365_data WHERE workload = ?1"
-        ))?
-        .query_row([workload], data_from_row)
-        .optional()?)
+    tx.row(
+        &format!("SELECT {DATA_COLUMNS} FROM m365_data WHERE workload = ?1"),
+        [workload],
+        data_from_row,
+    )
 }
 
 pub fn list_data(tx: &Tx<'_>) -> Result<Vec<DataRow>> {
-    let rows = tx
-        .prepare_cached(&format!(
-            "SELECT {DATA_COLUMNS} FROM m365_data ORDER BY workload"
-        ))?
-        .query_map([], data_from_row)?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(rows)
+    tx.rows(
+        &format!("SELECT {DATA_COLUMNS} FROM m365_data ORDER BY workload"),
+        [],
+        data_from_row,
+    )
 }
 
 pub fn insert_data(tx: &Tx<'_>, d: &DataRow) -> Result<()> {
-    tx.execute(
+    tx.run(
         &format!("INSERT INTO m365_data ({DATA_COLUMNS}) VALUES (?1, ?2, ?3, ?4, 0, NULL, ?5)"),
         params![
             d.workload,
@@ -86,8 +82,7 @@ pub fn insert_data(tx: &Tx<'_>, d: &DataRow) -> Result<()> {
             d.wrapped_content_key,
             d.created
         ],
-    )?;
-    Ok(())
+    )
 }
 
 /// Moves a kind's content key from `from` to `to`, only if it is still under `from`. True if
@@ -109,11 +104,8 @@ pub fn rewrap_data_key(
 }
 
 pub fn record_availability_use(tx: &Tx<'_>, workload: &str, now: i64) -> Result<()> {
-    tx.execute(
-        "UPDATE m365_data SET availability_uses = availability_uses + 1, last_availability_use = ?2 WHERE workload = ?1",
-        params![workload, now],
-    )?;
-    Ok(())
+    tx.run("UPDATE m365_data SET availability_uses = availability_uses + 1, last_availability_use = ?2 WHERE workload = ?1",
+        params![workload, now])
 }
 
 /// Of the tenant data kinds: how many, and how many are not under `revision`.
@@ -141,21 +133,12 @@ pub fn insert_item(
 
 /// Up to `limit` items of `workload` after item `after`, oldest first.
 pub fn list_items(tx: &Tx<'_>, workload: &str, after: i64, limit: i64) -> Result<Vec<ItemRow>> {
-    let rows = tx
-        .prepare_cached(
-            "SELECT id, received, size, sealed FROM m365_items WHERE workload = ?1 AND id > ?2
-             ORDER BY id LIMIT ?3",
-        )?
-        .query_map(params![workload, after, limit], |r| {
-            Ok(ItemRow {
-                id: r.get(0)?,
-                received: r.get(1)?,
-                size: r.get(2)?,
-                sealed: r.get(3)?,
-            })
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(rows)
+    tx.rows(
+        "SELECT id, received, size, sealed FROM m365_items WHERE workload = ?1 AND id > ?2
+         ORDER BY id LIMIT ?3",
+        params![workload, after, limit],
+        super::exchange::item_from_row,
+    )
 }
 
 /// Items and bytes of `workload`.

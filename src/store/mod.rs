@@ -404,15 +404,11 @@ impl Store {
     pub fn audit_log(&self) -> Result<Vec<AuditRecord>> {
         self.flush_audit();
         self.read(|tx| {
-            let mut stmt = tx.prepare(
+            tx.rows(
                 "SELECT time, principal, operation, target, result FROM audit ORDER BY id",
-            )?;
-            let rows = stmt
-                .query_map([], |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-                })?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
-            Ok(rows)
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+            )
         })
     }
 }
@@ -438,11 +434,7 @@ fn purge_and_audit(tx: &Tx<'_>, now: i64, audit_time: i64) -> Result<usize> {
 
 /// Audit rows carry the real wall-clock time, whatever clock the session runs on.
 fn insert_audit(tx: &Tx<'_>, time: i64, a: &AuditEntry<'_>, result: &str) -> Result<()> {
-    tx.prepare_cached(
-        "INSERT INTO audit (time, principal, operation, target, result) VALUES (?1, ?2, ?3, ?4, ?5)",
-    )?
-    .execute(params![time, a.principal, a.operation, a.target, result])?;
-    Ok(())
+    tx.run("INSERT INTO audit (time, principal, operation, target, result) VALUES (?1, ?2, ?3, ?4, ?5)", params![time, a.principal, a.operation, a.target, result])
 }
 
 fn is_busy(e: &rusqlite::Error) -> bool {
@@ -470,6 +462,9 @@ fn busy_timeout() -> Duration {
 
 fn open_connection(path: &Path) -> Result<Connection> {
     let conn = Connection::open(path)?;
+    // Every statement the store runs is prepared once per connection (Tx::rows, row, run):
+    // room for all of them, so a job's batch loop never evicts its own.
+    conn.set_prepared_statement_cache_capacity(128);
     let busy_timeout = busy_timeout();
     conn.busy_timeout(busy_timeout)?;
     // Switching to WAL answers BUSY at once, without the busy handler, while another process

@@ -3,7 +3,7 @@
 
 use super::Tx;
 use crate::error::Result;
-use rusqlite::{params, OptionalExtension, Row};
+use rusqlite::{params, Row};
 
 /// What `key_references.referrer_kind` says for SharePoint's rows.
 pub const REFERRER_KIND: &str = "SharePoint";
@@ -60,22 +60,18 @@ pub struct PendingSite {
 }
 
 pub fn tenant_name(tx: &Tx<'_>) -> Result<Option<String>> {
-    Ok(tx
-        .query_row("SELECT name FROM spo_tenant WHERE id = 1", [], |r| r.get(0))
-        .optional()?)
+    tx.row("SELECT name FROM spo_tenant WHERE id = 1", [], |r| r.get(0))
 }
 
 pub fn set_tenant_name(tx: &Tx<'_>, name: &str) -> Result<()> {
-    tx.execute("INSERT INTO spo_tenant (id, name) VALUES (1, ?1)", [name])?;
-    Ok(())
+    tx.run("INSERT INTO spo_tenant (id, name) VALUES (1, ?1)", [name])
 }
 
 pub fn get_policy(tx: &Tx<'_>) -> Result<Option<PolicyRow>> {
-    Ok(tx
-        .prepare_cached(
-            "SELECT state, generation, rolling_key_type, job_id, updated FROM spo_policy WHERE id = 1",
-        )?
-        .query_row([], |r| {
+    tx.row(
+        "SELECT state, generation, rolling_key_type, job_id, updated FROM spo_policy WHERE id = 1",
+        [],
+        |r| {
             Ok(PolicyRow {
                 state: r.get(0)?,
                 generation: r.get(1)?,
@@ -83,17 +79,14 @@ pub fn get_policy(tx: &Tx<'_>) -> Result<Option<PolicyRow>> {
                 job_id: r.get(3)?,
                 updated: r.get(4)?,
             })
-        })
-        .optional()?)
+        },
+    )
 }
 
 pub fn put_policy(tx: &Tx<'_>, p: &PolicyRow) -> Result<()> {
-    tx.execute(
-        "INSERT OR REPLACE INTO spo_policy (id, state, generation, rolling_key_type, job_id, updated)
+    tx.run("INSERT OR REPLACE INTO spo_policy (id, state, generation, rolling_key_type, job_id, updated)
          VALUES (1, ?1, ?2, ?3, ?4, ?5)",
-        params![p.state, p.generation, p.rolling_key_type, p.job_id, p.updated],
-    )?;
-    Ok(())
+        params![p.state, p.generation, p.rolling_key_type, p.job_id, p.updated])
 }
 
 const TIK_COLUMNS: &str = "generation, primary_key_id, primary_wrapped, secondary_key_id, secondary_wrapped, availability_wrapped, created";
@@ -111,7 +104,7 @@ fn tik_from_row(r: &Row<'_>) -> rusqlite::Result<TikRow> {
 }
 
 pub fn insert_tik(tx: &Tx<'_>, t: &TikRow) -> Result<()> {
-    tx.execute(
+    tx.run(
         &format!("INSERT INTO spo_tiks ({TIK_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"),
         params![
             t.generation,
@@ -122,28 +115,24 @@ pub fn insert_tik(tx: &Tx<'_>, t: &TikRow) -> Result<()> {
             t.availability_wrapped,
             t.created
         ],
-    )?;
-    Ok(())
+    )
 }
 
 pub fn get_tik(tx: &Tx<'_>, generation: i64) -> Result<Option<TikRow>> {
-    Ok(tx
-        .prepare_cached(&format!(
-            "SELECT {TIK_COLUMNS} FROM spo_tiks WHERE generation = ?1"
-        ))?
-        .query_row([generation], tik_from_row)
-        .optional()?)
+    tx.row(
+        &format!("SELECT {TIK_COLUMNS} FROM spo_tiks WHERE generation = ?1"),
+        [generation],
+        tik_from_row,
+    )
 }
 
 /// Every TIK generation, oldest first.
 pub fn list_tiks(tx: &Tx<'_>) -> Result<Vec<TikRow>> {
-    let mut stmt = tx.prepare_cached(&format!(
-        "SELECT {TIK_COLUMNS} FROM spo_tiks ORDER BY generation"
-    ))?;
-    let rows = stmt
-        .query_map([], tik_from_row)?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(rows)
+    tx.rows(
+        &format!("SELECT {TIK_COLUMNS} FROM spo_tiks ORDER BY generation"),
+        [],
+        tik_from_row,
+    )
 }
 
 pub fn next_tik_generation(tx: &Tx<'_>) -> Result<i64> {
@@ -196,22 +185,20 @@ pub fn insert_site(tx: &Tx<'_>, site: &SiteRow) -> Result<i64> {
 
 /// A site by URL (case-insensitive).
 pub fn get_site(tx: &Tx<'_>, url: &str) -> Result<Option<SiteRow>> {
-    Ok(tx
-        .prepare_cached(&format!(
-            "SELECT {SITE_COLUMNS} FROM spo_sites WHERE url = ?1"
-        ))?
-        .query_row([url], site_from_row)
-        .optional()?)
+    tx.row(
+        &format!("SELECT {SITE_COLUMNS} FROM spo_sites WHERE url = ?1"),
+        [url],
+        site_from_row,
+    )
 }
 
 /// Every site, in creation order.
 pub fn list_sites(tx: &Tx<'_>) -> Result<Vec<SiteRow>> {
-    let mut stmt =
-        tx.prepare_cached(&format!("SELECT {SITE_COLUMNS} FROM spo_sites ORDER BY id"))?;
-    let rows = stmt
-        .query_map([], site_from_row)?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(rows)
+    tx.rows(
+        &format!("SELECT {SITE_COLUMNS} FROM spo_sites ORDER BY id"),
+        [],
+        site_from_row,
+    )
 }
 
 /// Up to `limit` sites after `after_id` whose key is not yet under `target`, in id order.
@@ -221,23 +208,18 @@ pub fn sites_to_rewrap(
     target: i64,
     limit: u64,
 ) -> Result<Vec<PendingSite>> {
-    let mut stmt = tx.prepare_cached(
+    tx.rows(
         "SELECT id, generation, wrapped_site_key FROM spo_sites
          WHERE id > ?1 AND generation IS NOT ?2 ORDER BY id LIMIT ?3",
-    )?;
-    let rows = stmt
-        .query_map(
-            params![after_id, target, i64::try_from(limit).unwrap_or(i64::MAX)],
-            |r| {
-                Ok(PendingSite {
-                    id: r.get(0)?,
-                    generation: r.get(1)?,
-                    wrapped_site_key: r.get(2)?,
-                })
-            },
-        )?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(rows)
+        params![after_id, target, i64::try_from(limit).unwrap_or(i64::MAX)],
+        |r| {
+            Ok(PendingSite {
+                id: r.get(0)?,
+                generation: r.get(1)?,
+                wrapped_site_key: r.get(2)?,
+            })
+        },
+    )
 }
 
 /// Moves a site key from generation `from` to `to`; false (nothing written) when the site is
@@ -265,16 +247,14 @@ pub fn count_sites(tx: &Tx<'_>) -> Result<u64> {
 
 /// Sites wrapped under each TIK generation (None: the Microsoft-managed key), by generation.
 pub fn sites_by_generation(tx: &Tx<'_>) -> Result<Vec<(Option<i64>, u64)>> {
-    let mut stmt = tx.prepare_cached(
+    tx.rows(
         "SELECT generation, COUNT(*) FROM spo_sites GROUP BY generation ORDER BY generation",
-    )?;
-    let rows = stmt
-        .query_map([], |r| {
+        [],
+        |r| {
             let n: i64 = r.get(1)?;
             Ok((r.get(0)?, u64::try_from(n).unwrap_or(0)))
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(rows)
+        },
+    )
 }
 
 const FILE_COLUMNS: &str = "site_id, name, length, wrapped_file_key, sealed_content, created";
@@ -292,29 +272,27 @@ fn file_from_row(r: &Row<'_>) -> rusqlite::Result<FileRow> {
 
 /// Inserts a file, or replaces the file of that name in the site.
 pub fn put_file(tx: &Tx<'_>, f: &FileRow) -> Result<()> {
-    tx.prepare_cached(&format!(
-        "INSERT OR REPLACE INTO spo_files ({FILE_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
-    ))?
-    .execute(params![
-        f.site_id,
-        f.name,
-        f.length,
-        f.wrapped_file_key,
-        f.sealed_content,
-        f.created
-    ])?;
-    Ok(())
+    tx.run(
+        &format!(
+            "INSERT OR REPLACE INTO spo_files ({FILE_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+        ),
+        params![
+            f.site_id,
+            f.name,
+            f.length,
+            f.wrapped_file_key,
+            f.sealed_content,
+            f.created
+        ],
+    )
 }
 
 /// The files of a site (one when `name` is given), by name.
 pub fn list_files(tx: &Tx<'_>, site_id: i64, name: Option<&str>) -> Result<Vec<FileRow>> {
-    let mut stmt = tx.prepare_cached(&format!(
+    let sql = format!(
         "SELECT {FILE_COLUMNS} FROM spo_files WHERE site_id = ?1 AND (?2 IS NULL OR name = ?2) ORDER BY name"
-    ))?;
-    let rows = stmt
-        .query_map(params![site_id, name], file_from_row)?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(rows)
+    );
+    tx.rows(&sql, params![site_id, name], file_from_row)
 }
 
 /// Replaces SharePoint's rows of `key_references` with one per key version given, so deleting,

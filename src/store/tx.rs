@@ -36,6 +36,40 @@ impl<'c> Tx<'c> {
     pub(crate) fn commit(self) -> rusqlite::Result<()> {
         self.inner.commit()
     }
+
+    /// Runs the one statement `sql` with `params`, its prepared form kept for the next call.
+    pub(super) fn run<P: rusqlite::Params>(
+        &self,
+        sql: &str,
+        params: P,
+    ) -> crate::error::Result<()> {
+        self.inner.prepare_cached(sql)?.execute(params)?;
+        Ok(())
+    }
+
+    /// The row `sql` selects with `params`, read by `row`; None when there is none.
+    pub(super) fn row<T, P: rusqlite::Params>(
+        &self,
+        sql: &str,
+        params: P,
+        row: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> crate::error::Result<Option<T>> {
+        use rusqlite::OptionalExtension;
+        let mut stmt = self.inner.prepare_cached(sql)?;
+        Ok(stmt.query_row(params, row).optional()?)
+    }
+
+    /// Every row `sql` selects with `params`, each read by `row`: the store's listings.
+    pub(super) fn rows<T, P: rusqlite::Params>(
+        &self,
+        sql: &str,
+        params: P,
+        row: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> crate::error::Result<Vec<T>> {
+        let mut stmt = self.inner.prepare_cached(sql)?;
+        let rows = stmt.query_map(params, row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
 }
 
 impl<'c> std::ops::Deref for Tx<'c> {

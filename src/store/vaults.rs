@@ -91,22 +91,24 @@ fn vault_from_row(r: &Row<'_>) -> rusqlite::Result<VaultRow> {
 }
 
 pub fn insert_vault(tx: &Tx<'_>, v: &VaultRow) -> Result<()> {
-    tx.prepare_cached(&format!("INSERT INTO vaults ({VAULT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"))?.execute(params![
-            v.name, v.location, v.sku, v.soft_delete, v.retention_days, v.purge_protection,
-            to_json(&v.tags), v.owner, v.created, v.deleted_date, v.scheduled_purge, v.rbac
-        ])?;
-    Ok(())
+    let sql = format!(
+        "INSERT INTO vaults ({VAULT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
+    );
+    #[rustfmt::skip]
+    let row = params![
+        v.name, v.location, v.sku, v.soft_delete, v.retention_days, v.purge_protection,
+        to_json(&v.tags), v.owner, v.created, v.deleted_date, v.scheduled_purge, v.rbac
+    ];
+    tx.run(&sql, row)
 }
 
 /// A vault by name (case-insensitive), deleted or not.
 pub fn get_vault(tx: &Tx<'_>, name: &str) -> Result<Option<VaultRow>> {
-    Ok(tx
-        .query_row(
-            &format!("SELECT {VAULT_COLUMNS} FROM vaults WHERE name = ?1"),
-            [name],
-            vault_from_row,
-        )
-        .optional()?)
+    tx.row(
+        &format!("SELECT {VAULT_COLUMNS} FROM vaults WHERE name = ?1"),
+        [name],
+        vault_from_row,
+    )
 }
 
 pub fn list_vaults(tx: &Tx<'_>, deleted: bool) -> Result<Vec<VaultRow>> {
@@ -114,11 +116,7 @@ pub fn list_vaults(tx: &Tx<'_>, deleted: bool) -> Result<Vec<VaultRow>> {
         "SELECT {VAULT_COLUMNS} FROM vaults WHERE deleted_date IS {} NULL ORDER BY name",
         if deleted { "NOT" } else { "" }
     );
-    let mut stmt = tx.prepare_cached(&sql)?;
-    let rows = stmt
-        .query_map([], vault_from_row)?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(rows)
+    tx.rows(&sql, [], vault_from_row)
 }
 
 /// Whether the vault rehearses an outage (Set-KeyVault -Unreachable); false for no such vault.
@@ -131,29 +129,26 @@ pub fn vault_unreachable(tx: &Tx<'_>, name: &str) -> Result<bool> {
 }
 
 pub fn set_vault_unreachable(tx: &Tx<'_>, name: &str, unreachable: bool) -> Result<()> {
-    tx.execute(
+    tx.run(
         "UPDATE vaults SET unreachable = ?2 WHERE name = ?1",
         params![name, unreachable],
-    )?;
-    Ok(())
+    )
 }
 
 /// Switches the vault's permission model (Update-KeyVault -EnableRbacAuthorization).
 pub fn set_vault_rbac(tx: &Tx<'_>, name: &str, rbac: bool) -> Result<()> {
-    tx.execute(
+    tx.run(
         "UPDATE vaults SET rbac = ?2 WHERE name = ?1",
         params![name, rbac],
-    )?;
-    Ok(())
+    )
 }
 
 /// Turns purge protection on (it cannot be turned off).
 pub fn set_vault_purge_protection(tx: &Tx<'_>, name: &str) -> Result<()> {
-    tx.execute(
+    tx.run(
         "UPDATE vaults SET purge_protection = 1 WHERE name = ?1",
         [name],
-    )?;
-    Ok(())
+    )
 }
 
 /// A role assignment at a vault's scope.
@@ -194,32 +189,25 @@ fn role_from_row(r: &Row<'_>) -> rusqlite::Result<RoleAssignmentRow> {
 
 /// The role assignments at a vault's scope, oldest first.
 pub fn list_role_assignments(tx: &Tx<'_>, vault: &str) -> Result<Vec<RoleAssignmentRow>> {
-    let mut stmt = tx.prepare_cached(&format!(
-        "SELECT {ROLE_COLUMNS} FROM role_assignments WHERE vault = ?1 ORDER BY created, name"
-    ))?;
-    let rows = stmt
-        .query_map([vault], role_from_row)?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(rows)
+    tx.rows(
+        &format!(
+            "SELECT {ROLE_COLUMNS} FROM role_assignments WHERE vault = ?1 ORDER BY created, name"
+        ),
+        [vault],
+        role_from_row,
+    )
 }
 
 pub fn insert_role_assignment(tx: &Tx<'_>, a: &RoleAssignmentRow) -> Result<()> {
-    tx.prepare_cached(&format!(
+    let sql = format!(
         "INSERT INTO role_assignments ({ROLE_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
-    ))?
-    .execute(params![
-        a.vault,
-        a.name,
-        a.role_definition_id,
-        a.principal_id,
-        a.principal_type,
-        a.application_id,
-        a.sign_in_name,
-        a.display_name,
-        a.created,
-        a.created_by
-    ])?;
-    Ok(())
+    );
+    #[rustfmt::skip]
+    let row = params![
+        a.vault, a.name, a.role_definition_id, a.principal_id, a.principal_type, a.application_id,
+        a.sign_in_name, a.display_name, a.created, a.created_by
+    ];
+    tx.run(&sql, row)
 }
 
 /// Whether a row went.
@@ -231,15 +219,14 @@ pub fn delete_role_assignment(tx: &Tx<'_>, vault: &str, name: &str) -> Result<bo
 }
 
 pub fn set_vault_deleted(tx: &Tx<'_>, name: &str, deleted: Option<(i64, i64)>) -> Result<()> {
-    tx.prepare_cached("UPDATE vaults SET deleted_date = ?2, scheduled_purge = ?3 WHERE name = ?1")?
-        .execute(params![name, deleted.map(|d| d.0), deleted.map(|d| d.1)])?;
-    Ok(())
+    tx.run(
+        "UPDATE vaults SET deleted_date = ?2, scheduled_purge = ?3 WHERE name = ?1",
+        params![name, deleted.map(|d| d.0), deleted.map(|d| d.1)],
+    )
 }
 
 pub fn delete_vault(tx: &Tx<'_>, name: &str) -> Result<()> {
-    tx.prepare_cached("DELETE FROM vaults WHERE name = ?1")?
-        .execute([name])?;
-    Ok(())
+    tx.run("DELETE FROM vaults WHERE name = ?1", [name])
 }
 
 const POLICY_COLUMNS: &str =
@@ -257,22 +244,23 @@ fn policy_from_row(r: &Row<'_>) -> rusqlite::Result<PolicyRow> {
 }
 
 pub fn list_policies(tx: &Tx<'_>, vault: &str) -> Result<Vec<PolicyRow>> {
-    let mut stmt = tx.prepare_cached(&format!(
+    let sql = format!(
         "SELECT {POLICY_COLUMNS} FROM access_policies WHERE vault = ?1 ORDER BY display_name, object_id"
-    ))?;
-    let rows = stmt
-        .query_map([vault], policy_from_row)?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(rows)
+    );
+    tx.rows(&sql, [vault], policy_from_row)
 }
 
 /// Inserts or replaces the policy of `p.object_id` on `vault`.
 pub fn upsert_policy(tx: &Tx<'_>, vault: &str, p: &PolicyRow) -> Result<()> {
-    tx.prepare_cached(&format!("INSERT OR REPLACE INTO access_policies (vault, {POLICY_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"))?.execute(params![
-            vault, p.object_id, p.application_id, p.user_principal_name, p.service_principal_name,
-            p.display_name, to_json(&p.permissions)
-        ])?;
-    Ok(())
+    let sql = format!(
+        "INSERT OR REPLACE INTO access_policies (vault, {POLICY_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+    );
+    #[rustfmt::skip]
+    let row = params![
+        vault, p.object_id, p.application_id, p.user_principal_name, p.service_principal_name,
+        p.display_name, to_json(&p.permissions)
+    ];
+    tx.run(&sql, row)
 }
 
 pub fn delete_policy(tx: &Tx<'_>, vault: &str, object_id: &str) -> Result<bool> {
@@ -292,13 +280,9 @@ fn key_from_row(r: &Row<'_>) -> rusqlite::Result<KeyRow> {
 }
 
 pub fn get_key(tx: &Tx<'_>, vault: &str, name: &str) -> Result<Option<KeyRow>> {
-    Ok(tx
-        .query_row(
-            "SELECT vault, name, deleted_date, scheduled_purge FROM keys WHERE vault = ?1 AND name = ?2",
+    tx.row("SELECT vault, name, deleted_date, scheduled_purge FROM keys WHERE vault = ?1 AND name = ?2",
             params![vault, name],
-            key_from_row,
-        )
-        .optional()?)
+            key_from_row)
 }
 
 pub fn list_keys(tx: &Tx<'_>, vault: &str, deleted: bool) -> Result<Vec<KeyRow>> {
@@ -306,17 +290,14 @@ pub fn list_keys(tx: &Tx<'_>, vault: &str, deleted: bool) -> Result<Vec<KeyRow>>
         "SELECT vault, name, deleted_date, scheduled_purge FROM keys WHERE vault = ?1 AND deleted_date IS {} NULL ORDER BY name",
         if deleted { "NOT" } else { "" }
     );
-    let mut stmt = tx.prepare_cached(&sql)?;
-    let rows = stmt
-        .query_map([vault], key_from_row)?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(rows)
+    tx.rows(&sql, [vault], key_from_row)
 }
 
 pub fn insert_key(tx: &Tx<'_>, vault: &str, name: &str) -> Result<()> {
-    tx.prepare_cached("INSERT INTO keys (vault, name) VALUES (?1, ?2)")?
-        .execute(params![vault, name])?;
-    Ok(())
+    tx.run(
+        "INSERT INTO keys (vault, name) VALUES (?1, ?2)",
+        params![vault, name],
+    )
 }
 
 pub fn set_key_deleted(
@@ -325,24 +306,19 @@ pub fn set_key_deleted(
     name: &str,
     deleted: Option<(i64, i64)>,
 ) -> Result<()> {
-    tx.prepare_cached(
+    tx.run(
         "UPDATE keys SET deleted_date = ?3, scheduled_purge = ?4 WHERE vault = ?1 AND name = ?2",
-    )?
-    .execute(params![
-        vault,
-        name,
-        deleted.map(|d| d.0),
-        deleted.map(|d| d.1)
-    ])?;
-    Ok(())
+        params![vault, name, deleted.map(|d| d.0), deleted.map(|d| d.1)],
+    )
 }
 
 /// Deletes a key with all its versions (their sealed private parts are overwritten on disk:
 /// the connection runs with secure_delete).
 pub fn delete_key(tx: &Tx<'_>, vault: &str, name: &str) -> Result<()> {
-    tx.prepare_cached("DELETE FROM keys WHERE vault = ?1 AND name = ?2")?
-        .execute(params![vault, name])?;
-    Ok(())
+    tx.run(
+        "DELETE FROM keys WHERE vault = ?1 AND name = ?2",
+        params![vault, name],
+    )
 }
 
 const VERSION_COLUMNS: &str = "vault, name, version, seq, kty, size, key_ops, enabled, not_before, expires, created, updated, tags, modulus, exponent, wrapped_data_key, sealed_private_key";
@@ -370,33 +346,39 @@ fn version_from_row(r: &Row<'_>) -> rusqlite::Result<VersionRow> {
 }
 
 pub fn insert_version(tx: &Tx<'_>, v: &VersionRow) -> Result<()> {
-    tx.prepare_cached(&format!("INSERT INTO key_versions ({VERSION_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)"))?.execute(params![
-            v.vault, v.name, v.version, v.seq, v.kty, v.size, to_json(&v.key_ops), v.enabled,
-            v.not_before, v.expires, v.created, v.updated, to_json(&v.tags), v.modulus,
-            v.exponent, v.wrapped_data_key, v.sealed_private_key
-        ])?;
-    Ok(())
+    let sql = format!(
+        "INSERT INTO key_versions ({VERSION_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)"
+    );
+    #[rustfmt::skip]
+    let row = params![
+        v.vault, v.name, v.version, v.seq, v.kty, v.size, to_json(&v.key_ops), v.enabled,
+        v.not_before, v.expires, v.created, v.updated, to_json(&v.tags), v.modulus,
+        v.exponent, v.wrapped_data_key, v.sealed_private_key
+    ];
+    tx.run(&sql, row)
 }
 
 /// Updates the mutable attributes of a version (enabled, dates, operations, tags, updated).
 pub fn update_version_attributes(tx: &Tx<'_>, v: &VersionRow) -> Result<()> {
-    tx.prepare_cached("UPDATE key_versions SET enabled = ?4, not_before = ?5, expires = ?6, key_ops = ?7, tags = ?8, updated = ?9
-         WHERE vault = ?1 AND name = ?2 AND version = ?3")?.execute(params![
-            v.vault, v.name, v.version, v.enabled, v.not_before, v.expires,
-            to_json(&v.key_ops), to_json(&v.tags), v.updated
-        ])?;
-    Ok(())
+    let sql = "UPDATE key_versions SET enabled = ?4, not_before = ?5, expires = ?6, key_ops = ?7,
+               tags = ?8, updated = ?9 WHERE vault = ?1 AND name = ?2 AND version = ?3";
+    #[rustfmt::skip]
+    let row = params![
+        v.vault, v.name, v.version, v.enabled, v.not_before, v.expires,
+        to_json(&v.key_ops), to_json(&v.tags), v.updated
+    ];
+    tx.run(sql, row)
 }
 
 /// Every version of a key, oldest first.
 pub fn list_versions(tx: &Tx<'_>, vault: &str, name: &str) -> Result<Vec<VersionRow>> {
-    let mut stmt = tx.prepare_cached(&format!(
+    tx.rows(
+        &format!(
         "SELECT {VERSION_COLUMNS} FROM key_versions WHERE vault = ?1 AND name = ?2 ORDER BY seq"
-    ))?;
-    let rows = stmt
-        .query_map(params![vault, name], version_from_row)?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(rows)
+    ),
+        params![vault, name],
+        version_from_row,
+    )
 }
 
 pub fn get_version(
@@ -405,21 +387,21 @@ pub fn get_version(
     name: &str,
     version: &str,
 ) -> Result<Option<VersionRow>> {
-    Ok(tx
-        .prepare_cached(&format!(
-            "SELECT {VERSION_COLUMNS} FROM key_versions WHERE vault = ?1 AND name = ?2 AND version = ?3"
-        ))?
-        .query_row(params![vault, name, version.to_ascii_lowercase()], version_from_row)
-        .optional()?)
+    let sql = format!(
+        "SELECT {VERSION_COLUMNS} FROM key_versions WHERE vault = ?1 AND name = ?2 AND version = ?3"
+    );
+    tx.row(
+        &sql,
+        params![vault, name, version.to_ascii_lowercase()],
+        version_from_row,
+    )
 }
 
 pub fn latest_version(tx: &Tx<'_>, vault: &str, name: &str) -> Result<Option<VersionRow>> {
-    Ok(tx
-        .prepare_cached(&format!(
-            "SELECT {VERSION_COLUMNS} FROM key_versions WHERE vault = ?1 AND name = ?2 ORDER BY seq DESC LIMIT 1"
-        ))?
-        .query_row(params![vault, name], version_from_row)
-        .optional()?)
+    let sql = format!(
+        "SELECT {VERSION_COLUMNS} FROM key_versions WHERE vault = ?1 AND name = ?2 ORDER BY seq DESC LIMIT 1"
+    );
+    tx.row(&sql, params![vault, name], version_from_row)
 }
 
 pub fn next_version_seq(tx: &Tx<'_>, vault: &str, name: &str) -> Result<i64> {
@@ -443,12 +425,11 @@ pub struct KeyReference {
 }
 
 pub fn key_references(tx: &Tx<'_>, vault: &str, name: Option<&str>) -> Result<Vec<KeyReference>> {
-    let mut stmt = tx.prepare_cached(
+    tx.rows(
         "SELECT referrer_kind, referrer_name, version, name, needed_by FROM key_references
          WHERE vault = ?1 AND (?2 IS NULL OR name = ?2) ORDER BY referrer_kind, referrer_name",
-    )?;
-    let rows = stmt
-        .query_map(params![vault, name], |r| {
+        params![vault, name],
+        |r| {
             Ok(KeyReference {
                 referrer_kind: r.get(0)?,
                 referrer_name: r.get(1)?,
@@ -456,9 +437,8 @@ pub fn key_references(tx: &Tx<'_>, vault: &str, name: Option<&str>) -> Result<Ve
                 name: r.get(3)?,
                 needed_by: r.get(4)?,
             })
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(rows)
+        },
+    )
 }
 
 /// Records that a policy uses a key (and optionally one version of it).
@@ -470,8 +450,11 @@ pub fn add_key_reference(
     referrer_kind: &str,
     referrer_name: &str,
 ) -> Result<()> {
-    tx.prepare_cached("INSERT INTO key_references (vault, name, version, referrer_kind, referrer_name) VALUES (?1, ?2, ?3, ?4, ?5)")?.execute(params![vault, name, version, referrer_kind, referrer_name])?;
-    Ok(())
+    tx.run(
+        "INSERT INTO key_references (vault, name, version, referrer_kind, referrer_name)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![vault, name, version, referrer_kind, referrer_name],
+    )
 }
 
 /// Purges what has outlived its retention: deleted vaults (with their keys) and deleted keys
