@@ -8,7 +8,7 @@
 //! One table declares both backends: for each operation, the store's function and Azure's (or
 //! [`store_only`]). Arguments are validated once, by the registry, before either runs.
 
-use super::backup::{BackupKeyArgs, BackupResult, KeyBackup, RestoreKeyArgs};
+use super::backup::{BackupBytes, BackupKeyArgs, KeyBackup, RestoreKeyArgs};
 use super::impact::{ChangeImpactArgs, KeyVaultChangeImpact};
 use super::key_operations::{InvokeKeyOperationArgs, KeyOperationResult};
 use super::keys::{AddKeyArgs, GetKeyArgs, RemoveKeyArgs, UndoKeyRemovalArgs, UpdateKeyArgs};
@@ -29,7 +29,6 @@ use super::{SetAccessPolicyArgs, UndoKeyVaultRemovalArgs, UpdateKeyVaultArgs};
 use crate::crypto::Secret;
 use crate::error::{Error, Result};
 use crate::operations::Context;
-use zeroize::Zeroizing;
 
 /// The store's vaults.
 struct StoreVaults;
@@ -99,8 +98,6 @@ vault_backend! {
         update_key(UpdateKeyArgs) -> Option<KeyVaultKeyOut> = keys::update_key, remote::keys::update_key;
         remove_key(RemoveKeyArgs) -> Option<KeyVaultKeyOut> = keys::remove_key, remote::keys::remove_key;
         undo_key_removal(UndoKeyRemovalArgs) -> KeyVaultKeyOut = keys::undo_key_removal, remote::keys::undo_key_removal;
-        backup_key(BackupKeyArgs) -> BackupResult = backup::backup_key, remote::backup::backup_key;
-        restore_key(RestoreKeyArgs) -> KeyVaultKeyOut = backup::restore_key, remote::backup::restore_key;
         invoke_key_operation(InvokeKeyOperationArgs) -> KeyOperationResult = key_operations::invoke_key_operation, remote::keys::invoke_key_operation;
         get_key_usage(KeyUsageArgs) -> Vec<KeyVaultKeyUsage> = usage::get_key_usage, store_only;
         get_change_impact(ChangeImpactArgs) -> KeyVaultChangeImpact = impact::get_change_impact, remote::management::get_change_impact;
@@ -109,7 +106,7 @@ vault_backend! {
     }
     in_memory {
         import_key(AddKeyArgs, Secret) -> KeyVaultKeyOut = keys::import_key, remote::keys::import_key;
-        backup_blob(BackupKeyArgs, ()) -> KeyBackup = backup::backup_blob, remote::backup::backup_blob;
-        restore_blob(RestoreKeyArgs, Zeroizing<Vec<u8>>) -> KeyVaultKeyOut = backup::restore_blob, remote::backup::restore_blob;
+        key_backup(BackupKeyArgs, ()) -> KeyBackup = backup::key_backup, remote::backup::key_backup;
+        restore_backup(RestoreKeyArgs, BackupBytes) -> KeyVaultKeyOut = backup::restore_backup, remote::backup::restore_backup;
     }
 }

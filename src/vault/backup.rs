@@ -6,16 +6,14 @@
 //! the payload stay sealed under the store's key encryption key as they are at rest, so a blob
 //! can only ever be restored into the store that made it, and only within its geography.
 
-use super::keys::{active_key, read_limited};
+use super::keys::active_key;
 use super::model::{geography, key_out, KeyVaultKeyOut, VAULT_NAME_HELP};
 use super::{active_vault, authorize};
 use crate::b64;
 use crate::error::{Error, Result};
 use crate::operations::Context;
 use crate::store::vaults::{self as sql, KeyRow, Tags, VersionRow};
-use crate::store::write_private_file;
 use serde::{Deserialize, Serialize};
-use std::path::PathBuf;
 use zeroize::Zeroizing;
 
 pub(crate) const MAGIC: &[u8] = b"CKBACKUP1\n";
@@ -101,7 +99,16 @@ pub struct BackupResult {
 pub struct KeyBackup {
     pub vault_name: String,
     pub name: String,
+    /// Key Vault's opaque blob (a remote session's), rather than this store's sealed format.
+    pub from_azure: bool,
     pub blob: Zeroizing<Vec<u8>>,
+}
+
+/// A backup's bytes and, when they were read from -InputFile, its path (for the errors and
+/// the audit row).
+pub struct BackupBytes {
+    pub blob: Zeroizing<Vec<u8>>,
+    pub file: Option<String>,
 }
 
 /// Shows whose backup it is, never its bytes.
@@ -117,61 +124,10 @@ impl std::fmt::Debug for KeyBackup {
     }
 }
 
-/// Backup-KeyVaultKey: the blob of [`sealed_backup`], written to -OutputFile (or the store's
-/// backups folder), and audited once it is on disk.
-pub fn backup_key(ctx: &Context<'_>, a: BackupKeyArgs) -> Result<BackupResult> {
-    let now = ctx.now();
-    let store = ctx.store();
-    if let Some(p) = &a.output_file {
-        check_output_file(store.dir(), std::path::Path::new(p), a.force)?;
-    }
-    let backup = sealed_backup(ctx, &a.vault_name, &a.name)?;
-    let path = match &a.output_file {
-        Some(p) => PathBuf::from(p),
-        None => {
-            let dir = store.dir().join(BACKUP_DIR);
-            crate::store::create_private_dir(&dir)?;
-            dir.join(format!(
-                "{}-{}-{}.keybackup",
-                backup.vault_name,
-                backup.name,
-                crate::time::file_stamp(now)
-            ))
-        }
-    };
-    // A failure from here on is audited as the operation's failure by the operation table.
-    write_private_file(&path, &backup.blob, a.force).map_err(|mut e| {
-        if e.code == "FileExists" {
-            e.message = format!("Parameter 'OutputFile': {}", e.message);
-        }
-        e
-    })?;
-    let shown = path.display().to_string();
-    if let Err(e) = ctx.audit_success_now(
-        &format!("{}/{}", backup.vault_name, backup.name),
-        &format!("written to {shown}"),
-    ) {
-        // A backup nobody can find in the audit is what the audit exists to prevent: take it
-        // back rather than leave key material on disk unrecorded.
-        let _ = std::fs::remove_file(&path);
-        return Err(e);
-    }
-    Ok(BackupResult {
-        vault_name: backup.vault_name,
-        name: backup.name,
-        output_file: shown,
-    })
-}
-
-/// Backup-KeyVaultKey's in-memory entry: the blob handed to the caller, audited before it is.
-pub fn backup_blob(ctx: &Context<'_>, a: BackupKeyArgs, _no_file: ()) -> Result<KeyBackup> {
-    let backup = sealed_backup(ctx, &a.vault_name, &a.name)?;
-    // As for a file: a backup nobody can find in the audit is not handed out.
-    ctx.audit_success_now(
-        &format!("{}/{}", backup.vault_name, backup.name),
-        "returned to the caller",
-    )?;
-    Ok(backup)
+/// The store's backup of a key: [`sealed_backup`], unaudited (the caller audits once the
+/// blob is where it goes).
+pub fn key_backup(ctx: &Context<'_>, a: BackupKeyArgs, _no_file: ()) -> Result<KeyBackup> {
+    sealed_backup(ctx, &a.vault_name, &a.name)
 }
 
 /// Every version of a key, with its metadata, sealed under the store's backup key: the bytes of
@@ -208,6 +164,7 @@ pub fn sealed_backup(ctx: &Context<'_>, vault_name: &str, name: &str) -> Result<
         Ok(KeyBackup {
             vault_name: vault.name,
             name: key.name,
+            from_azure: false,
             blob,
         })
     })
@@ -337,19 +294,13 @@ arguments! {
     }
 }
 
-/// Restore-KeyVaultKey: -InputFile read here, its bytes restored by [`restore_from`].
-pub fn restore_key(ctx: &Context<'_>, a: RestoreKeyArgs) -> Result<KeyVaultKeyOut> {
-    let blob = Zeroizing::new(read_limited(&a.input_file, "InputFile", MAX_BACKUP_BYTES)?);
-    restore_from(ctx, &a.vault_name, &blob, Some(&a.input_file))
-}
-
-/// Restore-KeyVaultKey's in-memory entry: the blob a backup file holds, from the caller.
-pub fn restore_blob(
+/// Restore-KeyVaultKey into the store's vaults: the bytes of [`restore_from`].
+pub fn restore_backup(
     ctx: &Context<'_>,
     a: RestoreKeyArgs,
-    blob: Zeroizing<Vec<u8>>,
+    bytes: BackupBytes,
 ) -> Result<KeyVaultKeyOut> {
-    restore_from(ctx, &a.vault_name, &blob, None)
+    restore_from(ctx, &a.vault_name, &bytes.blob, bytes.file.as_deref())
 }
 
 /// A backup blob's refusal, naming the file it was read from when there was one.

@@ -4,6 +4,7 @@
 
 pub mod backend;
 pub mod backup;
+pub mod backup_files;
 pub mod boundary;
 pub mod impact;
 pub mod inspect;

@@ -1,11 +1,11 @@
 //! The vault domain's operations: each declared once, with its presentation (help, examples,
 //! ShouldProcess wording), next to the handlers in this folder.
 
-use super::backend;
 use super::backup::{BackupKeyArgs, KeyBackup, RestoreKeyArgs};
 use super::keys::AddKeyArgs;
 use super::keys::{BY_KEY_VERSION, BY_KEY_VERSIONS, BY_VAULT_NAME, CREATE, IMPORT};
 use super::model::KeyVaultKeyOut;
+use super::{backend, backup_files};
 use super::{BY_OBJECT_ID, BY_SPN, BY_UPN};
 use crate::crypto::Secret;
 use crate::operations::{
@@ -31,14 +31,14 @@ pub static IMPORT_KEY: InMemory<AddKeyArgs, Secret, KeyVaultKeyOut> = InMemory {
 pub static BACKUP_KEY: InMemory<BackupKeyArgs, (), KeyBackup> = InMemory {
     operation: "Backup-KeyVaultKey",
     file_parameter: "OutputFile",
-    handler: backend::backup_blob,
+    handler: backup_files::backup_blob,
 };
 
 /// Restore-KeyVaultKey -InputFile with the backup's bytes in memory.
 pub static RESTORE_KEY: InMemory<RestoreKeyArgs, Zeroizing<Vec<u8>>, KeyVaultKeyOut> = InMemory {
     operation: "Restore-KeyVaultKey",
     file_parameter: "InputFile",
-    handler: backend::restore_blob,
+    handler: backup_files::restore_blob,
 };
 
 pub fn operations() -> Vec<Operation> {
@@ -169,7 +169,7 @@ pub fn operations() -> Vec<Operation> {
             .changes(Impact::Medium, KEY_TARGET, "Recover deleted key")
             .example("Undo-CkKeyVaultKeyRemoval -VaultName 'contoso-ck-weu' -Name 'exo-dep-key'", "Recovers the key.")
             .example("Get-CkKeyVaultKey -VaultName 'contoso-ck-weu' -InRemovedState | Undo-CkKeyVaultKeyRemoval", "Recovers every deleted key of the vault."),
-        Operation::new("Backup-KeyVaultKey", AREA, backend::backup_key)
+        Operation::new("Backup-KeyVaultKey", AREA, backup_files::backup_key)
             .synopsis("Writes every version of a key, with its metadata, to an encrypted backup file.")
             .description("Backs up a key, like Backup-AzKeyVaultKey, and emits the path of the file written. An existing file is an error unless -Force is given. The backup restores only into a vault of the same geography.")
             .output("System.String")
@@ -178,7 +178,7 @@ pub fn operations() -> Vec<Operation> {
             .action_when("OutputFile", "Back up key to '{OutputFile}'")
             .example("Backup-CkKeyVaultKey -VaultName 'contoso-ck-weu' -Name 'exo-dep-key' -OutputFile ./exo-dep-key.keybackup", "Writes the backup to the given file.")
             .example("Get-CkKeyVaultKey -VaultName 'contoso-ck-weu' | Backup-CkKeyVaultKey", "Backs up every key of the vault into the store's backups folder."),
-        Operation::new("Restore-KeyVaultKey", AREA, backend::restore_key)
+        Operation::new("Restore-KeyVaultKey", AREA, backup_files::restore_key)
             .synopsis("Restores a key with all its versions from a backup file.")
             .description("Restores a key written by Backup-CkKeyVaultKey, like Restore-AzKeyVaultKey. Fails when a key of that name exists in the vault, also as a soft-deleted key, and when the vault is in another geography than the one backed up from.")
             .output("CustomerKey.KeyVaultKey")
