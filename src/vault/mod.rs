@@ -31,6 +31,7 @@ use crate::operations::{Context, ResourceLocation};
 use crate::store::vaults::{self as sql, PolicyRow, Tags, VaultRow};
 use crate::store::Tx;
 use model::{check_vault_name, normalize_location, vault_out, KeyVaultOut};
+pub use model::{is_guid, PrincipalArgument};
 use model::{FORCE_HELP, KEY_PERMISSION_VALUES, LOCAL_RESOURCE_GROUP, VAULT_NAME_HELP};
 
 // The access policy cmdlets' parameter set names, as Az.KeyVault's.
@@ -373,17 +374,9 @@ pub fn new_key_vault(ctx: &Context<'_>, a: NewKeyVaultArgs) -> Result<KeyVaultOu
         }
         // As in Azure, the creator gets a policy with every key permission: a user's, or a
         // service principal's (by its application id) when one created the vault.
-        let mut creator = match ctx.principal() {
-            Principal::User(u) => principal_policy(&Some(u.clone()), &None, &None),
-            Principal::ServicePrincipal(app) => principal_policy(&None, &None, &Some(app.clone())),
-        }
-        .unwrap_or(PolicyRow {
-            object_id: crate::identity::user_object_id(&principal),
-            application_id: None,
-            user_principal_name: Some(principal.clone()),
-            service_principal_name: None,
-            display_name: principal.clone(),
-            permissions: vec![],
+        let mut creator = principal_policy(match ctx.principal() {
+            Principal::User(u) => PrincipalArgument::User(u),
+            Principal::ServicePrincipal(app) => PrincipalArgument::Service(app),
         });
         creator.permissions = model::ALL_KEY_PERMISSIONS
             .iter()
@@ -579,79 +572,36 @@ arguments! {
     }
 }
 
-pub fn is_guid(s: &str) -> bool {
-    let parts: Vec<&str> = s.split('-').collect();
-    parts.len() == 5
-        && parts
-            .iter()
-            .zip([8, 4, 4, 4, 12])
-            .all(|(p, n)| p.len() == n && p.chars().all(|c| c.is_ascii_hexdigit()))
-}
-
-/// The policy row a principal argument stands for (permissions left empty).
-pub(crate) fn principal_policy(
-    upn: &Option<String>,
-    object_id: &Option<String>,
-    spn: &Option<String>,
-) -> Result<PolicyRow> {
-    let blank = |v: &str| v.trim().is_empty();
-    if let Some(u) = upn {
-        if blank(u) || !u.contains('@') {
-            return Err(Error::invalid_argument(
-                "UserPrincipalName",
-                "must look like user@domain",
-            ));
-        }
-        return Ok(PolicyRow {
-            object_id: crate::identity::user_object_id(u),
-            application_id: None,
-            user_principal_name: Some(u.clone()),
-            service_principal_name: None,
-            display_name: u.clone(),
-            permissions: vec![],
-        });
+/// The policy row a principal stands for (permissions left empty).
+pub(crate) fn principal_policy(principal: PrincipalArgument<'_>) -> PolicyRow {
+    let (object_id, application_id, upn, spn) = match principal {
+        PrincipalArgument::User(u) => (crate::identity::user_object_id(u), None, Some(u), None),
+        PrincipalArgument::ObjectId(o) => (o.to_ascii_lowercase(), None, None, None),
+        PrincipalArgument::Service(s) => (
+            crate::identity::service_object_id(s),
+            is_guid(s).then(|| s.to_ascii_lowercase()),
+            None,
+            Some(s),
+        ),
+    };
+    PolicyRow {
+        display_name: upn
+            .or(spn)
+            .map_or_else(|| object_id.clone(), str::to_string),
+        object_id,
+        application_id,
+        user_principal_name: upn.map(str::to_string),
+        service_principal_name: spn.map(str::to_string),
+        permissions: vec![],
     }
-    if let Some(o) = object_id {
-        if !is_guid(o) {
-            return Err(Error::invalid_argument("ObjectId", "must be a GUID"));
-        }
-        return Ok(PolicyRow {
-            object_id: o.to_ascii_lowercase(),
-            application_id: None,
-            user_principal_name: None,
-            service_principal_name: None,
-            display_name: o.to_ascii_lowercase(),
-            permissions: vec![],
-        });
-    }
-    if let Some(s) = spn {
-        if blank(s) {
-            return Err(Error::invalid_argument(
-                "ServicePrincipalName",
-                "must not be empty",
-            ));
-        }
-        return Ok(PolicyRow {
-            object_id: crate::identity::service_object_id(s),
-            application_id: is_guid(s).then(|| s.to_ascii_lowercase()),
-            user_principal_name: None,
-            service_principal_name: Some(s.clone()),
-            display_name: s.clone(),
-            permissions: vec![],
-        });
-    }
-    Err(Error::invalid_argument(
-        "UserPrincipalName",
-        "give exactly one of UserPrincipalName, ObjectId, ServicePrincipalName",
-    ))
 }
 
 pub fn set_access_policy(ctx: &Context<'_>, a: SetAccessPolicyArgs) -> Result<Option<KeyVaultOut>> {
-    let mut policy = principal_policy(
+    let mut policy = principal_policy(PrincipalArgument::of_access_policy(
         &a.user_principal_name,
         &a.object_id,
         &a.service_principal_name,
-    )?;
+    )?);
     check_local_location(ctx, &a.resource_group_name, &a.subscription_id)?;
     policy.permissions = granted_permissions(&a.permissions_to_keys);
     ctx.transaction(&a.vault_name, |tx| {
@@ -682,11 +632,11 @@ pub fn remove_access_policy(
     ctx: &Context<'_>,
     a: RemoveAccessPolicyArgs,
 ) -> Result<Option<KeyVaultOut>> {
-    let policy = principal_policy(
+    let policy = principal_policy(PrincipalArgument::of_access_policy(
         &a.user_principal_name,
         &a.object_id,
         &a.service_principal_name,
-    )?;
+    )?);
     check_local_location(ctx, &a.resource_group_name, &a.subscription_id)?;
     ctx.transaction(&a.vault_name, |tx| {
         let vault = active_vault(tx, &a.vault_name)?;

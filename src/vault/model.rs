@@ -352,3 +352,85 @@ pub fn key_out(vault: &VaultRow, key: &KeyRow, v: &VersionRow) -> KeyVaultKeyOut
         scheduled_purge_date: key.scheduled_purge.map(iso_from_unix),
     }
 }
+
+pub fn is_guid(s: &str) -> bool {
+    let parts: Vec<&str> = s.split('-').collect();
+    parts.len() == 5
+        && parts
+            .iter()
+            .zip([8, 4, 4, 4, 12])
+            .all(|(p, n)| p.len() == n && p.chars().all(|c| c.is_ascii_hexdigit()))
+}
+
+/// The principal a cmdlet's principal parameters name: exactly one of them, checked as Az
+/// checks it, before either backend looks it up.
+#[derive(Debug, Clone, Copy)]
+pub enum PrincipalArgument<'a> {
+    /// -UserPrincipalName or -SignInName: like user@domain.
+    User(&'a str),
+    /// -ObjectId: a GUID.
+    ObjectId(&'a str),
+    /// -ServicePrincipalName (an application id or a name) or -ApplicationId (a GUID).
+    Service(&'a str),
+}
+
+impl<'a> PrincipalArgument<'a> {
+    /// Set- and Remove-KeyVaultAccessPolicy's -UserPrincipalName, -ObjectId or
+    /// -ServicePrincipalName.
+    pub fn of_access_policy(
+        upn: &'a Option<String>,
+        object_id: &'a Option<String>,
+        spn: &'a Option<String>,
+    ) -> Result<Self> {
+        Self::one(
+            ("UserPrincipalName", upn.as_deref()),
+            ("ObjectId", object_id.as_deref()),
+            ("ServicePrincipalName", spn.as_deref(), false),
+            "UserPrincipalName, ObjectId, ServicePrincipalName",
+        )
+    }
+
+    /// New- and Remove-RoleAssignment's -ObjectId, -ApplicationId or -SignInName.
+    pub fn of_role_assignment(
+        object_id: &'a Option<String>,
+        application_id: &'a Option<String>,
+        sign_in_name: &'a Option<String>,
+    ) -> Result<Self> {
+        Self::one(
+            ("SignInName", sign_in_name.as_deref()),
+            ("ObjectId", object_id.as_deref()),
+            ("ApplicationId", application_id.as_deref(), true),
+            "ObjectId, ApplicationId, SignInName",
+        )
+    }
+
+    /// `service.2`: the service is named by its application id only. `all` lists the
+    /// parameters as the error names them, the first one its parameter.
+    fn one(
+        user: (&str, Option<&'a str>),
+        object: (&str, Option<&'a str>),
+        service: (&str, Option<&'a str>, bool),
+        all: &str,
+    ) -> Result<Self> {
+        let invalid = |parameter: &str, rule: &str| Error::invalid_argument(parameter, rule);
+        match (user.1, object.1, service.1) {
+            (Some(u), None, None) if u.trim().is_empty() || !u.contains('@') => {
+                Err(invalid(user.0, "must look like user@domain"))
+            }
+            (Some(u), None, None) => Ok(Self::User(u)),
+            (None, Some(o), None) if !is_guid(o) => Err(invalid(object.0, "must be a GUID")),
+            (None, Some(o), None) => Ok(Self::ObjectId(o)),
+            (None, None, Some(s)) if service.2 && !is_guid(s) => {
+                Err(invalid(service.0, "must be a GUID"))
+            }
+            (None, None, Some(s)) if s.trim().is_empty() => {
+                Err(invalid(service.0, "must not be empty"))
+            }
+            (None, None, Some(s)) => Ok(Self::Service(s)),
+            _ => Err(invalid(
+                all.split(',').next().unwrap_or(all),
+                &format!("give exactly one of {all}"),
+            )),
+        }
+    }
+}

@@ -2,7 +2,7 @@
 //! New-AzRoleAssignment and its siblings, over the built-in roles of [`super::roles`].
 
 use super::roles::{object_id_of, role_by_id, role_by_id_argument, role_by_name, RoleDefinition};
-use super::{check_local_location, parse_vault_resource_id, require_owner};
+use super::{check_local_location, parse_vault_resource_id, require_owner, PrincipalArgument};
 use crate::crypto;
 use crate::error::{Error, Result};
 use crate::identity::Principal;
@@ -128,22 +128,7 @@ fn refuse_if_workload_loses_keys(
     ))
 }
 
-fn assignee(
-    tx: &Tx<'_>,
-    object_id: &Option<String>,
-    application_id: &Option<String>,
-    sign_in_name: &Option<String>,
-) -> Result<Assignee> {
-    let given = [object_id, application_id, sign_in_name]
-        .iter()
-        .filter(|v| v.is_some())
-        .count();
-    if given != 1 {
-        return Err(Error::invalid_argument(
-            "ObjectId",
-            "give exactly one of ObjectId, ApplicationId, SignInName",
-        ));
-    }
+fn assignee(tx: &Tx<'_>, who: PrincipalArgument<'_>) -> Result<Assignee> {
     let sp_name = |app: &str| -> Result<String> {
         if let Some(w) =
             crate::identity::workload_of(app).and_then(crate::identity::workload_display_name)
@@ -153,39 +138,28 @@ fn assignee(
         Ok(crate::store::directory::get_service_principal(tx, app)?
             .map_or_else(|| app.to_string(), |sp| sp.display_name))
     };
-    if let Some(app) = application_id {
-        if !super::is_guid(app) {
-            return Err(Error::invalid_argument("ApplicationId", "must be a GUID"));
+    let id = match who {
+        PrincipalArgument::Service(app) => {
+            let app = app.to_ascii_lowercase();
+            return Ok(Assignee {
+                object_id: object_id_of(&Principal::service(&app)),
+                object_type: "ServicePrincipal".into(),
+                display_name: sp_name(&app)?,
+                application_id: Some(app),
+                sign_in_name: None,
+            });
         }
-        let app = app.to_ascii_lowercase();
-        return Ok(Assignee {
-            object_id: object_id_of(&Principal::service(&app)),
-            object_type: "ServicePrincipal".into(),
-            display_name: sp_name(&app)?,
-            application_id: Some(app),
-            sign_in_name: None,
-        });
-    }
-    if let Some(upn) = sign_in_name {
-        if upn.trim().is_empty() || !upn.contains('@') {
-            return Err(Error::invalid_argument(
-                "SignInName",
-                "must look like user@domain",
-            ));
+        PrincipalArgument::User(upn) => {
+            return Ok(Assignee {
+                object_id: object_id_of(&Principal::user(upn)),
+                object_type: "User".into(),
+                application_id: None,
+                sign_in_name: Some(upn.to_string()),
+                display_name: upn.to_string(),
+            });
         }
-        return Ok(Assignee {
-            object_id: object_id_of(&Principal::user(upn.as_str())),
-            object_type: "User".into(),
-            application_id: None,
-            sign_in_name: Some(upn.clone()),
-            display_name: upn.clone(),
-        });
-    }
-    let id = object_id.as_deref().unwrap_or_default();
-    if !super::is_guid(id) {
-        return Err(Error::invalid_argument("ObjectId", "must be a GUID"));
-    }
-    let id = id.to_ascii_lowercase();
+        PrincipalArgument::ObjectId(id) => id.to_ascii_lowercase(),
+    };
     // An object id the engine gave a service principal of the directory names it.
     let mut apps: Vec<String> = crate::identity::WORKLOAD_SERVICE_PRINCIPALS
         .iter()
@@ -277,7 +251,7 @@ pub fn new_role_assignment(
     ctx.transaction(&vault_name, |tx| {
         let vault = super::active_vault(tx, &vault_name)?;
         require_owner(&vault, &by, "create role assignments")?;
-        let who = assignee(tx, &a.object_id, &a.application_id, &a.sign_in_name)?;
+        let who = assignee(tx, PrincipalArgument::of_role_assignment(&a.object_id, &a.application_id, &a.sign_in_name)?)?;
         let existing = sql::list_role_assignments(tx, &vault.name)?;
         if let Some(same) = existing.iter().find(|e| {
             e.principal_id.eq_ignore_ascii_case(&who.object_id)
@@ -349,9 +323,11 @@ pub fn get_role_assignment(
             (None, None, None) => None,
             _ => Some(assignee(
                 tx,
-                &a.object_id,
-                &a.application_id,
-                &a.sign_in_name,
+                PrincipalArgument::of_role_assignment(
+                    &a.object_id,
+                    &a.application_id,
+                    &a.sign_in_name,
+                )?,
             )?),
         };
         let vaults = match &vault_name {
@@ -398,7 +374,7 @@ pub fn remove_role_assignment(
     ctx.transaction(&vault_name, |tx| {
         let vault = super::active_vault(tx, &vault_name)?;
         require_owner(&vault, &by, "remove role assignments")?;
-        let who = assignee(tx, &a.object_id, &a.application_id, &a.sign_in_name)?;
+        let who = assignee(tx, PrincipalArgument::of_role_assignment(&a.object_id, &a.application_id, &a.sign_in_name)?)?;
         let assignments = sql::list_role_assignments(tx, &vault.name)?;
         let found = assignments
             .iter()

@@ -7,7 +7,7 @@
 use super::auth::percent_encode as encode;
 use super::{RemoteVaults, Replay};
 use crate::error::{CkStatus, Error, Result};
-use crate::vault::is_guid;
+use crate::vault::{is_guid, PrincipalArgument};
 use crate::wire::graph::{DirectoryObject, GetByIdsParameters};
 use crate::wire::keyvault::ListResult;
 use reqwest::Method;
@@ -147,28 +147,12 @@ fn id_of(v: &DirectoryObject, parameter: &str, what: &str) -> Result<String> {
         })
 }
 
-/// The object id of the principal given by exactly one of the three parameters.
-pub fn object_id(
-    r: &RemoteVaults,
-    user_principal_name: Option<&str>,
-    object_id: Option<&str>,
-    service_principal_name: Option<&str>,
-) -> Result<String> {
-    match (user_principal_name, object_id, service_principal_name) {
-        (None, Some(o), None) => {
-            if is_guid(o) {
-                Ok(o.to_ascii_lowercase())
-            } else {
-                Err(Error::invalid_argument("ObjectId", "must be a GUID"))
-            }
-        }
-        (Some(u), None, None) => {
-            if u.trim().is_empty() || !u.contains('@') {
-                return Err(Error::invalid_argument(
-                    "UserPrincipalName",
-                    "must look like user@domain",
-                ));
-            }
+/// The object id of a principal (its arguments checked already), from Microsoft Graph unless
+/// given.
+pub fn object_id(r: &RemoteVaults, who: PrincipalArgument<'_>) -> Result<String> {
+    match who {
+        PrincipalArgument::ObjectId(o) => Ok(o.to_ascii_lowercase()),
+        PrincipalArgument::User(u) => {
             let what = format!("the user '{u}'");
             let user: DirectoryObject = r
                 .graph_get(
@@ -181,13 +165,7 @@ pub fn object_id(
                 .map_err(|e| pass_object_id(e, "UserPrincipalName", &what))?;
             id_of(&user, "UserPrincipalName", &what)
         }
-        (None, None, Some(s)) => {
-            if s.trim().is_empty() {
-                return Err(Error::invalid_argument(
-                    "ServicePrincipalName",
-                    "must not be empty",
-                ));
-            }
+        PrincipalArgument::Service(s) => {
             let filter = if is_guid(s) {
                 format!("appId eq '{}'", odata(s))
             } else {
@@ -216,10 +194,6 @@ pub fn object_id(
                 )),
             }
         }
-        _ => Err(Error::invalid_argument(
-            "UserPrincipalName",
-            "give exactly one of UserPrincipalName, ObjectId, ServicePrincipalName",
-        )),
     }
 }
 

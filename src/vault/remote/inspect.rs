@@ -17,6 +17,7 @@ use crate::vault::inspect::{
     backed_up, AdminGrants, Fact, Grants, Inspection, KeyFacts, Unread, VaultFacts, VersionFacts,
 };
 use crate::vault::rules::{Workload, CRYPTO_SERVICE_ENCRYPTION_USER};
+use crate::vault::PrincipalArgument;
 use crate::wire::arm::Vault;
 use crate::wire::keyvault::{BackupKeyResult, KeyBundle, KeyItem};
 use crate::wire::Kid;
@@ -49,7 +50,7 @@ pub fn inspect_remote(
     let vaults = vault_resources(r, references);
     let needs_object_id = vaults.iter().any(Result::is_ok);
     let service_object_id: Result<String, String> = if needs_object_id {
-        graph::object_id(r, None, None, Some(workload.application_id())).map_err(|e| {
+        graph::object_id(r, PrincipalArgument::Service(workload.application_id())).map_err(|e| {
             format!(
                 "{} could not be found in Microsoft Graph to match its access policy or role (needs a Graph token that may read service principals, Application.Read.All): {}",
                 workload.service_name(),

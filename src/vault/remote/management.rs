@@ -23,8 +23,8 @@ use crate::operations::Context;
 use crate::vault::impact::{ChangeImpactArgs, KeyVaultChangeImpact};
 use crate::vault::model::KeyVaultOut;
 use crate::vault::{
-    granted_permissions, GetKeyVaultArgs, RemoveAccessPolicyArgs, SetAccessPolicyArgs,
-    UpdateKeyVaultArgs,
+    granted_permissions, GetKeyVaultArgs, PrincipalArgument, RemoveAccessPolicyArgs,
+    SetAccessPolicyArgs, UpdateKeyVaultArgs,
 };
 use crate::wire::arm::{AccessPolicyEntry, Permissions, Vault, VaultAccessPolicyParameters};
 use crate::wire::arm::{VaultAccessPolicyProperties, VaultProperties};
@@ -49,7 +49,7 @@ impl RemoteVaults {
             return Ok(None);
         };
         let resource = self.locate_vault(&subscription, None, vault)?;
-        let object_id = super::graph::object_id(self, None, None, Some(application_id))?;
+        let object_id = super::graph::object_id(self, PrincipalArgument::Service(application_id))?;
         if resource.properties.enable_rbac_authorization != Some(true) {
             return Ok(Some(
                 keys_granted(&resource, &object_id).unwrap_or_default(),
@@ -175,11 +175,11 @@ macro_rules! policy_target_of {
     ($r:expr, $a:expr) => {
         policy_target(
             $r,
-            (
-                $a.user_principal_name.as_deref(),
-                $a.object_id.as_deref(),
-                $a.service_principal_name.as_deref(),
-            ),
+            PrincipalArgument::of_access_policy(
+                &$a.user_principal_name,
+                &$a.object_id,
+                &$a.service_principal_name,
+            )?,
             $a.subscription_id.as_deref(),
             $a.resource_group_name.as_deref(),
             &$a.vault_name,
@@ -189,14 +189,13 @@ macro_rules! policy_target_of {
 
 fn policy_target(
     r: &RemoteVaults,
-    principal: (Option<&str>, Option<&str>, Option<&str>),
+    principal: PrincipalArgument<'_>,
     subscription_id: Option<&str>,
     resource_group_name: Option<&str>,
     vault_name: &str,
 ) -> Result<PolicyTarget> {
     let subscription = r.subscription_of(subscription_id)?;
-    let (user_principal_name, object_id, service_principal_name) = principal;
-    let object_id = graph::object_id(r, user_principal_name, object_id, service_principal_name)?;
+    let object_id = graph::object_id(r, principal)?;
     let vault = r.locate_vault(&subscription, resource_group_name, vault_name)?;
     let (id, _) = vault_id(&vault, vault_name)?;
     Ok(PolicyTarget {

@@ -15,6 +15,7 @@ use crate::vault::role_assignments::{
     RemoveRoleAssignmentArgs, RoleAssignmentOut, SCOPE_RULE,
 };
 use crate::vault::roles::{role_by_id, RoleDefinition};
+use crate::vault::PrincipalArgument;
 use crate::wire::authorization::{RoleAssignment, RoleAssignmentProperties};
 use reqwest::Method;
 
@@ -28,40 +29,17 @@ fn vault_scope(scope: &str) -> Result<String> {
     Ok(scope.trim().trim_end_matches('/').to_string())
 }
 
-/// Who: (object id, sign-in name, what to show), from exactly one of the three parameters.
+/// Who: (object id, sign-in name, what to show).
 fn principal(
     r: &RemoteVaults,
-    object_id: &Option<String>,
-    application_id: &Option<String>,
-    sign_in_name: &Option<String>,
+    who: PrincipalArgument<'_>,
 ) -> Result<(String, Option<String>, String)> {
-    match (object_id, application_id, sign_in_name) {
-        (Some(o), None, None) => {
-            let id = graph::object_id(r, None, Some(o), None)?;
-            Ok((id.clone(), None, id))
-        }
-        (None, Some(app), None) => {
-            if !crate::vault::is_guid(app) {
-                return Err(Error::invalid_argument("ApplicationId", "must be a GUID"));
-            }
-            let id = graph::object_id(r, None, None, Some(app))?;
-            Ok((id, None, app.to_ascii_lowercase()))
-        }
-        (None, None, Some(upn)) => {
-            if upn.trim().is_empty() || !upn.contains('@') {
-                return Err(Error::invalid_argument(
-                    "SignInName",
-                    "must look like user@domain",
-                ));
-            }
-            let id = graph::object_id(r, Some(upn), None, None)?;
-            Ok((id, Some(upn.clone()), upn.clone()))
-        }
-        _ => Err(Error::invalid_argument(
-            "ObjectId",
-            "give exactly one of ObjectId, ApplicationId, SignInName",
-        )),
-    }
+    let id = graph::object_id(r, who)?;
+    Ok(match who {
+        PrincipalArgument::ObjectId(_) => (id.clone(), None, id),
+        PrincipalArgument::Service(app) => (id, None, app.to_ascii_lowercase()),
+        PrincipalArgument::User(upn) => (id, Some(upn.to_string()), upn.to_string()),
+    })
 }
 
 /// An ARM role assignment as the engine's output.
@@ -138,8 +116,10 @@ pub fn new_role_assignment(
     let role = role_argument(&a.role_definition_name, &a.role_definition_id)?;
     let scope = vault_scope(&a.scope)?;
     let name = assignment_name(&a.role_assignment_name)?;
-    let (object_id, sign_in_name, shown) =
-        principal(r, &a.object_id, &a.application_id, &a.sign_in_name)?;
+    let (object_id, sign_in_name, shown) = principal(
+        r,
+        PrincipalArgument::of_role_assignment(&a.object_id, &a.application_id, &a.sign_in_name)?,
+    )?;
     let subscription = scope.split('/').nth(2).unwrap_or_default();
     let principal_type = match (&a.application_id, &a.sign_in_name) {
         (Some(_), _) => Some("ServicePrincipal".to_string()),
@@ -186,9 +166,11 @@ pub fn get_role_assignment(
         (None, None, None) => None,
         _ => Some(principal(
             r,
-            &a.object_id,
-            &a.application_id,
-            &a.sign_in_name,
+            PrincipalArgument::of_role_assignment(
+                &a.object_id,
+                &a.application_id,
+                &a.sign_in_name,
+            )?,
         )?),
     };
     let (sign_in_name, shown) = who
@@ -209,8 +191,10 @@ pub fn remove_role_assignment(
     let r = remote(ctx)?;
     let role = role_argument(&a.role_definition_name, &a.role_definition_id)?;
     let scope = vault_scope(&a.scope)?;
-    let (object_id, sign_in_name, shown) =
-        principal(r, &a.object_id, &a.application_id, &a.sign_in_name)?;
+    let (object_id, sign_in_name, shown) = principal(
+        r,
+        PrincipalArgument::of_role_assignment(&a.object_id, &a.application_id, &a.sign_in_name)?,
+    )?;
     let found = list(r, &scope, Some(&object_id))?
         .into_iter()
         .find(|a| {
