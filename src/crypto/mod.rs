@@ -155,18 +155,7 @@ impl StoreKeys {
                 "master.key",
             ));
         }
-        let salt = hkdf::Salt::new(hkdf::HKDF_SHA256, b"customer-key store v1");
-        let prk = salt.extract(master);
-        let expand = |info: &'static [u8]| -> Result<Secret> {
-            let infos = [info];
-            let okm = prk
-                .expand(&infos, hkdf::HKDF_SHA256)
-                .map_err(|_| Error::internal("key derivation failed"))?;
-            let mut out = vec![0u8; 32];
-            okm.fill(&mut out)
-                .map_err(|_| Error::internal("key derivation failed"))?;
-            Ok(Secret::new(out))
-        };
+        let expand = |info: &[u8]| hkdf_key(b"customer-key store v1", master, info);
         Ok(StoreKeys {
             key_encryption_key: expand(b"key-encryption-key")?,
             backup_key: expand(b"backup-key")?,
@@ -179,17 +168,9 @@ impl StoreKeys {
     /// (bound to `aad`), and the data key is wrapped with AES key wrap under the store's key
     /// encryption key. Returns (wrapped data key, sealed private key).
     pub fn seal_private(&self, pkcs8: &Secret, aad: &[u8]) -> Result<(Vec<u8>, Vec<u8>)> {
-        let data_key = Secret::new(random_bytes(32)?);
+        let data_key = new_aes_key()?;
         let sealed = gcm_seal(data_key.expose(), pkcs8.expose(), aad)?;
-        let kek = AesKek::new(&AES_256, self.key_encryption_key.expose())
-            .map_err(|_| Error::internal("key wrap setup failed"))?;
-        let mut wrapped = vec![0u8; 40];
-        let len = kek
-            .wrap(data_key.expose(), &mut wrapped)
-            .map_err(|_| Error::internal("key wrap failed"))?
-            .len();
-        wrapped.truncate(len);
-        Ok((wrapped, sealed))
+        Ok((aes_key_wrap(&self.key_encryption_key, &data_key)?, sealed))
     }
 
     pub fn open_private(&self, wrapped: &[u8], sealed: &[u8], aad: &[u8]) -> Result<Secret> {
@@ -199,14 +180,7 @@ impl StoreKeys {
                 "",
             )
         };
-        let kek = AesKek::new(&AES_256, self.key_encryption_key.expose())
-            .map_err(|_| Error::internal("key wrap setup failed"))?;
-        let mut data_key = Secret::zeroed(32);
-        let len = kek
-            .unwrap(wrapped, data_key.expose_mut())
-            .map_err(|_| damaged())?
-            .len();
-        data_key.truncate(len);
+        let data_key = aes_key_unwrap(&self.key_encryption_key, wrapped).ok_or_else(damaged)?;
         gcm_open(data_key.expose(), sealed, aad).map_err(|_| damaged())
     }
 
@@ -237,17 +211,23 @@ impl StoreKeys {
     /// A 256-bit key of the engine's own for one purpose of a workload (a Microsoft-managed
     /// key, an availability key), derived from the master key so it is never stored.
     pub fn workload_key(&self, purpose: &str) -> Result<Secret> {
-        let salt = hkdf::Salt::new(hkdf::HKDF_SHA256, b"customer-key workload keys v1");
-        let prk = salt.extract(self.workload_root.expose());
-        let infos = [purpose.as_bytes()];
-        let okm = prk
-            .expand(&infos, hkdf::HKDF_SHA256)
-            .map_err(|_| Error::internal("key derivation failed"))?;
-        let mut out = vec![0u8; 32];
-        okm.fill(&mut out)
-            .map_err(|_| Error::internal("key derivation failed"))?;
-        Ok(Secret::new(out))
+        hkdf_key(
+            b"customer-key workload keys v1",
+            self.workload_root.expose(),
+            purpose.as_bytes(),
+        )
     }
+}
+
+/// 256 bits of HKDF-SHA256 over `ikm` under `salt`, for `info`.
+fn hkdf_key(salt: &[u8], ikm: &[u8], info: &[u8]) -> Result<Secret> {
+    let prk = hkdf::Salt::new(hkdf::HKDF_SHA256, salt).extract(ikm);
+    let infos = [info];
+    let failed = |_| Error::internal("key derivation failed");
+    let okm = prk.expand(&infos, hkdf::HKDF_SHA256).map_err(failed)?;
+    let mut out = Secret::zeroed(32);
+    okm.fill(out.expose_mut()).map_err(failed)?;
+    Ok(out)
 }
 
 /// A fresh random 256-bit key.
@@ -272,10 +252,11 @@ pub fn aes_key_wrap(kek: &Secret, key: &Secret) -> Result<Vec<u8>> {
 /// bytes were changed (RFC 3394's integrity check).
 pub fn aes_key_unwrap(kek: &Secret, wrapped: &[u8]) -> Option<Secret> {
     let kek = AesKek::new(&AES_256, kek.expose()).ok()?;
-    let mut key = vec![0u8; wrapped.len()];
-    let len = kek.unwrap(wrapped, &mut key).ok()?.len();
+    // Zeroed and wiped on drop: a failed unwrap leaves no partial key behind.
+    let mut key = Secret::zeroed(wrapped.len());
+    let len = kek.unwrap(wrapped, key.expose_mut()).ok()?.len();
     key.truncate(len);
-    Some(Secret::new(key))
+    Some(key)
 }
 
 /// Encrypts with AES-256-GCM under `key`, bound to `aad`: nonce || ciphertext || tag.
