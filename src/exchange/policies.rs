@@ -6,7 +6,10 @@ use super::keys::{self, availability_aad, policy_key_aad};
 use super::policy_keys::{
     current_health, on_key_parameter, resolve_keys, revision_health, KeyHealth, KEY_IDS,
 };
-use super::{find_policy, job, workload_of_policy, Service, MAX_POLICIES};
+use super::{
+    find_policy, find_policy_of, job, policy_workload_name, workload_of_policy, Service,
+    MAX_POLICIES,
+};
 use crate::crypto::{self, gcm_seal, RsaAlgorithm, Secret};
 use crate::error::{Error, Result};
 use crate::jobs::JobState;
@@ -182,40 +185,44 @@ fn references_of(wraps: &[WrapRow]) -> Result<Vec<(String, String, String)>> {
         .collect()
 }
 
-pub(crate) fn policy_out(
-    service: &Service,
-    tx: &Tx<'_>,
-    p: &PolicyRow,
-    warnings: Vec<String>,
-    with_health: bool,
-) -> Result<DataEncryptionPolicyOut> {
-    let wraps = sql::revision_wraps(tx, &p.current_revision)?;
-    let rewrap = rewrap_progress(tx, p)?;
-    Ok(DataEncryptionPolicyOut {
-        identity: p.name.clone(),
-        name: p.name.clone(),
-        description: p.description.clone(),
-        enabled: p.enabled,
-        azure_key_ids: p.azure_key_ids.clone(),
-        guid: p.guid.clone(),
-        data_encryption_policy_id: p.current_revision.clone(),
-        permanent_data_purge_requested: p.purge_requested,
-        permanent_data_purge_reason: p.purge_reason.clone(),
-        permanent_data_purge_contact: p.purge_contact.clone(),
-        key_health: if with_health {
-            revision_health(service, &wraps)
-        } else {
-            Vec::new()
-        },
-        mailbox_count: sql::count_assigned(tx, &p.guid)?,
-        warnings,
-        rewrap_state: rewrap.state,
-        percent_complete: rewrap.percent,
-        mailboxes_done: rewrap.done,
-        mailboxes_total: rewrap.total,
-        job_state: rewrap.job_state,
-        last_error: rewrap.last_error,
-    })
+/// A policy as its cmdlets show it: the mailbox policy's DataEncryptionPolicyOut or the
+/// multi-workload policy's M365PolicyOut, so that New-, Get- and Set- are written once for both.
+pub(crate) trait PolicyView: Sized {
+    /// The policy as `tx` sees it, without its keys' health (asked of the vaults outside any
+    /// transaction, then given with `set_key_health`).
+    fn read(tx: &Tx<'_>, p: &PolicyRow, warnings: Vec<String>) -> Result<Self>;
+    fn set_key_health(&mut self, health: Vec<KeyHealth>);
+}
+
+impl PolicyView for DataEncryptionPolicyOut {
+    fn read(tx: &Tx<'_>, p: &PolicyRow, warnings: Vec<String>) -> Result<Self> {
+        let rewrap = rewrap_progress(tx, p)?;
+        Ok(DataEncryptionPolicyOut {
+            identity: p.name.clone(),
+            name: p.name.clone(),
+            description: p.description.clone(),
+            enabled: p.enabled,
+            azure_key_ids: p.azure_key_ids.clone(),
+            guid: p.guid.clone(),
+            data_encryption_policy_id: p.current_revision.clone(),
+            permanent_data_purge_requested: p.purge_requested,
+            permanent_data_purge_reason: p.purge_reason.clone(),
+            permanent_data_purge_contact: p.purge_contact.clone(),
+            key_health: Vec::new(),
+            mailbox_count: sql::count_assigned(tx, &p.guid)?,
+            warnings,
+            rewrap_state: rewrap.state,
+            percent_complete: rewrap.percent,
+            mailboxes_done: rewrap.done,
+            mailboxes_total: rewrap.total,
+            job_state: rewrap.job_state,
+            last_error: rewrap.last_error,
+        })
+    }
+
+    fn set_key_health(&mut self, health: Vec<KeyHealth>) {
+        self.key_health = health;
+    }
 }
 
 pub(crate) fn check_policy_name(parameter: &str, name: &str) -> Result<String> {
@@ -240,20 +247,16 @@ arguments! {
 
 pub fn new_policy(ctx: &Context<'_>, a: NewPolicyArgs) -> Result<DataEncryptionPolicyOut> {
     let name = check_policy_name("Name", &a.name)?;
-    let service = Service::for_call(ctx);
-    let (row, warnings, health) = create_policy(
+    create_policy(
         ctx,
-        &service,
+        &Service::for_call(ctx),
         NewPolicy {
             name,
             azure_key_ids: a.azure_key_ids,
             description: a.description,
             enabled: a.enabled,
         },
-    )?;
-    let mut out = ctx.read(|tx| policy_out(&service, tx, &row, warnings, false))?;
-    out.key_health = health;
-    Ok(out)
+    )
 }
 
 /// A policy to create, its name already checked.
@@ -275,12 +278,12 @@ fn name_taken_error(name: &str) -> Error {
 
 /// Checks the limits and the name, then whether the keys can be used (as the policy's service
 /// principal), then creates the policy with its first revision in one transaction. Returns the
-/// row, the warnings and the keys' health.
-pub(crate) fn create_policy(
+/// policy with the warnings and the keys' health.
+pub(crate) fn create_policy<V: PolicyView>(
     ctx: &Context<'_>,
     service: &Service,
     a: NewPolicy,
-) -> Result<(PolicyRow, Vec<String>, Vec<KeyHealth>)> {
+) -> Result<V> {
     let workload = service.workload();
     let workload_name = super::policy_workload_name(workload);
     let name = a.name;
@@ -340,8 +343,9 @@ pub(crate) fn create_policy(
         )?;
         Ok(())
     })?;
-    let health = revision_health(service, &wraps);
-    Ok((row, warnings, health))
+    let mut out = ctx.read(|tx| V::read(tx, &row, warnings))?;
+    out.set_key_health(revision_health(service, &wraps));
+    Ok(out)
 }
 
 /// The referrer kind a policy's revisions are recorded under in the key references.
@@ -359,20 +363,31 @@ arguments! {
 }
 
 pub fn get_policy(ctx: &Context<'_>, a: GetPolicyArgs) -> Result<Vec<DataEncryptionPolicyOut>> {
-    let service = Service::for_call(ctx);
-    let rows = ctx.read(|tx| match &a.identity {
-        Some(identity) => Ok(vec![find_policy(tx, "Identity", identity)?]),
-        None => sql::list_policies_of(tx, sql::EXCHANGE_WORKLOAD),
+    get_policies(ctx, &Service::for_call(ctx), a.identity.as_deref())
+}
+
+/// The policy `identity` of the service's kind, or every one, with its keys' health.
+pub(crate) fn get_policies<V: PolicyView>(
+    ctx: &Context<'_>,
+    service: &Service,
+    identity: Option<&str>,
+) -> Result<Vec<V>> {
+    let workload = service.workload();
+    let (rows, mut outs) = ctx.read(|tx| {
+        let rows = match identity {
+            Some(identity) => vec![find_policy_of(tx, workload, "Identity", identity)?],
+            None => sql::list_policies_of(tx, policy_workload_name(workload))?,
+        };
+        let outs = rows
+            .iter()
+            .map(|p| V::read(tx, p, Vec::new()))
+            .collect::<Result<Vec<_>>>()?;
+        Ok((rows, outs))
     })?;
-    // Health is asked of the vaults outside any transaction.
-    let mut outs = ctx.read(|tx| {
-        rows.iter()
-            .map(|p| policy_out(&service, tx, p, Vec::new(), false))
-            .collect::<Result<Vec<_>>>()
-    })?;
+    // Health is asked of the vaults outside any transaction; a purged policy has no keys left.
     for (out, row) in outs.iter_mut().zip(&rows) {
         if !row.purged {
-            out.key_health = current_health(ctx, &service, row)?;
+            out.set_key_health(current_health(ctx, service, row)?);
         }
     }
     Ok(outs)
@@ -412,22 +427,14 @@ pub fn set_policy(ctx: &Context<'_>, a: SetPolicyArgs) -> Result<Option<DataEncr
         let replace_ids = a
             .replace
             .then(|| a.azure_key_ids.clone().unwrap_or_default());
-        let (mut out, health) =
-            roll_policy_key(ctx, &service, policy, replace_ids, |tx, row, warnings| {
-                policy_out(&service, tx, row, warnings, false)
-            })?;
-        out.key_health = health;
-        return Ok(Some(out));
+        return roll_policy_key(ctx, &service, policy, replace_ids).map(Some);
     }
     let change = SettingsChange {
         name: a.name.clone(),
         description: a.description.clone(),
         enabled: a.enabled,
     };
-    let row = change_settings(ctx, policy, &change, |_, _| Ok(()))?;
-    Ok(Some(ctx.read(|tx| {
-        policy_out(&service, tx, &row, Vec::new(), false)
-    })?))
+    change_settings(ctx, policy, &change, |_, _| Ok(())).map(Some)
 }
 
 /// -Name, -Description and -Enabled of a Set- cmdlet.
@@ -438,13 +445,13 @@ pub(crate) struct SettingsChange {
 }
 
 /// Applies a settings change in one transaction; `guard` sees the changed row before it is
-/// written and may refuse it.
-pub(crate) fn change_settings(
+/// written and may refuse it. Returns the policy as changed.
+pub(crate) fn change_settings<V: PolicyView>(
     ctx: &Context<'_>,
     mut row: PolicyRow,
     change: &SettingsChange,
     guard: impl Fn(&Tx<'_>, &PolicyRow) -> Result<()>,
-) -> Result<PolicyRow> {
+) -> Result<V> {
     let new_name = change
         .name
         .as_deref()
@@ -466,22 +473,22 @@ pub(crate) fn change_settings(
         }
         guard(tx, &row)?;
         sql::update_policy(tx, &row)?;
-        Ok(row.clone())
-    })
+        Ok(())
+    })?;
+    ctx.read(|tx| V::read(tx, &row, Vec::new()))
 }
 
 /// -Refresh and -AzureKeyIDs -Replace: a new revision under the keys' versions now, then the
 /// background job moves every mailbox of the policy to it by rewrapping its content key.
-/// `describe` gets the policy as changed and the warnings inside the transaction that enqueues
-/// the job, so the cmdlet's answer is the change as committed (RewrapState Rewrapping, JobState
+/// The policy as changed, with the warnings, is read inside the transaction that enqueues the
+/// job, so the cmdlet's answer is the change as committed (RewrapState Rewrapping, JobState
 /// Queued) whether or not the runner has begun; the new keys' health comes with it.
-pub(crate) fn roll_policy_key<T>(
+pub(crate) fn roll_policy_key<V: PolicyView>(
     ctx: &Context<'_>,
     service: &Service,
     policy: PolicyRow,
     replace_ids: Option<Vec<String>>,
-    describe: impl FnOnce(&Tx<'_>, &PolicyRow, Vec<String>) -> Result<T>,
-) -> Result<(T, Vec<KeyHealth>)> {
+) -> Result<V> {
     let ids = match &replace_ids {
         Some(ids) => ids.clone(),
         // A refresh takes each key's newest enabled version, whatever version was given.
@@ -508,7 +515,7 @@ pub(crate) fn roll_policy_key<T>(
     let references = references_of(&wraps)?;
     let mut row = policy;
     let old_revision = row.current_revision.clone();
-    let (described, enqueued) = ctx.transaction(&row.name.clone(), |tx| {
+    let (mut out, enqueued) = ctx.transaction(&row.name.clone(), |tx| {
         let current = sql::get_policy(tx, &row.guid)?.ok_or_else(|| Error::internal("policy vanished"))?;
         if current.current_revision != old_revision {
             return Err(Error::new(crate::error::CkStatus::Busy, "PolicyChanged", format!("data encryption policy '{}' was changed by another session meanwhile; repeat the command", row.name), row.name.clone()));
@@ -532,12 +539,13 @@ pub(crate) fn roll_policy_key<T>(
         if enqueued {
             job::enqueue_for_policy(tx, &row.guid, &revision.id, covered as u64, now)?;
         }
-        Ok((describe(tx, &row, warnings)?, enqueued))
+        Ok((V::read(tx, &row, warnings)?, enqueued))
     })?;
     if enqueued {
         crate::jobs::notify(ctx.store());
     }
-    Ok((described, revision_health(service, &wraps)))
+    out.set_key_health(revision_health(service, &wraps));
+    Ok(out)
 }
 
 fn purge(
@@ -598,6 +606,6 @@ fn purge(
         row.enabled = false;
         row.sealed_availability_key = None;
         sql::update_policy(tx, &row)?;
-        policy_out(service, tx, &row, Vec::new(), false)
+        DataEncryptionPolicyOut::read(tx, &row, Vec::new())
     })
 }

@@ -16,10 +16,11 @@ mod data;
 pub mod operations;
 
 use super::policies::{
-    change_settings, check_policy_name, create_policy, rewrap_progress, roll_policy_key, NewPolicy,
-    SettingsChange,
+    change_settings, check_policy_name, create_policy, get_policies, rewrap_progress,
+    roll_policy_key, NewPolicy, PolicyView, SettingsChange,
 };
-use super::policy_keys::{current_health, KeyHealth};
+pub(crate) use super::policies::{SET_KEYS, SET_REFRESH, SET_SETTINGS};
+use super::policy_keys::KeyHealth;
 use super::{find_policy_of, job, Service};
 use crate::error::{Error, Result};
 use crate::operations::Context;
@@ -63,27 +64,33 @@ fn is_assigned(tx: &Tx<'_>, p: &PolicyRow) -> Result<bool> {
     Ok(m365::assignment(tx)?.is_some_and(|(a, _)| a.guid.eq_ignore_ascii_case(&p.guid)))
 }
 
-fn policy_out(tx: &Tx<'_>, p: &PolicyRow, warnings: Vec<String>) -> Result<M365PolicyOut> {
-    let rewrap = rewrap_progress(tx, p)?;
-    Ok(M365PolicyOut {
-        identity: p.name.clone(),
-        name: p.name.clone(),
-        description: p.description.clone(),
-        enabled: p.enabled,
-        azure_key_ids: p.azure_key_ids.clone(),
-        guid: p.guid.clone(),
-        data_encryption_policy_id: p.current_revision.clone(),
-        assigned: is_assigned(tx, p)?,
-        key_health: Vec::new(),
-        warnings,
-        rewrap_state: rewrap.state,
-        percent_complete: rewrap.percent,
-        items_done: rewrap.done,
-        items_total: rewrap.total,
-        job_state: rewrap.job_state,
-        last_error: rewrap.last_error,
-        when_created: iso_from_unix(p.created),
-    })
+impl PolicyView for M365PolicyOut {
+    fn read(tx: &Tx<'_>, p: &PolicyRow, warnings: Vec<String>) -> Result<Self> {
+        let rewrap = rewrap_progress(tx, p)?;
+        Ok(M365PolicyOut {
+            identity: p.name.clone(),
+            name: p.name.clone(),
+            description: p.description.clone(),
+            enabled: p.enabled,
+            azure_key_ids: p.azure_key_ids.clone(),
+            guid: p.guid.clone(),
+            data_encryption_policy_id: p.current_revision.clone(),
+            assigned: is_assigned(tx, p)?,
+            key_health: Vec::new(),
+            warnings,
+            rewrap_state: rewrap.state,
+            percent_complete: rewrap.percent,
+            items_done: rewrap.done,
+            items_total: rewrap.total,
+            job_state: rewrap.job_state,
+            last_error: rewrap.last_error,
+            when_created: iso_from_unix(p.created),
+        })
+    }
+
+    fn set_key_health(&mut self, health: Vec<KeyHealth>) {
+        self.key_health = health;
+    }
 }
 
 /// Microsoft's guidance for these policies: no spaces in the name.
@@ -109,20 +116,16 @@ arguments! {
 
 pub fn new_m365_policy(ctx: &Context<'_>, a: NewM365PolicyArgs) -> Result<M365PolicyOut> {
     let name = check_name("Name", &a.name)?;
-    let service = Service::for_call_as(ctx, WORKLOAD);
-    let (row, warnings, health) = create_policy(
+    create_policy(
         ctx,
-        &service,
+        &Service::for_call_as(ctx, WORKLOAD),
         NewPolicy {
             name,
             azure_key_ids: a.azure_key_ids,
             description: a.description,
             enabled: a.enabled,
         },
-    )?;
-    let mut out = ctx.read(|tx| policy_out(tx, &row, warnings))?;
-    out.key_health = health;
-    Ok(out)
+    )
 }
 
 arguments! {
@@ -132,28 +135,12 @@ arguments! {
 }
 
 pub fn get_m365_policy(ctx: &Context<'_>, a: GetM365PolicyArgs) -> Result<Vec<M365PolicyOut>> {
-    let service = Service::for_call_as(ctx, WORKLOAD);
-    let (rows, mut outs) = ctx.read(|tx| {
-        let rows = match &a.identity {
-            Some(identity) => vec![find_policy_of(tx, WORKLOAD, "Identity", identity)?],
-            None => sql::list_policies_of(tx, sql::MULTI_WORKLOAD)?,
-        };
-        let outs = rows
-            .iter()
-            .map(|p| policy_out(tx, p, Vec::new()))
-            .collect::<Result<Vec<_>>>()?;
-        Ok((rows, outs))
-    })?;
-    // Health is asked of the vaults outside any transaction.
-    for (out, row) in outs.iter_mut().zip(&rows) {
-        out.key_health = current_health(ctx, &service, row)?;
-    }
-    Ok(outs)
+    get_policies(
+        ctx,
+        &Service::for_call_as(ctx, WORKLOAD),
+        a.identity.as_deref(),
+    )
 }
-
-pub(crate) const SET_REFRESH: &str = "Refresh";
-pub(crate) const SET_SETTINGS: &str = "Settings";
-pub(crate) const SET_KEYS: &str = "AzureKeyIDs";
 
 arguments! {
     pub struct SetM365PolicyArgs {
@@ -176,9 +163,7 @@ pub fn set_m365_policy(ctx: &Context<'_>, a: SetM365PolicyArgs) -> Result<M365Po
         let replace_ids = a
             .replace
             .then(|| a.azure_key_ids.clone().unwrap_or_default());
-        let (mut out, health) = roll_policy_key(ctx, &service, policy, replace_ids, policy_out)?;
-        out.key_health = health;
-        return Ok(out);
+        return roll_policy_key(ctx, &service, policy, replace_ids);
     }
     let name = a
         .name
@@ -190,7 +175,7 @@ pub fn set_m365_policy(ctx: &Context<'_>, a: SetM365PolicyArgs) -> Result<M365Po
         description: a.description.clone(),
         enabled: a.enabled,
     };
-    let row = change_settings(ctx, policy, &change, |tx, row| {
+    change_settings(ctx, policy, &change, |tx, row| {
         if !row.enabled && is_assigned(tx, row)? {
             return Err(Error::invalid_operation(
                 "PolicyAssigned",
@@ -199,8 +184,7 @@ pub fn set_m365_policy(ctx: &Context<'_>, a: SetM365PolicyArgs) -> Result<M365Po
             ));
         }
         Ok(())
-    })?;
-    ctx.read(|tx| policy_out(tx, &row, Vec::new()))
+    })
 }
 
 /// The tenant's assignment, as Get-M365DataAtRestEncryptionPolicyAssignment shows it.
