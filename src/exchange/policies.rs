@@ -20,9 +20,11 @@ use crate::vault::boundary::{KeyReference, VaultKey};
 use crate::vault::rules::Workload;
 use serde::Serialize;
 
+/// What a mailbox policy and a multi-workload policy show alike, flattened into each one's
+/// output.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "PascalCase")]
-pub struct DataEncryptionPolicyOut {
+pub struct PolicyOut {
     pub identity: String,
     pub name: String,
     pub description: String,
@@ -30,30 +32,61 @@ pub struct DataEncryptionPolicyOut {
     #[serde(rename = "AzureKeyIDs")]
     pub azure_key_ids: Vec<String>,
     pub guid: String,
-    /// The current revision's id: what a mailbox reports once the policy's key applies to it.
+    /// The current revision's id: what a mailbox (or the tenant data a multi-workload policy
+    /// covers) reports once it is under the policy's key.
     #[serde(rename = "DataEncryptionPolicyID")]
     pub data_encryption_policy_id: String,
-    pub permanent_data_purge_requested: bool,
-    pub permanent_data_purge_reason: Option<String>,
-    pub permanent_data_purge_contact: Option<String>,
     pub key_health: Vec<KeyHealth>,
-    pub mailbox_count: i64,
     pub warnings: Vec<String>,
-    /// Done: every mailbox of the policy has its content key under the current revision;
-    /// Rewrapping: the background job is moving them (after -Refresh, -Replace or an
-    /// assignment); Stopped: its job failed or was cancelled with mailboxes left (JobState,
-    /// LastError), and a new -Refresh starts over.
+    /// Done: everything the policy covers (a mailbox policy's mailboxes; while assigned, a
+    /// multi-workload policy's kinds of tenant data and mailboxes without a mailbox policy) has
+    /// its content key under the current revision; Rewrapping: the background job is moving
+    /// them (after -Refresh, -Replace or an assignment); Stopped: its job failed or was
+    /// cancelled with some left (JobState, LastError), and a new -Refresh starts over.
     pub rewrap_state: &'static str,
     pub percent_complete: i64,
-    /// The user mailboxes assigned to the policy (mail users hold no content key yet), and
-    /// how many of them are under the current revision.
-    pub mailboxes_done: i64,
-    pub mailboxes_total: i64,
     /// The rewrap job's state (Queued, Running, Completed, Failed, Cancelled), if one ran for
     /// the current revision.
     pub job_state: Option<&'static str>,
     /// The rewrap job's last error, while the rewrap is not done.
     pub last_error: Option<String>,
+}
+
+impl PolicyOut {
+    /// `p` with its rewrap's state, without its keys' health; how much is done of the rewrap
+    /// is each kind's own property.
+    pub(crate) fn new(p: &PolicyRow, warnings: Vec<String>, rewrap: RewrapProgress) -> Self {
+        PolicyOut {
+            identity: p.name.clone(),
+            name: p.name.clone(),
+            description: p.description.clone(),
+            enabled: p.enabled,
+            azure_key_ids: p.azure_key_ids.clone(),
+            guid: p.guid.clone(),
+            data_encryption_policy_id: p.current_revision.clone(),
+            key_health: Vec::new(),
+            warnings,
+            rewrap_state: rewrap.state,
+            percent_complete: rewrap.percent,
+            job_state: rewrap.job_state,
+            last_error: rewrap.last_error,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DataEncryptionPolicyOut {
+    #[serde(flatten)]
+    pub policy: PolicyOut,
+    pub permanent_data_purge_requested: bool,
+    pub permanent_data_purge_reason: Option<String>,
+    pub permanent_data_purge_contact: Option<String>,
+    pub mailbox_count: i64,
+    /// The user mailboxes assigned to the policy (mail users hold no content key yet), and
+    /// how many of them are under the current revision.
+    pub mailboxes_done: i64,
+    pub mailboxes_total: i64,
 }
 
 const REWRAPPING: &str = "Rewrapping";
@@ -189,39 +222,27 @@ fn references_of(wraps: &[WrapRow]) -> Result<Vec<(String, String, String)>> {
 /// multi-workload policy's M365PolicyOut, so that New-, Get- and Set- are written once for both.
 pub(crate) trait PolicyView: Sized {
     /// The policy as `tx` sees it, without its keys' health (asked of the vaults outside any
-    /// transaction, then given with `set_key_health`).
+    /// transaction, then set in `policy()`).
     fn read(tx: &Tx<'_>, p: &PolicyRow, warnings: Vec<String>) -> Result<Self>;
-    fn set_key_health(&mut self, health: Vec<KeyHealth>);
+    fn policy(&mut self) -> &mut PolicyOut;
 }
 
 impl PolicyView for DataEncryptionPolicyOut {
     fn read(tx: &Tx<'_>, p: &PolicyRow, warnings: Vec<String>) -> Result<Self> {
         let rewrap = rewrap_progress(tx, p)?;
         Ok(DataEncryptionPolicyOut {
-            identity: p.name.clone(),
-            name: p.name.clone(),
-            description: p.description.clone(),
-            enabled: p.enabled,
-            azure_key_ids: p.azure_key_ids.clone(),
-            guid: p.guid.clone(),
-            data_encryption_policy_id: p.current_revision.clone(),
             permanent_data_purge_requested: p.purge_requested,
             permanent_data_purge_reason: p.purge_reason.clone(),
             permanent_data_purge_contact: p.purge_contact.clone(),
-            key_health: Vec::new(),
             mailbox_count: sql::count_assigned(tx, &p.guid)?,
-            warnings,
-            rewrap_state: rewrap.state,
-            percent_complete: rewrap.percent,
             mailboxes_done: rewrap.done,
             mailboxes_total: rewrap.total,
-            job_state: rewrap.job_state,
-            last_error: rewrap.last_error,
+            policy: PolicyOut::new(p, warnings, rewrap),
         })
     }
 
-    fn set_key_health(&mut self, health: Vec<KeyHealth>) {
-        self.key_health = health;
+    fn policy(&mut self) -> &mut PolicyOut {
+        &mut self.policy
     }
 }
 
@@ -344,7 +365,7 @@ pub(crate) fn create_policy<V: PolicyView>(
         Ok(())
     })?;
     let mut out = ctx.read(|tx| V::read(tx, &row, warnings))?;
-    out.set_key_health(revision_health(service, &wraps));
+    out.policy().key_health = revision_health(service, &wraps);
     Ok(out)
 }
 
@@ -387,7 +408,7 @@ pub(crate) fn get_policies<V: PolicyView>(
     // Health is asked of the vaults outside any transaction; a purged policy has no keys left.
     for (out, row) in outs.iter_mut().zip(&rows) {
         if !row.purged {
-            out.set_key_health(current_health(ctx, service, row)?);
+            out.policy().key_health = current_health(ctx, service, row)?;
         }
     }
     Ok(outs)
@@ -544,7 +565,7 @@ pub(crate) fn roll_policy_key<V: PolicyView>(
     if enqueued {
         crate::jobs::notify(ctx.store());
     }
-    out.set_key_health(revision_health(service, &wraps));
+    out.policy().key_health = revision_health(service, &wraps);
     Ok(out)
 }
 

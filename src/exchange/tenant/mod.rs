@@ -17,10 +17,9 @@ pub mod operations;
 
 use super::policies::{
     change_settings, check_policy_name, create_policy, get_policies, rewrap_progress,
-    roll_policy_key, NewPolicy, PolicyView, SettingsChange,
+    roll_policy_key, NewPolicy, PolicyOut, PolicyView, SettingsChange,
 };
 pub(crate) use super::policies::{SET_KEYS, SET_REFRESH, SET_SETTINGS};
-use super::policy_keys::KeyHealth;
 use super::{find_policy_of, job, Service};
 use crate::error::{Error, Result};
 use crate::operations::Context;
@@ -35,28 +34,13 @@ const WORKLOAD: Workload = Workload::MultiWorkload;
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct M365PolicyOut {
-    pub identity: String,
-    pub name: String,
-    pub description: String,
-    pub enabled: bool,
-    #[serde(rename = "AzureKeyIDs")]
-    pub azure_key_ids: Vec<String>,
-    pub guid: String,
-    /// The current revision's id: what the covered data reports once it is under it.
-    #[serde(rename = "DataEncryptionPolicyID")]
-    pub data_encryption_policy_id: String,
+    #[serde(flatten)]
+    pub policy: PolicyOut,
     /// Whether this is the policy assigned to the tenant.
     pub assigned: bool,
-    pub key_health: Vec<KeyHealth>,
-    pub warnings: Vec<String>,
-    /// Done, Rewrapping or Stopped, as a mailbox policy's, over what the policy covers while
-    /// assigned (the kinds of tenant data and the mailboxes without a mailbox policy).
-    pub rewrap_state: &'static str,
-    pub percent_complete: i64,
+    /// What the policy covers while assigned, and how much of it is under the current revision.
     pub items_done: i64,
     pub items_total: i64,
-    pub job_state: Option<&'static str>,
-    pub last_error: Option<String>,
     pub when_created: String,
 }
 
@@ -68,28 +52,16 @@ impl PolicyView for M365PolicyOut {
     fn read(tx: &Tx<'_>, p: &PolicyRow, warnings: Vec<String>) -> Result<Self> {
         let rewrap = rewrap_progress(tx, p)?;
         Ok(M365PolicyOut {
-            identity: p.name.clone(),
-            name: p.name.clone(),
-            description: p.description.clone(),
-            enabled: p.enabled,
-            azure_key_ids: p.azure_key_ids.clone(),
-            guid: p.guid.clone(),
-            data_encryption_policy_id: p.current_revision.clone(),
             assigned: is_assigned(tx, p)?,
-            key_health: Vec::new(),
-            warnings,
-            rewrap_state: rewrap.state,
-            percent_complete: rewrap.percent,
             items_done: rewrap.done,
             items_total: rewrap.total,
-            job_state: rewrap.job_state,
-            last_error: rewrap.last_error,
             when_created: iso_from_unix(p.created),
+            policy: PolicyOut::new(p, warnings, rewrap),
         })
     }
 
-    fn set_key_health(&mut self, health: Vec<KeyHealth>) {
-        self.key_health = health;
+    fn policy(&mut self) -> &mut PolicyOut {
+        &mut self.policy
     }
 }
 
