@@ -246,12 +246,19 @@ impl PolicyView for DataEncryptionPolicyOut {
     }
 }
 
-pub(crate) fn check_policy_name(parameter: &str, name: &str) -> Result<String> {
+/// A policy's name, trimmed; Microsoft's guidance for multi-workload policies adds no spaces.
+fn check_policy_name(parameter: &str, name: &str, workload: Workload) -> Result<String> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 64 {
         return Err(Error::invalid_argument(
             parameter,
             "must be 1-64 characters, not only spaces",
+        ));
+    }
+    if workload == Workload::MultiWorkload && name.chars().any(char::is_whitespace) {
+        return Err(Error::invalid_argument(
+            parameter,
+            format!("'{name}' contains a space; multi-workload policy names cannot contain spaces"),
         ));
     }
     Ok(name.to_string())
@@ -267,12 +274,11 @@ arguments! {
 }
 
 pub fn new_policy(ctx: &Context<'_>, a: NewPolicyArgs) -> Result<DataEncryptionPolicyOut> {
-    let name = check_policy_name("Name", &a.name)?;
     create_policy(
         ctx,
         &Service::for_call(ctx),
         NewPolicy {
-            name,
+            name: a.name,
             azure_key_ids: a.azure_key_ids,
             description: a.description,
             enabled: a.enabled,
@@ -280,7 +286,7 @@ pub fn new_policy(ctx: &Context<'_>, a: NewPolicyArgs) -> Result<DataEncryptionP
     )
 }
 
-/// A policy to create, its name already checked.
+/// A policy to create, as the New- cmdlet was given it.
 pub(crate) struct NewPolicy {
     pub name: String,
     pub azure_key_ids: Vec<String>,
@@ -307,7 +313,7 @@ pub(crate) fn create_policy<V: PolicyView>(
 ) -> Result<V> {
     let workload = service.workload();
     let workload_name = super::policy_workload_name(workload);
-    let name = a.name;
+    let name = check_policy_name("Name", &a.name, workload)?;
     let now = ctx.now();
     let limits = |tx: &Tx<'_>| -> Result<()> {
         if sql::policy_name_taken(tx, &name, "")? {
@@ -476,7 +482,7 @@ pub(crate) fn change_settings<V: PolicyView>(
     let new_name = change
         .name
         .as_deref()
-        .map(|n| check_policy_name("Name", n))
+        .map(|n| check_policy_name("Name", n, workload_of_policy(&row)))
         .transpose()?;
     ctx.transaction(&row.name.clone(), |tx| {
         if let Some(n) = &new_name {

@@ -16,8 +16,8 @@ mod data;
 pub mod operations;
 
 use super::policies::{
-    change_settings, check_policy_name, create_policy, get_policies, rewrap_progress,
-    roll_policy_key, NewPolicy, PolicyOut, PolicyView, SettingsChange,
+    change_settings, create_policy, get_policies, rewrap_progress, roll_policy_key, NewPolicy,
+    PolicyOut, PolicyView, SettingsChange,
 };
 pub(crate) use super::policies::{SET_KEYS, SET_REFRESH, SET_SETTINGS};
 use super::{find_policy_of, job, Service};
@@ -65,18 +65,6 @@ impl PolicyView for M365PolicyOut {
     }
 }
 
-/// Microsoft's guidance for these policies: no spaces in the name.
-fn check_name(parameter: &str, name: &str) -> Result<String> {
-    let name = check_policy_name(parameter, name)?;
-    if name.chars().any(char::is_whitespace) {
-        return Err(Error::invalid_argument(
-            parameter,
-            format!("'{name}' contains a space; multi-workload policy names cannot contain spaces"),
-        ));
-    }
-    Ok(name)
-}
-
 arguments! {
     pub struct NewM365PolicyArgs {
         pub name: String = "Name", String, "Unique name of the policy, without spaces", mandatory, position(0);
@@ -87,12 +75,11 @@ arguments! {
 }
 
 pub fn new_m365_policy(ctx: &Context<'_>, a: NewM365PolicyArgs) -> Result<M365PolicyOut> {
-    let name = check_name("Name", &a.name)?;
     create_policy(
         ctx,
         &Service::for_call_as(ctx, WORKLOAD),
         NewPolicy {
-            name,
+            name: a.name,
             azure_key_ids: a.azure_key_ids,
             description: a.description,
             enabled: a.enabled,
@@ -137,13 +124,8 @@ pub fn set_m365_policy(ctx: &Context<'_>, a: SetM365PolicyArgs) -> Result<M365Po
             .then(|| a.azure_key_ids.clone().unwrap_or_default());
         return roll_policy_key(ctx, &service, policy, replace_ids);
     }
-    let name = a
-        .name
-        .as_deref()
-        .map(|n| check_name("Name", n))
-        .transpose()?;
     let change = SettingsChange {
-        name,
+        name: a.name.clone(),
         description: a.description.clone(),
         enabled: a.enabled,
     };
