@@ -104,31 +104,39 @@ pub(crate) struct RewrapProgress {
     pub last_error: Option<String>,
 }
 
-/// What a multi-workload policy covers while it is the tenant's assigned one (the user
-/// mailboxes without a mailbox policy and each kind of tenant data), and how much of it is
-/// not under its current revision yet; nothing while it is not assigned.
-fn tenant_coverage(tx: &Tx<'_>, p: &PolicyRow) -> Result<(i64, i64)> {
-    match m365::assignment(tx)? {
-        Some((assigned, _)) if assigned.guid.eq_ignore_ascii_case(&p.guid) => {
-            let (mailboxes, mailboxes_left) = sql::rewrap_progress_without_policy(tx)?;
-            let (data, data_left) = m365::data_progress(tx, &p.current_revision)?;
-            Ok((mailboxes + data, mailboxes_left + data_left))
-        }
-        _ => Ok((0, 0)),
+/// Whether `p` is the multi-workload policy assigned to the tenant.
+pub(crate) fn is_assigned(tx: &Tx<'_>, p: &PolicyRow) -> Result<bool> {
+    Ok(m365::assignment(tx)?.is_some_and(|(a, _)| a.guid.eq_ignore_ascii_case(&p.guid)))
+}
+
+/// What the tenant's multi-workload policy covers (the user mailboxes without a mailbox policy
+/// and each kind of tenant data), and how much of it is not under `revision` yet.
+pub(crate) fn tenant_coverage(tx: &Tx<'_>, revision: &str) -> Result<(i64, i64)> {
+    let (mailboxes, mailboxes_left) = sql::rewrap_progress_without_policy(tx)?;
+    let (data, data_left) = m365::data_progress(tx, revision)?;
+    Ok((mailboxes + data, mailboxes_left + data_left))
+}
+
+/// `tenant_coverage` of a multi-workload policy while it is assigned; nothing while it is not.
+fn assigned_coverage(tx: &Tx<'_>, p: &PolicyRow) -> Result<(i64, i64)> {
+    if is_assigned(tx, p)? {
+        tenant_coverage(tx, &p.current_revision)
+    } else {
+        Ok((0, 0))
     }
 }
 
 /// How many mailboxes (or, for a multi-workload policy, covered items) a roll of `p` moves.
 fn covered(tx: &Tx<'_>, p: &PolicyRow) -> Result<i64> {
     match workload_of_policy(p) {
-        Workload::MultiWorkload => Ok(tenant_coverage(tx, p)?.0),
+        Workload::MultiWorkload => Ok(assigned_coverage(tx, p)?.0),
         _ => sql::count_assigned(tx, &p.guid),
     }
 }
 
 pub(crate) fn rewrap_progress(tx: &Tx<'_>, p: &PolicyRow) -> Result<RewrapProgress> {
     let (total, left) = match workload_of_policy(p) {
-        Workload::MultiWorkload => tenant_coverage(tx, p)?,
+        Workload::MultiWorkload => assigned_coverage(tx, p)?,
         _ => sql::rewrap_progress(tx, &p.guid)?,
     };
     let done = (total - left).max(0);

@@ -16,8 +16,8 @@ mod data;
 pub mod operations;
 
 use super::policies::{
-    change_settings, create_policy, get_policies, rewrap_progress, roll_policy_key, NewPolicy,
-    PolicyOut, PolicyView, SettingsChange,
+    change_settings, create_policy, get_policies, is_assigned, rewrap_progress, roll_policy_key,
+    tenant_coverage, NewPolicy, PolicyOut, PolicyView, SettingsChange,
 };
 pub(crate) use super::policies::{SET_KEYS, SET_REFRESH, SET_SETTINGS};
 use super::{find_policy_of, job, Service};
@@ -42,10 +42,6 @@ pub struct M365PolicyOut {
     pub items_done: i64,
     pub items_total: i64,
     pub when_created: String,
-}
-
-fn is_assigned(tx: &Tx<'_>, p: &PolicyRow) -> Result<bool> {
-    Ok(m365::assignment(tx)?.is_some_and(|(a, _)| a.guid.eq_ignore_ascii_case(&p.guid)))
 }
 
 impl PolicyView for M365PolicyOut {
@@ -213,11 +209,7 @@ pub fn set_assignment(ctx: &Context<'_>, a: SetAssignmentArgs) -> Result<Assignm
             return Err(Error::invalid_argument("DataEncryptionPolicy", format!("policy '{}' is disabled; enable it (Set-CkM365DataAtRestEncryptionPolicy -Enabled $true) before assigning it", p.name)));
         }
         m365::assign(tx, &p.guid, now)?;
-        let (total, left) = {
-            let (mailboxes, mailboxes_left) = sql::rewrap_progress_without_policy(tx)?;
-            let (data, data_left) = m365::data_progress(tx, &p.current_revision)?;
-            (mailboxes + data, mailboxes_left + data_left)
-        };
+        let (total, left) = tenant_coverage(tx, &p.current_revision)?;
         let enqueued = left > 0;
         if enqueued {
             job::enqueue_for_policy(tx, &p.guid, &p.current_revision, total as u64, now)?;
