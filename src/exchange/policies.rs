@@ -272,10 +272,16 @@ fn check_policy_name(parameter: &str, name: &str, workload: Workload) -> Result<
     Ok(name.to_string())
 }
 
+// The help of the parameters both kinds of policy take, handled by the same code.
+pub(crate) const HELP_KEY_IDS: &str = "Key ids of two customer keys in two different vaults (with or without version; versionless: the newest)";
+pub(crate) const HELP_REFRESH: &str = "Wrap a new policy key under the newest enabled versions of the policy's keys (after a key roll)";
+pub(crate) const HELP_NEW_KEY_IDS: &str = "New key ids (two, in two different vaults)";
+pub(crate) const HELP_REPLACE: &str = "Replace the policy's keys by -AzureKeyIDs";
+
 arguments! {
     pub struct NewPolicyArgs {
         pub name: String = "Name", String, "Unique name of the data encryption policy", mandatory, position(0);
-        pub azure_key_ids: Vec<String> = "AzureKeyIDs", StringArray, "Key ids of two customer keys in two different vaults (with or without version; versionless: the newest)", mandatory;
+        pub azure_key_ids: Vec<String> = "AzureKeyIDs", StringArray, HELP_KEY_IDS, mandatory;
         pub description: Option<String> = "Description", String, "Description of the policy";
         pub enabled: Option<bool> = "Enabled", Bool, "Whether mailboxes may be assigned the policy (default true)";
     }
@@ -436,7 +442,7 @@ pub(crate) const SET_KEYS: &str = "AzureKeyIDs";
 arguments! {
     pub struct SetPolicyArgs {
         pub identity: String = "Identity", String, "Name, Guid or any DataEncryptionPolicyID of the policy", mandatory, pipeline, pipeline_value, position(0);
-        pub refresh: bool = "Refresh", Switch, "Wrap a new policy key under the newest enabled versions of the policy's keys (after a key roll)", in_set(SET_REFRESH, true);
+        pub refresh: bool = "Refresh", Switch, HELP_REFRESH, in_set(SET_REFRESH, true);
         pub name: Option<String> = "Name", String, "New unique name", in_set(SET_SETTINGS, false);
         pub description: Option<String> = "Description", String, "New description", in_set(SET_SETTINGS, false);
         pub enabled: Option<bool> = "Enabled", Bool, "Whether mailboxes may be assigned the policy", in_set(SET_SETTINGS, false);
@@ -444,8 +450,8 @@ arguments! {
         pub permanent_data_purge_reason: Option<String> = "PermanentDataPurgeReason", String, "Why the data is purged", in_set(SET_PURGE, true);
         pub permanent_data_purge_contact: Option<String> = "PermanentDataPurgeContact", String, "Who asked for the purge (an email address)", in_set(SET_PURGE, true);
         pub force: bool = "Force", Switch, "Do not ask for confirmation", in_set(SET_PURGE, false);
-        pub azure_key_ids: Option<Vec<String>> = "AzureKeyIDs", StringArray, "New key ids (two, in two different vaults)", in_set(SET_KEYS, true);
-        pub replace: bool = "Replace", Switch, "Replace the policy's keys by -AzureKeyIDs", in_set(SET_KEYS, true);
+        pub azure_key_ids: Option<Vec<String>> = "AzureKeyIDs", StringArray, HELP_NEW_KEY_IDS, in_set(SET_KEYS, true);
+        pub replace: bool = "Replace", Switch, HELP_REPLACE, in_set(SET_KEYS, true);
     }
 }
 

@@ -17,7 +17,8 @@ pub mod operations;
 
 use super::policies::{
     change_settings, create_policy, get_policies, is_assigned, rewrap_progress, roll_policy_key,
-    tenant_coverage, NewPolicy, PolicyOut, PolicyView, SettingsChange,
+    tenant_coverage, NewPolicy, PolicyOut, PolicyView, SettingsChange, HELP_KEY_IDS,
+    HELP_NEW_KEY_IDS, HELP_REFRESH, HELP_REPLACE,
 };
 pub(crate) use super::policies::{SET_KEYS, SET_REFRESH, SET_SETTINGS};
 use super::{find_policy_of, job, Service};
@@ -64,7 +65,7 @@ impl PolicyView for M365PolicyOut {
 arguments! {
     pub struct NewM365PolicyArgs {
         pub name: String = "Name", String, "Unique name of the policy, without spaces", mandatory, position(0);
-        pub azure_key_ids: Vec<String> = "AzureKeyIDs", StringArray, "Key ids of two customer keys in two different vaults (with or without version; versionless: the newest)", mandatory;
+        pub azure_key_ids: Vec<String> = "AzureKeyIDs", StringArray, HELP_KEY_IDS, mandatory;
         pub description: Option<String> = "Description", String, "Description of the policy";
         pub enabled: Option<bool> = "Enabled", Bool, "Whether the policy may be assigned to the tenant (default true)";
     }
@@ -100,12 +101,12 @@ pub fn get_m365_policy(ctx: &Context<'_>, a: GetM365PolicyArgs) -> Result<Vec<M3
 arguments! {
     pub struct SetM365PolicyArgs {
         pub identity: String = "Identity", String, "Name, Guid or DataEncryptionPolicyID of the policy", mandatory, pipeline, pipeline_value, position(0);
-        pub refresh: bool = "Refresh", Switch, "Wrap a new policy key under the newest enabled versions of the policy's keys (after a key roll)", in_set(SET_REFRESH, true);
+        pub refresh: bool = "Refresh", Switch, HELP_REFRESH, in_set(SET_REFRESH, true);
         pub name: Option<String> = "Name", String, "New unique name, without spaces", in_set(SET_SETTINGS, false);
         pub description: Option<String> = "Description", String, "New description", in_set(SET_SETTINGS, false);
         pub enabled: Option<bool> = "Enabled", Bool, "Whether the policy may be assigned (an assigned policy cannot be disabled)", in_set(SET_SETTINGS, false);
-        pub azure_key_ids: Option<Vec<String>> = "AzureKeyIDs", StringArray, "New key ids (two, in two different vaults)", in_set(SET_KEYS, true);
-        pub replace: bool = "Replace", Switch, "Replace the policy's keys by -AzureKeyIDs", in_set(SET_KEYS, true);
+        pub azure_key_ids: Option<Vec<String>> = "AzureKeyIDs", StringArray, HELP_NEW_KEY_IDS, in_set(SET_KEYS, true);
+        pub replace: bool = "Replace", Switch, HELP_REPLACE, in_set(SET_KEYS, true);
         // Exchange Online's cmdlet takes it; this one asks no question of its own to skip.
         pub force: bool = "Force", Switch, "Accepted as Exchange Online's cmdlet accepts it: no change asks a question of its own (-Confirm still asks)";
     }
