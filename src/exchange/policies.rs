@@ -1,22 +1,23 @@
 //! New-, Get- and Set-DataEncryptionPolicy: policies over two customer keys, each revision a
-//! fresh policy key wrapped by both, and the permanent data purge. The keys' checks and health
-//! are `policy_keys`'.
+//! fresh policy key wrapped by both, and the permanent data purge; New-, Get- and Set- are
+//! written once for the multi-workload policies too (`PolicyView`). The keys' checks, a
+//! revision's wraps and the keys' health are `policy_keys`'.
 
-use super::keys::{self, availability_aad, policy_key_aad};
+use super::keys::{self, availability_aad};
 use super::policy_keys::{
-    current_health, on_key_parameter, resolve_keys, revision_health, KeyHealth, KEY_IDS,
+    current_health, new_revision, references_of, resolve_keys, revision_health, KeyHealth, KEY_IDS,
 };
 use super::{
     find_policy, find_policy_of, job, policy_workload_name, workload_of_policy, Service,
     MAX_POLICIES,
 };
-use crate::crypto::{self, gcm_seal, RsaAlgorithm, Secret};
+use crate::crypto;
 use crate::error::{Error, Result};
 use crate::jobs::JobState;
 use crate::operations::Context;
-use crate::store::exchange::{self as sql, PolicyRow, RevisionRow, WrapRow};
+use crate::store::exchange::{self as sql, PolicyRow};
 use crate::store::{m365, Tx};
-use crate::vault::boundary::{KeyReference, VaultKey};
+use crate::vault::boundary::KeyReference;
 use crate::vault::rules::Workload;
 use serde::Serialize;
 
@@ -168,62 +169,6 @@ pub(crate) fn rewrap_progress(tx: &Tx<'_>, p: &PolicyRow) -> Result<RewrapProgre
             .filter(|_| state != REWRAP_DONE)
             .and_then(|j| j.last_error),
     })
-}
-
-/// A new revision: a fresh policy key wrapped by each key (through the vault, as the
-/// service) and sealed under the availability key.
-fn new_revision(
-    service: &Service,
-    policy_guid: &str,
-    seq: i64,
-    keys_to_use: &[VaultKey],
-    availability: &Secret,
-    now: i64,
-) -> Result<(RevisionRow, Vec<WrapRow>)> {
-    let id = crypto::new_guid()?;
-    let policy_key = keys::new_key()?;
-    let mut wraps = Vec::new();
-    for (i, key) in keys_to_use.iter().enumerate() {
-        let wrapped = service
-            .vaults()
-            .wrap_key(
-                &service.caller(),
-                &key.key,
-                RsaAlgorithm::OaepSha256,
-                policy_key.expose(),
-            )
-            .map_err(|e| on_key_parameter(&key.id(), e))?;
-        wraps.push(WrapRow {
-            position: i as i64,
-            key_id: wrapped.key_id,
-            wrapped: wrapped.value,
-        });
-    }
-    let under_availability = gcm_seal(
-        availability.expose(),
-        policy_key.expose(),
-        &policy_key_aad(&id),
-    )?;
-    Ok((
-        RevisionRow {
-            id,
-            policy: policy_guid.to_string(),
-            seq,
-            created: now,
-            policy_key_under_availability: Some(under_availability),
-        },
-        wraps,
-    ))
-}
-
-fn references_of(wraps: &[WrapRow]) -> Result<Vec<(String, String, String)>> {
-    wraps
-        .iter()
-        .map(|w| {
-            let r = KeyReference::parse(KEY_IDS, &w.key_id)?;
-            Ok((r.vault_name, r.name, r.version.unwrap_or_default()))
-        })
-        .collect()
 }
 
 /// A policy as its cmdlets show it: the mailbox policy's DataEncryptionPolicyOut or the
