@@ -8,7 +8,7 @@ use crate::crypto::{self, Secret};
 use crate::error::{Error, Result};
 use crate::operations::Context;
 use crate::store::exchange::{self as sql, MailboxRow};
-use crate::store::{m365, Store, Tx};
+use crate::store::{m365, Tx};
 use crate::time::iso_from_unix;
 use serde::Serialize;
 
@@ -362,36 +362,54 @@ fn open_mailbox_key(ctx: &Context<'_>, service: &Service, m: &MailboxRow) -> Res
         })?;
         return Err(keys::purged_error(&name));
     };
-    open_content_key_with(ctx.store(), service, m, wrapped, |availability_used| {
-        if availability_used {
-            ctx.transaction(
-                &format!(
-                    "Mailbox '{}': availability key used (every customer key's vault unreachable)",
-                    m.smtp
-                ),
-                |tx| sql::record_availability_use(tx, m.seq, ctx.now()),
-            )?;
-        }
-        Ok(())
-    })
+    open_content_key(
+        ctx,
+        service,
+        &m.guid,
+        m.applied_revision.as_deref(),
+        wrapped,
+        &format!("Mailbox '{}'", m.smtp),
+        |tx| sql::record_availability_use(tx, m.seq, ctx.now()),
+    )
 }
 
-pub(crate) fn open_content_key_with(
-    store: &Store,
+/// The content key of a mailbox or a kind of tenant data (`guid`), opened through the policy
+/// key of the revision it is under (none: the Microsoft-managed key); a use of the availability
+/// key is recorded by `record_availability_use` in a transaction named after `owner`.
+pub(crate) fn open_content_key(
+    ctx: &Context<'_>,
     service: &Service,
-    m: &MailboxRow,
+    guid: &str,
+    revision: Option<&str>,
     wrapped: &[u8],
-    on_open: impl FnOnce(bool) -> Result<()>,
+    owner: &str,
+    record_availability_use: impl FnOnce(&Tx<'_>) -> Result<()>,
 ) -> Result<Secret> {
-    match &m.applied_revision {
-        None => {
-            on_open(false)?;
-            keys::open_content_key(store, &m.guid, None, wrapped)
-        }
-        Some(revision) => {
-            let pk = keys::open_policy_key(service, store, revision)?;
-            on_open(pk.availability_used)?;
-            keys::open_content_key(store, &m.guid, Some((revision, &pk.key)), wrapped)
+    let Some(revision) = revision else {
+        return keys::open_content_key(ctx.store(), guid, None, wrapped);
+    };
+    let pk = keys::open_policy_key(service, ctx.store(), revision)?;
+    if pk.availability_used {
+        ctx.transaction(
+            &format!("{owner}: availability key used (every customer key's vault unreachable)"),
+            record_availability_use,
+        )?;
+    }
+    keys::open_content_key(ctx.store(), guid, Some((revision, &pk.key)), wrapped)
+}
+
+/// Runs `attempt` again while it fails with the Busy error `busy_code` (another session
+/// changed what it read), at most `attempts` times in all.
+pub(crate) fn retry_busy<T>(
+    attempts: usize,
+    busy_code: &str,
+    mut attempt: impl FnMut() -> Result<T>,
+) -> Result<T> {
+    let mut tries = 1;
+    loop {
+        match attempt() {
+            Err(e) if e.code == busy_code && tries < attempts => tries += 1,
+            result => return result,
         }
     }
 }
@@ -421,15 +439,13 @@ pub fn add_mailbox_item(ctx: &Context<'_>, a: AddItemArgs) -> Result<MailboxItem
     // content key the job has just replaced is sealed again under the new one. The job moves a
     // mailbox in one transaction, so a few attempts always suffice; past them the caller is told.
     const ATTEMPTS: usize = 8;
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
+    retry_busy(ATTEMPTS, "MailboxBusy", || {
         let m = ctx.read(|tx| find_mailbox(tx, "Identity", &a.identity))?;
         let content_key = open_mailbox_key(ctx, &service, &m)?;
         let sealed = keys::seal_item(&content_key, &m.guid, &text)?;
         let now = ctx.now();
         // An error rolls the attempt back, so a retried delivery leaves one item and one row.
-        let stored = ctx.transaction(&m.smtp.clone(), |tx| {
+        ctx.transaction(&m.smtp.clone(), |tx| {
             let current =
                 sql::get_mailbox(tx, m.seq)?.ok_or_else(|| Error::internal("mailbox vanished"))?;
             if current.wrapped_content_key != m.wrapped_content_key {
@@ -444,21 +460,15 @@ pub fn add_mailbox_item(ctx: &Context<'_>, a: AddItemArgs) -> Result<MailboxItem
                 ));
             }
             sql::insert_item(tx, m.seq, now, size, &sealed)
-        });
-        match stored {
-            Ok(_) => {
-                return Ok(MailboxItemOut {
-                    mailbox: m.smtp,
-                    subject: a.subject,
-                    body: a.body,
-                    received: iso_from_unix(now),
-                    size,
-                })
-            }
-            Err(e) if e.code == "MailboxBusy" && attempt < ATTEMPTS => continue,
-            Err(e) => return Err(e),
-        }
-    }
+        })?;
+        Ok(MailboxItemOut {
+            mailbox: m.smtp,
+            subject: a.subject.clone(),
+            body: a.body.clone(),
+            received: iso_from_unix(now),
+            size,
+        })
+    })
 }
 
 pub fn get_mailbox_item(ctx: &Context<'_>, a: IdentityArgs) -> Result<Vec<MailboxItemOut>> {

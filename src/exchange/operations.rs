@@ -109,23 +109,33 @@ pub fn operations() -> Vec<Operation> {
             .action_when("Replace", "Replace the policy's keys")
             .action_when("PermanentDataPurgeRequested", "Permanently purge the policy and its mailboxes' data (cannot be undone)")
             .continue_when("PermanentDataPurgeRequested", "Purge every mailbox's data under data encryption policy '{Identity}' for good? This cannot be undone.")
-            .wait_for(WaitFor {
-                poll: "Get-DataEncryptionPolicy",
-                activity: "Rewrapping the mailboxes' content keys under the data encryption policy",
-                state_property: "RewrapState",
-                done_states: &[policies::REWRAP_DONE],
-                percent_property: "PercentComplete",
-                status: "{RewrapState}: {MailboxesDone} of {MailboxesTotal} mailboxes",
-                failed_property: "JobState",
-                failed_states: &["Failed", "Cancelled"],
-                error_property: "LastError",
-                // The Guid: the policy changed, even when -Name renamed it.
-                poll_parameters: &[("Identity", "Guid")],
-            })
+            .wait_for(rewrap_wait("Get-DataEncryptionPolicy", "Rewrapping the mailboxes' content keys under the data encryption policy", "{RewrapState}: {MailboxesDone} of {MailboxesTotal} mailboxes"))
             .example("Set-CkDataEncryptionPolicy -Identity 'EXO-DEP-1' -Refresh", "After Add-CkKeyVaultKey rolled a key: re-wraps under the new version.")
             .example("Set-CkDataEncryptionPolicy -Identity 'EXO-DEP-1' -Refresh -Wait", "The same, showing the rewrap's progress (mailboxes done of total) until every mailbox is under the new DataEncryptionPolicyID, then shows the policy.")
             .example("Set-CkDataEncryptionPolicy -Identity 'EXO-DEP-1' -PermanentDataPurgeRequested -PermanentDataPurgeReason 'Leaving the service' -PermanentDataPurgeContact 'ciso@contoso.com' -Force", "Purges the policy's data (parameter set PermanentDataPurge)."),
     ]
+}
+
+/// -Wait of Set-DataEncryptionPolicy and Set-M365DataAtRestEncryptionPolicy: the rewrap their
+/// -Refresh or -Replace starts, shown by `poll` until RewrapState is Done.
+pub(crate) fn rewrap_wait(
+    poll: &'static str,
+    activity: &'static str,
+    status: &'static str,
+) -> WaitFor {
+    WaitFor {
+        poll,
+        activity,
+        state_property: "RewrapState",
+        done_states: &[policies::REWRAP_DONE],
+        percent_property: "PercentComplete",
+        status,
+        failed_property: "JobState",
+        failed_states: &["Failed", "Cancelled"],
+        error_property: "LastError",
+        // The Guid: the policy changed, even when -Name renamed it.
+        poll_parameters: &[("Identity", "Guid")],
+    }
 }
 
 /// What the Exchange Online cmdlets return, and how each is shown.

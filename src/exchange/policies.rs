@@ -1,25 +1,31 @@
 //! New-, Get- and Set-DataEncryptionPolicy: policies over two customer keys, each revision a
-//! fresh policy key wrapped by both, and the permanent data purge. The keys' checks and health
-//! are `policy_keys`'.
+//! fresh policy key wrapped by both, and the permanent data purge; New-, Get- and Set- are
+//! written once for the multi-workload policies too (`PolicyView`). The keys' checks, a
+//! revision's wraps and the keys' health are `policy_keys`'.
 
-use super::keys::{self, availability_aad, policy_key_aad};
+use super::keys::{self, availability_aad};
 use super::policy_keys::{
-    current_health, on_key_parameter, resolve_keys, revision_health, KeyHealth, KEY_IDS,
+    current_health, new_revision, references_of, resolve_keys, revision_health, KeyHealth, KEY_IDS,
 };
-use super::{find_policy, job, workload_of_policy, Service, MAX_POLICIES};
-use crate::crypto::{self, gcm_seal, RsaAlgorithm, Secret};
+use super::{
+    find_policy, find_policy_of, job, policy_workload_name, workload_of_policy, Service,
+    MAX_POLICIES,
+};
+use crate::crypto;
 use crate::error::{Error, Result};
 use crate::jobs::JobState;
 use crate::operations::Context;
-use crate::store::exchange::{self as sql, PolicyRow, RevisionRow, WrapRow};
+use crate::store::exchange::{self as sql, PolicyRow};
 use crate::store::{m365, Tx};
-use crate::vault::boundary::{KeyReference, VaultKey};
+use crate::vault::boundary::KeyReference;
 use crate::vault::rules::Workload;
 use serde::Serialize;
 
+/// What a mailbox policy and a multi-workload policy show alike, flattened into each one's
+/// output.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "PascalCase")]
-pub struct DataEncryptionPolicyOut {
+pub struct PolicyOut {
     pub identity: String,
     pub name: String,
     pub description: String,
@@ -27,30 +33,61 @@ pub struct DataEncryptionPolicyOut {
     #[serde(rename = "AzureKeyIDs")]
     pub azure_key_ids: Vec<String>,
     pub guid: String,
-    /// The current revision's id: what a mailbox reports once the policy's key applies to it.
+    /// The current revision's id: what a mailbox (or the tenant data a multi-workload policy
+    /// covers) reports once it is under the policy's key.
     #[serde(rename = "DataEncryptionPolicyID")]
     pub data_encryption_policy_id: String,
-    pub permanent_data_purge_requested: bool,
-    pub permanent_data_purge_reason: Option<String>,
-    pub permanent_data_purge_contact: Option<String>,
     pub key_health: Vec<KeyHealth>,
-    pub mailbox_count: i64,
     pub warnings: Vec<String>,
-    /// Done: every mailbox of the policy has its content key under the current revision;
-    /// Rewrapping: the background job is moving them (after -Refresh, -Replace or an
-    /// assignment); Stopped: its job failed or was cancelled with mailboxes left (JobState,
-    /// LastError), and a new -Refresh starts over.
+    /// Done: everything the policy covers (a mailbox policy's mailboxes; while assigned, a
+    /// multi-workload policy's kinds of tenant data and mailboxes without a mailbox policy) has
+    /// its content key under the current revision; Rewrapping: the background job is moving
+    /// them (after -Refresh, -Replace or an assignment); Stopped: its job failed or was
+    /// cancelled with some left (JobState, LastError), and a new -Refresh starts over.
     pub rewrap_state: &'static str,
     pub percent_complete: i64,
-    /// The user mailboxes assigned to the policy (mail users hold no content key yet), and
-    /// how many of them are under the current revision.
-    pub mailboxes_done: i64,
-    pub mailboxes_total: i64,
     /// The rewrap job's state (Queued, Running, Completed, Failed, Cancelled), if one ran for
     /// the current revision.
     pub job_state: Option<&'static str>,
     /// The rewrap job's last error, while the rewrap is not done.
     pub last_error: Option<String>,
+}
+
+impl PolicyOut {
+    /// `p` with its rewrap's state, without its keys' health; how much is done of the rewrap
+    /// is each kind's own property.
+    pub(crate) fn new(p: &PolicyRow, warnings: Vec<String>, rewrap: RewrapProgress) -> Self {
+        PolicyOut {
+            identity: p.name.clone(),
+            name: p.name.clone(),
+            description: p.description.clone(),
+            enabled: p.enabled,
+            azure_key_ids: p.azure_key_ids.clone(),
+            guid: p.guid.clone(),
+            data_encryption_policy_id: p.current_revision.clone(),
+            key_health: Vec::new(),
+            warnings,
+            rewrap_state: rewrap.state,
+            percent_complete: rewrap.percent,
+            job_state: rewrap.job_state,
+            last_error: rewrap.last_error,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DataEncryptionPolicyOut {
+    #[serde(flatten)]
+    pub policy: PolicyOut,
+    pub permanent_data_purge_requested: bool,
+    pub permanent_data_purge_reason: Option<String>,
+    pub permanent_data_purge_contact: Option<String>,
+    pub mailbox_count: i64,
+    /// The user mailboxes assigned to the policy (mail users hold no content key yet), and
+    /// how many of them are under the current revision.
+    pub mailboxes_done: i64,
+    pub mailboxes_total: i64,
 }
 
 const REWRAPPING: &str = "Rewrapping";
@@ -68,31 +105,39 @@ pub(crate) struct RewrapProgress {
     pub last_error: Option<String>,
 }
 
-/// What a multi-workload policy covers while it is the tenant's assigned one (the user
-/// mailboxes without a mailbox policy and each kind of tenant data), and how much of it is
-/// not under its current revision yet; nothing while it is not assigned.
-fn tenant_coverage(tx: &Tx<'_>, p: &PolicyRow) -> Result<(i64, i64)> {
-    match m365::assignment(tx)? {
-        Some((assigned, _)) if assigned.guid.eq_ignore_ascii_case(&p.guid) => {
-            let (mailboxes, mailboxes_left) = sql::rewrap_progress_without_policy(tx)?;
-            let (data, data_left) = m365::data_progress(tx, &p.current_revision)?;
-            Ok((mailboxes + data, mailboxes_left + data_left))
-        }
-        _ => Ok((0, 0)),
+/// Whether `p` is the multi-workload policy assigned to the tenant.
+pub(crate) fn is_assigned(tx: &Tx<'_>, p: &PolicyRow) -> Result<bool> {
+    Ok(m365::assignment(tx)?.is_some_and(|(a, _)| a.guid.eq_ignore_ascii_case(&p.guid)))
+}
+
+/// What the tenant's multi-workload policy covers (the user mailboxes without a mailbox policy
+/// and each kind of tenant data), and how much of it is not under `revision` yet.
+pub(crate) fn tenant_coverage(tx: &Tx<'_>, revision: &str) -> Result<(i64, i64)> {
+    let (mailboxes, mailboxes_left) = sql::rewrap_progress_without_policy(tx)?;
+    let (data, data_left) = m365::data_progress(tx, revision)?;
+    Ok((mailboxes + data, mailboxes_left + data_left))
+}
+
+/// `tenant_coverage` of a multi-workload policy while it is assigned; nothing while it is not.
+fn assigned_coverage(tx: &Tx<'_>, p: &PolicyRow) -> Result<(i64, i64)> {
+    if is_assigned(tx, p)? {
+        tenant_coverage(tx, &p.current_revision)
+    } else {
+        Ok((0, 0))
     }
 }
 
 /// How many mailboxes (or, for a multi-workload policy, covered items) a roll of `p` moves.
 fn covered(tx: &Tx<'_>, p: &PolicyRow) -> Result<i64> {
     match workload_of_policy(p) {
-        Workload::MultiWorkload => Ok(tenant_coverage(tx, p)?.0),
+        Workload::MultiWorkload => Ok(assigned_coverage(tx, p)?.0),
         _ => sql::count_assigned(tx, &p.guid),
     }
 }
 
 pub(crate) fn rewrap_progress(tx: &Tx<'_>, p: &PolicyRow) -> Result<RewrapProgress> {
     let (total, left) = match workload_of_policy(p) {
-        Workload::MultiWorkload => tenant_coverage(tx, p)?,
+        Workload::MultiWorkload => assigned_coverage(tx, p)?,
         _ => sql::rewrap_progress(tx, &p.guid)?,
     };
     let done = (total - left).max(0);
@@ -126,99 +171,36 @@ pub(crate) fn rewrap_progress(tx: &Tx<'_>, p: &PolicyRow) -> Result<RewrapProgre
     })
 }
 
-/// A new revision: a fresh policy key wrapped by each key (through the vault, as the
-/// service) and sealed under the availability key.
-fn new_revision(
-    service: &Service,
-    policy_guid: &str,
-    seq: i64,
-    keys_to_use: &[VaultKey],
-    availability: &Secret,
-    now: i64,
-) -> Result<(RevisionRow, Vec<WrapRow>)> {
-    let id = crypto::new_guid()?;
-    let policy_key = keys::new_key()?;
-    let mut wraps = Vec::new();
-    for (i, key) in keys_to_use.iter().enumerate() {
-        let wrapped = service
-            .vaults()
-            .wrap_key(
-                &service.caller(),
-                &key.key,
-                RsaAlgorithm::OaepSha256,
-                policy_key.expose(),
-            )
-            .map_err(|e| on_key_parameter(&key.id(), e))?;
-        wraps.push(WrapRow {
-            position: i as i64,
-            key_id: wrapped.key_id,
-            wrapped: wrapped.value,
-        });
-    }
-    let under_availability = gcm_seal(
-        availability.expose(),
-        policy_key.expose(),
-        &policy_key_aad(&id),
-    )?;
-    Ok((
-        RevisionRow {
-            id,
-            policy: policy_guid.to_string(),
-            seq,
-            created: now,
-            policy_key_under_availability: Some(under_availability),
-        },
-        wraps,
-    ))
+/// A policy as its cmdlets show it: the mailbox policy's DataEncryptionPolicyOut or the
+/// multi-workload policy's M365PolicyOut, so that New-, Get- and Set- are written once for both.
+pub(crate) trait PolicyView: Sized {
+    /// The policy as `tx` sees it, without its keys' health (asked of the vaults outside any
+    /// transaction, then set in `policy()`).
+    fn read(tx: &Tx<'_>, p: &PolicyRow, warnings: Vec<String>) -> Result<Self>;
+    fn policy(&mut self) -> &mut PolicyOut;
 }
 
-fn references_of(wraps: &[WrapRow]) -> Result<Vec<(String, String, String)>> {
-    wraps
-        .iter()
-        .map(|w| {
-            let r = KeyReference::parse(KEY_IDS, &w.key_id)?;
-            Ok((r.vault_name, r.name, r.version.unwrap_or_default()))
+impl PolicyView for DataEncryptionPolicyOut {
+    fn read(tx: &Tx<'_>, p: &PolicyRow, warnings: Vec<String>) -> Result<Self> {
+        let rewrap = rewrap_progress(tx, p)?;
+        Ok(DataEncryptionPolicyOut {
+            permanent_data_purge_requested: p.purge_requested,
+            permanent_data_purge_reason: p.purge_reason.clone(),
+            permanent_data_purge_contact: p.purge_contact.clone(),
+            mailbox_count: sql::count_assigned(tx, &p.guid)?,
+            mailboxes_done: rewrap.done,
+            mailboxes_total: rewrap.total,
+            policy: PolicyOut::new(p, warnings, rewrap),
         })
-        .collect()
+    }
+
+    fn policy(&mut self) -> &mut PolicyOut {
+        &mut self.policy
+    }
 }
 
-pub(crate) fn policy_out(
-    service: &Service,
-    tx: &Tx<'_>,
-    p: &PolicyRow,
-    warnings: Vec<String>,
-    with_health: bool,
-) -> Result<DataEncryptionPolicyOut> {
-    let wraps = sql::revision_wraps(tx, &p.current_revision)?;
-    let rewrap = rewrap_progress(tx, p)?;
-    Ok(DataEncryptionPolicyOut {
-        identity: p.name.clone(),
-        name: p.name.clone(),
-        description: p.description.clone(),
-        enabled: p.enabled,
-        azure_key_ids: p.azure_key_ids.clone(),
-        guid: p.guid.clone(),
-        data_encryption_policy_id: p.current_revision.clone(),
-        permanent_data_purge_requested: p.purge_requested,
-        permanent_data_purge_reason: p.purge_reason.clone(),
-        permanent_data_purge_contact: p.purge_contact.clone(),
-        key_health: if with_health {
-            revision_health(service, &wraps)
-        } else {
-            Vec::new()
-        },
-        mailbox_count: sql::count_assigned(tx, &p.guid)?,
-        warnings,
-        rewrap_state: rewrap.state,
-        percent_complete: rewrap.percent,
-        mailboxes_done: rewrap.done,
-        mailboxes_total: rewrap.total,
-        job_state: rewrap.job_state,
-        last_error: rewrap.last_error,
-    })
-}
-
-pub(crate) fn check_policy_name(parameter: &str, name: &str) -> Result<String> {
+/// A policy's name, trimmed; Microsoft's guidance for multi-workload policies adds no spaces.
+fn check_policy_name(parameter: &str, name: &str, workload: Workload) -> Result<String> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 64 {
         return Err(Error::invalid_argument(
@@ -226,37 +208,44 @@ pub(crate) fn check_policy_name(parameter: &str, name: &str) -> Result<String> {
             "must be 1-64 characters, not only spaces",
         ));
     }
+    if workload == Workload::MultiWorkload && name.chars().any(char::is_whitespace) {
+        return Err(Error::invalid_argument(
+            parameter,
+            format!("'{name}' contains a space; multi-workload policy names cannot contain spaces"),
+        ));
+    }
     Ok(name.to_string())
 }
+
+// The help of the parameters both kinds of policy take, handled by the same code.
+pub(crate) const HELP_KEY_IDS: &str = "Key ids of two customer keys in two different vaults (with or without version; versionless: the newest)";
+pub(crate) const HELP_REFRESH: &str = "Wrap a new policy key under the newest enabled versions of the policy's keys (after a key roll)";
+pub(crate) const HELP_NEW_KEY_IDS: &str = "New key ids (two, in two different vaults)";
+pub(crate) const HELP_REPLACE: &str = "Replace the policy's keys by -AzureKeyIDs";
 
 arguments! {
     pub struct NewPolicyArgs {
         pub name: String = "Name", String, "Unique name of the data encryption policy", mandatory, position(0);
-        pub azure_key_ids: Vec<String> = "AzureKeyIDs", StringArray, "Key ids of two customer keys in two different vaults (with or without version; versionless: the newest)", mandatory;
+        pub azure_key_ids: Vec<String> = "AzureKeyIDs", StringArray, HELP_KEY_IDS, mandatory;
         pub description: Option<String> = "Description", String, "Description of the policy";
         pub enabled: Option<bool> = "Enabled", Bool, "Whether mailboxes may be assigned the policy (default true)";
     }
 }
 
 pub fn new_policy(ctx: &Context<'_>, a: NewPolicyArgs) -> Result<DataEncryptionPolicyOut> {
-    let name = check_policy_name("Name", &a.name)?;
-    let service = Service::for_call(ctx);
-    let (row, warnings, health) = create_policy(
+    create_policy(
         ctx,
-        &service,
+        &Service::for_call(ctx),
         NewPolicy {
-            name,
+            name: a.name,
             azure_key_ids: a.azure_key_ids,
             description: a.description,
             enabled: a.enabled,
         },
-    )?;
-    let mut out = ctx.read(|tx| policy_out(&service, tx, &row, warnings, false))?;
-    out.key_health = health;
-    Ok(out)
+    )
 }
 
-/// A policy to create, its name already checked.
+/// A policy to create, as the New- cmdlet was given it.
 pub(crate) struct NewPolicy {
     pub name: String,
     pub azure_key_ids: Vec<String>,
@@ -275,15 +264,15 @@ fn name_taken_error(name: &str) -> Error {
 
 /// Checks the limits and the name, then whether the keys can be used (as the policy's service
 /// principal), then creates the policy with its first revision in one transaction. Returns the
-/// row, the warnings and the keys' health.
-pub(crate) fn create_policy(
+/// policy with the warnings and the keys' health.
+pub(crate) fn create_policy<V: PolicyView>(
     ctx: &Context<'_>,
     service: &Service,
     a: NewPolicy,
-) -> Result<(PolicyRow, Vec<String>, Vec<KeyHealth>)> {
+) -> Result<V> {
     let workload = service.workload();
     let workload_name = super::policy_workload_name(workload);
-    let name = a.name;
+    let name = check_policy_name("Name", &a.name, workload)?;
     let now = ctx.now();
     let limits = |tx: &Tx<'_>| -> Result<()> {
         if sql::policy_name_taken(tx, &name, "")? {
@@ -340,8 +329,9 @@ pub(crate) fn create_policy(
         )?;
         Ok(())
     })?;
-    let health = revision_health(service, &wraps);
-    Ok((row, warnings, health))
+    let mut out = ctx.read(|tx| V::read(tx, &row, warnings))?;
+    out.policy().key_health = revision_health(service, &wraps);
+    Ok(out)
 }
 
 /// The referrer kind a policy's revisions are recorded under in the key references.
@@ -359,20 +349,31 @@ arguments! {
 }
 
 pub fn get_policy(ctx: &Context<'_>, a: GetPolicyArgs) -> Result<Vec<DataEncryptionPolicyOut>> {
-    let service = Service::for_call(ctx);
-    let rows = ctx.read(|tx| match &a.identity {
-        Some(identity) => Ok(vec![find_policy(tx, "Identity", identity)?]),
-        None => sql::list_policies_of(tx, sql::EXCHANGE_WORKLOAD),
+    get_policies(ctx, &Service::for_call(ctx), a.identity.as_deref())
+}
+
+/// The policy `identity` of the service's kind, or every one, with its keys' health.
+pub(crate) fn get_policies<V: PolicyView>(
+    ctx: &Context<'_>,
+    service: &Service,
+    identity: Option<&str>,
+) -> Result<Vec<V>> {
+    let workload = service.workload();
+    let (rows, mut outs) = ctx.read(|tx| {
+        let rows = match identity {
+            Some(identity) => vec![find_policy_of(tx, workload, "Identity", identity)?],
+            None => sql::list_policies_of(tx, policy_workload_name(workload))?,
+        };
+        let outs = rows
+            .iter()
+            .map(|p| V::read(tx, p, Vec::new()))
+            .collect::<Result<Vec<_>>>()?;
+        Ok((rows, outs))
     })?;
-    // Health is asked of the vaults outside any transaction.
-    let mut outs = ctx.read(|tx| {
-        rows.iter()
-            .map(|p| policy_out(&service, tx, p, Vec::new(), false))
-            .collect::<Result<Vec<_>>>()
-    })?;
+    // Health is asked of the vaults outside any transaction; a purged policy has no keys left.
     for (out, row) in outs.iter_mut().zip(&rows) {
         if !row.purged {
-            out.key_health = current_health(ctx, &service, row)?;
+            out.policy().key_health = current_health(ctx, service, row)?;
         }
     }
     Ok(outs)
@@ -386,7 +387,7 @@ pub(crate) const SET_KEYS: &str = "AzureKeyIDs";
 arguments! {
     pub struct SetPolicyArgs {
         pub identity: String = "Identity", String, "Name, Guid or any DataEncryptionPolicyID of the policy", mandatory, pipeline, pipeline_value, position(0);
-        pub refresh: bool = "Refresh", Switch, "Wrap a new policy key under the newest enabled versions of the policy's keys (after a key roll)", in_set(SET_REFRESH, true);
+        pub refresh: bool = "Refresh", Switch, HELP_REFRESH, in_set(SET_REFRESH, true);
         pub name: Option<String> = "Name", String, "New unique name", in_set(SET_SETTINGS, false);
         pub description: Option<String> = "Description", String, "New description", in_set(SET_SETTINGS, false);
         pub enabled: Option<bool> = "Enabled", Bool, "Whether mailboxes may be assigned the policy", in_set(SET_SETTINGS, false);
@@ -394,8 +395,8 @@ arguments! {
         pub permanent_data_purge_reason: Option<String> = "PermanentDataPurgeReason", String, "Why the data is purged", in_set(SET_PURGE, true);
         pub permanent_data_purge_contact: Option<String> = "PermanentDataPurgeContact", String, "Who asked for the purge (an email address)", in_set(SET_PURGE, true);
         pub force: bool = "Force", Switch, "Do not ask for confirmation", in_set(SET_PURGE, false);
-        pub azure_key_ids: Option<Vec<String>> = "AzureKeyIDs", StringArray, "New key ids (two, in two different vaults)", in_set(SET_KEYS, true);
-        pub replace: bool = "Replace", Switch, "Replace the policy's keys by -AzureKeyIDs", in_set(SET_KEYS, true);
+        pub azure_key_ids: Option<Vec<String>> = "AzureKeyIDs", StringArray, HELP_NEW_KEY_IDS, in_set(SET_KEYS, true);
+        pub replace: bool = "Replace", Switch, HELP_REPLACE, in_set(SET_KEYS, true);
     }
 }
 
@@ -412,22 +413,14 @@ pub fn set_policy(ctx: &Context<'_>, a: SetPolicyArgs) -> Result<Option<DataEncr
         let replace_ids = a
             .replace
             .then(|| a.azure_key_ids.clone().unwrap_or_default());
-        let (mut out, health) =
-            roll_policy_key(ctx, &service, policy, replace_ids, |tx, row, warnings| {
-                policy_out(&service, tx, row, warnings, false)
-            })?;
-        out.key_health = health;
-        return Ok(Some(out));
+        return roll_policy_key(ctx, &service, policy, replace_ids).map(Some);
     }
     let change = SettingsChange {
         name: a.name.clone(),
         description: a.description.clone(),
         enabled: a.enabled,
     };
-    let row = change_settings(ctx, policy, &change, |_, _| Ok(()))?;
-    Ok(Some(ctx.read(|tx| {
-        policy_out(&service, tx, &row, Vec::new(), false)
-    })?))
+    change_settings(ctx, policy, &change, |_, _| Ok(())).map(Some)
 }
 
 /// -Name, -Description and -Enabled of a Set- cmdlet.
@@ -438,17 +431,17 @@ pub(crate) struct SettingsChange {
 }
 
 /// Applies a settings change in one transaction; `guard` sees the changed row before it is
-/// written and may refuse it.
-pub(crate) fn change_settings(
+/// written and may refuse it. Returns the policy as changed.
+pub(crate) fn change_settings<V: PolicyView>(
     ctx: &Context<'_>,
     mut row: PolicyRow,
     change: &SettingsChange,
     guard: impl Fn(&Tx<'_>, &PolicyRow) -> Result<()>,
-) -> Result<PolicyRow> {
+) -> Result<V> {
     let new_name = change
         .name
         .as_deref()
-        .map(|n| check_policy_name("Name", n))
+        .map(|n| check_policy_name("Name", n, workload_of_policy(&row)))
         .transpose()?;
     ctx.transaction(&row.name.clone(), |tx| {
         if let Some(n) = &new_name {
@@ -466,22 +459,22 @@ pub(crate) fn change_settings(
         }
         guard(tx, &row)?;
         sql::update_policy(tx, &row)?;
-        Ok(row.clone())
-    })
+        Ok(())
+    })?;
+    ctx.read(|tx| V::read(tx, &row, Vec::new()))
 }
 
 /// -Refresh and -AzureKeyIDs -Replace: a new revision under the keys' versions now, then the
 /// background job moves every mailbox of the policy to it by rewrapping its content key.
-/// `describe` gets the policy as changed and the warnings inside the transaction that enqueues
-/// the job, so the cmdlet's answer is the change as committed (RewrapState Rewrapping, JobState
+/// The policy as changed, with the warnings, is read inside the transaction that enqueues the
+/// job, so the cmdlet's answer is the change as committed (RewrapState Rewrapping, JobState
 /// Queued) whether or not the runner has begun; the new keys' health comes with it.
-pub(crate) fn roll_policy_key<T>(
+pub(crate) fn roll_policy_key<V: PolicyView>(
     ctx: &Context<'_>,
     service: &Service,
     policy: PolicyRow,
     replace_ids: Option<Vec<String>>,
-    describe: impl FnOnce(&Tx<'_>, &PolicyRow, Vec<String>) -> Result<T>,
-) -> Result<(T, Vec<KeyHealth>)> {
+) -> Result<V> {
     let ids = match &replace_ids {
         Some(ids) => ids.clone(),
         // A refresh takes each key's newest enabled version, whatever version was given.
@@ -508,7 +501,7 @@ pub(crate) fn roll_policy_key<T>(
     let references = references_of(&wraps)?;
     let mut row = policy;
     let old_revision = row.current_revision.clone();
-    let (described, enqueued) = ctx.transaction(&row.name.clone(), |tx| {
+    let (mut out, enqueued) = ctx.transaction(&row.name.clone(), |tx| {
         let current = sql::get_policy(tx, &row.guid)?.ok_or_else(|| Error::internal("policy vanished"))?;
         if current.current_revision != old_revision {
             return Err(Error::new(crate::error::CkStatus::Busy, "PolicyChanged", format!("data encryption policy '{}' was changed by another session meanwhile; repeat the command", row.name), row.name.clone()));
@@ -532,12 +525,13 @@ pub(crate) fn roll_policy_key<T>(
         if enqueued {
             job::enqueue_for_policy(tx, &row.guid, &revision.id, covered as u64, now)?;
         }
-        Ok((describe(tx, &row, warnings)?, enqueued))
+        Ok((V::read(tx, &row, warnings)?, enqueued))
     })?;
     if enqueued {
         crate::jobs::notify(ctx.store());
     }
-    Ok((described, revision_health(service, &wraps)))
+    out.policy().key_health = revision_health(service, &wraps);
+    Ok(out)
 }
 
 fn purge(
@@ -598,6 +592,6 @@ fn purge(
         row.enabled = false;
         row.sealed_availability_key = None;
         sql::update_policy(tx, &row)?;
-        policy_out(service, tx, &row, Vec::new(), false)
+        DataEncryptionPolicyOut::read(tx, &row, Vec::new())
     })
 }

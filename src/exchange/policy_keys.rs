@@ -1,10 +1,13 @@
 //! A policy's customer keys as the policy's service principal sees them: each AzureKeyIDs entry
-//! checked and resolved to a key version (New-, Set- -Refresh and -Replace), and each version's
-//! health (KeyHealth), shared by the mailbox and the multi-workload policies.
+//! checked and resolved to a key version (New-, Set- -Refresh and -Replace), a revision's policy
+//! key wrapped by each, and each version's health (KeyHealth), shared by the mailbox and the
+//! multi-workload policies.
 
+use super::keys::{self, policy_key_aad};
 use super::Service;
+use crate::crypto::{self, gcm_seal, RsaAlgorithm, Secret};
 use crate::error::{Error, Result};
-use crate::store::exchange::WrapRow;
+use crate::store::exchange::{RevisionRow, WrapRow};
 use crate::vault::boundary::{KeyReference, VaultKey};
 use crate::vault::rules::{self, Status};
 use serde::Serialize;
@@ -178,4 +181,61 @@ pub(crate) fn resolve_keys(
         warnings.extend(warning);
     }
     Ok((keys, warnings))
+}
+
+/// A new revision: a fresh policy key wrapped by each key (through the vault, as the
+/// service) and sealed under the availability key.
+pub(crate) fn new_revision(
+    service: &Service,
+    policy_guid: &str,
+    seq: i64,
+    keys_to_use: &[VaultKey],
+    availability: &Secret,
+    now: i64,
+) -> Result<(RevisionRow, Vec<WrapRow>)> {
+    let id = crypto::new_guid()?;
+    let policy_key = keys::new_key()?;
+    let mut wraps = Vec::new();
+    for (i, key) in keys_to_use.iter().enumerate() {
+        let wrapped = service
+            .vaults()
+            .wrap_key(
+                &service.caller(),
+                &key.key,
+                RsaAlgorithm::OaepSha256,
+                policy_key.expose(),
+            )
+            .map_err(|e| on_key_parameter(&key.id(), e))?;
+        wraps.push(WrapRow {
+            position: i as i64,
+            key_id: wrapped.key_id,
+            wrapped: wrapped.value,
+        });
+    }
+    let under_availability = gcm_seal(
+        availability.expose(),
+        policy_key.expose(),
+        &policy_key_aad(&id),
+    )?;
+    Ok((
+        RevisionRow {
+            id,
+            policy: policy_guid.to_string(),
+            seq,
+            created: now,
+            policy_key_under_availability: Some(under_availability),
+        },
+        wraps,
+    ))
+}
+
+/// The key references (vault, name, version) of a revision's wraps.
+pub(crate) fn references_of(wraps: &[WrapRow]) -> Result<Vec<(String, String, String)>> {
+    wraps
+        .iter()
+        .map(|w| {
+            let r = KeyReference::parse(KEY_IDS, &w.key_id)?;
+            Ok((r.vault_name, r.name, r.version.unwrap_or_default()))
+        })
+        .collect()
 }

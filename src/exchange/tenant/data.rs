@@ -4,6 +4,7 @@
 //! observable, as Add- and Get-MailboxItem do for mailboxes.
 
 use super::super::keys::{self, ItemText};
+use super::super::mailboxes::{open_content_key, retry_busy};
 use super::super::Service;
 use super::WORKLOAD;
 use crate::crypto::{self, Secret};
@@ -43,24 +44,14 @@ pub struct DataItemOut {
 /// The kind's content key, opened through its policy's keys (or the Microsoft-managed key); a
 /// use of the availability key is recorded on the kind and in the audit table.
 fn open_data_key(ctx: &Context<'_>, service: &Service, d: &DataRow) -> Result<Secret> {
-    let Some(revision) = &d.applied_revision else {
-        return keys::open_content_key(ctx.store(), &d.guid, None, &d.wrapped_content_key);
-    };
-    let pk = keys::open_policy_key(service, ctx.store(), revision)?;
-    if pk.availability_used {
-        ctx.transaction(
-            &format!(
-                "{}: availability key used (every customer key's vault unreachable)",
-                d.workload
-            ),
-            |tx| m365::record_availability_use(tx, &d.workload, ctx.now()),
-        )?;
-    }
-    keys::open_content_key(
-        ctx.store(),
+    open_content_key(
+        ctx,
+        service,
         &d.guid,
-        Some((revision, &pk.key)),
+        d.applied_revision.as_deref(),
         &d.wrapped_content_key,
+        &d.workload,
+        |tx| m365::record_availability_use(tx, &d.workload, ctx.now()),
     )
 }
 
@@ -118,13 +109,11 @@ pub fn add_data_item(ctx: &Context<'_>, a: AddDataItemArgs) -> Result<DataItemOu
     // session create it meanwhile, the item is sealed again under that one. The job may rewrap
     // a kind's key, but never changes it.
     const ATTEMPTS: usize = 3;
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
+    retry_busy(ATTEMPTS, "DataBusy", || {
         let d = data_key(ctx, &service, &a.workload)?;
         let sealed = keys::seal_item(&d.key, &d.row.guid, &text)?;
         let now = ctx.now();
-        let stored = ctx.transaction(&a.workload, |tx| {
+        let revision = ctx.transaction(&a.workload, |tx| {
             let current = m365::get_data(tx, &d.row.workload)?;
             match (&current, d.new) {
                 (None, true) => {
@@ -145,22 +134,16 @@ pub fn add_data_item(ctx: &Context<'_>, a: AddDataItemArgs) -> Result<DataItemOu
             }
             m365::insert_item(tx, &d.row.workload, now, size, &sealed)?;
             Ok(m365::get_data(tx, &d.row.workload)?.and_then(|c| c.applied_revision))
-        });
-        match stored {
-            Ok(revision) => {
-                return Ok(DataItemOut {
-                    workload: d.row.workload,
-                    subject: a.subject,
-                    body: a.body,
-                    received: iso_from_unix(now),
-                    size,
-                    data_encryption_policy_id: revision,
-                })
-            }
-            Err(e) if e.code == "DataBusy" && attempt < ATTEMPTS => continue,
-            Err(e) => return Err(e),
-        }
-    }
+        })?;
+        Ok(DataItemOut {
+            workload: d.row.workload,
+            subject: a.subject.clone(),
+            body: a.body.clone(),
+            received: iso_from_unix(now),
+            size,
+            data_encryption_policy_id: revision,
+        })
+    })
 }
 
 arguments! {

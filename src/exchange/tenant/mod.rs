@@ -16,10 +16,11 @@ mod data;
 pub mod operations;
 
 use super::policies::{
-    change_settings, check_policy_name, create_policy, rewrap_progress, roll_policy_key, NewPolicy,
-    SettingsChange,
+    change_settings, create_policy, get_policies, is_assigned, rewrap_progress, roll_policy_key,
+    tenant_coverage, NewPolicy, PolicyOut, PolicyView, SettingsChange, HELP_KEY_IDS,
+    HELP_NEW_KEY_IDS, HELP_REFRESH, HELP_REPLACE,
 };
-use super::policy_keys::{current_health, KeyHealth};
+pub(crate) use super::policies::{SET_KEYS, SET_REFRESH, SET_SETTINGS};
 use super::{find_policy_of, job, Service};
 use crate::error::{Error, Result};
 use crate::operations::Context;
@@ -34,95 +35,53 @@ const WORKLOAD: Workload = Workload::MultiWorkload;
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct M365PolicyOut {
-    pub identity: String,
-    pub name: String,
-    pub description: String,
-    pub enabled: bool,
-    #[serde(rename = "AzureKeyIDs")]
-    pub azure_key_ids: Vec<String>,
-    pub guid: String,
-    /// The current revision's id: what the covered data reports once it is under it.
-    #[serde(rename = "DataEncryptionPolicyID")]
-    pub data_encryption_policy_id: String,
+    #[serde(flatten)]
+    pub policy: PolicyOut,
     /// Whether this is the policy assigned to the tenant.
     pub assigned: bool,
-    pub key_health: Vec<KeyHealth>,
-    pub warnings: Vec<String>,
-    /// Done, Rewrapping or Stopped, as a mailbox policy's, over what the policy covers while
-    /// assigned (the kinds of tenant data and the mailboxes without a mailbox policy).
-    pub rewrap_state: &'static str,
-    pub percent_complete: i64,
+    /// What the policy covers while assigned, and how much of it is under the current revision.
     pub items_done: i64,
     pub items_total: i64,
-    pub job_state: Option<&'static str>,
-    pub last_error: Option<String>,
     pub when_created: String,
 }
 
-fn is_assigned(tx: &Tx<'_>, p: &PolicyRow) -> Result<bool> {
-    Ok(m365::assignment(tx)?.is_some_and(|(a, _)| a.guid.eq_ignore_ascii_case(&p.guid)))
-}
-
-fn policy_out(tx: &Tx<'_>, p: &PolicyRow, warnings: Vec<String>) -> Result<M365PolicyOut> {
-    let rewrap = rewrap_progress(tx, p)?;
-    Ok(M365PolicyOut {
-        identity: p.name.clone(),
-        name: p.name.clone(),
-        description: p.description.clone(),
-        enabled: p.enabled,
-        azure_key_ids: p.azure_key_ids.clone(),
-        guid: p.guid.clone(),
-        data_encryption_policy_id: p.current_revision.clone(),
-        assigned: is_assigned(tx, p)?,
-        key_health: Vec::new(),
-        warnings,
-        rewrap_state: rewrap.state,
-        percent_complete: rewrap.percent,
-        items_done: rewrap.done,
-        items_total: rewrap.total,
-        job_state: rewrap.job_state,
-        last_error: rewrap.last_error,
-        when_created: iso_from_unix(p.created),
-    })
-}
-
-/// Microsoft's guidance for these policies: no spaces in the name.
-fn check_name(parameter: &str, name: &str) -> Result<String> {
-    let name = check_policy_name(parameter, name)?;
-    if name.chars().any(char::is_whitespace) {
-        return Err(Error::invalid_argument(
-            parameter,
-            format!("'{name}' contains a space; multi-workload policy names cannot contain spaces"),
-        ));
+impl PolicyView for M365PolicyOut {
+    fn read(tx: &Tx<'_>, p: &PolicyRow, warnings: Vec<String>) -> Result<Self> {
+        let rewrap = rewrap_progress(tx, p)?;
+        Ok(M365PolicyOut {
+            assigned: is_assigned(tx, p)?,
+            items_done: rewrap.done,
+            items_total: rewrap.total,
+            when_created: iso_from_unix(p.created),
+            policy: PolicyOut::new(p, warnings, rewrap),
+        })
     }
-    Ok(name)
+
+    fn policy(&mut self) -> &mut PolicyOut {
+        &mut self.policy
+    }
 }
 
 arguments! {
     pub struct NewM365PolicyArgs {
         pub name: String = "Name", String, "Unique name of the policy, without spaces", mandatory, position(0);
-        pub azure_key_ids: Vec<String> = "AzureKeyIDs", StringArray, "Key ids of two customer keys in two different vaults (with or without version; versionless: the newest)", mandatory;
+        pub azure_key_ids: Vec<String> = "AzureKeyIDs", StringArray, HELP_KEY_IDS, mandatory;
         pub description: Option<String> = "Description", String, "Description of the policy";
         pub enabled: Option<bool> = "Enabled", Bool, "Whether the policy may be assigned to the tenant (default true)";
     }
 }
 
 pub fn new_m365_policy(ctx: &Context<'_>, a: NewM365PolicyArgs) -> Result<M365PolicyOut> {
-    let name = check_name("Name", &a.name)?;
-    let service = Service::for_call_as(ctx, WORKLOAD);
-    let (row, warnings, health) = create_policy(
+    create_policy(
         ctx,
-        &service,
+        &Service::for_call_as(ctx, WORKLOAD),
         NewPolicy {
-            name,
+            name: a.name,
             azure_key_ids: a.azure_key_ids,
             description: a.description,
             enabled: a.enabled,
         },
-    )?;
-    let mut out = ctx.read(|tx| policy_out(tx, &row, warnings))?;
-    out.key_health = health;
-    Ok(out)
+    )
 }
 
 arguments! {
@@ -132,38 +91,22 @@ arguments! {
 }
 
 pub fn get_m365_policy(ctx: &Context<'_>, a: GetM365PolicyArgs) -> Result<Vec<M365PolicyOut>> {
-    let service = Service::for_call_as(ctx, WORKLOAD);
-    let (rows, mut outs) = ctx.read(|tx| {
-        let rows = match &a.identity {
-            Some(identity) => vec![find_policy_of(tx, WORKLOAD, "Identity", identity)?],
-            None => sql::list_policies_of(tx, sql::MULTI_WORKLOAD)?,
-        };
-        let outs = rows
-            .iter()
-            .map(|p| policy_out(tx, p, Vec::new()))
-            .collect::<Result<Vec<_>>>()?;
-        Ok((rows, outs))
-    })?;
-    // Health is asked of the vaults outside any transaction.
-    for (out, row) in outs.iter_mut().zip(&rows) {
-        out.key_health = current_health(ctx, &service, row)?;
-    }
-    Ok(outs)
+    get_policies(
+        ctx,
+        &Service::for_call_as(ctx, WORKLOAD),
+        a.identity.as_deref(),
+    )
 }
-
-pub(crate) const SET_REFRESH: &str = "Refresh";
-pub(crate) const SET_SETTINGS: &str = "Settings";
-pub(crate) const SET_KEYS: &str = "AzureKeyIDs";
 
 arguments! {
     pub struct SetM365PolicyArgs {
         pub identity: String = "Identity", String, "Name, Guid or DataEncryptionPolicyID of the policy", mandatory, pipeline, pipeline_value, position(0);
-        pub refresh: bool = "Refresh", Switch, "Wrap a new policy key under the newest enabled versions of the policy's keys (after a key roll)", in_set(SET_REFRESH, true);
+        pub refresh: bool = "Refresh", Switch, HELP_REFRESH, in_set(SET_REFRESH, true);
         pub name: Option<String> = "Name", String, "New unique name, without spaces", in_set(SET_SETTINGS, false);
         pub description: Option<String> = "Description", String, "New description", in_set(SET_SETTINGS, false);
         pub enabled: Option<bool> = "Enabled", Bool, "Whether the policy may be assigned (an assigned policy cannot be disabled)", in_set(SET_SETTINGS, false);
-        pub azure_key_ids: Option<Vec<String>> = "AzureKeyIDs", StringArray, "New key ids (two, in two different vaults)", in_set(SET_KEYS, true);
-        pub replace: bool = "Replace", Switch, "Replace the policy's keys by -AzureKeyIDs", in_set(SET_KEYS, true);
+        pub azure_key_ids: Option<Vec<String>> = "AzureKeyIDs", StringArray, HELP_NEW_KEY_IDS, in_set(SET_KEYS, true);
+        pub replace: bool = "Replace", Switch, HELP_REPLACE, in_set(SET_KEYS, true);
         // Exchange Online's cmdlet takes it; this one asks no question of its own to skip.
         pub force: bool = "Force", Switch, "Accepted as Exchange Online's cmdlet accepts it: no change asks a question of its own (-Confirm still asks)";
     }
@@ -176,21 +119,14 @@ pub fn set_m365_policy(ctx: &Context<'_>, a: SetM365PolicyArgs) -> Result<M365Po
         let replace_ids = a
             .replace
             .then(|| a.azure_key_ids.clone().unwrap_or_default());
-        let (mut out, health) = roll_policy_key(ctx, &service, policy, replace_ids, policy_out)?;
-        out.key_health = health;
-        return Ok(out);
+        return roll_policy_key(ctx, &service, policy, replace_ids);
     }
-    let name = a
-        .name
-        .as_deref()
-        .map(|n| check_name("Name", n))
-        .transpose()?;
     let change = SettingsChange {
-        name,
+        name: a.name.clone(),
         description: a.description.clone(),
         enabled: a.enabled,
     };
-    let row = change_settings(ctx, policy, &change, |tx, row| {
+    change_settings(ctx, policy, &change, |tx, row| {
         if !row.enabled && is_assigned(tx, row)? {
             return Err(Error::invalid_operation(
                 "PolicyAssigned",
@@ -199,8 +135,7 @@ pub fn set_m365_policy(ctx: &Context<'_>, a: SetM365PolicyArgs) -> Result<M365Po
             ));
         }
         Ok(())
-    })?;
-    ctx.read(|tx| policy_out(tx, &row, Vec::new()))
+    })
 }
 
 /// The tenant's assignment, as Get-M365DataAtRestEncryptionPolicyAssignment shows it.
@@ -275,11 +210,7 @@ pub fn set_assignment(ctx: &Context<'_>, a: SetAssignmentArgs) -> Result<Assignm
             return Err(Error::invalid_argument("DataEncryptionPolicy", format!("policy '{}' is disabled; enable it (Set-CkM365DataAtRestEncryptionPolicy -Enabled $true) before assigning it", p.name)));
         }
         m365::assign(tx, &p.guid, now)?;
-        let (total, left) = {
-            let (mailboxes, mailboxes_left) = sql::rewrap_progress_without_policy(tx)?;
-            let (data, data_left) = m365::data_progress(tx, &p.current_revision)?;
-            (mailboxes + data, mailboxes_left + data_left)
-        };
+        let (total, left) = tenant_coverage(tx, &p.current_revision)?;
         let enqueued = left > 0;
         if enqueued {
             job::enqueue_for_policy(tx, &p.guid, &p.current_revision, total as u64, now)?;

@@ -3,6 +3,7 @@
 
 use super::data;
 use super::{SET_KEYS, SET_REFRESH, SET_SETTINGS};
+use crate::exchange::operations::rewrap_wait;
 use crate::operations::{Impact, Operation, OutputType, PropertyType, WaitFor};
 
 const AREA: &str = super::super::operations::AREA;
@@ -29,18 +30,7 @@ pub fn operations() -> Vec<Operation> {
             .changes(Impact::Medium, "Multi-workload data encryption policy '{Identity}'", "Change multi-workload data encryption policy")
             .action_when("Refresh", "Wrap a new policy key under the newest key versions")
             .action_when("Replace", "Replace the policy's keys")
-            .wait_for(WaitFor {
-                poll: "Get-M365DataAtRestEncryptionPolicy",
-                activity: "Rewrapping the tenant data under the multi-workload data encryption policy",
-                state_property: "RewrapState",
-                done_states: &[crate::exchange::policies::REWRAP_DONE],
-                percent_property: "PercentComplete",
-                status: "{RewrapState}: {ItemsDone} of {ItemsTotal} items",
-                failed_property: "JobState",
-                failed_states: &["Failed", "Cancelled"],
-                error_property: "LastError",
-                poll_parameters: &[("Identity", "Guid")],
-            })
+            .wait_for(rewrap_wait("Get-M365DataAtRestEncryptionPolicy", "Rewrapping the tenant data under the multi-workload data encryption policy", "{RewrapState}: {ItemsDone} of {ItemsTotal} items"))
             .example("Set-CkM365DataAtRestEncryptionPolicy -Identity 'M365-DEP' -Refresh -Wait", "After Add-CkKeyVaultKey rolled a key: re-wraps under the new version and waits until the tenant data is under it."),
         Operation::new("Set-M365DataAtRestEncryptionPolicyAssignment", AREA, super::set_assignment)
             .synopsis("Assigns a multi-workload data encryption policy to the tenant.")
