@@ -32,15 +32,34 @@ pub struct KeySignatureResult {
     pub is_valid: Option<bool>,
 }
 
+impl KeySignatureResult {
+    /// A Sign's result (the signature) or a Verify's (whether it is valid).
+    pub(crate) fn of(
+        key_id: String,
+        algorithm: SignatureAlgorithm,
+        signature: Option<&[u8]>,
+        is_valid: Option<bool>,
+    ) -> Self {
+        KeySignatureResult {
+            key_id,
+            algorithm: algorithm.name().into(),
+            signature: signature.map(crate::b64::encode),
+            is_valid,
+        }
+    }
+}
+
 fn bytes(parameter: &str, text: &str) -> Result<Vec<u8>> {
     crate::b64::decode(text)
         .map_err(|_| Error::invalid_argument(parameter, "must be standard base64"))
 }
 
-/// The algorithm, digest and operation (Sign or Verify) a call asks for, checked.
-pub(crate) fn parse_signature(
-    a: &InvokeKeySignatureArgs,
-) -> Result<(SignatureAlgorithm, Vec<u8>, KeyOperation)> {
+/// The algorithm, digest, operation (Sign or Verify) and, to verify, the signature a call asks
+/// for.
+type SignatureRequest = (SignatureAlgorithm, Vec<u8>, KeyOperation, Option<Vec<u8>>);
+
+/// The [`SignatureRequest`] of a call, checked.
+pub(crate) fn parse_signature(a: &InvokeKeySignatureArgs) -> Result<SignatureRequest> {
     let algorithm = SignatureAlgorithm::parse(&a.algorithm).ok_or_else(|| {
         Error::invalid_argument(
             "Algorithm",
@@ -70,21 +89,22 @@ pub(crate) fn parse_signature(
             ))
         }
     };
-    Ok((algorithm, digest, op))
-}
-
-pub(crate) fn signature_bytes(parameter: &str, text: &str) -> Result<Vec<u8>> {
-    bytes(parameter, text)
+    let signature = a
+        .signature
+        .as_deref()
+        .map(|s| bytes("Signature", s))
+        .transpose()?;
+    Ok((algorithm, digest, op, signature))
 }
 
 pub fn invoke_key_signature(
     ctx: &Context<'_>,
     a: InvokeKeySignatureArgs,
 ) -> Result<KeySignatureResult> {
-    let (algorithm, digest, op) = parse_signature(&a)?;
+    let (algorithm, digest, op, signature) = parse_signature(&a)?;
     let usable = usable_version(ctx, &a.vault_name, &a.name, a.version.as_deref(), op)?;
     let row = &usable.row;
-    let result = match &a.signature {
+    let result = match &signature {
         None => {
             let pkcs8 = ctx.store().keys().open_private(
                 &row.wrapped_data_key,
@@ -92,28 +112,12 @@ pub fn invoke_key_signature(
                 row.version.as_bytes(),
             )?;
             let signature = crate::crypto::sign_digest(&pkcs8, algorithm, &digest)?;
-            KeySignatureResult {
-                key_id: usable.key_id.clone(),
-                algorithm: algorithm.name().into(),
-                signature: Some(crate::b64::encode(&signature)),
-                is_valid: None,
-            }
+            KeySignatureResult::of(usable.key_id.clone(), algorithm, Some(&signature), None)
         }
-        Some(sig) => {
-            let signature = bytes("Signature", sig)?;
-            let valid = crate::crypto::verify_digest(
-                &row.modulus,
-                &row.exponent,
-                algorithm,
-                &digest,
-                &signature,
-            )?;
-            KeySignatureResult {
-                key_id: usable.key_id.clone(),
-                algorithm: algorithm.name().into(),
-                signature: None,
-                is_valid: Some(valid),
-            }
+        Some(signature) => {
+            let (n, e) = (&row.modulus, &row.exponent);
+            let valid = crate::crypto::verify_digest(n, e, algorithm, &digest, signature)?;
+            KeySignatureResult::of(usable.key_id.clone(), algorithm, None, Some(valid))
         }
     };
     ctx.audit_success(&usable.key_id, &format!("{op:?} {}", algorithm.name()));

@@ -388,11 +388,11 @@ pub fn invoke_key_signature(
     ctx: &Context<'_>,
     a: InvokeKeySignatureArgs,
 ) -> Result<KeySignatureResult> {
-    let (algorithm, digest, op) = crate::vault::signatures::parse_signature(&a)?;
+    let (algorithm, digest, op, signature) = crate::vault::signatures::parse_signature(&a)?;
     let r = remote(ctx)?;
     let target = target_of(&a.vault_name, &a.name);
     crate::vault::model::check_key_name(&a.name)?;
-    let result = match &a.signature {
+    let result = match signature {
         None => {
             let body = KeyOperationsParameters {
                 alg: algorithm.name().into(),
@@ -407,15 +407,9 @@ pub fn invoke_key_signature(
                 &body,
                 &target,
             )?;
-            KeySignatureResult {
-                key_id: kid,
-                algorithm: algorithm.name().into(),
-                signature: Some(crate::b64::encode(&signature)),
-                is_valid: None,
-            }
+            KeySignatureResult::of(kid, algorithm, Some(&signature), None)
         }
-        Some(sig) => {
-            let signature = crate::vault::signatures::signature_bytes("Signature", sig)?;
+        Some(signature) => {
             let body = KeyVerifyParameters {
                 alg: algorithm.name().into(),
                 digest: to_base64url(&digest),
@@ -440,13 +434,8 @@ pub fn invoke_key_signature(
             let valid = answer
                 .value
                 .ok_or_else(|| unexpected("the verify answer has no boolean value", &target))?;
-            KeySignatureResult {
-                // KeyVerifyResult names no key.
-                key_id: target.clone(),
-                algorithm: algorithm.name().into(),
-                signature: None,
-                is_valid: Some(valid),
-            }
+            // KeyVerifyResult names no key.
+            KeySignatureResult::of(target.clone(), algorithm, None, Some(valid))
         }
     };
     ctx.audit_success(
