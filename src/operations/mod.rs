@@ -747,6 +747,17 @@ fn decode_arguments<A: DeserializeOwned>(args: &Value) -> Result<A> {
     })
 }
 
+/// Builder methods that set one field of the operation.
+macro_rules! setters {
+    ($($(#[$doc:meta])* $name:ident($($arg:ident: $ty:ty),*) => $field:ident = $value:expr;)*) => {$(
+        $(#[$doc])*
+        pub fn $name(mut self, $($arg: $ty),*) -> Self {
+            self.$field = $value;
+            self
+        }
+    )*};
+}
+
 impl Operation {
     /// Declares an operation whose parameters are those of `A` and whose handler is `handler`.
     pub fn new<A, R>(
@@ -782,29 +793,27 @@ impl Operation {
             set_masks: std::sync::OnceLock::new(),
         }
     }
-    pub fn synopsis(mut self, text: &'static str) -> Self {
-        self.synopsis = text;
-        self
-    }
-    pub fn description(mut self, text: &'static str) -> Self {
-        self.description = text;
-        self
-    }
-    pub fn output(mut self, type_name: &'static str) -> Self {
-        self.output_type = type_name;
-        self
-    }
-    pub fn output_when(mut self, switch: &'static str, type_name: &'static str) -> Self {
-        self.output_type_when = Some((switch, type_name));
-        self
-    }
-    pub fn output_property(mut self, property: &'static str) -> Self {
-        self.output_property = Some(property);
-        self
-    }
-    pub fn default_set(mut self, set: &'static str) -> Self {
-        self.default_set = Some(set);
-        self
+    setters! {
+        synopsis(text: &'static str) => synopsis = text;
+        description(text: &'static str) => description = text;
+        output(type_name: &'static str) => output_type = type_name;
+        output_when(switch: &'static str, type_name: &'static str) => output_type_when = Some((switch, type_name));
+        output_property(property: &'static str) => output_property = Some(property);
+        default_set(set: &'static str) => default_set = Some(set);
+        /// Gives the cmdlet a `-Wait` switch (see [`WaitFor`]).
+        wait_for(wait: WaitFor) => wait = Some(wait);
+        /// Makes the cmdlet preview the change's impact before ShouldProcess (see [`ImpactPreview`]).
+        preview_impact(preview: ImpactPreview) => impact_preview = Some(preview);
+        /// Makes the cmdlet ask `query` when `parameter` is given, unless -Force is (see
+        /// [`ContinueWhen`]).
+        continue_when(parameter: &'static str, query: &'static str) => continue_when = Some(ContinueWhen { parameter, query });
+        /// Lets one call carry many argument sets, each run as a call of its own, so that a
+        /// pipeline of inputs costs one native call per batch. Only for reads: a batch has no
+        /// ShouldProcess per item (the registry refuses it on an operation that changes state).
+        batched() => batch = true;
+        /// Lets a caller read the results in pages, so that a long listing is never held whole;
+        /// the handler gives a page when [`Context::page`] asks for one.
+        paged() => pages = true;
     }
     /// A state-changing operation: its impact and ShouldProcess wording.
     pub fn changes(mut self, impact: Impact, target: &'static str, action: &'static str) -> Self {
@@ -821,22 +830,6 @@ impl Operation {
         if let Some(sp) = self.should_process.as_mut() {
             sp.action_when.push((parameter, action));
         }
-        self
-    }
-    /// Gives the cmdlet a `-Wait` switch (see [`WaitFor`]).
-    pub fn wait_for(mut self, wait: WaitFor) -> Self {
-        self.wait = Some(wait);
-        self
-    }
-    /// Makes the cmdlet preview the change's impact before ShouldProcess (see [`ImpactPreview`]).
-    pub fn preview_impact(mut self, preview: ImpactPreview) -> Self {
-        self.impact_preview = Some(preview);
-        self
-    }
-    /// Makes the cmdlet ask `query` when `parameter` is given, unless -Force is (see
-    /// [`ContinueWhen`]).
-    pub fn continue_when(mut self, parameter: &'static str, query: &'static str) -> Self {
-        self.continue_when = Some(ContinueWhen { parameter, query });
         self
     }
     /// Az.KeyVault's ResourceId parameter sets: for each `(set, resource_id_set)`, a copy of
@@ -889,19 +882,6 @@ impl Operation {
 
         self.params.push(resource_id);
         self.resource_id = Some(resolve);
-        self
-    }
-    /// Lets one call carry many argument sets, each run as a call of its own, so that a
-    /// pipeline of inputs costs one native call per batch. Only for reads: a batch has no
-    /// ShouldProcess per item (the registry refuses it on an operation that changes state).
-    pub fn batched(mut self) -> Self {
-        self.batch = true;
-        self
-    }
-    /// Lets a caller read the results in pages, so that a long listing is never held whole;
-    /// the handler gives a page when [`Context::page`] asks for one.
-    pub fn paged(mut self) -> Self {
-        self.pages = true;
         self
     }
     pub fn example(mut self, code: &'static str, remarks: &'static str) -> Self {
