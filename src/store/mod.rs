@@ -193,24 +193,12 @@ impl Store {
         wrapped: &[u8],
         sealed: &[u8],
     ) -> Result<Arc<RsaPrivateKey>> {
-        if let Some(k) = self
-            .private_keys
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(version)
-        {
-            return Ok(Arc::clone(k));
-        }
-        let pkcs8 = self
-            .keys
-            .open_private(wrapped, sealed, version.as_bytes())?;
-        let key = Arc::new(RsaPrivateKey::from_pkcs8(&pkcs8)?);
-        let mut cache = self.private_keys.write().unwrap_or_else(|p| p.into_inner());
-        if cache.len() >= PRIVATE_KEY_CACHE_ENTRIES {
-            cache.clear();
-        }
-        cache.insert(version.to_string(), Arc::clone(&key));
-        Ok(key)
+        cached(&self.private_keys, version, || {
+            let pkcs8 = self
+                .keys
+                .open_private(wrapped, sealed, version.as_bytes())?;
+            RsaPrivateKey::from_pkcs8(&pkcs8)
+        })
     }
 
     /// The parsed public key of a version, kept in memory once parsed.
@@ -220,21 +208,9 @@ impl Store {
         modulus: &[u8],
         exponent: &[u8],
     ) -> Result<Arc<RsaPublicKey>> {
-        if let Some(k) = self
-            .public_keys
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(version)
-        {
-            return Ok(Arc::clone(k));
-        }
-        let key = Arc::new(RsaPublicKey::new(modulus, exponent)?);
-        let mut cache = self.public_keys.write().unwrap_or_else(|p| p.into_inner());
-        if cache.len() >= PRIVATE_KEY_CACHE_ENTRIES {
-            cache.clear();
-        }
-        cache.insert(version.to_string(), Arc::clone(&key));
-        Ok(key)
+        cached(&self.public_keys, version, || {
+            RsaPublicKey::new(modulus, exponent)
+        })
     }
 
     pub fn job_wakeup(&self) -> &jobs::Wakeup {
@@ -458,6 +434,25 @@ fn busy_timeout() -> Duration {
         return Duration::from_millis(ms);
     }
     BUSY_TIMEOUT
+}
+
+/// The key of `version` in `cache`, made by `make` and kept when it is not there yet; a full
+/// cache starts over rather than grow.
+fn cached<K>(
+    cache: &RwLock<HashMap<String, Arc<K>>>,
+    version: &str,
+    make: impl FnOnce() -> Result<K>,
+) -> Result<Arc<K>> {
+    if let Some(k) = cache.read().unwrap_or_else(|p| p.into_inner()).get(version) {
+        return Ok(Arc::clone(k));
+    }
+    let key = Arc::new(make()?);
+    let mut cache = cache.write().unwrap_or_else(|p| p.into_inner());
+    if cache.len() >= PRIVATE_KEY_CACHE_ENTRIES {
+        cache.clear();
+    }
+    cache.insert(version.to_string(), Arc::clone(&key));
+    Ok(key)
 }
 
 fn open_connection(path: &Path) -> Result<Connection> {
