@@ -132,7 +132,7 @@ impl std::fmt::Debug for SessionOptions {
     }
 }
 
-/// Opens the Azure backend the options name, taking its options out of them: `None` for
+/// Opens the Azure backend the options name, taking its tokens out of them: `None` for
 /// `-Environment Local`. Checks them first, whatever the Environment.
 pub type OpenAzure =
     fn(&mut SessionOptions, &crate::time::Clock) -> Result<Option<Arc<dyn AzureBackend>>>;

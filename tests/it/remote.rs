@@ -554,6 +554,9 @@ fn the_options_are_checked_and_the_cli_reaches_the_vault_with_a_token_from_a_fil
     assert_eq!(e.target, "AccessToken");
     let e = open(json!({"Store": store, "MaxRetries": 3}));
     assert_eq!(e.target, "MaxRetries");
+    let e = open(json!({"Store": store, "GraphAccessToken": "t"}));
+    assert_eq!(e.target, "GraphAccessToken");
+    assert!(e.message.contains("only with an Azure Environment"), "{e}");
 }
 
 /// A GUID in its usual text form (the endpoint's request ids).

@@ -22,12 +22,12 @@ pub mod target;
 
 use crate::cancel::Stop;
 use crate::error::{Error, Result};
+use crate::session::SessionOptions;
 use crate::time::Clock;
 use crate::wire::keyvault::ListResult;
 use reqwest::Method;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use std::path::PathBuf;
 use std::sync::Arc;
 use zeroize::Zeroizing;
 
@@ -100,28 +100,6 @@ impl Environment {
             Environment::AzureChinaCloud => "https://login.chinacloudapi.cn",
         }
     }
-}
-
-/// The remote options of a session (`ck_open`, `Connect-CkService`, the CLI).
-#[derive(Default)]
-pub struct RemoteOptions {
-    pub environment: Environment,
-    /// Overrides the cloud's vault domain: `host[:port]`.
-    pub vault_domain: Option<String>,
-    pub ca_file: Option<PathBuf>,
-    pub access_token: Option<Zeroizing<String>>,
-    pub api_version: Option<String>,
-    /// Overrides the cloud's Azure Resource Manager endpoint: `https://host[:port]`.
-    pub management_endpoint: Option<String>,
-    /// Overrides the cloud's Microsoft Graph endpoint: `https://host[:port]`.
-    pub graph_endpoint: Option<String>,
-    /// The subscription Azure Resource Manager is asked in when a call names none.
-    pub subscription_id: Option<String>,
-    /// A bearer token for Azure Resource Manager (the caller's `AccessToken` is Key Vault's).
-    pub management_access_token: Option<Zeroizing<String>>,
-    /// A bearer token for Microsoft Graph.
-    pub graph_access_token: Option<Zeroizing<String>>,
-    pub timing: Timing,
 }
 
 pub const DEFAULT_API_VERSION: &str = "7.6";
@@ -224,36 +202,20 @@ pub fn same_vault(link: &str, vault_url: &str) -> bool {
 
 impl RemoteVaults {
     /// The remote backend the options ask for: none for `Local`.
-    pub fn open(options: RemoteOptions, clock: &Clock) -> Result<Option<Arc<RemoteVaults>>> {
-        if options.environment == Environment::Local {
-            for (given, name) in [
-                (options.vault_domain.is_some(), "VaultDomain"),
-                (options.ca_file.is_some(), "CaFile"),
-                (options.access_token.is_some(), "AccessToken"),
-                (options.api_version.is_some(), "ApiVersion"),
-                (options.management_endpoint.is_some(), "ManagementEndpoint"),
-                (options.graph_endpoint.is_some(), "GraphEndpoint"),
-                (options.subscription_id.is_some(), "SubscriptionId"),
-                (
-                    options.management_access_token.is_some(),
-                    "ManagementAccessToken",
-                ),
-                (options.graph_access_token.is_some(), "GraphAccessToken"),
-            ] {
-                if given {
-                    return Err(Error::invalid_argument(
-                        name,
-                        "is given only with an Azure Environment (AzureCloud, AzureUSGovernment, AzureChinaCloud)",
-                    ));
-                }
-            }
+    pub fn open(
+        options: &mut SessionOptions,
+        environment: Environment,
+        timing: Timing,
+        clock: &Clock,
+    ) -> Result<Option<Arc<RemoteVaults>>> {
+        if environment == Environment::Local {
             return Ok(None);
         }
         let domain = check_domain(
             options
                 .vault_domain
                 .as_deref()
-                .unwrap_or(options.environment.vault_domain()),
+                .unwrap_or(environment.vault_domain()),
         )?;
         let api_version = check_api_version(
             options
@@ -275,46 +237,49 @@ impl RemoteVaults {
             options
                 .management_endpoint
                 .as_deref()
-                .unwrap_or(options.environment.management_endpoint()),
+                .unwrap_or(environment.management_endpoint()),
         )?;
         let graph_url = check_endpoint(
             "GraphEndpoint",
             options
                 .graph_endpoint
                 .as_deref()
-                .unwrap_or(options.environment.graph_endpoint()),
+                .unwrap_or(environment.graph_endpoint()),
         )?;
         let authority = std::env::var("AZURE_AUTHORITY_HOST")
             .ok()
             .filter(|v| !v.trim().is_empty())
-            .unwrap_or_else(|| options.environment.authority_host().to_string());
+            .unwrap_or_else(|| environment.authority_host().to_string());
         if !authority.starts_with("https://") {
             return Err(Error::invalid_argument(
                 "AZURE_AUTHORITY_HOST",
                 "must be an https URL",
             ));
         }
-        let scope = format!("https://{}/.default", options.environment.vault_domain());
+        let scope = format!("https://{}/.default", environment.vault_domain());
         // Each service's tokens are for its own audience, with the cloud's scope whatever the
         // endpoint override (as Az's environments keep the resource ids apart from the URLs).
         let management_credentials = auth::Credentials::for_audience(
-            auth::Source::choose(options.management_access_token),
+            auth::Source::choose(options.management_access_token.take()),
             authority.clone(),
-            format!("{}/.default", options.environment.management_endpoint()),
+            format!("{}/.default", environment.management_endpoint()),
             auth::RESOURCE_MANAGER,
         )
         .with_clock(clock.clone());
         let graph_credentials = auth::Credentials::for_audience(
-            auth::Source::choose(options.graph_access_token),
+            auth::Source::choose(options.graph_access_token.take()),
             authority.clone(),
-            format!("{}/.default", options.environment.graph_endpoint()),
+            format!("{}/.default", environment.graph_endpoint()),
             auth::GRAPH,
         )
         .with_clock(clock.clone());
-        let credentials =
-            auth::Credentials::new(auth::Source::choose(options.access_token), authority, scope)
-                .with_clock(clock.clone());
-        let client = client::Client::new(options.ca_file.as_deref(), options.timing, credentials)?;
+        let credentials = auth::Credentials::new(
+            auth::Source::choose(options.access_token.take()),
+            authority,
+            scope,
+        )
+        .with_clock(clock.clone());
+        let client = client::Client::new(options.ca_file.as_deref(), timing, credentials)?;
         let management = client.sharing(management_credentials);
         let graph = client.sharing(graph_credentials);
         let subscription = options
@@ -325,7 +290,7 @@ impl RemoteVaults {
         Ok(Some(Arc::new(RemoteVaults {
             subscription,
             client,
-            environment: options.environment,
+            environment,
             domain,
             api_version,
             management_url,

@@ -2,7 +2,7 @@
 //! the backend opened when the Environment names a cloud, handed to the session as an
 //! [`AzureBackend`]; and read back, from a call or a job, by the vault domain alone.
 
-use super::{Environment, RemoteOptions, RemoteVaults, Timing};
+use super::{Environment, RemoteVaults, Timing};
 use crate::azure_backend::AzureBackend;
 use crate::cancel::Stop;
 use crate::error::{Error, Result};
@@ -37,7 +37,8 @@ pub fn open_backend(
     options: &mut SessionOptions,
     clock: &Clock,
 ) -> Result<Option<Arc<dyn AzureBackend>>> {
-    let remote = RemoteVaults::open(take_options(options)?, clock)?;
+    let (environment, timing) = checked_options(options)?;
+    let remote = RemoteVaults::open(options, environment, timing, clock)?;
     Ok(remote.map(|r| r as Arc<dyn AzureBackend>))
 }
 
@@ -63,8 +64,9 @@ pub fn of_call<'a>(ctx: &'a Context<'_>) -> Option<&'a RemoteVaults> {
     ctx.remote().map(of_backend)
 }
 
-/// The remote part of the session's options, taken out of them and checked.
-fn take_options(options: &mut SessionOptions) -> Result<RemoteOptions> {
+/// The session's Environment and request timing, its Azure options checked: each is refused
+/// with `-Environment Local`.
+fn checked_options(options: &SessionOptions) -> Result<(Environment, Timing)> {
     let environment = match options.environment.as_deref() {
         None => Environment::Local,
         Some(e) => Environment::parse(e)?,
@@ -98,7 +100,16 @@ fn take_options(options: &mut SessionOptions) -> Result<RemoteOptions> {
         timing.request = Duration::from_millis(ms);
         timing.connect = timing.connect.min(timing.request);
     }
-    let remote_only = [
+    if let Some(ca) = &options.ca_file {
+        if !ca.is_absolute() {
+            return Err(Error::invalid_argument(
+                "CaFile",
+                "must be an absolute path",
+            ));
+        }
+    }
+
+    let azure_only = [
         (
             options.retry_delay_milliseconds.is_some(),
             "RetryDelayMilliseconds",
@@ -108,34 +119,26 @@ fn take_options(options: &mut SessionOptions) -> Result<RemoteOptions> {
             options.request_timeout_milliseconds.is_some(),
             "RequestTimeoutMilliseconds",
         ),
+        (options.vault_domain.is_some(), "VaultDomain"),
+        (options.ca_file.is_some(), "CaFile"),
+        (options.access_token.is_some(), "AccessToken"),
+        (options.api_version.is_some(), "ApiVersion"),
+        (options.management_endpoint.is_some(), "ManagementEndpoint"),
+        (options.graph_endpoint.is_some(), "GraphEndpoint"),
+        (options.subscription_id.is_some(), "SubscriptionId"),
+        (
+            options.management_access_token.is_some(),
+            "ManagementAccessToken",
+        ),
+        (options.graph_access_token.is_some(), "GraphAccessToken"),
     ];
     if environment == Environment::Local {
-        if let Some((_, name)) = remote_only.iter().find(|(given, _)| *given) {
+        if let Some((_, name)) = azure_only.iter().find(|(given, _)| *given) {
             return Err(Error::invalid_argument(
-                    name,
-                    "is given only with an Azure Environment (AzureCloud, AzureUSGovernment, AzureChinaCloud)",
-                ));
-        }
-    }
-    if let Some(ca) = &options.ca_file {
-        if !ca.is_absolute() {
-            return Err(Error::invalid_argument(
-                "CaFile",
-                "must be an absolute path",
+                name,
+                "is given only with an Azure Environment (AzureCloud, AzureUSGovernment, AzureChinaCloud)",
             ));
         }
     }
-    Ok(RemoteOptions {
-        environment,
-        vault_domain: options.vault_domain.take(),
-        ca_file: options.ca_file.take(),
-        access_token: options.access_token.take(),
-        api_version: options.api_version.take(),
-        management_endpoint: options.management_endpoint.take(),
-        graph_endpoint: options.graph_endpoint.take(),
-        subscription_id: options.subscription_id.take(),
-        management_access_token: options.management_access_token.take(),
-        graph_access_token: options.graph_access_token.take(),
-        timing,
-    })
+    Ok((environment, timing))
 }
