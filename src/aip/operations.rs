@@ -76,13 +76,7 @@ pub fn output_types() -> Vec<OutputType> {
                 ("FriendlyName", String),
             ],
         )
-        .table(&[
-            "KeyIdentifier",
-            "KeyType",
-            "Status",
-            "CreationTime",
-            "FriendlyName",
-        ]),
+        .table_of_all(),
         OutputType::new(
             "CustomerKey.AipServiceTenantKeyLifecycle",
             &[
@@ -125,6 +119,6 @@ pub fn output_types() -> Vec<OutputType> {
                 ("Value", String),
             ],
         )
-        .table(&["KeyIdentifier", "ContentId", "OutputFile", "Value"]),
+        .table_of_all(),
     ]
 }

@@ -152,13 +152,7 @@ pub fn output_types() -> Vec<OutputType> {
                 ("AzureKeyIDs", Array),
             ],
         )
-        .table(&[
-            "Name",
-            "Enabled",
-            "MailboxCount",
-            "DataEncryptionPolicyID",
-            "AzureKeyIDs",
-        ]),
+        .table_of_all(),
         OutputType::new(
             "CustomerKey.Mailbox",
             &[
@@ -169,13 +163,7 @@ pub fn output_types() -> Vec<OutputType> {
                 ("DataEncryptionPolicy", String),
             ],
         )
-        .table(&[
-            "Name",
-            "Alias",
-            "PrimarySmtpAddress",
-            "RecipientTypeDetails",
-            "DataEncryptionPolicy",
-        ]),
+        .table_of_all(),
         OutputType::new(
             "CustomerKey.MailboxStatistics",
             &[
@@ -187,14 +175,7 @@ pub fn output_types() -> Vec<OutputType> {
                 ("DataEncryptionPolicyID", String),
             ],
         )
-        .table(&[
-            "DisplayName",
-            "ItemCount",
-            "TotalItemSize",
-            "IsEncrypted",
-            "EncryptionState",
-            "DataEncryptionPolicyID",
-        ]),
+        .table_of_all(),
         OutputType::new(
             "CustomerKey.MailboxItem",
             &[
@@ -204,7 +185,7 @@ pub fn output_types() -> Vec<OutputType> {
                 ("Size", Integer),
             ],
         )
-        .table(&["Mailbox", "Received", "Subject", "Size"]),
+        .table_of_all(),
         OutputType::new(
             "CustomerKey.MoveRequest",
             &[
@@ -213,7 +194,7 @@ pub fn output_types() -> Vec<OutputType> {
                 ("Status", String),
             ],
         )
-        .table(&["DisplayName", "Alias", "Status"]),
+        .table_of_all(),
         OutputType::new(
             "CustomerKey.MoveRequestStatistics",
             &[
@@ -223,11 +204,6 @@ pub fn output_types() -> Vec<OutputType> {
                 ("BytesTransferred", Integer),
             ],
         )
-        .table(&[
-            "DisplayName",
-            "Status",
-            "PercentComplete",
-            "BytesTransferred",
-        ]),
+        .table_of_all(),
     ]
 }

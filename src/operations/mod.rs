@@ -263,6 +263,12 @@ impl OutputType {
         )
     }
 
+    /// A table of every declared property, in order.
+    pub fn table_of_all(self) -> Self {
+        let properties: Vec<&'static str> = self.properties.iter().map(|(name, _)| *name).collect();
+        self.table(&properties)
+    }
+
     /// A table of these columns, in order.
     pub fn table_of(self, columns: &[Column]) -> Self {
         self.view(ViewControl::Table, columns.to_vec())

@@ -39,7 +39,7 @@ pub fn output_types() -> Vec<OutputType> {
                 ("KeyResults", Array),
             ],
         )
-        .table(&["Name", "IsValid", "KeyResults"]),
+        .table_of_all(),
         OutputType::new(
             "CustomerKey.SetupCheck",
             &[

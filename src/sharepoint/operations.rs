@@ -102,7 +102,7 @@ pub fn output_types() -> Vec<OutputType> {
                 ("Created", DateTime),
             ],
         )
-        .table(&["Url", "Title", "Owner", "Encryption", "Created"]),
+        .table_of_all(),
         OutputType::new(
             "CustomerKey.SPOFile",
             &[

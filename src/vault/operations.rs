@@ -334,7 +334,7 @@ pub fn output_types() -> Vec<OutputType> {
                 ("IsValid", Boolean),
             ],
         )
-        .table(&["KeyId", "Algorithm", "IsValid"]),
+        .table_of_all(),
         OutputType::new(
             "CustomerKey.KeyVaultKeyUsage",
             &[
@@ -369,14 +369,7 @@ pub fn output_types() -> Vec<OutputType> {
                 ("Impact", String),
             ],
         )
-        .table(&[
-            "VaultName",
-            "Name",
-            "Principal",
-            "Workload",
-            "InUse",
-            "Impact",
-        ]),
+        .table_of_all(),
     ]
 }
 

@@ -83,14 +83,7 @@ pub fn output_types() -> Vec<OutputType> {
                 ("AzureKeyIDs", Array),
             ],
         )
-        .table(&[
-            "Name",
-            "Enabled",
-            "Assigned",
-            "RewrapState",
-            "DataEncryptionPolicyID",
-            "AzureKeyIDs",
-        ]),
+        .table_of_all(),
         OutputType::new(
             "CustomerKey.M365DataAtRestEncryptionPolicyAssignment",
             &[
@@ -101,13 +94,7 @@ pub fn output_types() -> Vec<OutputType> {
                 ("WhenAssigned", DateTime),
             ],
         )
-        .table(&[
-            "DataEncryptionPolicy",
-            "State",
-            "PercentComplete",
-            "DataEncryptionPolicyID",
-            "WhenAssigned",
-        ]),
+        .table_of_all(),
         OutputType::new(
             "CustomerKey.M365DataItem",
             &[
@@ -117,6 +104,6 @@ pub fn output_types() -> Vec<OutputType> {
                 ("Size", Integer),
             ],
         )
-        .table(&["Workload", "Received", "Subject", "Size"]),
+        .table_of_all(),
     ]
 }
