@@ -98,43 +98,38 @@ fn policy_from_row(r: &Row<'_>) -> rusqlite::Result<PolicyRow> {
 }
 
 pub fn insert_policy(tx: &Tx<'_>, p: &PolicyRow) -> Result<()> {
-    tx.run(&format!("INSERT INTO exo_policies ({POLICY_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"),
-        params![
-            p.guid,
-            p.name,
-            p.description,
-            p.enabled,
-            serde_json::to_string(&p.azure_key_ids).unwrap_or_else(|_| "[]".into()),
-            p.current_revision,
-            p.sealed_availability_key,
-            p.purge_requested,
-            p.purge_reason,
-            p.purge_contact,
-            p.purged,
-            p.created,
-            p.workload
-        ])
+    let sql = format!("INSERT INTO exo_policies ({POLICY_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)");
+    write_policy(tx, &sql, p, 13)
 }
 
+/// Everything but when and for which workload the policy was made, which never change.
 pub fn update_policy(tx: &Tx<'_>, p: &PolicyRow) -> Result<()> {
-    tx.run(
+    let sql =
         "UPDATE exo_policies SET name = ?2, description = ?3, enabled = ?4, azure_key_ids = ?5,
-         current_revision = ?6, sealed_availability_key = ?7, purge_requested = ?8,
-         purge_reason = ?9, purge_contact = ?10, purged = ?11 WHERE guid = ?1",
-        params![
-            p.guid,
-            p.name,
-            p.description,
-            p.enabled,
-            serde_json::to_string(&p.azure_key_ids).unwrap_or_else(|_| "[]".into()),
-            p.current_revision,
-            p.sealed_availability_key,
-            p.purge_requested,
-            p.purge_reason,
-            p.purge_contact,
-            p.purged
-        ],
-    )
+               current_revision = ?6, sealed_availability_key = ?7, purge_requested = ?8,
+               purge_reason = ?9, purge_contact = ?10, purged = ?11 WHERE guid = ?1";
+    write_policy(tx, sql, p, 11)
+}
+
+/// Runs `sql` with the first `count` of the policy's values, in `POLICY_COLUMNS`' order.
+fn write_policy(tx: &Tx<'_>, sql: &str, p: &PolicyRow, count: usize) -> Result<()> {
+    let key_ids = serde_json::to_string(&p.azure_key_ids).unwrap_or_else(|_| "[]".into());
+    let values: [&dyn rusqlite::ToSql; 13] = [
+        &p.guid,
+        &p.name,
+        &p.description,
+        &p.enabled,
+        &key_ids,
+        &p.current_revision,
+        &p.sealed_availability_key,
+        &p.purge_requested,
+        &p.purge_reason,
+        &p.purge_contact,
+        &p.purged,
+        &p.created,
+        &p.workload,
+    ];
+    tx.run(sql, &values[..count])
 }
 
 pub fn list_policies(tx: &Tx<'_>) -> Result<Vec<PolicyRow>> {
