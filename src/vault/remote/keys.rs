@@ -114,9 +114,12 @@ pub fn get_key(ctx: &Context<'_>, a: GetKeyArgs) -> Result<Vec<KeyVaultKeyOut>> 
     let get = |path: String| -> Result<KeyBundle> {
         r.call(Method::GET, v, &path, NO_BODY, Replay::Harmless, &target)
     };
+    // Names and versions go into the request's path: checked first.
+    if let Some(n) = &a.name {
+        crate::vault::model::check_key_name(n)?;
+    }
     let out = match (&a.name, &a.version) {
         (Some(n), _) if a.in_removed_state => {
-            crate::vault::model::check_key_name(n)?;
             vec![key_out(v, &get(format!("/deletedkeys/{n}"))?, &target)?]
         }
         (None, _) => {
@@ -128,7 +131,6 @@ pub fn get_key(ctx: &Context<'_>, a: GetKeyArgs) -> Result<Vec<KeyVaultKeyOut>> 
             items_out(v, &r.list_of(v, path, &target)?, &target)?
         }
         (Some(n), _) if a.include_versions => {
-            crate::vault::model::check_key_name(n)?;
             let items = r.list_of(v, &format!("/keys/{n}/versions"), &target)?;
             let mut versions = items_out(v, &items, &target)?;
             // Oldest first, as the engine lists them.
@@ -136,14 +138,10 @@ pub fn get_key(ctx: &Context<'_>, a: GetKeyArgs) -> Result<Vec<KeyVaultKeyOut>> 
             versions
         }
         (Some(n), Some(version)) => {
-            crate::vault::model::check_key_name(n)?;
             check_version(version)?;
             vec![key_out(v, &get(format!("/keys/{n}/{version}"))?, &target)?]
         }
-        (Some(n), None) => {
-            crate::vault::model::check_key_name(n)?;
-            vec![key_out(v, &get(format!("/keys/{n}"))?, &target)?]
-        }
+        (Some(n), None) => vec![key_out(v, &get(format!("/keys/{n}"))?, &target)?],
     };
     ctx.audit_success(&target, "");
     Ok(out)
